@@ -1,0 +1,87 @@
+"""Working days on a real calendar: weekends and England's bank holidays.
+
+The simulation clock counts working days from the run's start date, so every
+practice timescale (1 working day for a decision, 45 for an assessment, 15 for
+an initial child protection conference) is a plain duration on the clock.
+This module converts between the clock and real dates, and places the weekly
+reporting boundaries (every 7 calendar days from the start date) on the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+import holidays
+import numpy as np
+
+WORKING_DAYS_PER_WEEK = 5.0
+WEEKS_PER_YEAR = 365.25 / 7.0
+
+
+def england_bank_holidays(first_year: int, last_year: int) -> list[dt.date]:
+    """England and Wales bank holidays, including substitute and one-off days."""
+    days = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))
+    return sorted(days.keys())
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """The reporting calendar of one run: start date and number of weeks."""
+
+    start: dt.date
+    n_weeks: int
+
+    @cached_property
+    def _busdaycal(self) -> np.busdaycalendar:
+        hol = england_bank_holidays(self.start.year - 1, self.end.year + 2)
+        return np.busdaycalendar(weekmask="1111100", holidays=np.array(hol, dtype="datetime64[D]"))
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=7 * self.n_weeks)
+
+    @cached_property
+    def week_dates(self) -> np.ndarray:
+        """First calendar day of each reporting week (datetime64[D])."""
+        return np.datetime64(self.start, "D") + 7 * np.arange(self.n_weeks)
+
+    @cached_property
+    def week_bounds(self) -> np.ndarray:
+        """Clock time (working days) at the start of week 0..n_weeks (n_weeks + 1 values)."""
+        s = np.datetime64(self.start, "D")
+        ends = s + 7 * np.arange(self.n_weeks + 1)
+        return np.busday_count(s, ends, busdaycal=self._busdaycal).astype(float)
+
+    @property
+    def horizon(self) -> float:
+        """Clock time at the end of the run (working days)."""
+        return float(self.week_bounds[-1])
+
+    def working_days_between(self, a: dt.date, b: dt.date) -> int:
+        return int(np.busday_count(np.datetime64(a, "D"), np.datetime64(b, "D"), busdaycal=self._busdaycal))
+
+    def month_bounds(self) -> list[tuple[int, int, float, float]]:
+        """(year, month, clock start, clock end) for every calendar month the run touches."""
+        out = []
+        y, m = self.start.year, self.start.month
+        while dt.date(y, m, 1) < self.end:
+            first = dt.date(y, m, 1)
+            nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+            a = max(first, self.start)
+            b = min(nxt, self.end)
+            out.append((y, m, float(self.working_days_between(self.start, a)),
+                        float(self.working_days_between(self.start, b))))
+            y, m = nxt.year, nxt.month
+        return out
+
+    @cached_property
+    def working_days_per_year(self) -> float:
+        """Average working days in a year over the run (about 252)."""
+        return self.horizon / (self.n_weeks / WEEKS_PER_YEAR)
+
+
+def weeks_for_years(years: float) -> int:
+    """Number of whole reporting weeks that covers ``years`` calendar years."""
+    return max(1, int(round(years * WEEKS_PER_YEAR)))

@@ -1,0 +1,238 @@
+"""Duration distributions that scenario files can name.
+
+Every distribution is written in a scenario as a small table, for example
+``{ dist = "gamma", mean = 32, cv = 0.55 }``, and is given by its mean (and,
+where it has one, its coefficient of variation) so that a planner can read it
+without knowing the textbook parameters. Units come from the key that holds it
+(``..._days`` are working days, ``..._weeks`` are weeks).
+
+Each spec draws vectors from a ``numpy.random.Generator`` and can give its
+mean, CDF and quantile function, which the model uses to start cases part way
+through their duration (a residual draw) and the tests use to check theory.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def mean_value(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def frozen(self):
+        """The equivalent ``scipy.stats`` frozen distribution."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def sample_residual(self, rng: np.random.Generator, elapsed: np.ndarray) -> np.ndarray:
+        """Remaining durations of items already ``elapsed`` into their duration.
+
+        Draws D from the distribution conditioned on D > elapsed and returns
+        D - elapsed (inverse CDF on the upper tail). Where the tail is empty
+        (elapsed beyond the support) the item ends almost at once.
+        """
+        elapsed = np.asarray(elapsed, dtype=float)
+        d = self.frozen()
+        u = rng.random(elapsed.shape)
+        f0 = d.cdf(elapsed)
+        total = d.ppf(f0 + u * (1.0 - f0))
+        rest = total - elapsed
+        return np.where(np.isfinite(rest) & (rest > 0), rest, 1e-6)
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mean: float = Field(gt=0)
+
+    def sample(self, rng, n):
+        return rng.exponential(self.mean, n)
+
+    @property
+    def mean_value(self):
+        return self.mean
+
+    def frozen(self):
+        return stats.expon(scale=self.mean)
+
+
+class Gamma(_Dist):
+    dist: Literal["gamma"]
+    mean: float = Field(gt=0)
+    cv: float = Field(gt=0, description="coefficient of variation (standard deviation / mean)")
+
+    def sample(self, rng, n):
+        k = 1.0 / self.cv**2
+        return rng.gamma(k, self.mean / k, n)
+
+    @property
+    def mean_value(self):
+        return self.mean
+
+    def frozen(self):
+        k = 1.0 / self.cv**2
+        return stats.gamma(k, scale=self.mean / k)
+
+
+class LogNormal(_Dist):
+    dist: Literal["lognormal"]
+    mean: float = Field(gt=0)
+    cv: float = Field(gt=0, description="coefficient of variation (standard deviation / mean)")
+
+    def _params(self):
+        s2 = np.log1p(self.cv**2)
+        return np.log(self.mean) - s2 / 2.0, np.sqrt(s2)
+
+    def sample(self, rng, n):
+        mu, s = self._params()
+        return rng.lognormal(mu, s, n)
+
+    @property
+    def mean_value(self):
+        return self.mean
+
+    def frozen(self):
+        mu, s = self._params()
+        return stats.lognorm(s, scale=np.exp(mu))
+
+
+class Fixed(_Dist):
+    dist: Literal["fixed"]
+    value: float = Field(ge=0)
+
+    def sample(self, rng, n):
+        return np.full(n, float(self.value))
+
+    @property
+    def mean_value(self):
+        return self.value
+
+    def frozen(self):
+        return stats.uniform(loc=self.value, scale=1e-9)
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    low: float = Field(ge=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.high <= self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        return self
+
+    def sample(self, rng, n):
+        return rng.uniform(self.low, self.high, n)
+
+    @property
+    def mean_value(self):
+        return (self.low + self.high) / 2.0
+
+    def frozen(self):
+        return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+
+class Empirical(_Dist):
+    """A histogram: ``edges`` are bin boundaries, ``weights`` the share (or count) in each bin.
+
+    Values are uniform within a bin, so published tables such as DfE's
+    "assessments by working days taken" can be used directly.
+    """
+
+    dist: Literal["empirical"]
+    edges: list[float] = Field(min_length=2)
+    weights: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if len(self.weights) != len(self.edges) - 1:
+            raise ValueError(
+                f"needs one weight per bin: {len(self.edges)} edges make "
+                f"{len(self.edges) - 1} bins but {len(self.weights)} weights were given"
+            )
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+            raise ValueError("edges must increase")
+        if self.edges[0] < 0:
+            raise ValueError("edges must not be negative")
+        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+    def _probs(self):
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    def sample(self, rng, n):
+        e = np.asarray(self.edges, dtype=float)
+        cum = np.concatenate([[0.0], np.cumsum(self._probs())])
+        u = rng.random(n)
+        return np.interp(u, cum, e)
+
+    @property
+    def mean_value(self):
+        e = np.asarray(self.edges, dtype=float)
+        return float(np.sum(self._probs() * (e[:-1] + e[1:]) / 2.0))
+
+    def frozen(self):
+        e = np.asarray(self.edges, dtype=float)
+        return stats.rv_histogram((self._probs(), e), density=False)
+
+
+Distribution = Annotated[
+    Union[Exponential, Gamma, LogNormal, Fixed, Uniform, Empirical],
+    Field(discriminator="dist"),
+]
+"""Any one of the distributions above, chosen by its ``dist`` key."""
+
+
+class BufferedSampler:
+    """Draws from one distribution in blocks, handing values out one at a time.
+
+    One sampler owns one random stream, so the values it hands out depend only
+    on how many were asked of it before: draws for one quantity never shift the
+    draws for another. Scaling (e.g. weeks to working days) is applied here.
+    """
+
+    __slots__ = ("_dist", "_rng", "_scale", "_buf", "_i", "_block")
+
+    def __init__(self, dist: _Dist, rng: np.random.Generator, scale: float = 1.0, block: int = 512):
+        self._dist, self._rng, self._scale, self._block = dist, rng, scale, block
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = (self._dist.sample(self._rng, self._block) * self._scale).tolist()
+            self._i = 0
+        v = self._buf[self._i]
+        self._i += 1
+        return v
+
+
+class UniformBuffer:
+    """Uniform(0, 1) numbers from one stream, drawn in blocks."""
+
+    __slots__ = ("_rng", "_buf", "_i", "_block")
+
+    def __init__(self, rng: np.random.Generator, block: int = 1024):
+        self._rng, self._block = rng, block
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.random(self._block).tolist()
+            self._i = 0
+        v = self._buf[self._i]
+        self._i += 1
+        return v

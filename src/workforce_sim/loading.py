@@ -1,0 +1,328 @@
+"""Reading scenario files: TOML, ``extends``, CSV start state, ``--set`` overrides.
+
+Every problem becomes a :class:`ScenarioError` whose lines read like
+``scenarios/x.toml: demand.sources.police.referral_share = 1.4: must be a probability (0 to 1)``:
+the file that set the value, the key path, the value given and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import difflib
+import tomllib
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .schema import CaseGroup, Scenario, StaffGroup
+
+CSV_KEYS = {"staff_file": ("staff", StaffGroup), "open_cases_file": ("open_cases", CaseGroup)}
+
+
+class ScenarioError(Exception):
+    """A scenario could not be loaded; ``lines`` says what is wrong, one problem a line."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Override:
+    key: str
+    value: Any
+
+
+def bundled_names() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    root = resources.files("workforce_sim") / "scenarios"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def bundled_path(name: str) -> Path:
+    return Path(str(resources.files("workforce_sim") / "scenarios" / f"{name}.toml"))
+
+
+def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
+    """A scenario file from a path, a path relative to another file, or a bundled name."""
+    p = Path(ref)
+    candidates = []
+    if relative_to is not None and not p.is_absolute():
+        candidates.append(relative_to.parent / p)
+    candidates.append(p)
+    if p.suffix == "":
+        candidates.append(p.with_suffix(".toml"))
+    for c in candidates:
+        if c.is_file():
+            return c
+    stem = p.stem if p.suffix == ".toml" else p.name
+    if stem in bundled_names() and (p.parent == Path(".") or relative_to is not None):
+        return bundled_path(stem)
+    known = ", ".join(bundled_names())
+    raise ScenarioError([f"{ref}: no such scenario file (bundled scenarios: {known})"])
+
+
+def parse_set(text: str) -> Override:
+    """``KEY=VALUE`` from the command line; VALUE is read as a TOML value (never run as code)."""
+    if "=" not in text:
+        raise ScenarioError([f"--set {text}: expected KEY=VALUE, e.g. --set demand.trend_per_year=0.05"])
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ScenarioError([f"--set {text}: the key must be a dotted path such as workforce.agency.cover_share"])
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is taken as text
+    return Override(key, value)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
+
+
+def _merge(base: dict, over: dict, origin: dict, src: str, prefix: tuple = ()) -> dict:
+    """Deep-merge ``over`` into a copy of ``base``.
+
+    Tables merge key by key; a distribution (a table with a ``dist`` key), a
+    list or a value replaces the parent's whole.
+    """
+    out = dict(base)
+    for k, v in over.items():
+        path = prefix + (k,)
+        if isinstance(v, dict) and "dist" not in v and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v, origin, src, path)
+        else:
+            out[k] = copy.deepcopy(v)
+            _record(origin, path, v, src)
+    return out
+
+
+def _record(origin: dict, path: tuple, value: Any, src: str) -> None:
+    for key in [p for p in origin if p[: len(path)] == path]:
+        del origin[key]
+    origin[path] = src
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(origin, path + (k,), v, src)
+
+
+def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> list[dict]:
+    fields = model.model_fields
+    rows = []
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
+    with fh:
+        reader = csv.DictReader(fh)
+        cols = reader.fieldnames or []
+        unknown = [c for c in cols if c not in fields]
+        if unknown:
+            raise ScenarioError([f"{path}: unknown column(s) {', '.join(unknown)}; expected columns from: {', '.join(fields)}"])
+        for line_no, row in enumerate(reader, start=2):
+            clean = {}
+            for c, v in row.items():
+                if v is None or v.strip() == "":
+                    continue
+                v = v.strip()
+                ann = fields[c].annotation
+                base = typing.get_args(ann)[0] if typing.get_origin(ann) is typing.Annotated else ann
+                if base in (int, float):
+                    try:
+                        v = base(float(v)) if base is int and float(v).is_integer() else base(v)
+                    except ValueError:
+                        kind = "a whole number" if base is int else "a number"
+                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {v!r}: must be {kind}"]) from None
+                clean[c] = v
+            origin[(key, len(rows))] = f"{path}: line {line_no}"
+            rows.append(clean)
+    return rows
+
+
+def _load_layers(path: Path, origin: dict, seen: tuple[Path, ...] = ()) -> dict:
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(str(p) for p in seen + (path,))
+        raise ScenarioError([f"{path}: extends itself in a loop ({chain})"])
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    base: dict = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError([f"{path}: extends = {parent!r}: must be the name or path of another scenario file"])
+        base = _load_layers(resolve_path(parent, relative_to=path), origin, seen + (path,))
+    row_origins: dict = {}
+    for file_key, (list_key, model) in CSV_KEYS.items():
+        ref = data.pop(file_key, None)
+        if ref is not None:
+            if list_key in data:
+                raise ScenarioError([f"{path}: give either {file_key} or [[{list_key}]] entries, not both"])
+            data[list_key] = _read_csv(path.parent / str(ref), model, row_origins, list_key)
+    merged = _merge(base, data, origin, str(path))
+    origin.update(row_origins)  # rows read from CSV are blamed on their file and line
+    return merged
+
+
+def _apply_override(data: dict, ov: Override, origin: dict) -> None:
+    parts = ov.key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not one of them"])
+            node = node[int(part)]
+        else:
+            if part not in node or not isinstance(node[part], (dict, list)):
+                node[part] = {}
+            node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError([f"--set {ov.key}: no entry '{last}' in that list"])
+        node[int(last)] = ov.value
+    else:
+        node[last] = ov.value
+    _record(origin, tuple(int(p) if p.isdigit() else p for p in parts), ov.value, f"--set {ov.key}")
+
+
+def _blame(origin: dict, loc: tuple, default: str) -> str:
+    for n in range(len(loc), 0, -1):
+        src = origin.get(tuple(loc[:n]))
+        if src is not None:
+            return src
+    return default
+
+
+def _walk(data: Any, loc: tuple) -> tuple[list, Any, bool]:
+    """Follow ``loc`` through the raw input, skipping the union tags pydantic adds."""
+    path, node, found = [], data, True
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and node.get("dist") == part:
+            continue  # discriminated-union tag
+        else:
+            found = False
+            path.append(part)
+    return path, node, found
+
+
+def _fields_at(path: list) -> list[str] | None:
+    """Allowed keys of the table at ``path`` in the schema, for 'unknown key' hints."""
+    ann: Any = Scenario
+    for part in path:
+        origin = typing.get_origin(ann)
+        if origin is typing.Annotated:
+            ann = typing.get_args(ann)[0]
+            origin = typing.get_origin(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if part not in ann.model_fields:
+                return None
+            ann = ann.model_fields[part].annotation
+        elif origin is dict:
+            ann = typing.get_args(ann)[1]
+        elif origin is list:
+            ann = typing.get_args(ann)[0]
+        else:
+            return None
+    if typing.get_origin(ann) is typing.Annotated:
+        ann = typing.get_args(ann)[0]
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return list(ann.model_fields)
+    return None
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_fmt_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _dotted(path: list) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _describe(err: dict, data: dict, origin: dict, default_src: str) -> str:
+    path, value, found = _walk(data, err["loc"])
+    src = _blame(origin, tuple(path), default_src)
+    key = _dotted(path)
+    kind = err["type"]
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(path[:-1]) or []
+        close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        exp = f"; expected one of: {', '.join(allowed)}" if allowed else ""
+        return f"{src}: {key}: unknown key{hint}{exp}"
+    if kind == "missing" or not found:
+        return f"{src}: {key}: missing; {msg.lower() if kind == 'missing' else msg}"
+    if kind == "union_tag_invalid":
+        msg = "dist must be one of: exponential, gamma, lognormal, fixed, uniform, empirical"
+    elif kind == "union_tag_not_found":
+        msg = "a distribution needs a dist key, e.g. { dist = \"gamma\", mean = 20, cv = 0.5 }"
+    elif kind == "literal_error":
+        msg = msg.replace("Input should be", "must be")
+    else:
+        msg = msg.replace("Input should be", "must be")
+    return f"{src}: {key} = {_fmt_value(value)}: {msg}"
+
+
+def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None = None) -> Scenario:
+    """Load, merge, override and validate a scenario.
+
+    ``ref`` is a file path, a bundled scenario name such as ``"baseline"``, or
+    an already-read table (dict). ``overrides`` are ``KEY=VALUE`` strings (as
+    ``--set`` takes them) or :class:`Override` objects.
+    """
+    origin: dict = {}
+    if isinstance(ref, dict):
+        data = dict(ref)
+        parent = data.pop("extends", None)
+        src = "<scenario>"
+        if parent is not None:
+            base = _load_layers(resolve_path(parent), origin)
+            data = _merge(base, data, origin, src)
+        else:
+            _record(origin, (), data, src)
+    else:
+        path = resolve_path(ref)
+        src = str(path)
+        data = _load_layers(path, origin)
+    for ov in overrides or []:
+        _apply_override(data, parse_set(ov) if isinstance(ov, str) else ov, origin)
+    try:
+        scn = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError([_describe(e, data, origin, src) for e in exc.errors()]) from None
+    problems = scn.problems()
+    if problems:
+        lines = []
+        for key, value, expected in problems:
+            loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            lines.append(f"{_blame(origin, loc, src)}: {key} = {_fmt_value(value)}: {expected}")
+        raise ScenarioError(lines)
+    return scn

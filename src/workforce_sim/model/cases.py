@@ -1,0 +1,299 @@
+"""Statutory case flow: referral, assessment, section 47 and ICPC, plans, closure, re-referral.
+
+Each case schedules only the events that change it: the end of its
+assessment, the end of each plan, and (if it comes back) its re-referral. An
+assessment's clock starts at referral; its work starts when a worker is
+allocated, and takes longer when that worker is over the manageable caseload.
+Cases that wait unallocated, or whose assessment ran under pressure or late,
+are more likely to come back within a year.
+
+Random draws are made per case, in the order cases arise, from streams that
+belong to one quantity each, so scenarios that differ elsewhere still see the
+same case mix (common random numbers). Returning children draw from their own
+streams so that their number never shifts the draws for new referrals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..calendar import WORKING_DAYS_PER_WEEK as WD
+from ..distributions import BufferedSampler, UniformBuffer
+from ..schema import Scenario
+
+PLAN_KINDS = ("cin", "cp", "cla")
+
+
+class Case:
+    __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "referral_t",
+                 "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "work_start", "end",
+                 "remaining", "token", "late", "pressured", "returning")
+
+    def __init__(self, cid: int, child: int, kind: str, points: float, referral_t: float):
+        self.id, self.child, self.kind, self.points, self.referral_t = cid, child, kind, points, referral_t
+        self.worker = self.last_worker = -1
+        self.queued = False
+        self.s47 = self.icpc = self.cp = False
+        self.outcome_u = 0.0
+        self.base_days = self.icpc_days = 0.0
+        self.work_start = None
+        self.end = None
+        self.remaining = None
+        self.token = 0
+        self.late = self.pressured = self.returning = False
+
+
+class _CaseDraws:
+    """The per-case random quantities for one family of cases (new or returning)."""
+
+    def __init__(self, scn: Scenario, streams, prefix: str):
+        c = scn.cases
+        self.mix = UniformBuffer(streams(f"{prefix}.mix"))
+        self.assessment_days = BufferedSampler(c.assessment_days, streams(f"{prefix}.assessment_days"))
+        self.icpc_days = BufferedSampler(c.s47_to_icpc_days, streams(f"{prefix}.s47_to_icpc_days"))
+
+
+class CaseFlow:
+    def __init__(self, scn: Scenario, env, streams, monitor, workforce):
+        self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.alloc = None  # set by the council
+        c = scn.cases
+        self.wp = c.workload_points
+        self.slowdown = c.pressure_slowdown
+        self.timescale = scn.standards.assessment_days
+        self.icpc_timescale = scn.standards.icpc_days
+        self.new_draws = _CaseDraws(scn, streams, "cases")
+        self.return_draws = _CaseDraws(scn, streams, "re_referral")
+        self.plan_days = {k: BufferedSampler(getattr(c.plans, k).duration_weeks, streams(f"cases.plans.{k}.duration"), WD)
+                          for k in PLAN_KINDS}
+        self.plan_end_u = {k: UniformBuffer(streams(f"cases.plans.{k}.ends")) for k in PLAN_KINDS}
+        eh = scn.early_help
+        self.step_down_u = UniformBuffer(streams("cases.step_down.engagement"))
+        self.step_down_days = BufferedSampler(eh.duration_weeks, streams("cases.step_down.duration"), WD)
+        rr = scn.re_referral
+        self.rr = rr
+        self.rr_u = UniformBuffer(streams("re_referral.decision"))
+        self.rr_delay = BufferedSampler(rr.delay_weeks, streams("re_referral.delay"), WD)
+        o = c.outcomes
+        self.outcome_cum = np.cumsum([o.nfa, o.early_help, o.cin, o.cla])
+        self.outcome_names = ("nfa", "early_help", "cin", "cla")
+        self.next_case = 0
+        self.next_child = 0
+        self.open = {"assessment": 0, "cin": 0, "cp": 0, "cla": 0}
+        self.open_assessments: dict[int, Case] = {}
+        self.created = 0
+        self.closed = 0
+
+    # -- creation --------------------------------------------------------------------
+    def _new_case(self, kind: str, t: float, child: int | None, points: float) -> Case:
+        if child is None:
+            child = self.next_child
+            self.next_child += 1
+        case = Case(self.next_case, child, kind, points, t)
+        self.next_case += 1
+        self.created += 1
+        return case
+
+    def _draw_assessment(self, case: Case, draws: _CaseDraws) -> None:
+        c = self.scn.cases
+        case.s47 = draws.mix() < c.s47_share
+        case.icpc = draws.mix() < c.icpc_share_of_s47 and case.s47
+        case.cp = draws.mix() < c.cp_plan_share_of_icpc and case.icpc
+        case.outcome_u = draws.mix()
+        case.base_days = draws.assessment_days()
+        case.icpc_days = draws.icpc_days()
+        case.points = self.wp.s47 if case.s47 else self.wp.assessment
+
+    def referral(self, t: float, child: int | None = None, returning: bool = False) -> None:
+        """A referral is accepted: an assessment is needed."""
+        case = self._new_case("assessment", t, child, self.wp.assessment)
+        case.returning = returning
+        self._draw_assessment(case, self.return_draws if returning else self.new_draws)
+        self.monitor.count("re_referrals" if returning else "referrals", t)
+        self._open_assessment(case, t)
+
+    def _open_assessment(self, case: Case, t: float) -> None:
+        self.open["assessment"] += 1
+        self.open_assessments[case.id] = case
+        self.alloc.place(case, t)
+
+    def start_state(self, groups, streams) -> None:
+        """Open cases at time 0, with how long each has been open."""
+        init = _CaseDraws(self.scn, streams, "initial")
+        rng = streams("initial.residual")
+        for g in groups:
+            if g.type == "early_help":
+                continue  # counted by the council from the early help start state
+            elapsed_days = g.weeks_open * WD
+            for _ in range(g.count):
+                if g.type == "assessment":
+                    case = self._new_case("assessment", -elapsed_days, None, self.wp.assessment)
+                    self._draw_assessment(case, init)
+                    dist = self.scn.cases.s47_to_icpc_days if case.icpc else self.scn.cases.assessment_days
+                    case.remaining = float(dist.sample_residual(rng, np.array([elapsed_days]))[0])
+                    case.work_start = -elapsed_days
+                    self._open_assessment(case, 0.0)
+                else:
+                    case = self._new_case(g.type, -elapsed_days, None, getattr(self.wp, g.type))
+                    plan = getattr(self.scn.cases.plans, g.type)
+                    rest = float(plan.duration_weeks.sample_residual(rng, np.array([g.weeks_open]))[0]) * WD
+                    self._begin_plan(case, g.type, 0.0, duration=rest)
+
+    def recently_closed(self, streams) -> None:
+        """Cases closed in the 52 weeks before the start, which may return in the first year."""
+        rr = self.rr
+        rng = streams("initial.closed_before_start")
+        n = rng.poisson(rr.closed_before_start_per_year)
+        closed_at = -rng.random(n) * 52.0 * WD
+        back = rng.random(n) < rr.probability
+        delay = np.minimum(rr.delay_weeks.sample(rng, n) * WD, 52.0 * WD)
+        for t in np.sort((closed_at + delay)[back & (closed_at + delay > 0)]):
+            ev = self.env.timeout(float(t), value=None)
+            ev.callbacks.append(lambda e: self.referral(self.env.now, returning=True))
+
+    # -- assessment ------------------------------------------------------------------
+    def on_allocated(self, case: Case, t: float) -> None:
+        if case.kind != "assessment" or case.end is not None:
+            return  # a plan, or an assessment handed to a colleague mid-way
+        if case.remaining is not None:
+            dur = case.remaining
+            case.remaining = None
+        else:
+            ratio = self.wf.load_ratio(case.worker)
+            slow = 1.0 + self.slowdown * max(0.0, ratio - 1.0)
+            case.pressured = case.pressured or ratio > 1.0 or (t - case.referral_t) > 1.0
+            dur = (case.icpc_days if case.icpc else case.base_days) * slow
+            case.work_start = t
+            if case.s47:
+                self.monitor.count("s47_enquiries", t)
+        case.end = t + dur
+        ev = self.env.timeout(dur, value=(case, case.token))
+        ev.callbacks.append(self._assessment_done)
+
+    def on_queued(self, case: Case, t: float) -> None:
+        if case.kind == "assessment":
+            case.pressured = True
+            if case.end is not None:
+                case.remaining = max(0.0, case.end - t)
+                case.end = None
+                case.token += 1
+
+    def _assessment_done(self, ev) -> None:
+        case, token = ev.value
+        if token != case.token or case.kind != "assessment":
+            return
+        t = self.env.now
+        m = self.monitor
+        took = t - case.referral_t
+        case.late = took > self.timescale
+        m.count("assessments_completed", t)
+        if not case.late:
+            m.count("_assessments_in_timescale", t)
+        self.open["assessment"] -= 1
+        del self.open_assessments[case.id]
+        case.end = None
+        if case.icpc:
+            m.count("icpcs", t)
+            if case.work_start is not None and t - case.work_start <= self.icpc_timescale:
+                m.count("_icpcs_in_timescale", t)
+        if case.cp:
+            self._transfer(case, "cp", t)
+            return
+        i = int(np.searchsorted(self.outcome_cum, case.outcome_u * self.outcome_cum[-1], side="right"))
+        outcome = self.outcome_names[min(i, 3)]
+        if outcome == "nfa":
+            self._close(case, t)
+        elif outcome == "early_help":
+            self._step_down(case, t)
+        else:
+            self._transfer(case, outcome, t)
+
+    # -- plans -----------------------------------------------------------------------
+    def _transfer(self, case: Case, kind: str, t: float) -> None:
+        """The case moves to a plan of ``kind``, staying with its worker if their team handles it."""
+        w = case.worker
+        points = getattr(self.wp, kind)
+        if w >= 0 and self.alloc.handles[kind][self.wf.team[w]]:
+            self.alloc.reweigh(case, points)
+            case.kind = kind
+            self._begin_plan(case, kind, t, placed=True)
+        else:
+            self.alloc.release(case)
+            case.kind = kind
+            case.points = points
+            self._begin_plan(case, kind, t)
+
+    def _begin_plan(self, case: Case, kind: str, t: float, duration: float | None = None, placed: bool = False) -> None:
+        case.kind = kind
+        self.open[kind] += 1
+        if not placed:
+            self.alloc.place(case, t)
+        d = self.plan_days[kind]() if duration is None else duration
+        ev = self.env.timeout(d, value=(case, case.token))
+        ev.callbacks.append(self._plan_done)
+
+    def _plan_done(self, ev) -> None:
+        case, token = ev.value
+        if token != case.token:
+            return
+        t = self.env.now
+        kind = case.kind
+        self.open[kind] -= 1
+        ends = getattr(self.scn.cases.plans, kind).ends
+        shares = [ends.close, ends.early_help, ends.cin, ends.cp, ends.cla]
+        u = self.plan_end_u[kind]() * sum(shares)
+        i = int(np.searchsorted(np.cumsum(shares), u, side="right"))
+        nxt = ("close", "early_help", "cin", "cp", "cla")[min(i, 4)]
+        if nxt == "close":
+            self._close(case, t)
+        elif nxt == "early_help":
+            self._step_down(case, t)
+        else:
+            case.token += 1
+            self._transfer(case, nxt, t)
+
+    # -- endings ---------------------------------------------------------------------
+    def _end(self, case: Case, t: float) -> None:
+        self.alloc.release(case)
+        case.kind = "closed"
+        case.token += 1
+        self.closed += 1
+        self.monitor.count("cases_closed", t)
+        self.alloc.fill(t)
+
+    def _close(self, case: Case, t: float, not_engaged: bool = False) -> None:
+        self._end(case, t)
+        rr = self.rr
+        p = rr.probability
+        if case.late:
+            p *= rr.late_assessment_factor
+        if case.pressured:
+            p *= rr.pressure_factor
+        if not_engaged:
+            p *= rr.early_help_not_engaged_factor
+        back = self.rr_u() < p
+        delay = min(self.rr_delay(), 52.0 * WD)
+        if back:
+            ev = self.env.timeout(delay, value=case.child)
+            ev.callbacks.append(lambda e: self.referral(self.env.now, child=e.value, returning=True))
+
+    def _step_down(self, case: Case, t: float) -> None:
+        """Step-down to early help: the statutory case closes; the family may or may not engage."""
+        engaged = self.step_down_u() < self.scn.early_help.engagement_share
+        d = self.step_down_days()
+        if engaged:
+            self.monitor.count("_early_help_started", t)
+            self.monitor.count("_early_help_ended", t + d)
+        self._close(case, t, not_engaged=not engaged)
+
+    # -- measurement -----------------------------------------------------------------
+    def snapshot(self, week: int, t: float) -> None:
+        m = self.monitor
+        m.set("assessments_open", week, self.open["assessment"])
+        due = t - self.timescale
+        m.set("assessments_overdue", week, sum(1 for c in self.open_assessments.values() if c.referral_t < due))
+        for k in PLAN_KINDS:
+            m.set(f"{k}_open", week, self.open[k])
+        m.set("unallocated_cases", week, self.alloc.waiting)
+        m.set("_cases_created", week, self.created)
+        m.set("_cases_closed_total", week, self.closed)

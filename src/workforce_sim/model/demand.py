@@ -1,0 +1,152 @@
+"""Demand and the front door (MASH).
+
+Contacts arrive from each named source as a non-homogeneous Poisson process:
+the source's annual volume, grown by its trend, shaped by the monthly
+seasonal profile, piecewise constant within each calendar month (so exact for
+that rate). Everything about a contact that does not depend on staffing (when
+it arrives, its source, what screening will decide, how long screening takes,
+what early help will do) is drawn up front from that source's own streams.
+
+Screening is a first-come-first-served queue with one server per screener in
+post and not absent. Contacts are handed to the earliest free screener in a
+daily batch (one event per working day, not one per contact); a referral then
+becomes an event at the moment its decision is made. Contacts not yet decided
+are the front-door backlog.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from ..calendar import WORKING_DAYS_PER_WEEK as WD
+from ..schema import Scenario
+
+NFA, EARLY_HELP, REFERRAL = 0, 1, 2
+
+
+def contact_rates(scn: Scenario, calendar) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per source: (name, month start, month end, contacts per working day) over the run."""
+    d = scn.demand
+    season = np.asarray(d.seasonality, dtype=float)
+    season = season / season.mean()
+    months = calendar.month_bounds()
+    a = np.array([m[2] for m in months])
+    b = np.array([m[3] for m in months])
+    mon = np.array([m[1] for m in months])
+    wdy = calendar.working_days_per_year
+    mid_years = (a + b) / 2.0 / wdy
+    out = []
+    for name, src in d.sources.items():
+        trend = d.trend_per_year if src.trend_per_year is None else src.trend_per_year
+        rate = src.contacts_per_year / wdy * (1.0 + trend) ** mid_years * season[mon - 1]
+        out.append((name, a, b, rate))
+    return out
+
+
+class FrontDoor:
+    def __init__(self, scn: Scenario, calendar, env, streams, monitor, on_referral):
+        self.env, self.monitor, self.on_referral = env, monitor, on_referral
+        self.timescale = scn.standards.decision_days
+        horizon = calendar.horizon
+        times, src_idx, outcome = [], [], []
+        self.source_names = list(scn.demand.sources)
+        d = scn.demand
+        for k, (name, a, b, rate) in enumerate(contact_rates(scn, calendar)):
+            rng = streams(f"arrivals.{name}")
+            n = rng.poisson(rate * (b - a))
+            t = np.repeat(a, n) + rng.random(n.sum()) * np.repeat(b - a, n)
+            src = scn.demand.sources[name]
+            r = src.referral_share * (d.partner_threshold_factor if src.partner else 1.0)
+            u = streams(f"screening.{name}").random(t.size)
+            times.append(t)
+            src_idx.append(np.full(t.size, k))
+            outcome.append(np.where(u < r, REFERRAL, np.where(u < r + src.early_help_share, EARLY_HELP, NFA)))
+        t = np.concatenate(times)
+        order = np.argsort(t, kind="stable")
+        self.arrival = t[order]
+        self.source = np.concatenate(src_idx)[order]
+        self.outcome = np.concatenate(outcome)[order]
+        n = self.arrival.size
+        self.service = scn.front_door.screening_days.sample(streams("screening.time"), n)
+        eh = scn.early_help
+        rng = streams("early_help.front_door")
+        self.eh_engaged = rng.random(n) < eh.engagement_share
+        self.eh_days = eh.duration_weeks.sample(rng, n) * WD
+        p_up = np.where(self.eh_engaged, eh.step_up_share_engaged, eh.step_up_share_not_engaged)
+        self.eh_step_up = rng.random(n) < p_up
+        self.eh_step_up_days = eh.step_up_delay_weeks.sample(rng, n) * WD
+        hist = np.histogram(self.arrival, bins=monitor.bounds)[0]
+        monitor.array("contacts")[:] = hist
+        for k, name in enumerate(self.source_names):
+            monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
+        self.next = 0  # next contact not yet handed to a screener
+        self.free: list[float] = []  # heap of the times each screener is next free
+        self.pending_end: list[tuple[float, float]] = []  # (arrival, decision) not yet decided at last snapshot
+        self.decided = 0
+        self.horizon = horizon
+
+    # -- screeners -------------------------------------------------------------------
+    def set_screeners(self, n: int, t: float) -> None:
+        """The number of screeners present changes (starters, leavers, absence)."""
+        cur = len(self.free)
+        if n > cur:
+            for _ in range(n - cur):
+                heapq.heappush(self.free, t)
+        elif n < cur:
+            self.free = sorted(self.free)[:n]  # those finishing latest step away after their contact
+            heapq.heapify(self.free)
+
+    def process(self):
+        """One event per working day: hand that day's contacts (and any waiting) to screeners."""
+        env = self.env
+        day = 0
+        while day < self.horizon:
+            self._assign(day + 1.0)
+            day += 1
+            yield env.timeout(day - env.now)
+
+    def _assign(self, until: float) -> None:
+        arr, n = self.arrival, self.arrival.size
+        m = self.monitor
+        now = self.env.now
+        while self.next < n and arr[self.next] < until and self.free:
+            i = self.next
+            a = arr[i]
+            start = max(a, now, heapq.heappop(self.free))  # a contact that waited starts no earlier than now
+            end = start + self.service[i]
+            heapq.heappush(self.free, end)
+            self.next += 1
+            self.pending_end.append((a, end))
+            m.count("_contacts_decided", end)
+            if end - a <= self.timescale:
+                m.count("_contacts_decided_in_timescale", end)
+            o = self.outcome[i]
+            if o == REFERRAL:
+                m.count("_contacts_referred", end)
+                ev = self.env.timeout(end - now)
+                ev.callbacks.append(self._refer)
+            elif o == EARLY_HELP:
+                m.count("_contacts_to_early_help", end)
+                if self.eh_engaged[i]:
+                    m.count("_early_help_started", end)
+                    m.count("_early_help_ended", end + self.eh_days[i])
+                if self.eh_step_up[i]:
+                    ev = self.env.timeout(end + self.eh_step_up_days[i] - now)
+                    ev.callbacks.append(self._step_up)
+
+    def _refer(self, ev) -> None:
+        self.on_referral(self.env.now)
+
+    def _step_up(self, ev) -> None:
+        self.monitor.count("early_help_step_ups", self.env.now)
+        self.on_referral(self.env.now)
+
+    def snapshot(self, week: int, t: float) -> None:
+        """Contacts arrived by ``t`` and not yet decided."""
+        keep = [(a, e) for a, e in self.pending_end if e > t]
+        self.pending_end = keep
+        in_screening = sum(1 for a, e in keep if a <= t)
+        waiting = int(np.searchsorted(self.arrival, t, side="right")) - self.next
+        self.monitor.set("front_door_backlog", week, in_screening + max(waiting, 0))

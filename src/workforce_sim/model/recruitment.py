@@ -1,0 +1,195 @@
+"""Funded posts, vacancies, recruitment, agency cover and newly qualified cohorts.
+
+Every funded post may hold one permanent worker and, while it has none, one
+agency worker covering it. When a permanent worker leaves, the post is vacant:
+a recruitment round opens (it takes a while and may fail, then another opens)
+and, within the agency cap and the council's cover policy, an agency worker
+is sought. A permanent hire releases the agency worker covering the post.
+Each year a cohort of newly qualified (ASYE) social workers fills vacant
+social worker posts in case-holding teams.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..calendar import WORKING_DAYS_PER_WEEK as WD
+from ..distributions import BufferedSampler, UniformBuffer
+from ..schema import HELD_CASE_TYPES, Scenario
+from .workforce import ASYE, GRADES, SENIOR, SW, TM
+
+POST_GRADE = {"social_worker": SW, "senior_social_worker": SENIOR, "team_manager": TM}
+
+
+class Post:
+    __slots__ = ("id", "team", "grade", "perm", "agency", "round", "agency_sought", "covered")
+
+    def __init__(self, pid: int, team: int, grade: int):
+        self.id, self.team, self.grade = pid, team, grade
+        self.perm = self.agency = -1
+        self.round = 0  # increases to cancel a recruitment round in flight
+        self.agency_sought = False
+        self.covered = False  # whether the council covers this vacancy with agency staff
+
+
+class Staffing:
+    def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, on_start, on_leave):
+        self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.team_names = team_names
+        self.on_start, self.on_leave = on_start, on_leave
+        r, a = scn.workforce.recruitment, scn.workforce.agency
+        # one stream per team and quantity: a change in one team's staffing never shifts another's draws
+        self.hire_days = [BufferedSampler(r.time_to_hire_weeks, streams(f"recruitment.time_to_hire.{t}"), WD) for t in team_names]
+        self.hire_fail = [UniformBuffer(streams(f"recruitment.outcome.{t}")) for t in team_names]
+        self.agency_days = [BufferedSampler(a.time_to_start_weeks, streams(f"agency.time_to_start.{t}"), WD) for t in team_names]
+        self.agency_cover = [UniformBuffer(streams(f"agency.cover.{t}")) for t in team_names]
+        self.notice_perm = scn.workforce.turnover.notice_weeks_permanent * WD
+        self.notice_agency = scn.workforce.turnover.notice_weeks_agency * WD
+        self.posts: list[Post] = []
+        for ti, name in enumerate(team_names):
+            for grade, count in scn.teams[name].posts.items():
+                for _ in range(count):
+                    self.posts.append(Post(len(self.posts), ti, POST_GRADE[grade]))
+        self.agency_cap = a.max_share_of_posts * len(self.posts)
+        self.agency_pending = 0
+        self.started = 0
+        self.left = 0
+
+    # -- start state -----------------------------------------------------------------
+    def start_state(self) -> None:
+        """Put the staff in post at time 0 into posts; open recruitment for the rest."""
+        team_index = {n: i for i, n in enumerate(self.team_names)}
+        groups = sorted(self.scn.staff, key=lambda g: g.contract != "permanent")  # permanent staff take posts first
+        for g in groups:
+            grade = GRADES.index(g.grade)
+            post_grade = SW if grade == ASYE else grade
+            for _ in range(g.count):
+                post = next(p for p in self.posts if p.team == team_index[g.team] and p.grade == post_grade
+                            and p.perm < 0 and (g.contract == "permanent" or p.agency < 0))
+                w = self.wf.add(post.team, grade, g.contract == "agency", g.fte, -g.weeks_in_post * WD, post.id)
+                if g.contract == "permanent":
+                    post.perm = w
+                else:
+                    post.agency = w
+                self.on_start(w, 0.0)
+        for p in self.posts:
+            if p.perm < 0:
+                self._vacant(p, 0.0)
+
+    def schedule_cohorts(self, calendar) -> None:
+        r = self.scn.workforce.recruitment
+        if r.nqsw_cohort_size <= 0:
+            return
+        start = calendar.start
+        year = start.year
+        while True:
+            day = dt.date(year, r.nqsw_cohort_month, 1)
+            if day >= calendar.end:
+                break
+            if day >= start:
+                t = float(calendar.working_days_between(start, day))
+                ev = self.env.timeout(t - self.env.now)
+                ev.callbacks.append(lambda e: self._cohort(self.env.now))
+            year += 1
+
+    # -- vacancies -------------------------------------------------------------------
+    def _vacant(self, post: Post, t: float) -> None:
+        """A post has no permanent worker: recruit, and decide once whether to cover it."""
+        self._open_round(post)
+        post.covered = self.agency_cover[post.team]() < self.scn.workforce.agency.cover_share
+        self._seek_agency(post)
+
+    def _open_round(self, post: Post) -> None:
+        post.round += 1
+        ev = self.env.timeout(self.hire_days[post.team](), value=(post, post.round))
+        ev.callbacks.append(self._round_done)
+
+    def _round_done(self, ev) -> None:
+        post, rnd = ev.value
+        if rnd != post.round or post.perm >= 0:
+            return
+        if self.hire_fail[post.team]() < self.scn.workforce.recruitment.round_failure_share:
+            self._open_round(post)
+            return
+        self._fill(post, post.grade, self.env.now)
+
+    def _fill(self, post: Post, grade: int, t: float) -> None:
+        post.round += 1
+        w = self.wf.add(post.team, grade, False, 1.0, t, post.id)
+        post.perm = w
+        self.started += 1
+        self.monitor.count("starters", t)
+        if post.agency >= 0:
+            self.depart(post.agency, t, released=True)
+        self.on_start(w, t)
+
+    def _agency_fte(self) -> float:
+        wf, n = self.wf, self.wf.n
+        return float(wf.fte[:n][wf.active[:n] & wf.agency[:n]].sum())
+
+    def _seek_agency(self, post: Post) -> None:
+        if post.agency >= 0 or post.agency_sought or post.perm >= 0 or not post.covered:
+            return
+        if self._agency_fte() + self.agency_pending + 1.0 > self.agency_cap + 1e-9:
+            return
+        post.agency_sought = True
+        self.agency_pending += 1
+        ev = self.env.timeout(self.agency_days[post.team](), value=post)
+        ev.callbacks.append(self._agency_arrives)
+
+    def _agency_arrives(self, ev) -> None:
+        post = ev.value
+        post.agency_sought = False
+        self.agency_pending -= 1
+        if post.perm >= 0 or post.agency >= 0:
+            return
+        t = self.env.now
+        w = self.wf.add(post.team, post.grade, True, 1.0, t, post.id)
+        post.agency = w
+        self.started += 1
+        self.monitor.count("starters", t)
+        self.on_start(w, t)
+
+    def _cohort(self, t: float) -> None:
+        n = self.scn.workforce.recruitment.nqsw_cohort_size
+        holds = {i for i, name in enumerate(self.team_names) if set(self.scn.teams[name].handles) & set(HELD_CASE_TYPES)}
+        for post in self.posts:
+            if n == 0:
+                break
+            if post.grade == SW and post.team in holds and post.perm < 0:
+                self._fill(post, ASYE, t)
+                n -= 1
+
+    # -- leaving ---------------------------------------------------------------------
+    def resign(self, w: int, t: float) -> None:
+        wf = self.wf
+        wf.notice[w] = True
+        notice = self.notice_agency if wf.agency[w] else self.notice_perm
+        ev = self.env.timeout(notice, value=w)
+        ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
+
+    def depart(self, w: int, t: float, released: bool = False) -> None:
+        wf = self.wf
+        if not wf.active[w]:
+            return
+        post = self.posts[wf.post[w]]
+        wf.remove(w)
+        self.left += 1
+        self.monitor.count("leavers", t)
+        if not wf.agency[w]:
+            self.monitor.count("leavers_permanent", t)
+        self.on_leave(w, t)
+        if post.perm == w:
+            post.perm = -1
+            self._vacant(post, t)
+        elif post.agency == w:
+            post.agency = -1
+            if not released:
+                self._seek_agency(post)
+
+    # -- measurement -----------------------------------------------------------------
+    def snapshot(self, week: int) -> None:
+        m = self.monitor
+        m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0))
+        m.set("_workers_started", week, self.started)
+        m.set("_workers_left", week, self.left)

@@ -1,0 +1,172 @@
+"""Staff in post: who they are, what they can carry, who is absent, who leaves.
+
+Workers live in growable numpy arrays so that the weekly update (pressure,
+leaving, absence, end of the ASYE year) is a handful of vector operations, not
+a wake-up per worker. Leaving uses one exponential threshold per worker: a
+worker resigns when their accumulated leaving hazard passes it, which is exact
+for a hazard that changes week by week with caseload pressure and gives the
+same worker the same threshold in every scenario (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
+from ..schema import Scenario
+
+GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")
+ASYE, SW, SENIOR, TM = range(4)
+
+
+class Workforce:
+    def __init__(self, scn: Scenario, team_names: list[str], streams, monitor):
+        wf = scn.workforce
+        self.scn = scn
+        self.monitor = monitor
+        self.team_names = team_names
+        self.threshold = scn.standards.manageable_caseload
+        self.cap_by_grade = np.array([wf.capacity_points.asye * wf.asye_protected_share,
+                                      wf.capacity_points.social_worker,
+                                      wf.capacity_points.senior_social_worker, 0.0])
+        self.ramp_days = wf.ramp_up_weeks * WORKING_DAYS_PER_WEEK
+        self.ramp0 = wf.ramp_up_start_share
+        self.asye_days = wf.asye_weeks * WORKING_DAYS_PER_WEEK
+        to = wf.turnover
+        self.hazard_perm = np.array([-math.log1p(-min(to.permanent_per_year[g], 0.999999)) for g in GRADES])
+        self.hazard_agency = -math.log1p(-min(to.agency_per_year, 0.999999))
+        self.alpha = 1.0 / to.pressure_smoothing_weeks
+        q = 1.0 / wf.absence.mean_spell_weeks
+        r = wf.absence.rate
+        self.absence_end = q
+        self.absence_start = min(1.0, r * q / (1.0 - r)) if r < 1 else 1.0
+        # one stream per team, so staffing changes in one team never shift another's draws
+        self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
+        self._rng_absence = [streams(f"absence.{t}") for t in team_names]
+        self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
+        self.n = 0
+        size = 64
+        self.team = np.zeros(size, int)
+        self.grade = np.zeros(size, int)
+        self.agency = np.zeros(size, bool)
+        self.fte = np.zeros(size)
+        self.start = np.zeros(size)
+        self.active = np.zeros(size, bool)
+        self.notice = np.zeros(size, bool)
+        self.absent = np.zeros(size, bool)
+        self.cases = np.zeros(size, int)
+        self.points = np.zeros(size)
+        self.hazard = np.zeros(size)
+        self.limit = np.zeros(size)
+        self.pressure = np.ones(size)
+        self.post = np.zeros(size, int)
+        self.caseset: list[set] = []
+        self.holds_cases = np.zeros(size, bool)
+
+    # -- membership -----------------------------------------------------------------
+    def _grow(self) -> None:
+        size = 2 * len(self.team)
+        for name in ("team", "grade", "agency", "fte", "start", "active", "notice", "absent",
+                     "cases", "points", "hazard", "limit", "pressure", "post", "holds_cases"):
+            old = getattr(self, name)
+            new = np.zeros(size, old.dtype) if name != "pressure" else np.ones(size)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def add(self, team: int, grade: int, agency: bool, fte: float, start: float, post: int) -> int:
+        """A worker starts (or, at time 0, is already in post since ``start``)."""
+        if self.n == len(self.team):
+            self._grow()
+        i = self.n
+        self.n += 1
+        self.team[i], self.grade[i], self.agency[i], self.fte[i] = team, grade, agency, fte
+        self.start[i], self.post[i] = start, post
+        self.active[i] = True
+        self.limit[i] = self._rng_leave[team].exponential()
+        self.holds_cases[i] = grade != TM and not self.screening_team[team]
+        self.caseset.append(set())
+        return i
+
+    def remove(self, i: int) -> None:
+        self.active[i] = False
+        self.notice[i] = False
+        self.absent[i] = False
+
+    # -- capacity -------------------------------------------------------------------
+    def capacity(self, t: float, idx: np.ndarray) -> np.ndarray:
+        """Weighted caseload the workers ``idx`` can be allocated at time ``t``."""
+        base = self.cap_by_grade[self.grade[idx]] * self.fte[idx]
+        if self.ramp_days > 0:
+            ramp = np.clip(self.ramp0 + (1 - self.ramp0) * (t - self.start[idx]) / self.ramp_days, self.ramp0, 1.0)
+            base = base * ramp
+        return base
+
+    def available(self) -> np.ndarray:
+        """Mask of workers who can take new work now (in post, not on notice, not absent)."""
+        n = self.n
+        return self.active[:n] & ~self.notice[:n] & ~self.absent[:n]
+
+    def load_ratio(self, i: int, extra_cases: int = 0) -> float:
+        return (self.cases[i] + extra_cases) / self.fte[i] / self.threshold
+
+    # -- weekly update ----------------------------------------------------------------
+    def weekly(self, supervision_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance pressure, leaving hazard, absence and ASYE year by one week.
+
+        Returns (workers who resign now, workers whose absence changed).
+        """
+        n = self.n
+        act = self.active[:n]
+        hc = self.holds_cases[:n] & act
+        now_ratio = np.where(hc, self.cases[:n] / self.fte[:n] / self.threshold, 1.0)
+        tm = act & (self.grade[:n] == TM)
+        now_ratio = np.where(tm, supervision_ratio[self.team[:n]], now_ratio)
+        self.pressure[:n] += self.alpha * (now_ratio - self.pressure[:n])
+        to = self.scn.workforce.turnover
+        h = np.where(self.agency[:n], self.hazard_agency, self.hazard_perm[self.grade[:n]])
+        mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
+        mult *= 1.0 + to.supervision_effect * np.maximum(0.0, supervision_ratio[self.team[:n]] - 1.0) * ~tm
+        self.hazard[:n] += np.where(act & ~self.notice[:n], h * mult / WEEKS_PER_YEAR, 0.0)
+        resign = np.flatnonzero(act & ~self.notice[:n] & (self.hazard[:n] >= self.limit[:n]))
+        u = np.empty(n)
+        for ti, rng in enumerate(self._rng_absence):
+            mine = np.flatnonzero(self.team[:n] == ti)
+            u[mine] = rng.random(mine.size)
+        was = self.absent[:n].copy()
+        start_abs = act & ~was & (u < self.absence_start)
+        end_abs = act & was & (u < self.absence_end)
+        self.absent[:n] = (was | start_abs) & ~end_abs & act
+        changed = np.flatnonzero(start_abs | end_abs)
+        return resign, changed
+
+    def finish_asye(self, t: float) -> int:
+        n = self.n
+        done = np.flatnonzero(self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days))
+        self.grade[done] = SW
+        return len(done)
+
+    # -- measurement ----------------------------------------------------------------
+    def snapshot(self, week: int) -> None:
+        m, n = self.monitor, self.n
+        act = self.active[:n]
+        fte = self.fte[:n]
+        m.set("staff_fte", week, fte[act].sum())
+        m.set("staff_fte_agency", week, fte[act & self.agency[:n]].sum())
+        m.set("staff_fte_asye", week, fte[act & (self.grade[:n] == ASYE)].sum())
+        m.set("staff_fte_absent", week, fte[act & self.absent[:n]].sum())
+        m.set("staff_fte_managers", week, fte[act & (self.grade[:n] == TM)].sum())
+        m.set("_workers_in_post", week, act.sum())
+        hc = act & self.holds_cases[:n]
+        m.set("case_holding_fte", week, fte[hc].sum())
+        if hc.any():
+            per = self.cases[:n][hc] / fte[hc]
+            m.set("caseload_mean", week, self.cases[:n][hc].sum() / fte[hc].sum())
+            m.set("caseload_p90", week, np.percentile(per, 90))
+            m.set("caseload_max", week, per.max())
+            m.set("workers_over_threshold_pct", week, 100.0 * np.mean(per > self.threshold))
+        else:
+            for k in ("caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct"):
+                m.set(k, week, np.nan)
+        m.set("_cases_held", week, self.cases[:n][act].sum())

@@ -1,0 +1,120 @@
+"""Summaries of replications, and writing results to disk safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .calendar import WEEKS_PER_YEAR
+
+ID = ["scenario", "replication", "week", "date"]
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of independent replication values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return np.nan, np.nan, np.nan
+    m = float(v.mean())
+    if v.size < 2:
+        return m, np.nan, np.nan
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def periods(n_weeks: int) -> list[tuple[str, int, int]]:
+    """('year 1', first week, end week), ..., then ('whole run', 0, n_weeks)."""
+    out = []
+    per_year = int(round(WEEKS_PER_YEAR))
+    start, y = 0, 1
+    while start < n_weeks:
+        end = min(n_weeks, start + per_year)
+        if end - start >= per_year // 2 or start == 0:
+            out.append((f"year {y}", start, end))
+        start, y = end, y + 1
+    out.append(("whole run", 0, n_weeks))
+    return out
+
+
+def summarise(weekly: pd.DataFrame, thresholds: list[float] | None = None) -> pd.DataFrame:
+    """Per scenario, metric and period: the weekly average in each replication, summarised over replications.
+
+    Columns: scenario, metric, period, mean, ci95_low, ci95_high, p10, p50, p90, replications.
+    For flows (contacts, leavers, ...) the value is the average per week; for
+    stocks (open cases, staff) the average level; for percentages the average
+    of the weeks that had something to measure.
+    """
+    metrics = [c for c in weekly.columns if c not in ID and not c.startswith("_")]
+    rows = []
+    for scen, df in weekly.groupby("scenario", sort=False):
+        n_weeks = int(df["week"].max()) + 1
+        for label, a, b in periods(n_weeks):
+            part = df[(df["week"] >= a) & (df["week"] < b)]
+            per_rep = part.groupby("replication")[metrics].mean()
+            for m in metrics:
+                v = per_rep[m].to_numpy(dtype=float)
+                mean, lo, hi = mean_ci(v)
+                fin = v[np.isfinite(v)]
+                q = np.percentile(fin, [10, 50, 90]) if fin.size else [np.nan] * 3
+                rows.append((scen, m, label, mean, lo, hi, q[0], q[1], q[2], int(fin.size)))
+    return pd.DataFrame(rows, columns=["scenario", "metric", "period", "mean", "ci95_low", "ci95_high",
+                                       "p10", "p50", "p90", "replications"])
+
+
+def sustained_share(weekly: pd.DataFrame, threshold: float) -> pd.Series:
+    """Per scenario: share of replications whose mean caseload stayed at or below ``threshold`` every week."""
+    ok = weekly.groupby(["scenario", "replication"], sort=False)["caseload_mean"].max() <= threshold
+    return ok.groupby(level=0, sort=False).mean()
+
+
+# -- writing -------------------------------------------------------------------------------
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    _atomic_write(Path(path), lambda fh: df.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n"))
+
+
+def write_json(obj: dict, path: Path) -> None:
+    _atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
+
+
+def write_run(result, out_dir: Path) -> list[Path]:
+    """weekly.csv, summary.csv and manifest.json into ``out_dir``."""
+    out_dir = Path(out_dir)
+    paths = [out_dir / "weekly.csv", out_dir / "summary.csv", out_dir / "manifest.json"]
+    write_csv(result.weekly, paths[0])
+    write_csv(result.summary, paths[1])
+    write_json(result.manifest, paths[2])
+    return paths
+
+
+def read_run(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read back what :func:`write_run` wrote."""
+    out_dir = Path(out_dir)
+    weekly = pd.read_csv(out_dir / "weekly.csv", parse_dates=["date"])
+    summary = pd.read_csv(out_dir / "summary.csv")
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    return weekly, summary, manifest

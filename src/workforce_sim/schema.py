@@ -1,0 +1,296 @@
+"""The scenario: what a council looks like and how its service behaves.
+
+These classes are the contract for scenario files. They are immutable, typed
+and validated; unknown keys are errors. Units are in the key names:
+``_per_year``, ``_weeks``, ``_days`` (working days), ``_share`` (0 to 1) and
+``fte``. Loading, ``extends`` and ``--set`` are in :mod:`workforce_sim.loading`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .distributions import Distribution
+
+Grade = Literal["asye", "social_worker", "senior_social_worker", "team_manager"]
+PostGrade = Literal["social_worker", "senior_social_worker", "team_manager"]
+Contract = Literal["permanent", "agency"]
+CaseType = Literal["assessment", "cin", "cp", "cla", "early_help"]
+Work = Literal["screening", "assessment", "cin", "cp", "cla"]
+HELD_CASE_TYPES = ("assessment", "cin", "cp", "cla")
+CASE_HOLDING_GRADES = ("asye", "social_worker", "senior_social_worker")
+
+
+def _probability(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("must be a probability (0 to 1)")
+    return v
+
+
+def _non_negative(v: float) -> float:
+    if v < 0:
+        raise ValueError("must be zero or more")
+    return v
+
+
+def _positive(v: float) -> float:
+    if v <= 0:
+        raise ValueError("must be more than zero")
+    return v
+
+
+Probability = Annotated[float, AfterValidator(_probability)]
+NonNegative = Annotated[float, AfterValidator(_non_negative)]
+Positive = Annotated[float, AfterValidator(_positive)]
+Count = Annotated[int, AfterValidator(_non_negative)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Standards(Strict):
+    """Practice standards and the manageable-caseload threshold."""
+
+    manageable_caseload: Positive = Field(
+        18.0, description="cases per case-holding FTE at or below which caseloads count as manageable (local benchmark; there is no national cap)")
+    decision_days: Positive = Field(1.0, description="working days to decide on a contact (Working Together 2018)")
+    assessment_days: Positive = Field(45.0, description="working days to complete a child and family assessment (Working Together 2018)")
+    icpc_days: Positive = Field(15.0, description="working days from strategy discussion to initial child protection conference")
+
+
+class Source(Strict):
+    """One source of contacts (police, health, schools, ...)."""
+
+    contacts_per_year: NonNegative
+    referral_share: Probability = Field(description="share of this source's contacts that become referrals")
+    early_help_share: Probability = Field(description="share of this source's contacts sent to early help")
+    partner: bool = Field(True, description="whether the partners' threshold factor applies to this source")
+    trend_per_year: float | None = Field(None, ge=-0.9, description="growth per year for this source; default the demand-wide trend")
+
+
+class Demand(Strict):
+    sources: dict[str, Source] = Field(min_length=1)
+    trend_per_year: float = Field(0.0, ge=-0.9, description="growth of contacts per year, e.g. 0.03 for 3% a year")
+    seasonality: list[Positive] = Field(
+        default_factory=lambda: [1.0] * 12, min_length=12, max_length=12,
+        description="relative volume in January..December (scaled to average 1)")
+    partner_threshold_factor: NonNegative = Field(
+        1.0, description="multiplies partners' referral shares: below 1 when partners apply thresholds more tightly")
+
+
+class FrontDoor(Strict):
+    screening_days: Distribution = Field(description="working days one screener spends on one contact")
+
+
+class EarlyHelp(Strict):
+    engagement_share: Probability
+    duration_weeks: Distribution
+    step_up_share_engaged: Probability
+    step_up_share_not_engaged: Probability
+    step_up_delay_weeks: Distribution
+
+
+class Outcomes(Strict):
+    """How assessments end when no child protection plan follows (shares add up to 1)."""
+
+    nfa: Probability
+    early_help: Probability
+    cin: Probability
+    cla: Probability
+
+
+class PlanEnds(Strict):
+    """Where a plan goes when it ends (shares add up to 1)."""
+
+    close: Probability = 0.0
+    early_help: Probability = 0.0
+    cin: Probability = 0.0
+    cp: Probability = 0.0
+    cla: Probability = 0.0
+
+
+class Plan(Strict):
+    duration_weeks: Distribution
+    ends: PlanEnds
+
+
+class Plans(Strict):
+    cin: Plan
+    cp: Plan
+    cla: Plan
+
+
+class WorkloadPoints(Strict):
+    """Weight of one case of each type in a worker's weighted caseload."""
+
+    assessment: Positive = 1.0
+    s47: Positive = Field(1.5, description="an assessment with a section 47 enquiry")
+    cin: Positive = 1.0
+    cp: Positive = 1.5
+    cla: Positive = 1.0
+
+
+class Cases(Strict):
+    assessment_days: Distribution = Field(description="working days an assessment takes when its worker is not overloaded")
+    pressure_slowdown: NonNegative = Field(
+        description="extra assessment time per unit of caseload pressure above the manageable threshold (0.8: 20% over the threshold takes 16% longer)")
+    s47_share: Probability
+    icpc_share_of_s47: Probability
+    cp_plan_share_of_icpc: Probability
+    s47_to_icpc_days: Distribution
+    outcomes: Outcomes
+    plans: Plans
+    workload_points: WorkloadPoints = WorkloadPoints()
+
+
+class ReReferral(Strict):
+    probability: Probability = Field(description="chance a closed case returns within the window, before the factors below")
+    late_assessment_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    pressure_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    early_help_not_engaged_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    delay_weeks: Distribution = Field(description="weeks from closure to the re-referral (within 52)")
+    closed_before_start_per_year: NonNegative = Field(
+        0.0, description="cases closed in the year before the run starts; they may return during the first year")
+
+
+class GradeCapacity(Strict):
+    asye: Positive
+    social_worker: Positive
+    senior_social_worker: Positive
+
+
+class Turnover(Strict):
+    permanent_per_year: dict[Grade, Probability] = Field(description="share of permanent staff of each grade leaving in a year at normal pressure")
+    agency_per_year: Probability
+    pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure above the threshold")
+    pressure_smoothing_weeks: Annotated[float, Field(ge=1.0)] = 13.0
+    supervision_effect: NonNegative = Field(0.0, description="relative rise in leaving per unit of supervision overload")
+    notice_weeks_permanent: NonNegative = 6.0
+    notice_weeks_agency: NonNegative = 1.0
+
+    @field_validator("permanent_per_year")
+    @classmethod
+    def _all_grades(cls, v):
+        missing = [g for g in ("asye", "social_worker", "senior_social_worker", "team_manager") if g not in v]
+        if missing:
+            raise ValueError(f"needs a rate for every grade; missing: {', '.join(missing)}")
+        return v
+
+
+class Recruitment(Strict):
+    time_to_hire_weeks: Distribution
+    round_failure_share: Probability
+    nqsw_cohort_size: Count = 0
+    nqsw_cohort_month: int = Field(9, ge=1, le=12)
+
+
+class Agency(Strict):
+    max_share_of_posts: Probability = Field(description="cap on agency FTE as a share of funded case-work posts")
+    cover_share: Probability = Field(1.0, description="share of vacancies the council seeks agency cover for")
+    time_to_start_weeks: Distribution
+
+
+class Absence(Strict):
+    rate: Probability = Field(description="share of working time lost to sickness absence")
+    mean_spell_weeks: Annotated[float, Field(ge=1.0)] = 2.0
+
+
+class Workforce(Strict):
+    capacity_points: GradeCapacity = Field(description="weighted caseload one FTE can be allocated, by grade")
+    asye_protected_share: Probability = 0.9
+    asye_weeks: Positive = 52.0
+    ramp_up_weeks: NonNegative = 12.0
+    ramp_up_start_share: Probability = 0.5
+    manager_span: Positive = Field(8.0, description="social workers one team manager FTE can supervise")
+    turnover: Turnover
+    recruitment: Recruitment
+    agency: Agency
+    absence: Absence
+
+
+class Team(Strict):
+    handles: list[Work] = Field(min_length=1)
+    posts: dict[PostGrade, Count]
+
+
+class StaffGroup(Strict):
+    team: str
+    grade: Grade
+    contract: Contract = "permanent"
+    fte: Annotated[float, Field(gt=0, le=1)] = 1.0
+    count: Annotated[int, Field(ge=1)] = 1
+    weeks_in_post: NonNegative = 104.0
+
+
+class CaseGroup(Strict):
+    type: CaseType
+    count: Annotated[int, Field(ge=1)]
+    weeks_open: NonNegative = 0.0
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    start_date: dt.date
+    standards: Standards = Standards()
+    demand: Demand
+    front_door: FrontDoor
+    early_help: EarlyHelp
+    cases: Cases
+    re_referral: ReReferral
+    workforce: Workforce
+    teams: dict[str, Team] = Field(min_length=1)
+    staff: list[StaffGroup] = Field(default_factory=list)
+    open_cases: list[CaseGroup] = Field(default_factory=list)
+
+    def problems(self) -> list[tuple[str, object, str]]:
+        """Cross-checks between sections: (key path, value, what was expected)."""
+        out: list[tuple[str, object, str]] = []
+        s = self.cases.outcomes
+        total = s.nfa + s.early_help + s.cin + s.cla
+        if abs(total - 1.0) > 1e-6:
+            out.append(("cases.outcomes", round(total, 6), "shares must add up to 1"))
+        for kind in ("cin", "cp", "cla"):
+            e = getattr(self.cases.plans, kind).ends
+            t = e.close + e.early_help + e.cin + e.cp + e.cla
+            if abs(t - 1.0) > 1e-6:
+                out.append((f"cases.plans.{kind}.ends", round(t, 6), "shares must add up to 1"))
+            if getattr(e, kind) > 0:
+                out.append((f"cases.plans.{kind}.ends.{kind}", getattr(e, kind), "a plan cannot end in a plan of its own type"))
+        for name, src in self.demand.sources.items():
+            r = src.referral_share * (self.demand.partner_threshold_factor if src.partner else 1.0)
+            if r + src.early_help_share > 1.0 + 1e-9:
+                out.append((f"demand.sources.{name}", round(r + src.early_help_share, 6),
+                            "referral share (after the partner threshold factor) plus early help share must be at most 1"))
+        handled: dict[str, list[str]] = {}
+        for tname, team in self.teams.items():
+            for w in team.handles:
+                handled.setdefault(w, []).append(tname)
+            if "screening" in team.handles and len(team.handles) > 1:
+                out.append((f"teams.{tname}.handles", list(team.handles),
+                            "a team that screens contacts at the front door cannot also hold cases"))
+        for w in ("screening",) + HELD_CASE_TYPES:
+            if w not in handled:
+                out.append(("teams", sorted(self.teams), f"some team must handle '{w}'"))
+        in_post: dict[tuple[str, str], int] = {}
+        for i, g in enumerate(self.staff):
+            if g.team not in self.teams:
+                out.append((f"staff.{i}.team", g.team, f"one of the teams: {', '.join(sorted(self.teams))}"))
+                continue
+            post = "social_worker" if g.grade == "asye" else g.grade
+            in_post[(g.team, post)] = in_post.get((g.team, post), 0) + g.count
+            n_posts = self.teams[g.team].posts.get(post, 0)
+            if in_post[(g.team, post)] > n_posts:
+                out.append((f"staff.{i}.count", g.count,
+                            f"at most {n_posts} {post} posts in team {g.team} (teams.{g.team}.posts.{post}); "
+                            f"staff in post would number {in_post[(g.team, post)]}"))
+        if self.workforce.recruitment.nqsw_cohort_size > 0 and not any(
+            t.posts.get("social_worker", 0) > 0 and set(t.handles) & set(HELD_CASE_TYPES) for t in self.teams.values()
+        ):
+            out.append(("workforce.recruitment.nqsw_cohort_size", self.workforce.recruitment.nqsw_cohort_size,
+                        "newly qualified cohorts need social_worker posts in a case-holding team"))
+        return out

@@ -1,0 +1,166 @@
+"""Smaller parts: calendar, distributions, allocation rules, outputs."""
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+from workforce_sim import load_scenario, read_run, run, write_run
+from workforce_sim.calendar import WorkingCalendar, england_bank_holidays, weeks_for_years
+from workforce_sim.cli import main
+from workforce_sim.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, Uniform
+from workforce_sim.model.council import ID_COLUMNS, WEEKLY_COLUMNS
+from workforce_sim.results import mean_ci, summarise
+
+CONTRACT = ["scenario", "replication", "week", "date", "contacts", "referrals", "assessments_open",
+            "assessments_overdue", "assessments_completed", "assessments_in_timescale_pct", "unallocated_cases",
+            "cin_open", "cp_open", "cla_open", "early_help_open", "caseload_mean", "caseload_p90", "caseload_max",
+            "workers_over_threshold_pct", "staff_fte", "staff_fte_agency", "staff_fte_asye", "vacancies_fte",
+            "leavers", "starters", "re_referrals", "social_worker_changes"]
+
+
+# -- calendar ----------------------------------------------------------------------------------
+def test_bank_holidays_include_moved_and_one_off_days():
+    h = set(england_bank_holidays(2019, 2023))
+    assert dt.date(2020, 5, 8) in h and dt.date(2020, 5, 4) not in h  # VE Day moved the May holiday
+    assert dt.date(2022, 9, 19) in h  # state funeral
+    assert dt.date(2019, 12, 25) in h and dt.date(2019, 12, 26) in h
+
+
+def test_week_bounds_count_working_days():
+    cal = WorkingCalendar(dt.date(2019, 12, 23), 2)  # Monday before Christmas
+    assert list(cal.week_bounds) == [0, 3, 7]  # 25, 26 Dec and 1 Jan are holidays
+    year = WorkingCalendar(dt.date(2019, 1, 1), weeks_for_years(1))
+    assert 250 <= year.horizon <= 254
+
+
+@given(st.dates(dt.date(2015, 1, 1), dt.date(2030, 1, 1)), st.integers(1, 300))
+@settings(max_examples=30, deadline=None)
+def test_week_bounds_increase_by_at_most_five(start, n):
+    b = WorkingCalendar(start, n).week_bounds
+    d = np.diff(b)
+    assert b[0] == 0 and np.all(d >= 1) and np.all(d <= 5)
+
+
+# -- distributions -----------------------------------------------------------------------------
+DISTS = [Exponential(dist="exponential", mean=4.0), Gamma(dist="gamma", mean=20.0, cv=0.6),
+         LogNormal(dist="lognormal", mean=10.0, cv=1.2), Fixed(dist="fixed", value=3.0),
+         Uniform(dist="uniform", low=2.0, high=52.0),
+         Empirical(dist="empirical", edges=[0, 1, 10, 45, 90], weights=[1, 5, 10, 2])]
+
+
+@pytest.mark.parametrize("d", DISTS, ids=lambda d: d.dist)
+def test_distribution_means_match_their_stated_mean(d):
+    x = d.sample(np.random.default_rng(0), 200_000)
+    assert abs(x.mean() - d.mean_value) < 0.02 * d.mean_value + 1e-9
+    assert abs(d.frozen().mean() - d.mean_value) < 0.01 * d.mean_value + 1e-6
+
+
+@pytest.mark.parametrize("d", [x for x in DISTS if x.dist != "fixed"], ids=lambda d: d.dist)
+def test_residual_durations_are_the_conditional_tail(d):
+    """Items already `e` into their duration: remaining time follows D - e given D > e."""
+    rng = np.random.default_rng(1)
+    e = float(d.frozen().ppf(0.4))
+    rest = d.sample_residual(rng, np.full(100_000, e))
+    x = d.sample(rng, 400_000)
+    tail = x[x > e] - e
+    assert np.all(rest > 0)
+    assert abs(rest.mean() - tail.mean()) < 0.03 * tail.mean()
+
+
+# -- allocation and workforce rules ------------------------------------------------------------
+def test_asye_carry_a_protected_caseload(baseline):
+    from workforce_sim.model.workforce import Workforce, ASYE, SW
+    from workforce_sim.model.monitoring import Monitor
+    from workforce_sim.streams import Streams
+    wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0)))
+    a = wf.add(1, ASYE, False, 1.0, -1000.0, 0)
+    s = wf.add(1, SW, False, 1.0, -1000.0, 1)
+    new = wf.add(1, SW, False, 1.0, 0.0, 2)
+    cap = wf.capacity(0.0, np.array([a, s, new]))
+    assert cap[0] == pytest.approx(0.9 * cap[1])
+    assert cap[2] == pytest.approx(baseline.workforce.ramp_up_start_share * cap[1])  # a new starter ramps up
+    assert wf.capacity(60.0 * 5, np.array([new]))[0] == pytest.approx(cap[1])
+
+
+def test_shortage_leaves_cases_unallocated_and_overdue():
+    scn = load_scenario("baseline", ["workforce.capacity_points={asye=8, social_worker=8, senior_social_worker=8}"])
+    from workforce_sim.model import simulate
+    out = simulate(scn, 3, 0, 40)
+    assert out["unallocated_cases"][-1] > 200
+    assert out["assessments_overdue"][-1] > 20
+    assert np.nanmean(out["assessments_in_timescale_pct"][-10:]) < 70
+
+
+def test_leavers_cases_are_reallocated_and_counted_as_changes():
+    scn = load_scenario("baseline", [
+        "workforce.turnover.permanent_per_year={asye=0.5, social_worker=0.5, senior_social_worker=0.5, team_manager=0.5}"])
+    from workforce_sim.model import simulate
+    out = simulate(scn, 3, 0, 52)
+    assert out["leavers"].sum() > 15
+    assert out["social_worker_changes"].sum() > 5 * out["leavers"].sum()
+
+
+def test_nqsw_cohort_arrives_in_its_month():
+    scn = load_scenario("baseline", ["workforce.recruitment.nqsw_cohort_size=6", "workforce.recruitment.nqsw_cohort_month=9"])
+    res = run(scn, years=1, reps=1, seed=1).weekly
+    asye = res.set_index("date")["staff_fte_asye"]
+    # rows are dated by the first day of their week; stocks are read at the week's end
+    before, after = asye[dt.date(2019, 8, 23)], asye[dt.date(2019, 8, 30)]  # 1 September 2019 was a Sunday
+    assert after >= before + 4  # up to 6 join, if there are vacant posts for them
+
+
+# -- outputs -----------------------------------------------------------------------------------
+def test_weekly_columns_keep_the_contract():
+    assert set(CONTRACT) <= set(ID_COLUMNS + WEEKLY_COLUMNS)
+    assert len(set(WEEKLY_COLUMNS)) == len(WEEKLY_COLUMNS)
+
+
+def test_mean_ci_covers_the_true_mean_95_percent():
+    rng = np.random.default_rng(4)
+    hits = sum(lo <= 3.0 <= hi for _, lo, hi in (mean_ci(rng.normal(3.0, 2.0, 8)) for _ in range(4000)))
+    assert 0.935 < hits / 4000 < 0.965  # 95% within 3 binomial standard errors (0.34% each)
+
+
+def test_run_command_writes_the_three_files(tmp_path):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.5", "--reps", "3", "--seed", "5", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Caseload per case-holding FTE" in res.output and "simulated futures" in res.output
+    weekly, summary, manifest = read_run(out)
+    assert list(weekly.columns) == ID_COLUMNS + WEEKLY_COLUMNS and set(CONTRACT) <= set(weekly.columns)
+    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2019-02-01")
+    assert set(summary.columns) == {"scenario", "metric", "period", "mean", "ci95_low", "ci95_high", "p10", "p50", "p90", "replications"}
+    row = summary[(summary.metric == "contacts") & (summary.period == "whole run")].iloc[0]
+    assert row.ci95_low <= row["mean"] <= row.ci95_high and row.replications == 3
+    assert manifest["seed"] == 5 and manifest["replications"] == 3 and manifest["scenarios"][0]["name"] == "baseline"
+    assert manifest["workforce_sim_version"] and manifest["run_seconds"] > 0
+    assert not list(out.glob(".*tmp"))  # no temporary files left behind
+
+
+def test_summary_per_replication_values(tmp_path):
+    res = run("baseline", years=0.5, reps=4, seed=2)
+    s = res.summary
+    per_rep = res.weekly.groupby("replication")["referrals"].mean()
+    row = s[(s.metric == "referrals") & (s.period == "whole run")].iloc[0]
+    assert row["mean"] == pytest.approx(per_rep.mean())
+    assert row.p50 == pytest.approx(np.percentile(per_rep, 50))
+
+
+def test_several_scenarios_in_one_run_share_demand():
+    a = load_scenario("baseline")
+    b = load_scenario("baseline", ["name=more_posts", "teams.long_term.posts.social_worker=30"])
+    w = run([a, b], years=0.5, reps=2, seed=3).weekly
+    x, y = w[w.scenario == "baseline"].reset_index(drop=True), w[w.scenario == "more_posts"].reset_index(drop=True)
+    assert x["contacts"].equals(y["contacts"]) and x["referrals"].equals(y["referrals"])
+
+
+def test_python_m_entry_point():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "workforce_sim", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "Usage" in r.stdout and "run" in r.stdout

@@ -1,0 +1,218 @@
+"""Scenario files: every kind of bad input gets its documented, readable error."""
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from workforce_sim.cli import main
+from workforce_sim.loading import ScenarioError, bundled_names, load_scenario, parse_set
+
+
+def load_err(ref, overrides=None) -> list[str]:
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(ref, overrides)
+    return exc.value.lines
+
+
+def child(tmp_path, body: str, name="x.toml"):
+    p = tmp_path / name
+    p.write_text('extends = "baseline"\nname = "x"\n' + body, encoding="utf-8")
+    return p
+
+
+def test_baseline_is_valid_and_bundled(baseline):
+    assert "baseline" in bundled_names()
+    assert baseline.name == "baseline"
+    assert "ILLUSTRATIVE" in open(__import__("workforce_sim.loading", fromlist=["x"]).bundled_path("baseline")).read()
+
+
+def test_probability_error_names_file_key_value_and_expectation(tmp_path):
+    p = child(tmp_path, "[demand.sources.police]\nreferral_share = 1.4\n")
+    assert load_err(p) == [f"{p.resolve()}: demand.sources.police.referral_share = 1.4: must be a probability (0 to 1)"]
+
+
+def test_unknown_key_is_an_error_with_a_suggestion(tmp_path):
+    p = child(tmp_path, "[workforce.turnover]\npresure_effect = 2\n")
+    (line,) = load_err(p)
+    assert "workforce.turnover.presure_effect: unknown key" in line
+    assert "did you mean 'pressure_effect'" in line
+
+
+def test_unknown_top_level_key(tmp_path):
+    p = child(tmp_path, "colour = 3\n")
+    (line,) = load_err(p)
+    assert line.startswith(f"{p.resolve()}: colour: unknown key")
+
+
+def test_wrong_type(tmp_path):
+    p = child(tmp_path, '[demand]\ntrend_per_year = "fast"\n')
+    (line,) = load_err(p)
+    assert 'demand.trend_per_year = "fast"' in line and "number" in line
+
+
+def test_missing_key(tmp_path):
+    p = tmp_path / "alone.toml"
+    p.write_text('name = "alone"\nstart_date = 2020-01-01\n', encoding="utf-8")
+    lines = load_err(p)
+    assert any(line.endswith("demand: missing; field required") for line in lines)
+
+
+def test_bad_distribution_name(tmp_path):
+    p = child(tmp_path, '[front_door]\nscreening_days = { dist = "normal", mean = 1 }\n')
+    (line,) = load_err(p)
+    assert "front_door.screening_days" in line and "exponential, gamma" in line
+
+
+def test_bad_distribution_parameter_path_skips_union_tag(tmp_path):
+    p = child(tmp_path, '[front_door]\nscreening_days = { dist = "gamma", mean = 1, cv = -2 }\n')
+    (line,) = load_err(p)
+    assert "front_door.screening_days.cv = -2" in line
+
+
+def test_shares_must_add_up(tmp_path):
+    p = child(tmp_path, "[cases.outcomes]\nnfa = 0.5\n")
+    (line,) = load_err(p)
+    assert "cases.outcomes" in line and "add up to 1" in line
+
+
+def test_staff_beyond_posts(tmp_path):
+    p = child(tmp_path, "[teams.front_door]\nposts = { social_worker = 3, team_manager = 1 }\n")
+    lines = load_err(p)
+    assert any("staff.0.count = 5" in line and "at most 3 social_worker posts in team front_door" in line for line in lines)
+
+
+def test_unknown_team_in_staff(tmp_path):
+    p = child(tmp_path, '[[staff]]\nteam = "mars"\ngrade = "social_worker"\n')
+    (line,) = load_err(p)
+    assert 'staff.0.team = "mars"' in line and "one of the teams" in line
+
+
+def test_screening_team_cannot_hold_cases(tmp_path):
+    p = child(tmp_path, '[teams.front_door]\nhandles = ["screening", "cin"]\n')
+    assert any("cannot also hold cases" in line for line in load_err(p))
+
+
+def test_invalid_toml_names_file(tmp_path):
+    p = tmp_path / "broken.toml"
+    p.write_text("name = \n", encoding="utf-8")
+    (line,) = load_err(p)
+    assert line.startswith(f"{p.resolve()}: not valid TOML")
+
+
+def test_missing_file_lists_bundled():
+    (line,) = load_err("no-such-scenario.toml")
+    assert "no such scenario file" in line and "baseline" in line
+
+
+def test_extends_child_overrides_only_what_it_states(tmp_path):
+    p = child(tmp_path, "[demand]\ntrend_per_year = 0.07\n")
+    s = load_scenario(p)
+    b = load_scenario("baseline")
+    assert s.demand.trend_per_year == 0.07
+    assert s.demand.sources == b.demand.sources and s.workforce == b.workforce
+
+
+def test_extends_chain_and_blame_on_the_file_that_set_the_value(tmp_path):
+    mid = child(tmp_path, "[workforce.agency]\ncover_share = 2.0\n", name="mid.toml")
+    leaf = tmp_path / "leaf.toml"
+    leaf.write_text('extends = "mid.toml"\nname = "leaf"\n', encoding="utf-8")
+    (line,) = load_err(leaf)
+    assert line.startswith(f"{mid.resolve()}: workforce.agency.cover_share = 2.0")
+
+
+def test_extends_loop(tmp_path):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\nname="a"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\nname="b"\n')
+    (line,) = load_err(tmp_path / "a.toml")
+    assert "extends itself in a loop" in line
+
+
+def test_set_overrides_are_toml_values_not_code():
+    assert parse_set("demand.trend_per_year=0.05").value == 0.05
+    assert parse_set("name=mine").value == "mine"
+    assert parse_set("demand.seasonality=[1,1,1,1,1,1,1,1,1,1,1,2]").value[-1] == 2
+    assert parse_set("name=__import__('os').system('echo hi')").value == "__import__('os').system('echo hi')"
+    s = load_scenario("baseline", ["demand.trend_per_year=0.05", "workforce.recruitment.nqsw_cohort_size=9"])
+    assert s.demand.trend_per_year == 0.05 and s.workforce.recruitment.nqsw_cohort_size == 9
+
+
+def test_set_errors_are_blamed_on_the_option():
+    (line,) = load_err("baseline", ["workforce.absence.rate=3"])
+    assert line == "--set workforce.absence.rate: workforce.absence.rate = 3: must be a probability (0 to 1)"
+    (line,) = load_err("baseline", ["workforce.absense.rate=0.1"])
+    assert "unknown key" in line and "did you mean 'absence'" in line
+    with pytest.raises(ScenarioError, match="expected KEY=VALUE"):
+        parse_set("no-equals-sign")
+
+
+def test_csv_start_state(tmp_path):
+    (tmp_path / "staff.csv").write_text(
+        "team,grade,contract,fte,count,weeks_in_post\n"
+        "front_door,social_worker,permanent,1,6,50\n"
+        "assessment,social_worker,agency,0.5,3,\n"
+        "long_term,senior_social_worker,permanent,1,8,200\n"
+        "children_in_care,asye,permanent,1,2,10\n", encoding="utf-8")
+    (tmp_path / "cases.csv").write_text("type,count,weeks_open\ncin,50,10\ncp,20,5\n", encoding="utf-8")
+    p = child(tmp_path, 'staff_file = "staff.csv"\nopen_cases_file = "cases.csv"\n')
+    s = load_scenario(p)
+    assert [g.count for g in s.staff] == [6, 3, 8, 2]
+    assert s.staff[1].fte == 0.5 and s.staff[1].contract == "agency" and s.staff[1].weeks_in_post == 104
+    assert [(g.type, g.count) for g in s.open_cases] == [("cin", 50), ("cp", 20)]
+
+
+def test_csv_errors_name_file_line_and_column(tmp_path):
+    (tmp_path / "staff.csv").write_text(
+        "team,grade,count\nfront_door,social_worker,2\nfront_door,wizard,1\n", encoding="utf-8")
+    p = child(tmp_path, 'staff_file = "staff.csv"\n')
+    (line,) = load_err(p)
+    assert line.startswith(f"{tmp_path / 'staff.csv'}: line 3: staff.1.grade = \"wizard\"")
+    (tmp_path / "staff.csv").write_text("team,grade,count\nfront_door,social_worker,two\n", encoding="utf-8")
+    (line,) = load_err(p)
+    assert line == f"{tmp_path / 'staff.csv'}: line 2, column count = 'two': must be a whole number"
+    (tmp_path / "staff.csv").write_text("team,grade,nickname\n", encoding="utf-8")
+    (line,) = load_err(p)
+    assert "unknown column(s) nickname" in line
+
+
+def test_cli_bad_file_exits_nonzero_without_traceback(tmp_path):
+    p = child(tmp_path, "[demand.sources.police]\nreferral_share = 1.4\n")
+    for args in (["validate", str(p)], ["run", str(p), "--reps", "1", "--years", "0.1", "--out", str(tmp_path / "o")]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2
+        assert "Traceback" not in res.output
+        assert re.search(r"referral_share = 1.4: must be a probability \(0 to 1\)", res.output)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_validate_prints_resolved_values_and_set_applies():
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "demand.trend_per_year=0.04"])
+    assert res.exit_code == 0, res.output
+    assert "trend_per_year = 0.04" in res.output and "[workforce.turnover]" in res.output
+
+
+def test_validate_output_is_itself_a_loadable_scenario(tmp_path):
+    res = CliRunner().invoke(main, ["validate", "baseline", "--quiet"])
+    assert res.exit_code == 0
+    from workforce_sim import tomlout
+    text = tomlout.dumps(load_scenario("baseline").model_dump(mode="python"))
+    p = tmp_path / "resolved.toml"
+    p.write_text(text)
+    assert load_scenario(p) == load_scenario("baseline")
+
+
+def test_cli_scenarios_and_init(tmp_path):
+    res = CliRunner().invoke(main, ["scenarios"])
+    assert res.exit_code == 0 and "baseline" in res.output
+    target = tmp_path / "my-council.toml"
+    res = CliRunner().invoke(main, ["init", str(target)])
+    assert res.exit_code == 0 and target.exists()
+    assert load_scenario(target) == load_scenario("baseline")
+    res = CliRunner().invoke(main, ["init", str(target)])
+    assert res.exit_code != 0 and "exists already" in res.output
+
+
+def test_a_distribution_is_replaced_whole_not_merged(tmp_path):
+    p = child(tmp_path, '[cases]\nassessment_days = { dist = "exponential", mean = 9 }\n')
+    s = load_scenario(p)
+    assert s.cases.assessment_days.dist == "exponential" and s.cases.assessment_days.mean == 9

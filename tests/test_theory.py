@@ -1,0 +1,117 @@
+"""The model against queueing theory, and against common sense (monotonicity)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from workforce_sim import load_scenario
+from workforce_sim.calendar import WorkingCalendar
+from workforce_sim.model import simulate
+
+def _deep_update(base: dict, new: dict) -> dict:
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict) and "dist" not in v and k != "sources":
+            _deep_update(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def ample_scenario(base: dict, contacts: float, share: float, assess_mean: float, cin_mean_weeks: float):
+    """One Poisson source, flat demand, ample staff, no turnover, absence or returns."""
+    return load_scenario(_deep_update(base, {
+        "name": "mginf",
+        "demand": {"trend_per_year": 0.0, "seasonality": [1.0] * 12,
+                   "sources": {"only": {"contacts_per_year": contacts, "referral_share": share,
+                                        "early_help_share": 0.0}}},
+        "front_door": {"screening_days": {"dist": "exponential", "mean": 0.01}},
+        "re_referral": {"probability": 0.0, "closed_before_start_per_year": 0.0},
+        "cases": {"s47_share": 0.0, "pressure_slowdown": 0.0,
+                  "assessment_days": {"dist": "exponential", "mean": assess_mean},
+                  "outcomes": {"nfa": 0.0, "early_help": 0.0, "cin": 1.0, "cla": 0.0},
+                  "plans": {"cin": {"duration_weeks": {"dist": "gamma", "mean": cin_mean_weeks, "cv": 0.5},
+                                    "ends": {"close": 1.0, "early_help": 0.0, "cp": 0.0, "cla": 0.0}}}},
+        "workforce": {"capacity_points": {"asye": 1000, "social_worker": 1000, "senior_social_worker": 1000},
+                      "ramp_up_weeks": 0, "absence": {"rate": 0.0},
+                      "turnover": {"agency_per_year": 0.0, "permanent_per_year": {
+                          "asye": 0, "social_worker": 0, "senior_social_worker": 0, "team_manager": 0}},
+                      "recruitment": {"nqsw_cohort_size": 0}, "agency": {"cover_share": 0.0}},
+        "teams": {"front_door": {"posts": {"social_worker": 20, "team_manager": 3}}},
+        "staff": [{"team": t, "grade": "social_worker", "count": 10} for t in
+                  ("front_door", "assessment", "long_term", "children_in_care")],
+        "open_cases": [],
+    }))
+
+
+def test_open_cases_follow_m_g_infinity(base):
+    """Mean and variance of open assessments and open CIN plans both equal lambda * E[S]."""
+    contacts, share, d_assess, d_cin_weeks = 2000.0, 0.3, 10.0, 4.0
+    scn = ample_scenario(base, contacts, share, d_assess, d_cin_weeks)
+    assert list(scn.demand.sources) == ["only"]
+    n_weeks, reps = 44, 30
+    cal = WorkingCalendar(scn.start_date, n_weeks)
+    lam = contacts * share / cal.working_days_per_year  # referrals per working day
+    weeks = [14, 22, 30, 38, 43]  # after warm-up; 8 weeks apart, several durations, so nearly independent
+    a, c = [], []
+    for r in range(reps):
+        out = simulate(scn, 123, r, n_weeks)
+        assert out["unallocated_cases"].max() == 0 and out["leavers"].sum() == 0
+        a += list(out["assessments_open"][weeks])
+        c += list(out["cin_open"][weeks])
+    n = len(a)
+    for values, mean_s in ((np.array(a), d_assess), (np.array(c), d_cin_weeks * 5.0)):
+        expect = lam * mean_s
+        se = np.sqrt(expect / n)
+        assert abs(values.mean() - expect) < 3.5 * se, (values.mean(), expect)
+        # variance of a Poisson count equals its mean: chi-square interval for the sample variance
+        lo, hi = stats.chi2.ppf([0.0005, 0.9995], n - 1) / (n - 1) * expect
+        assert lo < values.var(ddof=1) < hi, (values.var(ddof=1), lo, hi)
+
+
+def test_ample_staff_gives_no_delay_and_full_timeliness(base):
+    scn = ample_scenario(base, 2000.0, 0.3, 10.0, 4.0)
+    out = simulate(scn, 5, 0, 30)
+    assert np.nanmin(out["contacts_decided_in_timescale_pct"]) == 100.0
+    assert out["front_door_backlog"].max() <= 3
+
+
+def mean_caseload(scn, reps=3, weeks=104):
+    return np.array([np.mean(simulate(scn, 77, r, weeks)["caseload_mean"]) for r in range(reps)])
+
+
+@pytest.fixture(scope="module")
+def base_caseload(baseline):
+    return mean_caseload(baseline)
+
+
+def test_more_staff_never_raises_mean_caseload(base_caseload):
+    more = load_scenario("baseline", ["teams.long_term.posts.social_worker=30", "staff.8.count=21",
+                                      "teams.assessment.posts.social_worker=15", "staff.3.count=11"])
+    got = mean_caseload(more)
+    assert np.all(got < base_caseload), (got, base_caseload)
+
+
+def test_more_demand_never_lowers_mean_caseload(base_caseload):
+    sets = [f"demand.sources.{s}.contacts_per_year={v * 1.4}" for s, v in
+            (("police", 2300), ("schools", 1250), ("health", 1050), ("la_services", 900), ("individuals", 700), ("other", 1000))]
+    got = mean_caseload(load_scenario("baseline", sets))
+    assert np.all(got > base_caseload), (got, base_caseload)
+
+
+def test_pressure_feedback_raises_leaving():
+    """The vicious circle: with pressure feeding turnover, more staff leave when demand is high."""
+    sets = ["demand.trend_per_year=0.25"]
+    hot = load_scenario("baseline", sets + ["workforce.turnover.pressure_effect=4"])
+    cold = load_scenario("baseline", sets + ["workforce.turnover.pressure_effect=0"])
+    hot_leavers = sum(simulate(hot, 8, r, 156)["leavers_permanent"].sum() for r in range(3))
+    cold_leavers = sum(simulate(cold, 8, r, 156)["leavers_permanent"].sum() for r in range(3))
+    assert hot_leavers > 1.1 * cold_leavers, (hot_leavers, cold_leavers)
+
+
+def test_pressure_slows_assessments():
+    sets = ["demand.trend_per_year=0.2", "workforce.capacity_points={asye=30, social_worker=30, senior_social_worker=30}"]
+    slow = load_scenario("baseline", sets + ["cases.pressure_slowdown=3"])
+    fast = load_scenario("baseline", sets + ["cases.pressure_slowdown=0"])
+    s = np.nanmean([np.nanmean(simulate(slow, 2, r, 104)["assessments_in_timescale_pct"]) for r in range(2)])
+    f = np.nanmean([np.nanmean(simulate(fast, 2, r, 104)["assessments_in_timescale_pct"]) for r in range(2)])
+    assert s < f - 3, (s, f)

@@ -164,3 +164,43 @@ def test_python_m_entry_point():
     import sys
     r = subprocess.run([sys.executable, "-m", "workforce_sim", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "Usage" in r.stdout and "run" in r.stdout
+
+
+def test_allocation_cache_never_changes_results(baseline, monkeypatch):
+    """The cached list of eligible workers gives exactly what a fresh look-up gives."""
+    from workforce_sim.model import simulate
+    from workforce_sim.model.allocation import Allocator
+    cached = simulate(baseline, 13, 0, 80)
+    original = Allocator._candidates
+
+    def fresh(self, kind):
+        self._eligible.clear()
+        return original(self, kind)
+
+    monkeypatch.setattr(Allocator, "_candidates", fresh)
+    uncached = simulate(baseline, 13, 0, 80)
+    for k in cached:
+        np.testing.assert_array_equal(cached[k], uncached[k], err_msg=k)
+
+
+def test_single_pool_keeps_the_same_worker_through_a_case(base):
+    """In one pool team, with nobody leaving, no child ever changes social worker."""
+    base["teams"] = {
+        "front_door": base["teams"]["front_door"],
+        "pool": {"handles": ["assessment", "cin", "cp", "cla"],
+                 "posts": {"social_worker": 60, "senior_social_worker": 16, "team_manager": 8}}}
+    base["staff"] = [g | {"team": "pool" if g["team"] != "front_door" else g["team"], "contract": "permanent"}
+                     for g in base["staff"]]  # agency staff would be released (leave) when permanent hires arrive
+    zero = {"asye": 0.0, "social_worker": 0.0, "senior_social_worker": 0.0, "team_manager": 0.0}
+    base["workforce"]["turnover"] |= {"permanent_per_year": zero, "agency_per_year": 0.0}
+    base["workforce"]["agency"]["cover_share"] = 0.0
+    scn = load_scenario(base)
+    from workforce_sim.model import simulate
+    out = simulate(scn, 6, 0, 60)
+    assert out["leavers"].sum() == 0 and out["cp_open"].max() > 0 and out["assessments_completed"].sum() > 1000
+    assert out["social_worker_changes"].sum() == 0
+    # the same with separate teams: transfers from assessment to long-term teams change the worker
+    split = load_scenario("baseline", [
+        "workforce.turnover.permanent_per_year={asye=0, social_worker=0, senior_social_worker=0, team_manager=0}",
+        "workforce.turnover.agency_per_year=0", "workforce.agency.cover_share=0"])
+    assert simulate(split, 6, 0, 60)["social_worker_changes"].sum() > 300

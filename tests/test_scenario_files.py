@@ -55,7 +55,7 @@ def test_missing_key(tmp_path):
     p = tmp_path / "alone.toml"
     p.write_text('name = "alone"\nstart_date = 2020-01-01\n', encoding="utf-8")
     lines = load_err(p)
-    assert any(line.endswith("demand: missing; field required") for line in lines)
+    assert any(line.startswith(f"{p.resolve()}: demand: missing; required") for line in lines)
 
 
 def test_bad_distribution_name(tmp_path):
@@ -216,3 +216,38 @@ def test_a_distribution_is_replaced_whole_not_merged(tmp_path):
     p = child(tmp_path, '[cases]\nassessment_days = { dist = "exponential", mean = 9 }\n')
     s = load_scenario(p)
     assert s.cases.assessment_days.dist == "exponential" and s.cases.assessment_days.mean == 9
+
+
+def _leaf_keys(model, prefix=""):
+    """Every leaf key path of the schema, descending into tables, dicts of tables and lists of tables."""
+    import typing
+    from pydantic import BaseModel
+
+    def unwrap(ann):
+        return typing.get_args(ann)[0] if typing.get_origin(ann) is typing.Annotated else ann
+
+    out = []
+    for name, f in model.model_fields.items():
+        ann = unwrap(f.annotation)
+        origin = typing.get_origin(ann)
+        inner = unwrap(typing.get_args(ann)[-1]) if origin in (dict, list) else ann
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            step = ".NAME." if origin is dict else ".0." if origin is list else "."
+            out += _leaf_keys(inner, f"{prefix}{name}{step}")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def test_every_scenario_key_is_documented():
+    from pathlib import Path
+    from workforce_sim.schema import Scenario
+    doc = (Path(__file__).parent.parent / "docs" / "scenario-files.md").read_text()
+    missing = [k for k in _leaf_keys(Scenario) if f"`{k.split('.')[-1]}`" not in doc and f".{k.split('.')[-1]}`" not in doc]
+    assert not missing, f"keys missing from docs/scenario-files.md: {missing}"
+
+
+def test_cross_checks_blame_the_file_that_changed_the_table(tmp_path):
+    p = child(tmp_path, "[cases.outcomes]\nnfa = 0.5\n")
+    (line,) = load_err(p)
+    assert line == f"{p.resolve()}: cases.outcomes = 1.08: shares must add up to 1"

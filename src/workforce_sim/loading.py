@@ -109,10 +109,21 @@ def _merge(base: dict, over: dict, origin: dict, src: str, prefix: tuple = ()) -
     return out
 
 
-def _record(origin: dict, path: tuple, value: Any, src: str) -> None:
+class _Origins(dict):
+    """Which source (file, CSV line or --set) set each key path, in the order they were applied."""
+
+    seq = 0
+
+    def mark(self, path: tuple, src: str) -> None:
+        self.seq += 1
+        self[path] = (self.seq, src)
+
+
+def _record(origin: _Origins, path: tuple, value: Any, src: str) -> None:
+    """Remember that ``src`` set ``path`` (and everything under it), after all earlier sources."""
     for key in [p for p in origin if p[: len(path)] == path]:
         del origin[key]
-    origin[path] = src
+    origin.mark(path, src)
     if isinstance(value, dict):
         for k, v in value.items():
             _record(origin, path + (k,), v, src)
@@ -171,7 +182,8 @@ def _load_layers(path: Path, origin: dict, seen: tuple[Path, ...] = ()) -> dict:
                 raise ScenarioError([f"{path}: give either {file_key} or [[{list_key}]] entries, not both"])
             data[list_key] = _read_csv(path.parent / str(ref), model, row_origins, list_key)
     merged = _merge(base, data, origin, str(path))
-    origin.update(row_origins)  # rows read from CSV are blamed on their file and line
+    for row_path, src in row_origins.items():  # rows read from CSV are blamed on their file and line
+        origin.mark(row_path, src)
     return merged
 
 
@@ -198,11 +210,10 @@ def _apply_override(data: dict, ov: Override, origin: dict) -> None:
 
 
 def _blame(origin: dict, loc: tuple, default: str) -> str:
-    for n in range(len(loc), 0, -1):
-        src = origin.get(tuple(loc[:n]))
-        if src is not None:
-            return src
-    return default
+    """The source that last set ``loc``, a table holding it, or anything inside it."""
+    loc = tuple(loc)
+    found = [v for p, v in origin.items() if p[: len(loc)] == loc or loc[: len(p)] == p]
+    return max(found)[1] if found else default
 
 
 def _walk(data: Any, loc: tuple) -> tuple[list, Any, bool]:
@@ -278,8 +289,10 @@ def _describe(err: dict, data: dict, origin: dict, default_src: str) -> str:
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         exp = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return f"{src}: {key}: unknown key{hint}{exp}"
-    if kind == "missing" or not found:
-        return f"{src}: {key}: missing; {msg.lower() if kind == 'missing' else msg}"
+    if kind == "missing":
+        return f"{src}: {key}: missing; required (or extend a scenario that has it, e.g. extends = \"baseline\")"
+    if not found:
+        return f"{src}: {key}: missing; {msg}"
     if kind == "union_tag_invalid":
         msg = "dist must be one of: exponential, gamma, lognormal, fixed, uniform, empirical"
     elif kind == "union_tag_not_found":
@@ -298,7 +311,7 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
     an already-read table (dict). ``overrides`` are ``KEY=VALUE`` strings (as
     ``--set`` takes them) or :class:`Override` objects.
     """
-    origin: dict = {}
+    origin = _Origins()
     if isinstance(ref, dict):
         data = dict(ref)
         parent = data.pop("extends", None)

@@ -27,15 +27,27 @@ class Allocator:
         self.waiting = 0
         self.on_allocated = on_allocated
         self.on_queued = on_queued
+        self._eligible: dict[str, tuple] = {}
+
+    def _candidates(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Workers who may take a case of ``kind`` now, their full capacity and start times (cached)."""
+        wf = self.wf
+        hit = self._eligible.get(kind)
+        if hit is not None and hit[0] == wf.version:
+            return hit[1], hit[2], hit[3]
+        n = wf.n
+        idx = np.flatnonzero(wf.available() & wf.holds_cases[:n] & self.handles[kind][wf.team[:n]])
+        base = wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx]
+        start = wf.start[idx]
+        self._eligible[kind] = (wf.version, idx, base, start)
+        return idx, base, start
 
     def best_worker(self, kind: str, points: float, t: float) -> int:
-        wf, n = self.wf, self.wf.n
-        ok = wf.available() & wf.holds_cases[:n] & self.handles[kind][wf.team[:n]]
-        idx = np.flatnonzero(ok)
+        idx, base, start = self._candidates(kind)
         if idx.size == 0:
             return -1
-        cap = wf.capacity(t, idx)
-        load = wf.points[idx]
+        cap = self.wf.ramped(t, base, start)
+        load = self.wf.points[idx]
         fits = (cap - load) >= points - 1e-9
         if not fits.any():
             return -1

@@ -121,23 +121,29 @@ class CaseFlow:
         """Open cases at time 0, with how long each has been open."""
         init = _CaseDraws(self.scn, streams, "initial")
         rng = streams("initial.residual")
+        c = self.scn.cases
         for g in groups:
             if g.type == "early_help":
                 continue  # counted by the council from the early help start state
             elapsed_days = g.weeks_open * WD
-            for _ in range(g.count):
-                if g.type == "assessment":
+            if g.type == "assessment":
+                cases = []
+                for _ in range(g.count):
                     case = self._new_case("assessment", -elapsed_days, None, self.wp.assessment)
                     self._draw_assessment(case, init)
-                    dist = self.scn.cases.s47_to_icpc_days if case.icpc else self.scn.cases.assessment_days
-                    case.remaining = float(dist.sample_residual(rng, np.array([elapsed_days]))[0])
                     case.work_start = -elapsed_days
+                    cases.append(case)
+                rest_icpc = c.s47_to_icpc_days.sample_residual(rng, np.full(g.count, elapsed_days))
+                rest_assess = c.assessment_days.sample_residual(rng, np.full(g.count, elapsed_days))
+                for case, ri, ra in zip(cases, rest_icpc, rest_assess):
+                    case.remaining = float(ri if case.icpc else ra)
                     self._open_assessment(case, 0.0)
-                else:
+            else:
+                plan = getattr(c.plans, g.type)
+                rest = plan.duration_weeks.sample_residual(rng, np.full(g.count, g.weeks_open)) * WD
+                for r in rest:
                     case = self._new_case(g.type, -elapsed_days, None, getattr(self.wp, g.type))
-                    plan = getattr(self.scn.cases.plans, g.type)
-                    rest = float(plan.duration_weeks.sample_residual(rng, np.array([g.weeks_open]))[0]) * WD
-                    self._begin_plan(case, g.type, 0.0, duration=rest)
+                    self._begin_plan(case, g.type, 0.0, duration=float(r))
 
     def recently_closed(self, streams) -> None:
         """Cases closed in the 52 weeks before the start, which may return in the first year."""

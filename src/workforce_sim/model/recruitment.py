@@ -163,7 +163,7 @@ class Staffing:
     # -- leaving ---------------------------------------------------------------------
     def resign(self, w: int, t: float) -> None:
         wf = self.wf
-        wf.notice[w] = True
+        wf.give_notice(w)
         notice = self.notice_agency if wf.agency[w] else self.notice_perm
         ev = self.env.timeout(notice, value=w)
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))

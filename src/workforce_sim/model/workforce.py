@@ -46,6 +46,7 @@ class Workforce:
         self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
         self._rng_absence = [streams(f"absence.{t}") for t in team_names]
         self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
+        self.version = 0  # bumped whenever membership, availability or grade changes
         self.n = 0
         size = 64
         self.team = np.zeros(size, int)
@@ -87,21 +88,29 @@ class Workforce:
         self.limit[i] = self._rng_leave[team].exponential()
         self.holds_cases[i] = grade != TM and not self.screening_team[team]
         self.caseset.append(set())
+        self.version += 1
         return i
 
     def remove(self, i: int) -> None:
         self.active[i] = False
         self.notice[i] = False
         self.absent[i] = False
+        self.version += 1
+
+    def give_notice(self, i: int) -> None:
+        self.notice[i] = True
+        self.version += 1
 
     # -- capacity -------------------------------------------------------------------
     def capacity(self, t: float, idx: np.ndarray) -> np.ndarray:
         """Weighted caseload the workers ``idx`` can be allocated at time ``t``."""
-        base = self.cap_by_grade[self.grade[idx]] * self.fte[idx]
-        if self.ramp_days > 0:
-            ramp = np.clip(self.ramp0 + (1 - self.ramp0) * (t - self.start[idx]) / self.ramp_days, self.ramp0, 1.0)
-            base = base * ramp
-        return base
+        return self.ramped(t, self.cap_by_grade[self.grade[idx]] * self.fte[idx], self.start[idx])
+
+    def ramped(self, t: float, base: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Full capacity ``base`` scaled down for workers who started recently (at ``start``)."""
+        if self.ramp_days <= 0 or t - start.max(initial=-np.inf) >= self.ramp_days:
+            return base
+        return base * np.clip(self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days, self.ramp0, 1.0)
 
     def available(self) -> np.ndarray:
         """Mask of workers who can take new work now (in post, not on notice, not absent)."""
@@ -139,12 +148,15 @@ class Workforce:
         end_abs = act & was & (u < self.absence_end)
         self.absent[:n] = (was | start_abs) & ~end_abs & act
         changed = np.flatnonzero(start_abs | end_abs)
+        self.version += 1
         return resign, changed
 
     def finish_asye(self, t: float) -> int:
         n = self.n
         done = np.flatnonzero(self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days))
         self.grade[done] = SW
+        if len(done):
+            self.version += 1
         return len(done)
 
     # -- measurement ----------------------------------------------------------------

@@ -80,6 +80,9 @@ def run(scenarios, years, reps, seed, out, sets):
         result = run_experiment(scns, years=years, reps=reps, seed=seed, progress=progress)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted: no results were written.", err=True)
+        sys.exit(130)
     paths = write_run(result, out)
     _print_summary(result)
     click.echo(f"\nWrote {', '.join(p.name for p in paths)} to {out}/ in {result.manifest['run_seconds']:.1f} s.")

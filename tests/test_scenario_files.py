@@ -39,58 +39,34 @@ def test_unknown_key_is_an_error_with_a_suggestion(tmp_path):
     assert "did you mean 'pressure_effect'" in line
 
 
-def test_unknown_top_level_key(tmp_path):
-    p = child(tmp_path, "colour = 3\n")
-    (line,) = load_err(p)
-    assert line.startswith(f"{p.resolve()}: colour: unknown key")
+BAD_FILES = {
+    # kind of problem: (what the child scenario says, what the one error line must contain)
+    "unknown top-level key": ("colour = 3\n", ["{p}: colour: unknown key"]),
+    "wrong type": ('[demand]\ntrend_per_year = "fast"\n', ['demand.trend_per_year = "fast"', "number"]),
+    "unknown distribution": ('[front_door]\nscreening_days = { dist = "normal", mean = 1 }\n',
+                             ["front_door.screening_days", "exponential, gamma"]),
+    "bad distribution parameter": ('[front_door]\nscreening_days = { dist = "gamma", mean = 1, cv = -2 }\n',
+                                   ["front_door.screening_days.cv = -2"]),
+    "shares not adding up": ("[cases.outcomes]\nnfa = 0.5\n", ["{p}: cases.outcomes = 1.08: shares must add up to 1"]),
+    "unknown team": ('[[staff]]\nteam = "mars"\ngrade = "social_worker"\n', ['staff.0.team = "mars"', "one of the teams"]),
+    "screening team holding cases": ('[teams.front_door]\nhandles = ["screening", "cin"]\n', ["cannot also hold cases"]),
+    "plan ending in its own type": ("[cases.plans.cp]\nends = { close = 0.5, cp = 0.5 }\n",
+                                    ["cases.plans.cp.ends.cp = 0.5: a plan cannot end in a plan of its own type"]),
+}
 
 
-def test_wrong_type(tmp_path):
-    p = child(tmp_path, '[demand]\ntrend_per_year = "fast"\n')
-    (line,) = load_err(p)
-    assert 'demand.trend_per_year = "fast"' in line and "number" in line
-
-
-def test_missing_key(tmp_path):
-    p = tmp_path / "alone.toml"
-    p.write_text('name = "alone"\nstart_date = 2020-01-01\n', encoding="utf-8")
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_each_kind_of_bad_file_gets_its_error(tmp_path, kind):
+    body, expected = BAD_FILES[kind]
+    p = child(tmp_path, body)
     lines = load_err(p)
-    assert any(line.startswith(f"{p.resolve()}: demand: missing; required") for line in lines)
-
-
-def test_bad_distribution_name(tmp_path):
-    p = child(tmp_path, '[front_door]\nscreening_days = { dist = "normal", mean = 1 }\n')
-    (line,) = load_err(p)
-    assert "front_door.screening_days" in line and "exponential, gamma" in line
-
-
-def test_bad_distribution_parameter_path_skips_union_tag(tmp_path):
-    p = child(tmp_path, '[front_door]\nscreening_days = { dist = "gamma", mean = 1, cv = -2 }\n')
-    (line,) = load_err(p)
-    assert "front_door.screening_days.cv = -2" in line
-
-
-def test_shares_must_add_up(tmp_path):
-    p = child(tmp_path, "[cases.outcomes]\nnfa = 0.5\n")
-    (line,) = load_err(p)
-    assert "cases.outcomes" in line and "add up to 1" in line
+    assert any(all(e.format(p=p.resolve()) in line for e in expected) for line in lines), lines
 
 
 def test_staff_beyond_posts(tmp_path):
     p = child(tmp_path, "[teams.front_door]\nposts = { social_worker = 3, team_manager = 1 }\n")
     lines = load_err(p)
     assert any("staff.0.count = 5" in line and "at most 3 social_worker posts in team front_door" in line for line in lines)
-
-
-def test_unknown_team_in_staff(tmp_path):
-    p = child(tmp_path, '[[staff]]\nteam = "mars"\ngrade = "social_worker"\n')
-    (line,) = load_err(p)
-    assert 'staff.0.team = "mars"' in line and "one of the teams" in line
-
-
-def test_screening_team_cannot_hold_cases(tmp_path):
-    p = child(tmp_path, '[teams.front_door]\nhandles = ["screening", "cin"]\n')
-    assert any("cannot also hold cases" in line for line in load_err(p))
 
 
 def test_invalid_toml_names_file(tmp_path):
@@ -245,9 +221,3 @@ def test_every_scenario_key_is_documented():
     doc = (Path(__file__).parent.parent / "docs" / "scenario-files.md").read_text()
     missing = [k for k in _leaf_keys(Scenario) if f"`{k.split('.')[-1]}`" not in doc and f".{k.split('.')[-1]}`" not in doc]
     assert not missing, f"keys missing from docs/scenario-files.md: {missing}"
-
-
-def test_cross_checks_blame_the_file_that_changed_the_table(tmp_path):
-    p = child(tmp_path, "[cases.outcomes]\nnfa = 0.5\n")
-    (line,) = load_err(p)
-    assert line == f"{p.resolve()}: cases.outcomes = 1.08: shares must add up to 1"

@@ -1,13 +1,16 @@
 """Running replications of one or more scenarios.
 
 Replication ``r`` of every scenario draws from streams keyed by (seed, r,
-name) alone, so results depend only on the seed and the replication index, and
+name) alone, so results depend only on the seed and the replication index:
+not on the backend, the number of workers or the order tasks finish in; and
 scenarios compared in one experiment share their random numbers.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
+import math
 import platform
 import sys
 import time
@@ -19,12 +22,18 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .backends import open_executor
 from .calendar import weeks_for_years
 from .loading import load_scenario
 from .model import simulate
 from .model.council import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
-from .results import summarise
+from .results import precision_report, summarise, write_run
 from .schema import Scenario
+from .store import ReplicationStore
+
+TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
+SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0005  # rough cost of the model, measured on the baseline
+MAX_CHUNK = 25  # keeps resumable progress fine-grained on very large runs
 
 
 def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, accounting: bool = False) -> pd.DataFrame:
@@ -39,6 +48,15 @@ def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, 
     return df
 
 
+def simulate_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int) -> dict[str, np.ndarray]:
+    """Several replications of one scenario: each published column as a (replications x weeks) array.
+
+    This is the unit of work sent to worker processes and Dask workers.
+    """
+    outs = [simulate(scn, seed, r, n_weeks) for r in reps]
+    return {k: np.stack([o[k] for o in outs]) for k in WEEKLY_COLUMNS}
+
+
 @dataclass
 class RunResult:
     """What a run produced: weekly rows, the summary table and the manifest."""
@@ -50,53 +68,147 @@ class RunResult:
 
 
 def _as_scenario(s: Scenario | str | Path, overrides) -> Scenario:
-    return s if isinstance(s, Scenario) and not overrides else load_scenario(
-        s.model_dump() if isinstance(s, Scenario) else s, overrides)
+    if isinstance(s, Scenario):
+        return load_scenario(s.model_dump(), overrides) if overrides else s
+    return load_scenario(s, overrides)
+
+
+def chunk_size(scn: Scenario, n_weeks: int, n_missing: int, width: int) -> int:
+    """Replications per task: about TASK_SECONDS of work, yet enough tasks to keep every worker busy."""
+    contacts = sum(s.contacts_per_year for s in scn.demand.sources.values())
+    per_rep = max(1e-3, n_weeks * contacts / 1000 * SECONDS_PER_WEEK_PER_1000_CONTACTS)
+    size = max(1, math.ceil(TASK_SECONDS / per_rep))
+    if width > 1:
+        size = min(size, max(1, math.ceil(n_missing / (2 * width))))
+    return min(size, MAX_CHUNK)
+
+
+def _chunks(missing: list[int], size: int) -> list[list[int]]:
+    return [missing[i:i + size] for i in range(0, len(missing), size)]
+
+
+def _assemble(scns: list[Scenario], done: dict, n_reps: dict[int, int], n_weeks: int) -> pd.DataFrame:
+    frames = []
+    for s, scn in enumerate(scns):
+        reps = list(range(n_reps[s]))
+        cols = {k: np.concatenate([done[(s, r)][k] for r in reps]) for k in WEEKLY_COLUMNS}
+        dates = pd.to_datetime(week_dates(scn, n_weeks)).date
+        head = {"scenario": np.full(len(reps) * n_weeks, scn.name, dtype=object),
+                "replication": np.repeat(reps, n_weeks), "week": np.tile(np.arange(n_weeks), len(reps)),
+                "date": np.tile(dates, len(reps))}
+        frames.append(pd.DataFrame(head | cols))
+    return pd.concat(frames, ignore_index=True)
 
 
 def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], years: float = 5, reps: int = 20,
-        seed: int = 42, overrides: list[str] | None = None,
-        progress: Callable[[str, int, int], None] | None = None) -> RunResult:
-    """Run ``reps`` replications of each scenario for ``years`` years.
+        seed: int = 42, overrides: list[str] | None = None, *, jobs: int = 1, cluster: str | None = None,
+        out: str | Path | None = None, resume: bool = False, precision: float | None = None,
+        max_reps: int = 1000, progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run replications of each scenario for ``years`` years.
 
-    ``scenarios`` are loaded scenarios, file paths or bundled names;
-    ``overrides`` are ``KEY=VALUE`` strings applied to each (as ``--set``).
-    ``progress(scenario_name, done, total)`` is called after each replication.
+    - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
+      are ``KEY=VALUE`` strings applied to each (as ``--set``).
+    - ``jobs``: worker processes on this machine (1 runs here); ``cluster``:
+      ``"local"`` for a Dask LocalCluster or a scheduler address.
+    - ``out``: folder for results; finished replications are saved there as they
+      finish, and ``resume=True`` continues an interrupted run.
+    - ``precision``: keep adding replications (from ``reps``, up to ``max_reps``)
+      until the 95% confidence interval of each key measure is within this
+      fraction of its mean (see :func:`workforce_sim.results.precision_report`).
+    - ``progress(done, total)`` is called as replications finish.
     """
     if isinstance(scenarios, (Scenario, str, Path)):
         scenarios = [scenarios]
     scns = [_as_scenario(s, overrides) for s in scenarios]
     names = [s.name for s in scns]
     if len(set(names)) != len(names):
-        raise ValueError(f"scenario names must differ within one run; got {names}")
+        raise ValueError(f"scenario names must differ within one run; got {', '.join(names)} "
+                         "(give one a new name, e.g. --set name=other)")
     if reps < 1:
         raise ValueError("reps must be at least 1")
     if years <= 0:
         raise ValueError("years must be more than zero")
+    if precision is not None and not 0 < precision < 1:
+        raise ValueError("precision must be a fraction between 0 and 1, e.g. 0.05 for 5%")
+    max_reps = max(max_reps, reps)
     n_weeks = weeks_for_years(years)
+    identity = {"workforce_sim_version": __version__, "seed": seed, "years": years, "weeks": n_weeks,
+                "precision": precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
+    if precision is None:
+        identity["replications"] = reps
+    store = ReplicationStore(Path(out), identity) if out is not None else None
+    done: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    if store is not None:
+        store.open(resume)
+        done.update(store.load())
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
-    frames = []
-    for scn in scns:
-        for r in range(reps):
-            frames.append(replication_frame(scn, seed, r, n_weeks))
+    target = reps
+    if precision is not None and done:
+        target = max(reps, max(r for _, r in done) + 1)
+    report = None
+    with open_executor(jobs, cluster) as (ex, width):
+        while True:
+            total = len(scns) * target
             if progress:
-                progress(scn.name, r + 1, reps)
-    weekly = pd.concat(frames, ignore_index=True)
+                progress(sum(1 for (s, r) in done if r < target), total)
+            futures = {}
+            for s, scn in enumerate(scns):
+                missing = [r for r in range(target) if (s, r) not in done]
+                for chunk in _chunks(missing, chunk_size(scn, n_weeks, len(missing) * len(scns), width)):
+                    futures[ex.submit(simulate_chunk, scn, seed, chunk, n_weeks)] = (s, chunk)
+            try:
+                for fut in cf.as_completed(futures):
+                    s, chunk = futures[fut]
+                    arrays = fut.result()
+                    if store is not None:
+                        store.save(s, chunk, arrays)
+                    for i, r in enumerate(chunk):
+                        done[(s, r)] = {k: v[i] for k, v in arrays.items()}
+                    if progress:
+                        progress(sum(1 for (s2, r2) in done if r2 < target), total)
+            except cf.process.BrokenProcessPool:
+                raise RuntimeError(
+                    "worker processes stopped unexpectedly. If you called run(..., jobs=N) from a Python script, "
+                    "put the call under  if __name__ == \"__main__\":  (Python needs it to start workers), "
+                    "or use jobs=1.") from None
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+            if precision is None:
+                break
+            weekly = _assemble(scns, done, {s: target for s in range(len(scns))}, n_weeks)
+            report = precision_report(weekly, precision)
+            if report["met"].all() or target >= max_reps:
+                break
+            need = int(np.nanmax(report["replications_needed"].to_numpy(dtype=float)))
+            target = min(max_reps, max(target + width, min(2 * target, need)))
+    weekly = _assemble(scns, done, {s: target for s in range(len(scns))}, n_weeks)
     seconds = time.perf_counter() - t0
-    summary = summarise(weekly, [s.standards.manageable_caseload for s in scns])
+    summary = summarise(weekly, {s.name: s.standards.manageable_caseload for s in scns})
     manifest = {
         "workforce_sim_version": __version__,
         "seed": seed,
-        "replications": reps,
+        "replications": target,
         "years": years,
         "weeks": n_weeks,
         "started_utc": started.isoformat(timespec="seconds"),
         "run_seconds": round(seconds, 3),
+        "backend": cluster or ("serial" if jobs <= 1 else f"processes x{jobs}"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "overrides": list(overrides or []),
         "columns": ID_COLUMNS + WEEKLY_COLUMNS,
-        "scenarios": [s.model_dump(mode="json") for s in scns],
+        "scenarios": identity["scenarios"],
     }
-    return RunResult(weekly=weekly, summary=summary, manifest=manifest, scenarios=scns)
+    if precision is not None:
+        manifest["precision"] = {"target": precision, "max_replications": max_reps,
+                                 "replications_needed": target,
+                                 "met": bool(report["met"].all()) if report is not None else None,
+                                 "measures": report.to_dict(orient="records") if report is not None else []}
+    result = RunResult(weekly=weekly, summary=summary, manifest=manifest, scenarios=scns)
+    if store is not None:
+        write_run(result, Path(out))
+        store.finish()
+    return result

@@ -43,13 +43,15 @@ def periods(n_weeks: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def summarise(weekly: pd.DataFrame, thresholds: list[float] | None = None) -> pd.DataFrame:
+def summarise(weekly: pd.DataFrame, thresholds: dict[str, float] | None = None) -> pd.DataFrame:
     """Per scenario, metric and period: the weekly average in each replication, summarised over replications.
 
     Columns: scenario, metric, period, mean, ci95_low, ci95_high, p10, p50, p90, replications.
     For flows (contacts, leavers, ...) the value is the average per week; for
     stocks (open cases, staff) the average level; for percentages the average
-    of the weeks that had something to measure.
+    of the weeks that had something to measure. With ``thresholds`` (the
+    manageable caseload of each scenario), the headline rows of
+    :func:`headline` are added.
     """
     metrics = [c for c in weekly.columns if c not in ID and not c.startswith("_")]
     rows = []
@@ -64,14 +66,81 @@ def summarise(weekly: pd.DataFrame, thresholds: list[float] | None = None) -> pd
                 fin = v[np.isfinite(v)]
                 q = np.percentile(fin, [10, 50, 90]) if fin.size else [np.nan] * 3
                 rows.append((scen, m, label, mean, lo, hi, q[0], q[1], q[2], int(fin.size)))
-    return pd.DataFrame(rows, columns=["scenario", "metric", "period", "mean", "ci95_low", "ci95_high",
-                                       "p10", "p50", "p90", "replications"])
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    if thresholds:
+        out = pd.concat([out, headline(weekly, thresholds)], ignore_index=True)
+    return out
 
 
-def sustained_share(weekly: pd.DataFrame, threshold: float) -> pd.Series:
-    """Per scenario: share of replications whose mean caseload stayed at or below ``threshold`` every week."""
-    ok = weekly.groupby(["scenario", "replication"], sort=False)["caseload_mean"].max() <= threshold
-    return ok.groupby(level=0, sort=False).mean()
+SUMMARY_COLUMNS = ["scenario", "metric", "period", "mean", "ci95_low", "ci95_high", "p10", "p50", "p90", "replications"]
+
+
+# -- the headline answer ---------------------------------------------------------------------
+def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (sound near 0 and 1, unlike the normal interval)."""
+    if n == 0:
+        return np.nan, np.nan
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def first_breach(weekly: pd.DataFrame, threshold: float) -> pd.Series:
+    """Per replication: the first week (0 = the first) whose mean caseload is above ``threshold``; inf if none."""
+    over = weekly["caseload_mean"].to_numpy() > threshold
+    wk = np.where(over, weekly["week"].to_numpy(dtype=float), np.inf)
+    return pd.Series(wk, index=weekly.index).groupby(weekly["replication"]).min()
+
+
+def headline(weekly: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame:
+    """Will caseloads stay manageable, and for how long?
+
+    Rows (in the summary.csv layout), per scenario:
+
+    - ``p_sustained``: the share of replications whose mean caseload stayed at or
+      below the threshold in every week up to the end of each year (period
+      "year k") and of the whole run, with a Wilson 95% interval;
+    - ``weeks_to_first_breach``: the 10th, 50th and 90th percentiles of the week
+      of the first breach. A replication with no breach counts as "never" (inf):
+      it is not left out, so a percentile is inf when too few breached.
+    """
+    rows = []
+    for scen, df in weekly.groupby("scenario", sort=False):
+        thr = thresholds[scen]
+        breach = first_breach(df, thr)
+        n = len(breach)
+        n_weeks = int(df["week"].max()) + 1
+        for label, _, b in periods(n_weeks):
+            k = int((breach >= b).sum())
+            lo, hi = wilson(k, n)
+            rows.append((scen, "p_sustained", label, k / n, lo, hi, np.nan, np.nan, np.nan, n))
+        q = np.percentile(breach.to_numpy(), [10, 50, 90], method="inverted_cdf")
+        rows.append((scen, "weeks_to_first_breach", "whole run", np.nan, np.nan, np.nan, q[0], q[1], q[2], n))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+# -- how many replications are enough ------------------------------------------------------
+PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_pct", "assessments_in_timescale_pct",
+                      "staff_fte"]
+
+
+def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
+    """For each scenario and key measure (whole-run average per replication): is the 95% CI
+    half-width within ``precision`` times the mean, and about how many replications would make it so?"""
+    rows = []
+    for scen, df in weekly.groupby("scenario", sort=False):
+        per_rep = df.groupby("replication")[PRECISION_MEASURES].mean()
+        n = len(per_rep)
+        for m in PRECISION_MEASURES:
+            mean, lo, hi = mean_ci(per_rep[m].to_numpy(dtype=float))
+            half = (hi - lo) / 2 if np.isfinite(hi) else np.inf
+            rel = half / abs(mean) if mean else (0.0 if half == 0 else np.inf)
+            need = n if rel <= precision else (int(np.ceil(n * (rel / precision) ** 2)) if np.isfinite(rel) else 2 * n)
+            rows.append({"scenario": scen, "measure": m, "mean": mean, "half_width": half,
+                         "relative_half_width": rel, "met": bool(rel <= precision), "replications_needed": need})
+    return pd.DataFrame(rows)
 
 
 # -- writing -------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""Where replications run: in this process, on local cores, or on a Dask cluster.
+
+Every backend is used through the ``concurrent.futures`` Executor interface
+(``submit`` and standard futures), so the experiment code has one path.
+Results never depend on the backend: a replication's random numbers come from
+(seed, replication index) alone.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+import signal
+from contextlib import contextmanager
+from typing import Iterator
+
+DASK_HINT = 'Dask is not installed. Install it with: python -m pip install "workforce-sim[dask]"'
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class SerialExecutor(cf.Executor):
+    """Runs each task at once, in this process (for --jobs 1 and for debugging)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+
+def _ignore_sigint() -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops the run cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_method() -> str:
+    """forkserver where the platform has it (safe with threads, quick to start workers), else spawn."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+@contextmanager
+def open_executor(jobs: int = 1, cluster: str | None = None) -> Iterator[tuple[cf.Executor, int]]:
+    """An executor and how many tasks it runs at once.
+
+    ``cluster`` is None (local processes, or this process when ``jobs`` is 1),
+    ``"local"`` (a Dask LocalCluster on this machine with ``jobs`` workers) or
+    the address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    """
+    if cluster is None:
+        if jobs <= 1:
+            yield SerialExecutor(), 1
+            return
+        ctx = multiprocessing.get_context(start_method())
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(["workforce_sim.experiment"])  # workers start with the model imported
+        ex = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
+        try:
+            yield ex, jobs
+        finally:
+            ex.shutdown(wait=True, cancel_futures=True)
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise RuntimeError(DASK_HINT) from None
+    if cluster == "local":
+        lc = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(lc)
+    else:
+        lc = None
+        client = Client(cluster, timeout="20s")
+    try:
+        width = sum(client.nthreads().values()) or 1
+        # pure=False: every replication is distinct work even when its arguments look alike
+        ex = client.get_executor(pure=False)
+        try:
+            yield ex, width
+        finally:
+            ex.shutdown(wait=False)
+    finally:
+        client.close()
+        if lc is not None:
+            lc.close()

@@ -1,0 +1,185 @@
+"""Experiments: identical results on every backend, resumable runs, the headline answer, precision."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from workforce_sim import run
+from workforce_sim.backends import DASK_HINT
+from workforce_sim.cli import main
+from workforce_sim.results import first_breach, headline, wilson
+from workforce_sim.store import PARTIAL
+
+RUN = dict(years=1.0, reps=6, seed=17)
+
+
+def csv_bytes(folder: Path) -> dict[str, bytes]:
+    return {f: (folder / f).read_bytes() for f in ("weekly.csv", "summary.csv")}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    run("baseline", **RUN, jobs=1, out=out)
+    return csv_bytes(out)
+
+
+def test_two_processes_give_byte_identical_results(serial, tmp_path):
+    run("baseline", **RUN, jobs=2, out=tmp_path)
+    assert csv_bytes(tmp_path) == serial
+
+
+def test_dask_local_cluster_gives_byte_identical_results(serial, tmp_path):
+    pytest.importorskip("distributed", reason='Dask is part of the test extras: pip install -e ".[test]"')
+    res = run("baseline", **RUN, jobs=2, cluster="local", out=tmp_path)
+    assert res.manifest["backend"] == "local"
+    assert csv_bytes(tmp_path) == serial
+
+
+def test_without_dask_the_option_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    res = CliRunner().invoke(main, ["run", "baseline", "--cluster", "local", "--reps", "1", "--years", "0.1",
+                                    "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and DASK_HINT in res.output and "Traceback" not in res.output
+
+
+def _cli(*args) -> list[str]:
+    return [sys.executable, "-m", "workforce_sim", *args]
+
+
+def _wait_for_chunks(proc, out: Path, n: int = 1, timeout: float = 120) -> int:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        kept = len(list((out / PARTIAL).glob("*.npz")))
+        if kept >= n:
+            return kept
+        time.sleep(0.02)
+    return len(list((out / PARTIAL).glob("*.npz")))
+
+
+def test_a_killed_run_resumes_to_the_same_outputs(tmp_path):
+    """Kill a real run part-way (SIGKILL), resume it, and get what an uninterrupted run gives."""
+    args = ["run", "baseline", "--years", "1", "--reps", "30", "--seed", "17", "--jobs", "1"]
+    whole = tmp_path / "whole"
+    assert subprocess.run(_cli(*args, "--out", str(whole)), capture_output=True).returncode == 0
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(*args, "--out", str(out)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kept = _wait_for_chunks(proc, out)
+    proc.kill()
+    proc.wait()
+    assert kept >= 1 and not (out / "weekly.csv").exists(), "the run should have been killed part-way"
+    done = subprocess.run(_cli(*args, "--out", str(out), "--resume"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert csv_bytes(out) == csv_bytes(whole)
+    assert not (out / PARTIAL).exists()
+
+
+def test_ctrl_c_keeps_finished_replications_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "int"
+    args = ["run", "baseline", "--years", "1", "--reps", "40", "--jobs", "2", "--out", str(out)]
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert _wait_for_chunks(proc, out) >= 1
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "--resume" in err and "Traceback" not in err
+    assert list((out / PARTIAL).glob("*.npz")) and not (out / "weekly.csv").exists()
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    out = tmp_path / "o"
+    from workforce_sim.store import ReplicationStore
+    ReplicationStore(out, {"seed": 1}).open(resume=False)
+    res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.2", "--reps", "2", "--jobs", "1",
+                                    "--out", str(out), "--resume"])
+    assert res.exit_code == 2 and "unfinished run with different" in res.output
+
+
+def test_several_scenarios_share_demand_replication_by_replication():
+    from workforce_sim import load_scenario
+    a = load_scenario("baseline")
+    b = load_scenario("baseline", ["name=more_staff", "teams.long_term.posts.social_worker=30", "staff.8.count=20"])
+    w = run([a, b], years=1, reps=3, seed=3, jobs=2).weekly
+    x = w[w.scenario == "baseline"].reset_index(drop=True)
+    y = w[w.scenario == "more_staff"].reset_index(drop=True)
+    assert x["contacts"].equals(y["contacts"]) and x["referrals"].equals(y["referrals"])
+    assert not x["caseload_mean"].equals(y["caseload_mean"])
+
+
+def test_duplicate_scenario_names_are_refused():
+    with pytest.raises(ValueError, match="names must differ"):
+        run(["baseline", "baseline"], years=0.1, reps=1)
+
+
+# -- the headline answer ----------------------------------------------------------------------
+def constructed(caseloads: list[list[float]]) -> pd.DataFrame:
+    rows = [{"scenario": "s", "replication": r, "week": w, "caseload_mean": c}
+            for r, series in enumerate(caseloads) for w, c in enumerate(series)]
+    return pd.DataFrame(rows)
+
+
+def test_first_breach_and_never():
+    df = constructed([[10, 19, 10], [10, 10, 10], [18, 18, 18.5]])
+    b = first_breach(df, 18.0)
+    assert list(b) == [1, np.inf, 2]  # at the threshold is still manageable
+
+
+def test_headline_counts_never_honestly():
+    weeks = 120  # two reporting years and a bit
+    series = [[17] * weeks, [17] * weeks, [17] * 30 + [19] * 90, [17] * 80 + [19] * 40, [19] * weeks]
+    h = headline(constructed(series), {"s": 18.0}).set_index(["metric", "period"])
+    assert h.loc[("p_sustained", "year 1"), "mean"] == pytest.approx(3 / 5)   # weeks 0-51: breaches at 0 and 30
+    assert h.loc[("p_sustained", "year 2"), "mean"] == pytest.approx(2 / 5)   # by week 103: also the one at 80
+    assert h.loc[("p_sustained", "whole run"), "mean"] == pytest.approx(2 / 5)
+    b = h.loc[("weeks_to_first_breach", "whole run")]
+    assert b.p10 == 0 and b.p50 == 80 and b.p90 == np.inf  # 2 of 5 never breach
+    lo, hi = h.loc[("p_sustained", "whole run"), ["ci95_low", "ci95_high"]]
+    assert (lo, hi) == pytest.approx(wilson(2, 5))
+
+
+def test_wilson_interval_known_values():
+    lo, hi = wilson(0, 10)
+    assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
+    lo, hi = wilson(5, 10)
+    assert (lo, hi) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+
+
+def test_headline_is_in_summary_and_printed(tmp_path):
+    res = CliRunner().invoke(main, ["run", "baseline", "--years", "1", "--reps", "4", "--jobs", "1", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    s = pd.read_csv(tmp_path / "summary.csv")
+    assert {"p_sustained", "weeks_to_first_breach"} <= set(s.metric)
+    assert "simulated futures" in res.output and "First week above 18" in res.output
+
+
+# -- precision --------------------------------------------------------------------------------
+def test_precision_adds_replications_until_met():
+    loose = run("baseline", years=0.5, reps=4, seed=1, precision=0.5, jobs=1)
+    assert loose.manifest["precision"]["met"] and loose.manifest["replications"] == 4
+    tight = run("baseline", years=0.5, reps=4, seed=1, precision=0.01, max_reps=12, jobs=2)
+    p = tight.manifest["precision"]
+    assert tight.manifest["replications"] == 12 and p["replications_needed"] == 12 and not p["met"]
+    assert tight.weekly["replication"].nunique() == 12
+    medium = run("baseline", years=0.5, reps=4, seed=1, precision=0.05, max_reps=200, jobs=2)
+    m = medium.manifest["precision"]
+    assert m["met"] and 4 < medium.manifest["replications"] < 200
+    assert all(r["relative_half_width"] <= 0.05 for r in m["measures"])
+
+
+def test_parallel_chunks_cover_every_replication_once():
+    from workforce_sim.experiment import _chunks, chunk_size
+    from workforce_sim import load_scenario
+    scn = load_scenario("baseline")
+    for n_weeks, width, n in ((261, 2, 40), (52, 2, 1000), (5, 8, 3)):
+        size = chunk_size(scn, n_weeks, n, width)
+        chunks = _chunks(list(range(n)), size)
+        assert sorted(r for c in chunks for r in c) == list(range(n))
+        assert len(chunks) >= min(n, width)  # every worker has something to do

@@ -204,3 +204,20 @@ def test_single_pool_keeps_the_same_worker_through_a_case(base):
         "workforce.turnover.permanent_per_year={asye=0, social_worker=0, senior_social_worker=0, team_manager=0}",
         "workforce.turnover.agency_per_year=0", "workforce.agency.cover_share=0"])
     assert simulate(split, 6, 0, 60)["social_worker_changes"].sum() > 300
+
+
+def test_atomic_write_never_leaves_half_a_file(tmp_path):
+    from workforce_sim.files import atomic_write
+    target = tmp_path / "weekly.csv"
+    target.write_text("old complete contents\n")
+
+    def crash(fh):
+        fh.write("half of the new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, crash)
+    assert target.read_text() == "old complete contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["weekly.csv"]  # no temporary file left behind
+    atomic_write(target, lambda fh: fh.write("new\n"))
+    assert target.read_text() == "new\n" and oct(target.stat().st_mode & 0o777) != "0o600"

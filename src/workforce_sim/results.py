@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from .calendar import WEEKS_PER_YEAR
+from .files import atomic_write
 
 ID = ["scenario", "replication", "week", "date"]
 
@@ -144,30 +143,12 @@ def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
 
 
 # -- writing -------------------------------------------------------------------------------
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    _atomic_write(Path(path), lambda fh: df.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(Path(path), lambda fh: df.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n"))
 
 
 def write_json(obj: dict, path: Path) -> None:
-    _atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
+    atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
 
 
 def write_run(result, out_dir: Path) -> list[Path]:

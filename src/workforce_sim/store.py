@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write
 
 PARTIAL = ".partial"
 
@@ -46,7 +46,7 @@ class ReplicationStore:
         if self.dir.exists():
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
-        self._write_bytes(self.dir / "run.json", json.dumps(self.identity, indent=1, default=str).encode())
+        atomic_write(self.dir / "run.json", lambda fh: fh.write(json.dumps(self.identity, indent=1, default=str).encode()), binary=True)
 
     def finish(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -55,7 +55,7 @@ class ReplicationStore:
     def save(self, scenario: int, reps: list[int], arrays: dict[str, np.ndarray]) -> None:
         buf = io.BytesIO()
         np.savez(buf, _reps=np.asarray(reps), **arrays)
-        self._write_bytes(self.dir / f"s{scenario:03d}-r{reps[0]:07d}-{reps[-1]:07d}.npz", buf.getvalue())
+        atomic_write(self.dir / f"s{scenario:03d}-r{reps[0]:07d}-{reps[-1]:07d}.npz", lambda fh: fh.write(buf.getvalue()), binary=True)
 
     def load(self) -> dict[tuple[int, int], dict[str, np.ndarray]]:
         """Every stored replication: (scenario index, replication) -> column -> weekly array."""
@@ -68,16 +68,3 @@ class ReplicationStore:
             for i, r in enumerate(reps):
                 out[(s, int(r))] = {k: v[i] for k, v in cols.items()}
         return out
-
-    @staticmethod
-    def _write_bytes(path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise

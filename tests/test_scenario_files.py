@@ -63,6 +63,12 @@ def test_each_kind_of_bad_file_gets_its_error(tmp_path, kind):
     assert any(all(e.format(p=p.resolve()) in line for e in expected) for line in lines), lines
 
 
+def test_every_grade_needs_a_value():
+    (line,) = load_err("baseline", ["costs.salary={asye=1, social_worker=2}"])
+    assert line == ("--set costs.salary: costs.salary = {asye = 1, social_worker = 2}: needs a value for every grade; "
+                    "missing: senior_social_worker, team_manager")
+
+
 def test_staff_beyond_posts(tmp_path):
     p = child(tmp_path, "[teams.front_door]\nposts = { social_worker = 3, team_manager = 1 }\n")
     lines = load_err(p)
@@ -207,7 +213,11 @@ def _leaf_keys(model, prefix=""):
         ann = unwrap(f.annotation)
         origin = typing.get_origin(ann)
         inner = unwrap(typing.get_args(ann)[-1]) if origin in (dict, list) else ann
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
+        members = typing.get_args(inner) if typing.get_origin(inner) is typing.Union else ()
+        if members and all(isinstance(m, type) and issubclass(m, BaseModel) and "type" in m.model_fields for m in members):
+            for member in members:  # the kinds of lever (distributions have their own table)
+                out += _leaf_keys(member, f"{prefix}{name}.0.")
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
             step = ".NAME." if origin is dict else ".0." if origin is list else "."
             out += _leaf_keys(inner, f"{prefix}{name}{step}")
         else:

@@ -15,6 +15,8 @@ from . import __version__
 from . import tomlout
 from .backends import DASK_HINT, available_cores
 from .experiment import run as run_experiment
+from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
+from .results import write_csv
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario, resolve_path
 from .store import PARTIAL, StoreMismatch
 
@@ -30,7 +32,9 @@ KEY_METRICS = [
     ("staff_fte", "Staff in post (FTE)", "{:.1f}"),
     ("staff_fte_agency", "Agency staff (FTE)", "{:.1f}"),
     ("vacancies_fte", "Vacant posts (FTE)", "{:.1f}"),
+    ("cost_total", "Cost per year (£ thousand)", "{:,.0f}"),
 ]
+PER_YEAR = {"cost_total": 365.25 / 7 / 1000}  # weekly means shown per year (in thousands)
 
 
 def _fail(err: ScenarioError) -> None:
@@ -92,23 +96,34 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+def experiment_options(f):
+    """Options shared by every command that runs replications."""
+    opts = [
+        click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                     help="Years to simulate."),
+        click.option("--reps", default=20, show_default=True, type=click.IntRange(min=1),
+                     help="Replications (simulated futures) of each scenario."),
+        click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP),
+        click.option("--jobs", type=click.IntRange(min=1), default=None,
+                     help="Worker processes on this machine [default: all cores]."),
+        click.option("--cluster", default=None, metavar="ADDRESS",
+                     help="Run on Dask: 'local' for a cluster on this machine, or a scheduler address such as tcp://HOST:8786."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
-@click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Years to simulate.")
-@click.option("--reps", default=20, show_default=True, type=click.IntRange(min=1),
-              help="Replications (simulated futures); with --precision, the first batch.")
-@click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed.")
+@experiment_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for weekly.csv, summary.csv and manifest.json [default: outputs/NAME].")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes on this machine [default: all cores].")
-@click.option("--cluster", default=None, metavar="ADDRESS",
-              help="Run on Dask: 'local' for a cluster on this machine, or a scheduler address such as tcp://HOST:8786.")
+              help="Folder for the results [default: outputs/NAME].")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out folder.")
 @click.option("--precision", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
               help="Add replications until each key measure's 95% confidence interval is within this fraction "
-                   "of its mean (e.g. 0.05).")
+                   "of its mean (e.g. 0.05); --reps is then the first batch.")
 @click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Most replications --precision may use.")
 def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, precision, max_reps):
@@ -119,11 +134,23 @@ def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, precisio
     """
     scns = [_load(s, sets) for s in scenarios]
     out = out or Path("outputs") / "-".join(s.name for s in scns)
+    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+                         resume=resume, precision=precision, max_reps=max_reps)
+    _print_summary(result)
+    extra = ""
+    if precision is not None:
+        p = result.manifest["precision"]
+        extra = (f" {p['replications_needed']} replications were needed for {precision:.0%} precision"
+                 if p["met"] else f" {precision:.0%} precision was not reached within {max_reps} replications")
+    click.echo(f"\nWrote weekly.csv, summary.csv, budget.csv and manifest.json to {out}/ in "
+               f"{result.manifest['run_seconds']:.1f} s." + (f"\n{extra.strip()}." if extra else ""))
+
+
+def _experiment(scns, out, jobs, cluster, **kw):
+    """Run replications with a progress display; turn foreseeable failures into plain messages."""
     jobs = jobs or available_cores()
     try:
-        result = run_experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
-                                resume=resume, precision=precision, max_reps=max_reps,
-                                progress=Progress(sys.stderr.isatty()))
+        return run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()), **kw)
     except (ValueError, StoreMismatch) as exc:
         raise click.UsageError(str(exc)) from None
     except RuntimeError as exc:
@@ -135,18 +162,13 @@ def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, precisio
             raise click.ClickException(f"cannot reach the Dask cluster at {cluster}: {exc}") from None
         raise
     except KeyboardInterrupt:
+        if out is None:
+            click.echo("\nInterrupted.", err=True)
+            sys.exit(130)
         saved = len(list((out / PARTIAL).glob("*.npz"))) if (out / PARTIAL).exists() else 0
         click.echo(f"\nInterrupted. Finished replications are kept in {out}/ ({saved} batch(es)); "
                    "run the same command with --resume to finish.", err=True)
         sys.exit(130)
-    _print_summary(result)
-    extra = ""
-    if precision is not None:
-        p = result.manifest["precision"]
-        extra = (f" {p['replications_needed']} replications were needed for {precision:.0%} precision"
-                 if p["met"] else f" {precision:.0%} precision was not reached within {max_reps} replications")
-    click.echo(f"\nWrote weekly.csv, summary.csv and manifest.json to {out}/ in {result.manifest['run_seconds']:.1f} s."
-               + (f"\n{extra.strip()}." if extra else ""))
 
 
 def _print_summary(result) -> None:
@@ -157,16 +179,17 @@ def _print_summary(result) -> None:
         years = [p for p in part["period"].unique() if p != "whole run"]
         click.echo(f"\n{scn.name}: {n} replications from {scn.start_date}, mean over each year (95% confidence interval)")
         width = 38
-        click.echo(f"{'':{width}}" + "".join(f"{y:>22}" for y in years))
+        click.echo(f"{'':{width}}" + "".join(f"{y:>25}" for y in years))
         for metric, label, fmt in KEY_METRICS:
             cells = []
             for y in years:
                 row = part[(part["metric"] == metric) & (part["period"] == y)].iloc[0]
                 if np.isnan(row["mean"]):
-                    cells.append(f"{'-':>22}")
+                    cells.append(f"{'-':>25}")
                     continue
-                ci = "" if np.isnan(row["ci95_low"]) else f" ({fmt.format(row['ci95_low'])} to {fmt.format(row['ci95_high'])})"
-                cells.append(f"{fmt.format(row['mean']) + ci:>22}")
+                k = PER_YEAR.get(metric, 1.0)
+                ci = "" if np.isnan(row["ci95_low"]) else f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
+                cells.append(f"{fmt.format(k * row['mean']) + ci:>25}")
             click.echo(f"{label:{width}}" + "".join(cells))
         for line in headline_lines(scn, part, n):
             click.echo(line)
@@ -193,6 +216,101 @@ def headline_lines(scn, part, n: int) -> list[str]:
     lines.append(f"First week above {thr:g}: median {when(b['p50'])}; 10th percentile {when(b['p10'])}, "
                  f"90th percentile {when(b['p90'])}.")
     return lines
+
+
+COMPARE_ROWS = [
+    ("cost_per_year", "Cost per year (£)", "{:,.0f}"),
+    ("cost_difference_per_year", "Extra cost per year vs first (£)", "{:+,.0f}"),
+    ("caseload_mean_end", "Caseload per FTE at the end", "{:.1f}"),
+    ("caseload_p90_end", "Caseload, 90th percentile, end", "{:.1f}"),
+    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}"),
+    ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}"),
+    ("breach_weeks", "Weeks above the threshold", "{:.0f}"),
+    ("cost_per_breach_week_avoided", "Cost per breach-week avoided (£)", "{:,.0f}"),
+    ("unallocated_cases_end", "Unallocated cases at the end", "{:.0f}"),
+    ("assessments_in_timescale_pct", "Assessments within 45 days (%)", "{:.0f}"),
+    ("agency_share_pct_end", "Agency share of staff at the end (%)", "{:.0f}"),
+]
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@experiment_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for compare.csv and the run's results [default: outputs/compare-FIRST].")
+def compare(scenarios, years, reps, seed, sets, jobs, cluster, out):
+    """Compare options: what each costs, year by year, and what it buys.
+
+    The first SCENARIO is the reference; every scenario runs on the same simulated
+    futures, so differences come from the options. Writes compare.csv beside the
+    usual results.
+    """
+    from .analysis import compare_table
+
+    scns = [_load(s, sets) for s in scenarios]
+    out = out or Path("outputs") / f"compare-{scns[0].name}"
+    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out)
+    table = compare_table(result.weekly, {s.name: s.standards.manageable_caseload for s in scns})
+    write_csv(table, out / "compare.csv")
+    names = list(table["scenario"])
+    width = max(len(n) for n in names) + 2
+    width = max(width, 14)
+    click.echo(f"\n{reps} simulated futures of {years:g} year{'s' if years != 1 else ''}; the first scenario is the reference.\n")
+    click.echo(f"{'':38}" + "".join(f"{n:>{width}}" for n in names))
+    for col, label, fmt in COMPARE_ROWS:
+        cells = []
+        for v in table[col]:
+            if col == "median_weeks_to_first_breach" and np.isinf(v):
+                cells.append(f"{'never':>{width}}")
+            elif v is None or (isinstance(v, float) and np.isnan(v)):
+                cells.append(f"{'-':>{width}}")
+            else:
+                cells.append(f"{fmt.format(v):>{width}}")
+        click.echo(f"{label:38}" + "".join(cells))
+    click.echo(f"\nWrote compare.csv, weekly.csv, summary.csv, budget.csv and manifest.json to {out}/.")
+
+
+@main.command("goal-seek")
+@click.argument("scenario")
+@click.option("--lever", required=True, type=click.Choice(sorted(LEVELS)), help="The lever whose level is searched.")
+@click.option("--target", required=True, metavar="EXPR",
+              help='What must hold, e.g. "p_sustained>=0.9" or "caseload_mean<=17" (whole-run values).')
+@click.option("--max", "max_level", type=float, default=None, help="Largest level to try [default: depends on the lever].")
+@experiment_options
+def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, jobs, cluster):
+    """Find the smallest level of one lever that meets a target.
+
+    Every level runs on the same simulated futures, so the search is stable. If
+    SCENARIO has no lever of that kind, one is added from its start date (extra
+    posts go to the largest case-holding team).
+    """
+    scn = _load(scenario, sets)
+    try:
+        tgt = parse_target(target)
+    except GoalSeekError as exc:
+        raise click.UsageError(str(exc)) from None
+    field = LEVELS[lever][0]
+
+    def show(e):
+        click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g}"
+                   f" ({'meets' if e.met else 'misses'} the target)", err=True)
+
+    click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} year{'s' if years != 1 else ''} each)", err=True)
+    try:
+        res = goal_seek(scn, lever, tgt, max_level=max_level, progress=show, years=years, reps=reps, seed=seed,
+                        jobs=jobs or available_cores(), cluster=cluster)
+    except GoalSeekError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not res.found:
+        click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt}: at {res.max_level:g}, "
+                   f"{tgt.metric} = {res.tried[-1].value:.3g} (95% CI {res.tried[-1].ci95_low:.3g} to "
+                   f"{res.tried[-1].ci95_high:.3g}). Try a larger --max, another lever, or a combination.")
+        sys.exit(1)
+    b = res.best
+    click.echo(f"\nSmallest {lever}.{field} that meets {tgt}: {res.level:g}")
+    click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
+    click.echo(f"  cost per year £{b.cost_per_year:,.0f}, which is £{b.cost_per_year - res.none.cost_per_year:+,.0f} "
+               f"a year against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
 
 
 @main.command()

@@ -27,7 +27,7 @@ from .calendar import weeks_for_years
 from .loading import load_scenario
 from .model import simulate
 from .model.council import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
-from .results import precision_report, summarise, write_run
+from .results import budget_table, precision_report, summarise, write_run
 from .schema import Scenario
 from .store import ReplicationStore
 
@@ -65,6 +65,11 @@ class RunResult:
     summary: pd.DataFrame
     manifest: dict = field(default_factory=dict)
     scenarios: list[Scenario] = field(default_factory=list)
+
+    @property
+    def budget(self) -> pd.DataFrame:
+        """Cost per financial year (April to March), per scenario and item, with 95% intervals."""
+        return budget_table(self.weekly)
 
 
 def _as_scenario(s: Scenario | str | Path, overrides) -> Scenario:

@@ -120,6 +120,31 @@ def headline(weekly: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+# -- money ----------------------------------------------------------------------------------
+COST_ITEMS = ["cost_permanent", "cost_agency", "cost_recruitment", "cost_interventions", "cost_total"]
+
+
+def financial_year(dates: pd.Series) -> pd.Series:
+    """English financial years, April to March: 2019-02-01 is in 2018-19."""
+    d = pd.to_datetime(dates)
+    start = d.dt.year - (d.dt.month < 4)
+    return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
+
+
+def budget_table(weekly: pd.DataFrame) -> pd.DataFrame:
+    """Cost per financial year (a week counts in the year its first day falls in), per scenario and item:
+    the mean over replications with a 95% confidence interval. ``weeks`` shows part years."""
+    df = weekly.assign(financial_year=financial_year(weekly["date"]))
+    per_rep = df.groupby(["scenario", "financial_year", "replication"], sort=False)[COST_ITEMS].sum()
+    weeks = df[df["replication"] == df["replication"].min()].groupby(["scenario", "financial_year"], sort=False).size()
+    rows = []
+    for (scen, fy), part in per_rep.groupby(level=[0, 1], sort=False):
+        for item in COST_ITEMS:
+            mean, lo, hi = mean_ci(part[item].to_numpy())
+            rows.append((scen, fy, int(weeks[(scen, fy)]), item, mean, lo, hi))
+    return pd.DataFrame(rows, columns=["scenario", "financial_year", "weeks", "item", "mean", "ci95_low", "ci95_high"])
+
+
 # -- how many replications are enough ------------------------------------------------------
 PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_pct", "assessments_in_timescale_pct",
                       "staff_fte"]
@@ -152,12 +177,13 @@ def write_json(obj: dict, path: Path) -> None:
 
 
 def write_run(result, out_dir: Path) -> list[Path]:
-    """weekly.csv, summary.csv and manifest.json into ``out_dir``."""
+    """weekly.csv, summary.csv, budget.csv and manifest.json into ``out_dir``."""
     out_dir = Path(out_dir)
-    paths = [out_dir / "weekly.csv", out_dir / "summary.csv", out_dir / "manifest.json"]
+    paths = [out_dir / "weekly.csv", out_dir / "summary.csv", out_dir / "budget.csv", out_dir / "manifest.json"]
     write_csv(result.weekly, paths[0])
     write_csv(result.summary, paths[1])
-    write_json(result.manifest, paths[2])
+    write_csv(result.budget, paths[2])
+    write_json(result.manifest, paths[3])
     return paths
 
 

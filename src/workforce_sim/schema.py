@@ -9,9 +9,9 @@ and validated; unknown keys are errors. Units are in the key names:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution
 
@@ -39,6 +39,13 @@ def _non_negative(v: float) -> float:
 def _positive(v: float) -> float:
     if v <= 0:
         raise ValueError("must be more than zero")
+    return v
+
+
+def _every_grade(v: dict) -> dict:
+    missing = [g for g in ("asye", "social_worker", "senior_social_worker", "team_manager") if g not in v]
+    if missing:
+        raise ValueError(f"needs a value for every grade; missing: {', '.join(missing)}")
     return v
 
 
@@ -164,21 +171,13 @@ class GradeCapacity(Strict):
 
 
 class Turnover(Strict):
-    permanent_per_year: dict[Grade, Probability] = Field(description="share of permanent staff of each grade leaving in a year at normal pressure")
+    permanent_per_year: Annotated[dict[Grade, Probability], AfterValidator(_every_grade)] = Field(description="share of permanent staff of each grade leaving in a year at normal pressure")
     agency_per_year: Probability
     pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure above the threshold")
     pressure_smoothing_weeks: Annotated[float, Field(ge=1.0)] = 13.0
     supervision_effect: NonNegative = Field(0.0, description="relative rise in leaving per unit of supervision overload")
     notice_weeks_permanent: NonNegative = 6.0
     notice_weeks_agency: NonNegative = 1.0
-
-    @field_validator("permanent_per_year")
-    @classmethod
-    def _all_grades(cls, v):
-        missing = [g for g in ("asye", "social_worker", "senior_social_worker", "team_manager") if g not in v]
-        if missing:
-            raise ValueError(f"needs a rate for every grade; missing: {', '.join(missing)}")
-        return v
 
 
 class Recruitment(Strict):
@@ -210,6 +209,90 @@ class Workforce(Strict):
     recruitment: Recruitment
     agency: Agency
     absence: Absence
+
+
+class Costs(Strict):
+    """What staff and recruitment cost (councils should put in their own figures)."""
+
+    salary: Annotated[dict[Grade, Positive], AfterValidator(_every_grade)] = Field(description="annual basic pay per FTE at the start date, by grade")
+    on_cost_share: Probability = Field(description="employer on-costs (pension, National Insurance) as a share of salary")
+    pay_award_per_year: float = Field(ge=-0.5, le=1.0, description="pay rise applied each 1 April")
+    agency_premium_per_year: NonNegative = Field(description="extra cost of an agency FTE over a permanent one (salary and on-costs)")
+    cost_per_hire: NonNegative = Field(description="cost of each permanent hire (interviews, checks, induction)")
+    cost_per_recruitment_round: NonNegative = Field(description="cost of each recruitment round (advert, agency search)")
+    asye_support_per_starter: NonNegative = Field(description="support and training for each newly qualified starter")
+
+
+# -- investment levers ---------------------------------------------------------------------
+class LeverBase(Strict):
+    """Common to every lever: when it runs and its running cost."""
+
+    label: str = Field("", description="a name for the lever in outputs")
+    start: dt.date
+    end: dt.date | None = Field(None, description="last day (none: to the end of the run)")
+    cost_per_year: NonNegative = Field(0.0, description="running cost while the lever is in force")
+    one_off_cost: NonNegative = Field(0.0, description="cost on the start date")
+
+
+class ExtraPosts(LeverBase):
+    type: Literal["extra_posts"]
+    team: str
+    grade: PostGrade = "social_worker"
+    posts: Count = Field(1, description="extra funded posts (their pay is counted in staff costs)")
+
+
+class TeamManagers(LeverBase):
+    type: Literal["team_managers"]
+    team: str
+    posts: Count = Field(1, description="extra team manager posts (more supervision capacity)")
+
+
+class Retention(LeverBase):
+    type: Literal["retention"]
+    leaving_reduction: Probability = Field(0.15, description="relative fall in leaving among eligible permanent staff")
+    payment_per_worker_per_year: NonNegative = 2000.0
+    grades: list[Grade] = Field(default_factory=lambda: ["social_worker", "senior_social_worker"])
+
+
+class RecruitmentCampaign(LeverBase):
+    type: Literal["recruitment_campaign"]
+    time_to_hire_factor: Annotated[float, Field(gt=0, le=1)] = Field(0.8, description="recruitment rounds take this share of their usual time")
+    round_failure_reduction: Probability = Field(0.3, description="relative fall in the share of rounds that fail")
+
+
+class NqswAcademy(LeverBase):
+    type: Literal["nqsw_academy"]
+    extra_cohort: Count = Field(4, description="newly qualified social workers each year on top of the usual cohort")
+    cost_per_starter: NonNegative = Field(5000.0, description="supervision and training for each extra starter")
+    team: str | None = Field(None, description="team given new posts when there are not enough vacancies (default: the largest case-holding team)")
+
+
+class AgencyCap(LeverBase):
+    type: Literal["agency_cap"]
+    max_share_of_posts: Probability = Field(description="new cap on agency FTE as a share of funded posts")
+    release_over_weeks: NonNegative = Field(26.0, description="agency staff above the new cap are released evenly over this many weeks")
+
+
+class EarlyHelpInvestment(LeverBase):
+    type: Literal["early_help"]
+    engagement_increase: Probability = Field(0.10, description="added to the share of families who engage with early help")
+    step_up_reduction: Probability = Field(0.20, description="relative fall in step-ups from early help to social care")
+    re_referral_reduction: Probability = Field(0.10, description="relative fall in returns of cases stepped down to early help")
+
+
+class ThresholdTraining(LeverBase):
+    type: Literal["threshold_training"]
+    contact_reduction: Probability = Field(0.05, description="relative fall in contacts from partner agencies")
+    referral_reduction: Probability = Field(0.10, description="relative fall in partners' contacts that become referrals")
+
+
+Lever = Annotated[
+    Union[ExtraPosts, TeamManagers, Retention, RecruitmentCampaign, NqswAcademy, AgencyCap,
+          EarlyHelpInvestment, ThresholdTraining],
+    Field(discriminator="type"),
+]
+LEVER_TYPES = ("extra_posts", "team_managers", "retention", "recruitment_campaign", "nqsw_academy", "agency_cap",
+               "early_help", "threshold_training")
 
 
 class Team(Strict):
@@ -246,6 +329,8 @@ class Scenario(Strict):
     teams: dict[str, Team] = Field(min_length=1)
     staff: list[StaffGroup] = Field(default_factory=list)
     open_cases: list[CaseGroup] = Field(default_factory=list)
+    costs: Costs
+    levers: list[Lever] = Field(default_factory=list)
 
     def problems(self) -> list[tuple[str, object, str]]:
         """Cross-checks between sections: (key path, value, what was expected)."""
@@ -288,6 +373,12 @@ class Scenario(Strict):
                 out.append((f"staff.{i}.count", g.count,
                             f"at most {n_posts} {post} posts in team {g.team} (teams.{g.team}.posts.{post}); "
                             f"staff in post would number {in_post[(g.team, post)]}"))
+        for i, lv in enumerate(self.levers):
+            if lv.end is not None and lv.end < lv.start:
+                out.append((f"levers.{i}.end", lv.end.isoformat(), f"on or after the lever's start ({lv.start})"))
+            team = getattr(lv, "team", None)
+            if team is not None and team not in self.teams:
+                out.append((f"levers.{i}.team", team, f"one of the teams: {', '.join(sorted(self.teams))}"))
         if self.workforce.recruitment.nqsw_cohort_size > 0 and not any(
             t.posts.get("social_worker", 0) > 0 and set(t.handles) & set(HELD_CASE_TYPES) for t in self.teams.values()
         ):

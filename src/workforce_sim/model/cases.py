@@ -54,8 +54,9 @@ class _CaseDraws:
 
 
 class CaseFlow:
-    def __init__(self, scn: Scenario, env, streams, monitor, workforce):
+    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.levers = levers
         self.alloc = None  # set by the council
         c = scn.cases
         self.wp = c.workload_points
@@ -267,10 +268,12 @@ class CaseFlow:
         self.monitor.count("cases_closed", t)
         self.alloc.fill(t)
 
-    def _close(self, case: Case, t: float, not_engaged: bool = False) -> None:
+    def _close(self, case: Case, t: float, stepped_down: bool = False, not_engaged: bool = False) -> None:
         self._end(case, t)
         rr = self.rr
         p = rr.probability
+        if stepped_down:
+            p *= self.levers.step_down_return_factor(t)
         if case.late:
             p *= rr.late_assessment_factor
         if case.pressured:
@@ -285,12 +288,12 @@ class CaseFlow:
 
     def _step_down(self, case: Case, t: float) -> None:
         """Step-down to early help: the statutory case closes; the family may or may not engage."""
-        engaged = self.step_down_u() < self.scn.early_help.engagement_share
+        engaged = self.step_down_u() < self.levers.step_down_engagement(self.scn.early_help.engagement_share, t)
         d = self.step_down_days()
         if engaged:
             self.monitor.count("_early_help_started", t)
             self.monitor.count("_early_help_ended", t + d)
-        self._close(case, t, not_engaged=not engaged)
+        self._close(case, t, stepped_down=True, not_engaged=not engaged)
 
     # -- measurement -----------------------------------------------------------------
     def snapshot(self, week: int, t: float) -> None:

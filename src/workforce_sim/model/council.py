@@ -15,10 +15,12 @@ from ..schema import HELD_CASE_TYPES, Scenario
 from ..streams import Streams
 from .allocation import Allocator
 from .cases import CaseFlow
+from .costs import COST_COLUMNS, weekly_costs
 from .demand import FrontDoor
+from .levers import LeverSchedule
 from .monitoring import Monitor, pct
 from .recruitment import Staffing
-from .workforce import TM, Workforce
+from .workforce import GRADES as GRADE_NAMES, TM, Workforce
 
 # The weekly.csv contract: identifying columns, then the measures in this order.
 ID_COLUMNS = ["scenario", "replication", "week", "date"]
@@ -32,7 +34,7 @@ WEEKLY_COLUMNS = [
     "staff_fte", "staff_fte_agency", "staff_fte_asye", "staff_fte_absent", "staff_fte_managers",
     "case_holding_fte", "vacancies_fte", "supervision_load_pct",
     "leavers", "leavers_permanent", "starters", "social_worker_changes",
-]
+] + COST_COLUMNS
 _EPS = 1e-7  # stocks are read just before a week boundary; flows at the boundary belong to the next week
 
 
@@ -42,14 +44,15 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
     env = simpy.Environment()
     streams = Streams(seed, replication)
     mon = Monitor(cal.week_bounds)
+    levers = LeverSchedule(scn, cal)
     teams = list(scn.teams)
     handles = {k: np.array([k in scn.teams[t].handles for t in teams]) for k in HELD_CASE_TYPES}
     screening = np.array(["screening" in scn.teams[t].handles for t in teams])
     wf = Workforce(scn, teams, streams, mon)
-    flow = CaseFlow(scn, env, streams, mon, wf)
+    flow = CaseFlow(scn, env, streams, mon, wf, levers)
     alloc = Allocator(wf, handles, mon, flow.on_allocated, flow.on_queued)
     flow.alloc = alloc
-    door = FrontDoor(scn, cal, env, streams, mon, on_referral=lambda t: flow.referral(t))
+    door = FrontDoor(scn, cal, env, streams, mon, levers, on_referral=lambda t: flow.referral(t))
     span = scn.workforce.manager_span
 
     def screeners_present() -> int:
@@ -77,8 +80,9 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
         alloc.reallocate_from(w, t)
         alloc.fill(t)
 
-    staffing = Staffing(scn, teams, env, streams, mon, wf, on_start, on_leave)
+    staffing = Staffing(scn, teams, env, streams, mon, wf, levers, on_start, on_leave)
     staffing.start_state()
+    staffing.schedule_levers()
     door.set_screeners(screeners_present(), 0.0)
     flow.start_state(scn.open_cases, streams)
     flow.recently_closed(streams)
@@ -105,12 +109,17 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
             staff_fte = wf.fte[:n][wf.active[:n] & (wf.grade[:n] != TM)].sum()
             mgr_fte = wf.fte[:n][wf.active[:n] & (wf.grade[:n] == TM)].sum()
             mon.set("supervision_load_pct", week, 100.0 * staff_fte / (mgr_fte * span) if mgr_fte > 0 else np.nan)
+            for i, lv in enumerate(scn.levers):
+                if lv.type == "retention":
+                    eligible = wf.active[:n] & levers.retention_eligible(lv, GRADE_NAMES, wf.grade[:n], wf.agency[:n])
+                    mon.set(f"_retention_fte_{i}", week, wf.fte[:n][eligible].sum())
             yield env.timeout(_EPS)
             t = env.now
             if week + 1 < n_weeks:
-                resign, changed = wf.weekly(ratio)
+                resign, changed = wf.weekly(ratio, t, levers)
                 for w in resign:
                     staffing.resign(int(w), t)
+                staffing.reduce_agency(t)
                 wf.finish_asye(t)
                 door.set_screeners(screeners_present(), t)
                 alloc.fill(t)
@@ -131,6 +140,7 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
     for k in WEEKLY_COLUMNS:
         if k not in out:
             out[k] = z.copy()
+    out.update(weekly_costs(scn, cal.week_dates, out, levers))
     out["_workers_initial"] = np.full(n_weeks, float(sum(g.count for g in scn.staff)))
     out["_clock"] = cal.week_bounds[1:].astype(float)
     return out

@@ -46,7 +46,7 @@ def contact_rates(scn: Scenario, calendar) -> list[tuple[str, np.ndarray, np.nda
 
 
 class FrontDoor:
-    def __init__(self, scn: Scenario, calendar, env, streams, monitor, on_referral):
+    def __init__(self, scn: Scenario, calendar, env, streams, monitor, levers, on_referral):
         self.env, self.monitor, self.on_referral = env, monitor, on_referral
         self.timescale = scn.standards.decision_days
         horizon = calendar.horizon
@@ -57,9 +57,15 @@ class FrontDoor:
             rng = streams(f"arrivals.{name}")
             n = rng.poisson(rate * (b - a))
             t = np.repeat(a, n) + rng.random(n.sum()) * np.repeat(b - a, n)
+            t = np.sort(t)
             src = scn.demand.sources[name]
-            r = src.referral_share * (d.partner_threshold_factor if src.partner else 1.0)
             u = streams(f"screening.{name}").random(t.size)
+            keep_u = streams(f"levers.contacts.{name}").random(t.size)  # drawn always: levers never shift other draws
+            r = np.full(t.size, src.referral_share)
+            if src.partner:
+                r = r * d.partner_threshold_factor * levers.partner_factor("referral_reduction", t)
+                keep = keep_u < levers.partner_factor("contact_reduction", t)
+                t, u, r = t[keep], u[keep], r[keep]
             times.append(t)
             src_idx.append(np.full(t.size, k))
             outcome.append(np.where(u < r, REFERRAL, np.where(u < r + src.early_help_share, EARLY_HELP, NFA)))
@@ -72,10 +78,11 @@ class FrontDoor:
         self.service = scn.front_door.screening_days.sample(streams("screening.time"), n)
         eh = scn.early_help
         rng = streams("early_help.front_door")
-        self.eh_engaged = rng.random(n) < eh.engagement_share
+        at = self.arrival
+        self.eh_engaged = rng.random(n) < levers.engagement_share(eh.engagement_share, at)
         self.eh_days = eh.duration_weeks.sample(rng, n) * WD
         p_up = np.where(self.eh_engaged, eh.step_up_share_engaged, eh.step_up_share_not_engaged)
-        self.eh_step_up = rng.random(n) < p_up
+        self.eh_step_up = rng.random(n) < p_up * levers.step_up_factor(at)
         self.eh_step_up_days = eh.step_up_delay_weeks.sample(rng, n) * WD
         hist = np.histogram(self.arrival, bins=monitor.bounds)[0]
         monitor.array("contacts")[:] = hist

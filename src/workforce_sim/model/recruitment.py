@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from ..calendar import WORKING_DAYS_PER_WEEK as WD
 from ..distributions import BufferedSampler, UniformBuffer
 from ..schema import HELD_CASE_TYPES, Scenario
@@ -22,19 +24,22 @@ POST_GRADE = {"social_worker": SW, "senior_social_worker": SENIOR, "team_manager
 
 
 class Post:
-    __slots__ = ("id", "team", "grade", "perm", "agency", "round", "agency_sought", "covered")
+    __slots__ = ("id", "team", "grade", "perm", "agency", "round", "agency_sought", "covered", "until", "closed")
 
-    def __init__(self, pid: int, team: int, grade: int):
+    def __init__(self, pid: int, team: int, grade: int, until: float = float("inf")):
         self.id, self.team, self.grade = pid, team, grade
         self.perm = self.agency = -1
         self.round = 0  # increases to cancel a recruitment round in flight
         self.agency_sought = False
         self.covered = False  # whether the council covers this vacancy with agency staff
+        self.until = until  # funding ends (clock time): once vacant after this, the post closes
+        self.closed = False
 
 
 class Staffing:
-    def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, on_start, on_leave):
+    def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, levers, on_start, on_leave):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.levers = levers
         self.team_names = team_names
         self.on_start, self.on_leave = on_start, on_leave
         r, a = scn.workforce.recruitment, scn.workforce.agency
@@ -50,8 +55,8 @@ class Staffing:
             for grade, count in scn.teams[name].posts.items():
                 for _ in range(count):
                     self.posts.append(Post(len(self.posts), ti, POST_GRADE[grade]))
-        self.agency_cap = a.max_share_of_posts * len(self.posts)
         self.agency_pending = 0
+        self.release_started: dict[int, tuple[float, float]] = {}  # agency-cap lever -> (start, weeks)
         self.started = 0
         self.left = 0
 
@@ -76,9 +81,43 @@ class Staffing:
             if p.perm < 0:
                 self._vacant(p, 0.0)
 
+    def schedule_levers(self) -> None:
+        """Posts funded by levers open on their start date and close (once vacant) after their end."""
+        for i, lv, a, b in self.levers.items:
+            if lv.type in ("extra_posts", "team_managers"):
+                grade = TM if lv.type == "team_managers" else POST_GRADE[lv.grade]
+                team = self.team_names.index(lv.team)
+                ev = self.env.timeout(a - self.env.now, value=(team, grade, lv.posts, b))
+                ev.callbacks.append(lambda e: self.add_posts(*e.value, t=self.env.now))
+            if b < float("inf") and lv.type in ("extra_posts", "team_managers", "nqsw_academy"):
+                ev = self.env.timeout(b - self.env.now, value=b)
+                ev.callbacks.append(lambda e: self._funding_ends(e.value, self.env.now))
+
+    def add_posts(self, team: int, grade: int, n: int, until: float, t: float) -> list[Post]:
+        new = [Post(len(self.posts) + k, team, grade, until) for k in range(n)]
+        self.posts.extend(new)
+        for p in new:
+            self._vacant(p, t)
+        return new
+
+    def _funding_ends(self, until: float, t: float) -> None:
+        for p in self.posts:
+            if p.until == until and p.perm < 0 and not p.closed:
+                self._close(p, t)
+
+    def _close(self, post: Post, t: float) -> None:
+        post.closed = True
+        post.round += 1  # cancels a round in flight
+        post.covered = False
+        if post.agency >= 0:
+            self.depart(post.agency, t, released=True)
+
+    def open_posts(self) -> int:
+        return sum(1 for p in self.posts if not p.closed)
+
     def schedule_cohorts(self, calendar) -> None:
         r = self.scn.workforce.recruitment
-        if r.nqsw_cohort_size <= 0:
+        if r.nqsw_cohort_size <= 0 and not self.levers.of_type("nqsw_academy"):
             return
         start = calendar.start
         year = start.year
@@ -95,23 +134,31 @@ class Staffing:
     # -- vacancies -------------------------------------------------------------------
     def _vacant(self, post: Post, t: float) -> None:
         """A post has no permanent worker: recruit, and decide once whether to cover it."""
+        if t >= post.until:
+            self._close(post, t)
+            return
         self._open_round(post)
         post.covered = self.agency_cover[post.team]() < self.scn.workforce.agency.cover_share
         self._seek_agency(post)
 
     def _open_round(self, post: Post) -> None:
         post.round += 1
-        ev = self.env.timeout(self.hire_days[post.team](), value=(post, post.round))
+        t = self.env.now
+        self.monitor.count("_recruitment_rounds", t)
+        ev = self.env.timeout(self.hire_days[post.team]() * self.levers.hire_time_factor(t), value=(post, post.round))
         ev.callbacks.append(self._round_done)
 
     def _round_done(self, ev) -> None:
         post, rnd = ev.value
-        if rnd != post.round or post.perm >= 0:
+        if rnd != post.round or post.perm >= 0 or post.closed:
             return
-        if self.hire_fail[post.team]() < self.scn.workforce.recruitment.round_failure_share:
+        t = self.env.now
+        fail = self.scn.workforce.recruitment.round_failure_share * self.levers.failure_factor(t)
+        if self.hire_fail[post.team]() < fail:
             self._open_round(post)
             return
-        self._fill(post, post.grade, self.env.now)
+        self.monitor.count("_hires_permanent", t)
+        self._fill(post, post.grade, t)
 
     def _fill(self, post: Post, grade: int, t: float) -> None:
         post.round += 1
@@ -130,18 +177,37 @@ class Staffing:
     def _seek_agency(self, post: Post) -> None:
         if post.agency >= 0 or post.agency_sought or post.perm >= 0 or not post.covered:
             return
-        if self._agency_fte() + self.agency_pending + 1.0 > self.agency_cap + 1e-9:
+        if self._agency_fte() + self.agency_pending + 1.0 > self._agency_cap(self.env.now) + 1e-9:
             return
         post.agency_sought = True
         self.agency_pending += 1
         ev = self.env.timeout(self.agency_days[post.team](), value=post)
         ev.callbacks.append(self._agency_arrives)
 
+    def _agency_cap(self, t: float) -> float:
+        return self.levers.agency_cap_share(self.scn.workforce.agency.max_share_of_posts, t) * self.open_posts()
+
+    def reduce_agency(self, t: float) -> None:
+        """Planned reduction: release agency staff above a lowered cap, evenly over the lever's weeks."""
+        for i, lv, a, b in self.levers.of_type("agency_cap"):
+            if not a <= t < b:
+                continue
+            excess = self._agency_fte() - self._agency_cap(t)
+            if excess <= 1e-9:
+                continue
+            weeks_left = max(1.0, lv.release_over_weeks - (t - a) / WD)
+            n = int(np.ceil(excess / weeks_left - 1e-9))
+            wf, k = self.wf, self.wf.n
+            agency = np.flatnonzero(wf.active[:k] & wf.agency[:k] & ~wf.notice[:k])
+            for w in agency[np.argsort(wf.cases[agency], kind="stable")][:n]:  # fewest cases first
+                self.posts[wf.post[w]].covered = False
+                self.depart(int(w), t, released=True)
+
     def _agency_arrives(self, ev) -> None:
         post = ev.value
         post.agency_sought = False
         self.agency_pending -= 1
-        if post.perm >= 0 or post.agency >= 0:
+        if post.perm >= 0 or post.agency >= 0 or post.closed or not post.covered:
             return
         t = self.env.now
         w = self.wf.add(post.team, post.grade, True, 1.0, t, post.id)
@@ -151,14 +217,31 @@ class Staffing:
         self.on_start(w, t)
 
     def _cohort(self, t: float) -> None:
+        """Newly qualified social workers join vacant posts; an academy's extra starters get new posts if needed."""
+        holds = [i for i, name in enumerate(self.team_names) if set(self.scn.teams[name].handles) & set(HELD_CASE_TYPES)]
+        vacant = [p for p in self.posts if p.grade == SW and p.team in holds and p.perm < 0 and not p.closed]
+        vacant.reverse()
         n = self.scn.workforce.recruitment.nqsw_cohort_size
-        holds = {i for i, name in enumerate(self.team_names) if set(self.scn.teams[name].handles) & set(HELD_CASE_TYPES)}
-        for post in self.posts:
-            if n == 0:
-                break
-            if post.grade == SW and post.team in holds and post.perm < 0:
-                self._fill(post, ASYE, t)
-                n -= 1
+        while n > 0 and vacant:
+            self._start_asye(vacant.pop(), t)
+            n -= 1
+        for i, lv, a, b in self.levers.of_type("nqsw_academy"):
+            if not a <= t < b:
+                continue
+            for _ in range(lv.extra_cohort):
+                if vacant:
+                    post = vacant.pop()
+                else:
+                    team = self.team_names.index(lv.team) if lv.team else max(
+                        holds, key=lambda ti: self.scn.teams[self.team_names[ti]].posts.get("social_worker", 0))
+                    post = Post(len(self.posts), team, SW, b)
+                    self.posts.append(post)
+                self._start_asye(post, t)
+                self.monitor.count(f"_academy_starters_{i}", t)
+
+    def _start_asye(self, post: Post, t: float) -> None:
+        self.monitor.count("_asye_starters", t)
+        self._fill(post, ASYE, t)
 
     # -- leaving ---------------------------------------------------------------------
     def resign(self, w: int, t: float) -> None:
@@ -190,6 +273,7 @@ class Staffing:
     # -- measurement -----------------------------------------------------------------
     def snapshot(self, week: int) -> None:
         m = self.monitor
-        m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0))
+        m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0 and not p.closed))
+        m.set("_posts_open", week, self.open_posts())
         m.set("_workers_started", week, self.started)
         m.set("_workers_left", week, self.left)

@@ -121,7 +121,7 @@ class Workforce:
         return (self.cases[i] + extra_cases) / self.fte[i] / self.threshold
 
     # -- weekly update ----------------------------------------------------------------
-    def weekly(self, supervision_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def weekly(self, supervision_ratio: np.ndarray, t: float, levers) -> tuple[np.ndarray, np.ndarray]:
         """Advance pressure, leaving hazard, absence and ASYE year by one week.
 
         Returns (workers who resign now, workers whose absence changed).
@@ -137,6 +137,7 @@ class Workforce:
         h = np.where(self.agency[:n], self.hazard_agency, self.hazard_perm[self.grade[:n]])
         mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
         mult *= 1.0 + to.supervision_effect * np.maximum(0.0, supervision_ratio[self.team[:n]] - 1.0) * ~tm
+        mult *= levers.leaving_factor(t, list(GRADES), self.grade[:n], self.agency[:n])
         self.hazard[:n] += np.where(act & ~self.notice[:n], h * mult / WEEKS_PER_YEAR, 0.0)
         resign = np.flatnonzero(act & ~self.notice[:n] & (self.hazard[:n] >= self.limit[:n]))
         u = np.empty(n)
@@ -170,6 +171,10 @@ class Workforce:
         m.set("staff_fte_absent", week, fte[act & self.absent[:n]].sum())
         m.set("staff_fte_managers", week, fte[act & (self.grade[:n] == TM)].sum())
         m.set("_workers_in_post", week, act.sum())
+        for g, name in enumerate(GRADES):
+            of_grade = act & (self.grade[:n] == g)
+            m.set(f"_fte_permanent_{name}", week, fte[of_grade & ~self.agency[:n]].sum())
+            m.set(f"_fte_agency_{name}", week, fte[of_grade & self.agency[:n]].sum())
         hc = act & self.holds_cases[:n]
         m.set("case_holding_fte", week, fte[hc].sum())
         if hc.any():

@@ -1,0 +1,151 @@
+"""Goal-seek: the smallest level of one lever that meets a target.
+
+Every level is run on the same simulated futures (same seed and replications:
+common random numbers), so the outcome moves with the level rather than with
+chance, and a bisection search is stable. The search assumes the target gets
+easier as the level rises, checks the largest level first, and says so when
+even that does not meet the target.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .experiment import run
+from .loading import load_scenario
+from .schema import HELD_CASE_TYPES, Scenario
+
+# lever type -> (field that sets its level, whole numbers?, default largest level to try)
+LEVELS = {
+    "extra_posts": ("posts", True, 40),
+    "team_managers": ("posts", True, 10),
+    "retention": ("leaving_reduction", False, 0.9),
+    "recruitment_campaign": ("round_failure_reduction", False, 1.0),
+    "nqsw_academy": ("extra_cohort", True, 30),
+    "early_help": ("engagement_increase", False, 0.5),
+    "threshold_training": ("referral_reduction", False, 0.9),
+}
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*(-?[0-9]*\.?[0-9]+)\s*$")
+
+
+class GoalSeekError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    op: str
+    value: float
+
+    def met(self, x: float) -> bool:
+        return bool(OPS[self.op](x, self.value))
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+def parse_target(text: str) -> Target:
+    m = _TARGET.match(text)
+    if not m:
+        raise GoalSeekError(f'target "{text}" should look like "p_sustained>=0.9" or "caseload_mean<=17"')
+    return Target(m.group(1), m.group(2), float(m.group(3)))
+
+
+@dataclass
+class Evaluation:
+    level: float
+    value: float
+    ci95_low: float
+    ci95_high: float
+    cost_per_year: float
+    met: bool
+
+
+@dataclass
+class GoalSeekResult:
+    lever: str
+    field: str
+    target: Target
+    found: bool
+    level: float | None
+    best: Evaluation | None
+    none: Evaluation
+    tried: list[Evaluation]
+    max_level: float
+
+
+def lever_with_level(scn: Scenario, lever_type: str, level: float) -> Scenario:
+    """The scenario with its first lever of ``lever_type`` set to ``level`` (one is added if it has none)."""
+    if lever_type not in LEVELS:
+        raise GoalSeekError(f"goal-seek works with these levers: {', '.join(LEVELS)}")
+    field, whole, _ = LEVELS[lever_type]
+    data = scn.model_dump(mode="python")
+    levers = data["levers"]
+    idx = next((i for i, lv in enumerate(levers) if lv["type"] == lever_type), None)
+    if idx is None:
+        new = {"type": lever_type, "start": scn.start_date, "label": f"{lever_type} (goal-seek)"}
+        if lever_type in ("extra_posts", "team_managers"):
+            holding = [t for t, team in scn.teams.items() if set(team.handles) & set(HELD_CASE_TYPES)]
+            new["team"] = max(holding, key=lambda t: scn.teams[t].posts.get("social_worker", 0))
+        levers.append(new)
+        idx = len(levers) - 1
+    levers[idx][field] = int(round(level)) if whole else float(level)
+    return load_scenario(data)
+
+
+def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, **run_kw) -> Evaluation:
+    res = run(lever_with_level(scn, lever_type, level), **run_kw)
+    s = res.summary
+    row = s[(s["metric"] == target.metric) & (s["period"] == "whole run")]
+    if row.empty:
+        known = sorted(set(s["metric"]))
+        raise GoalSeekError(f"no measure called {target.metric}; choose from: {', '.join(known)}")
+    row = row.iloc[0]
+    years = res.weekly["week"].nunique() / 52.1775
+    cost = res.weekly.groupby("replication")["cost_total"].sum().mean() / years
+    return Evaluation(level, float(row["mean"]), float(row["ci95_low"]), float(row["ci95_high"]), float(cost),
+                      target.met(float(row["mean"])))
+
+
+def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: float | None = None,
+              tolerance: float = 0.01, progress=None, **run_kw) -> GoalSeekResult:
+    """Find the smallest level of ``lever_type`` whose run meets ``target``.
+
+    ``run_kw`` go to :func:`workforce_sim.run` (years, reps, seed, jobs, ...).
+    Whole-number levers are searched exactly; others to within ``tolerance``.
+    """
+    target = parse_target(target) if isinstance(target, str) else target
+    if lever_type not in LEVELS:
+        raise GoalSeekError(f"goal-seek works with these levers: {', '.join(LEVELS)}")
+    field, whole, default_max = LEVELS[lever_type]
+    hi = float(default_max if max_level is None else max_level)
+    tried: list[Evaluation] = []
+
+    def ev(level: float) -> Evaluation:
+        e = _evaluate(scn, lever_type, level, target, **run_kw)
+        tried.append(e)
+        if progress:
+            progress(e)
+        return e
+
+    none = ev(0.0)
+    if none.met:
+        return GoalSeekResult(lever_type, field, target, True, 0.0, none, none, tried, hi)
+    top = ev(hi)
+    if not top.met:
+        return GoalSeekResult(lever_type, field, target, False, None, None, none, tried, hi)
+    lo, best = 0.0, top
+    while (hi - lo > 1) if whole else (hi - lo > tolerance):
+        mid = float(np.floor((lo + hi) / 2)) if whole else (lo + hi) / 2
+        e = ev(mid)
+        if e.met:
+            hi, best = mid, e
+        else:
+            lo = mid
+    return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried, float(default_max if max_level is None else max_level))

@@ -1,0 +1,265 @@
+"""Money and levers: costs add up, levers change what they should and nothing else, goal-seek finds known answers."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from workforce_sim import load_scenario, run
+from workforce_sim.cli import main
+from workforce_sim.goalseek import goal_seek, lever_with_level, parse_target
+from workforce_sim.loading import ScenarioError, bundled_names
+from workforce_sim.model import simulate
+from workforce_sim.model.costs import COST_COLUMNS, pay_factor
+from workforce_sim.results import budget_table, financial_year
+
+OPTIONS = ["retention", "nqsw-academy", "agency-reduction", "early-help", "extra-posts", "combined-package"]
+
+
+def with_lever(lever: dict, name="lever", base="do-nothing"):
+    return load_scenario({"extends": base, "name": name, "levers": [lever]})
+
+
+# -- costs ------------------------------------------------------------------------------------
+def test_pay_award_applies_each_first_of_april():
+    weeks = np.array(["2019-03-25", "2019-04-01", "2019-08-05", "2020-03-30", "2020-04-06"], dtype="datetime64[D]")
+    assert list(pay_factor(dt.date(2019, 2, 1), weeks, 0.1)) == pytest.approx([1.0, 1.1, 1.1, 1.1, 1.21])
+
+
+def test_staff_costs_equal_fte_times_annual_cost():
+    """Recompute from the public FTE columns with one salary for every grade."""
+    s = load_scenario("baseline", ["costs.salary={asye=50000, social_worker=50000, senior_social_worker=50000, team_manager=50000}",
+                                   "costs.pay_award_per_year=0.0", "costs.on_cost_share=0.3",
+                                   "costs.agency_premium_per_year=10000"])
+    o = simulate(s, 3, 0, 60)
+    per_week = 50000 * 1.3 / (365.25 / 7)
+    perm_fte = o["staff_fte"] - o["staff_fte_agency"]
+    np.testing.assert_allclose(o["cost_permanent"], perm_fte * per_week)
+    np.testing.assert_allclose(o["cost_agency"], o["staff_fte_agency"] * (per_week + 10000 / (365.25 / 7)))
+    parts = sum(o[c] for c in COST_COLUMNS if c != "cost_total")
+    np.testing.assert_allclose(o["cost_total"], parts)
+
+
+def test_weekly_costs_add_up_to_the_financial_year_table():
+    res = run("retention", years=2, reps=3, seed=4)
+    b = budget_table(res.weekly)
+    w = res.weekly.assign(fy=financial_year(res.weekly["date"]))
+    sums = w.groupby(["fy", "replication"])[COST_COLUMNS].sum().groupby(level=0).mean()
+    for fy, row in sums.iterrows():
+        for item in COST_COLUMNS:
+            got = b[(b.financial_year == fy) & (b.item == item)]["mean"].iloc[0]
+            assert got == pytest.approx(row[item])
+    assert list(b.financial_year.unique()) == ["2018-19", "2019-20", "2020-21"]
+    assert b[b.financial_year == "2018-19"].weeks.iloc[0] == 9  # February and March 2019 only
+    total = b[b.item == "cost_total"]["mean"].sum()
+    assert total == pytest.approx(res.weekly.groupby("replication")["cost_total"].sum().mean())
+
+
+def test_run_writes_budget_csv(tmp_path):
+    res = CliRunner().invoke(main, ["run", "early-help", "--years", "1", "--reps", "2", "--jobs", "1", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    b = pd.read_csv(tmp_path / "budget.csv")
+    assert set(b.item) == set(COST_COLUMNS) and (b["mean"] >= 0).all()
+    assert b[(b.item == "cost_interventions")]["mean"].sum() > 200000  # £250,000 a year, from April
+
+
+# -- levers -----------------------------------------------------------------------------------
+OUTCOMES = ["contacts", "referrals", "re_referrals", "caseload_mean", "unallocated_cases", "staff_fte", "leavers",
+            "assessments_completed", "early_help_open", "vacancies_fte"]
+
+ZERO_EFFECT = [
+    {"type": "retention", "start": dt.date(2019, 4, 1), "leaving_reduction": 0.0, "payment_per_worker_per_year": 2000},
+    {"type": "early_help", "start": dt.date(2019, 4, 1), "engagement_increase": 0.0, "step_up_reduction": 0.0,
+     "re_referral_reduction": 0.0, "cost_per_year": 250000},
+    {"type": "threshold_training", "start": dt.date(2019, 4, 1), "contact_reduction": 0.0, "referral_reduction": 0.0,
+     "cost_per_year": 30000, "one_off_cost": 10000},
+    {"type": "recruitment_campaign", "start": dt.date(2019, 4, 1), "time_to_hire_factor": 1.0,
+     "round_failure_reduction": 0.0, "cost_per_year": 40000},
+    {"type": "nqsw_academy", "start": dt.date(2019, 4, 1), "extra_cohort": 0, "cost_per_year": 40000},
+]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    scn = load_scenario("do-nothing")
+    return [simulate(scn, 12, r, 80) for r in range(2)]
+
+
+@pytest.mark.parametrize("lever", ZERO_EFFECT, ids=lambda lv: lv["type"])
+def test_a_lever_with_zero_effect_changes_cost_but_not_outcomes(lever, reference):
+    scn = with_lever(lever)
+    for r, ref in enumerate(reference):
+        got = simulate(scn, 12, r, 80)
+        for k in OUTCOMES + ["cost_permanent", "cost_agency", "cost_recruitment"]:
+            np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
+        assert got["cost_interventions"].sum() > 1000 and ref["cost_interventions"].sum() == 0
+
+
+def paired(scn_a, scn_b, column, reps=3, weeks=156, agg=np.sum):
+    a = np.array([agg(simulate(scn_a, 30, r, weeks)[column]) for r in range(reps)])
+    b = np.array([agg(simulate(scn_b, 30, r, weeks)[column]) for r in range(reps)])
+    return a, b
+
+
+def test_retention_lowers_leaving():
+    none, strong = paired(load_scenario("do-nothing"), with_lever(
+        {"type": "retention", "start": dt.date(2019, 2, 1), "leaving_reduction": 0.6}), "leavers_permanent")
+    assert strong.sum() < 0.75 * none.sum(), (strong, none)
+
+
+def test_early_help_investment_lowers_step_ups_and_returns():
+    lv = {"type": "early_help", "start": dt.date(2019, 2, 1), "engagement_increase": 0.2, "step_up_reduction": 0.5,
+          "re_referral_reduction": 0.5}
+    none, eh = paired(load_scenario("do-nothing"), with_lever(lv), "early_help_step_ups")
+    assert eh.sum() < 0.7 * none.sum()
+    none, eh = paired(load_scenario("do-nothing"), with_lever(lv), "re_referrals")
+    assert eh.sum() < none.sum()
+    none, eh = paired(load_scenario("do-nothing"), with_lever(lv), "early_help_open", agg=np.mean)
+    assert eh.mean() > none.mean()
+
+
+def test_threshold_training_lowers_partner_contacts_and_referrals():
+    lv = {"type": "threshold_training", "start": dt.date(2019, 2, 1), "contact_reduction": 0.2, "referral_reduction": 0.3}
+    base, trained = load_scenario("do-nothing"), with_lever(lv)
+    a, b = simulate(base, 5, 0, 52), simulate(trained, 5, 0, 52)
+    assert b["contacts_individuals"].sum() == a["contacts_individuals"].sum()  # not a partner agency
+    assert 0.75 < b["contacts_police"].sum() / a["contacts_police"].sum() < 0.85
+    assert b["referrals"].sum() < 0.75 * a["referrals"].sum()
+
+
+def test_extra_posts_and_managers_add_capacity():
+    posts = with_lever({"type": "extra_posts", "start": dt.date(2019, 2, 1), "team": "long_term", "posts": 8})
+    none, more = paired(load_scenario("do-nothing"), posts, "caseload_mean", agg=np.mean)
+    assert np.all(more < none)
+    mgr = with_lever({"type": "team_managers", "start": dt.date(2019, 2, 1), "team": "long_term", "posts": 3})
+    none, more = paired(load_scenario("do-nothing"), mgr, "supervision_load_pct", agg=np.mean, weeks=104)
+    assert np.all(more < none)
+
+
+def test_posts_close_when_funding_ends():
+    lv = {"type": "extra_posts", "start": dt.date(2019, 2, 1), "end": dt.date(2019, 12, 31), "team": "long_term",
+          "posts": 10}
+    o = simulate(with_lever(lv), 2, 0, 150)
+    ref = simulate(load_scenario("do-nothing"), 2, 0, 150)
+    assert o["_posts_open"][0] == ref["_posts_open"][0] + 10
+    assert o["_posts_open"][-1] < o["_posts_open"][0]  # vacant funded posts close after the end date
+    assert o["vacancies_fte"][60:].max() <= ref["vacancies_fte"][60:].max() + 10
+
+
+def test_academy_brings_more_newly_qualified_staff():
+    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2019, 2, 1), "extra_cohort": 8, "cost_per_starter": 5000})
+    none, more = paired(load_scenario("do-nothing"), acad, "staff_fte_asye", agg=np.mean, weeks=104)
+    assert np.all(more > none + 3)
+    o = simulate(acad, 30, 0, 104)
+    assert o["cost_interventions"].sum() == pytest.approx(8 * 5000 * 2)  # two September cohorts
+
+
+def test_agency_cap_releases_agency_staff_and_saves_money():
+    cap = with_lever({"type": "agency_cap", "start": dt.date(2019, 2, 1), "max_share_of_posts": 0.0,
+                      "release_over_weeks": 10})
+    o = simulate(cap, 4, 0, 40)
+    assert o["staff_fte_agency"][0] > 0 and o["staff_fte_agency"][15:].max() == 0
+    ref = simulate(load_scenario("do-nothing"), 4, 0, 40)
+    assert o["cost_agency"].sum() < 0.5 * ref["cost_agency"].sum()
+
+
+def test_lever_errors_are_readable(tmp_path):
+    p = tmp_path / "x.toml"
+    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "extra_posts"\nstart = 2020-01-01\n'
+                 'end = 2019-01-01\nteam = "mars"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(p)
+    text = str(exc.value)
+    assert "levers.0.end = \"2019-01-01\": on or after the lever's start (2020-01-01)" in text
+    assert 'levers.0.team = "mars"' in text
+    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "bonus"\nstart = 2020-01-01\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="levers.0"):
+        load_scenario(p)
+
+
+# -- scenario library -------------------------------------------------------------------------
+def test_scenario_library_has_the_options():
+    names = bundled_names()
+    assert {"baseline", "do-nothing", *OPTIONS} <= set(names)
+    base = load_scenario("do-nothing")
+    for name in OPTIONS:
+        s = load_scenario(name)
+        assert s.levers, name
+        assert s.description and s.demand == base.demand  # options differ only in their levers
+        from workforce_sim.loading import bundled_path
+        text = bundled_path(name).read_text()
+        assert "ILLUSTRATIVE" in text and text.count("#") > 4
+
+
+# -- comparing and goal-seek ------------------------------------------------------------------
+def test_compare_writes_a_table_with_costs_and_outcomes(tmp_path):
+    res = CliRunner().invoke(main, ["compare", "do-nothing", "agency-reduction", "--years", "1", "--reps", "3",
+                                    "--jobs", "1", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    c = pd.read_csv(tmp_path / "compare.csv")
+    assert list(c.scenario) == ["do-nothing", "agency-reduction"]
+    assert c.cost_difference[0] == 0 and c.cost_difference[1] < 0  # agency reduction saves money...
+    assert c.agency_share_pct_end[1] < c.agency_share_pct_end[0]    # ...by having fewer agency staff
+    for col in ("cost_per_year", "cost_year_1", "caseload_mean_end", "caseload_p90_end", "p_sustained",
+                "median_weeks_to_first_breach", "unallocated_cases_end", "assessments_in_timescale_pct",
+                "cost_per_breach_week_avoided"):
+        assert col in c.columns
+    assert "Cost per year" in res.output and "agency-reduction" in res.output
+
+
+def constructed_for_goal_seek(base: dict) -> dict:
+    """200 long cases, 10 workers, no demand or turnover: caseload is exactly 200 / (10 + extra posts)."""
+    zero = {"asye": 0.0, "social_worker": 0.0, "senior_social_worker": 0.0, "team_manager": 0.0}
+    base.update({
+        "name": "known", "levers": [],
+        "standards": {"manageable_caseload": 15},
+        "demand": {"sources": {"none": {"contacts_per_year": 0, "referral_share": 0.1, "early_help_share": 0.0}}},
+        "teams": {"front_door": {"handles": ["screening"], "posts": {"social_worker": 1}},
+                  "care": {"handles": ["assessment", "cin", "cp", "cla"], "posts": {"social_worker": 10}}},
+        "staff": [{"team": "front_door", "grade": "social_worker"},
+                  {"team": "care", "grade": "social_worker", "count": 10}],
+        "open_cases": [{"type": "cla", "count": 200, "weeks_open": 0}],
+    })
+    base["re_referral"]["closed_before_start_per_year"] = 0
+    base["cases"]["plans"]["cla"]["duration_weeks"] = {"dist": "fixed", "value": 1000}
+    wf = base["workforce"]
+    wf["capacity_points"] = {"asye": 1000, "social_worker": 1000, "senior_social_worker": 1000}
+    wf["turnover"].update({"permanent_per_year": zero, "agency_per_year": 0.0})
+    wf["absence"]["rate"] = 0.0
+    wf["agency"]["cover_share"] = 0.0
+    wf["recruitment"].update({"time_to_hire_weeks": {"dist": "fixed", "value": 0.2}, "round_failure_share": 0.0,
+                              "nqsw_cohort_size": 0})
+    return base
+
+
+def test_goal_seek_finds_the_known_answer(base):
+    scn = load_scenario(constructed_for_goal_seek(base))
+    # 200 / (10 + k) <= 15 first holds at k = 4 (14.3); k = 3 gives 15.4
+    res = goal_seek(scn, "extra_posts", "caseload_mean<=15", max_level=12, years=0.3, reps=2, seed=1)
+    assert res.found and res.level == 4
+    assert res.best.value == pytest.approx(200 / 14)
+    res = goal_seek(scn, "extra_posts", "p_sustained>=0.9", max_level=12, years=0.3, reps=2, seed=1)
+    assert res.found and res.level == 4 and res.best.value == 1.0
+    assert res.best.cost_per_year > res.none.cost_per_year  # four more salaries
+
+
+def test_goal_seek_says_when_no_level_is_enough(base):
+    scn = load_scenario(constructed_for_goal_seek(base))
+    res = goal_seek(scn, "extra_posts", "caseload_mean<=5", max_level=12, years=0.3, reps=2, seed=1)
+    assert not res.found and res.level is None
+    out = CliRunner().invoke(main, ["goal-seek", "baseline", "--lever", "extra_posts", "--target", "caseload_mean<=1",
+                                    "--max", "2", "--years", "0.2", "--reps", "2", "--jobs", "1"])
+    assert out.exit_code == 1 and "No level of extra_posts.posts up to 2 meets caseload_mean <= 1" in out.output
+
+
+def test_goal_seek_target_and_lever_checks():
+    assert str(parse_target("p_sustained >= 0.9")) == "p_sustained >= 0.9"
+    with pytest.raises(ValueError, match="should look like"):
+        parse_target("p_sustained is high")
+    s = lever_with_level(load_scenario("baseline"), "extra_posts", 3)
+    assert s.levers[-1].posts == 3 and s.levers[-1].team == "long_term"
+    out = CliRunner().invoke(main, ["goal-seek", "baseline", "--lever", "extra_posts", "--target", "nonsense<=1",
+                                    "--max", "1", "--years", "0.1", "--reps", "1", "--jobs", "1"])
+    assert out.exit_code == 2 and "no measure called nonsense" in out.output

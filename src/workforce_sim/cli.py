@@ -16,6 +16,7 @@ from . import tomlout
 from .backends import DASK_HINT, available_cores
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
+from .files import atomic_write
 from .results import write_csv
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario, resolve_path
 from .store import PARTIAL, StoreMismatch
@@ -311,6 +312,64 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, j
     click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
     click.echo(f"  cost per year £{b.cost_per_year:,.0f}, which is £{b.cost_per_year - res.none.cost_per_year:+,.0f} "
                f"a year against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
+
+
+def _run_dir(path: Path) -> Path:
+    if not (path / "weekly.csv").is_file() or not (path / "manifest.json").is_file():
+        raise click.UsageError(f"{path} does not hold a finished run (weekly.csv and manifest.json); "
+                               "make one with: workforce-sim run SCENARIO --out " + str(path))
+    return path
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="Fan chart of this weekly.csv column (repeatable) [default: caseload, unallocated, overdue, "
+                   "staffing, cost].")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
+def plot(run_dir, metrics, fmt):
+    """Draw the charts of a finished run into RUN_DIR/plots/."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files, not windows
+    import matplotlib.pyplot as plt
+
+    from .analysis import compare_table
+    from .plots import all_charts
+    from .results import read_run
+    from .schema import Scenario
+
+    _run_dir(run_dir)
+    weekly, _, manifest = read_run(run_dir)
+    scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
+    thresholds = {s.name: s.standards.manageable_caseload for s in scns}
+    compare = compare_table(weekly, thresholds) if len(scns) > 1 else None
+    try:
+        charts = all_charts(weekly, thresholds, list(metrics) or None, compare)
+    except KeyError as exc:
+        raise click.UsageError(exc.args[0]) from None
+    folder = run_dir / "plots"
+    folder.mkdir(exist_ok=True)
+    for name, fig in charts.items():
+        path = folder / f"{name}.{fmt}"
+        atomic_write(path, lambda fh, fig=fig: fig.savefig(fh, format=fmt, dpi=120), binary=True)
+        plt.close(fig)
+        click.echo(str(path))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the report [default: RUN_DIR/report.html].")
+def report(run_dir, out):
+    """Write one self-contained HTML report of a finished run, to open offline."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files, not windows
+    from .report import write_report
+
+    path = write_report(_run_dir(run_dir), out)
+    click.echo(f"Wrote {path}")
 
 
 @main.command()

@@ -84,6 +84,11 @@ class CaseFlow:
         self.open_assessments: dict[int, Case] = {}
         self.created = 0
         self.closed = 0
+        # Little's law accounting: area under the open-assessments counter, and time each assessment
+        # has been open within the run (kept separately, so the two can be checked against each other)
+        self._area = 0.0
+        self._area_t = 0.0
+        self._in_run_done = 0.0
 
     # -- creation --------------------------------------------------------------------
     def _new_case(self, kind: str, t: float, child: int | None, points: float) -> Case:
@@ -113,7 +118,12 @@ class CaseFlow:
         self.monitor.count("re_referrals" if returning else "referrals", t)
         self._open_assessment(case, t)
 
+    def _count_area(self, t: float) -> None:
+        self._area += self.open["assessment"] * (t - self._area_t)
+        self._area_t = t
+
     def _open_assessment(self, case: Case, t: float) -> None:
+        self._count_area(t)
         self.open["assessment"] += 1
         self.open_assessments[case.id] = case
         self.alloc.place(case, t)
@@ -194,9 +204,12 @@ class CaseFlow:
         took = t - case.referral_t
         case.late = took > self.timescale
         m.count("assessments_completed", t)
+        m.count("_assessment_days_total", t, took)
         if not case.late:
             m.count("_assessments_in_timescale", t)
+        self._count_area(t)
         self.open["assessment"] -= 1
+        self._in_run_done += t - max(case.referral_t, 0.0)
         del self.open_assessments[case.id]
         case.end = None
         if case.icpc:
@@ -301,6 +314,10 @@ class CaseFlow:
         m.set("assessments_open", week, self.open["assessment"])
         due = t - self.timescale
         m.set("assessments_overdue", week, sum(1 for c in self.open_assessments.values() if c.referral_t < due))
+        self._count_area(t)
+        m.set("_assessment_area", week, self._area)
+        m.set("_assessment_in_run_days", week, self._in_run_done + sum(
+            t - max(c.referral_t, 0.0) for c in self.open_assessments.values()))
         for k in PLAN_KINDS:
             m.set(f"{k}_open", week, self.open[k])
         m.set("unallocated_cases", week, self.alloc.waiting)

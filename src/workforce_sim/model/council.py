@@ -28,6 +28,7 @@ WEEKLY_COLUMNS = [
     "contacts", "referrals", "re_referrals", "re_referral_pct", "early_help_step_ups",
     "front_door_backlog", "contacts_decided_in_timescale_pct",
     "assessments_open", "assessments_overdue", "assessments_completed", "assessments_in_timescale_pct",
+    "assessment_days_mean",
     "s47_enquiries", "icpcs", "icpcs_in_timescale_pct",
     "unallocated_cases", "cin_open", "cp_open", "cla_open", "early_help_open", "cases_closed",
     "caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct",
@@ -132,6 +133,9 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
     z = np.zeros(n_weeks)
     g = lambda k: out.get(k, z)  # noqa: E731 - a flow nobody counted is zero
     out["assessments_in_timescale_pct"] = pct(g("_assessments_in_timescale"), g("assessments_completed"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        done = g("assessments_completed")
+        out["assessment_days_mean"] = np.where(done > 0, g("_assessment_days_total") / np.where(done > 0, done, 1), np.nan)
     out["icpcs_in_timescale_pct"] = pct(g("_icpcs_in_timescale"), g("icpcs"))
     out["contacts_decided_in_timescale_pct"] = pct(g("_contacts_decided_in_timescale"), g("_contacts_decided"))
     out["re_referral_pct"] = pct(g("re_referrals"), g("referrals") + g("re_referrals"))

@@ -125,6 +125,8 @@ class FrontDoor:
             end = start + self.service[i]
             heapq.heappush(self.free, end)
             self.next += 1
+            m.count("_screening_started", start)
+            m.count("_screening_wait_days", start, start - a)
             self.pending_end.append((a, end))
             m.count("_contacts_decided", end)
             if end - a <= self.timescale:

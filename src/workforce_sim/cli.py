@@ -373,6 +373,74 @@ def report(run_dir, out):
 
 
 @main.command()
+@click.argument("data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Scenario file to write, e.g. scenarios/mine.toml.")
+@click.option("--name", default=None, help="The scenario's name [default: the file's name].")
+@click.option("--extends", "parent", default="baseline", show_default=True,
+              help="Scenario the fitted one builds on, for everything the data does not cover.")
+def calibrate(data_dir, out, name, parent):
+    """Fit a scenario to a council's own data (formats in docs/data-formats.md).
+
+    Reads contacts.csv, staff.csv and closed_cases.csv from DATA_DIR (aggregate or
+    pseudonymised only), fits demand, leaving and case durations, and writes a scenario that
+    extends the baseline, with standard errors as comments.
+    """
+    from .calibrate import DataError, calibrate as fit, scenario_text
+
+    try:
+        cal = fit(data_dir)
+        text = scenario_text(cal, name or out.stem, parent)
+    except DataError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    atomic_write(out, lambda fh: fh.write(text))
+    try:
+        load_scenario(out)
+    except ScenarioError as err:  # the fit gave values the schema refuses: say so, keep the file to inspect
+        click.echo(f"Wrote {out}, but it does not validate:", err=True)
+        _fail(err)
+    d = cal.demand
+    click.echo(f"Fitted {len(d.sources)} sources over {len(d.months)} months, leaving for "
+               f"{len(cal.leaving)} grade and contract groups, and {len([k for k in cal.cases if k != 'assessment'])} "
+               f"plan types.\nWrote {out}. Run it with: workforce-sim run {out}")
+
+
+@main.command()
+@click.argument("data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--holdout-months", default=12, show_default=True, type=click.IntRange(min=1),
+              help="Months at the end of the data to hold out and project.")
+def backtest(data_dir, holdout_months):
+    """Fit on the earlier data, project the held-out months, and score the projection."""
+    from .calibrate import DataError, backtest as bt
+
+    try:
+        res = bt(data_dir, holdout_months)
+    except DataError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"Fitted on {res['fitted_months']} months; projected {holdout_months} held-out months.\n")
+    click.echo(f"{'month':8} {'measure':10} {'actual':>8} {'median':>8} {'80% band':>17}  inside")
+    for r in res["rows"]:
+        click.echo(f"{r['month']:8} {r['measure']:10} {r['actual']:>8} {r['median']:>8.0f} "
+                   f"{r['p10']:>8.0f}-{r['p90']:<8.0f}  {'yes' if r['inside'] else 'no'}")
+    click.echo(f"\nMedian error of the median projection: {res['median_abs_pct_error']:.1f}%")
+    click.echo(f"Held-out values inside the 80% band: {res['coverage_80']:.0%} (a well-calibrated model covers about 80%)")
+
+
+@main.command("example-data")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(min=0))
+@click.option("--months", default=48, show_default=True, type=click.IntRange(min=13))
+def example_data(folder, seed, months):
+    """Write synthetic example data (made up, never real children's data) to try calibrate and backtest."""
+    from .exampledata import write_example
+
+    for p in write_example(folder, seed, months):
+        click.echo(str(p))
+
+
+@main.command()
 @click.argument("scenario")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Only check; do not print the resolved values.")

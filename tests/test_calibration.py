@@ -4,7 +4,6 @@ Each check names the published figure, its source and the tolerance allowed. Val
 averaged over replications of the first two simulated years (2019-02 to 2021-01).
 """
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -2,8 +2,6 @@
 
 import itertools
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +14,6 @@ from click.testing import CliRunner  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from workforce_sim import run  # noqa: E402
 from workforce_sim.analysis import compare_table  # noqa: E402
 from workforce_sim.cli import main  # noqa: E402
 from workforce_sim.plots import DEFAULT_METRICS, all_charts  # noqa: E402

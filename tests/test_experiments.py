@@ -1,6 +1,5 @@
 """Experiments: identical results on every backend, resumable runs, the headline answer, precision."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -1,7 +1,6 @@
 """Smaller parts: calendar, distributions, allocation rules, outputs."""
 
 import datetime as dt
-import json
 
 import numpy as np
 import pandas as pd
@@ -9,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from workforce_sim import load_scenario, read_run, run, write_run
+from workforce_sim import load_scenario, read_run, run
 from workforce_sim.calendar import WorkingCalendar, england_bank_holidays, weeks_for_years
 from workforce_sim.cli import main
 from workforce_sim.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, Uniform
 from workforce_sim.model.council import ID_COLUMNS, WEEKLY_COLUMNS
-from workforce_sim.results import mean_ci, summarise
+from workforce_sim.results import mean_ci
 
 CONTRACT = ["scenario", "replication", "week", "date", "contacts", "referrals", "assessments_open",
             "assessments_overdue", "assessments_completed", "assessments_in_timescale_pct", "unallocated_cases",

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calendar import WorkingCalendar, england_bank_holidays
+from .calendar import england_bank_holidays
 
 GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")
 PLAN_TYPES = ("cin", "cp", "cla")

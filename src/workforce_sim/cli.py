@@ -18,7 +18,7 @@ from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import atomic_write
 from .results import write_csv
-from .loading import ScenarioError, bundled_names, bundled_path, load_scenario, resolve_path
+from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .store import PARTIAL, StoreMismatch
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
@@ -468,11 +468,7 @@ def init(path, source, force):
     """Write an editable copy of a bundled scenario to PATH, to start your own."""
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists already; choose another name or add --force")
-    try:
-        src = resolve_path(source) if source in bundled_names() else None
-    except ScenarioError as err:
-        _fail(err)
-    if src is None:
+    if source not in bundled_names():
         raise click.UsageError(f"no bundled scenario '{source}'; choose from: {', '.join(bundled_names())}")
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(bundled_path(source), path)

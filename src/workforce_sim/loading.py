@@ -297,8 +297,6 @@ def _describe(err: dict, data: dict, origin: dict, default_src: str) -> str:
         msg = "dist must be one of: exponential, gamma, lognormal, fixed, uniform, empirical"
     elif kind == "union_tag_not_found":
         msg = "a distribution needs a dist key, e.g. { dist = \"gamma\", mean = 20, cv = 0.5 }"
-    elif kind == "literal_error":
-        msg = msg.replace("Input should be", "must be")
     else:
         msg = msg.replace("Input should be", "must be")
     return f"{src}: {key} = {_fmt_value(value)}: {msg}"

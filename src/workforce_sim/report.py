@@ -146,7 +146,7 @@ def build_report(run_dir: Path) -> str:
              f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>workforce_sim report: {html.escape(', '.join(s.name for s in scns))}</title>"
              f"<style>{CSS}</style></head><body>",
-             f"<h1>Will caseloads stay manageable?</h1>",
+             "<h1>Will caseloads stay manageable?</h1>",
              f"<p>{html.escape(', '.join(s.name for s in scns))}: {n} simulated futures of {years:g} years from "
              f"{scns[0].start_date:%-d %B %Y}. Produced by workforce_sim {html.escape(str(manifest.get('workforce_sim_version')))} "
              f"on {html.escape(str(manifest.get('started_utc', ''))[:10])} (seed {manifest.get('seed')}).</p>",

@@ -121,10 +121,10 @@ class Workforce:
         return (self.cases[i] + extra_cases) / self.fte[i] / self.threshold
 
     # -- weekly update ----------------------------------------------------------------
-    def weekly(self, supervision_ratio: np.ndarray, t: float, levers) -> tuple[np.ndarray, np.ndarray]:
+    def weekly(self, supervision_ratio: np.ndarray, t: float, levers) -> np.ndarray:
         """Advance pressure, leaving hazard, absence and ASYE year by one week.
 
-        Returns (workers who resign now, workers whose absence changed).
+        Returns the workers who resign now.
         """
         n = self.n
         act = self.active[:n]
@@ -148,9 +148,8 @@ class Workforce:
         start_abs = act & ~was & (u < self.absence_start)
         end_abs = act & was & (u < self.absence_end)
         self.absent[:n] = (was | start_abs) & ~end_abs & act
-        changed = np.flatnonzero(start_abs | end_abs)
         self.version += 1
-        return resign, changed
+        return resign
 
     def finish_asye(self, t: float) -> int:
         n = self.n

@@ -1,0 +1,113 @@
+"""The full model against a bare SimPy reference, and a national-scale year.
+
+    python benchmarks/bench_model.py              # baseline, 5 simulated years
+    python benchmarks/bench_model.py --national   # also one year of England-sized demand and staff
+
+(a) A bare SimPy reference runs the same number of timeout events as the model, one process
+per entity (as many entities as the model has cases), doing nothing else. (b) The full
+baseline model runs 5 years. Printed: events simulated, events per second for each, their
+ratio, events per referral, and seconds per replication-year. With --national, the baseline
+is scaled to England (about 650,000 referrals and 30,000 FTE a year) and run for one year in a
+separate process, printing wall time and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import simpy
+
+from workforce_sim import load_scenario
+from workforce_sim.calendar import weeks_for_years
+from workforce_sim.model import simulate
+
+NATIONAL_FACTOR = 333  # England's ~12 million children / the baseline's 36,000
+
+
+def bare_simpy(n_events: int, n_entities: int, seed: int = 1) -> float:
+    """Seconds for SimPy to process ``n_events`` timeouts spread over ``n_entities`` processes."""
+    env = simpy.Environment()
+    per = max(1, n_events // n_entities)
+    delays = np.random.default_rng(seed).exponential(5.0, size=(n_entities, per)).tolist()
+
+    def entity(ds):
+        for d in ds:
+            yield env.timeout(d)
+
+    for ds in delays:
+        env.process(entity(ds))
+    t = time.perf_counter()
+    env.run()
+    return time.perf_counter() - t
+
+
+def national_scenario():
+    base = load_scenario("baseline")
+    d = base.model_dump(mode="python")
+    f = NATIONAL_FACTOR
+    for src in d["demand"]["sources"].values():
+        src["contacts_per_year"] *= f
+    for team in d["teams"].values():
+        team["posts"] = {g: n * f for g, n in team["posts"].items()}
+    for g in d["staff"]:
+        g["count"] *= f
+    for g in d["open_cases"]:
+        g["count"] *= f
+    d["re_referral"]["closed_before_start_per_year"] *= f
+    d["workforce"]["recruitment"]["nqsw_cohort_size"] *= f
+    d["name"] = "england-scale"
+    return load_scenario(d)
+
+
+def run_national() -> None:
+    scn = national_scenario()
+    t = time.perf_counter()
+    out = simulate(scn, 1, 0, weeks_for_years(1))
+    secs = time.perf_counter() - t
+    refs = out["referrals"].sum() + out["re_referrals"].sum()
+    print(f"national year: {refs:,.0f} referrals, {out['staff_fte'].mean():,.0f} FTE, "
+          f"{out['_events'][0]:,.0f} events, {secs:.1f} s", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--years", type=float, default=5.0)
+    ap.add_argument("--national", action="store_true")
+    ap.add_argument("--national-only", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.national_only:
+        run_national()
+        return
+    scn = load_scenario("baseline")
+    n_weeks = weeks_for_years(a.years)
+    simulate(scn, 1, 0, 10)  # warm up imports and caches
+    t = time.perf_counter()
+    out = simulate(scn, 42, 0, n_weeks)
+    model_secs = time.perf_counter() - t
+    events = int(out["_events"][0])
+    referrals = out["referrals"].sum() + out["re_referrals"].sum()
+    cases = int(out["_cases_created"][-1])
+    bare_secs = min(bare_simpy(events, cases, s) for s in range(3))
+    print(f"baseline, {a.years:g} simulated years, one replication")
+    print(f"  events simulated (model):      {events:,}")
+    print(f"  model:       {events / model_secs:12,.0f} events/s  ({model_secs:.2f} s)")
+    print(f"  bare SimPy:  {events / bare_secs:12,.0f} events/s  ({bare_secs:.2f} s, {cases:,} processes)")
+    print(f"  ratio, model / bare SimPy event rate: {bare_secs / model_secs:.0%}  (target >= 60%)")
+    print(f"  events per referral:           {events / referrals:.2f}  (aim: 10 or fewer)")
+    print(f"  seconds per replication-year:  {model_secs / a.years:.3f}")
+    print(f"  100 replications of 5 years on 2 cores, estimated: {100 * model_secs / a.years * 5 / 2:.0f} s (target < 30 s)")
+    if a.national:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--national-only"], check=True)
+        secs = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"  national year: {secs:.0f} s wall, peak memory {peak:,.0f} MB (targets < 180 s, < 2048 MB)")
+
+
+if __name__ == "__main__":
+    main()

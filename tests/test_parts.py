@@ -220,3 +220,16 @@ def test_atomic_write_never_leaves_half_a_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["weekly.csv"]  # no temporary file left behind
     atomic_write(target, lambda fh: fh.write("new\n"))
     assert target.read_text() == "new\n" and oct(target.stat().st_mode & 0o777) != "0o600"
+
+
+def test_counting_many_events_bins_them_as_counting_one_at_a_time():
+    from workforce_sim.model.monitoring import Monitor
+    bounds = np.array([0.0, 5.0, 9.0, 14.0])
+    times = np.array([-1.0, 0.0, 4.999, 5.0, 8.5, 9.0, 13.9, 14.0, 20.0])  # boundaries, before and after the run
+    weights = np.arange(1.0, 10.0)
+    one, many = Monitor(bounds), Monitor(bounds)
+    for t, w in zip(times, weights):
+        one.count("x", t, w)
+    many.count_many("x", times, weights)
+    np.testing.assert_array_equal(one.array("x"), many.array("x"))
+    np.testing.assert_array_equal(many.array("x"), [2 + 3, 4 + 5, 6 + 7])

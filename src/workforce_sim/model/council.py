@@ -140,6 +140,7 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
     env.process(weekly())
     env.process(door.process())
     env.run(until=cal.horizon)
+    door.finish()
 
     out = mon.results()
     z = np.zeros(n_weeks)

@@ -90,8 +90,8 @@ class FrontDoor:
             monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
         self.next = 0  # next contact not yet handed to a screener
         self.free: list[float] = []  # heap of the times each screener is next free
-        self.pending_end: list[tuple[float, float]] = []  # (arrival, decision) not yet decided at last snapshot
-        self.decided = 0
+        self.start = np.full(n, np.nan)  # when screening starts and ends (the decision), once assigned
+        self.end = np.full(n, np.nan)
         self.horizon = horizon
 
     # -- screeners -------------------------------------------------------------------
@@ -115,35 +115,38 @@ class FrontDoor:
             yield env.timeout(day - env.now)
 
     def _assign(self, until: float) -> None:
+        """Hand contacts that have arrived by ``until`` to the earliest free screener (first come, first served)."""
         arr, n = self.arrival, self.arrival.size
-        m = self.monitor
         now = self.env.now
-        while self.next < n and arr[self.next] < until and self.free:
+        free, service, outcome = self.free, self.service, self.outcome
+        while self.next < n and arr[self.next] < until and free:
             i = self.next
-            a = arr[i]
-            start = max(a, now, heapq.heappop(self.free))  # a contact that waited starts no earlier than now
-            end = start + self.service[i]
-            heapq.heappush(self.free, end)
+            start = max(arr[i], now, heapq.heappop(free))  # a contact that waited starts no earlier than now
+            end = start + service[i]
+            heapq.heappush(free, end)
+            self.start[i] = start
+            self.end[i] = end
             self.next += 1
-            m.count("_screening_started", start)
-            m.count("_screening_wait_days", start, start - a)
-            self.pending_end.append((a, end))
-            m.count("_contacts_decided", end)
-            if end - a <= self.timescale:
-                m.count("_contacts_decided_in_timescale", end)
-            o = self.outcome[i]
+            o = outcome[i]
             if o == REFERRAL:
-                m.count("_contacts_referred", end)
-                ev = self.env.timeout(end - now)
-                ev.callbacks.append(self._refer)
-            elif o == EARLY_HELP:
-                m.count("_contacts_to_early_help", end)
-                if self.eh_engaged[i]:
-                    m.count("_early_help_started", end)
-                    m.count("_early_help_ended", end + self.eh_days[i])
-                if self.eh_step_up[i]:
-                    ev = self.env.timeout(end + self.eh_step_up_days[i] - now)
-                    ev.callbacks.append(self._step_up)
+                self.env.timeout(end - now).callbacks.append(self._refer)
+            elif o == EARLY_HELP and self.eh_step_up[i]:
+                self.env.timeout(end + self.eh_step_up_days[i] - now).callbacks.append(self._step_up)
+
+    def finish(self) -> None:
+        """Count decisions, waits and early help into their weeks, all contacts at once."""
+        m, k = self.monitor, self.next
+        a, start, end, out = self.arrival[:k], self.start[:k], self.end[:k], self.outcome[:k]
+        m.count_many("_screening_started", start)
+        m.count_many("_screening_wait_days", start, start - a)
+        m.count_many("_contacts_decided", end)
+        m.count_many("_contacts_decided_in_timescale", end[end - a <= self.timescale])
+        m.count_many("_contacts_referred", end[out == REFERRAL])
+        eh = out == EARLY_HELP
+        m.count_many("_contacts_to_early_help", end[eh])
+        engaged = eh & self.eh_engaged[:k]
+        m.count_many("_early_help_started", end[engaged])
+        m.count_many("_early_help_ended", end[engaged] + self.eh_days[:k][engaged])
 
     def _refer(self, ev) -> None:
         self.on_referral(self.env.now)
@@ -154,8 +157,6 @@ class FrontDoor:
 
     def snapshot(self, week: int, t: float) -> None:
         """Contacts arrived by ``t`` and not yet decided."""
-        keep = [(a, e) for a, e in self.pending_end if e > t]
-        self.pending_end = keep
-        in_screening = sum(1 for a, e in keep if a <= t)
-        waiting = int(np.searchsorted(self.arrival, t, side="right")) - self.next
-        self.monitor.set("front_door_backlog", week, in_screening + max(waiting, 0))
+        arrived = int(np.searchsorted(self.arrival, t, side="right"))
+        decided = int(np.count_nonzero(self.end[: self.next] <= t))
+        self.monitor.set("front_door_backlog", week, arrived - decided)

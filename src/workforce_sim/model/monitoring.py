@@ -38,6 +38,13 @@ class Monitor:
         if 0 <= w < self.n_weeks:
             self.array(name)[w] += k
 
+    def count_many(self, name: str, times: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """:meth:`count` for many events at once (the same week rule: a time on a boundary is in the later week)."""
+        w = np.searchsorted(self.bounds, times, side="right") - 1
+        keep = (times >= 0) & (w >= 0) & (w < self.n_weeks)
+        self.array(name)[:] += np.bincount(w[keep], weights=None if weights is None else weights[keep],
+                                            minlength=self.n_weeks)[: self.n_weeks]
+
     def set(self, name: str, week: int, value: float) -> None:
         self.array(name)[week] = value
 

@@ -263,3 +263,24 @@ def test_goal_seek_target_and_lever_checks():
     out = CliRunner().invoke(main, ["goal-seek", "baseline", "--lever", "extra_posts", "--target", "nonsense<=1",
                                     "--max", "1", "--years", "0.1", "--reps", "1", "--jobs", "1"])
     assert out.exit_code == 2 and "no measure called nonsense" in out.output
+
+
+def test_the_open_post_count_matches_the_posts(monkeypatch):
+    """Posts opened by levers, closed when funding ends, and added for an academy: the kept count never drifts."""
+    from workforce_sim.model.recruitment import Staffing
+    original = Staffing.open_posts
+    checks = []
+
+    def checked(self):
+        n = original(self)
+        assert n == sum(1 for p in self.posts if not p.closed)
+        checks.append(n)
+        return n
+
+    monkeypatch.setattr(Staffing, "open_posts", checked)
+    scn = load_scenario({"extends": "do-nothing", "name": "x", "levers": [
+        {"type": "extra_posts", "start": dt.date(2019, 2, 1), "end": dt.date(2019, 12, 31), "team": "long_term", "posts": 10},
+        {"type": "nqsw_academy", "start": dt.date(2019, 2, 1), "extra_cohort": 30}]})
+    o = simulate(scn, 3, 0, 150)
+    assert len(checks) > 100 and min(checks) < max(checks)
+    assert o["_posts_open"][-1] > o["_posts_open"][0]

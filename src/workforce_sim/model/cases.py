@@ -313,11 +313,14 @@ class CaseFlow:
         m = self.monitor
         m.set("assessments_open", week, self.open["assessment"])
         due = t - self.timescale
-        m.set("assessments_overdue", week, sum(1 for c in self.open_assessments.values() if c.referral_t < due))
+        overdue, open_days = 0, 0.0
+        for c in self.open_assessments.values():
+            overdue += c.referral_t < due
+            open_days += t - max(c.referral_t, 0.0)
+        m.set("assessments_overdue", week, overdue)
         self._count_area(t)
         m.set("_assessment_area", week, self._area)
-        m.set("_assessment_in_run_days", week, self._in_run_done + sum(
-            t - max(c.referral_t, 0.0) for c in self.open_assessments.values()))
+        m.set("_assessment_in_run_days", week, self._in_run_done + open_days)
         for k in PLAN_KINDS:
             m.set(f"{k}_open", week, self.open[k])
         m.set("unallocated_cases", week, self.alloc.waiting)

@@ -55,6 +55,7 @@ class Staffing:
             for grade, count in scn.teams[name].posts.items():
                 for _ in range(count):
                     self.posts.append(Post(len(self.posts), ti, POST_GRADE[grade]))
+        self.n_open = len(self.posts)  # funded posts not closed (kept as a count: read on every agency decision)
         self.agency_pending = 0
         self.release_started: dict[int, tuple[float, float]] = {}  # agency-cap lever -> (start, weeks)
         self.started = 0
@@ -96,6 +97,7 @@ class Staffing:
     def add_posts(self, team: int, grade: int, n: int, until: float, t: float) -> list[Post]:
         new = [Post(len(self.posts) + k, team, grade, until) for k in range(n)]
         self.posts.extend(new)
+        self.n_open += n
         for p in new:
             self._vacant(p, t)
         return new
@@ -107,13 +109,14 @@ class Staffing:
 
     def _close(self, post: Post, t: float) -> None:
         post.closed = True
+        self.n_open -= 1
         post.round += 1  # cancels a round in flight
         post.covered = False
         if post.agency >= 0:
             self.depart(post.agency, t, released=True)
 
     def open_posts(self) -> int:
-        return sum(1 for p in self.posts if not p.closed)
+        return self.n_open
 
     def schedule_cohorts(self, calendar) -> None:
         r = self.scn.workforce.recruitment
@@ -236,6 +239,7 @@ class Staffing:
                         holds, key=lambda ti: self.scn.teams[self.team_names[ti]].posts.get("social_worker", 0))
                     post = Post(len(self.posts), team, SW, b)
                     self.posts.append(post)
+                    self.n_open += 1
                 self._start_asye(post, t)
                 self.monitor.count(f"_academy_starters_{i}", t)
 

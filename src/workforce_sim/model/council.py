@@ -153,7 +153,6 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
     out["contacts_decided_in_timescale_pct"] = pct(g("_contacts_decided_in_timescale"), g("_contacts_decided"))
     out["re_referral_pct"] = pct(g("re_referrals"), g("referrals") + g("re_referrals"))
     out["early_help_open"] = eh0 + np.cumsum(g("_early_help_started")) - np.cumsum(g("_early_help_ended"))
-    out["_early_help_initial"] = np.full(n_weeks, float(eh0))
     for k in WEEKLY_COLUMNS:
         if k not in out:
             out[k] = z.copy()

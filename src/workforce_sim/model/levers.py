@@ -90,9 +90,6 @@ class LeverSchedule:
         caps = [lv.max_share_of_posts for lv in self.active("agency_cap", t)]
         return min([base] + caps)
 
-    def cohort_extra(self, t: float) -> list:
-        return self.active("nqsw_academy", t)
-
     # -- costs ----------------------------------------------------------------------------------
     def week_shares(self, lv, week_dates: np.ndarray) -> np.ndarray:
         """Share of each reporting week's calendar days on which the lever is in force."""

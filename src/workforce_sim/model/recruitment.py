@@ -57,7 +57,6 @@ class Staffing:
                     self.posts.append(Post(len(self.posts), ti, POST_GRADE[grade]))
         self.n_open = len(self.posts)  # funded posts not closed (kept as a count: read on every agency decision)
         self.agency_pending = 0
-        self.release_started: dict[int, tuple[float, float]] = {}  # agency-cap lever -> (start, weeks)
         self.started = 0
         self.left = 0
 

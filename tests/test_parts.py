@@ -182,6 +182,47 @@ def test_allocation_cache_never_changes_results(baseline, monkeypatch):
         np.testing.assert_array_equal(cached[k], uncached[k], err_msg=k)
 
 
+@pytest.mark.parametrize("overrides", [
+    [],
+    ["workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6, senior_social_worker=0.6, team_manager=0.3}",
+     "workforce.capacity_points={asye=14, social_worker=14, senior_social_worker=13}"],
+])
+def test_allocation_answers_as_a_full_search_would(overrides, monkeypatch):
+    """Remembering that nobody had room never changes who gets a case: every answer is checked
+    against a search of all workers, under shortage, heavy turnover and new starters ramping up."""
+    from workforce_sim.model import simulate
+    from workforce_sim.model.allocation import Allocator
+    original = Allocator.best_worker
+    calls = {"all": 0, "no_room": 0}
+
+    def search_all(self, kind, points, t):
+        wf, n = self.wf, self.wf.n
+        ok = wf.active[:n] & ~wf.notice[:n] & ~wf.absent[:n] & wf.holds_cases[:n] & self.handles[kind][wf.team[:n]]
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            return -1
+        cap = wf.ramped(t, wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx], wf.start[idx])
+        load = wf.points[idx]
+        fits = cap - load >= points - 1e-9
+        if not fits.any():
+            return -1
+        return int(idx[np.argmin(np.where(fits, load / cap, np.inf))])
+
+    def checked(self, kind, points, t):
+        want = search_all(self, kind, points, t)
+        got = original(self, kind, points, t)
+        assert got == want, (kind, points, t)
+        calls["all"] += 1
+        calls["no_room"] += got < 0
+        return got
+
+    monkeypatch.setattr(Allocator, "best_worker", checked)
+    scn = load_scenario("baseline", overrides)
+    for seed in (1, 2):
+        simulate(scn, seed, 0, 104)
+    assert calls["no_room"] > 1000 and calls["all"] > calls["no_room"]
+
+
 def test_single_pool_keeps_the_same_worker_through_a_case(base):
     """In one pool team, with nobody leaving, no child ever changes social worker."""
     base["teams"] = {
@@ -231,5 +272,9 @@ def test_counting_many_events_bins_them_as_counting_one_at_a_time():
     for t, w in zip(times, weights):
         one.count("x", t, w)
     many.count_many("x", times, weights)
-    np.testing.assert_array_equal(one.array("x"), many.array("x"))
-    np.testing.assert_array_equal(many.array("x"), [2 + 3, 4 + 5, 6 + 7])
+    np.testing.assert_array_equal(one.results()["x"], many.results()["x"])
+    np.testing.assert_array_equal(many.results()["x"], [2 + 3, 4 + 5, 6 + 7])
+    outside = Monitor(bounds)
+    outside.count("y", -1.0)
+    outside.count("y", 14.0)
+    assert "y" not in outside.results()  # a flow counted only outside the run gets no column

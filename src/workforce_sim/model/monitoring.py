@@ -1,14 +1,15 @@
 """Weekly measurement without per-entity wake-ups.
 
 Flows (contacts, referrals, leavers, ...) are counted into the week in which
-they happen, straight from their timestamps. Stocks (open cases, caseloads,
+they happen, straight from their timestamps. A flow counted one event at a
+time is only noted (its time and amount appended to a list) while the model
+runs, and binned into weeks in one vectorised pass when the results are read;
+the sums are the same, added in the same order. Stocks (open cases, caseloads,
 staff) are read once a week by the snapshot process from counters the other
 modules keep up to date.
 """
 
 from __future__ import annotations
-
-from bisect import bisect_right
 
 import numpy as np
 
@@ -16,9 +17,11 @@ import numpy as np
 class Monitor:
     def __init__(self, week_bounds: np.ndarray):
         self.bounds = [float(b) for b in week_bounds]
+        self._bounds = np.asarray(self.bounds)
         self.n_weeks = len(self.bounds) - 1
         self.horizon = self.bounds[-1]
         self._arrays: dict[str, np.ndarray] = {}
+        self._noted: dict[str, tuple[list[float], list[float]]] = {}  # flow -> (times, amounts) not yet binned
 
     def array(self, name: str, dtype=float) -> np.ndarray:
         a = self._arrays.get(name)
@@ -26,29 +29,34 @@ class Monitor:
             a = self._arrays[name] = np.zeros(self.n_weeks, dtype=dtype)
         return a
 
-    def week_of(self, t: float) -> int:
-        """Index of the reporting week holding clock time ``t`` (-1 before, n_weeks after)."""
-        if t < 0:
-            return -1
-        return bisect_right(self.bounds, t) - 1
-
     def count(self, name: str, t: float, k: float = 1.0) -> None:
-        """Add ``k`` to flow ``name`` in the week of time ``t`` (ignored outside the run)."""
-        w = self.week_of(t)
-        if 0 <= w < self.n_weeks:
-            self.array(name)[w] += k
+        """Add ``k`` to flow ``name`` in the week of time ``t`` (ignored outside the run; binned by :meth:`results`)."""
+        noted = self._noted.get(name)
+        if noted is None:
+            noted = self._noted[name] = ([], [])
+        noted[0].append(t)
+        noted[1].append(k)
 
     def count_many(self, name: str, times: np.ndarray, weights: np.ndarray | None = None) -> None:
         """:meth:`count` for many events at once (the same week rule: a time on a boundary is in the later week)."""
-        w = np.searchsorted(self.bounds, times, side="right") - 1
+        self._bin(name, np.asarray(times, dtype=float), weights, always=True)
+
+    def _bin(self, name: str, times: np.ndarray, weights, always: bool) -> None:
+        w = np.searchsorted(self._bounds, times, side="right") - 1
         keep = (times >= 0) & (w >= 0) & (w < self.n_weeks)
-        self.array(name)[:] += np.bincount(w[keep], weights=None if weights is None else weights[keep],
+        if not always and name not in self._arrays and not keep.any():
+            return  # a flow counted only outside the run gets no column, as before
+        self.array(name)[:] += np.bincount(w[keep], weights=None if weights is None else np.asarray(weights)[keep],
                                             minlength=self.n_weeks)[: self.n_weeks]
 
     def set(self, name: str, week: int, value: float) -> None:
         self.array(name)[week] = value
 
     def results(self) -> dict[str, np.ndarray]:
+        """Every measure by week (flows noted one at a time are binned now)."""
+        for name, (times, amounts) in self._noted.items():
+            self._bin(name, np.array(times, dtype=float), np.array(amounts, dtype=float), always=False)
+        self._noted.clear()
         return dict(self._arrays)
 
 

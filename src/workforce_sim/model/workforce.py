@@ -106,11 +106,42 @@ class Workforce:
         """Weighted caseload the workers ``idx`` can be allocated at time ``t``."""
         return self.ramped(t, self.cap_by_grade[self.grade[idx]] * self.fte[idx], self.start[idx])
 
-    def ramped(self, t: float, base: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """Full capacity ``base`` scaled down for workers who started recently (at ``start``)."""
-        if self.ramp_days <= 0 or t - start.max(initial=-np.inf) >= self.ramp_days:
+    def ramped(self, t: float, base: np.ndarray, start: np.ndarray, latest: float | None = None) -> np.ndarray:
+        """Full capacity ``base`` scaled down for workers who started recently (at ``start``).
+
+        ``latest`` is the latest start among them (computed if not given).
+        """
+        if latest is None:
+            latest = start.max(initial=-np.inf)
+        if self.ramp_days <= 0 or t - latest >= self.ramp_days:
             return base
         return base * np.clip(self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days, self.ramp0, 1.0)
+
+    def ramped_one(self, t: float, base: float, start: float, latest: float) -> float:
+        """:meth:`ramped` for one worker among others whose latest start is ``latest`` (the same arithmetic)."""
+        if self.ramp_days <= 0 or t - latest >= self.ramp_days:
+            return base
+        return base * min(max(self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days, self.ramp0), 1.0)
+
+    def room_from(self, t: float, need: float, base: np.ndarray, start: np.ndarray, load: np.ndarray) -> float:
+        """Earliest time from ``t`` at which one of these workers could have ``need`` points of room.
+
+        Only new starters' capacity grows with time, so with loads held as they are this is
+        when the first of them ramps up far enough (infinity if none will). It errs early, never
+        late, so a caller that trusts "no room before then" is never wrong.
+        """
+        if self.ramp_days <= 0 or self.ramp0 >= 1.0:
+            return math.inf
+        ramping = (t - start < self.ramp_days) & (base > 0)
+        if not ramping.any():
+            return math.inf
+        b = base[ramping]
+        share = (load[ramping] + need) / b
+        reach = share <= 1.0 + 1e-9
+        if not reach.any():
+            return math.inf
+        when = start[ramping][reach] + self.ramp_days * (share[reach] - self.ramp0) / (1.0 - self.ramp0)
+        return float(when.min()) - 1e-6
 
     def available(self) -> np.ndarray:
         """Mask of workers who can take new work now (in post, not on notice, not absent)."""

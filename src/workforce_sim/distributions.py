@@ -42,12 +42,24 @@ class _Dist(BaseModel):
         (elapsed beyond the support) the item ends almost at once.
         """
         elapsed = np.asarray(elapsed, dtype=float)
-        d = self.frozen()
+        d = _frozen_of(self)
         u = rng.random(elapsed.shape)
         f0 = d.cdf(elapsed)
         total = d.ppf(f0 + u * (1.0 - f0))
         rest = total - elapsed
         return np.where(np.isfinite(rest) & (rest > 0), rest, 1e-6)
+
+
+_FROZEN: dict[tuple[type, str], object] = {}
+
+
+def _frozen_of(dist: _Dist):
+    """``dist.frozen()``, made once per distinct distribution (scipy takes about a millisecond to build one)."""
+    key = (type(dist), dist.model_dump_json())
+    got = _FROZEN.get(key)
+    if got is None:
+        got = _FROZEN[key] = dist.frozen()
+    return got
 
 
 class Exponential(_Dist):

@@ -15,6 +15,8 @@ streams so that their number never shifts the draws for new referrals.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from ..calendar import WORKING_DAYS_PER_WEEK as WD
@@ -76,8 +78,13 @@ class CaseFlow:
         self.rr_u = UniformBuffer(streams("re_referral.decision"))
         self.rr_delay = BufferedSampler(rr.delay_weeks, streams("re_referral.delay"), WD)
         o = c.outcomes
-        self.outcome_cum = np.cumsum([o.nfa, o.early_help, o.cin, o.cla])
+        self.outcome_cum = np.cumsum([o.nfa, o.early_help, o.cin, o.cla]).tolist()
         self.outcome_names = ("nfa", "early_help", "cin", "cla")
+        self.plan_ends = {}  # kind -> (cumulative shares of each ending, their total)
+        for k in PLAN_KINDS:
+            ends = getattr(c.plans, k).ends
+            shares = [ends.close, ends.early_help, ends.cin, ends.cp, ends.cla]
+            self.plan_ends[k] = (np.cumsum(shares).tolist(), sum(shares))
         self.next_case = 0
         self.next_child = 0
         self.open = {"assessment": 0, "cin": 0, "cp": 0, "cla": 0}
@@ -219,7 +226,7 @@ class CaseFlow:
         if case.cp:
             self._transfer(case, "cp", t)
             return
-        i = int(np.searchsorted(self.outcome_cum, case.outcome_u * self.outcome_cum[-1], side="right"))
+        i = bisect_right(self.outcome_cum, case.outcome_u * self.outcome_cum[-1])
         outcome = self.outcome_names[min(i, 3)]
         if outcome == "nfa":
             self._close(case, t)
@@ -259,10 +266,8 @@ class CaseFlow:
         t = self.env.now
         kind = case.kind
         self.open[kind] -= 1
-        ends = getattr(self.scn.cases.plans, kind).ends
-        shares = [ends.close, ends.early_help, ends.cin, ends.cp, ends.cla]
-        u = self.plan_end_u[kind]() * sum(shares)
-        i = int(np.searchsorted(np.cumsum(shares), u, side="right"))
+        cum, total = self.plan_ends[kind]
+        i = bisect_right(cum, self.plan_end_u[kind]() * total)
         nxt = ("close", "early_help", "cin", "cp", "cla")[min(i, 4)]
         if nxt == "close":
             self._close(case, t)

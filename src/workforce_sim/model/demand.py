@@ -88,6 +88,9 @@ class FrontDoor:
         monitor.array("contacts")[:] = hist
         for k, name in enumerate(self.source_names):
             monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
+        # the same values as plain lists, for the daily hand-out loop (much faster to read one at a time)
+        self._n = n
+        self._arrival, self._service, self._outcome = self.arrival.tolist(), self.service.tolist(), self.outcome.tolist()
         self.next = 0  # next contact not yet handed to a screener
         self.free: list[float] = []  # heap of the times each screener is next free
         self.start = np.full(n, np.nan)  # when screening starts and ends (the decision), once assigned
@@ -116,22 +119,29 @@ class FrontDoor:
 
     def _assign(self, until: float) -> None:
         """Hand contacts that have arrived by ``until`` to the earliest free screener (first come, first served)."""
-        arr, n = self.arrival, self.arrival.size
+        free = self.free
+        i = i0 = self.next
+        if not free or i >= self._n:
+            return
+        arr, service, outcome, n = self._arrival, self._service, self._outcome, self._n
         now = self.env.now
-        free, service, outcome = self.free, self.service, self.outcome
-        while self.next < n and arr[self.next] < until and free:
-            i = self.next
-            start = max(arr[i], now, heapq.heappop(free))  # a contact that waited starts no earlier than now
+        timeout = self.env.timeout
+        starts, ends = [], []
+        while i < n and arr[i] < until:
+            start = max(arr[i], now, free[0])  # a contact that waited starts no earlier than now
             end = start + service[i]
-            heapq.heappush(free, end)
-            self.start[i] = start
-            self.end[i] = end
-            self.next += 1
+            heapq.heapreplace(free, end)
+            starts.append(start)
+            ends.append(end)
             o = outcome[i]
             if o == REFERRAL:
-                self.env.timeout(end - now).callbacks.append(self._refer)
+                timeout(end - now).callbacks.append(self._refer)
             elif o == EARLY_HELP and self.eh_step_up[i]:
-                self.env.timeout(end + self.eh_step_up_days[i] - now).callbacks.append(self._step_up)
+                timeout(end + self.eh_step_up_days[i] - now).callbacks.append(self._step_up)
+            i += 1
+        self.start[i0:i] = starts
+        self.end[i0:i] = ends
+        self.next = i
 
     def finish(self) -> None:
         """Count decisions, waits and early help into their weeks, all contacts at once."""

@@ -65,12 +65,24 @@ class Staffing:
         """Put the staff in post at time 0 into posts; open recruitment for the rest."""
         team_index = {n: i for i, n in enumerate(self.team_names)}
         groups = sorted(self.scn.staff, key=lambda g: g.contract != "permanent")  # permanent staff take posts first
+        posts_of: dict[tuple[int, int], list[Post]] = {}
+        for p in self.posts:
+            posts_of.setdefault((p.team, p.grade), []).append(p)
+        # Each worker takes the first post of their team and grade that is still free to them. Posts
+        # only fill here, so the search for the next one starts where the last one ended.
+        looked: dict[tuple[int, int, bool], int] = {}
         for g in groups:
             grade = GRADES.index(g.grade)
             post_grade = SW if grade == ASYE else grade
+            perm = g.contract == "permanent"
+            key = (team_index[g.team], post_grade)
+            mine = posts_of.get(key, [])
             for _ in range(g.count):
-                post = next(p for p in self.posts if p.team == team_index[g.team] and p.grade == post_grade
-                            and p.perm < 0 and (g.contract == "permanent" or p.agency < 0))
+                i = looked.get((*key, perm), 0)
+                while mine[i].perm >= 0 or (not perm and mine[i].agency >= 0):
+                    i += 1
+                looked[(*key, perm)] = i
+                post = mine[i]
                 w = self.wf.add(post.team, grade, g.contract == "agency", g.fte, -g.weeks_in_post * WD, post.id)
                 if g.contract == "permanent":
                     post.perm = w

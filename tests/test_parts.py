@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from workforce_sim import load_scenario, read_run, run
 from workforce_sim.calendar import WorkingCalendar, england_bank_holidays, weeks_for_years
@@ -165,51 +165,41 @@ def test_python_m_entry_point():
     assert r.returncode == 0 and "Usage" in r.stdout and "run" in r.stdout
 
 
-def test_allocation_cache_never_changes_results(baseline, monkeypatch):
-    """The cached list of eligible workers gives exactly what a fresh look-up gives."""
+def test_allocation_heaps_give_the_same_results_when_rebuilt_at_every_change(baseline, monkeypatch):
+    """Stale heap entries are skipped exactly: rebuilding the heaps after every push changes nothing."""
     from workforce_sim.model import simulate
     from workforce_sim.model.allocation import Allocator
-    cached = simulate(baseline, 13, 0, 80)
-    original = Allocator._candidates
+    lazy = simulate(baseline, 13, 0, 80)
+    push = Allocator._push
 
-    def fresh(self, kind):
-        self._eligible.clear()
-        return original(self, kind)
+    def push_and_rebuild(self, pool, w):
+        push(self, pool, w)
+        self._rebuild(pool)
 
-    monkeypatch.setattr(Allocator, "_candidates", fresh)
-    uncached = simulate(baseline, 13, 0, 80)
-    for k in cached:
-        np.testing.assert_array_equal(cached[k], uncached[k], err_msg=k)
+    monkeypatch.setattr(Allocator, "_push", push_and_rebuild)
+    eager = simulate(baseline, 13, 0, 80)
+    for k in lazy:
+        np.testing.assert_array_equal(lazy[k], eager[k], err_msg=k)
 
 
-@pytest.mark.parametrize("overrides", [
-    [],
-    ["workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6, senior_social_worker=0.6, team_manager=0.3}",
-     "workforce.capacity_points={asye=14, social_worker=14, senior_social_worker=13}"],
-])
-def test_allocation_answers_as_a_full_search_would(overrides, monkeypatch):
-    """Remembering that nobody had room never changes who gets a case: every answer is checked
-    against a search of all workers, under shortage, heavy turnover and new starters ramping up."""
-    from workforce_sim.model import simulate
+SHORTAGE = ["workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6, senior_social_worker=0.6, team_manager=0.3}",
+            "workforce.capacity_points={asye=14, social_worker=14, senior_social_worker=13}"]
+
+
+@pytest.mark.parametrize("overrides, scan", [([], 24), (SHORTAGE, 24), (SHORTAGE, 0)],
+                         ids=["baseline", "shortage", "shortage-ramping-as-vectors"])
+def test_allocation_answers_as_a_full_search_would(overrides, scan, monkeypatch):
+    """The pools and heaps never change who gets a case: every answer is checked against a search
+    of all workers, under shortage, heavy turnover and new starters ramping up (looked at one by
+    one, and as one vector as at national scale)."""
+    from workforce_sim.model import allocation, simulate
     from workforce_sim.model.allocation import Allocator
+    monkeypatch.setattr(allocation, "_SCAN", scan)
     original = Allocator.best_worker
     calls = {"all": 0, "no_room": 0}
 
-    def search_all(self, kind, points, t):
-        wf, n = self.wf, self.wf.n
-        ok = wf.active[:n] & ~wf.notice[:n] & ~wf.absent[:n] & wf.holds_cases[:n] & self.handles[kind][wf.team[:n]]
-        idx = np.flatnonzero(ok)
-        if idx.size == 0:
-            return -1
-        cap = wf.ramped(t, wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx], wf.start[idx])
-        load = wf.points[idx]
-        fits = cap - load >= points - 1e-9
-        if not fits.any():
-            return -1
-        return int(idx[np.argmin(np.where(fits, load / cap, np.inf))])
-
     def checked(self, kind, points, t):
-        want = search_all(self, kind, points, t)
+        want = _search_all(self.wf, self.handles, kind, points, t)
         got = original(self, kind, points, t)
         assert got == want, (kind, points, t)
         calls["all"] += 1
@@ -221,6 +211,57 @@ def test_allocation_answers_as_a_full_search_would(overrides, monkeypatch):
     for seed in (1, 2):
         simulate(scn, seed, 0, 104)
     assert calls["no_room"] > 1000 and calls["all"] > calls["no_room"]
+
+
+def _search_all(wf, handles, kind, points, t):
+    """Who should get a case: a plain search of every worker (the allocation rule as documented)."""
+    n = wf.n
+    ok = wf.active[:n] & ~wf.notice[:n] & ~wf.absent[:n] & wf.holds_cases[:n] & handles[kind][wf.team[:n]]
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return -1
+    cap = wf.ramped(t, wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx], wf.start[idx])
+    load = wf.points[idx]
+    fits = cap - load >= points - 1e-9
+    if not fits.any():
+        return -1
+    return int(idx[np.argmin(np.where(fits, load / cap, np.inf))])
+
+
+_WORKER = st.tuples(st.sampled_from([0, 1, 2]), st.sampled_from([0.5, 0.6, 0.8, 1.0]),  # grade, fte
+                    st.sampled_from([-300.0, -55.0, -30.0, -10.0, 0.0]), st.booleans())  # start, absent
+
+
+@settings(max_examples=300, deadline=None)
+@example(workers=[(1, 0.5, -300.0, False), (1, 1.0, -300.0, False)],  # the least loaded has no room for 1.5
+         steps=[(0, 10.0, 1.5, 0.0), (1, 20.0, 1.5, 0.0)])
+@given(workers=st.lists(_WORKER, min_size=1, max_size=10),
+       steps=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 44).map(lambda k: k / 2),
+                                st.sampled_from([1.0, 1.5]), st.sampled_from([0.0, 2.0, 20.0, 40.0])),
+                      min_size=1, max_size=12))
+def test_allocation_rule_on_drawn_teams(baseline, workers, steps):
+    """Least loaded for capacity among those with room (not merely the least loaded), ties to the
+    first to join, new starters at their ramped capacity: on drawn workers, loads and times."""
+    from workforce_sim.model.allocation import Allocator
+    from workforce_sim.model.monitoring import Monitor
+    from workforce_sim.model.workforce import Workforce
+    from workforce_sim.streams import Streams
+    teams = list(baseline.teams)
+    handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
+    wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0)))
+    alloc = Allocator(wf, handles, None, lambda c, t: None, lambda c, t: None)
+    team = teams.index("long_term")
+    for grade, fte, start, absent in workers:
+        w = wf.add(team, grade, False, fte, start, 0)
+        wf.absent[w] = absent
+    t = 0.0
+    alloc.best_worker("cin", 1.0, t)  # takes in the new workers
+    for who, load, points, later in steps:
+        t += later
+        if who < wf.n:
+            alloc._set_load(who, load)
+        for kind in ("cin", "cp", "cla"):
+            assert alloc.best_worker(kind, points, t) == _search_all(wf, handles, kind, points, t)
 
 
 def test_single_pool_keeps_the_same_worker_through_a_case(base):

@@ -2,39 +2,46 @@
 
 A case goes to an eligible worker (in a team that handles its type, in post,
 not on notice, not absent) with room for its workload points, the least
-loaded first. If nobody has room it waits, first come first served, in the
-unallocated queue of its type. Queued cases are taken as soon as capacity
-frees. When a worker leaves, their cases go to colleagues with room or to the
-front of the queue; every move to a different worker counts as a change of
-social worker for that child.
+loaded for their capacity first (ties to the worker who joined first). If
+nobody has room it waits, first come first served, in the unallocated queue
+of its type. Queued cases are taken as soon as capacity frees. When a worker
+leaves, their cases go to colleagues with room or to the front of the queue;
+every move to a different worker counts as a change of social worker for
+that child.
 
-Most attempts to allocate find nobody with room (a queue waits while every
-worker is full). After such an attempt the allocator remembers, for that case
-type, until when the answer cannot change: no worker's load falls, nobody
-joins, leaves or returns, and no new starter's growing capacity reaches the
-case's points. Until then a further attempt is answered without looking,
-which never changes who gets a case, only how fast the answer comes.
+The choice is made without looking at every worker. For each case type the
+eligible workers past their ramp-up sit in two heaps, one ordered by load for
+capacity and one by room left, updated whenever a load changes; new starters,
+whose capacity still grows by the day, are looked at one by one (or as one
+vector when there are many, at national scale). The workforce logs whose
+availability or capacity changed, and the pools take that log in before each
+choice. The answer is the one a search of every worker would give.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 
 import numpy as np
 
 from ..schema import HELD_CASE_TYPES
 
+_SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 
-class _NoRoom:
-    """What the last allocation attempt that found nobody with room showed, for one case type."""
 
-    __slots__ = ("version", "points", "until", "freed")
+class _Pool:
+    """The workers who may take one type of case now."""
 
-    def __init__(self, version: int, points: float, until: float):
-        self.version = version  # the workforce as it was (membership, availability, grades)
-        self.points = points  # nobody had room for this many points (so none for more)
-        self.until = until  # nor will, as new starters ramp up, before this time
-        self.freed: set[int] = set()  # workers whose load has fallen since
+    __slots__ = ("stamp", "by_ratio", "by_room", "ramping", "ramp_order", "_ramp_arrays")
+
+    def __init__(self):
+        self.stamp: dict[int, int] = {}  # member -> stamp of its live heap entries (stale entries are skipped)
+        self.by_ratio: list[tuple[float, int, int]] = []  # (load / capacity, worker, stamp), past ramp-up
+        self.by_room: list[tuple[float, int, int]] = []  # (-(capacity - load), worker, stamp), past ramp-up
+        self.ramping: dict[int, float] = {}  # member still ramping up -> start time
+        self.ramp_order: list[tuple[float, int]] = []  # (start, worker): ramping members, earliest first
+        self._ramp_arrays = None  # (workers, full capacity, start) of ramping members, as arrays, when many
 
 
 class Allocator:
@@ -46,83 +53,149 @@ class Allocator:
         self.waiting = 0
         self.on_allocated = on_allocated
         self.on_queued = on_queued
-        self._eligible: dict[str, tuple] = {}
-        kinds = list(team_handles)
-        self._kinds_of_team = [[k for k in kinds if team_handles[k][ti]] for ti in range(len(next(iter(team_handles.values()))))]
-        self._no_room: dict[str, _NoRoom] = {}
+        n_teams = len(next(iter(team_handles.values())))
+        self._kinds_of_team = [[k for k in team_handles if team_handles[k][ti]] for ti in range(n_teams)]
+        self._pools = {k: _Pool() for k in team_handles}
+        self._next_stamp = 0
+        self._base: dict[int, float] = {}  # full capacity of each worker in a pool (points)
+        self._start: dict[int, float] = {}
+        self._load: list[float] = []  # weighted caseload per worker (mirrors workforce.points)
+        ramp = workforce.ramp_days > 0 and workforce.ramp0 < 1.0
+        self._ramp_days = workforce.ramp_days if ramp else 0.0
+        self._ramp0 = workforce.ramp0
 
-    def _candidates(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """Workers who may take a case of ``kind`` now, their full capacity, start times and the latest start (cached)."""
+    # -- pools -------------------------------------------------------------------------
+    def _sync(self, t: float) -> None:
+        """Take in the workforce's log of workers whose availability or capacity changed."""
         wf = self.wf
-        hit = self._eligible.get(kind)
-        if hit is not None and hit[0] == wf.version:
-            return hit[1:]
-        n = wf.n
-        idx = np.flatnonzero(wf.available() & wf.holds_cases[:n] & self.handles[kind][wf.team[:n]])
-        base = wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx]
-        start = wf.start[idx]
-        latest = float(start.max(initial=-np.inf))
-        self._eligible[kind] = (wf.version, idx, base, start, latest)
-        return idx, base, start, latest
+        changed = wf.take_changes()
+        while len(self._load) < wf.n:
+            self._load.append(0.0)
+        for w in sorted(set(changed)):
+            ok = bool(wf.active[w] and not wf.notice[w] and not wf.absent[w] and wf.holds_cases[w])
+            base = float(wf.cap_by_grade[wf.grade[w]] * wf.fte[w])
+            new_cap = base != self._base.get(w, base)
+            self._base[w] = base
+            self._start[w] = float(wf.start[w])
+            for kind in self._kinds_of_team[wf.team[w]]:
+                pool = self._pools[kind]
+                if w in pool.stamp and (not ok or new_cap):
+                    self._leave(pool, w)
+                if ok and w not in pool.stamp:
+                    self._enter(pool, w, t)
 
+    def _enter(self, pool: _Pool, w: int, t: float) -> None:
+        start = self._start[w]
+        if self._ramp_days > 0 and t - start < self._ramp_days:
+            pool.stamp[w] = -1
+            pool.ramping[w] = start
+            pool._ramp_arrays = None
+            heapq.heappush(pool.ramp_order, (start, w))
+        else:
+            self._push(pool, w)
+
+    def _leave(self, pool: _Pool, w: int) -> None:
+        del pool.stamp[w]
+        if pool.ramping.pop(w, None) is not None:
+            pool._ramp_arrays = None
+
+    def _push(self, pool: _Pool, w: int) -> None:
+        """(Re)enter settled member ``w`` in both heaps at its current load."""
+        self._next_stamp += 1
+        stamp = pool.stamp[w] = self._next_stamp
+        base, load = self._base[w], self._load[w]
+        heapq.heappush(pool.by_ratio, (load / (base if base > 0 else 1.0), w, stamp))
+        heapq.heappush(pool.by_room, (-(base - load), w, stamp))
+        if len(pool.by_ratio) > 4 * len(pool.stamp) + 64:
+            self._rebuild(pool)
+
+    def _rebuild(self, pool: _Pool) -> None:
+        """Drop stale entries once they outnumber live ones."""
+        pool.by_ratio = [e for e in pool.by_ratio if pool.stamp.get(e[1]) == e[2]]
+        pool.by_room = [e for e in pool.by_room if pool.stamp.get(e[1]) == e[2]]
+        heapq.heapify(pool.by_ratio)
+        heapq.heapify(pool.by_room)
+
+    def _settle(self, pool: _Pool, t: float) -> None:
+        """Ramping members whose ramp-up is over join the heaps."""
+        order, r = pool.ramp_order, self._ramp_days
+        while order and t - order[0][0] >= r:
+            _, w = heapq.heappop(order)
+            if w in pool.ramping:
+                del pool.ramping[w]
+                pool._ramp_arrays = None
+                self._push(pool, w)
+
+    def _load_changed(self, w: int) -> None:
+        for kind in self._kinds_of_team[self.wf.team[w]]:
+            pool = self._pools[kind]
+            if pool.stamp.get(w, -1) >= 0:
+                self._push(pool, w)
+
+    # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:
         """The eligible worker with room for ``points`` and the lowest load for their capacity, or -1.
 
         Ties go to the worker who joined first (lowest index).
         """
-        wf = self.wf
-        known = self._no_room.get(kind)
-        if known is not None and known.version == wf.version and points >= known.points and t < known.until:
-            # nobody had room; only workers whose load has fallen since might have it now
-            if not known.freed:
-                return -1
-            w = self._best_of_freed(kind, known, points, t)
-            if w < 0 and points == known.points:
-                self._forget_freed(known, t)
-            return w
-        idx, base, start, latest = self._candidates(kind)
-        if idx.size == 0:
-            self._no_room[kind] = _NoRoom(wf.version, points, np.inf)
-            return -1
-        cap = wf.ramped(t, base, start, latest)
-        load = wf.points[idx]
-        fits = (cap - load) >= points - 1e-9
+        if self.wf.has_changes():
+            self._sync(t)
+        pool = self._pools[kind]
+        if pool.ramp_order:
+            self._settle(pool, t)
+        need = points - 1e-9
+        best = self._best_settled(pool, need)
+        if pool.ramping:
+            ramp = self._best_ramping(pool, need, t)
+            if ramp is not None and (best is None or ramp < best):
+                best = ramp
+        return -1 if best is None else best[1]
+
+    def _best_settled(self, pool: _Pool, need: float):
+        stamp, room, by_ratio = pool.stamp, pool.by_room, pool.by_ratio
+        while room and stamp.get(room[0][1]) != room[0][2]:
+            heapq.heappop(room)
+        if not room or -room[0][0] < need:
+            return None  # nobody past ramp-up has room
+        aside = []
+        while True:
+            e = heapq.heappop(by_ratio)
+            w = e[1]
+            if stamp.get(w) != e[2]:
+                continue  # stale
+            aside.append(e)
+            base = self._base[w]
+            if base - self._load[w] >= need:
+                break
+        for a in aside:
+            heapq.heappush(by_ratio, a)
+        return e[0], w
+
+    def _best_ramping(self, pool: _Pool, need: float, t: float):
+        load = self._load
+        if len(pool.ramping) <= _SCAN:
+            best = None
+            for w in pool.ramping:
+                start = pool.ramping[w]
+                cap = self.wf.ramped_one(t, self._base[w], start, start)
+                lw = load[w]
+                if cap - lw >= need:
+                    e = (lw / (cap if cap > 0 else 1.0), w)
+                    if best is None or e < best:
+                        best = e
+            return best
+        if pool._ramp_arrays is None:
+            ws = np.array(sorted(pool.ramping), dtype=int)
+            pool._ramp_arrays = (ws, np.array([self._base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))
+        ws, base, start = pool._ramp_arrays
+        cap = self.wf.ramped(t, base, start)
+        lw = self.wf.points[ws]
+        fits = cap - lw >= need
         if not fits.any():
-            self._no_room[kind] = _NoRoom(wf.version, points, wf.room_from(t, points - 1e-9, base, start, load))
-            return -1
-        ratio = np.where(fits, load / np.where(cap > 0, cap, 1.0), np.inf)
-        return int(idx[int(np.argmin(ratio))])
-
-    def _best_of_freed(self, kind: str, known: "_NoRoom", points: float, t: float) -> int:
-        """:meth:`best_worker` when only the workers in ``known.freed`` can have room (the same arithmetic)."""
-        wf = self.wf
-        latest = self._candidates(kind)[3]
-        best, best_ratio = -1, np.inf
-        for w in sorted(known.freed):
-            if not wf.active[w] or wf.notice[w] or wf.absent[w]:
-                continue
-            cap = wf.ramped_one(t, float(wf.cap_by_grade[wf.grade[w]]) * float(wf.fte[w]), float(wf.start[w]), latest)
-            load = float(wf.points[w])
-            if cap - load >= points - 1e-9:
-                ratio = load / (cap if cap > 0 else 1.0)
-                if ratio < best_ratio:
-                    best, best_ratio = w, ratio
-        return best
-
-    def _forget_freed(self, known: "_NoRoom", t: float) -> None:
-        """The freed workers have no room either: fold when their ramp-up could give it into ``until``."""
-        wf = self.wf
-        ws = np.array(sorted(known.freed), dtype=int)
-        base = wf.cap_by_grade[wf.grade[ws]] * wf.fte[ws]
-        known.until = min(known.until, wf.room_from(t, known.points - 1e-9, base, wf.start[ws], wf.points[ws]))
-        known.freed.clear()
-
-    def _freed(self, w: int) -> None:
-        """Worker ``w``'s load fell: note it for each case type they may hold."""
-        for kind in self._kinds_of_team[self.wf.team[w]]:
-            known = self._no_room.get(kind)
-            if known is not None:
-                known.freed.add(w)
+            return None
+        ratio = np.where(fits, lw / np.where(cap > 0, cap, 1.0), np.inf)
+        i = int(np.argmin(ratio))  # workers are in index order, so the first minimum is the lowest index
+        return float(ratio[i]), int(ws[i])
 
     def _assign(self, case, w: int, t: float) -> None:
         if case.last_worker >= 0 and case.last_worker != w:
@@ -130,9 +203,14 @@ class Allocator:
         case.worker = case.last_worker = w
         wf = self.wf
         wf.cases[w] += 1
-        wf.points[w] += case.points
+        self._set_load(w, self._load[w] + case.points)
         wf.caseset[w].add(case)
         self.on_allocated(case, t)
+
+    def _set_load(self, w: int, load: float) -> None:
+        self._load[w] = load
+        self.wf.points[w] = load
+        self._load_changed(w)
 
     def _enqueue(self, case, t: float, front: bool = False) -> None:
         case.worker = -1
@@ -156,10 +234,9 @@ class Allocator:
         if w >= 0:
             wf = self.wf
             wf.cases[w] -= 1
-            wf.points[w] -= case.points
+            self._set_load(w, self._load[w] - case.points)
             wf.caseset[w].discard(case)
             case.worker = -1
-            self._freed(w)
         elif case.queued:
             case.queued = False  # left in the deque; skipped when reached
             self.waiting -= 1
@@ -167,9 +244,7 @@ class Allocator:
     def reweigh(self, case, points: float) -> None:
         """Change a held case's workload points (e.g. an assessment becoming a plan in a pool team)."""
         if case.worker >= 0:
-            self.wf.points[case.worker] += points - case.points
-            if points < case.points:
-                self._freed(case.worker)
+            self._set_load(case.worker, self._load[case.worker] + (points - case.points))
         case.points = points
 
     def reallocate_from(self, w: int, t: float) -> None:

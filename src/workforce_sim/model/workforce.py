@@ -46,7 +46,7 @@ class Workforce:
         self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
         self._rng_absence = [streams(f"absence.{t}") for t in team_names]
         self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
-        self.version = 0  # bumped whenever membership, availability or grade changes
+        self._changes: list[int] = []  # workers whose availability or capacity changed, for the allocator
         self.n = 0
         size = 64
         self.team = np.zeros(size, int)
@@ -88,18 +88,26 @@ class Workforce:
         self.limit[i] = self._rng_leave[team].exponential()
         self.holds_cases[i] = grade != TM and not self.screening_team[team]
         self.caseset.append(set())
-        self.version += 1
+        self._changes.append(i)
         return i
 
     def remove(self, i: int) -> None:
         self.active[i] = False
         self.notice[i] = False
         self.absent[i] = False
-        self.version += 1
+        self._changes.append(i)
 
     def give_notice(self, i: int) -> None:
         self.notice[i] = True
-        self.version += 1
+        self._changes.append(i)
+
+    def has_changes(self) -> bool:
+        return bool(self._changes)
+
+    def take_changes(self) -> list[int]:
+        """Workers who joined, left, gave notice, went off or came back, or changed grade since last asked."""
+        out, self._changes = self._changes, []
+        return out
 
     # -- capacity -------------------------------------------------------------------
     def capacity(self, t: float, idx: np.ndarray) -> np.ndarray:
@@ -122,26 +130,6 @@ class Workforce:
         if self.ramp_days <= 0 or t - latest >= self.ramp_days:
             return base
         return base * min(max(self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days, self.ramp0), 1.0)
-
-    def room_from(self, t: float, need: float, base: np.ndarray, start: np.ndarray, load: np.ndarray) -> float:
-        """Earliest time from ``t`` at which one of these workers could have ``need`` points of room.
-
-        Only new starters' capacity grows with time, so with loads held as they are this is
-        when the first of them ramps up far enough (infinity if none will). It errs early, never
-        late, so a caller that trusts "no room before then" is never wrong.
-        """
-        if self.ramp_days <= 0 or self.ramp0 >= 1.0:
-            return math.inf
-        ramping = (t - start < self.ramp_days) & (base > 0)
-        if not ramping.any():
-            return math.inf
-        b = base[ramping]
-        share = (load[ramping] + need) / b
-        reach = share <= 1.0 + 1e-9
-        if not reach.any():
-            return math.inf
-        when = start[ramping][reach] + self.ramp_days * (share[reach] - self.ramp0) / (1.0 - self.ramp0)
-        return float(when.min()) - 1e-6
 
     def available(self) -> np.ndarray:
         """Mask of workers who can take new work now (in post, not on notice, not absent)."""
@@ -179,15 +167,14 @@ class Workforce:
         start_abs = act & ~was & (u < self.absence_start)
         end_abs = act & was & (u < self.absence_end)
         self.absent[:n] = (was | start_abs) & ~end_abs & act
-        self.version += 1
+        self._changes.extend(np.flatnonzero(self.absent[:n] != was).tolist())
         return resign
 
     def finish_asye(self, t: float) -> int:
         n = self.n
         done = np.flatnonzero(self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days))
         self.grade[done] = SW
-        if len(done):
-            self.version += 1
+        self._changes.extend(done.tolist())
         return len(done)
 
     # -- measurement ----------------------------------------------------------------

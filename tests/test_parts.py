@@ -264,6 +264,32 @@ def test_allocation_rule_on_drawn_teams(baseline, workers, steps):
             assert alloc.best_worker(kind, points, t) == _search_all(wf, handles, kind, points, t)
 
 
+def test_garbage_collector_is_paused_only_while_a_replication_runs(baseline):
+    import gc
+    import threading
+    from workforce_sim.model import simulate
+    from workforce_sim.model.council import collector_paused
+    seen = []
+    with collector_paused():
+        seen.append(gc.isenabled())
+        with collector_paused():
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+    assert seen == [False, False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        simulate(baseline, 1, 0, 2)
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    threads = [threading.Thread(target=simulate, args=(baseline, 1, r, 4)) for r in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert gc.isenabled()
+
+
 def test_single_pool_keeps_the_same_worker_through_a_case(base):
     """In one pool team, with nobody leaving, no child ever changes social worker."""
     base["teams"] = {

@@ -32,7 +32,7 @@ from .schema import Scenario
 from .store import ReplicationStore
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
-SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0005  # rough cost of the model, measured on the baseline
+SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
 MAX_CHUNK = 25  # keeps resumable progress fine-grained on very large runs
 
 

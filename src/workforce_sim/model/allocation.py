@@ -157,6 +157,12 @@ class Allocator:
             heapq.heappop(room)
         if not room or -room[0][0] < need:
             return None  # nobody past ramp-up has room
+        while stamp.get(by_ratio[0][1]) != by_ratio[0][2]:
+            heapq.heappop(by_ratio)
+        e = by_ratio[0]
+        w = e[1]
+        if self._base[w] - self._load[w] >= need:
+            return e[0], w  # the usual case: the least loaded has room
         aside = []
         while True:
             e = heapq.heappop(by_ratio)

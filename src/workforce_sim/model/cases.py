@@ -88,7 +88,7 @@ class CaseFlow:
         self.next_case = 0
         self.next_child = 0
         self.open = {"assessment": 0, "cin": 0, "cp": 0, "cla": 0}
-        self.open_assessments: dict[int, Case] = {}
+        self.open_assessments: dict[int, float] = {}  # case id -> referral time, of assessments open now
         self.created = 0
         self.closed = 0
         # Little's law accounting: area under the open-assessments counter, and time each assessment
@@ -132,7 +132,7 @@ class CaseFlow:
     def _open_assessment(self, case: Case, t: float) -> None:
         self._count_area(t)
         self.open["assessment"] += 1
-        self.open_assessments[case.id] = case
+        self.open_assessments[case.id] = case.referral_t
         self.alloc.place(case, t)
 
     def start_state(self, groups, streams) -> None:
@@ -319,9 +319,9 @@ class CaseFlow:
         m.set("assessments_open", week, self.open["assessment"])
         due = t - self.timescale
         overdue, open_days = 0, 0.0
-        for c in self.open_assessments.values():
-            overdue += c.referral_t < due
-            open_days += t - max(c.referral_t, 0.0)
+        for r in self.open_assessments.values():
+            overdue += r < due
+            open_days += t - max(r, 0.0)
         m.set("assessments_overdue", week, overdue)
         self._count_area(t)
         m.set("_assessment_area", week, self._area)

@@ -7,6 +7,10 @@ turns the weekly counters into the published columns.
 
 from __future__ import annotations
 
+import gc
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 import simpy
 
@@ -37,6 +41,36 @@ WEEKLY_COLUMNS = [
     "leavers", "leavers_permanent", "starters", "social_worker_changes",
 ] + COST_COLUMNS
 _EPS = 1e-7  # stocks are read just before a week boundary; flows at the boundary belong to the next week
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while the event loop runs (re-entrant, thread-safe).
+
+    The running model makes no cyclic garbage: cases, events and their callbacks are freed by
+    reference counting the moment they are done with. The only cycles are the replication's own
+    objects, which are collected after it ends. Collections during the run would only walk live
+    objects: measured at 32 s of a 94 s national-scale year (23 full collections over millions of
+    objects) and about 5% of a baseline replication. Results are unaffected either way.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class CountingEnvironment(simpy.Environment):
@@ -139,7 +173,8 @@ def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[s
 
     env.process(weekly())
     env.process(door.process())
-    env.run(until=cal.horizon)
+    with collector_paused():
+        env.run(until=cal.horizon)
     door.finish()
 
     out = mon.results()

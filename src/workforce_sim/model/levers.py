@@ -26,6 +26,9 @@ class LeverSchedule:
             a = self.clock(lv.start)
             b = INF if lv.end is None else self.clock(lv.end + dt.timedelta(days=1))
             self.items.append((i, lv, a, b))
+        self._by_type: dict[str, list] = {}
+        for item in self.items:
+            self._by_type.setdefault(item[1].type, []).append(item)
 
     def clock(self, day: dt.date) -> float:
         """Clock time (working days from the start) of a date; dates before the start give 0."""
@@ -34,10 +37,10 @@ class LeverSchedule:
         return float(self.calendar.working_days_between(self.calendar.start, day))
 
     def of_type(self, kind: str):
-        return [(i, lv, a, b) for i, lv, a, b in self.items if lv.type == kind]
+        return list(self._by_type.get(kind, ()))
 
     def active(self, kind: str, t: float):
-        return [lv for _, lv, a, b in self.of_type(kind) if a <= t < b]
+        return [lv for _, lv, a, b in self._by_type.get(kind, ()) if a <= t < b]
 
     def _mask(self, a: float, b: float, times: np.ndarray) -> np.ndarray:
         return (times >= a) & (times < b)
@@ -67,7 +70,8 @@ class LeverSchedule:
         return min(1.0, base + sum(lv.engagement_increase for lv in self.active("early_help", t)))
 
     def step_down_return_factor(self, t: float) -> float:
-        return float(np.prod([1.0 - lv.re_referral_reduction for lv in self.active("early_help", t)]))
+        active = self.active("early_help", t)
+        return float(np.prod([1.0 - lv.re_referral_reduction for lv in active])) if active else 1.0
 
     # -- workforce ------------------------------------------------------------------------------
     def leaving_factor(self, t: float, grade_names: list[str], grade: np.ndarray, agency: np.ndarray) -> np.ndarray:

@@ -178,12 +178,13 @@ class Allocator:
         return e[0], w
 
     def _best_ramping(self, pool: _Pool, need: float, t: float):
-        load = self._load
+        load, base = self._load, self._base
         if len(pool.ramping) <= _SCAN:
+            # Workforce.ramped's arithmetic for one worker, inlined (every member here is still ramping up)
+            r0, rest, days = self._ramp0, 1 - self._ramp0, self._ramp_days
             best = None
-            for w in pool.ramping:
-                start = pool.ramping[w]
-                cap = self.wf.ramped_one(t, self._base[w], start, start)
+            for w, start in pool.ramping.items():
+                cap = base[w] * min(max(r0 + rest * (t - start) / days, r0), 1.0)
                 lw = load[w]
                 if cap - lw >= need:
                     e = (lw / (cap if cap > 0 else 1.0), w)
@@ -192,9 +193,9 @@ class Allocator:
             return best
         if pool._ramp_arrays is None:
             ws = np.array(sorted(pool.ramping), dtype=int)
-            pool._ramp_arrays = (ws, np.array([self._base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))
-        ws, base, start = pool._ramp_arrays
-        cap = self.wf.ramped(t, base, start)
+            pool._ramp_arrays = (ws, np.array([base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))
+        ws, full, start = pool._ramp_arrays
+        cap = self.wf.ramped(t, full, start)
         lw = self.wf.points[ws]
         fits = cap - lw >= need
         if not fits.any():

@@ -318,10 +318,10 @@ class CaseFlow:
         m = self.monitor
         m.set("assessments_open", week, self.open["assessment"])
         due = t - self.timescale
-        overdue, open_days = 0, 0.0
-        for r in self.open_assessments.values():
-            overdue += r < due
-            open_days += t - max(r, 0.0)
+        ref = np.fromiter(self.open_assessments.values(), float, len(self.open_assessments))
+        overdue = int(np.count_nonzero(ref < due))
+        # days open within the run, added in order (cumsum adds one by one, as a loop would)
+        open_days = float(np.cumsum(t - np.maximum(ref, 0.0))[-1]) if ref.size else 0.0
         m.set("assessments_overdue", week, overdue)
         self._count_area(t)
         m.set("_assessment_area", week, self._area)

@@ -114,23 +114,12 @@ class Workforce:
         """Weighted caseload the workers ``idx`` can be allocated at time ``t``."""
         return self.ramped(t, self.cap_by_grade[self.grade[idx]] * self.fte[idx], self.start[idx])
 
-    def ramped(self, t: float, base: np.ndarray, start: np.ndarray, latest: float | None = None) -> np.ndarray:
-        """Full capacity ``base`` scaled down for workers who started recently (at ``start``).
-
-        ``latest`` is the latest start among them (computed if not given).
-        """
-        if latest is None:
-            latest = start.max(initial=-np.inf)
-        if self.ramp_days <= 0 or t - latest >= self.ramp_days:
+    def ramped(self, t: float, base: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Full capacity ``base`` scaled down for workers who started recently (at ``start``)."""
+        if self.ramp_days <= 0 or t - start.max(initial=-np.inf) >= self.ramp_days:
             return base
         share = self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days
         return base * np.minimum(np.maximum(share, self.ramp0), 1.0)  # np.clip's values, without its overhead
-
-    def ramped_one(self, t: float, base: float, start: float, latest: float) -> float:
-        """:meth:`ramped` for one worker among others whose latest start is ``latest`` (the same arithmetic)."""
-        if self.ramp_days <= 0 or t - latest >= self.ramp_days:
-            return base
-        return base * min(max(self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days, self.ramp0), 1.0)
 
     def available(self) -> np.ndarray:
         """Mask of workers who can take new work now (in post, not on notice, not absent)."""

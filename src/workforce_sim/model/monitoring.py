@@ -2,7 +2,7 @@
 
 Flows (contacts, referrals, leavers, ...) are counted into the week in which
 they happen, straight from their timestamps. A flow counted one event at a
-time is only noted (its time and amount appended to a list) while the model
+time is only noted (its time and amount appended to arrays of doubles) while the model
 runs, and binned into weeks in one vectorised pass when the results are read;
 the sums are the same, added in the same order. Stocks (open cases, caseloads,
 staff) are read once a week by the snapshot process from counters the other
@@ -10,6 +10,8 @@ modules keep up to date.
 """
 
 from __future__ import annotations
+
+from array import array
 
 import numpy as np
 
@@ -21,7 +23,7 @@ class Monitor:
         self.n_weeks = len(self.bounds) - 1
         self.horizon = self.bounds[-1]
         self._arrays: dict[str, np.ndarray] = {}
-        self._noted: dict[str, tuple[list[float], list[float]]] = {}  # flow -> (times, amounts) not yet binned
+        self._noted: dict[str, tuple[array, array]] = {}  # flow -> (times, amounts) not yet binned, as C doubles
 
     def array(self, name: str, dtype=float) -> np.ndarray:
         a = self._arrays.get(name)
@@ -33,7 +35,7 @@ class Monitor:
         """Add ``k`` to flow ``name`` in the week of time ``t`` (ignored outside the run; binned by :meth:`results`)."""
         noted = self._noted.get(name)
         if noted is None:
-            noted = self._noted[name] = ([], [])
+            noted = self._noted[name] = (array("d"), array("d"))
         noted[0].append(t)
         noted[1].append(k)
 
@@ -55,7 +57,7 @@ class Monitor:
     def results(self) -> dict[str, np.ndarray]:
         """Every measure by week (flows noted one at a time are binned now)."""
         for name, (times, amounts) in self._noted.items():
-            self._bin(name, np.array(times, dtype=float), np.array(amounts, dtype=float), always=False)
+            self._bin(name, np.frombuffer(times, dtype=float), np.frombuffer(amounts, dtype=float), always=False)
         self._noted.clear()
         return dict(self._arrays)
 

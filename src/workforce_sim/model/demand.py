@@ -88,9 +88,7 @@ class FrontDoor:
         monitor.array("contacts")[:] = hist
         for k, name in enumerate(self.source_names):
             monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
-        # the same values as plain lists, for the daily hand-out loop (much faster to read one at a time)
         self._n = n
-        self._arrival, self._service, self._outcome = self.arrival.tolist(), self.service.tolist(), self.outcome.tolist()
         self.next = 0  # next contact not yet handed to a screener
         self.free: list[float] = []  # heap of the times each screener is next free
         self.start = np.full(n, np.nan)  # when screening starts and ends (the decision), once assigned
@@ -120,28 +118,31 @@ class FrontDoor:
     def _assign(self, until: float) -> None:
         """Hand contacts that have arrived by ``until`` to the earliest free screener (first come, first served)."""
         free = self.free
-        i = i0 = self.next
-        if not free or i >= self._n:
+        i0 = self.next
+        if not free or i0 >= self._n:
             return
-        arr, service, outcome, n = self._arrival, self._service, self._outcome, self._n
+        i1 = int(np.searchsorted(self.arrival, until, side="left"))  # contacts i0..i1-1 arrived before ``until``
+        if i1 <= i0:
+            return
+        # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
+        arr, service, outcome = (x[i0:i1].tolist() for x in (self.arrival, self.service, self.outcome))
         now = self.env.now
         timeout = self.env.timeout
         starts, ends = [], []
-        while i < n and arr[i] < until:
-            start = max(arr[i], now, free[0])  # a contact that waited starts no earlier than now
-            end = start + service[i]
+        for k in range(i1 - i0):
+            start = max(arr[k], now, free[0])  # a contact that waited starts no earlier than now
+            end = start + service[k]
             heapq.heapreplace(free, end)
             starts.append(start)
             ends.append(end)
-            o = outcome[i]
+            o = outcome[k]
             if o == REFERRAL:
                 timeout(end - now).callbacks.append(self._refer)
-            elif o == EARLY_HELP and self.eh_step_up[i]:
-                timeout(end + self.eh_step_up_days[i] - now).callbacks.append(self._step_up)
-            i += 1
-        self.start[i0:i] = starts
-        self.end[i0:i] = ends
-        self.next = i
+            elif o == EARLY_HELP and self.eh_step_up[i0 + k]:
+                timeout(end + self.eh_step_up_days[i0 + k] - now).callbacks.append(self._step_up)
+        self.start[i0:i1] = starts
+        self.end[i0:i1] = ends
+        self.next = i1
 
     def finish(self) -> None:
         """Count decisions, waits and early help into their weeks, all contacts at once."""

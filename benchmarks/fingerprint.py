@@ -3,6 +3,7 @@
     python benchmarks/fingerprint.py                 # every bundled scenario, seeds 1 and 2, 3 years
     python benchmarks/fingerprint.py --save a.json   # keep the fingerprints
     python benchmarks/fingerprint.py --check a.json  # compare with kept ones; exit 1 if any differ
+    python benchmarks/fingerprint.py --check benchmarks/fingerprints.json   # against the ones kept here
 
 Each line is one scenario and seed: a SHA-256 of every weekly column the model returns (names,
 dtypes and exact bytes; the event counter excluded, since a change may add or remove events
@@ -55,14 +56,30 @@ def main() -> int:
             print(f"{key:32s} {got[key][:16]}", flush=True)
     if a.save:
         with open(a.save, "w") as f:
-            json.dump(got, f, indent=1)
+            json.dump({"years": a.years, "made_with": made_with(), "fingerprints": got}, f, indent=1)
+            f.write("\n")
     if a.check:
         with open(a.check) as f:
-            want = json.load(f)
+            kept = json.load(f)
+        if kept.get("years") != a.years:
+            print(f"{a.check} was made with --years {kept.get('years')}; run with the same")
+            return 1
+        want = kept["fingerprints"]
         bad = [k for k in want if got.get(k) != want[k]]
         print("identical" if not bad else f"DIFFERENT: {', '.join(bad)}")
+        if bad and kept.get("made_with") != made_with():
+            print(f"(kept with {kept.get('made_with')}, now {made_with()}: a library's random numbers "
+                  "or arithmetic may differ, not only the model)")
         return 1 if bad else 0
     return 0
+
+
+def made_with() -> dict[str, str]:
+    import platform
+
+    import scipy
+    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+            "machine": platform.machine()}
 
 
 if __name__ == "__main__":

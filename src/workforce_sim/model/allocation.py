@@ -110,7 +110,7 @@ class Allocator:
             self._rebuild(pool)
 
     def _rebuild(self, pool: _Pool) -> None:
-        """Drop stale entries once they outnumber live ones."""
+        """Drop stale entries (once they outnumber live ones about three to one)."""
         pool.by_ratio = [e for e in pool.by_ratio if pool.stamp.get(e[1]) == e[2]]
         pool.by_room = [e for e in pool.by_room if pool.stamp.get(e[1]) == e[2]]
         heapq.heapify(pool.by_ratio)

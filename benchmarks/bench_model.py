@@ -5,7 +5,8 @@
     python benchmarks/bench_model.py --national     # also one year of England-sized demand and staff
 
 (a) A bare SimPy reference runs the same number of timeout events as the model, one process
-per entity (as many entities as the model has cases), doing nothing else. (b) The full
+per entity (as many entities as the model has cases), doing nothing else; its event rate
+counts every event SimPy processes for it (the timeouts and each process's start and end). (b) The full
 baseline model runs 5 years. Both are timed in this process, best of three, side by side.
 Printed: events simulated, events per second for each, their ratio, events per referral,
 microseconds per referral and seconds per replication-year. Then 100 replications of 5 years
@@ -28,27 +29,32 @@ import simpy
 from workforce_sim import load_scenario
 from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
-from workforce_sim.model.council import collector_paused
+from workforce_sim.model.council import CountingEnvironment, collector_paused
 
 NATIONAL_FACTOR = 333  # England's ~12 million children / the baseline's 36,000
 
 
-def bare_simpy(n_events: int, n_entities: int, seed: int = 1) -> float:
-    """Seconds for SimPy to process ``n_events`` timeouts spread over ``n_entities`` processes."""
-    env = simpy.Environment()
-    per = max(1, n_events // n_entities)
-    delays = np.random.default_rng(seed).exponential(5.0, size=(n_entities, per)).tolist()
+def bare_simpy(n_timeouts: int, n_entities: int, seed: int = 1) -> tuple[float, int]:
+    """SimPy alone: ``n_timeouts`` timeouts spread over ``n_entities`` processes, doing nothing else.
+
+    Returns the seconds taken (starting the processes included, as the model's time includes
+    building it) and the events SimPy processed: the timeouts, plus each process's start and end.
+    """
+    per, extra = divmod(n_timeouts, n_entities)
+    rng = np.random.default_rng(seed)
+    delays = [rng.exponential(5.0, per + (i < extra)).tolist() for i in range(n_entities)]
+    env = CountingEnvironment()
 
     def entity(ds):
         for d in ds:
             yield env.timeout(d)
 
-    for ds in delays:
-        env.process(entity(ds))
     t = time.perf_counter()
     with collector_paused():  # as the model runs, so both are timed alike
+        for ds in delays:
+            env.process(entity(ds))
         env.run()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, env.processed
 
 
 def national_scenario():
@@ -100,17 +106,21 @@ def main() -> None:
         model_secs.append(time.perf_counter() - t)
         events = int(out["_events"][0])
         cases = int(out["_cases_created"][-1])
-        bare_secs.append(bare_simpy(events, cases, len(bare_secs)))
+        secs, bare_events = bare_simpy(events, cases, len(bare_secs))
+        bare_secs.append(secs)
     model_s, bare_s = min(model_secs), min(bare_secs)
+    model_rate, bare_rate = events / model_s, bare_events / bare_s
     referrals = out["referrals"].sum() + out["re_referrals"].sum()
     print(f"baseline, {a.years:g} simulated years, one replication (best of 3)")
     print(f"  events simulated (model):      {events:,}")
-    print(f"  model:       {events / model_s:12,.0f} events/s  ({model_s:.3f} s)")
-    print(f"  bare SimPy:  {events / bare_s:12,.0f} events/s  ({bare_s:.3f} s, {cases:,} processes)")
-    print(f"  ratio, model / bare SimPy event rate: {bare_s / model_s:.0%}  (target >= 60%)")
+    print(f"  model:       {model_rate:12,.0f} events/s  ({model_s:.3f} s)")
+    print(f"  bare SimPy:  {bare_rate:12,.0f} events/s  ({bare_s:.3f} s: {events:,} timeouts over {cases:,} "
+          f"processes, {bare_events:,} events with their starts and ends)")
+    print(f"  ratio, model / bare SimPy event rate: {model_rate / bare_rate:.0%}  (target >= 60%; "
+          f"counting only the bare run's timeouts: {bare_s / model_s:.0%})")
     print(f"  events per referral:           {events / referrals:.2f}  (aim: 10 or fewer)")
     print(f"  time per referral (model):     {1e6 * model_s / referrals:.1f} us  "
-          f"(bare SimPy, {events / referrals:.2f} events: {1e6 * bare_s / referrals:.1f} us)")
+          f"(bare SimPy, the same timeouts: {1e6 * bare_s / referrals:.1f} us)")
     print(f"  seconds per replication-year:  {model_s / a.years:.3f}")
     if not a.quick:
         from workforce_sim import run

@@ -58,11 +58,9 @@ class Allocator:
         self._pools = {k: _Pool() for k in team_handles}
         self._next_stamp = 0
         self._base: dict[int, float] = {}  # full capacity of each worker in a pool (points)
-        self._start: dict[int, float] = {}
         self._load: list[float] = []  # weighted caseload per worker (mirrors workforce.points)
         ramp = workforce.ramp_days > 0 and workforce.ramp0 < 1.0
-        self._ramp_days = workforce.ramp_days if ramp else 0.0
-        self._ramp0 = workforce.ramp0
+        self._ramp_days = workforce.ramp_days if ramp else 0.0  # 0: capacity never grows with time
 
     # -- pools -------------------------------------------------------------------------
     def _sync(self, t: float) -> None:
@@ -72,11 +70,10 @@ class Allocator:
         while len(self._load) < wf.n:
             self._load.append(0.0)
         for w in sorted(set(changed)):
-            ok = bool(wf.active[w] and not wf.notice[w] and not wf.absent[w] and wf.holds_cases[w])
-            base = float(wf.cap_by_grade[wf.grade[w]] * wf.fte[w])
+            ok = wf.takes_cases_now(w)
+            base = wf.full_capacity(w)
             new_cap = base != self._base.get(w, base)
             self._base[w] = base
-            self._start[w] = float(wf.start[w])
             for kind in self._kinds_of_team[wf.team[w]]:
                 pool = self._pools[kind]
                 if w in pool.stamp and (not ok or new_cap):
@@ -85,7 +82,7 @@ class Allocator:
                     self._enter(pool, w, t)
 
     def _enter(self, pool: _Pool, w: int, t: float) -> None:
-        start = self._start[w]
+        start = float(self.wf.start[w])
         if self._ramp_days > 0 and t - start < self._ramp_days:
             pool.stamp[w] = -1
             pool.ramping[w] = start
@@ -180,11 +177,10 @@ class Allocator:
     def _best_ramping(self, pool: _Pool, need: float, t: float):
         load, base = self._load, self._base
         if len(pool.ramping) <= _SCAN:
-            # Workforce.ramped's arithmetic for one worker, inlined (every member here is still ramping up)
-            r0, rest, days = self._ramp0, 1 - self._ramp0, self._ramp_days
+            ramped_one = self.wf.ramped_one
             best = None
             for w, start in pool.ramping.items():
-                cap = base[w] * min(max(r0 + rest * (t - start) / days, r0), 1.0)
+                cap = ramped_one(t, base[w], start)
                 lw = load[w]
                 if cap - lw >= need:
                     e = (lw / (cap if cap > 0 else 1.0), w)

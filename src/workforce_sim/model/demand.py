@@ -88,7 +88,6 @@ class FrontDoor:
         monitor.array("contacts")[:] = hist
         for k, name in enumerate(self.source_names):
             monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
-        self._n = n
         self.next = 0  # next contact not yet handed to a screener
         self.free: list[float] = []  # heap of the times each screener is next free
         self.start = np.full(n, np.nan)  # when screening starts and ends (the decision), once assigned
@@ -119,7 +118,7 @@ class FrontDoor:
         """Hand contacts that have arrived by ``until`` to the earliest free screener (first come, first served)."""
         free = self.free
         i0 = self.next
-        if not free or i0 >= self._n:
+        if not free or i0 >= self.arrival.size:
             return
         i1 = int(np.searchsorted(self.arrival, until, side="left"))  # contacts i0..i1-1 arrived before ``until``
         if i1 <= i0:

@@ -18,10 +18,8 @@ import numpy as np
 
 class Monitor:
     def __init__(self, week_bounds: np.ndarray):
-        self.bounds = [float(b) for b in week_bounds]
-        self._bounds = np.asarray(self.bounds)
+        self.bounds = np.asarray(week_bounds, dtype=float)
         self.n_weeks = len(self.bounds) - 1
-        self.horizon = self.bounds[-1]
         self._arrays: dict[str, np.ndarray] = {}
         self._noted: dict[str, tuple[array, array]] = {}  # flow -> (times, amounts) not yet binned, as C doubles
 
@@ -44,7 +42,7 @@ class Monitor:
         self._bin(name, np.asarray(times, dtype=float), weights, always=True)
 
     def _bin(self, name: str, times: np.ndarray, weights, always: bool) -> None:
-        w = np.searchsorted(self._bounds, times, side="right") - 1
+        w = np.searchsorted(self.bounds, times, side="right") - 1
         keep = (times >= 0) & (w >= 0) & (w < self.n_weeks)
         if not always and name not in self._arrays and not keep.any():
             return  # a flow counted only outside the run gets no column, as before

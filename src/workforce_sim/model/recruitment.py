@@ -75,13 +75,13 @@ class Staffing:
             grade = GRADES.index(g.grade)
             post_grade = SW if grade == ASYE else grade
             perm = g.contract == "permanent"
-            key = (team_index[g.team], post_grade)
-            mine = posts_of.get(key, [])
+            mine = posts_of.get((team_index[g.team], post_grade), [])
+            cursor = (team_index[g.team], post_grade, perm)
             for _ in range(g.count):
-                i = looked.get((*key, perm), 0)
+                i = looked.get(cursor, 0)
                 while mine[i].perm >= 0 or (not perm and mine[i].agency >= 0):
                     i += 1
-                looked[(*key, perm)] = i
+                looked[cursor] = i
                 post = mine[i]
                 w = self.wf.add(post.team, grade, g.contract == "agency", g.fte, -g.weeks_in_post * WD, post.id)
                 if g.contract == "permanent":

@@ -121,10 +121,23 @@ class Workforce:
         share = self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days
         return base * np.minimum(np.maximum(share, self.ramp0), 1.0)  # np.clip's values, without its overhead
 
+    def ramped_one(self, t: float, base: float, start: float) -> float:
+        """:meth:`ramped` for one worker still ramping up (the same arithmetic, on Python floats)."""
+        share = self.ramp0 + (1 - self.ramp0) * (t - start) / self.ramp_days
+        return base * min(max(share, self.ramp0), 1.0)
+
+    def full_capacity(self, i: int) -> float:
+        """Points worker ``i`` can carry once ramped up (the ``base`` of :meth:`capacity`)."""
+        return float(self.cap_by_grade[self.grade[i]] * self.fte[i])
+
     def available(self) -> np.ndarray:
         """Mask of workers who can take new work now (in post, not on notice, not absent)."""
         n = self.n
         return self.active[:n] & ~self.notice[:n] & ~self.absent[:n]
+
+    def takes_cases_now(self, i: int) -> bool:
+        """Whether worker ``i`` holds cases and can take new ones now (:meth:`available`, for one worker)."""
+        return bool(self.holds_cases[i] and self.active[i] and not self.notice[i] and not self.absent[i])
 
     def load_ratio(self, i: int, extra_cases: int = 0) -> float:
         return (self.cases[i] + extra_cases) / self.fte[i] / self.threshold

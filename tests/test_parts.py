@@ -282,12 +282,13 @@ def test_garbage_collector_is_paused_only_while_a_replication_runs(baseline):
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
-    threads = [threading.Thread(target=simulate, args=(baseline, 1, r, 4)) for r in range(3)]
+    outs = []
+    threads = [threading.Thread(target=lambda r=r: outs.append(simulate(baseline, 1, r, 4))) for r in range(3)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    assert gc.isenabled()
+    assert len(outs) == 3 and gc.isenabled()  # all three ran, and the last to finish restored the collector
 
 
 def test_single_pool_keeps_the_same_worker_through_a_case(base):

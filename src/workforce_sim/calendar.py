@@ -20,6 +20,11 @@ WORKING_DAYS_PER_WEEK = 5.0
 WEEKS_PER_YEAR = 365.25 / 7.0
 
 
+def next_month(d: dt.date) -> dt.date:
+    """The first day of the calendar month after the one ``d`` falls in."""
+    return dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
 def england_bank_holidays(first_year: int, last_year: int) -> list[dt.date]:
     """England and Wales bank holidays, including substitute and one-off days."""
     days = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))
@@ -40,6 +45,7 @@ class WorkingCalendar:
 
     @property
     def end(self) -> dt.date:
+        """The day after the run's last reporting week."""
         return self.start + dt.timedelta(days=7 * self.n_weeks)
 
     @cached_property
@@ -60,6 +66,7 @@ class WorkingCalendar:
         return float(self.week_bounds[-1])
 
     def working_days_between(self, a: dt.date, b: dt.date) -> int:
+        """Working days from ``a`` (counted) up to ``b`` (not counted)."""
         return int(np.busday_count(np.datetime64(a, "D"), np.datetime64(b, "D"), busdaycal=self._busdaycal))
 
     def month_bounds(self) -> list[tuple[int, int, float, float]]:
@@ -68,7 +75,7 @@ class WorkingCalendar:
         y, m = self.start.year, self.start.month
         while dt.date(y, m, 1) < self.end:
             first = dt.date(y, m, 1)
-            nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+            nxt = next_month(first)
             a = max(first, self.start)
             b = min(nxt, self.end)
             out.append((y, m, float(self.working_days_between(self.start, a)),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calendar import next_month
 from .calibrate import _month_days
 from .files import atomic_write
 
@@ -34,12 +35,13 @@ TRUTH = {
 
 
 def generate(seed: int = 1, months: int = 48, first: dt.date = dt.date(2015, 4, 1)) -> dict[str, list[dict]]:
+    """Rows of the three data files, drawn from ``TRUTH`` for ``months`` months from ``first``."""
     rng = np.random.default_rng(seed)
     ms = []
     m = first
     for _ in range(months):
         ms.append(m)
-        m = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        m = next_month(m)
     days = _month_days(ms)
     season = np.array(TRUTH["seasonality"]) / np.mean(TRUTH["seasonality"])
     dpy = days.sum() / (months / 12)
@@ -50,8 +52,7 @@ def generate(seed: int = 1, months: int = 48, first: dt.date = dt.date(2015, 4, 
             n = int(rng.poisson(lam))
             contacts.append({"month": mo.strftime("%Y-%m"), "source": src, "contacts": n,
                              "referrals": int(rng.binomial(n, share))})
-    end = ms[-1] + dt.timedelta(days=31)
-    end = dt.date(end.year, end.month, 1)
+    end = next_month(ms[-1])
     span = (end - first).days
     staff, sid = [], 0
     for (grade, contract), posts in TRUTH["staff"].items():
@@ -87,6 +88,7 @@ def generate(seed: int = 1, months: int = 48, first: dt.date = dt.date(2015, 4, 
 
 
 def write_example(folder: Path, seed: int = 1, months: int = 48) -> list[Path]:
+    """Write the generated data files and a README saying they are made up; return their paths."""
     folder = Path(folder)
     paths = []
     for name, rows in generate(seed, months).items():

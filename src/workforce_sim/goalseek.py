@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .calendar import WEEKS_PER_YEAR
 from .experiment import run
 from .loading import load_scenario
 from .schema import HELD_CASE_TYPES, Scenario
@@ -34,16 +35,19 @@ _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*(-?[0-9]*\.?[0-9]+)\s*$"
 
 
 class GoalSeekError(ValueError):
-    pass
+    """A goal-seek that cannot be done as asked: unknown lever, measure or target."""
 
 
 @dataclass(frozen=True)
 class Target:
+    """What must hold of one whole-run measure, e.g. p_sustained >= 0.9."""
+
     metric: str
     op: str
     value: float
 
     def met(self, x: float) -> bool:
+        """Whether the value ``x`` meets the target."""
         return bool(OPS[self.op](x, self.value))
 
     def __str__(self) -> str:
@@ -51,6 +55,7 @@ class Target:
 
 
 def parse_target(text: str) -> Target:
+    """Read a target written like ``p_sustained>=0.9``."""
     m = _TARGET.match(text)
     if not m:
         raise GoalSeekError(f'target "{text}" should look like "p_sustained>=0.9" or "caseload_mean<=17"')
@@ -59,6 +64,8 @@ def parse_target(text: str) -> Target:
 
 @dataclass
 class Evaluation:
+    """One level tried: the measure's mean and 95% interval, the cost per year, and whether it meets the target."""
+
     level: float
     value: float
     ci95_low: float
@@ -69,6 +76,8 @@ class Evaluation:
 
 @dataclass
 class GoalSeekResult:
+    """The outcome of a search: the level found (if any), the best run, the run with none, and every level tried."""
+
     lever: str
     field: str
     target: Target
@@ -107,7 +116,7 @@ def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, **ru
         known = sorted(set(s["metric"]))
         raise GoalSeekError(f"no measure called {target.metric}; choose from: {', '.join(known)}")
     row = row.iloc[0]
-    years = res.weekly["week"].nunique() / 52.1775
+    years = res.weekly["week"].nunique() / WEEKS_PER_YEAR
     cost = res.weekly.groupby("replication")["cost_total"].sum().mean() / years
     return Evaluation(level, float(row["mean"]), float(row["ci95_low"]), float(row["ci95_high"]), float(cost),
                       target.met(float(row["mean"])))

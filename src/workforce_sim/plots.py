@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .calendar import WEEKS_PER_YEAR
 from .results import first_breach
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
@@ -30,7 +31,7 @@ METRICS = {
     "staff_fte_agency": ("Agency staff in post", "FTE", 1.0),
     "staff_fte_asye": ("Newly qualified (ASYE) staff in post", "FTE", 1.0),
     "vacancies_fte": ("Vacant funded posts", "FTE", 1.0),
-    "cost_total": ("Cost of the service (annualised)", "£ million a year", 365.25 / 7 / 1e6),
+    "cost_total": ("Cost of the service (annualised)", "£ million a year", WEEKS_PER_YEAR / 1e6),
     "referrals": ("Referrals", "referrals a week", 1.0),
     "re_referral_pct": ("Re-referrals", "% of referrals", 1.0),
     "assessments_in_timescale_pct": ("Assessments completed within 45 working days", "% of assessments", 1.0),

@@ -1,13 +1,16 @@
 """Fitting a council's own data: known parameters come back, personal data is refused, errors are precise."""
 
+import csv
 import math
+import tomllib
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from workforce_sim import load_scenario
-from workforce_sim.calibrate import DataError, backtest, calibrate, read_table
+from workforce_sim import tomlout
+from workforce_sim.calibrate import DataError, backtest, calibrate, read_table, scenario_text
 from workforce_sim.cli import main
 from workforce_sim.exampledata import TRUTH, write_example
 
@@ -82,6 +85,31 @@ def test_sources_missing_from_the_data_are_switched_off(tmp_path):
     out = tmp_path / "x.toml"
     assert CliRunner().invoke(main, ["calibrate", str(tmp_path), "--out", str(out)]).exit_code == 0
     assert load_scenario(out).demand.sources["police"].contacts_per_year == 0
+
+
+ODD = 'A&E "x"\nnew'
+
+
+@pytest.mark.parametrize("text", [ODD, "back\\slash", "tab\tbell\x07del\x7f", "naïve £ 東京", ""])
+def test_any_string_is_written_as_toml_that_reads_back(text):
+    assert tomllib.loads(f"{tomlout.key(text)} = {tomlout.value(text)}") == {text: text}
+
+
+def test_a_fitted_scenario_with_odd_names_reads_back(data, tmp_path):
+    with (data / "contacts.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["source"] = ODD if r["source"] == "other" else r["source"]
+    with (tmp_path / "contacts.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    for name in ("staff.csv", "closed_cases.csv"):
+        (tmp_path / name).write_bytes((data / name).read_bytes())
+    back = tomllib.loads(scenario_text(calibrate(tmp_path), ODD))
+    assert back["name"] == ODD
+    assert back["demand"]["sources"][ODD]["contacts_per_year"] > 0
+    assert back["demand"]["sources"]["other"]["contacts_per_year"] == 0  # a baseline source missing from the data
 
 
 @pytest.mark.parametrize("column, what", [("surname", "a name"), ("Date of Birth", "a date of birth"),

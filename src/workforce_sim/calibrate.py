@@ -21,12 +21,13 @@ import csv
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .calendar import england_bank_holidays
+from . import tomlout
+from .calendar import england_bank_holidays, next_month
 
 GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")
 PLAN_TYPES = ("cin", "cp", "cla")
@@ -142,7 +143,7 @@ def read_table(path: Path) -> list[dict]:
 def _month_days(months: list[dt.date]) -> np.ndarray:
     hol = np.array(england_bank_holidays(months[0].year - 1, months[-1].year + 1), dtype="datetime64[D]")
     cal = np.busdaycalendar(weekmask="1111100", holidays=hol)
-    ends = [dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1) for m in months]
+    ends = [next_month(m) for m in months]
     return np.busday_count(np.array(months, dtype="datetime64[D]"), np.array(ends, dtype="datetime64[D]"),
                            busdaycal=cal).astype(float)
 
@@ -168,6 +169,8 @@ def poisson_glm(X: np.ndarray, y: np.ndarray, offset: np.ndarray, iters: int = 1
 
 @dataclass
 class DemandFit:
+    """The fitted Poisson model of contacts: coefficients, their covariance and each source's referral share."""
+
     months: list[dt.date]
     sources: list[str]
     beta: np.ndarray
@@ -180,6 +183,7 @@ class DemandFit:
         return 1 + s, 1 + len(self.sources) + s  # level, trend columns (column 0 is the baseline level)
 
     def seasonality(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each calendar month's factor (January..December, averaging 1) and its standard error."""
         k = len(self.sources)
         g = np.concatenate([[0.0], self.beta[1 + 2 * k:]])
         f = np.exp(g)
@@ -209,12 +213,14 @@ class DemandFit:
         return value, se
 
     def trend(self, s: int) -> tuple[float, float]:
+        """Yearly growth in contacts for source s, with its standard error."""
         _, b = self._idx(s)
         g = math.exp(self.beta[b])
         return g - 1.0, g * math.sqrt(self.cov[b, b])
 
 
 def fit_demand(rows: list[dict]) -> DemandFit:
+    """Fit a level and trend for each source and one seasonal profile to monthly contacts (rows of contacts.csv)."""
     months = sorted({r["month"] for r in rows})
     sources = sorted({r["source"] for r in rows})
     if len(months) < 13:
@@ -305,50 +311,46 @@ def fit_cases(rows: list[dict]) -> dict:
 # -- the scenario -------------------------------------------------------------------------
 @dataclass
 class Calibration:
+    """Everything fitted from one data folder: demand, leaving hazards and case durations."""
+
     demand: DemandFit
     leaving: dict
     cases: dict
-    notes: list[str] = field(default_factory=list)
 
 
 def calibrate(data_dir: Path) -> Calibration:
+    """Read the three data files in ``data_dir`` and fit demand, leaving and cases."""
     data_dir = Path(data_dir)
     contacts = read_table(data_dir / "contacts.csv")
     demand = fit_demand(contacts)
-    start, end = demand.months[0], _next_month(demand.months[-1])
+    start, end = demand.months[0], next_month(demand.months[-1])
     staff = read_table(data_dir / "staff.csv")
     cases = read_table(data_dir / "closed_cases.csv")
     return Calibration(demand, fit_leaving(staff, start, end), fit_cases(cases))
 
 
-def _next_month(m: dt.date) -> dt.date:
-    return dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-
-
-def _num(x: float) -> str:
-    return f"{x:.6g}"
-
-
-def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str:
-    d = cal.demand
-    start = _next_month(d.months[-1])
+def _header(d: DemandFit, name: str, extends: str, start: dt.date) -> list[str]:
+    """The scenario's opening lines: where it came from, its name, and the seasonal profile."""
     season, season_se = d.seasonality()
-    L = [f"# Fitted by workforce-sim calibrate from data for {d.months[0]:%B %Y} to {d.months[-1]:%B %Y}.",
-         "# Each fitted value has its standard error (se) in a comment. Everything not fitted comes from the",
-         f"# {extends} scenario: check it against your council before relying on the results.",
-         f'extends = "{extends}"', f'name = "{name}"',
-         f'description = "Fitted to local data, {d.months[0]:%b %Y} to {d.months[-1]:%b %Y}."',
-         f"start_date = {start.isoformat()}", "", "[demand]", "trend_per_year = 0.0  # each source has its own trend below",
-         "# January..December, fitted jointly over sources; se: " + ", ".join(f"{x:.3f}" for x in season_se),
-         "seasonality = [" + ", ".join(f"{x:.4f}" for x in season) + "]", ""]
-    from .loading import load_scenario
+    return [f"# Fitted by workforce-sim calibrate from data for {d.months[0]:%B %Y} to {d.months[-1]:%B %Y}.",
+            "# Each fitted value has its standard error (se) in a comment. Everything not fitted comes from the",
+            f"# {extends} scenario: check it against your council before relying on the results.",
+            f"extends = {tomlout.value(extends)}", f"name = {tomlout.value(name)}",
+            "description = " + tomlout.value(f"Fitted to local data, {d.months[0]:%b %Y} to {d.months[-1]:%b %Y}."),
+            f"start_date = {tomlout.value(start)}", "", "[demand]",
+            "trend_per_year = 0.0  # each source has its own trend below",
+            "# January..December, fitted jointly over sources; se: " + ", ".join(f"{x:.3f}" for x in season_se),
+            "seasonality = [" + ", ".join(f"{x:.4f}" for x in season) + "]", ""]
 
-    parent = load_scenario(extends)
+
+def _source_lines(d: DemandFit, parent, extends: str, start: dt.date) -> list[str]:
+    """One [demand.sources.X] table per fitted source, then a zero for each of the parent's sources not in the data."""
+    L = []
     for s, src in enumerate(d.sources):
         value, se = d.per_year(s, d.t_end)
         tr, tr_se = d.trend(s)
         p, p_se = d.referral_share[src]
-        L += [f"[demand.sources.{src}]",
+        L += [f"[demand.sources.{tomlout.key(src)}]",
               f"contacts_per_year = {value:.1f}  # se {se:.1f}, at {start}",
               f"trend_per_year = {tr:.5f}  # se {tr_se:.5f}",
               f"referral_share = {p:.5f}  # se {p_se:.5f}"]
@@ -362,41 +364,65 @@ def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str
         L.append("")
     for src in parent.demand.sources:
         if src not in d.sources:
-            L += [f"[demand.sources.{src}]", f"contacts_per_year = 0  # a source of {extends} that is not in your data", ""]
-    perm = {g: v for (g, c), v in cal.leaving.items() if c == "permanent"}
-    agency = cal.leaving.get(("social_worker", "agency"))
-    if perm or agency:
-        L.append("[workforce.turnover]")
-        if perm:
-            base = parent.workforce.turnover.permanent_per_year
-            parts, notes = [], []
-            for g in GRADES:
-                if g in perm:
-                    p, se, n, years = perm[g]
-                    parts.append(f"{g} = {p:.5f}")
-                    notes.append(f"{g} se {se:.5f} ({n} leavers in {years:.1f} FTE-years)")
-                else:
-                    parts.append(f"{g} = {base[g]}")
-                    notes.append(f"{g} not in the data (from {extends})")
-            L.append("# " + "; ".join(notes))
-            L.append("permanent_per_year = { " + ", ".join(parts) + " }")
-        if agency:
-            p, se, n, years = agency
-            L.append(f"agency_per_year = {p:.5f}  # se {se:.5f} ({n} leavers in {years:.1f} FTE-years)")
-        L.append("")
+            L += [f"[demand.sources.{tomlout.key(src)}]",
+                  f"contacts_per_year = 0  # a source of {extends} that is not in your data", ""]
+    return L
+
+
+def _turnover_lines(leaving: dict, parent, extends: str) -> list[str]:
+    """The [workforce.turnover] table: fitted leaving rates, the parent's for grades not in the data."""
+    perm = {g: v for (g, c), v in leaving.items() if c == "permanent"}
+    agency = leaving.get(("social_worker", "agency"))
+    if not (perm or agency):
+        return []
+    L = ["[workforce.turnover]"]
+    if perm:
+        base = parent.workforce.turnover.permanent_per_year
+        parts, notes = [], []
+        for g in GRADES:
+            if g in perm:
+                p, se, n, years = perm[g]
+                parts.append(f"{g} = {p:.5f}")
+                notes.append(f"{g} se {se:.5f} ({n} leavers in {years:.1f} FTE-years)")
+            else:
+                parts.append(f"{g} = {base[g]}")
+                notes.append(f"{g} not in the data (from {extends})")
+        L.append("# " + "; ".join(notes))
+        L.append("permanent_per_year = { " + ", ".join(parts) + " }")
+    if agency:
+        p, se, n, years = agency
+        L.append(f"agency_per_year = {p:.5f}  # se {se:.5f} ({n} leavers in {years:.1f} FTE-years)")
+    L.append("")
+    return L
+
+
+def _case_lines(cases: dict) -> list[str]:
+    """Plan durations and endings, and assessment outcomes, from closed cases."""
+    L = []
     for t in PLAN_TYPES:
-        if t in cal.cases:
-            c = cal.cases[t]
+        if t in cases:
+            c = cases[t]
             L += [f"[cases.plans.{t}]",
                   f"# {c['n']} closed plans; mean duration se {c['mean_se']:.2f} weeks",
                   f'duration_weeks = {{ dist = "gamma", mean = {c["mean"]:.3f}, cv = {c["cv"]:.4f} }}']
             if c["ends"]:
                 L.append("ends = { " + ", ".join(f"{e} = {v:.5f}" for e, v in c["ends"].items()) + " }")
             L.append("")
-    if "assessment" in cal.cases:
-        a = cal.cases["assessment"]
+    if "assessment" in cases:
+        a = cases["assessment"]
         L += [f"[cases.outcomes]  # {a['n']} closed assessments not leading to a child protection plan"]
         L += [f"{o} = {v:.5f}" for o, v in a["shares"].items()]
+    return L
+
+
+def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str:
+    """The fitted scenario as TOML text that extends ``extends``, with standard errors in comments."""
+    from .loading import load_scenario
+
+    start = next_month(cal.demand.months[-1])
+    parent = load_scenario(extends)
+    L = (_header(cal.demand, name, extends, start) + _source_lines(cal.demand, parent, extends, start)
+         + _turnover_lines(cal.leaving, parent, extends) + _case_lines(cal.cases))
     return "\n".join(L).rstrip() + "\n"
 
 

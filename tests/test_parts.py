@@ -76,7 +76,7 @@ def test_asye_carry_a_protected_caseload(baseline):
     from workforce_sim.model.workforce import Workforce, ASYE, SW
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.streams import Streams
-    wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0)))
+    wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0), set()))
     a = wf.add(1, ASYE, False, 1.0, -1000.0, 0)
     s = wf.add(1, SW, False, 1.0, -1000.0, 1)
     new = wf.add(1, SW, False, 1.0, 0.0, 2)
@@ -248,7 +248,7 @@ def test_allocation_rule_on_drawn_teams(baseline, workers, steps):
     from workforce_sim.streams import Streams
     teams = list(baseline.teams)
     handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
-    wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0)))
+    wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0), set()))
     alloc = Allocator(wf, handles, None, lambda c, t: None, lambda c, t: None)
     team = teams.index("long_term")
     for grade, fte, start, absent in workers:
@@ -336,13 +336,13 @@ def test_counting_many_events_bins_them_as_counting_one_at_a_time():
     bounds = np.array([0.0, 5.0, 9.0, 14.0])
     times = np.array([-1.0, 0.0, 4.999, 5.0, 8.5, 9.0, 13.9, 14.0, 20.0])  # boundaries, before and after the run
     weights = np.arange(1.0, 10.0)
-    one, many = Monitor(bounds), Monitor(bounds)
+    one, many = Monitor(bounds, {"x"}), Monitor(bounds, {"x"})
     for t, w in zip(times, weights):
         one.count("x", t, w)
     many.count_many("x", times, weights)
-    np.testing.assert_array_equal(one.results()["x"], many.results()["x"])
-    np.testing.assert_array_equal(many.results()["x"], [2 + 3, 4 + 5, 6 + 7])
-    outside = Monitor(bounds)
+    np.testing.assert_array_equal(one.results(["x"])["x"], many.results(["x"])["x"])
+    np.testing.assert_array_equal(many.results(["x"])["x"], [2 + 3, 4 + 5, 6 + 7])
+    outside = Monitor(bounds, {"y"})
     outside.count("y", -1.0)
     outside.count("y", 14.0)
-    assert "y" not in outside.results()  # a flow counted only outside the run gets no column
+    np.testing.assert_array_equal(outside.results(["y"])["y"], [0, 0, 0])  # counted only outside the run

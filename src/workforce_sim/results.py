@@ -11,8 +11,7 @@ from scipy import stats
 
 from .calendar import WEEKS_PER_YEAR
 from .files import atomic_write
-
-ID = ["scenario", "replication", "week", "date"]
+from .model.measures import COST_COLUMNS, ID_COLUMNS
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -52,7 +51,7 @@ def summarise(weekly: pd.DataFrame, thresholds: dict[str, float] | None = None) 
     manageable caseload of each scenario), the headline rows of
     :func:`headline` are added.
     """
-    metrics = [c for c in weekly.columns if c not in ID and not c.startswith("_")]
+    metrics = [c for c in weekly.columns if c not in ID_COLUMNS and not c.startswith("_")]
     rows = []
     for scen, df in weekly.groupby("scenario", sort=False):
         n_weeks = int(df["week"].max()) + 1
@@ -121,7 +120,7 @@ def headline(weekly: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame
 
 
 # -- money ----------------------------------------------------------------------------------
-COST_ITEMS = ["cost_permanent", "cost_agency", "cost_recruitment", "cost_interventions", "cost_total"]
+
 
 
 def financial_year(dates: pd.Series) -> pd.Series:
@@ -135,11 +134,11 @@ def budget_table(weekly: pd.DataFrame) -> pd.DataFrame:
     """Cost per financial year (a week counts in the year its first day falls in), per scenario and item:
     the mean over replications with a 95% confidence interval. ``weeks`` shows part years."""
     df = weekly.assign(financial_year=financial_year(weekly["date"]))
-    per_rep = df.groupby(["scenario", "financial_year", "replication"], sort=False)[COST_ITEMS].sum()
+    per_rep = df.groupby(["scenario", "financial_year", "replication"], sort=False)[COST_COLUMNS].sum()
     weeks = df[df["replication"] == df["replication"].min()].groupby(["scenario", "financial_year"], sort=False).size()
     rows = []
     for (scen, fy), part in per_rep.groupby(level=[0, 1], sort=False):
-        for item in COST_ITEMS:
+        for item in COST_COLUMNS:
             mean, lo, hi = mean_ci(part[item].to_numpy())
             rows.append((scen, fy, int(weeks[(scen, fy)]), item, mean, lo, hi))
     return pd.DataFrame(rows, columns=["scenario", "financial_year", "weeks", "item", "mean", "ci95_low", "ci95_high"])

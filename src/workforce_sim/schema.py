@@ -15,14 +15,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution
 
-Grade = Literal["asye", "social_worker", "senior_social_worker", "team_manager"]
+GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")  # the one list of grades, in this order
+Grade = Literal[GRADES]
 PostGrade = Literal["social_worker", "senior_social_worker", "team_manager"]
 Contract = Literal["permanent", "agency"]
 CaseType = Literal["assessment", "cin", "cp", "cla", "early_help"]
 Work = Literal["screening", "assessment", "cin", "cp", "cla"]
 HELD_CASE_TYPES = ("assessment", "cin", "cp", "cla")
 SHARE_TOLERANCE = 1e-3  # shares that should add up to 1 may be off by rounding; the model rescales them
-CASE_HOLDING_GRADES = ("asye", "social_worker", "senior_social_worker")
 
 
 def _probability(v: float) -> float:
@@ -44,7 +44,7 @@ def _positive(v: float) -> float:
 
 
 def _every_grade(v: dict) -> dict:
-    missing = [g for g in ("asye", "social_worker", "senior_social_worker", "team_manager") if g not in v]
+    missing = [g for g in GRADES if g not in v]
     if missing:
         raise ValueError(f"needs a value for every grade; missing: {', '.join(missing)}")
     return v
@@ -292,8 +292,6 @@ Lever = Annotated[
           EarlyHelpInvestment, ThresholdTraining],
     Field(discriminator="type"),
 ]
-LEVER_TYPES = ("extra_posts", "team_managers", "retention", "recruitment_campaign", "nqsw_academy", "agency_cap",
-               "early_help", "threshold_training")
 
 
 class Team(Strict):
@@ -332,6 +330,14 @@ class Scenario(Strict):
     open_cases: list[CaseGroup] = Field(default_factory=list)
     costs: Costs
     levers: list[Lever] = Field(default_factory=list)
+
+    def case_holding_teams(self) -> list[str]:
+        """Teams that hold cases (handle any case type), in file order."""
+        return [name for name, t in self.teams.items() if set(t.handles) & set(HELD_CASE_TYPES)]
+
+    def largest_case_holding_team(self) -> str:
+        """The case-holding team with the most social worker posts (the first such, on a tie)."""
+        return max(self.case_holding_teams(), key=lambda name: self.teams[name].posts.get("social_worker", 0))
 
     def problems(self) -> list[tuple[str, object, str]]:
         """Cross-checks between sections: (key path, value, what was expected)."""

@@ -41,7 +41,3 @@ class Streams:
             rng = np.random.Generator(np.random.PCG64(ss))
             self._made[name] = rng
         return rng
-
-    @property
-    def names(self) -> list[str]:
-        return sorted(self._made)

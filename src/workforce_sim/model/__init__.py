@@ -1,12 +1,15 @@
 """The SimPy model of one council's children's social care service.
 
-Each module owns one part: demand and the front door (:mod:`.demand`), case
-flow (:mod:`.cases`), staff (:mod:`.workforce`), posts, recruitment and agency
-cover (:mod:`.recruitment`), allocation (:mod:`.allocation`) and weekly
-measurement (:mod:`.monitoring`). :mod:`.council` wires them together and is
-the only place that knows them all.
+Each module owns one part: demand and the front door (:mod:`.demand`), early
+help (:mod:`.early_help`), case flow (:mod:`.cases`), who holds each case
+(:mod:`.allocation`), staff (:mod:`.workforce`), posts, recruitment and agency
+cover (:mod:`.recruitment`), levers in time (:mod:`.levers`), money
+(:mod:`.costs`), the declared measures (:mod:`.measures`) and their weekly
+counting (:mod:`.monitoring`). :mod:`.council` wires them together and is the
+only place that knows them all.
 """
 
-from .council import simulate, WEEKLY_COLUMNS
+from .council import Replication, simulate, week_dates
+from .measures import COST_COLUMNS, ID_COLUMNS, MEASURES, WEEKLY_COLUMNS
 
-__all__ = ["simulate", "WEEKLY_COLUMNS"]
+__all__ = ["simulate", "Replication", "week_dates", "WEEKLY_COLUMNS", "ID_COLUMNS", "COST_COLUMNS", "MEASURES"]

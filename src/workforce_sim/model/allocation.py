@@ -57,8 +57,8 @@ class Allocator:
         self._kinds_of_team = [[k for k in team_handles if team_handles[k][ti]] for ti in range(n_teams)]
         self._pools = {k: _Pool() for k in team_handles}
         self._next_stamp = 0
-        self._base: dict[int, float] = {}  # full capacity of each worker in a pool (points)
-        self._load: list[float] = []  # weighted caseload per worker (mirrors workforce.points)
+        self._base: dict[int, float] = {}  # full capacity of each worker as the heaps know it (points)
+        self._load = workforce.load  # the workforce's list of weighted caseloads (read only here)
         ramp = workforce.ramp_days > 0 and workforce.ramp0 < 1.0
         self._ramp_days = workforce.ramp_days if ramp else 0.0  # 0: capacity never grows with time
 
@@ -67,8 +67,6 @@ class Allocator:
         """Take in the workforce's log of workers whose availability or capacity changed."""
         wf = self.wf
         changed = wf.take_changes()
-        while len(self._load) < wf.n:
-            self._load.append(0.0)
         for w in sorted(set(changed)):
             ok = wf.takes_cases_now(w)
             base = wf.full_capacity(w)
@@ -204,15 +202,12 @@ class Allocator:
         if case.last_worker >= 0 and case.last_worker != w:
             self.monitor.count("social_worker_changes", t)
         case.worker = case.last_worker = w
-        wf = self.wf
-        wf.cases[w] += 1
-        self._set_load(w, self._load[w] + case.points)
-        wf.caseset[w].add(case)
+        self.wf.take_case(w, case)
+        self._load_changed(w)
         self.on_allocated(case, t)
 
     def _set_load(self, w: int, load: float) -> None:
-        self._load[w] = load
-        self.wf.points[w] = load
+        self.wf.set_load(w, load)
         self._load_changed(w)
 
     def _enqueue(self, case, t: float, front: bool = False) -> None:
@@ -235,10 +230,8 @@ class Allocator:
         """The case leaves its worker or the queue (closed, or about to move)."""
         w = case.worker
         if w >= 0:
-            wf = self.wf
-            wf.cases[w] -= 1
-            self._set_load(w, self._load[w] - case.points)
-            wf.caseset[w].discard(case)
+            self.wf.drop_case(w, case)
+            self._load_changed(w)
             case.worker = -1
         elif case.queued:
             case.queued = False  # left in the deque; skipped when reached

@@ -21,12 +21,19 @@ import numpy as np
 
 from ..calendar import WORKING_DAYS_PER_WEEK as WD
 from ..distributions import BufferedSampler, UniformBuffer
-from ..schema import Scenario
+from ..schema import HELD_CASE_TYPES, Scenario
+from .allocation import Allocator
 
 PLAN_KINDS = ("cin", "cp", "cla")
 
 
 class Case:
+    """One child's current episode with children's social care: an assessment, then perhaps plans.
+
+    ``kind`` is what the case is now ("assessment", "cin", "cp", "cla" or "closed");
+    ``worker`` who holds it (-1: nobody); ``token`` is raised to cancel an event in flight.
+    """
+
     __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "referral_t",
                  "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "work_start", "end",
                  "remaining", "token", "late", "pressured", "returning")
@@ -56,10 +63,20 @@ class _CaseDraws:
 
 
 class CaseFlow:
-    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers):
+    """Statutory cases from referral to closure, and who holds them (through its :class:`Allocator`).
+
+    It is told of referrals (``referral``) and of staff changes (through its allocator's
+    ``fill`` and ``reallocate_from``); it asks early help what a stepped-down family does.
+    """
+
+    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
         self.levers = levers
-        self.alloc = None  # set by the council
+        self.early_help = early_help
+        self.streams = streams
+        teams = workforce.team_names
+        handles = {k: np.array([k in scn.teams[t].handles for t in teams]) for k in HELD_CASE_TYPES}
+        self.alloc = Allocator(workforce, handles, monitor, self.on_allocated, self.on_queued)
         c = scn.cases
         self.wp = c.workload_points
         self.slowdown = c.pressure_slowdown
@@ -70,9 +87,6 @@ class CaseFlow:
         self.plan_days = {k: BufferedSampler(getattr(c.plans, k).duration_weeks, streams(f"cases.plans.{k}.duration"), WD)
                           for k in PLAN_KINDS}
         self.plan_end_u = {k: UniformBuffer(streams(f"cases.plans.{k}.ends")) for k in PLAN_KINDS}
-        eh = scn.early_help
-        self.step_down_u = UniformBuffer(streams("cases.step_down.engagement"))
-        self.step_down_days = BufferedSampler(eh.duration_weeks, streams("cases.step_down.duration"), WD)
         rr = scn.re_referral
         self.rr = rr
         self.rr_u = UniformBuffer(streams("re_referral.decision"))
@@ -135,8 +149,10 @@ class CaseFlow:
         self.open_assessments[case.id] = case.referral_t
         self.alloc.place(case, t)
 
-    def start_state(self, groups, streams) -> None:
-        """Open cases at time 0, with how long each has been open."""
+    def start_state(self, groups) -> None:
+        """Open cases at time 0, with how long each has been open, given to the staff already in post;
+        then the cases closed in the year before the start that will come back."""
+        streams = self.streams
         init = _CaseDraws(self.scn, streams, "initial")
         rng = streams("initial.residual")
         c = self.scn.cases
@@ -162,11 +178,12 @@ class CaseFlow:
                 for r in rest:
                     case = self._new_case(g.type, -elapsed_days, None, getattr(self.wp, g.type))
                     self._begin_plan(case, g.type, 0.0, duration=float(r))
+        self._recently_closed()
 
-    def recently_closed(self, streams) -> None:
+    def _recently_closed(self) -> None:
         """Cases closed in the 52 weeks before the start, which may return in the first year."""
         rr = self.rr
-        rng = streams("initial.closed_before_start")
+        rng = self.streams("initial.closed_before_start")
         n = rng.poisson(rr.closed_before_start_per_year)
         closed_at = -rng.random(n) * 52.0 * WD
         back = rng.random(n) < rr.probability
@@ -306,11 +323,7 @@ class CaseFlow:
 
     def _step_down(self, case: Case, t: float) -> None:
         """Step-down to early help: the statutory case closes; the family may or may not engage."""
-        engaged = self.step_down_u() < self.levers.step_down_engagement(self.scn.early_help.engagement_share, t)
-        d = self.step_down_days()
-        if engaged:
-            self.monitor.count("_early_help_started", t)
-            self.monitor.count("_early_help_ended", t + d)
+        engaged = self.early_help.step_down(t)
         self._close(case, t, stepped_down=True, not_engaged=not engaged)
 
     # -- measurement -----------------------------------------------------------------

@@ -17,10 +17,9 @@ import datetime as dt
 import numpy as np
 
 from ..calendar import WEEKS_PER_YEAR
-from ..schema import Scenario
-from .workforce import GRADES
-
-COST_COLUMNS = ["cost_permanent", "cost_agency", "cost_recruitment", "cost_interventions", "cost_total"]
+from ..schema import GRADES, Scenario
+from .levers import LEVERS
+from .measures import COST_COLUMNS
 
 
 def pay_factor(start: dt.date, week_dates: np.ndarray, award: float) -> np.ndarray:
@@ -31,6 +30,7 @@ def pay_factor(start: dt.date, week_dates: np.ndarray, award: float) -> np.ndarr
 
 
 def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarray], levers) -> dict[str, np.ndarray]:
+    """The cost columns (:data:`COST_COLUMNS`) of one replication from its weekly measures ``out``."""
     c = scn.costs
     n = len(week_dates)
     z = np.zeros(n)
@@ -39,13 +39,13 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
     agency = z.copy()
     for g in GRADES:
         annual = c.salary[g] * (1.0 + c.on_cost_share)
-        perm += out.get(f"_fte_permanent_{g}", z) * annual
-        agency += out.get(f"_fte_agency_{g}", z) * (annual + c.agency_premium_per_year)
+        perm += out[f"_fte_permanent_{g}"] * annual
+        agency += out[f"_fte_agency_{g}"] * (annual + c.agency_premium_per_year)
     perm *= pay / WEEKS_PER_YEAR
     agency *= pay / WEEKS_PER_YEAR
-    recruit = (out.get("_recruitment_rounds", z) * c.cost_per_recruitment_round
-               + out.get("_hires_permanent", z) * c.cost_per_hire
-               + out.get("_asye_starters", z) * c.asye_support_per_starter)
+    recruit = (out["_recruitment_rounds"] * c.cost_per_recruitment_round
+               + out["_hires_permanent"] * c.cost_per_hire
+               + out["_asye_starters"] * c.asye_support_per_starter)
     interventions = z.copy()
     for i, lv, a, b in levers.items:
         share = levers.week_shares(lv, week_dates)
@@ -53,9 +53,9 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
         first = np.flatnonzero(week_dates >= np.datetime64(lv.start, "D") - np.timedelta64(6, "D"))
         if lv.one_off_cost and first.size and lv.start < (scn.start_date + dt.timedelta(days=7 * n)):
             interventions[first[0]] += lv.one_off_cost
-        if lv.type == "retention":
-            interventions += out.get(f"_retention_fte_{i}", z) * lv.payment_per_worker_per_year * share / WEEKS_PER_YEAR
-        if lv.type == "nqsw_academy":
-            interventions += out.get(f"_academy_starters_{i}", z) * lv.cost_per_starter
+        kind = LEVERS[lv.type]
+        if kind.measure:
+            units = out[kind.measure.format(lever=i)] * getattr(lv, kind.unit_cost)
+            interventions += units * share / WEEKS_PER_YEAR if kind.per_year else units
     total = perm + agency + recruit + interventions
     return dict(zip(COST_COLUMNS, (perm, agency, recruit, interventions, total)))

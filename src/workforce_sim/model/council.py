@@ -1,8 +1,9 @@
-"""Wiring: one replication of one scenario.
+"""Wiring: one replication of one scenario, built and run in visible steps.
 
-The only module that knows every part of the model. It builds them, connects
-their hooks, runs the SimPy clock (in working days) to the end of the run and
-turns the weekly counters into the published columns.
+The only module that knows every part of the model. :class:`Replication` builds
+the parts (each owns one concern), wires their hooks, puts the start state in
+place, runs the SimPy clock (in working days) to the end of the run and
+collects the weekly measures into the published columns.
 """
 
 from __future__ import annotations
@@ -15,31 +16,18 @@ import numpy as np
 import simpy
 
 from ..calendar import WorkingCalendar
-from ..schema import HELD_CASE_TYPES, Scenario
+from ..schema import Scenario
 from ..streams import Streams
-from .allocation import Allocator
 from .cases import CaseFlow
-from .costs import COST_COLUMNS, weekly_costs
+from .costs import weekly_costs
 from .demand import FrontDoor
+from .early_help import EarlyHelp
 from .levers import LeverSchedule
+from .measures import ID_COLUMNS, MEASURES, WEEKLY_COLUMNS, declared_names
 from .monitoring import Monitor, pct
 from .recruitment import Staffing
-from .workforce import GRADES as GRADE_NAMES, TM, Workforce
+from .workforce import Workforce
 
-# The weekly.csv contract: identifying columns, then the measures in this order.
-ID_COLUMNS = ["scenario", "replication", "week", "date"]
-WEEKLY_COLUMNS = [
-    "contacts", "referrals", "re_referrals", "re_referral_pct", "early_help_step_ups",
-    "front_door_backlog", "contacts_decided_in_timescale_pct",
-    "assessments_open", "assessments_overdue", "assessments_completed", "assessments_in_timescale_pct",
-    "assessment_days_mean",
-    "s47_enquiries", "icpcs", "icpcs_in_timescale_pct",
-    "unallocated_cases", "cin_open", "cp_open", "cla_open", "early_help_open", "cases_closed",
-    "caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct",
-    "staff_fte", "staff_fte_agency", "staff_fte_asye", "staff_fte_absent", "staff_fte_managers",
-    "case_holding_fte", "vacancies_fte", "supervision_load_pct",
-    "leavers", "leavers_permanent", "starters", "social_worker_changes",
-] + COST_COLUMNS
 _EPS = 1e-7  # stocks are read just before a week boundary; flows at the boundary belong to the next week
 
 
@@ -87,121 +75,145 @@ class CountingEnvironment(simpy.Environment):
 
 
 def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[str, np.ndarray]:
-    """Run one replication; returns weekly arrays (published columns, plus ``_``-prefixed accounting)."""
+    """Run one replication; returns every declared measure by week (published columns and ``_`` accounting)."""
     with collector_paused():
-        return _replicate(scn, seed, replication, n_weeks)
+        rep = Replication(scn, seed, replication, n_weeks)
+        rep.start()
+        rep.run()
+        return rep.collect()
 
 
-def _replicate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[str, np.ndarray]:
-    cal = WorkingCalendar(scn.start_date, n_weeks)
-    env = CountingEnvironment()
-    streams = Streams(seed, replication)
-    mon = Monitor(cal.week_bounds)
-    levers = LeverSchedule(scn, cal)
-    teams = list(scn.teams)
-    handles = {k: np.array([k in scn.teams[t].handles for t in teams]) for k in HELD_CASE_TYPES}
-    screening = np.array(["screening" in scn.teams[t].handles for t in teams])
-    wf = Workforce(scn, teams, streams, mon)
-    flow = CaseFlow(scn, env, streams, mon, wf, levers)
-    alloc = Allocator(wf, handles, mon, flow.on_allocated, flow.on_queued)
-    flow.alloc = alloc
-    door = FrontDoor(scn, cal, env, streams, mon, levers, on_referral=lambda t: flow.referral(t))
-    span = scn.workforce.manager_span
+class Replication:
+    """One replication of one scenario: build (the constructor), start, run, collect.
 
-    def screeners_present() -> int:
-        n = wf.n
-        return int(np.sum(wf.available()[:n] & screening[wf.team[:n]] & (wf.grade[:n] != TM)))
+    The parts and who tells whom what:
 
-    def supervision_ratio() -> np.ndarray:
-        n = wf.n
-        act = wf.active[:n]
-        mgr = act & (wf.grade[:n] == TM)
-        staff = act & ~mgr
-        sup = np.bincount(wf.team[:n][staff], weights=wf.fte[:n][staff], minlength=len(teams))
-        cap = np.bincount(wf.team[:n][mgr], weights=wf.fte[:n][mgr], minlength=len(teams)) * span
-        return np.where(cap > 0, sup / np.where(cap > 0, cap, 1.0), np.where(sup > 0, 2.0, 0.0))
+    - :class:`FrontDoor` draws every contact and screens them; each referral goes to the
+      case flow (``CaseFlow.referral``).
+    - :class:`CaseFlow` moves cases from referral to closure and gives them to workers
+      through its allocator; it asks :class:`EarlyHelp` what stepped-down families do.
+    - :class:`Staffing` fills posts (recruitment, agency, cohorts) and turns leavers out;
+      it tells this class when a worker starts or leaves (``_on_start``, ``_on_leave``),
+      which tells the front door (screeners present) or the allocator (cases to move or
+      capacity freed).
+    - :class:`Workforce` holds every worker's state; the weekly step asks it who resigns.
+    - :class:`Monitor` keeps the declared measures; :class:`LeverSchedule` answers what the
+      scenario's levers change at a given time.
+    """
 
-    def on_start(w: int, t: float) -> None:
-        if screening[wf.team[w]]:
-            door.set_screeners(screeners_present(), t)
-        elif wf.holds_cases[w] and t > 0:
-            alloc.fill(t)
+    def __init__(self, scn: Scenario, seed: int, replication: int, n_weeks: int):
+        self.scn, self.n_weeks = scn, n_weeks
+        self.calendar = WorkingCalendar(scn.start_date, n_weeks)
+        self.env = CountingEnvironment()
+        self.streams = Streams(seed, replication)
+        self.monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers))
+        self.levers = LeverSchedule(scn, self.calendar)
+        env, streams, mon, levers = self.env, self.streams, self.monitor, self.levers
+        self.workforce = Workforce(scn, list(scn.teams), streams, mon)
+        self.early_help = EarlyHelp(scn, streams, mon, levers)
+        self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help)
+        self.door = FrontDoor(scn, self.calendar, env, streams, mon, levers, self.early_help,
+                              on_referral=self.flow.referral)
+        self.staffing = Staffing(scn, list(scn.teams), env, streams, mon, self.workforce, levers,
+                                 self._on_start, self._on_leave)
 
-    def on_leave(w: int, t: float) -> None:
-        if screening[wf.team[w]]:
-            door.set_screeners(screeners_present(), t)
-        alloc.reallocate_from(w, t)
-        alloc.fill(t)
+    # -- wiring ------------------------------------------------------------------------
+    def _on_start(self, w: int, t: float) -> None:
+        if self.workforce.screens(w):
+            self.door.set_screeners(self.workforce.screeners_present(), t)
+        elif self.workforce.holds_cases[w] and t > 0:
+            self.flow.alloc.fill(t)  # a new worker takes waiting cases
 
-    staffing = Staffing(scn, teams, env, streams, mon, wf, levers, on_start, on_leave)
-    staffing.start_state()
-    staffing.schedule_levers()
-    door.set_screeners(screeners_present(), 0.0)
-    flow.start_state(scn.open_cases, streams)
-    flow.recently_closed(streams)
-    staffing.schedule_cohorts(cal)
-    eh0 = sum(g.count for g in scn.open_cases if g.type == "early_help")
-    if eh0:
-        eh_rng = streams("initial.early_help")
-        for g in scn.open_cases:
-            if g.type == "early_help":
-                rest = scn.early_help.duration_weeks.sample_residual(eh_rng, np.full(g.count, g.weeks_open)) * 5.0
-                for r in rest:
-                    mon.count("_early_help_ended", float(r))
+    def _on_leave(self, w: int, t: float) -> None:
+        if self.workforce.screens(w):
+            self.door.set_screeners(self.workforce.screeners_present(), t)
+        self.flow.alloc.reallocate_from(w, t)
+        self.flow.alloc.fill(t)
 
-    def weekly():
-        for week in range(n_weeks):
-            yield env.timeout(max(0.0, cal.week_bounds[week + 1] - _EPS - env.now))
-            t = env.now
-            flow.snapshot(week, t)
-            door.snapshot(week, t)
-            wf.snapshot(week)
-            staffing.snapshot(week)
-            ratio = supervision_ratio()
+    # -- steps -------------------------------------------------------------------------
+    def start(self) -> None:
+        """The state at time 0. The order matters: staff take their posts before open cases are
+        given to them; every event scheduled here at the same time runs in this order."""
+        self.staffing.start_state()
+        self.staffing.schedule_levers()
+        self.door.set_screeners(self.workforce.screeners_present(), 0.0)
+        self.flow.start_state(self.scn.open_cases)
+        self.staffing.schedule_cohorts(self.calendar)
+        self.early_help.start_state(self.scn.open_cases)
+        self.env.process(self._weekly())
+        self.env.process(self.door.process())
+
+    def run(self) -> None:
+        """Run the clock to the end of the run."""
+        self.env.run(until=self.calendar.horizon)
+        self.door.finish()
+
+    def _weekly(self):
+        """Just before each week ends: read the stocks; at the boundary: the week's staff changes."""
+        for week in range(self.n_weeks):
+            yield self.env.timeout(max(0.0, self.calendar.week_bounds[week + 1] - _EPS - self.env.now))
+            supervision = self._snapshot(week, self.env.now)
+            yield self.env.timeout(_EPS)
+            if week + 1 < self.n_weeks:
+                self._turn_of_week(self.env.now, supervision)
+
+    def _snapshot(self, week: int, t: float) -> np.ndarray:
+        """Read the week's stocks; returns each team's supervision ratio as it stands now."""
+        wf, mon = self.workforce, self.monitor
+        self.flow.snapshot(week, t)
+        self.door.snapshot(week, t)
+        wf.snapshot(week)
+        self.staffing.snapshot(week)
+        mon.set("supervision_load_pct", week, wf.supervision_load_pct())
+        for i, lv, _, _ in self.levers.of_type("retention"):
             n = wf.n
-            staff_fte = wf.fte[:n][wf.active[:n] & (wf.grade[:n] != TM)].sum()
-            mgr_fte = wf.fte[:n][wf.active[:n] & (wf.grade[:n] == TM)].sum()
-            mon.set("supervision_load_pct", week, 100.0 * staff_fte / (mgr_fte * span) if mgr_fte > 0 else np.nan)
-            for i, lv in enumerate(scn.levers):
-                if lv.type == "retention":
-                    eligible = wf.active[:n] & levers.retention_eligible(lv, GRADE_NAMES, wf.grade[:n], wf.agency[:n])
-                    mon.set(f"_retention_fte_{i}", week, wf.fte[:n][eligible].sum())
-            yield env.timeout(_EPS)
-            t = env.now
-            if week + 1 < n_weeks:
-                resign = wf.weekly(ratio, t, levers)
-                for w in resign:
-                    staffing.resign(int(w), t)
-                staffing.reduce_agency(t)
-                wf.finish_asye(t)
-                door.set_screeners(screeners_present(), t)
-                alloc.fill(t)
+            mon.set(f"_retention_fte_{i}", week, wf.fte_where(self.levers.retention_eligible(lv, wf.grade[:n], wf.agency[:n])))
+        return wf.supervision_ratio()
 
-    env.process(weekly())
-    env.process(door.process())
-    env.run(until=cal.horizon)
-    door.finish()
+    def _turn_of_week(self, t: float, supervision: np.ndarray) -> None:
+        """Pressure, leaving, absence and the end of the ASYE year move on; waiting cases are offered again."""
+        wf = self.workforce
+        for w in wf.weekly(supervision, t, self.levers):
+            self.staffing.resign(int(w), t)
+        self.staffing.reduce_agency(t)
+        wf.finish_asye(t)
+        self.door.set_screeners(wf.screeners_present(), t)
+        self.flow.alloc.fill(t)
 
-    out = mon.results()
-    z = np.zeros(n_weeks)
-    g = lambda k: out.get(k, z)  # noqa: E731 - a flow nobody counted is zero
-    out["assessments_in_timescale_pct"] = pct(g("_assessments_in_timescale"), g("assessments_completed"))
+    def collect(self) -> dict[str, np.ndarray]:
+        """Every declared measure by week: flows and stocks, then the derived measures and costs."""
+        mon, n_weeks = self.monitor, self.n_weeks
+        out = mon.results(sorted(mon.declared - {m.name for m in MEASURES.values() if m.kind in ("derived", "cost")}
+                                 - {"_workers_initial", "_clock", "_events"}))
+        out.update(derived_measures(out))
+        out["early_help_open"] = self.early_help.open_by_week(out["_early_help_started"], out["_early_help_ended"])
+        out.update(weekly_costs(self.scn, self.calendar.week_dates, out, self.levers))
+        out["_workers_initial"] = np.full(n_weeks, float(sum(g.count for g in self.scn.staff)))
+        out["_clock"] = self.calendar.week_bounds[1:].astype(float)
+        out["_events"] = np.full(n_weeks, float(self.env.processed))
+        missing = sorted(mon.declared - set(out))
+        if missing:
+            raise KeyError(f"declared measures not produced: {', '.join(missing)}")
+        return out
+
+
+def derived_measures(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Percentages and means worked out from the weekly flows (NaN in a week with nothing to measure)."""
+    done = out["assessments_completed"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        done = g("assessments_completed")
-        out["assessment_days_mean"] = np.where(done > 0, g("_assessment_days_total") / np.where(done > 0, done, 1), np.nan)
-    out["icpcs_in_timescale_pct"] = pct(g("_icpcs_in_timescale"), g("icpcs"))
-    out["contacts_decided_in_timescale_pct"] = pct(g("_contacts_decided_in_timescale"), g("_contacts_decided"))
-    out["re_referral_pct"] = pct(g("re_referrals"), g("referrals") + g("re_referrals"))
-    out["early_help_open"] = eh0 + np.cumsum(g("_early_help_started")) - np.cumsum(g("_early_help_ended"))
-    for k in WEEKLY_COLUMNS:
-        if k not in out:
-            out[k] = z.copy()
-    out.update(weekly_costs(scn, cal.week_dates, out, levers))
-    out["_workers_initial"] = np.full(n_weeks, float(sum(g.count for g in scn.staff)))
-    out["_clock"] = cal.week_bounds[1:].astype(float)
-    out["_events"] = np.full(n_weeks, float(env.processed))
-    return out
+        days_mean = np.where(done > 0, out["_assessment_days_total"] / np.where(done > 0, done, 1), np.nan)
+    return {
+        "assessments_in_timescale_pct": pct(out["_assessments_in_timescale"], done),
+        "assessment_days_mean": days_mean,
+        "icpcs_in_timescale_pct": pct(out["_icpcs_in_timescale"], out["icpcs"]),
+        "contacts_decided_in_timescale_pct": pct(out["_contacts_decided_in_timescale"], out["_contacts_decided"]),
+        "re_referral_pct": pct(out["re_referrals"], out["referrals"] + out["re_referrals"]),
+    }
 
 
 def week_dates(scn: Scenario, n_weeks: int) -> np.ndarray:
+    """First calendar day of each reporting week of a run of ``n_weeks`` weeks."""
     return WorkingCalendar(scn.start_date, n_weeks).week_dates
+
+
+__all__ = ["simulate", "Replication", "ID_COLUMNS", "WEEKLY_COLUMNS", "week_dates", "collector_paused"]

@@ -20,7 +20,6 @@ import heapq
 
 import numpy as np
 
-from ..calendar import WORKING_DAYS_PER_WEEK as WD
 from ..schema import Scenario
 
 NFA, EARLY_HELP, REFERRAL = 0, 1, 2
@@ -46,8 +45,15 @@ def contact_rates(scn: Scenario, calendar) -> list[tuple[str, np.ndarray, np.nda
 
 
 class FrontDoor:
-    def __init__(self, scn: Scenario, calendar, env, streams, monitor, levers, on_referral):
+    """The front door (MASH): every contact of the run, drawn up front, and the screeners who decide them.
+
+    ``on_referral(t)`` is called for each referral at the moment it is made (a contact
+    decided as a referral, or a family stepped up from early help).
+    """
+
+    def __init__(self, scn: Scenario, calendar, env, streams, monitor, levers, early_help, on_referral):
         self.env, self.monitor, self.on_referral = env, monitor, on_referral
+        self.early_help = early_help
         self.timescale = scn.standards.decision_days
         horizon = calendar.horizon
         times, src_idx, outcome = [], [], []
@@ -76,14 +82,7 @@ class FrontDoor:
         self.outcome = np.concatenate(outcome)[order]
         n = self.arrival.size
         self.service = scn.front_door.screening_days.sample(streams("screening.time"), n)
-        eh = scn.early_help
-        rng = streams("early_help.front_door")
-        at = self.arrival
-        self.eh_engaged = rng.random(n) < levers.engagement_share(eh.engagement_share, at)
-        self.eh_days = eh.duration_weeks.sample(rng, n) * WD
-        p_up = np.where(self.eh_engaged, eh.step_up_share_engaged, eh.step_up_share_not_engaged)
-        self.eh_step_up = rng.random(n) < p_up * levers.step_up_factor(at)
-        self.eh_step_up_days = eh.step_up_delay_weeks.sample(rng, n) * WD
+        self.eh = early_help.for_contacts(self.arrival)
         hist = np.histogram(self.arrival, bins=monitor.bounds)[0]
         monitor.array("contacts")[:] = hist
         for k, name in enumerate(self.source_names):
@@ -127,6 +126,7 @@ class FrontDoor:
         arr, service, outcome = (x[i0:i1].tolist() for x in (self.arrival, self.service, self.outcome))
         now = self.env.now
         timeout = self.env.timeout
+        step_up, step_up_days = self.eh.step_up, self.eh.step_up_days
         starts, ends = [], []
         for k in range(i1 - i0):
             start = max(arr[k], now, free[0])  # a contact that waited starts no earlier than now
@@ -137,8 +137,8 @@ class FrontDoor:
             o = outcome[k]
             if o == REFERRAL:
                 timeout(end - now).callbacks.append(self._refer)
-            elif o == EARLY_HELP and self.eh_step_up[i0 + k]:
-                timeout(end + self.eh_step_up_days[i0 + k] - now).callbacks.append(self._step_up)
+            elif o == EARLY_HELP and step_up[i0 + k]:
+                timeout(end + step_up_days[i0 + k] - now).callbacks.append(self._step_up)
         self.start[i0:i1] = starts
         self.end[i0:i1] = ends
         self.next = i1
@@ -154,9 +154,7 @@ class FrontDoor:
         m.count_many("_contacts_referred", end[out == REFERRAL])
         eh = out == EARLY_HELP
         m.count_many("_contacts_to_early_help", end[eh])
-        engaged = eh & self.eh_engaged[:k]
-        m.count_many("_early_help_started", end[engaged])
-        m.count_many("_early_help_ended", end[engaged] + self.eh_days[:k][engaged])
+        self.early_help.count_from_front_door(end, self.eh, eh)
 
     def _refer(self, ev) -> None:
         self.on_referral(self.env.now)

@@ -17,15 +17,29 @@ import numpy as np
 
 
 class Monitor:
-    def __init__(self, week_bounds: np.ndarray):
+    """Weekly flows and stocks of one replication, under names declared in :mod:`.measures`.
+
+    Every declared flow and stock starts as a week-by-week array of zeros (a flow nothing
+    happened to is truly zero); a name that is not declared raises ``KeyError`` the first
+    time it is counted, set or read, so a misspelt key cannot become a silent column.
+    """
+
+    def __init__(self, week_bounds: np.ndarray, declared: set[str]):
         self.bounds = np.asarray(week_bounds, dtype=float)
         self.n_weeks = len(self.bounds) - 1
+        self.declared = frozenset(declared)
         self._arrays: dict[str, np.ndarray] = {}
         self._noted: dict[str, tuple[array, array]] = {}  # flow -> (times, amounts) not yet binned, as C doubles
 
+    def _check(self, name: str) -> None:
+        if name not in self.declared:
+            raise KeyError(f"{name!r} is not a declared measure: declare it in workforce_sim/model/measures.py")
+
     def array(self, name: str, dtype=float) -> np.ndarray:
+        """The weekly array of ``name`` (created at zero on first use)."""
         a = self._arrays.get(name)
         if a is None:
+            self._check(name)
             a = self._arrays[name] = np.zeros(self.n_weeks, dtype=dtype)
         return a
 
@@ -33,31 +47,31 @@ class Monitor:
         """Add ``k`` to flow ``name`` in the week of time ``t`` (ignored outside the run; binned by :meth:`results`)."""
         noted = self._noted.get(name)
         if noted is None:
+            self._check(name)
             noted = self._noted[name] = (array("d"), array("d"))
         noted[0].append(t)
         noted[1].append(k)
 
     def count_many(self, name: str, times: np.ndarray, weights: np.ndarray | None = None) -> None:
         """:meth:`count` for many events at once (the same week rule: a time on a boundary is in the later week)."""
-        self._bin(name, np.asarray(times, dtype=float), weights, always=True)
+        self._bin(name, np.asarray(times, dtype=float), weights)
 
-    def _bin(self, name: str, times: np.ndarray, weights, always: bool) -> None:
+    def _bin(self, name: str, times: np.ndarray, weights) -> None:
         w = np.searchsorted(self.bounds, times, side="right") - 1
         keep = (times >= 0) & (w >= 0) & (w < self.n_weeks)
-        if not always and name not in self._arrays and not keep.any():
-            return  # a flow counted only outside the run gets no column, as before
         self.array(name)[:] += np.bincount(w[keep], weights=None if weights is None else np.asarray(weights)[keep],
                                             minlength=self.n_weeks)[: self.n_weeks]
 
     def set(self, name: str, week: int, value: float) -> None:
+        """Set stock ``name`` for ``week``."""
         self.array(name)[week] = value
 
-    def results(self) -> dict[str, np.ndarray]:
-        """Every measure by week (flows noted one at a time are binned now)."""
+    def results(self, names) -> dict[str, np.ndarray]:
+        """The weekly arrays of ``names`` (flows noted one at a time are binned now; zeros where nothing happened)."""
         for name, (times, amounts) in self._noted.items():
-            self._bin(name, np.frombuffer(times, dtype=float), np.frombuffer(amounts, dtype=float), always=False)
+            self._bin(name, np.frombuffer(times, dtype=float), np.frombuffer(amounts, dtype=float))
         self._noted.clear()
-        return dict(self._arrays)
+        return {k: self.array(k) for k in names}
 
 
 def pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -17,13 +17,14 @@ import numpy as np
 
 from ..calendar import WORKING_DAYS_PER_WEEK as WD
 from ..distributions import BufferedSampler, UniformBuffer
-from ..schema import HELD_CASE_TYPES, Scenario
-from .workforce import ASYE, GRADES, SENIOR, SW, TM
-
-POST_GRADE = {"social_worker": SW, "senior_social_worker": SENIOR, "team_manager": TM}
+from ..schema import GRADES, Scenario
+from .levers import LEVERS, post_grade
+from .workforce import ASYE, SW
 
 
 class Post:
+    """A funded post: its permanent holder and agency cover (worker indices, -1 for none)."""
+
     __slots__ = ("id", "team", "grade", "perm", "agency", "round", "agency_sought", "covered", "until", "closed")
 
     def __init__(self, pid: int, team: int, grade: int, until: float = float("inf")):
@@ -37,6 +38,11 @@ class Post:
 
 
 class Staffing:
+    """Funded posts and how they are filled: recruitment rounds, agency cover, newly qualified cohorts, leaving.
+
+    ``on_start(w, t)`` and ``on_leave(w, t)`` tell the rest of the model a worker started or left.
+    """
+
     def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, levers, on_start, on_leave):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
         self.levers = levers
@@ -54,7 +60,7 @@ class Staffing:
         for ti, name in enumerate(team_names):
             for grade, count in scn.teams[name].posts.items():
                 for _ in range(count):
-                    self.posts.append(Post(len(self.posts), ti, POST_GRADE[grade]))
+                    self.posts.append(Post(len(self.posts), ti, GRADES.index(grade)))
         self.n_open = len(self.posts)  # funded posts not closed (kept as a count: read on every agency decision)
         self.agency_pending = 0
         self.started = 0
@@ -96,12 +102,12 @@ class Staffing:
     def schedule_levers(self) -> None:
         """Posts funded by levers open on their start date and close (once vacant) after their end."""
         for i, lv, a, b in self.levers.items:
-            if lv.type in ("extra_posts", "team_managers"):
-                grade = TM if lv.type == "team_managers" else POST_GRADE[lv.grade]
+            grade = post_grade(lv)
+            if grade is not None:
                 team = self.team_names.index(lv.team)
-                ev = self.env.timeout(a - self.env.now, value=(team, grade, lv.posts, b))
+                ev = self.env.timeout(a - self.env.now, value=(team, GRADES.index(grade), lv.posts, b))
                 ev.callbacks.append(lambda e: self.add_posts(*e.value, t=self.env.now))
-            if b < float("inf") and lv.type in ("extra_posts", "team_managers", "nqsw_academy"):
+            if b < float("inf") and LEVERS[lv.type].creates_posts:
                 ev = self.env.timeout(b - self.env.now, value=b)
                 ev.callbacks.append(lambda e: self._funding_ends(e.value, self.env.now))
 
@@ -232,7 +238,7 @@ class Staffing:
 
     def _cohort(self, t: float) -> None:
         """Newly qualified social workers join vacant posts; an academy's extra starters get new posts if needed."""
-        holds = [i for i, name in enumerate(self.team_names) if set(self.scn.teams[name].handles) & set(HELD_CASE_TYPES)]
+        holds = [self.team_names.index(name) for name in self.scn.case_holding_teams()]
         vacant = [p for p in self.posts if p.grade == SW and p.team in holds and p.perm < 0 and not p.closed]
         vacant.reverse()
         n = self.scn.workforce.recruitment.nqsw_cohort_size
@@ -246,8 +252,7 @@ class Staffing:
                 if vacant:
                     post = vacant.pop()
                 else:
-                    team = self.team_names.index(lv.team) if lv.team else max(
-                        holds, key=lambda ti: self.scn.teams[self.team_names[ti]].posts.get("social_worker", 0))
+                    team = self.team_names.index(lv.team or self.scn.largest_case_holding_team())
                     post = Post(len(self.posts), team, SW, b)
                     self.posts.append(post)
                     self.n_open += 1

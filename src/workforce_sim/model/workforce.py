@@ -15,13 +15,22 @@ import math
 import numpy as np
 
 from ..calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
-from ..schema import Scenario
+from ..schema import GRADES, Scenario
 
-GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")
-ASYE, SW, SENIOR, TM = range(4)
+ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
 
 
 class Workforce:
+    """Everyone in post (and everyone who has been), as parallel arrays indexed by worker.
+
+    It owns each worker's state: team, grade, contract, FTE, start time, whether in post,
+    on notice or absent, the cases they hold (count, weighted points and the case objects),
+    their smoothed caseload pressure and their leaving hazard. Other parts change it only
+    through its methods; the allocator reads loads from it and is told of changes through
+    :meth:`take_changes`. It also answers questions about the staff as a whole: who screens
+    at the front door, how loaded supervision is, who is eligible for a retention payment.
+    """
+
     def __init__(self, scn: Scenario, team_names: list[str], streams, monitor):
         wf = scn.workforce
         self.scn = scn
@@ -46,6 +55,7 @@ class Workforce:
         self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
         self._rng_absence = [streams(f"absence.{t}") for t in team_names]
         self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
+        self.span = wf.manager_span
         self._changes: list[int] = []  # workers whose availability or capacity changed, for the allocator
         self.n = 0
         size = 64
@@ -63,7 +73,8 @@ class Workforce:
         self.limit = np.zeros(size)
         self.pressure = np.ones(size)
         self.post = np.zeros(size, int)
-        self.caseset: list[set] = []
+        self.caseset: list[set] = []  # the cases each worker holds
+        self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
         self.holds_cases = np.zeros(size, bool)
 
     # -- membership -----------------------------------------------------------------
@@ -88,8 +99,27 @@ class Workforce:
         self.limit[i] = self._rng_leave[team].exponential()
         self.holds_cases[i] = grade != TM and not self.screening_team[team]
         self.caseset.append(set())
+        self.load.append(0.0)
         self._changes.append(i)
         return i
+
+    # -- cases held -------------------------------------------------------------------
+    def take_case(self, i: int, case) -> None:
+        """Worker ``i`` now holds ``case`` (its ``points`` add to their weighted caseload)."""
+        self.cases[i] += 1
+        self.caseset[i].add(case)
+        self.set_load(i, self.load[i] + case.points)
+
+    def drop_case(self, i: int, case) -> None:
+        """Worker ``i`` no longer holds ``case``."""
+        self.cases[i] -= 1
+        self.caseset[i].discard(case)
+        self.set_load(i, self.load[i] - case.points)
+
+    def set_load(self, i: int, load: float) -> None:
+        """Set worker ``i``'s weighted caseload (points)."""
+        self.load[i] = load
+        self.points[i] = load
 
     def remove(self, i: int) -> None:
         self.active[i] = False
@@ -139,8 +169,42 @@ class Workforce:
         """Whether worker ``i`` holds cases and can take new ones now (:meth:`available`, for one worker)."""
         return bool(self.holds_cases[i] and self.active[i] and not self.notice[i] and not self.absent[i])
 
-    def load_ratio(self, i: int, extra_cases: int = 0) -> float:
-        return (self.cases[i] + extra_cases) / self.fte[i] / self.threshold
+    def load_ratio(self, i: int) -> float:
+        """Worker ``i``'s caseload against the manageable caseload (1 = at the threshold)."""
+        return self.cases[i] / self.fte[i] / self.threshold
+
+    # -- the staff as a whole ----------------------------------------------------------
+    def screeners_present(self) -> int:
+        """Front-door screeners in post, not on notice and not absent (team managers do not screen)."""
+        n = self.n
+        return int(np.sum(self.available() & self.screening_team[self.team[:n]] & (self.grade[:n] != TM)))
+
+    def screens(self, i: int) -> bool:
+        """Whether worker ``i`` is in a front-door (screening) team."""
+        return bool(self.screening_team[self.team[i]])
+
+    def supervision_ratio(self) -> np.ndarray:
+        """Per team: staff FTE over what its managers can supervise (1 = at the span; 2 with no manager)."""
+        n, n_teams = self.n, len(self.team_names)
+        act = self.active[:n]
+        mgr = act & (self.grade[:n] == TM)
+        staff = act & ~mgr
+        sup = np.bincount(self.team[:n][staff], weights=self.fte[:n][staff], minlength=n_teams)
+        cap = np.bincount(self.team[:n][mgr], weights=self.fte[:n][mgr], minlength=n_teams) * self.span
+        return np.where(cap > 0, sup / np.where(cap > 0, cap, 1.0), np.where(sup > 0, 2.0, 0.0))
+
+    def supervision_load_pct(self) -> float:
+        """Social workers per manager across the service, as a percentage of the span (NaN with no managers)."""
+        n = self.n
+        act, tm = self.active[:n], self.grade[:n] == TM
+        staff_fte = self.fte[:n][act & ~tm].sum()
+        mgr_fte = self.fte[:n][act & tm].sum()
+        return 100.0 * staff_fte / (mgr_fte * self.span) if mgr_fte > 0 else np.nan
+
+    def fte_where(self, mask: np.ndarray) -> float:
+        """FTE in post among the workers picked by ``mask`` (over all workers so far)."""
+        n = self.n
+        return float(self.fte[:n][self.active[:n] & mask].sum())
 
     # -- weekly update ----------------------------------------------------------------
     def weekly(self, supervision_ratio: np.ndarray, t: float, levers) -> np.ndarray:
@@ -159,7 +223,7 @@ class Workforce:
         h = np.where(self.agency[:n], self.hazard_agency, self.hazard_perm[self.grade[:n]])
         mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
         mult *= 1.0 + to.supervision_effect * np.maximum(0.0, supervision_ratio[self.team[:n]] - 1.0) * ~tm
-        mult *= levers.leaving_factor(t, list(GRADES), self.grade[:n], self.agency[:n])
+        mult *= levers.leaving_factor(t, self.grade[:n], self.agency[:n])
         self.hazard[:n] += np.where(act & ~self.notice[:n], h * mult / WEEKS_PER_YEAR, 0.0)
         resign = np.flatnonzero(act & ~self.notice[:n] & (self.hazard[:n] >= self.limit[:n]))
         u = np.empty(n)

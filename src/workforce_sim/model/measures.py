@@ -1,0 +1,164 @@
+"""Every measure the model keeps, declared once: its name, kind, unit and meaning.
+
+This registry is the contract of ``weekly.csv`` (the published measures, in
+column order) and the list of internal flows and stocks the parts of the model
+may count. The :class:`~workforce_sim.model.monitoring.Monitor` refuses a name
+that is not declared here, so a misspelt key fails at once instead of becoming
+a column of zeros. Charts, summaries and the docs read labels and units from
+here.
+
+Kinds:
+
+- ``flow``: counted into the week in which it happens (contacts, leavers, ...);
+- ``stock``: read once a week just before the week ends (open cases, staff, ...);
+- ``derived``: worked out from flows and stocks when a replication ends
+  (percentages, means); ``cost``: money, from :mod:`.costs`.
+
+A name with ``{grade}``, ``{source}`` or ``{lever}`` is a family: one measure
+per grade, per source of contacts, or per lever of the stated type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..schema import GRADES
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One weekly measure: what it is called, what kind of quantity, its unit and what it means."""
+
+    name: str
+    kind: str  # "flow", "stock", "derived" or "cost"
+    unit: str
+    meaning: str
+    published: bool = True  # a column of weekly.csv
+    lever_type: str | None = None  # for a {lever} family: the lever type that has it
+
+    @property
+    def label(self) -> str:
+        """A short label for charts and tables: the meaning up to its first comma or bracket."""
+        cut = min((i for i in (self.meaning.find(","), self.meaning.find(" (")) if i > 0), default=len(self.meaning))
+        text = self.meaning[:cut]
+        return text[:1].upper() + text[1:]
+
+
+def _m(name, kind, unit, meaning, published=True, lever_type=None) -> Measure:
+    return Measure(name, kind, unit, meaning, published, lever_type)
+
+
+_PUBLISHED = [
+    _m("contacts", "flow", "contacts", "contacts reaching the front door"),
+    _m("referrals", "flow", "referrals", "new referrals accepted (children not returning within the window)"),
+    _m("re_referrals", "flow", "referrals", "re-referrals: children coming back within 52 weeks of their case closing"),
+    _m("re_referral_pct", "derived", "%", "re-referrals as a share of all referrals"),
+    _m("early_help_step_ups", "flow", "referrals", "referrals stepped up from early help"),
+    _m("front_door_backlog", "stock", "contacts", "contacts awaiting a decision at the front door"),
+    _m("contacts_decided_in_timescale_pct", "derived", "%", "contacts decided within the decision timescale"),
+    _m("assessments_open", "stock", "assessments", "child and family assessments open"),
+    _m("assessments_overdue", "stock", "assessments", "open assessments past the assessment timescale"),
+    _m("assessments_completed", "flow", "assessments", "assessments completed"),
+    _m("assessments_in_timescale_pct", "derived", "%", "assessments completed within the assessment timescale"),
+    _m("assessment_days_mean", "derived", "working days", "mean working days from referral to completed assessment"),
+    _m("s47_enquiries", "flow", "enquiries", "section 47 enquiries started"),
+    _m("icpcs", "flow", "conferences", "initial child protection conferences held"),
+    _m("icpcs_in_timescale_pct", "derived", "%", "initial conferences within the ICPC timescale"),
+    _m("unallocated_cases", "stock", "cases", "cases waiting for a social worker (unallocated)"),
+    _m("cin_open", "stock", "cases", "children in need plans open"),
+    _m("cp_open", "stock", "cases", "child protection plans open"),
+    _m("cla_open", "stock", "cases", "children in care (looked after)"),
+    _m("early_help_open", "derived", "families", "families in early help"),
+    _m("cases_closed", "flow", "cases", "cases closed (including step-down to early help)"),
+    _m("caseload_mean", "stock", "cases per FTE",
+       "caseload per case-holding FTE, allocated cases only (DfE's measure)"),
+    _m("caseload_p90", "stock", "cases per FTE", "caseload of the 90th-percentile case-holding worker"),
+    _m("caseload_max", "stock", "cases per FTE", "caseload of the most loaded case-holding worker"),
+    _m("workers_over_threshold_pct", "stock", "%", "case-holding workers over the manageable caseload"),
+    _m("staff_fte", "stock", "FTE", "staff in post (all grades, permanent and agency)"),
+    _m("staff_fte_agency", "stock", "FTE", "agency staff in post"),
+    _m("staff_fte_asye", "stock", "FTE", "newly qualified (ASYE) staff in post"),
+    _m("staff_fte_absent", "stock", "FTE", "staff in post who are off sick"),
+    _m("staff_fte_managers", "stock", "FTE", "team managers in post"),
+    _m("case_holding_fte", "stock", "FTE", "case-holding staff in post"),
+    _m("vacancies_fte", "stock", "posts", "funded posts with no permanent worker (vacancies)"),
+    _m("supervision_load_pct", "stock", "%", "social workers per team manager, as a share of the manager span"),
+    _m("leavers", "flow", "workers", "workers leaving (permanent and agency, including agency released)"),
+    _m("leavers_permanent", "flow", "workers", "permanent workers leaving"),
+    _m("starters", "flow", "workers", "workers starting (permanent, newly qualified and agency)"),
+    _m("social_worker_changes", "flow", "changes", "changes of social worker for a child"),
+    _m("cost_permanent", "cost", "£", "cost of permanent staff in the week"),
+    _m("cost_agency", "cost", "£", "cost of agency staff in the week"),
+    _m("cost_recruitment", "cost", "£", "cost of recruitment in the week"),
+    _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week"),
+    _m("cost_total", "cost", "£", "cost of the service in the week"),
+]
+
+_INTERNAL = [
+    # front door and early help
+    _m("contacts_{source}", "flow", "contacts", "contacts from one source", False),
+    _m("_screening_started", "flow", "contacts", "contacts whose screening started", False),
+    _m("_screening_wait_days", "flow", "working days", "days contacts waited for a screener (summed)", False),
+    _m("_contacts_decided", "flow", "contacts", "contacts decided", False),
+    _m("_contacts_decided_in_timescale", "flow", "contacts", "contacts decided within the timescale", False),
+    _m("_contacts_referred", "flow", "contacts", "contacts decided as referrals", False),
+    _m("_contacts_to_early_help", "flow", "contacts", "contacts sent to early help", False),
+    _m("_early_help_started", "flow", "families", "families starting early help", False),
+    _m("_early_help_ended", "flow", "families", "families ending early help", False),
+    # assessments
+    _m("_assessments_in_timescale", "flow", "assessments", "assessments completed within the timescale", False),
+    _m("_assessment_days_total", "flow", "working days", "referral-to-completion days of completed assessments (summed)", False),
+    _m("_icpcs_in_timescale", "flow", "conferences", "initial conferences within the timescale", False),
+    _m("_assessment_area", "stock", "assessment-days", "area under the open-assessments count since the start (Little's law)", False),
+    _m("_assessment_in_run_days", "stock", "assessment-days", "days assessments have been open within the run (Little's law)", False),
+    _m("_cases_created", "stock", "cases", "cases created since the start (start state included)", False),
+    _m("_cases_closed_total", "stock", "cases", "cases closed since the start", False),
+    _m("_cases_held", "stock", "cases", "cases held by workers in post", False),
+    # workforce and posts
+    _m("_workers_in_post", "stock", "workers", "workers in post (head count)", False),
+    _m("_workers_initial", "stock", "workers", "workers in post at the start (head count)", False),
+    _m("_workers_started", "stock", "workers", "workers started since the start", False),
+    _m("_workers_left", "stock", "workers", "workers left since the start", False),
+    _m("_fte_permanent_{grade}", "stock", "FTE", "permanent staff in post of one grade", False),
+    _m("_fte_agency_{grade}", "stock", "FTE", "agency staff in post of one grade", False),
+    _m("_posts_open", "stock", "posts", "funded posts not closed", False),
+    _m("_recruitment_rounds", "flow", "rounds", "recruitment rounds opened", False),
+    _m("_hires_permanent", "flow", "workers", "permanent hires from recruitment rounds", False),
+    _m("_asye_starters", "flow", "workers", "newly qualified (ASYE) starters", False),
+    _m("_retention_fte_{lever}", "stock", "FTE", "staff eligible for a retention payment", False, "retention"),
+    _m("_academy_starters_{lever}", "flow", "workers", "extra starters from a newly qualified academy", False, "nqsw_academy"),
+    # the run itself
+    _m("_clock", "stock", "working days", "simulation clock at the end of the week", False),
+    _m("_events", "stock", "events", "SimPy events the replication processed", False),
+]
+
+MEASURES: dict[str, Measure] = {m.name: m for m in _PUBLISHED + _INTERNAL}
+WEEKLY_COLUMNS: list[str] = [m.name for m in _PUBLISHED]
+COST_COLUMNS: list[str] = [m.name for m in _PUBLISHED if m.kind == "cost"]
+ID_COLUMNS: list[str] = ["scenario", "replication", "week", "date"]
+
+
+def declared_names(sources, levers) -> set[str]:
+    """Every concrete measure name for a scenario with these contact ``sources`` and ``levers``."""
+    names = set()
+    for m in MEASURES.values():
+        if "{grade}" in m.name:
+            names.update(m.name.format(grade=g) for g in GRADES)
+        elif "{source}" in m.name:
+            names.update(m.name.format(source=s) for s in sources)
+        elif "{lever}" in m.name:
+            names.update(m.name.format(lever=i) for i, lv in enumerate(levers) if lv.type == m.lever_type)
+        else:
+            names.add(m.name)
+    return names
+
+
+def describe(name: str) -> Measure:
+    """The declaration of ``name`` (a family's declaration for a member such as ``_fte_agency_asye``)."""
+    if name in MEASURES:
+        return MEASURES[name]
+    for m in MEASURES.values():
+        head, brace, tail = m.name.partition("{")
+        if brace and name.startswith(head) and len(name) > len(head) and tail.endswith("}"):
+            return m
+    raise KeyError(f"{name!r} is not a declared measure (see workforce_sim.model.measures)")

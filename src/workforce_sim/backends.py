@@ -19,7 +19,15 @@ from typing import Iterator
 DASK_HINT = 'Dask is not installed. Install it with: python -m pip install "workforce-sim[dask]"'
 
 
+class DaskMissing(ImportError, RuntimeError):
+    """A Dask cluster was asked for but Dask is not installed; the message says how to install it.
+
+    It is also a RuntimeError, the type this error had before it had a class of its own.
+    """
+
+
 def available_cores() -> int:
+    """CPU cores this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -30,6 +38,7 @@ class SerialExecutor(cf.Executor):
     """Runs each task at once, in this process (for --jobs 1 and for debugging)."""
 
     def submit(self, fn, /, *args, **kwargs):
+        """Run ``fn`` now and return a finished future holding its result or its exception."""
         fut: cf.Future = cf.Future()
         try:
             fut.set_result(fn(*args, **kwargs))
@@ -74,7 +83,7 @@ def open_executor(jobs: int = 1, cluster: str | None = None) -> Iterator[tuple[c
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise RuntimeError(DASK_HINT) from None
+        raise DaskMissing(DASK_HINT) from None
     if cluster == "local":
         lc = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
                           dashboard_address=None, silence_logs=logging.ERROR)

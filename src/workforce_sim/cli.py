@@ -13,7 +13,8 @@ import numpy as np
 
 from . import __version__
 from . import tomlout
-from .backends import DASK_HINT, available_cores
+from .backends import DaskMissing, available_cores
+from .calendar import WEEKS_PER_YEAR
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import atomic_write
@@ -35,7 +36,7 @@ KEY_METRICS = [
     ("vacancies_fte", "Vacant posts (FTE)", "{:.1f}"),
     ("cost_total", "Cost per year (£ thousand)", "{:,.0f}"),
 ]
-PER_YEAR = {"cost_total": 365.25 / 7 / 1000}  # weekly means shown per year (in thousands)
+PER_YEAR = {"cost_total": WEEKS_PER_YEAR / 1000}  # weekly means shown per year (in thousands)
 
 
 def _fail(err: ScenarioError) -> None:
@@ -154,10 +155,8 @@ def _experiment(scns, out, jobs, cluster, **kw):
         return run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()), **kw)
     except (ValueError, StoreMismatch) as exc:
         raise click.UsageError(str(exc)) from None
-    except RuntimeError as exc:
-        if str(exc) == DASK_HINT:
-            raise click.UsageError(str(exc)) from None
-        raise
+    except DaskMissing as exc:
+        raise click.UsageError(str(exc)) from None
     except OSError as exc:
         if cluster:
             raise click.ClickException(f"cannot reach the Dask cluster at {cluster}: {exc}") from None

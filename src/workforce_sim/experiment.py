@@ -14,6 +14,7 @@ import math
 import platform
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -105,6 +106,127 @@ def _assemble(scns: list[Scenario], done: dict, n_reps: dict[int, int], n_weeks:
     return pd.concat(frames, ignore_index=True)
 
 
+def _load_all(scenarios, overrides) -> list[Scenario]:
+    """The run's scenarios, loaded and with ``overrides`` applied; their names must differ."""
+    if isinstance(scenarios, (Scenario, str, Path)):
+        scenarios = [scenarios]
+    scns = [_as_scenario(s, overrides) for s in scenarios]
+    names = [s.name for s in scns]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario names must differ within one run; got {', '.join(names)} "
+                         "(give one a new name, e.g. --set name=other)")
+    return scns
+
+
+def _check_arguments(reps: int, years: float, precision: float | None) -> None:
+    """Refuse run lengths, replication counts and precisions that make no sense."""
+    if reps < 1:
+        raise ValueError("reps must be at least 1")
+    if years <= 0:
+        raise ValueError("years must be more than zero")
+    if precision is not None and not 0 < precision < 1:
+        raise ValueError("precision must be a fraction between 0 and 1, e.g. 0.05 for 5%")
+
+
+@dataclass
+class _Replications:
+    """The replications of one run: those done so far, where they are kept, and how to make the rest."""
+
+    scns: list[Scenario]
+    seed: int
+    n_weeks: int
+    store: ReplicationStore | None
+    progress: Callable[[int, int], None] | None
+    done: dict[tuple[int, int], dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def _report(self, target: int) -> None:
+        if self.progress:
+            self.progress(sum(1 for (_, r) in self.done if r < target), len(self.scns) * target)
+
+    def _submit(self, ex: cf.Executor, width: int, target: int) -> dict[cf.Future, tuple[int, list[int]]]:
+        futures = {}
+        for s, scn in enumerate(self.scns):
+            missing = [r for r in range(target) if (s, r) not in self.done]
+            for chunk in _chunks(missing, chunk_size(scn, self.n_weeks, len(missing) * len(self.scns), width)):
+                futures[ex.submit(simulate_chunk, scn, self.seed, chunk, self.n_weeks)] = (s, chunk)
+        return futures
+
+    def fill(self, ex: cf.Executor, width: int, target: int) -> None:
+        """Run replications 0 to ``target - 1`` of every scenario that are not done, keeping each as it finishes."""
+        self._report(target)
+        futures = self._submit(ex, width, target)
+        try:
+            for fut in cf.as_completed(futures):
+                s, chunk = futures[fut]
+                arrays = fut.result()
+                if self.store is not None:
+                    self.store.save(s, chunk, arrays)
+                for i, r in enumerate(chunk):
+                    self.done[(s, r)] = {k: v[i] for k, v in arrays.items()}
+                self._report(target)
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "worker processes stopped unexpectedly. If you called run(..., jobs=N) from a Python script, "
+                "put the call under  if __name__ == \"__main__\":  (Python needs it to start workers), "
+                "or use jobs=1.") from None
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+    def weekly(self, target: int) -> pd.DataFrame:
+        """Replications 0 to ``target - 1`` of every scenario as one weekly table."""
+        return _assemble(self.scns, self.done, {s: target for s in range(len(self.scns))}, self.n_weeks)
+
+
+def _replicate(work: _Replications, ex: cf.Executor, width: int, reps: int, precision: float | None,
+               max_reps: int) -> tuple[int, pd.DataFrame | None]:
+    """Run replications until there are ``reps``, or with ``precision``, until it is met or ``max_reps`` reached.
+
+    Returns the number of replications of each scenario and, with ``precision``, the last precision report.
+    """
+    target = reps
+    if precision is not None and work.done:
+        target = max(reps, max(r for _, r in work.done) + 1)
+    report = None
+    while True:
+        work.fill(ex, width, target)
+        if precision is None:
+            return target, report
+        report = precision_report(work.weekly(target), precision)
+        if report["met"].all() or target >= max_reps:
+            return target, report
+        need = int(np.nanmax(report["replications_needed"].to_numpy(dtype=float)))
+        target = min(max_reps, max(target + width, min(2 * target, need)))
+
+
+def _manifest(identity: dict, replications: int, started: dt.datetime, seconds: float, backend: str,
+              overrides: list[str] | None) -> dict:
+    """What the run was and how it ran, for manifest.json."""
+    return {
+        "workforce_sim_version": __version__,
+        "seed": identity["seed"],
+        "replications": replications,
+        "years": identity["years"],
+        "weeks": identity["weeks"],
+        "started_utc": started.isoformat(timespec="seconds"),
+        "run_seconds": round(seconds, 3),
+        "backend": backend,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "overrides": list(overrides or []),
+        "columns": ID_COLUMNS + WEEKLY_COLUMNS,
+        "scenarios": identity["scenarios"],
+    }
+
+
+def _precision_note(precision: float, max_reps: int, replications: int, report: pd.DataFrame | None) -> dict:
+    """The manifest's account of a run to a precision: the target, whether it was met, and each measure's state."""
+    return {"target": precision, "max_replications": max_reps, "replications_needed": replications,
+            "met": bool(report["met"].all()) if report is not None else None,
+            "measures": report.to_dict(orient="records") if report is not None else []}
+
+
 def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], years: float = 5, reps: int = 20,
         seed: int = 42, overrides: list[str] | None = None, *, jobs: int = 1, cluster: str | None = None,
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
@@ -122,19 +244,8 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
       fraction of its mean (see :func:`workforce_sim.results.precision_report`).
     - ``progress(done, total)`` is called as replications finish.
     """
-    if isinstance(scenarios, (Scenario, str, Path)):
-        scenarios = [scenarios]
-    scns = [_as_scenario(s, overrides) for s in scenarios]
-    names = [s.name for s in scns]
-    if len(set(names)) != len(names):
-        raise ValueError(f"scenario names must differ within one run; got {', '.join(names)} "
-                         "(give one a new name, e.g. --set name=other)")
-    if reps < 1:
-        raise ValueError("reps must be at least 1")
-    if years <= 0:
-        raise ValueError("years must be more than zero")
-    if precision is not None and not 0 < precision < 1:
-        raise ValueError("precision must be a fraction between 0 and 1, e.g. 0.05 for 5%")
+    scns = _load_all(scenarios, overrides)
+    _check_arguments(reps, years, precision)
     max_reps = max(max_reps, reps)
     n_weeks = weeks_for_years(years)
     identity = {"workforce_sim_version": __version__, "seed": seed, "years": years, "weeks": n_weeks,
@@ -142,76 +253,21 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     if precision is None:
         identity["replications"] = reps
     store = ReplicationStore(Path(out), identity) if out is not None else None
-    done: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    work = _Replications(scns, seed, n_weeks, store, progress)
     if store is not None:
         store.open(resume)
-        done.update(store.load())
+        work.done.update(store.load())
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
-    target = reps
-    if precision is not None and done:
-        target = max(reps, max(r for _, r in done) + 1)
-    report = None
     with open_executor(jobs, cluster) as (ex, width):
-        while True:
-            total = len(scns) * target
-            if progress:
-                progress(sum(1 for (s, r) in done if r < target), total)
-            futures = {}
-            for s, scn in enumerate(scns):
-                missing = [r for r in range(target) if (s, r) not in done]
-                for chunk in _chunks(missing, chunk_size(scn, n_weeks, len(missing) * len(scns), width)):
-                    futures[ex.submit(simulate_chunk, scn, seed, chunk, n_weeks)] = (s, chunk)
-            try:
-                for fut in cf.as_completed(futures):
-                    s, chunk = futures[fut]
-                    arrays = fut.result()
-                    if store is not None:
-                        store.save(s, chunk, arrays)
-                    for i, r in enumerate(chunk):
-                        done[(s, r)] = {k: v[i] for k, v in arrays.items()}
-                    if progress:
-                        progress(sum(1 for (s2, r2) in done if r2 < target), total)
-            except cf.process.BrokenProcessPool:
-                raise RuntimeError(
-                    "worker processes stopped unexpectedly. If you called run(..., jobs=N) from a Python script, "
-                    "put the call under  if __name__ == \"__main__\":  (Python needs it to start workers), "
-                    "or use jobs=1.") from None
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
-            if precision is None:
-                break
-            weekly = _assemble(scns, done, {s: target for s in range(len(scns))}, n_weeks)
-            report = precision_report(weekly, precision)
-            if report["met"].all() or target >= max_reps:
-                break
-            need = int(np.nanmax(report["replications_needed"].to_numpy(dtype=float)))
-            target = min(max_reps, max(target + width, min(2 * target, need)))
-    weekly = _assemble(scns, done, {s: target for s in range(len(scns))}, n_weeks)
+        target, report = _replicate(work, ex, width, reps, precision, max_reps)
+    weekly = work.weekly(target)
     seconds = time.perf_counter() - t0
     summary = summarise(weekly, {s.name: s.standards.manageable_caseload for s in scns})
-    manifest = {
-        "workforce_sim_version": __version__,
-        "seed": seed,
-        "replications": target,
-        "years": years,
-        "weeks": n_weeks,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "run_seconds": round(seconds, 3),
-        "backend": cluster or ("serial" if jobs <= 1 else f"processes x{jobs}"),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "overrides": list(overrides or []),
-        "columns": ID_COLUMNS + WEEKLY_COLUMNS,
-        "scenarios": identity["scenarios"],
-    }
+    backend = cluster or ("serial" if jobs <= 1 else f"processes x{jobs}")
+    manifest = _manifest(identity, target, started, seconds, backend, overrides)
     if precision is not None:
-        manifest["precision"] = {"target": precision, "max_replications": max_reps,
-                                 "replications_needed": target,
-                                 "met": bool(report["met"].all()) if report is not None else None,
-                                 "measures": report.to_dict(orient="records") if report is not None else []}
+        manifest["precision"] = _precision_note(precision, max_reps, target, report)
     result = RunResult(weekly=weekly, summary=summary, manifest=manifest, scenarios=scns)
     if store is not None:
         write_run(result, Path(out))

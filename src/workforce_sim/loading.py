@@ -34,6 +34,8 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class Override:
+    """One ``--set KEY=VALUE``: a dotted key path and its value read as TOML."""
+
     key: str
     value: Any
 
@@ -45,6 +47,7 @@ def bundled_names() -> list[str]:
 
 
 def bundled_path(name: str) -> Path:
+    """The file of the bundled scenario called ``name``."""
     return Path(str(resources.files("workforce_sim") / "scenarios" / f"{name}.toml"))
 
 
@@ -115,6 +118,7 @@ class _Origins(dict):
     seq = 0
 
     def mark(self, path: tuple, src: str) -> None:
+        """Record that ``src`` set ``path``, after every source marked before."""
         self.seq += 1
         self[path] = (self.seq, src)
 

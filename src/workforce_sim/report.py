@@ -180,6 +180,7 @@ def build_report(run_dir: Path) -> str:
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
+    """Write the report of the run in ``run_dir`` to ``out`` (default ``run_dir/report.html``); return its path."""
     out = Path(out) if out else Path(run_dir) / "report.html"
     text = build_report(run_dir)
     atomic_write(out, lambda fh: fh.write(text))

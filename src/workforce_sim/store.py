@@ -26,12 +26,15 @@ class StoreMismatch(Exception):
 
 
 class ReplicationStore:
+    """The finished replications of one run, kept in ``OUT/.partial/`` until the run completes."""
+
     def __init__(self, out_dir: Path, identity: dict):
         self.dir = Path(out_dir) / PARTIAL
         self.identity = identity
 
     # -- lifecycle -----------------------------------------------------------------------
     def exists(self) -> bool:
+        """Whether a run has been started in this folder."""
         return (self.dir / "run.json").is_file()
 
     def open(self, resume: bool) -> None:
@@ -49,10 +52,12 @@ class ReplicationStore:
         atomic_write(self.dir / "run.json", lambda fh: fh.write(json.dumps(self.identity, indent=1, default=str).encode()), binary=True)
 
     def finish(self) -> None:
+        """Remove the partial folder once the run's outputs are written."""
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- chunks --------------------------------------------------------------------------
     def save(self, scenario: int, reps: list[int], arrays: dict[str, np.ndarray]) -> None:
+        """Write one finished chunk of replications of one scenario (atomically)."""
         buf = io.BytesIO()
         np.savez(buf, _reps=np.asarray(reps), **arrays)
         atomic_write(self.dir / f"s{scenario:03d}-r{reps[0]:07d}-{reps[-1]:07d}.npz", lambda fh: fh.write(buf.getvalue()), binary=True)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from workforce_sim import run
 from workforce_sim.backends import DASK_HINT
 from workforce_sim.cli import main
-from workforce_sim.results import first_breach, headline, wilson
+from workforce_sim.results import BreachRule, first_breach, headline, weeks_in_breach, wilson
 from workforce_sim.store import PARTIAL
 
 RUN = dict(years=1.0, reps=6, seed=17)
@@ -120,21 +120,31 @@ def test_duplicate_scenario_names_are_refused():
 
 # -- the headline answer ----------------------------------------------------------------------
 def constructed(caseloads: list[list[float]]) -> pd.DataFrame:
-    rows = [{"scenario": "s", "replication": r, "week": w, "caseload_mean": c}
+    rows = [{"scenario": "s", "replication": r, "week": w, "caseload_incl_unallocated": c}
             for r, series in enumerate(caseloads) for w, c in enumerate(series)]
     return pd.DataFrame(rows)
 
 
-def test_first_breach_and_never():
-    df = constructed([[10, 19, 10], [10, 10, 10], [18, 18, 18.5]])
-    b = first_breach(df, 18.0)
-    assert list(b) == [1, np.inf, 2]  # at the threshold is still manageable
+def test_first_breach_needs_a_run_of_weeks_and_never_reads_missing_as_manageable():
+    rule = BreachRule(18.0, 3)
+    nan = float("nan")
+    df = constructed([
+        [10, 19, 10, 19, 19, 10, 10, 10],      # two short spells above: noise, not a breach
+        [10, 10, 18, 18, 18, 18, 18, 18],      # at the threshold is still manageable
+        [10, 19, 19, 19, 10, 10, 10, 10],      # three weeks running: a breach that begins in week 1
+        [10, 10, nan, nan, nan, nan, 10, 10],  # open cases and nobody to hold them: a breach
+        [10, 10, 10, 10, 10, 10, 19, 19],      # a spell still going at the end, too short to count yet
+    ])
+    assert list(first_breach(df, rule)) == [np.inf, np.inf, 1, 2, np.inf]
+    assert list(first_breach(df, BreachRule(18.0, 1))) == [1, np.inf, 1, 2, 6]
+    assert weeks_in_breach(np.array([19, 19, 19, 19, 10, 19, 19, 19]), rule) == 7
+    assert weeks_in_breach(np.array([19, 19, 10, 19, 19, 10, 19, 19]), rule) == 0
 
 
 def test_headline_counts_never_honestly():
     weeks = 120  # two reporting years and a bit
     series = [[17] * weeks, [17] * weeks, [17] * 30 + [19] * 90, [17] * 80 + [19] * 40, [19] * weeks]
-    h = headline(constructed(series), {"s": 18.0}).set_index(["metric", "period"])
+    h = headline(constructed(series), {"s": BreachRule(18.0, 4)}).set_index(["metric", "period"])
     assert h.loc[("p_sustained", "year 1"), "mean"] == pytest.approx(3 / 5)   # weeks 0-51: breaches at 0 and 30
     assert h.loc[("p_sustained", "year 2"), "mean"] == pytest.approx(2 / 5)   # by week 103: also the one at 80
     assert h.loc[("p_sustained", "whole run"), "mean"] == pytest.approx(2 / 5)
@@ -156,7 +166,8 @@ def test_headline_is_in_summary_and_printed(tmp_path):
     assert res.exit_code == 0, res.output
     s = pd.read_csv(tmp_path / "summary.csv")
     assert {"p_sustained", "weeks_to_first_breach"} <= set(s.metric)
-    assert "simulated futures" in res.output and "First week above 18" in res.output
+    assert "simulated futures" in res.output and "First breach begins" in res.output
+    assert "unallocated" in res.output  # the sentence that says what the headline counts
 
 
 # -- precision --------------------------------------------------------------------------------

@@ -186,9 +186,9 @@ SHORTAGE = ["workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6,
             "workforce.capacity_points={asye=14, social_worker=14, senior_social_worker=13}"]
 
 
-@pytest.mark.parametrize("overrides, scan", [([], 24), (SHORTAGE, 24), (SHORTAGE, 0)],
+@pytest.mark.parametrize("overrides, scan, least_waits", [([], 24, 10), (SHORTAGE, 24, 1000), (SHORTAGE, 0, 1000)],
                          ids=["baseline", "shortage", "shortage-ramping-as-vectors"])
-def test_allocation_answers_as_a_full_search_would(overrides, scan, monkeypatch):
+def test_allocation_answers_as_a_full_search_would(overrides, scan, least_waits, monkeypatch):
     """The pools and heaps never change who gets a case: every answer is checked against a search
     of all workers, under shortage, heavy turnover and new starters ramping up (looked at one by
     one, and as one vector as at national scale)."""
@@ -196,24 +196,29 @@ def test_allocation_answers_as_a_full_search_would(overrides, scan, monkeypatch)
     from workforce_sim.model.allocation import Allocator
     monkeypatch.setattr(allocation, "_SCAN", scan)
     original = Allocator.best_worker
-    calls = {"all": 0, "no_room": 0}
+    calls = {"all": 0, "no_room": 0, "over_capacity": 0}
 
     def checked(self, kind, points, t):
-        want = _search_all(self.wf, self.handles, kind, points, t)
+        want = _search_all(self.wf, self.handles, kind, points, t, self.ceiling)
         got = original(self, kind, points, t)
         assert got == want, (kind, points, t)
         calls["all"] += 1
         calls["no_room"] += got < 0
+        if got >= 0:
+            wf = self.wf
+            cap = wf.ramped(t, wf.cap_by_grade[wf.grade[[got]]] * wf.fte[[got]], wf.start[[got]])[0]
+            calls["over_capacity"] += wf.points[got] + points > cap + 1e-9
         return got
 
     monkeypatch.setattr(Allocator, "best_worker", checked)
     scn = load_scenario("baseline", overrides)
     for seed in (1, 2):
         simulate(scn, seed, 0, 104)
-    assert calls["no_room"] > 1000 and calls["all"] > calls["no_room"]
+    assert calls["no_room"] > least_waits and calls["all"] > calls["no_room"]
+    assert calls["over_capacity"] > 100  # the ceiling was used, not only room under capacity
 
 
-def _search_all(wf, handles, kind, points, t):
+def _search_all(wf, handles, kind, points, t, ceiling):
     """Who should get a case: a plain search of every worker (the allocation rule as documented)."""
     n = wf.n
     ok = wf.active[:n] & ~wf.notice[:n] & ~wf.absent[:n] & wf.holds_cases[:n] & handles[kind][wf.team[:n]]
@@ -222,26 +227,31 @@ def _search_all(wf, handles, kind, points, t):
         return -1
     cap = wf.ramped(t, wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx], wf.start[idx])
     load = wf.points[idx]
-    fits = cap - load >= points - 1e-9
-    if not fits.any():
-        return -1
-    return int(idx[np.argmin(np.where(fits, load / cap, np.inf))])
+    for limit in (cap, ceiling * cap):  # room under capacity first; if nobody has any, under the ceiling
+        fits = limit - load >= points - 1e-9
+        if fits.any():
+            return int(idx[np.argmin(np.where(fits, load / cap, np.inf))])
+    return -1
 
 
 _WORKER = st.tuples(st.sampled_from([0, 1, 2]), st.sampled_from([0.5, 0.6, 0.8, 1.0]),  # grade, fte
                     st.sampled_from([-300.0, -55.0, -30.0, -10.0, 0.0]), st.booleans())  # start, absent
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @example(workers=[(1, 0.5, -300.0, False), (1, 1.0, -300.0, False)],  # the least loaded has no room for 1.5
-         steps=[(0, 10.0, 1.5, 0.0), (1, 20.0, 1.5, 0.0)])
+         steps=[(0, 10.0, 1.5, 0.0), (1, 20.0, 1.5, 0.0)], ceiling=1.0)
+@example(workers=[(1, 0.5, -300.0, False), (1, 1.0, -300.0, False)],  # over capacity: the least loaded is at
+         steps=[(0, 14.0, 1.5, 0.0), (1, 28.0, 1.5, 0.0)], ceiling=1.3)  # its ceiling, the larger worker is not
 @given(workers=st.lists(_WORKER, min_size=1, max_size=10),
-       steps=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 44).map(lambda k: k / 2),
+       steps=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 68).map(lambda k: k / 2),
                                 st.sampled_from([1.0, 1.5]), st.sampled_from([0.0, 2.0, 20.0, 40.0])),
-                      min_size=1, max_size=12))
-def test_allocation_rule_on_drawn_teams(baseline, workers, steps):
-    """Least loaded for capacity among those with room (not merely the least loaded), ties to the
-    first to join, new starters at their ramped capacity: on drawn workers, loads and times."""
+                      min_size=1, max_size=12),
+       ceiling=st.sampled_from([1.0, 1.3, 2.0]))
+def test_allocation_rule_on_drawn_teams(baseline, workers, steps, ceiling):
+    """Least loaded for capacity among those with room under capacity (not merely the least loaded);
+    when nobody has room, the same under the ceiling; ties to the first to join, new starters at
+    their ramped capacity: on drawn workers, loads, times and ceilings."""
     from workforce_sim.model.allocation import Allocator
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.model.workforce import Workforce
@@ -249,7 +259,7 @@ def test_allocation_rule_on_drawn_teams(baseline, workers, steps):
     teams = list(baseline.teams)
     handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
     wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0), set()))
-    alloc = Allocator(wf, handles, None, lambda c, t: None, lambda c, t: None)
+    alloc = Allocator(wf, handles, None, lambda c, t: None, lambda c, t: None, ceiling=ceiling)
     team = teams.index("long_term")
     for grade, fte, start, absent in workers:
         w = wf.add(team, grade, False, fte, start, 0)
@@ -261,7 +271,7 @@ def test_allocation_rule_on_drawn_teams(baseline, workers, steps):
         if who < wf.n:
             alloc._set_load(who, load)
         for kind in ("cin", "cp", "cla"):
-            assert alloc.best_worker(kind, points, t) == _search_all(wf, handles, kind, points, t)
+            assert alloc.best_worker(kind, points, t) == _search_all(wf, handles, kind, points, t, ceiling)
 
 
 def test_garbage_collector_is_paused_only_while_a_replication_runs(baseline):

@@ -96,22 +96,3 @@ def test_more_demand_never_lowers_mean_caseload(base_caseload):
             (("police", 2300), ("schools", 1250), ("health", 1050), ("la_services", 900), ("individuals", 700), ("other", 1000))]
     got = mean_caseload(load_scenario("baseline", sets))
     assert np.all(got > base_caseload), (got, base_caseload)
-
-
-def test_pressure_feedback_raises_leaving():
-    """The vicious circle: with pressure feeding turnover, more staff leave when demand is high."""
-    sets = ["demand.trend_per_year=0.25"]
-    hot = load_scenario("baseline", sets + ["workforce.turnover.pressure_effect=4"])
-    cold = load_scenario("baseline", sets + ["workforce.turnover.pressure_effect=0"])
-    hot_leavers = sum(simulate(hot, 8, r, 156)["leavers_permanent"].sum() for r in range(3))
-    cold_leavers = sum(simulate(cold, 8, r, 156)["leavers_permanent"].sum() for r in range(3))
-    assert hot_leavers > 1.1 * cold_leavers, (hot_leavers, cold_leavers)
-
-
-def test_pressure_slows_assessments():
-    sets = ["demand.trend_per_year=0.2", "workforce.capacity_points={asye=30, social_worker=30, senior_social_worker=30}"]
-    slow = load_scenario("baseline", sets + ["cases.pressure_slowdown=3"])
-    fast = load_scenario("baseline", sets + ["cases.pressure_slowdown=0"])
-    s = np.nanmean([np.nanmean(simulate(slow, 2, r, 104)["assessments_in_timescale_pct"]) for r in range(2)])
-    f = np.nanmean([np.nanmean(simulate(fast, 2, r, 104)["assessments_in_timescale_pct"]) for r in range(2)])
-    assert s < f - 3, (s, f)

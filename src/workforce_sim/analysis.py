@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from .calendar import WEEKS_PER_YEAR
-from .results import first_breach, mean_ci, wilson
+from .results import MANAGEABLE_MEASURE, BreachRule, first_breach, mean_ci, weeks_in_breach, wilson
 
 END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier than a single week
 
 
-def _per_rep(weekly: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _per_rep(weekly: pd.DataFrame, rule: BreachRule) -> pd.DataFrame:
     """One row per replication of one scenario with the measures compared."""
     g = weekly.groupby("replication", sort=True)
     last = weekly["week"] >= weekly["week"].max() + 1 - END_WEEKS
@@ -28,11 +28,12 @@ def _per_rep(weekly: pd.DataFrame, threshold: float) -> pd.DataFrame:
         "cost_per_year": g["cost_total"].sum() / years,
         "caseload_mean_end": end["caseload_mean"].mean(),
         "caseload_p90_end": end["caseload_p90"].mean(),
+        "caseload_incl_unallocated_end": end[MANAGEABLE_MEASURE].mean(),
         "unallocated_cases_end": end["unallocated_cases"].mean(),
         "assessments_in_timescale_pct": g["assessments_in_timescale_pct"].mean(),
         "agency_share_pct_end": 100 * end["staff_fte_agency"].sum() / end["staff_fte"].sum(),
-        "breach_weeks": g["caseload_mean"].apply(lambda c: float((c > threshold).sum())),
-        "first_breach_week": first_breach(weekly, threshold),
+        "breach_weeks": g[MANAGEABLE_MEASURE].apply(lambda c: float(weeks_in_breach(c.to_numpy(), rule))),
+        "first_breach_week": first_breach(weekly, rule),
     })
     per_year = weekly.assign(year=(weekly["week"] // round(WEEKS_PER_YEAR)).astype(int) + 1)
     yearly = per_year.groupby(["replication", "year"])["cost_total"].sum().unstack()
@@ -42,10 +43,10 @@ def _per_rep(weekly: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return out
 
 
-def compare_table(weekly: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame:
+def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame:
     """compare.csv: one row per scenario, the first scenario being the reference."""
     names = list(dict.fromkeys(weekly["scenario"]))
-    reps = {s: _per_rep(weekly[weekly["scenario"] == s], thresholds[s]) for s in names}
+    reps = {s: _per_rep(weekly[weekly["scenario"] == s], rules[s]) for s in names}
     ref = reps[names[0]]
     rows = []
     for s in names:
@@ -70,7 +71,7 @@ def compare_table(weekly: pd.DataFrame, thresholds: dict[str, float]) -> pd.Data
     order = ["scenario", "replications", "cost_total", "cost_total_ci95_low", "cost_total_ci95_high", "cost_per_year"]
     order += sorted(c for c in rows[0] if c.startswith("cost_year_"))
     order += ["cost_difference", "cost_difference_ci95_low", "cost_difference_ci95_high", "cost_difference_per_year",
-              "caseload_mean_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low", "p_sustained_ci95_high",
+              "caseload_mean_end", "caseload_incl_unallocated_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low", "p_sustained_ci95_high",
               "median_weeks_to_first_breach", "breach_weeks", "breach_weeks_avoided", "cost_per_breach_week_avoided",
               "unallocated_cases_end", "assessments_in_timescale_pct", "agency_share_pct_end"]
     return pd.DataFrame(rows)[order]

@@ -65,6 +65,11 @@ class WorkingCalendar:
         """Clock time at the end of the run (working days)."""
         return float(self.week_bounds[-1])
 
+    def date_of(self, t: float) -> dt.date:
+        """The calendar date of clock time ``t`` (working days from the start; the working day it falls in)."""
+        day = np.busday_offset(np.datetime64(self.start, "D"), int(np.floor(t)), roll="forward", busdaycal=self._busdaycal)
+        return day.astype(dt.date)
+
     def working_days_between(self, a: dt.date, b: dt.date) -> int:
         """Working days from ``a`` (counted) up to ``b`` (not counted)."""
         return int(np.busday_count(np.datetime64(a, "D"), np.datetime64(b, "D"), busdaycal=self._busdaycal))

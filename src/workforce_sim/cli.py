@@ -18,16 +18,20 @@ from .calendar import WEEKS_PER_YEAR
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import atomic_write
-from .results import write_csv
+from .results import breach_rules, write_csv
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .store import PARTIAL, StoreMismatch
+from .tracing import child_story, most_moved_child, trace
+from .words import headline_lines
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
 KEY_METRICS = [
-    ("caseload_mean", "Caseload per case-holding FTE (mean)", "{:.1f}"),
+    ("caseload_incl_unallocated", "Caseload counting unallocated cases", "{:.1f}"),
+    ("caseload_mean", "Caseload per case-holding FTE (DfE, mean)", "{:.1f}"),
     ("caseload_p90", "Caseload, 90th percentile worker", "{:.1f}"),
     ("workers_over_threshold_pct", "Workers over the threshold (%)", "{:.0f}"),
     ("unallocated_cases", "Unallocated cases", "{:.0f}"),
+    ("cp_unallocated", "Child protection cases unallocated", "{:.0f}"),
     ("assessments_in_timescale_pct", "Assessments within 45 days (%)", "{:.0f}"),
     ("re_referral_pct", "Re-referrals (% of referrals)", "{:.0f}"),
     ("front_door_backlog", "Contacts awaiting a decision", "{:.0f}"),
@@ -195,37 +199,15 @@ def _print_summary(result) -> None:
             click.echo(line)
 
 
-def headline_lines(scn, part, n: int) -> list[str]:
-    """The headline answer in words: will caseloads stay manageable, and for how long?"""
-    thr = scn.standards.manageable_caseload
-    sus = part[part["metric"] == "p_sustained"].set_index("period")
-    whole = sus.loc["whole run"]
-    lines = [f"Mean caseload stayed at or below {thr:g} in every week of the run in "
-             f"{round(whole['mean'] * n)} of {n} simulated futures: {whole['mean']:.0%} "
-             f"(95% confidence interval {whole['ci95_low']:.0%} to {whole['ci95_high']:.0%})."]
-    by_year = [f"{p}: {r['mean']:.0%}" for p, r in sus.iterrows() if p != "whole run"]
-    lines.append("Still manageable at the end of " + ", ".join(by_year) + ".")
-    b = part[part["metric"] == "weeks_to_first_breach"].iloc[0]
-
-    def when(w):
-        if not np.isfinite(w):
-            return "never"
-        d = scn.start_date + dt.timedelta(weeks=int(w))
-        return f"week {int(w)} ({d:%b %Y})"
-
-    lines.append(f"First week above {thr:g}: median {when(b['p50'])}; 10th percentile {when(b['p10'])}, "
-                 f"90th percentile {when(b['p90'])}.")
-    return lines
-
-
 COMPARE_ROWS = [
     ("cost_per_year", "Cost per year (£)", "{:,.0f}"),
     ("cost_difference_per_year", "Extra cost per year vs first (£)", "{:+,.0f}"),
-    ("caseload_mean_end", "Caseload per FTE at the end", "{:.1f}"),
+    ("caseload_incl_unallocated_end", "Caseload counting unallocated, at the end", "{:.1f}"),
+    ("caseload_mean_end", "Caseload per FTE at the end (DfE)", "{:.1f}"),
     ("caseload_p90_end", "Caseload, 90th percentile, end", "{:.1f}"),
     ("p_sustained", "Chance caseloads stay manageable", "{:.0%}"),
     ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}"),
-    ("breach_weeks", "Weeks above the threshold", "{:.0f}"),
+    ("breach_weeks", "Weeks in breach", "{:.0f}"),
     ("cost_per_breach_week_avoided", "Cost per breach-week avoided (£)", "{:,.0f}"),
     ("unallocated_cases_end", "Unallocated cases at the end", "{:.0f}"),
     ("assessments_in_timescale_pct", "Assessments within 45 days (%)", "{:.0f}"),
@@ -250,7 +232,7 @@ def compare(scenarios, years, reps, seed, sets, jobs, cluster, out):
     scns = [_load(s, sets) for s in scenarios]
     out = out or Path("outputs") / f"compare-{scns[0].name}"
     result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out)
-    table = compare_table(result.weekly, {s.name: s.standards.manageable_caseload for s in scns})
+    table = compare_table(result.weekly, breach_rules(scns))
     write_csv(table, out / "compare.csv")
     names = list(table["scenario"])
     width = max(len(n) for n in names) + 2
@@ -341,10 +323,10 @@ def plot(run_dir, metrics, fmt):
     _run_dir(run_dir)
     weekly, _, manifest = read_run(run_dir)
     scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
-    thresholds = {s.name: s.standards.manageable_caseload for s in scns}
-    compare = compare_table(weekly, thresholds) if len(scns) > 1 else None
+    rules = breach_rules(scns)
+    compare = compare_table(weekly, rules) if len(scns) > 1 else None
     try:
-        charts = all_charts(weekly, thresholds, list(metrics) or None, compare)
+        charts = all_charts(weekly, rules, list(metrics) or None, compare)
     except KeyError as exc:
         raise click.UsageError(exc.args[0]) from None
     folder = run_dir / "plots"
@@ -437,6 +419,47 @@ def example_data(folder, seed, months):
 
     for p in write_example(folder, seed, months):
         click.echo(str(p))
+
+
+@main.command("trace")
+@click.argument("scenario")
+@click.option("--child", "children", multiple=True, type=click.IntRange(min=0),
+              help="Child number to follow (repeatable). Default: the child with the most changes of social worker.")
+@click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0), help="Worker number to follow (repeatable).")
+@click.option("--years", default=1.0, show_default=True, type=click.FloatRange(min=0.02, max=30), help="Years to simulate.")
+@click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master seed (as for run).")
+@click.option("--replication", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Which simulated future (0 is run's first).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the timeline as CSV to this file.")
+def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
+    """Follow a child (or a worker) through one simulated future: dates, events, who holds the case, waits.
+
+    Tracing changes no result: it is the same future that `run` simulates with the same seed.
+    """
+    scn = _load(scenario, sets)
+    everyone = not children and not workers
+    timeline = trace(scn, years, seed, replication, None if everyone else list(children),
+                     None if everyone else list(workers))
+    if everyone:
+        pick = most_moved_child(timeline)
+        if pick is None:
+            raise click.ClickException("no child was referred in this run; try more --years")
+        children = (pick,)
+        click.echo(f"Following child {pick}, the child with the most changes of social worker "
+                   f"(choose others with --child N, or a worker with --worker N).\n")
+    shown = timeline[((timeline["who"] == "child") & timeline["id"].isin(children))
+                     | ((timeline["who"] == "worker") & timeline["id"].isin(workers))]
+    for _, r in shown.iterrows():
+        held = f" [worker {r['worker']}]" if r["worker"] >= 0 and r["who"] == "child" else ""
+        detail = f": {r['detail']}" if r["detail"] else ""
+        click.echo(f"{r['date']:%a %d %b %Y}  {r['who']} {r['id']:<5} {r['event']}{held}{detail}")
+    for c in children:
+        click.echo("\n" + child_story(timeline, c))
+    if out:
+        write_csv(shown, out)
+        click.echo(f"Wrote {out}")
 
 
 @main.command()

@@ -27,8 +27,8 @@ from .backends import open_executor
 from .calendar import weeks_for_years
 from .loading import load_scenario
 from .model import simulate
-from .model.council import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
-from .results import budget_table, precision_report, summarise, write_run
+from .model import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
+from .results import breach_rules, budget_table, precision_report, summarise, write_run
 from .schema import Scenario
 from .store import ReplicationStore
 
@@ -263,7 +263,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
         target, report = _replicate(work, ex, width, reps, precision, max_reps)
     weekly = work.weekly(target)
     seconds = time.perf_counter() - t0
-    summary = summarise(weekly, {s.name: s.standards.manageable_caseload for s in scns})
+    summary = summarise(weekly, breach_rules(scns))
     backend = cluster or ("serial" if jobs <= 1 else f"processes x{jobs}")
     manifest = _manifest(identity, target, started, seconds, backend, overrides)
     if precision is not None:

@@ -18,18 +18,11 @@ import numpy as np
 from .calendar import WEEKS_PER_YEAR
 from .experiment import run
 from .loading import load_scenario
-from .schema import HELD_CASE_TYPES, Scenario
+from .model.levers import LEVERS
+from .schema import Scenario
 
-# lever type -> (field that sets its level, whole numbers?, default largest level to try)
-LEVELS = {
-    "extra_posts": ("posts", True, 40),
-    "team_managers": ("posts", True, 10),
-    "retention": ("leaving_reduction", False, 0.9),
-    "recruitment_campaign": ("round_failure_reduction", False, 1.0),
-    "nqsw_academy": ("extra_cohort", True, 30),
-    "early_help": ("engagement_increase", False, 0.5),
-    "threshold_training": ("referral_reduction", False, 0.9),
-}
+# lever type -> (field that sets its level, whole numbers?, default largest level to try): from the lever registry
+LEVELS = {k.type: (k.level, k.whole, k.largest) for k in LEVERS.values() if k.level is not None}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*(-?[0-9]*\.?[0-9]+)\s*$")
 
@@ -99,9 +92,8 @@ def lever_with_level(scn: Scenario, lever_type: str, level: float) -> Scenario:
     idx = next((i for i, lv in enumerate(levers) if lv["type"] == lever_type), None)
     if idx is None:
         new = {"type": lever_type, "start": scn.start_date, "label": f"{lever_type} (goal-seek)"}
-        if lever_type in ("extra_posts", "team_managers"):
-            holding = [t for t, team in scn.teams.items() if set(team.handles) & set(HELD_CASE_TYPES)]
-            new["team"] = max(holding, key=lambda t: scn.teams[t].posts.get("social_worker", 0))
+        if LEVERS[lever_type].post_grade is not None:
+            new["team"] = scn.largest_case_holding_team()
         levers.append(new)
         idx = len(levers) - 1
     levers[idx][field] = int(round(level)) if whole else float(level)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import WEEKS_PER_YEAR
-from .results import first_breach
+from .results import MANAGEABLE_MEASURE, BreachRule, first_breach
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -22,9 +22,15 @@ FONT_SIZE = 10
 
 # metric -> (title, y-axis label with units, scale)
 METRICS = {
-    "caseload_mean": ("Caseload per case-holding social worker", "cases per FTE", 1.0),
+    "caseload_incl_unallocated": ("Caseload counting unallocated cases (the manageable measure)", "cases per FTE", 1.0),
+    "caseload_mean": ("Caseload per case-holding social worker (DfE measure)", "cases per FTE", 1.0),
     "caseload_p90": ("Caseload of the 90th-percentile worker", "cases per FTE", 1.0),
     "unallocated_cases": ("Unallocated cases", "cases", 1.0),
+    "cp_unallocated": ("Child protection cases waiting unallocated", "cases", 1.0),
+    "unallocated_wait_days_mean": ("How long waiting cases have waited", "working days (mean)", 1.0),
+    "staff_fte_agency_project": ("Agency staff above the establishment", "FTE", 1.0),
+    "cp_plans_ended_2y_pct": ("Child protection plans ending after 2 years or more", "% of plans ending", 1.0),
+    "cp_open": ("Child protection plans open", "plans", 1.0),
     "assessments_overdue": ("Assessments past 45 working days", "assessments", 1.0),
     "staff_fte": ("Staff in post", "FTE", 1.0),
     "staff_fte_permanent": ("Permanent staff in post", "FTE", 1.0),
@@ -36,7 +42,7 @@ METRICS = {
     "re_referral_pct": ("Re-referrals", "% of referrals", 1.0),
     "assessments_in_timescale_pct": ("Assessments completed within 45 working days", "% of assessments", 1.0),
 }
-DEFAULT_METRICS = ["caseload_mean", "unallocated_cases", "assessments_overdue", "staff_fte_permanent",
+DEFAULT_METRICS = [MANAGEABLE_MEASURE, "caseload_mean", "unallocated_cases", "cp_unallocated", "assessments_overdue", "staff_fte_permanent",
                    "staff_fte_agency", "staff_fte_asye", "vacancies_fte", "cost_total"]
 
 
@@ -80,26 +86,27 @@ def fan_chart(weekly: pd.DataFrame, metric: str, threshold: float | None = None,
         ax.fill_between(x, q[0], q[4], color=c, alpha=0.15, linewidth=0, label=f"{scen}: 90% of futures")
         ax.fill_between(x, q[1], q[3], color=c, alpha=0.30, linewidth=0, label=f"{scen}: 50% of futures")
         ax.plot(x, q[2], color=c, linewidth=2, label=f"{scen}: median")
-    if threshold is not None and metric in ("caseload_mean", "caseload_p90"):
+    if threshold is not None and metric in (MANAGEABLE_MEASURE, "caseload_mean", "caseload_p90"):
         ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2, label=f"manageable threshold ({threshold:g})")
     _style(ax, title, unit)
     ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
-def sustained_chart(weekly: pd.DataFrame, thresholds: dict[str, float], colors: dict | None = None):
-    """The chance that caseloads have stayed manageable every week so far, per scenario, over time."""
+def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: dict | None = None):
+    """The chance that no breach has begun so far, per scenario, over time."""
     colors = colors or scenario_colors(weekly["scenario"])
     fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
     for scen, part in weekly.groupby("scenario", sort=False):
-        breach = first_breach(part, thresholds[scen]).to_numpy()
+        rule = rules[scen]
+        breach = first_breach(part, rule).to_numpy()
         weeks = np.sort(part["week"].unique())
         p = [(breach > w).mean() for w in weeks]
         dates = pd.to_datetime(part[part["replication"] == part["replication"].min()].sort_values("week")["date"])
         ax.step(dates, 100 * np.asarray(p), where="post", color=colors[scen], linewidth=2,
-                label=f"{scen} (threshold {thresholds[scen]:g})")
+                label=f"{scen} (threshold {rule.threshold:g}, {rule.weeks} weeks running)")
     ax.set_ylim(-2, 102)
-    _style(ax, "Chance caseloads have stayed manageable every week so far", "% of simulated futures")
+    _style(ax, "Chance caseloads have stayed manageable so far", "% of simulated futures")
     ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
@@ -133,13 +140,13 @@ def cost_outcome_chart(compare: pd.DataFrame, colors: dict | None = None, target
     return fig
 
 
-def all_charts(weekly: pd.DataFrame, thresholds: dict[str, float], metrics: list[str] | None = None,
+def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list[str] | None = None,
                compare: pd.DataFrame | None = None) -> dict[str, object]:
     """Every chart of a run, by file stem."""
     colors = scenario_colors(weekly["scenario"])
-    thr = next(iter(thresholds.values()))
+    thr = next(iter(rules.values())).threshold
     charts = {m: fan_chart(weekly, m, thr, colors) for m in (metrics or DEFAULT_METRICS)}
-    charts["p_sustained"] = sustained_chart(weekly, thresholds, colors)
+    charts["p_sustained"] = sustained_chart(weekly, rules, colors)
     if compare is not None and len(compare) > 1:
         charts["cost_vs_outcome"] = cost_outcome_chart(compare, colors)
     return charts

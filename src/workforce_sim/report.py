@@ -7,18 +7,17 @@ files, so it can be e-mailed and opened offline.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import html
 import io
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .analysis import compare_table
 from .files import atomic_write
 from .plots import all_charts
-from .results import first_breach, read_run
+from .results import MANAGEABLE_MEASURE, breach_rules, read_run
+from .words import headline_lines, trajectory_line
 from .schema import Scenario
 
 CSS = """
@@ -46,31 +45,26 @@ def _money(x: float) -> str:
     return f"£{x / 1e6:,.2f} million" if abs(x) >= 1e6 else f"£{x:,.0f}"
 
 
-def findings(weekly: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame | None) -> list[str]:
-    """The key findings, in plain words."""
-    n = weekly["replication"].nunique()
-    end = (pd.to_datetime(weekly["date"]).max() + pd.Timedelta(days=6)).strftime("%B %Y")
+def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame | None, n: int) -> list[str]:
+    """The key findings, in plain words (HTML)."""
     out = []
     for s in scns:
-        part = weekly[weekly["scenario"] == s.name]
-        b = first_breach(part, s.standards.manageable_caseload)
-        k = int(np.isinf(b).sum())
-        median = np.percentile(b, 50, method="inverted_cdf")
-        when = ("in most futures they never go above it"
-                if not np.isfinite(median) else
-                f"in half of the futures they first go above it by {(s.start_date + dt.timedelta(weeks=int(median))):%B %Y}")
-        out.append(f"With <b>{html.escape(s.name)}</b>, average caseloads stay at or below "
-                   f"{s.standards.manageable_caseload:g} until {end} in <b>{k} of {n}</b> simulated futures; {when}.")
+        part = summary[summary["scenario"] == s.name]
+        lines = headline_lines(s, part, n)
+        trend = trajectory_line(part)
+        out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(" ".join(lines[:1] + lines[2:])))
+        if trend:
+            out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(trend))
     if compare is not None and len(compare) > 1:
         ref = compare.iloc[0]
         for _, row in compare.iloc[1:].iterrows():
             more = row["cost_difference_per_year"]
             word = "more" if more >= 0 else "less"
             avoided = row["breach_weeks_avoided"]
-            buys = (f"and spends {avoided:.0f} fewer weeks above the threshold on average"
+            buys = (f"and spends {avoided:.0f} fewer weeks in breach on average"
                     if avoided > 0.5 else
-                    f"and spends {-avoided:.0f} more weeks above the threshold on average" if avoided < -0.5 else
-                    "with about the same number of weeks above the threshold")
+                    f"and spends {-avoided:.0f} more weeks in breach on average" if avoided < -0.5 else
+                    "with about the same number of weeks in breach")
             out.append(f"<b>{html.escape(row['scenario'])}</b> costs {_money(abs(more))} a year {word} than "
                        f"{html.escape(ref['scenario'])} {buys}.")
         good = compare[compare["p_sustained"] >= 0.9]
@@ -94,7 +88,15 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Growth in contacts a year": f"{s.demand.trend_per_year:.0%}",
             "Funded posts": ", ".join(f"{t}: {sum(team.posts.values())}" for t, team in s.teams.items()),
             "Staff in post at the start": f"{sum(g.count for g in s.staff)}",
-            "Manageable caseload": f"{s.standards.manageable_caseload:g} cases per FTE",
+            "Manageable caseload": f"{s.standards.manageable_caseload:g} cases per FTE, unallocated cases counted; "
+                                   f"a breach is {s.standards.breach_weeks} weeks above it in a row",
+            "Allocation": f"up to {wf.allocation.ceiling_share:.0%} of capacity before cases wait; "
+                          f"waiting cases in the order {', '.join(wf.allocation.priority)}",
+            "Drift": (f"plans ({', '.join(s.cases.drift.plans)}) slow by {s.cases.drift.effect:g} per unit of pressure "
+                      "over capacity and stop while unallocated") if s.cases.drift.plans else "none",
+            "Agency above the establishment": (f"up to {wf.agency.project_share_of_posts:.0%} of a team's posts under "
+                                               f"pressure above {wf.agency.project_pressure:g}")
+                                              if wf.agency.project_share_of_posts else "none",
             "Social workers leaving a year (permanent)": f"{wf.turnover.permanent_per_year['social_worker']:.0%}",
             "Agency leaving a year": f"{wf.turnover.agency_per_year:.0%}",
             "Recruitment round": f"{wf.recruitment.time_to_hire_weeks.mean_value:.0f} weeks; "
@@ -117,9 +119,12 @@ plans and children in care, re-referrals, and the social workers who hold the ca
 recruitment, agency cover, absence and newly qualified cohorts. Each scenario is run many times
 (<i>simulated futures</i>) with different chance events but the same assumptions; all scenarios in a run
 share their chance events, so differences between them come from the scenarios.</p>
-<p>Caseload is cases held per case-holding FTE (the DfE definition). "Manageable" means the average is at or
-below the scenario's threshold; there is no national cap, and individual workers can be above it while the
-average is not. Intervals are 95% confidence intervals over the simulated futures.</p>
+<p>The DfE's caseload is cases held per case-holding FTE; it cannot see children waiting for a social
+worker. "Manageable" here counts them: it is allocated plus unallocated cases per case-holding FTE, at or
+below the scenario's threshold, and caseloads stop being manageable (a breach) when that measure stays above
+the threshold for several weeks running (four by default), or when cases are open and nobody holds cases.
+There is no national cap, and individual workers can be above the threshold while the average is not.
+Intervals are 95% confidence intervals over the simulated futures.</p>
 <p><b>Limits.</b> The results are only as good as the scenario's figures. The bundled scenarios are
 illustrative: their rates come from national statistics for England and their effect sizes for investments
 are assumptions, many without a published source (see the project's docs/levers.md). The model leaves out,
@@ -132,13 +137,14 @@ fragile a position is, not as a forecast.</p>
 def build_report(run_dir: Path) -> str:
     """The report's HTML for the run in ``run_dir`` (as written by ``run`` or ``compare``)."""
     run_dir = Path(run_dir)
-    weekly, _, manifest = read_run(run_dir)
+    weekly, summary, manifest = read_run(run_dir)
     weekly["date"] = pd.to_datetime(weekly["date"]).dt.date
     scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
-    thresholds = {s.name: s.standards.manageable_caseload for s in scns}
-    compare = compare_table(weekly, thresholds) if len(scns) > 1 else None
-    charts = all_charts(weekly, thresholds, compare=compare)
-    order = ["p_sustained", "caseload_mean", "cost_vs_outcome", "unallocated_cases", "assessments_overdue",
+    rules = breach_rules(scns)
+    compare = compare_table(weekly, rules) if len(scns) > 1 else None
+    charts = all_charts(weekly, rules, compare=compare)
+    order = ["p_sustained", MANAGEABLE_MEASURE, "caseload_mean", "cost_vs_outcome", "unallocated_cases", "cp_unallocated",
+             "assessments_overdue",
              "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye", "vacancies_fte", "cost_total"]
     n = weekly["replication"].nunique()
     years = manifest.get("years")
@@ -152,7 +158,7 @@ def build_report(run_dir: Path) -> str:
              f"on {html.escape(str(manifest.get('started_utc', ''))[:10])} (seed {manifest.get('seed')}).</p>",
              "<p class='note'>These results depend on the scenario's assumptions (listed below). The scenarios that come "
              "with workforce_sim are illustrative, not any council's own data.</p>",
-             "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(weekly, scns, compare)) + "</ul>",
+             "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>",
              "<h2>Charts</h2>"]
     for key in order:
         if key in charts:
@@ -162,7 +168,8 @@ def build_report(run_dir: Path) -> str:
     if compare is not None:
         cols = {"cost_per_year": ("Cost per year", _money), "cost_difference_per_year": ("Extra cost a year", _money),
                 "p_sustained": ("Chance of staying manageable", "{:.0%}".format),
-                "caseload_mean_end": ("Caseload at the end", "{:.1f}".format),
+                "caseload_incl_unallocated_end": ("Caseload counting unallocated, at the end", "{:.1f}".format),
+                "caseload_mean_end": ("Caseload at the end (DfE)", "{:.1f}".format),
                 "unallocated_cases_end": ("Unallocated cases at the end", "{:.0f}".format),
                 "agency_share_pct_end": ("Agency share at the end", lambda v: f"{v:.0f}%")}
         head = "".join(f"<th>{label}</th>" for label, _ in cols.values())

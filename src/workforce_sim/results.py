@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +42,14 @@ def periods(n_weeks: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def summarise(weekly: pd.DataFrame, thresholds: dict[str, float] | None = None) -> pd.DataFrame:
+def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
     """Per scenario, metric and period: the weekly average in each replication, summarised over replications.
 
     Columns: scenario, metric, period, mean, ci95_low, ci95_high, p10, p50, p90, replications.
     For flows (contacts, leavers, ...) the value is the average per week; for
     stocks (open cases, staff) the average level; for percentages the average
-    of the weeks that had something to measure. With ``thresholds`` (the
-    manageable caseload of each scenario), the headline rows of
-    :func:`headline` are added.
+    of the weeks that had something to measure. With ``rules`` (each scenario's
+    :class:`BreachRule`), the headline rows of :func:`headline` are added.
     """
     metrics = [c for c in weekly.columns if c not in ID_COLUMNS and not c.startswith("_")]
     rows = []
@@ -65,8 +65,8 @@ def summarise(weekly: pd.DataFrame, thresholds: dict[str, float] | None = None) 
                 q = np.percentile(fin, [10, 50, 90]) if fin.size else [np.nan] * 3
                 rows.append((scen, m, label, mean, lo, hi, q[0], q[1], q[2], int(fin.size)))
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    if thresholds:
-        out = pd.concat([out, headline(weekly, thresholds)], ignore_index=True)
+    if rules:
+        out = pd.concat([out, headline(weekly, rules)], ignore_index=True)
     return out
 
 
@@ -85,29 +85,74 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def first_breach(weekly: pd.DataFrame, threshold: float) -> pd.Series:
-    """Per replication: the first week (0 = the first) whose mean caseload is above ``threshold``; inf if none."""
-    over = weekly["caseload_mean"].to_numpy() > threshold
-    wk = np.where(over, weekly["week"].to_numpy(dtype=float), np.inf)
-    return pd.Series(wk, index=weekly.index).groupby(weekly["replication"]).min()
+MANAGEABLE_MEASURE = "caseload_incl_unallocated"
+MANAGEABLE_MEANING = ("caseloads count waiting (unallocated) children against the staff who would hold them, and a "
+                      "breach is that caseload above the threshold for {weeks} weeks running, or open cases with "
+                      "nobody to hold them")
 
 
-def headline(weekly: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class BreachRule:
+    """When caseloads stop being manageable: the manageable measure (allocated plus unallocated cases per
+    case-holding FTE) above ``threshold``, or missing (open cases and no case-holding staff), for ``weeks``
+    consecutive weeks."""
+
+    threshold: float
+    weeks: int = 4
+
+    def describe(self) -> str:
+        """The rule in one sentence for a reader."""
+        return f"At most {self.threshold:g} cases per case-holding FTE; " + MANAGEABLE_MEANING.format(weeks=self.weeks) + "."
+
+
+def breach_rules(scenarios) -> dict[str, BreachRule]:
+    """Each scenario's breach rule, from its standards, keyed by scenario name."""
+    return {s.name: BreachRule(s.standards.manageable_caseload, s.standards.breach_weeks) for s in scenarios}
+
+
+def breach_starts(values: np.ndarray, rule: BreachRule) -> np.ndarray:
+    """Weeks that begin a run of at least ``rule.weeks`` weeks above the threshold or missing (one series)."""
+    over = ~(np.asarray(values, dtype=float) <= rule.threshold)  # NaN counts as over: never read as manageable
+    k = rule.weeks
+    if over.size < k:
+        return np.zeros(over.size, bool)
+    full = np.convolve(over.astype(int), np.ones(k, int), mode="valid") == k
+    return np.concatenate([full, np.zeros(k - 1, bool)])
+
+
+def weeks_in_breach(values: np.ndarray, rule: BreachRule) -> int:
+    """How many weeks of one series lie in a breach (a run of at least ``rule.weeks`` weeks over)."""
+    start = breach_starts(values, rule)
+    covered = np.zeros(start.size + rule.weeks, int)
+    for i in np.flatnonzero(start):
+        covered[i:i + rule.weeks] = 1
+    return int(covered.sum())
+
+
+def first_breach(weekly: pd.DataFrame, rule: BreachRule) -> pd.Series:
+    """Per replication: the week (0 = the first) in which the first breach begins; inf if none."""
+    out = {}
+    for rep, part in weekly.groupby("replication", sort=True):
+        starts = np.flatnonzero(breach_starts(part[MANAGEABLE_MEASURE].to_numpy(), rule))
+        out[rep] = float(part["week"].to_numpy()[starts[0]]) if starts.size else np.inf
+    return pd.Series(out, dtype=float).rename_axis("replication")
+
+
+def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame:
     """Will caseloads stay manageable, and for how long?
 
     Rows (in the summary.csv layout), per scenario:
 
-    - ``p_sustained``: the share of replications whose mean caseload stayed at or
-      below the threshold in every week up to the end of each year (period
-      "year k") and of the whole run, with a Wilson 95% interval;
-    - ``weeks_to_first_breach``: the 10th, 50th and 90th percentiles of the week
-      of the first breach. A replication with no breach counts as "never" (inf):
-      it is not left out, so a percentile is inf when too few breached.
+    - ``p_sustained``: the share of replications with no breach (see :class:`BreachRule`)
+      beginning by the end of each year (period "year k") and of the whole run, with a
+      Wilson 95% interval;
+    - ``weeks_to_first_breach``: the 10th, 50th and 90th percentiles of the week the first
+      breach begins. A replication with no breach counts as "never" (inf): it is not left
+      out, so a percentile is inf when too few breached.
     """
     rows = []
     for scen, df in weekly.groupby("scenario", sort=False):
-        thr = thresholds[scen]
-        breach = first_breach(df, thr)
+        breach = first_breach(df, rules[scen])
         n = len(breach)
         n_weeks = int(df["week"].max()) + 1
         for label, _, b in periods(n_weeks):

@@ -68,6 +68,8 @@ class Standards(Strict):
     decision_days: Positive = Field(1.0, description="working days to decide on a contact (Working Together 2018)")
     assessment_days: Positive = Field(45.0, description="working days to complete a child and family assessment (Working Together 2018)")
     icpc_days: Positive = Field(15.0, description="working days from strategy discussion to initial child protection conference")
+    breach_weeks: Annotated[int, Field(ge=1)] = Field(
+        4, description="consecutive weeks the caseload (unallocated cases included) must be above the threshold to count as a breach")
 
 
 class Source(Strict):
@@ -142,6 +144,17 @@ class WorkloadPoints(Strict):
     cla: Positive = 1.0
 
 
+class Drift(Strict):
+    """Plans that stop moving when their worker is overloaded or nobody holds them (illustrative)."""
+
+    effect: NonNegative = Field(
+        0.5, description="how much a plan slows per unit of its worker's pressure above capacity: it moves at 1 / (1 + effect x (pressure - 1)); 0 turns drift off")
+    plans: list[Literal["cin", "cp", "cla"]] = Field(
+        default_factory=lambda: ["cin", "cp"], description="plans that drift (they also stand still while unallocated)")
+    outcome_effect: NonNegative = Field(
+        0.5, description="relative rise, per year of drift, in the chance a child protection plan ends in care and in the chance the case comes back after closing")
+
+
 class Cases(Strict):
     assessment_days: Distribution = Field(description="working days an assessment takes when its worker is not overloaded")
     pressure_slowdown: NonNegative = Field(
@@ -153,6 +166,7 @@ class Cases(Strict):
     outcomes: Outcomes
     plans: Plans
     workload_points: WorkloadPoints = WorkloadPoints()
+    drift: Drift = Drift()
 
 
 class ReReferral(Strict):
@@ -192,6 +206,28 @@ class Agency(Strict):
     max_share_of_posts: Probability = Field(description="cap on agency FTE as a share of funded case-work posts")
     cover_share: Probability = Field(1.0, description="share of vacancies the council seeks agency cover for")
     time_to_start_weeks: Distribution
+    project_share_of_posts: Probability = Field(
+        0.0, description="agency FTE a team may buy above its establishment under sustained pressure, as a share of its posts (0: never)")
+    project_pressure: Positive = Field(
+        1.15, description="a team buys agency above establishment while its smoothed pressure (held and waiting work over capacity) is above this")
+    project_release_pressure: Positive = Field(
+        0.95, description="agency above establishment is released, one a week, while the team's smoothed pressure is below this")
+    leavers_return_share: Probability = Field(
+        0.0, description="share of permanent leavers under sustained pressure who come back as agency workers to cover their own post")
+    return_pressure: Positive = Field(
+        1.0, description="smoothed caseload pressure above which a permanent leaver may come back as an agency worker")
+
+
+class Allocation(Strict):
+    """How team managers give cases to workers (practice notes: allocation)."""
+
+    ceiling_share: Annotated[float, Field(ge=1.0)] = Field(
+        1.3, description="when nobody has room under capacity, cases go to the least loaded worker up to this multiple of capacity; above it they wait unallocated")
+    priority: list[Literal["s47", "cp", "cla", "assessment", "cin"]] = Field(
+        default_factory=lambda: ["s47", "cp", "cla", "assessment", "cin"],
+        description="order in which waiting cases are allocated (s47: assessments with a section 47 enquiry); first come first served within each")
+    strategy_discussion_days: NonNegative = Field(
+        1.0, description="working days from a referral to its section 47 strategy discussion, held on a duty basis whether or not the case is allocated")
 
 
 class Absence(Strict):
@@ -210,6 +246,7 @@ class Workforce(Strict):
     recruitment: Recruitment
     agency: Agency
     absence: Absence
+    allocation: Allocation = Allocation()
 
 
 class Costs(Strict):
@@ -386,6 +423,13 @@ class Scenario(Strict):
             team = getattr(lv, "team", None)
             if team is not None and team not in self.teams:
                 out.append((f"levers.{i}.team", team, f"one of the teams: {', '.join(sorted(self.teams))}"))
+        prio = self.workforce.allocation.priority
+        if sorted(prio) != sorted(["s47", "cp", "cla", "assessment", "cin"]):
+            out.append(("workforce.allocation.priority", list(prio),
+                        "each of s47, cp, cla, assessment and cin exactly once"))
+        if self.workforce.agency.project_release_pressure >= self.workforce.agency.project_pressure:
+            out.append(("workforce.agency.project_release_pressure", self.workforce.agency.project_release_pressure,
+                        f"below workforce.agency.project_pressure ({self.workforce.agency.project_pressure:g})"))
         if self.workforce.recruitment.nqsw_cohort_size > 0 and not any(
             t.posts.get("social_worker", 0) > 0 and set(t.handles) & set(HELD_CASE_TYPES) for t in self.teams.values()
         ):

@@ -1,13 +1,20 @@
-"""Who holds each case.
+"""Who holds each case: allocation as team managers do it.
 
 A case goes to an eligible worker (in a team that handles its type, in post,
-not on notice, not absent) with room for its workload points, the least
-loaded for their capacity first (ties to the worker who joined first). If
-nobody has room it waits, first come first served, in the unallocated queue
-of its type. Queued cases are taken as soon as capacity frees. When a worker
-leaves, their cases go to colleagues with room or to the front of the queue;
-every move to a different worker counts as a change of social worker for
-that child.
+not on notice, not absent). Workers with room under their capacity (the
+manageable standard, in workload points) come first: the least loaded for
+their capacity, ties to the worker who joined first. When nobody has room,
+managers allocate over capacity to the least loaded worker, up to a ceiling
+(``ceiling_share`` times capacity). Only when everyone eligible is at the
+ceiling does a case wait unallocated.
+
+Waiting cases are allocated in risk order (by default section 47 enquiries,
+then child protection plans, children in care, other assessments, children in
+need; first come first served within each class), and a new case never jumps
+ahead of a waiting case of its own or higher priority. When a worker leaves,
+their cases go to colleagues (highest risk first) or to the front of their
+class's queue; every move to a different worker counts as a change of social
+worker for that child.
 
 The choice is made without looking at every worker. For each case type the
 eligible workers past their ramp-up sit in two heaps, one ordered by load for
@@ -44,15 +51,36 @@ class _Pool:
         self._ramp_arrays = None  # (workers, full capacity, start) of ramping members, as arrays, when many
 
 
+def risk_class(case) -> str:
+    """The priority class of a case: its kind, or "s47" for an assessment with a section 47 enquiry."""
+    return "s47" if case.kind == "assessment" and case.s47 else case.kind
+
+
 class Allocator:
-    def __init__(self, workforce, team_handles: dict[str, np.ndarray], monitor, on_allocated, on_queued):
+    """Gives cases to workers and keeps the unallocated queues (one per risk class).
+
+    ``on_allocated(case, t)``, ``on_queued(case, t)`` and ``on_released(case, t)`` tell the
+    case flow that a case got a worker, started waiting, or is about to lose its worker.
+    """
+
+    def __init__(self, workforce, team_handles: dict[str, np.ndarray], monitor, on_allocated, on_queued,
+                 on_released=None, ceiling: float = 1.0, priority=("s47", "cp", "cla", "assessment", "cin"),
+                 tracer=None):
         self.wf = workforce
+        self.trace = tracer
         self.monitor = monitor
         self.handles = team_handles  # case type -> bool per team
-        self.queues: dict[str, deque] = {k: deque() for k in HELD_CASE_TYPES}
+        self.ceiling = float(ceiling)
+        self.priority = list(priority)
+        self.rank = {c: i for i, c in enumerate(self.priority)}
+        self.kind_of = {c: ("assessment" if c == "s47" else c) for c in self.priority}
+        self.queues: dict[str, deque] = {c: deque() for c in self.priority}
+        self.n_waiting = dict.fromkeys(self.priority, 0)  # live cases in each class's queue
         self.waiting = 0
         self.on_allocated = on_allocated
         self.on_queued = on_queued
+        self.on_released = on_released
+        self._max_base = float(max(workforce.cap_by_grade))  # nobody's full capacity is larger (FTE <= 1)
         n_teams = len(next(iter(team_handles.values())))
         self._kinds_of_team = [[k for k in team_handles if team_handles[k][ti]] for ti in range(n_teams)]
         self._pools = {k: _Pool() for k in team_handles}
@@ -129,9 +157,11 @@ class Allocator:
 
     # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:
-        """The eligible worker with room for ``points`` and the lowest load for their capacity, or -1.
+        """Who gets a case of ``kind`` worth ``points`` now, or -1 if it must wait.
 
-        Ties go to the worker who joined first (lowest index).
+        Among eligible workers with room under capacity, the lowest load for their capacity;
+        if none, the same among those with room under the ceiling. Ties go to the worker who
+        joined first (lowest index).
         """
         if self.wf.has_changes():
             self._sync(t)
@@ -140,11 +170,38 @@ class Allocator:
             self._settle(pool, t)
         need = points - 1e-9
         best = self._best_settled(pool, need)
+        over = None
         if pool.ramping:
-            ramp = self._best_ramping(pool, need, t)
-            if ramp is not None and (best is None or ramp < best):
-                best = ramp
+            under, over = self._best_ramping(pool, need, t)
+            best = _lower(best, under)
+        if best is None and self.ceiling > 1.0:
+            best = _lower(self._best_over(pool, need), over)
         return -1 if best is None else best[1]
+
+    def _best_over(self, pool: _Pool, need: float):
+        """The least loaded settled member with room under the ceiling (nobody has room under capacity)."""
+        stamp, by_ratio, c = pool.stamp, pool.by_ratio, self.ceiling
+        while by_ratio and stamp.get(by_ratio[0][1]) != by_ratio[0][2]:
+            heapq.heappop(by_ratio)
+        if not by_ratio:
+            return None
+        ratio, w, _ = by_ratio[0]
+        if c * self._base[w] - self._load[w] >= need:
+            return ratio, w
+        if self._max_base * (c - ratio) < need:
+            return None  # everyone else is at least as loaded for their capacity, and none is larger
+        aside, found = [], None
+        while by_ratio:
+            e = heapq.heappop(by_ratio)
+            if stamp.get(e[1]) != e[2]:
+                continue
+            aside.append(e)
+            if c * self._base[e[1]] - self._load[e[1]] >= need:
+                found = (e[0], e[1])
+                break
+        for a in aside:
+            heapq.heappush(by_ratio, a)
+        return found
 
     def _best_settled(self, pool: _Pool, need: float):
         stamp, room, by_ratio = pool.stamp, pool.by_room, pool.by_ratio
@@ -173,30 +230,29 @@ class Allocator:
         return e[0], w
 
     def _best_ramping(self, pool: _Pool, need: float, t: float):
-        load, base = self._load, self._base
+        """The least loaded new starters with room under their ramped capacity, and under the ceiling."""
+        load, base, c = self._load, self._base, self.ceiling
         if len(pool.ramping) <= _SCAN:
             ramped_one = self.wf.ramped_one
-            best = None
+            under = over = None
             for w, start in pool.ramping.items():
                 cap = ramped_one(t, base[w], start)
                 lw = load[w]
-                if cap - lw >= need:
+                if c * cap - lw >= need:
                     e = (lw / (cap if cap > 0 else 1.0), w)
-                    if best is None or e < best:
-                        best = e
-            return best
+                    if over is None or e < over:
+                        over = e
+                    if cap - lw >= need and (under is None or e < under):
+                        under = e
+            return under, over
         if pool._ramp_arrays is None:
             ws = np.array(sorted(pool.ramping), dtype=int)
             pool._ramp_arrays = (ws, np.array([base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))
         ws, full, start = pool._ramp_arrays
         cap = self.wf.ramped(t, full, start)
         lw = self.wf.points[ws]
-        fits = cap - lw >= need
-        if not fits.any():
-            return None
-        ratio = np.where(fits, lw / np.where(cap > 0, cap, 1.0), np.inf)
-        i = int(np.argmin(ratio))  # workers are in index order, so the first minimum is the lowest index
-        return float(ratio[i]), int(ws[i])
+        ratio = lw / np.where(cap > 0, cap, 1.0)
+        return _least(ratio, ws, cap - lw >= need), _least(ratio, ws, c * cap - lw >= need)
 
     def _assign(self, case, w: int, t: float) -> None:
         if case.last_worker >= 0 and case.last_worker != w:
@@ -204,21 +260,43 @@ class Allocator:
         case.worker = case.last_worker = w
         self.wf.take_case(w, case)
         self._load_changed(w)
+        if self.trace:
+            waited = f"after waiting {t - case.queued_t:.0f} working days; " if case.queued_t is not None and t > case.queued_t else ""
+            self.trace.child(case.child, t, f"allocated ({case.kind})", w,
+                             f"{waited}worker now at {self.wf.load_ratio(w):.0%} of capacity")
         self.on_allocated(case, t)
 
     def _set_load(self, w: int, load: float) -> None:
         self.wf.set_load(w, load)
         self._load_changed(w)
 
+    # -- the queues --------------------------------------------------------------------
     def _enqueue(self, case, t: float, front: bool = False) -> None:
+        cls = risk_class(case)
         case.worker = -1
         case.queued = True
+        case.queued_t = t
         self.waiting += 1
-        (self.queues[case.kind].appendleft if front else self.queues[case.kind].append)(case)
+        self.n_waiting[cls] += 1
+        (self.queues[cls].appendleft if front else self.queues[cls].append)(case)
+        if self.trace:
+            self.trace.child(case.child, t, f"waiting unallocated ({case.kind})", detail="nobody eligible has room under the ceiling, or higher-risk cases wait first")
         self.on_queued(case, t)
 
+    def _waiting_ahead(self, cls: str, rank: int) -> bool:
+        """Whether a case of the same type and priority rank ``rank`` or higher is waiting."""
+        if self.waiting == 0:
+            return False
+        kind = self.kind_of[cls]
+        return any(self.n_waiting[c] for c in self.priority[: rank + 1] if self.kind_of[c] == kind)
+
     def place(self, case, t: float) -> bool:
-        """Give a new (or newly transferred) case a worker, or queue it."""
+        """Give a new (or newly transferred) case a worker, or queue it behind the waiting cases it does not outrank."""
+        cls = risk_class(case)
+        if self._waiting_ahead(cls, self.rank[cls]):
+            self._enqueue(case, t)
+            self.fill(t, only=case.kind)
+            return case.worker >= 0
         w = self.best_worker(case.kind, case.points, t)
         if w < 0:
             self._enqueue(case, t)
@@ -226,16 +304,19 @@ class Allocator:
         self._assign(case, w, t)
         return True
 
-    def release(self, case) -> None:
+    def release(self, case, t: float) -> None:
         """The case leaves its worker or the queue (closed, or about to move)."""
         w = case.worker
         if w >= 0:
+            if self.on_released is not None:
+                self.on_released(case, t)
             self.wf.drop_case(w, case)
             self._load_changed(w)
             case.worker = -1
         elif case.queued:
             case.queued = False  # left in the deque; skipped when reached
             self.waiting -= 1
+            self.n_waiting[risk_class(case)] -= 1
 
     def reweigh(self, case, points: float) -> None:
         """Change a held case's workload points (e.g. an assessment becoming a plan in a pool team)."""
@@ -244,13 +325,14 @@ class Allocator:
         case.points = points
 
     def reallocate_from(self, w: int, t: float) -> None:
-        """Worker ``w`` has gone: move their cases to colleagues or to the front of the queues."""
-        cases = sorted(self.wf.caseset[w], key=lambda c: c.id)
+        """Worker ``w`` has gone: move their cases, highest risk first, to colleagues or to the front of their queue."""
+        cases = sorted(self.wf.caseset[w], key=lambda c: (self.rank[risk_class(c)], c.id))
         for c in cases:
-            self.release(c)
+            self.release(c, t)
         unplaced = []
         for c in cases:
-            to = self.best_worker(c.kind, c.points, t)
+            cls = risk_class(c)
+            to = -1 if self._waiting_ahead(cls, self.rank[cls] - 1) else self.best_worker(c.kind, c.points, t)
             if to >= 0:
                 self._assign(c, to, t)
             else:
@@ -258,11 +340,19 @@ class Allocator:
         for c in reversed(unplaced):
             self._enqueue(c, t, front=True)
 
-    def fill(self, t: float) -> None:
-        """Allocate queued cases while anyone has room (oldest first within each type)."""
+    def fill(self, t: float, only: str | None = None) -> None:
+        """Allocate waiting cases in risk order while anyone has room (of case type ``only``, if given).
+
+        A class whose oldest case finds nobody blocks the classes below it that share its case type.
+        """
         if self.waiting == 0:
             return
-        for kind, q in self.queues.items():
+        blocked = set()
+        for cls in self.priority:
+            kind = self.kind_of[cls]
+            if not self.n_waiting[cls] or kind in blocked or (only is not None and kind != only):
+                continue
+            q = self.queues[cls]
             while q:
                 head = q[0]
                 if not head.queued:
@@ -270,8 +360,44 @@ class Allocator:
                     continue
                 w = self.best_worker(kind, head.points, t)
                 if w < 0:
+                    blocked.add(kind)
                     break
                 q.popleft()
                 head.queued = False
                 self.waiting -= 1
+                self.n_waiting[cls] -= 1
                 self._assign(head, w, t)
+
+    # -- measurement -------------------------------------------------------------------
+    def waiting_cases(self):
+        """Every case waiting now, in priority order."""
+        for cls in self.priority:
+            for c in self.queues[cls]:
+                if c.queued:
+                    yield cls, c
+
+    def waiting_points(self) -> dict[str, float]:
+        """Workload points waiting, by case type."""
+        out = dict.fromkeys(HELD_CASE_TYPES, 0.0)
+        for cls, c in self.waiting_cases():
+            out[self.kind_of[cls]] += c.points
+        return out
+
+
+def _lower(a, b):
+    """The better of two (ratio, worker) candidates, either of which may be None."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if b < a else a
+
+
+def _least(ratio: np.ndarray, workers: np.ndarray, fits: np.ndarray):
+    """(ratio, worker) of the lowest ratio among ``fits``, or None (workers are in index order, so the first
+    minimum is the lowest index)."""
+    if not fits.any():
+        return None
+    r = np.where(fits, ratio, np.inf)
+    i = int(np.argmin(r))
+    return float(r[i]), int(workers[i])

@@ -3,9 +3,14 @@
 Each case schedules only the events that change it: the end of its
 assessment, the end of each plan, and (if it comes back) its re-referral. An
 assessment's clock starts at referral; its work starts when a worker is
-allocated, and takes longer when that worker is over the manageable caseload.
-Cases that wait unallocated, or whose assessment ran under pressure or late,
-are more likely to come back within a year.
+allocated, and takes longer when that worker is over capacity. A section 47
+strategy discussion is held on a duty basis soon after referral, allocated or
+not; the initial conference is timed from it. Plans that drift (child in need
+and child protection by default) move more slowly while their worker is over
+capacity and not at all while unallocated; a child protection plan that
+drifted is likelier to end in care, and its case to come back. Cases that
+wait unallocated, or whose assessment ran under pressure or late, are more
+likely to come back within a year.
 
 Random draws are made per case, in the order cases arise, from streams that
 belong to one quantity each, so scenarios that differ elsewhere still see the
@@ -25,6 +30,9 @@ from ..schema import HELD_CASE_TYPES, Scenario
 from .allocation import Allocator
 
 PLAN_KINDS = ("cin", "cp", "cla")
+PLAN_NAMES = {"cin": "child in need plan", "cp": "child protection plan", "cla": "care (looked after)"}
+YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
+DRIFT_LOOK_DAYS = 13.0 * WD  # a plan moving below normal pace is looked at again at least this often
 
 
 class Case:
@@ -34,14 +42,19 @@ class Case:
     ``worker`` who holds it (-1: nobody); ``token`` is raised to cancel an event in flight.
     """
 
-    __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "referral_t",
-                 "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "work_start", "end",
-                 "remaining", "token", "late", "pressured", "returning")
+    __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "queued_t", "referral_t",
+                 "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "strategy_t", "work_start", "end",
+                 "remaining", "token", "late", "pressured", "returning",
+                 "plan_start", "plan_due", "work_left", "mark", "drift_years")
 
     def __init__(self, cid: int, child: int, kind: str, points: float, referral_t: float):
         self.id, self.child, self.kind, self.points, self.referral_t = cid, child, kind, points, referral_t
         self.worker = self.last_worker = -1
         self.queued = False
+        self.queued_t = None
+        self.strategy_t = None
+        self.plan_start = self.plan_due = self.work_left = self.mark = 0.0
+        self.drift_years = 0.0
         self.s47 = self.icpc = self.cp = False
         self.outcome_u = 0.0
         self.base_days = self.icpc_days = 0.0
@@ -69,15 +82,22 @@ class CaseFlow:
     ``fill`` and ``reallocate_from``); it asks early help what a stepped-down family does.
     """
 
-    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help):
+    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help, tracer=None):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.trace = tracer
         self.levers = levers
         self.early_help = early_help
         self.streams = streams
         teams = workforce.team_names
         handles = {k: np.array([k in scn.teams[t].handles for t in teams]) for k in HELD_CASE_TYPES}
-        self.alloc = Allocator(workforce, handles, monitor, self.on_allocated, self.on_queued)
+        a = scn.workforce.allocation
+        self.alloc = Allocator(workforce, handles, monitor, self.on_allocated, self.on_queued, self.on_released,
+                               ceiling=a.ceiling_share, priority=a.priority, tracer=tracer)
+        self.strategy_days = a.strategy_discussion_days
         c = scn.cases
+        self.drift = c.drift
+        self.drifts = {k: k in c.drift.plans for k in PLAN_KINDS}
+        self.cp_children: set[int] = set()  # children who have had a child protection plan in the run
         self.wp = c.workload_points
         self.slowdown = c.pressure_slowdown
         self.timescale = scn.standards.assessment_days
@@ -137,6 +157,14 @@ class CaseFlow:
         case.returning = returning
         self._draw_assessment(case, self.return_draws if returning else self.new_draws)
         self.monitor.count("re_referrals" if returning else "referrals", t)
+        if self.trace:
+            self.trace.child(case.child, t, "re-referred" if returning else "referred",
+                             detail="section 47 enquiry" if case.s47 else "")
+        if case.s47:  # the strategy discussion is held on a duty basis, allocated or not; the enquiry starts there
+            case.strategy_t = t + self.strategy_days
+            self.monitor.count("s47_enquiries", case.strategy_t)
+            if self.trace:
+                self.trace.child(case.child, case.strategy_t, "strategy discussion (duty)")
         self._open_assessment(case, t)
 
     def _count_area(self, t: float) -> None:
@@ -166,6 +194,7 @@ class CaseFlow:
                     case = self._new_case("assessment", -elapsed_days, None, self.wp.assessment)
                     self._draw_assessment(case, init)
                     case.work_start = -elapsed_days
+                    case.strategy_t = -elapsed_days + self.strategy_days if case.s47 else None
                     cases.append(case)
                 rest_icpc = c.s47_to_icpc_days.sample_residual(rng, np.full(g.count, elapsed_days))
                 rest_assess = c.assessment_days.sample_residual(rng, np.full(g.count, elapsed_days))
@@ -177,7 +206,7 @@ class CaseFlow:
                 rest = plan.duration_weeks.sample_residual(rng, np.full(g.count, g.weeks_open)) * WD
                 for r in rest:
                     case = self._new_case(g.type, -elapsed_days, None, getattr(self.wp, g.type))
-                    self._begin_plan(case, g.type, 0.0, duration=float(r))
+                    self._begin_plan(case, g.type, 0.0, duration=float(r), started=-elapsed_days)
         self._recently_closed()
 
     def _recently_closed(self) -> None:
@@ -192,10 +221,17 @@ class CaseFlow:
             ev = self.env.timeout(float(t), value=None)
             ev.callbacks.append(lambda e: self.referral(self.env.now, returning=True))
 
-    # -- assessment ------------------------------------------------------------------
+    # -- the allocator's news ------------------------------------------------------------
     def on_allocated(self, case: Case, t: float) -> None:
-        if case.kind != "assessment" or case.end is not None:
-            return  # a plan, or an assessment handed to a colleague mid-way
+        """A case got a worker: an assessment starts (or resumes) its work; a drifting plan moves again."""
+        if case.kind != "assessment":
+            if self.drifts[case.kind]:
+                self._schedule_plan(case, t)
+            return
+        if case.queued_t is not None and t - case.queued_t > 1.0:
+            case.pressured = True  # it waited for a worker
+        if case.end is not None:
+            return  # an assessment handed to a colleague mid-way
         if case.remaining is not None:
             dur = case.remaining
             case.remaining = None
@@ -203,22 +239,31 @@ class CaseFlow:
             ratio = self.wf.load_ratio(case.worker)
             slow = 1.0 + self.slowdown * max(0.0, ratio - 1.0)
             case.pressured = case.pressured or ratio > 1.0 or (t - case.referral_t) > 1.0
-            dur = (case.icpc_days if case.icpc else case.base_days) * slow
+            work = (case.icpc_days if case.icpc else case.base_days) * slow
+            # a section 47 enquiry's work (and any conference) follows the duty strategy discussion
+            dur = max(0.0, case.strategy_t - t) + work if case.s47 else work
             case.work_start = t
-            if case.s47:
-                self.monitor.count("s47_enquiries", t)
         case.end = t + dur
         ev = self.env.timeout(dur, value=(case, case.token))
         ev.callbacks.append(self._assessment_done)
 
     def on_queued(self, case: Case, t: float) -> None:
+        """A case waits unallocated: an assessment's work, and a drifting plan, stand still."""
         if case.kind == "assessment":
-            case.pressured = True
             if case.end is not None:
                 case.remaining = max(0.0, case.end - t)
                 case.end = None
                 case.token += 1
+        elif self.drifts[case.kind]:
+            case.token += 1
 
+    def on_released(self, case: Case, t: float) -> None:
+        """A case is about to lose its worker: a drifting plan banks the progress it made with them."""
+        if case.kind in self.drifts and self.drifts[case.kind]:
+            case.work_left -= self.wf.progress(case.worker, t) - case.mark
+            case.token += 1
+
+    # -- assessment ------------------------------------------------------------------
     def _assessment_done(self, ev) -> None:
         case, token = ev.value
         if token != case.token or case.kind != "assessment":
@@ -236,10 +281,16 @@ class CaseFlow:
         self._in_run_done += t - max(case.referral_t, 0.0)
         del self.open_assessments[case.id]
         case.end = None
+        if self.trace:
+            self.trace.child(case.child, t, "assessment completed", case.worker,
+                             f"{took:.0f} working days from referral" + (" (late)" if case.late else ""))
         if case.icpc:
             m.count("icpcs", t)
-            if case.work_start is not None and t - case.work_start <= self.icpc_timescale:
+            if t - case.strategy_t <= self.icpc_timescale:
                 m.count("_icpcs_in_timescale", t)
+            if self.trace:
+                self.trace.child(case.child, t, "initial child protection conference", case.worker,
+                                 f"{t - case.strategy_t:.0f} working days after the strategy discussion")
         if case.cp:
             self._transfer(case, "cp", t)
             return
@@ -262,30 +313,80 @@ class CaseFlow:
             case.kind = kind
             self._begin_plan(case, kind, t, placed=True)
         else:
-            self.alloc.release(case)
+            self.alloc.release(case, t)
             case.kind = kind
             case.points = points
             self._begin_plan(case, kind, t)
 
-    def _begin_plan(self, case: Case, kind: str, t: float, duration: float | None = None, placed: bool = False) -> None:
+    def _begin_plan(self, case: Case, kind: str, t: float, duration: float | None = None, placed: bool = False,
+                    started: float | None = None) -> None:
+        """A plan of ``kind`` starts at ``t`` (or, in the start state, started at ``started``) and runs
+        ``duration`` working days at normal pace (drawn if not given)."""
         case.kind = kind
         self.open[kind] += 1
-        if not placed:
-            self.alloc.place(case, t)
         d = self.plan_days[kind]() if duration is None else duration
-        ev = self.env.timeout(d, value=(case, case.token))
-        ev.callbacks.append(self._plan_done)
+        case.plan_start = t if started is None else started
+        case.plan_due = t + d
+        if self.trace:
+            self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} starts", case.worker, f"{d / WD:.0f} weeks at normal pace")
+        if kind == "cp":
+            self._cp_plan_starts(case, t, counted=started is None)
+        if not self.drifts[kind]:
+            if not placed:
+                self.alloc.place(case, t)
+            ev = self.env.timeout(d, value=(case, case.token))
+            ev.callbacks.append(self._plan_done)
+            return
+        case.work_left = d
+        if placed:
+            self._schedule_plan(case, t)
+        else:
+            self.alloc.place(case, t)  # on_allocated schedules it, if a worker is found
 
-    def _plan_done(self, ev) -> None:
+    def _schedule_plan(self, case: Case, t: float) -> None:
+        """A drifting plan held by a worker: look again when its work would be done at its worker's pace
+        (at most DRIFT_LOOK_DAYS ahead while the pace is below normal, so a recovering pace is seen)."""
+        w = case.worker
+        case.mark = self.wf.progress(w, t)
+        case.token += 1
+        pace = self.wf.pace[w]
+        wait = max(0.0, case.work_left) / pace
+        if pace < 1.0:
+            wait = min(wait, DRIFT_LOOK_DAYS)
+        ev = self.env.timeout(wait, value=(case, case.token))
+        ev.callbacks.append(self._plan_check)
+
+    def _plan_check(self, ev) -> None:
         case, token = ev.value
         if token != case.token:
             return
         t = self.env.now
+        case.work_left -= self.wf.progress(case.worker, t) - case.mark
+        if case.work_left > 1e-7:
+            self._schedule_plan(case, t)
+        else:
+            self._plan_ends(case, t)
+
+    def _plan_done(self, ev) -> None:
+        case, token = ev.value
+        if token == case.token:
+            self._plan_ends(case, self.env.now)
+
+    def _plan_ends(self, case: Case, t: float) -> None:
+        """The plan's work is done: the case closes, steps down or moves to another plan."""
         kind = case.kind
         self.open[kind] -= 1
         cum, total = self.plan_ends[kind]
-        i = bisect_right(cum, self.plan_end_u[kind]() * total)
+        u = self.plan_end_u[kind]()
+        if kind == "cp":
+            case.drift_years = max(0.0, t - case.plan_due) / YEAR_DAYS
+            cum, total = self._cp_plan_ends(case, t, cum, total)
+        i = bisect_right(cum, u * total)
         nxt = ("close", "early_help", "cin", "cp", "cla")[min(i, 4)]
+        if self.trace:
+            late = max(0.0, t - case.plan_due) / WD
+            self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} ends", case.worker,
+                             f"after {(t - case.plan_start) / WD:.0f} weeks" + (f", {late:.0f} weeks late (drift)" if late >= 1 else ""))
         if nxt == "close":
             self._close(case, t)
         elif nxt == "early_help":
@@ -294,9 +395,27 @@ class CaseFlow:
             case.token += 1
             self._transfer(case, nxt, t)
 
+    def _cp_plan_starts(self, case: Case, t: float, counted: bool) -> None:
+        if counted:
+            self.monitor.count("cp_plans_started", t)
+            if case.child in self.cp_children:
+                self.monitor.count("_cp_plans_repeat", t)
+        self.cp_children.add(case.child)
+
+    def _cp_plan_ends(self, case: Case, t: float, cum: list, total: float):
+        """Count a child protection plan's end; a plan that drifted is likelier to end in care."""
+        self.monitor.count("cp_plans_ended", t)
+        if t - case.plan_start >= 2 * YEAR_DAYS:
+            self.monitor.count("_cp_plans_ended_2y", t)
+        if case.drift_years <= 0 or self.drift.outcome_effect <= 0:
+            return cum, total
+        shares = np.diff([0.0] + list(cum))
+        shares[4] *= 1.0 + self.drift.outcome_effect * case.drift_years
+        return np.cumsum(shares).tolist(), float(shares.sum())
+
     # -- endings ---------------------------------------------------------------------
     def _end(self, case: Case, t: float) -> None:
-        self.alloc.release(case)
+        self.alloc.release(case, t)
         case.kind = "closed"
         case.token += 1
         self.closed += 1
@@ -315,8 +434,12 @@ class CaseFlow:
             p *= rr.pressure_factor
         if not_engaged:
             p *= rr.early_help_not_engaged_factor
+        p *= 1.0 + self.drift.outcome_effect * case.drift_years
         back = self.rr_u() < p
         delay = min(self.rr_delay(), 52.0 * WD)
+        if self.trace:
+            self.trace.child(case.child, t, "stepped down to early help" if stepped_down else "case closed",
+                             detail=f"comes back after {delay / WD:.0f} weeks" if back else "")
         if back:
             ev = self.env.timeout(delay, value=case.child)
             ev.callbacks.append(lambda e: self.referral(self.env.now, child=e.value, returning=True))
@@ -328,6 +451,7 @@ class CaseFlow:
 
     # -- measurement -----------------------------------------------------------------
     def snapshot(self, week: int, t: float) -> None:
+        """Read the case stocks: open cases, overdue assessments, who waits and for how long."""
         m = self.monitor
         m.set("assessments_open", week, self.open["assessment"])
         due = t - self.timescale
@@ -342,5 +466,11 @@ class CaseFlow:
         for k in PLAN_KINDS:
             m.set(f"{k}_open", week, self.open[k])
         m.set("unallocated_cases", week, self.alloc.waiting)
+        cp_waiting, waited = 0, []
+        for cls, case in self.alloc.waiting_cases():
+            cp_waiting += cls in ("s47", "cp")
+            waited.append(t - case.queued_t)
+        m.set("cp_unallocated", week, cp_waiting)
+        m.set("unallocated_wait_days_mean", week, float(np.mean(waited)) if waited else np.nan)
         m.set("_cases_created", week, self.created)
         m.set("_cases_closed_total", week, self.closed)

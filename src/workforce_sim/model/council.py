@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 
 from ..calendar import WorkingCalendar
-from ..schema import Scenario
+from ..schema import GRADES, Scenario
 from ..streams import Streams
 from .cases import CaseFlow
 from .costs import weekly_costs
@@ -101,8 +101,9 @@ class Replication:
       scenario's levers change at a given time.
     """
 
-    def __init__(self, scn: Scenario, seed: int, replication: int, n_weeks: int):
+    def __init__(self, scn: Scenario, seed: int, replication: int, n_weeks: int, tracer=None):
         self.scn, self.n_weeks = scn, n_weeks
+        self.tracer = tracer
         self.calendar = WorkingCalendar(scn.start_date, n_weeks)
         self.env = CountingEnvironment()
         self.streams = Streams(seed, replication)
@@ -111,14 +112,19 @@ class Replication:
         env, streams, mon, levers = self.env, self.streams, self.monitor, self.levers
         self.workforce = Workforce(scn, list(scn.teams), streams, mon)
         self.early_help = EarlyHelp(scn, streams, mon, levers)
-        self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help)
+        self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help, tracer)
         self.door = FrontDoor(scn, self.calendar, env, streams, mon, levers, self.early_help,
                               on_referral=self.flow.referral)
         self.staffing = Staffing(scn, list(scn.teams), env, streams, mon, self.workforce, levers,
-                                 self._on_start, self._on_leave)
+                                 self._on_start, self._on_leave, tracer)
 
     # -- wiring ------------------------------------------------------------------------
     def _on_start(self, w: int, t: float) -> None:
+        if self.tracer:
+            wf = self.workforce
+            self.tracer.worker(w, t, "in post at the start" if t == 0 else "starts",
+                               f"{GRADES[wf.grade[w]]}, {'agency' if wf.agency[w] else 'permanent'}, "
+                               f"team {wf.team_names[wf.team[w]]}, {wf.fte[w]:g} FTE")
         if self.workforce.screens(w):
             self.door.set_screeners(self.workforce.screeners_present(), t)
         elif self.workforce.holds_cases[w] and t > 0:
@@ -162,7 +168,7 @@ class Replication:
         wf, mon = self.workforce, self.monitor
         self.flow.snapshot(week, t)
         self.door.snapshot(week, t)
-        wf.snapshot(week)
+        wf.snapshot(week, self.flow.alloc.waiting)
         self.staffing.snapshot(week)
         mon.set("supervision_load_pct", week, wf.supervision_load_pct())
         for i, lv, _, _ in self.levers.of_type("retention"):
@@ -176,9 +182,12 @@ class Replication:
         for w in wf.weekly(supervision, t, self.levers):
             self.staffing.resign(int(w), t)
         self.staffing.reduce_agency(t)
+        self.staffing.offer_cover()
+        alloc = self.flow.alloc
+        self.staffing.buy_or_release_project(wf.team_pressure(alloc.waiting_points(), alloc.handles), t)
         wf.finish_asye(t)
         self.door.set_screeners(wf.screeners_present(), t)
-        self.flow.alloc.fill(t)
+        alloc.fill(t)
 
     def collect(self) -> dict[str, np.ndarray]:
         """Every declared measure by week: flows and stocks, then the derived measures and costs."""
@@ -208,6 +217,8 @@ def derived_measures(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "icpcs_in_timescale_pct": pct(out["_icpcs_in_timescale"], out["icpcs"]),
         "contacts_decided_in_timescale_pct": pct(out["_contacts_decided_in_timescale"], out["_contacts_decided"]),
         "re_referral_pct": pct(out["re_referrals"], out["referrals"] + out["re_referrals"]),
+        "cp_plans_repeat_pct": pct(out["_cp_plans_repeat"], out["cp_plans_started"]),
+        "cp_plans_ended_2y_pct": pct(out["_cp_plans_ended_2y"], out["cp_plans_ended"]),
     }
 
 

@@ -7,6 +7,14 @@ and, within the agency cap and the council's cover policy, an agency worker
 is sought. A permanent hire releases the agency worker covering the post.
 Each year a cohort of newly qualified (ASYE) social workers fills vacant
 social worker posts in case-holding teams.
+
+The agency market: a vacancy the council wants covered but cannot (the cap is
+full) is offered again each week while there is room under the cap, so a
+temporary cap stops acting when it ends. Under sustained pressure a team buys
+agency workers above its establishment (project posts, within the cap and the
+scenario's share), released again when pressure falls; and a share of
+permanent leavers under sustained pressure come back as agency workers to
+cover their own post.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ from .workforce import ASYE, SW
 class Post:
     """A funded post: its permanent holder and agency cover (worker indices, -1 for none)."""
 
-    __slots__ = ("id", "team", "grade", "perm", "agency", "round", "agency_sought", "covered", "until", "closed")
+    __slots__ = ("id", "team", "grade", "perm", "agency", "round", "agency_sought", "covered", "until", "closed",
+                 "project")
 
-    def __init__(self, pid: int, team: int, grade: int, until: float = float("inf")):
+    def __init__(self, pid: int, team: int, grade: int, until: float = float("inf"), project: bool = False):
         self.id, self.team, self.grade = pid, team, grade
         self.perm = self.agency = -1
         self.round = 0  # increases to cancel a recruitment round in flight
@@ -35,6 +44,7 @@ class Post:
         self.covered = False  # whether the council covers this vacancy with agency staff
         self.until = until  # funding ends (clock time): once vacant after this, the post closes
         self.closed = False
+        self.project = project  # agency above the establishment: never recruited to, closed when released
 
 
 class Staffing:
@@ -43,8 +53,10 @@ class Staffing:
     ``on_start(w, t)`` and ``on_leave(w, t)`` tell the rest of the model a worker started or left.
     """
 
-    def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, levers, on_start, on_leave):
+    def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, levers, on_start, on_leave,
+                 tracer=None):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.trace = tracer
         self.levers = levers
         self.team_names = team_names
         self.on_start, self.on_leave = on_start, on_leave
@@ -54,6 +66,13 @@ class Staffing:
         self.hire_fail = [UniformBuffer(streams(f"recruitment.outcome.{t}")) for t in team_names]
         self.agency_days = [BufferedSampler(a.time_to_start_weeks, streams(f"agency.time_to_start.{t}"), WD) for t in team_names]
         self.agency_cover = [UniformBuffer(streams(f"agency.cover.{t}")) for t in team_names]
+        self.agency_return = [UniformBuffer(streams(f"agency.return.{t}")) for t in team_names]
+        self.market = a
+        self.case_holding = np.array([name in scn.case_holding_teams() for name in team_names])
+        self.team_posts = np.array([sum(scn.teams[name].posts.values()) for name in team_names], dtype=float)
+        self.team_pressure = np.ones(len(team_names))  # smoothed held-and-waiting work over capacity, per team
+        self.alpha = 1.0 / scn.workforce.turnover.pressure_smoothing_weeks
+        self.uncovered: dict[int, Post] = {}  # posts the council wants covered, waiting for room under the cap
         self.notice_perm = scn.workforce.turnover.notice_weeks_permanent * WD
         self.notice_agency = scn.workforce.turnover.notice_weeks_agency * WD
         self.posts: list[Post] = []
@@ -62,6 +81,7 @@ class Staffing:
                 for _ in range(count):
                     self.posts.append(Post(len(self.posts), ti, GRADES.index(grade)))
         self.n_open = len(self.posts)  # funded posts not closed (kept as a count: read on every agency decision)
+        self._project_posts: list[Post] = []
         self.agency_pending = 0
         self.started = 0
         self.left = 0
@@ -126,7 +146,9 @@ class Staffing:
 
     def _close(self, post: Post, t: float) -> None:
         post.closed = True
-        self.n_open -= 1
+        if not post.project:
+            self.n_open -= 1
+        self.uncovered.pop(post.id, None)
         post.round += 1  # cancels a round in flight
         post.covered = False
         if post.agency >= 0:
@@ -152,13 +174,14 @@ class Staffing:
             year += 1
 
     # -- vacancies -------------------------------------------------------------------
-    def _vacant(self, post: Post, t: float) -> None:
-        """A post has no permanent worker: recruit, and decide once whether to cover it."""
+    def _vacant(self, post: Post, t: float, returner: bool = False) -> None:
+        """A post has no permanent worker: recruit, and decide once whether to cover it (always, when
+        its leaver comes back as an agency worker)."""
         if t >= post.until:
             self._close(post, t)
             return
         self._open_round(post)
-        post.covered = self.agency_cover[post.team]() < self.scn.workforce.agency.cover_share
+        post.covered = self.agency_cover[post.team]() < self.market.cover_share or returner
         self._seek_agency(post)
 
     def _open_round(self, post: Post) -> None:
@@ -194,15 +217,51 @@ class Staffing:
         wf, n = self.wf, self.wf.n
         return float(wf.fte[:n][wf.active[:n] & wf.agency[:n]].sum())
 
-    def _seek_agency(self, post: Post) -> None:
-        if post.agency >= 0 or post.agency_sought or post.perm >= 0 or not post.covered:
-            return
+    def _seek_agency(self, post: Post) -> bool:
+        """Look for an agency worker for ``post`` if the council covers it and the cap has room; False if the cap is full."""
+        if post.agency >= 0 or post.agency_sought or post.perm >= 0 or not post.covered or post.closed:
+            self.uncovered.pop(post.id, None)
+            return True
         if self._agency_fte() + self.agency_pending + 1.0 > self._agency_cap(self.env.now) + 1e-9:
-            return
+            self.uncovered[post.id] = post
+            return False
+        self.uncovered.pop(post.id, None)
         post.agency_sought = True
         self.agency_pending += 1
         ev = self.env.timeout(self.agency_days[post.team](), value=post)
         ev.callbacks.append(self._agency_arrives)
+        return True
+
+    def offer_cover(self) -> None:
+        """Vacancies the council wants covered, turned away while the cap was full, are offered again (oldest post first)."""
+        for pid in sorted(self.uncovered):
+            if not self._seek_agency(self.uncovered[pid]):
+                break
+
+    def buy_or_release_project(self, pressure: np.ndarray, t: float) -> None:
+        """Sustained pressure in a case-holding team buys agency above its establishment; relief releases it."""
+        self.team_pressure += self.alpha * (pressure - self.team_pressure)
+        m = self.market
+        if m.project_share_of_posts <= 0:
+            return
+        self._project_posts = [p for p in self._project_posts if not p.closed]
+        wf = self.wf
+        for ti in np.flatnonzero(self.case_holding):
+            mine = [p for p in self._project_posts if p.team == ti and not p.closed]
+            if self.team_pressure[ti] > m.project_pressure and len(mine) < m.project_share_of_posts * self.team_posts[ti]:
+                post = Post(len(self.posts), int(ti), SW, project=True)
+                self.posts.append(post)
+                self._project_posts.append(post)
+                post.covered = True
+                if not self._seek_agency(post):
+                    self._close(post, t)  # no room under the cap: the project post is not opened
+            elif self.team_pressure[ti] < m.project_release_pressure and mine:
+                held = [p for p in mine if p.agency >= 0 and wf.active[p.agency] and not wf.notice[p.agency]]
+                if held:
+                    post = min(held, key=lambda p: (wf.cases[p.agency], p.id))  # fewest cases first
+                    self.depart(post.agency, t, released=True)
+                else:
+                    self._close(mine[0], t)  # not yet arrived: cancel
 
     def _agency_cap(self, t: float) -> float:
         return self.levers.agency_cap_share(self.scn.workforce.agency.max_share_of_posts, t) * self.open_posts()
@@ -220,14 +279,15 @@ class Staffing:
             wf, k = self.wf, self.wf.n
             agency = np.flatnonzero(wf.active[:k] & wf.agency[:k] & ~wf.notice[:k])
             for w in agency[np.argsort(wf.cases[agency], kind="stable")][:n]:  # fewest cases first
-                self.posts[wf.post[w]].covered = False
-                self.depart(int(w), t, released=True)
+                self.depart(int(w), t, released=True)  # the post stays wanted: offered again when the cap allows
 
     def _agency_arrives(self, ev) -> None:
         post = ev.value
         post.agency_sought = False
         self.agency_pending -= 1
         if post.perm >= 0 or post.agency >= 0 or post.closed or not post.covered:
+            if post.project and not post.closed:
+                self._close(post, self.env.now)
             return
         t = self.env.now
         w = self.wf.add(post.team, post.grade, True, 1.0, t, post.id)
@@ -239,7 +299,8 @@ class Staffing:
     def _cohort(self, t: float) -> None:
         """Newly qualified social workers join vacant posts; an academy's extra starters get new posts if needed."""
         holds = [self.team_names.index(name) for name in self.scn.case_holding_teams()]
-        vacant = [p for p in self.posts if p.grade == SW and p.team in holds and p.perm < 0 and not p.closed]
+        vacant = [p for p in self.posts if p.grade == SW and p.team in holds and p.perm < 0 and not p.closed
+                  and not p.project]
         vacant.reverse()
         n = self.scn.workforce.recruitment.nqsw_cohort_size
         while n > 0 and vacant:
@@ -265,8 +326,11 @@ class Staffing:
 
     # -- leaving ---------------------------------------------------------------------
     def resign(self, w: int, t: float) -> None:
+        """Worker ``w`` resigns at ``t``: they keep their cases, take no new ones, and leave after their notice."""
         wf = self.wf
         wf.give_notice(w)
+        if self.trace:
+            self.trace.worker(w, t, "resigns", f"{wf.cases[w]} cases, pressure {wf.pressure[w]:.2f}")
         notice = self.notice_agency if wf.agency[w] else self.notice_perm
         ev = self.env.timeout(notice, value=w)
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
@@ -279,21 +343,35 @@ class Staffing:
         wf.remove(w)
         self.left += 1
         self.monitor.count("leavers", t)
+        returner = False
         if not wf.agency[w]:
             self.monitor.count("leavers_permanent", t)
+            u = self.agency_return[post.team]()  # drawn for every permanent leaver: common random numbers
+            returner = (wf.pressure[w] > self.market.return_pressure and u < self.market.leavers_return_share
+                        and not post.closed and t < post.until)
+            if returner:
+                self.monitor.count("leavers_returning_as_agency", t)
+        if self.trace:
+            self.trace.worker(w, t, "released" if released else "leaves",
+                              f"hands over {wf.cases[w]} cases" + ("; comes back as agency" if returner else ""))
         self.on_leave(w, t)
         if post.perm == w:
             post.perm = -1
-            self._vacant(post, t)
+            self._vacant(post, t, returner)
         elif post.agency == w:
             post.agency = -1
-            if not released:
+            if post.project:
+                self._close(post, t)
+            elif not released:
                 self._seek_agency(post)
 
     # -- measurement -----------------------------------------------------------------
     def snapshot(self, week: int) -> None:
         m = self.monitor
-        m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0 and not p.closed))
+        m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0 and not p.closed and not p.project))
+        wf = self.wf
+        m.set("staff_fte_agency_project", week,
+              sum(wf.fte[p.agency] for p in self._project_posts if p.agency >= 0 and wf.active[p.agency]))
         m.set("_posts_open", week, self.open_posts())
         m.set("_workers_started", week, self.started)
         m.set("_workers_left", week, self.left)

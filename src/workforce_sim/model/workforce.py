@@ -47,6 +47,7 @@ class Workforce:
         self.hazard_perm = np.array([-math.log1p(-min(to.permanent_per_year[g], 0.999999)) for g in GRADES])
         self.hazard_agency = -math.log1p(-min(to.agency_per_year, 0.999999))
         self.alpha = 1.0 / to.pressure_smoothing_weeks
+        self.drift_effect = scn.cases.drift.effect
         q = 1.0 / wf.absence.mean_spell_weeks
         r = wf.absence.rate
         self.absence_end = q
@@ -71,7 +72,10 @@ class Workforce:
         self.points = np.zeros(size)
         self.hazard = np.zeros(size)
         self.limit = np.zeros(size)
-        self.pressure = np.ones(size)
+        self.pressure = np.ones(size)  # smoothed caseload pressure: weighted caseload over capacity (1 = at capacity)
+        self.pace = np.ones(size)  # how fast the worker's plans move this week (1: at normal pace; drift below)
+        self.work_clock = np.zeros(size)  # plan-days of progress each worker's cases have made, at clock_t
+        self.clock_t = 0.0
         self.post = np.zeros(size, int)
         self.caseset: list[set] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
@@ -81,9 +85,9 @@ class Workforce:
     def _grow(self) -> None:
         size = 2 * len(self.team)
         for name in ("team", "grade", "agency", "fte", "start", "active", "notice", "absent",
-                     "cases", "points", "hazard", "limit", "pressure", "post", "holds_cases"):
+                     "cases", "points", "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases"):
             old = getattr(self, name)
-            new = np.zeros(size, old.dtype) if name != "pressure" else np.ones(size)
+            new = np.zeros(size, old.dtype) if name not in ("pressure", "pace") else np.ones(size)
             new[: len(old)] = old
             setattr(self, name, new)
 
@@ -170,8 +174,31 @@ class Workforce:
         return bool(self.holds_cases[i] and self.active[i] and not self.notice[i] and not self.absent[i])
 
     def load_ratio(self, i: int) -> float:
-        """Worker ``i``'s caseload against the manageable caseload (1 = at the threshold)."""
-        return self.cases[i] / self.fte[i] / self.threshold
+        """Worker ``i``'s caseload pressure now: weighted caseload over full capacity (1 = at capacity)."""
+        cap = self.cap_by_grade[self.grade[i]] * self.fte[i]
+        return self.load[i] / cap if cap > 0 else 0.0
+
+    def progress(self, i: int, t: float) -> float:
+        """Plan-days of progress a case held by worker ``i`` throughout would have made by ``t`` (a running total)."""
+        return float(self.work_clock[i] + self.pace[i] * (t - self.clock_t))
+
+    def team_pressure(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]) -> np.ndarray:
+        """Per team: held plus waiting workload over the full capacity of its case-holders in post.
+
+        Waiting work of a case type is shared among the teams that handle it in proportion to
+        their capacity. A team with work and no capacity has pressure 2 (as supervision does).
+        """
+        n, n_teams = self.n, len(self.team_names)
+        hc = self.active[:n] & self.holds_cases[:n]
+        team = self.team[:n][hc]
+        cap = np.bincount(team, weights=self.cap_by_grade[self.grade[:n][hc]] * self.fte[:n][hc], minlength=n_teams)
+        work = np.bincount(team, weights=self.points[:n][hc], minlength=n_teams)
+        for kind, pts in waiting_points.items():
+            if pts > 0:
+                share = np.where(handles[kind], cap, 0.0)
+                total = share.sum()
+                work = work + (pts * share / total if total > 0 else np.where(handles[kind], pts, 0.0))
+        return np.where(cap > 0, work / np.where(cap > 0, cap, 1.0), np.where(work > 0, 2.0, 0.0))
 
     # -- the staff as a whole ----------------------------------------------------------
     def screeners_present(self) -> int:
@@ -215,7 +242,11 @@ class Workforce:
         n = self.n
         act = self.active[:n]
         hc = self.holds_cases[:n] & act
-        now_ratio = np.where(hc, self.cases[:n] / self.fte[:n] / self.threshold, 1.0)
+        cap = self.cap_by_grade[self.grade[:n]] * self.fte[:n]
+        now_ratio = np.where(hc & (cap > 0), self.points[:n] / np.where(cap > 0, cap, 1.0), 1.0)
+        self.work_clock[:n] += self.pace[:n] * (t - self.clock_t)
+        self.clock_t = t
+        self.pace[:n] = np.where(hc, 1.0 / (1.0 + self.drift_effect * np.maximum(0.0, now_ratio - 1.0)), 1.0)
         tm = act & (self.grade[:n] == TM)
         now_ratio = np.where(tm, supervision_ratio[self.team[:n]], now_ratio)
         self.pressure[:n] += self.alpha * (now_ratio - self.pressure[:n])
@@ -245,7 +276,8 @@ class Workforce:
         return len(done)
 
     # -- measurement ----------------------------------------------------------------
-    def snapshot(self, week: int) -> None:
+    def snapshot(self, week: int, waiting: int) -> None:
+        """Read staff and caseload stocks; ``waiting`` cases are unallocated (counted in the headline measure)."""
         m, n = self.monitor, self.n
         act = self.active[:n]
         fte = self.fte[:n]
@@ -261,6 +293,7 @@ class Workforce:
             m.set(f"_fte_agency_{name}", week, fte[of_grade & self.agency[:n]].sum())
         hc = act & self.holds_cases[:n]
         m.set("case_holding_fte", week, fte[hc].sum())
+        m.set("caseload_incl_unallocated", week, caseload_with_waiting(self.cases[:n][hc].sum(), waiting, fte[hc].sum()))
         if hc.any():
             per = self.cases[:n][hc] / fte[hc]
             m.set("caseload_mean", week, self.cases[:n][hc].sum() / fte[hc].sum())
@@ -271,3 +304,10 @@ class Workforce:
             for k in ("caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct"):
                 m.set(k, week, np.nan)
         m.set("_cases_held", week, self.cases[:n][act].sum())
+
+
+def caseload_with_waiting(held: float, waiting: float, fte: float) -> float:
+    """Cases per case-holding FTE counting unallocated cases: NaN (never manageable) when cases are open and nobody holds cases."""
+    if fte > 0:
+        return (held + waiting) / fte
+    return np.nan if held + waiting > 0 else 0.0

@@ -1,0 +1,178 @@
+"""Every feedback mechanism, switched on against off on the same simulated futures.
+
+Each test runs a scenario twice per replication with common random numbers (same seed and
+replication), once with the mechanism and once without, and asserts that the mechanism moves its
+outcome the right way by a stated minimum. Removing the mechanism from the code makes the two runs
+equal, so the test fails: that is what these tests are for.
+"""
+
+import numpy as np
+import pytest
+
+from workforce_sim import load_scenario
+from workforce_sim.model import simulate
+from workforce_sim.results import BreachRule, breach_starts
+
+SHOCK = ["demand.trend_per_year=0.4"]  # demand grows 40% a year: the service cannot keep up
+WEEKS = 104
+
+
+def paired(on: list[str], off: list[str], measure, reps=3, weeks=WEEKS, base="baseline", seed=11):
+    """(measure with the mechanism, measure without), each summed over ``reps`` paired replications."""
+    a, b = load_scenario(base, on), load_scenario(base, off)
+    got_on = sum(measure(simulate(a, seed, r, weeks)) for r in range(reps))
+    got_off = sum(measure(simulate(b, seed, r, weeks)) for r in range(reps))
+    return got_on, got_off
+
+
+def year2(col):
+    return lambda out: float(np.nansum(out[col][52:]))
+
+
+def late_mean(col, start=52):
+    return lambda out: float(np.nanmean(out[col][start:]))
+
+
+# -- leaving -----------------------------------------------------------------------------------
+def test_caseload_pressure_raises_leaving_clearly():
+    on, off = paired(SHOCK, SHOCK + ["workforce.turnover.pressure_effect=0"], year2("leavers_permanent"))
+    assert on > 1.25 * off, (on, off)
+
+
+def test_supervision_overload_raises_leaving():
+    few_managers = SHOCK + ["workforce.manager_span=3"]  # every team manager is over their span
+    on, off = paired(few_managers, few_managers + ["workforce.turnover.supervision_effect=0"], year2("leavers_permanent"))
+    assert on > 1.15 * off, (on, off)
+
+
+def test_pressure_is_weighted_caseload_over_capacity(baseline):
+    """A worker full of child protection cases (1.5 points each) is under more pressure than one with as
+    many child in need cases (1 point each)."""
+    from workforce_sim.model.cases import Case
+    from workforce_sim.model.monitoring import Monitor
+    from workforce_sim.model.workforce import SW, Workforce
+    from workforce_sim.streams import Streams
+    wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0), set()))
+    cp, cin = wf.add(2, SW, False, 1.0, -300, 0), wf.add(2, SW, False, 1.0, -300, 1)
+    for k in range(16):
+        wf.take_case(cp, Case(k, k, "cp", 1.5, 0.0))
+        wf.take_case(cin, Case(100 + k, 100 + k, "cin", 1.0, 0.0))
+    assert wf.load_ratio(cp) == pytest.approx(24 / 22) and wf.load_ratio(cin) == pytest.approx(16 / 22)
+
+
+# -- re-referral --------------------------------------------------------------------------------
+@pytest.mark.parametrize("factor", ["pressure_factor", "late_assessment_factor"])
+def test_pressure_and_lateness_raise_re_referrals(factor):
+    on, off = paired(SHOCK + [f"re_referral.{factor}=2.0"], SHOCK + [f"re_referral.{factor}=1.0"], year2("re_referrals"))
+    assert on > 1.05 * off, (on, off)
+
+
+def test_pressure_slows_assessments():
+    on, off = paired(SHOCK + ["cases.pressure_slowdown=3"], SHOCK + ["cases.pressure_slowdown=0"],
+                     late_mean("assessment_days_mean"))
+    assert on > off + 2, (on, off)
+
+
+# -- allocation ---------------------------------------------------------------------------------
+def test_the_ceiling_puts_overload_on_caseloads_before_cases_wait():
+    on, off = paired(SHOCK, SHOCK + ["workforce.allocation.ceiling_share=1.0"],
+                     lambda out: np.array([np.nanmean(out["caseload_mean"][52:]), np.mean(out["unallocated_cases"][52:])]))
+    assert on[0] > off[0] + 1.0 * 3 and on[1] < 0.7 * off[1], (on, off)
+
+
+def test_under_a_demand_shock_caseloads_pass_the_threshold_before_cases_queue():
+    out = simulate(load_scenario("baseline", SHOCK), 5, 0, 156)
+    above = np.flatnonzero(out["caseload_mean"] > 18.0)
+    queue = np.flatnonzero(out["unallocated_cases"] > 0.05 * (out["assessments_open"] + out["cin_open"]
+                                                              + out["cp_open"] + out["cla_open"]))
+    assert above.size and queue.size and above[0] < queue[0], (above[:3], queue[:3])
+
+
+def test_risk_priority_keeps_child_protection_allocated():
+    reverse = "workforce.allocation.priority=['cin', 'assessment', 'cla', 'cp', 's47']"
+    short = SHOCK + ["workforce.allocation.ceiling_share=1.0"]
+    on, off = paired(short, short + [reverse], late_mean("cp_unallocated"))
+    assert on < 0.5 * off, (on, off)
+
+
+def test_icpc_timeliness_counts_the_wait_for_a_worker():
+    """The conference is timed from the strategy discussion, so a section 47 enquiry that waits for a
+    worker (here: last in the allocation order) holds its conference late. Timed from allocation, as
+    before, the wait would not show."""
+    short = SHOCK + ["workforce.allocation.ceiling_share=1.0"]
+    reverse = "workforce.allocation.priority=['cin', 'assessment', 'cla', 'cp', 's47']"
+    share = lambda out: np.array([out["_icpcs_in_timescale"][52:].sum(), out["icpcs"][52:].sum()])  # noqa: E731
+    waits, prompt = paired(short + [reverse], short, share, reps=2)
+    assert waits[0] / waits[1] < prompt[0] / prompt[1] - 0.3, (waits, prompt)
+
+
+# -- drift ---------------------------------------------------------------------------------------
+def test_drift_lengthens_child_protection_plans_under_pressure():
+    on, off = paired(SHOCK, SHOCK + ["cases.drift.plans=[]"], late_mean("cp_open"), weeks=156, reps=2)
+    assert on > 1.1 * off, (on, off)
+    ended_2y = paired(SHOCK, SHOCK + ["cases.drift.plans=[]"],
+                      lambda out: np.array([out["_cp_plans_ended_2y"].sum(), out["cp_plans_ended"].sum()]),
+                      weeks=208, reps=2)
+    share_on, share_off = (x[0] / x[1] for x in ended_2y)
+    assert share_on > 1.3 * share_off, (share_on, share_off)  # DfE table D7's sign of drift: plans of 2 years or more
+
+
+def test_drifted_child_protection_plans_end_in_care_more_often():
+    on, off = paired(SHOCK + ["cases.drift.outcome_effect=3"], SHOCK + ["cases.drift.outcome_effect=0"],
+                     late_mean("cla_open", 104), weeks=156, reps=2)
+    assert on > off + 3, (on, off)
+
+
+# -- the agency market ---------------------------------------------------------------------------
+def _cap_lever(tmp_path):
+    path = tmp_path / "cap.toml"
+    path.write_text('extends = "baseline"\nname = "cap"\n[[levers]]\ntype = "agency_cap"\nstart = 2019-04-01\n'
+                    'end = 2019-12-31\nmax_share_of_posts = 0.0\nrelease_over_weeks = 4\n', encoding="utf-8")
+    return str(path)
+
+
+def test_agency_cover_recovers_after_a_temporary_cap_ends(tmp_path):
+    capped, free = load_scenario(_cap_lever(tmp_path)), load_scenario("baseline")
+    weeks = 130
+    a = np.mean([simulate(capped, 3, r, weeks)["staff_fte_agency"] for r in range(3)], axis=0)
+    b = np.mean([simulate(free, 3, r, weeks)["staff_fte_agency"] for r in range(3)], axis=0)
+    assert a[30:44].max() < 1.0  # the cap holds while it is in force (April to December 2019)
+    # six months after it ends (January 2020), cover is back to within 1.5 FTE of where it would have been
+    assert abs(a[78:130].mean() - b[78:130].mean()) < 1.5, (a[78:130].mean(), b[78:130].mean())
+
+
+def test_sustained_pressure_buys_agency_above_the_establishment():
+    on, off = paired(SHOCK + ["workforce.agency.project_share_of_posts=0.3", "workforce.agency.max_share_of_posts=0.8"],
+                     SHOCK + ["workforce.agency.project_share_of_posts=0", "workforce.agency.max_share_of_posts=0.8"],
+                     lambda out: np.array([np.mean(out["staff_fte_agency_project"][52:]), np.mean(out["staff_fte"][52:])]))
+    assert off[0] == 0 and on[0] > 3 and on[1] > off[1] + 3, (on, off)
+
+
+def test_leavers_under_pressure_come_back_as_agency():
+    on, off = paired(SHOCK + ["workforce.agency.leavers_return_share=1", "workforce.agency.max_share_of_posts=0.8"],
+                     SHOCK + ["workforce.agency.leavers_return_share=0", "workforce.agency.max_share_of_posts=0.8"],
+                     lambda out: np.array([out["leavers_returning_as_agency"].sum(), np.mean(out["staff_fte_agency"][52:])]))
+    assert off[0] == 0 and on[0] > 5 and on[1] > off[1] + 1, (on, off)
+
+
+# -- the headline ---------------------------------------------------------------------------------
+def test_a_service_that_cannot_cope_is_never_called_manageable():
+    """Demand outgrows the staff: cases wait, and the headline measure sees them."""
+    scn = load_scenario("baseline", SHOCK + ["workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=18}",
+                                             "workforce.allocation.ceiling_share=1.0"])
+    out = simulate(scn, 2, 0, 156)
+    open_cases = out["assessments_open"] + out["cin_open"] + out["cp_open"] + out["cla_open"]
+    waiting_a_lot = out["unallocated_cases"] > 0.2 * open_cases
+    assert waiting_a_lot.any()
+    starts = np.flatnonzero(breach_starts(out["caseload_incl_unallocated"], BreachRule(18.0, 4)))
+    assert starts.size and starts[0] <= np.flatnonzero(waiting_a_lot)[0]
+
+
+def test_no_case_holding_staff_is_a_breach(base):
+    base["staff"] = [g for g in base["staff"] if g["team"] == "front_door"]
+    base["workforce"]["recruitment"]["round_failure_share"] = 1.0
+    base["workforce"]["recruitment"]["nqsw_cohort_size"] = 0
+    base["workforce"]["agency"]["cover_share"] = 0.0
+    out = simulate(load_scenario(base), 1, 0, 10)
+    assert np.isnan(out["caseload_incl_unallocated"]).all() and out["unallocated_cases"].min() > 500
+    assert breach_starts(out["caseload_incl_unallocated"], BreachRule(18.0, 4))[0]

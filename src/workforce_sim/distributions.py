@@ -24,10 +24,12 @@ class _Dist(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover - abstract
+        """Draw ``n`` values using the random generator ``rng``."""
         raise NotImplementedError
 
     @property
     def mean_value(self) -> float:  # pragma: no cover - abstract
+        """The distribution's mean, in the units of the key that holds it."""
         raise NotImplementedError
 
     def frozen(self):
@@ -63,39 +65,51 @@ def _frozen_of(dist: _Dist):
 
 
 class Exponential(_Dist):
+    """A memoryless duration given by its mean (its standard deviation equals the mean)."""
+
     dist: Literal["exponential"]
     mean: float = Field(gt=0)
 
     def sample(self, rng, n):
+        """Draw ``n`` values from an exponential distribution with this mean."""
         return rng.exponential(self.mean, n)
 
     @property
     def mean_value(self):
+        """The mean, as given."""
         return self.mean
 
     def frozen(self):
+        """The matching ``scipy.stats`` exponential distribution."""
         return stats.expon(scale=self.mean)
 
 
 class Gamma(_Dist):
+    """A duration given by its mean and coefficient of variation, drawn from a gamma distribution."""
+
     dist: Literal["gamma"]
     mean: float = Field(gt=0)
     cv: float = Field(gt=0, description="coefficient of variation (standard deviation / mean)")
 
     def sample(self, rng, n):
+        """Draw ``n`` values from a gamma distribution with this mean and coefficient of variation."""
         k = 1.0 / self.cv**2
         return rng.gamma(k, self.mean / k, n)
 
     @property
     def mean_value(self):
+        """The mean, as given."""
         return self.mean
 
     def frozen(self):
+        """The matching ``scipy.stats`` gamma distribution."""
         k = 1.0 / self.cv**2
         return stats.gamma(k, scale=self.mean / k)
 
 
 class LogNormal(_Dist):
+    """A duration with a long right tail, given by its mean and coefficient of variation."""
+
     dist: Literal["lognormal"]
     mean: float = Field(gt=0)
     cv: float = Field(gt=0, description="coefficient of variation (standard deviation / mean)")
@@ -105,34 +119,44 @@ class LogNormal(_Dist):
         return np.log(self.mean) - s2 / 2.0, np.sqrt(s2)
 
     def sample(self, rng, n):
+        """Draw ``n`` values from a lognormal distribution with this mean and coefficient of variation."""
         mu, s = self._params()
         return rng.lognormal(mu, s, n)
 
     @property
     def mean_value(self):
+        """The mean, as given."""
         return self.mean
 
     def frozen(self):
+        """The matching ``scipy.stats`` lognormal distribution."""
         mu, s = self._params()
         return stats.lognorm(s, scale=np.exp(mu))
 
 
 class Fixed(_Dist):
+    """A duration that always takes the same value."""
+
     dist: Literal["fixed"]
     value: float = Field(ge=0)
 
     def sample(self, rng, n):
+        """Return ``n`` copies of the value (``rng`` is not used)."""
         return np.full(n, float(self.value))
 
     @property
     def mean_value(self):
+        """The value itself."""
         return self.value
 
     def frozen(self):
+        """A ``scipy.stats`` uniform distribution squeezed onto the value, so its CDF and quantiles work."""
         return stats.uniform(loc=self.value, scale=1e-9)
 
 
 class Uniform(_Dist):
+    """A duration spread evenly between ``low`` and ``high``."""
+
     dist: Literal["uniform"]
     low: float = Field(ge=0)
     high: float = Field(gt=0)
@@ -144,13 +168,16 @@ class Uniform(_Dist):
         return self
 
     def sample(self, rng, n):
+        """Draw ``n`` values evenly between ``low`` and ``high``."""
         return rng.uniform(self.low, self.high, n)
 
     @property
     def mean_value(self):
+        """The midpoint of ``low`` and ``high``."""
         return (self.low + self.high) / 2.0
 
     def frozen(self):
+        """The matching ``scipy.stats`` uniform distribution."""
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
 
@@ -185,6 +212,7 @@ class Empirical(_Dist):
         return w / w.sum()
 
     def sample(self, rng, n):
+        """Draw ``n`` values: a bin chosen by its weight, then a point uniformly within it."""
         e = np.asarray(self.edges, dtype=float)
         cum = np.concatenate([[0.0], np.cumsum(self._probs())])
         u = rng.random(n)
@@ -192,10 +220,12 @@ class Empirical(_Dist):
 
     @property
     def mean_value(self):
+        """The histogram's mean: each bin's midpoint weighted by its share."""
         e = np.asarray(self.edges, dtype=float)
         return float(np.sum(self._probs() * (e[:-1] + e[1:]) / 2.0))
 
     def frozen(self):
+        """The matching ``scipy.stats`` histogram distribution."""
         e = np.asarray(self.edges, dtype=float)
         return stats.rv_histogram((self._probs(), e), density=False)
 

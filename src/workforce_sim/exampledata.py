@@ -95,6 +95,7 @@ def write_example(folder: Path, seed: int = 1, months: int = 48) -> list[Path]:
         path = folder / name
 
         def write(fh, rows=rows):
+            """Write the header and the rows as CSV to the open file ``fh``."""
             w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
             w.writeheader()
             w.writerows(rows)

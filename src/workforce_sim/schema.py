@@ -57,6 +57,8 @@ Count = Annotated[int, AfterValidator(_non_negative)]
 
 
 class Strict(BaseModel):
+    """Base for every scenario section: values cannot change once loaded, and unknown keys are errors."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -83,6 +85,8 @@ class Source(Strict):
 
 
 class Demand(Strict):
+    """Contacts arriving at the front door: how many come from each source, how they grow, and how they vary by month."""
+
     sources: dict[str, Source] = Field(min_length=1)
     trend_per_year: float = Field(0.0, ge=-0.9, description="growth of contacts per year, e.g. 0.03 for 3% a year")
     seasonality: list[Positive] = Field(
@@ -93,10 +97,14 @@ class Demand(Strict):
 
 
 class FrontDoor(Strict):
+    """The front door: how long it takes to screen and decide on one contact."""
+
     screening_days: Distribution = Field(description="working days one screener spends on one contact")
 
 
 class EarlyHelp(Strict):
+    """Early help for families: how many take it up, how long it lasts, and how many are later referred to social care."""
+
     engagement_share: Probability
     duration_weeks: Distribution
     step_up_share_engaged: Probability
@@ -124,11 +132,15 @@ class PlanEnds(Strict):
 
 
 class Plan(Strict):
+    """One kind of plan: how long it lasts and what follows when it ends."""
+
     duration_weeks: Distribution
     ends: PlanEnds
 
 
 class Plans(Strict):
+    """Child in need, child protection and looked-after plans: how long each lasts and what follows it."""
+
     cin: Plan
     cp: Plan
     cla: Plan
@@ -156,6 +168,8 @@ class Drift(Strict):
 
 
 class Cases(Strict):
+    """How referrals move through social care: assessments, section 47 enquiries, conferences, plans and the weight of each case."""
+
     assessment_days: Distribution = Field(description="working days an assessment takes when its worker is not overloaded")
     pressure_slowdown: NonNegative = Field(
         description="extra assessment time per unit of caseload pressure above the manageable threshold (0.8: 20% over the threshold takes 16% longer)")
@@ -170,6 +184,8 @@ class Cases(Strict):
 
 
 class ReReferral(Strict):
+    """Closed cases coming back: how likely a case is to return within a year, and what makes a return more likely."""
+
     probability: Probability = Field(description="chance a closed case returns within the window, before the factors below")
     late_assessment_factor: Annotated[float, Field(ge=1.0)] = 1.0
     pressure_factor: Annotated[float, Field(ge=1.0)] = 1.0
@@ -180,12 +196,16 @@ class ReReferral(Strict):
 
 
 class GradeCapacity(Strict):
+    """The weighted caseload one full-time worker of each case-holding grade can carry at the manageable standard."""
+
     asye: Positive
     social_worker: Positive
     senior_social_worker: Positive
 
 
 class Turnover(Strict):
+    """Staff leaving: how many permanent and agency staff leave each year, how pressure and supervision raise that, and notice periods."""
+
     permanent_per_year: Annotated[dict[Grade, Probability], AfterValidator(_every_grade)] = Field(description="share of permanent staff of each grade leaving in a year at normal pressure")
     agency_per_year: Probability
     pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure above the threshold")
@@ -196,6 +216,8 @@ class Turnover(Strict):
 
 
 class Recruitment(Strict):
+    """Filling vacant posts: how long recruitment takes, how often a round fails, and the yearly intake of newly qualified social workers."""
+
     time_to_hire_weeks: Distribution
     round_failure_share: Probability
     nqsw_cohort_size: Count = 0
@@ -203,6 +225,8 @@ class Recruitment(Strict):
 
 
 class Agency(Strict):
+    """Agency social workers: how much of the vacancy gap they cover, the cap on their numbers, and when teams take on more under pressure."""
+
     max_share_of_posts: Probability = Field(description="cap on agency FTE as a share of funded case-work posts")
     cover_share: Probability = Field(1.0, description="share of vacancies the council seeks agency cover for")
     time_to_start_weeks: Distribution
@@ -231,11 +255,15 @@ class Allocation(Strict):
 
 
 class Absence(Strict):
+    """Sickness absence: the share of working time lost and how long a typical spell lasts."""
+
     rate: Probability = Field(description="share of working time lost to sickness absence")
     mean_spell_weeks: Annotated[float, Field(ge=1.0)] = 2.0
 
 
 class Workforce(Strict):
+    """The social work workforce: caseload capacity, new starters, leaving, recruitment, agency cover, absence and case allocation."""
+
     capacity_points: GradeCapacity = Field(description="weighted caseload one FTE can be allocated, by grade")
     asye_protected_share: Probability = 0.9
     asye_weeks: Positive = 52.0
@@ -273,6 +301,8 @@ class LeverBase(Strict):
 
 
 class ExtraPosts(LeverBase):
+    """Lever: extra funded posts of one grade added to a team."""
+
     type: Literal["extra_posts"]
     team: str
     grade: PostGrade = "social_worker"
@@ -280,12 +310,16 @@ class ExtraPosts(LeverBase):
 
 
 class TeamManagers(LeverBase):
+    """Lever: extra team manager posts in a team, giving more supervision capacity."""
+
     type: Literal["team_managers"]
     team: str
     posts: Count = Field(1, description="extra team manager posts (more supervision capacity)")
 
 
 class Retention(LeverBase):
+    """Lever: a retention payment that makes eligible permanent staff less likely to leave."""
+
     type: Literal["retention"]
     leaving_reduction: Probability = Field(0.15, description="relative fall in leaving among eligible permanent staff")
     payment_per_worker_per_year: NonNegative = 2000.0
@@ -293,12 +327,16 @@ class Retention(LeverBase):
 
 
 class RecruitmentCampaign(LeverBase):
+    """Lever: a recruitment campaign that makes hiring quicker and means fewer recruitment rounds fail."""
+
     type: Literal["recruitment_campaign"]
     time_to_hire_factor: Annotated[float, Field(gt=0, le=1)] = Field(0.8, description="recruitment rounds take this share of their usual time")
     round_failure_reduction: Probability = Field(0.3, description="relative fall in the share of rounds that fail")
 
 
 class NqswAcademy(LeverBase):
+    """Lever: an academy that brings in extra newly qualified social workers each year."""
+
     type: Literal["nqsw_academy"]
     extra_cohort: Count = Field(4, description="newly qualified social workers each year on top of the usual cohort")
     cost_per_starter: NonNegative = Field(5000.0, description="supervision and training for each extra starter")
@@ -306,12 +344,16 @@ class NqswAcademy(LeverBase):
 
 
 class AgencyCap(LeverBase):
+    """Lever: a lower limit on agency staff, with those above it released over a set number of weeks."""
+
     type: Literal["agency_cap"]
     max_share_of_posts: Probability = Field(description="new cap on agency FTE as a share of funded posts")
     release_over_weeks: NonNegative = Field(26.0, description="agency staff above the new cap are released evenly over this many weeks")
 
 
 class EarlyHelpInvestment(LeverBase):
+    """Lever: investment in early help, so more families engage and fewer step up to social care or come back."""
+
     type: Literal["early_help"]
     engagement_increase: Probability = Field(0.10, description="added to the share of families who engage with early help")
     step_up_reduction: Probability = Field(0.20, description="relative fall in step-ups from early help to social care")
@@ -319,6 +361,8 @@ class EarlyHelpInvestment(LeverBase):
 
 
 class ThresholdTraining(LeverBase):
+    """Lever: threshold training for partner agencies, so they make fewer contacts and fewer of them become referrals."""
+
     type: Literal["threshold_training"]
     contact_reduction: Probability = Field(0.05, description="relative fall in contacts from partner agencies")
     referral_reduction: Probability = Field(0.10, description="relative fall in partners' contacts that become referrals")
@@ -332,11 +376,15 @@ Lever = Annotated[
 
 
 class Team(Strict):
+    """One team: the work it does (front-door screening or which case types it holds) and its funded posts by grade."""
+
     handles: list[Work] = Field(min_length=1)
     posts: dict[PostGrade, Count]
 
 
 class StaffGroup(Strict):
+    """A group of staff in post on the start date: their team, grade, contract, hours and time in post."""
+
     team: str
     grade: Grade
     contract: Contract = "permanent"
@@ -346,12 +394,16 @@ class StaffGroup(Strict):
 
 
 class CaseGroup(Strict):
+    """A group of cases already open on the start date: their type, how many, and how long they have been open."""
+
     type: CaseType
     count: Annotated[int, Field(ge=1)]
     weeks_open: NonNegative = 0.0
 
 
 class Scenario(Strict):
+    """A whole council: its demand, how cases flow, its workforce, teams, staff and open cases at the start, costs and levers."""
+
     name: str
     description: str = ""
     start_date: dt.date

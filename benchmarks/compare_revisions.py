@@ -34,10 +34,11 @@ scn = load_scenario("baseline")
 n = weeks_for_years({years})
 simulate(scn, 1, 0, 10)
 t = time.perf_counter()
-simulate(scn, 42, 0, n)
+out = simulate(scn, 42, 0, n)
 secs = time.perf_counter() - t
+refs = float(out["referrals"].sum() + out["re_referrals"].sum())
 prints = [fingerprint(simulate(scn, s, 0, weeks_for_years(1))) for s in (1, 2)] if {check} else []
-print(json.dumps({{"secs": secs, "prints": prints}}))
+print(json.dumps({{"secs": secs, "referrals": refs, "events": float(out["_events"][0]), "prints": prints}}))
 """
 
 
@@ -65,11 +66,12 @@ def main() -> None:
         old_src = unpack(a.rev, Path(tmp))
         new_src = ROOT / "src"
         times = {"earlier": [], "this tree": []}
-        prints = {}
+        prints, refs, events = {}, {}, {}
         for r in range(a.rounds):
             for name, src in (("earlier", old_src), ("this tree", new_src)):
                 got = measure(src, a.years, check=(r == 0))
                 times[name].append(got["secs"])
+                refs[name], events[name] = got["referrals"], got["events"]
                 if r == 0:
                     prints[name] = got["prints"]
         best = {k: min(v) for k, v in times.items()}
@@ -78,6 +80,11 @@ def main() -> None:
             print(f"  {name:10s} ({a.rev if name == 'earlier' else 'working tree'}): {best[name]:.3f} s"
                   f"   rounds: {', '.join(f'{x:.3f}' for x in v)}")
         print(f"  speed-up: {best['earlier'] / best['this tree']:.2f}x")
+        per = {k: 1e6 * best[k] / refs[k] for k in best}
+        for name in per:
+            print(f"  {name:10s}: {refs[name]:,.0f} referrals, {events[name]:,.0f} events "
+                  f"({events[name] / refs[name]:.2f} per referral), {per[name]:.1f} us per referral")
+        print(f"  time per referral, this tree / earlier: {per['this tree'] / per['earlier']:.2f}")
         same = prints["earlier"] == prints["this tree"]
         print(f"  results for seeds 1 and 2 (1 year): {'identical' if same else 'DIFFERENT'}")
 

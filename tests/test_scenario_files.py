@@ -231,3 +231,27 @@ def test_every_scenario_key_is_documented():
     doc = (Path(__file__).parent.parent / "docs" / "scenario-files.md").read_text()
     missing = [k for k in _leaf_keys(Scenario) if f"`{k.split('.')[-1]}`" not in doc and f".{k.split('.')[-1]}`" not in doc]
     assert not missing, f"keys missing from docs/scenario-files.md: {missing}"
+
+
+def test_every_published_column_is_declared_and_documented_in_the_readme():
+    """weekly.csv's columns come from the measure registry; the README's table lists each of them."""
+    import re
+    from pathlib import Path
+
+    from workforce_sim.model.measures import MEASURES, WEEKLY_COLUMNS
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| column | meaning |"):]
+    listed = set(re.findall(r"`([a-z0-9_]+)`", "\n".join(l.split("|")[1] for l in table.splitlines() if l.startswith("| `"))))
+    assert set(WEEKLY_COLUMNS) == listed, (set(WEEKLY_COLUMNS) ^ listed)
+    assert all(MEASURES[c].unit and MEASURES[c].meaning for c in WEEKLY_COLUMNS)
+
+
+def test_an_undeclared_measure_is_refused():
+    import numpy as np
+
+    from workforce_sim.model.monitoring import Monitor
+    m = Monitor(np.arange(4.0), {"referrals"})
+    m.count("referrals", 1.0)
+    for bad in (lambda: m.count("referals", 1.0), lambda: m.set("referals", 0, 1.0), lambda: m.results(["referals"])):
+        with pytest.raises(KeyError, match="not a declared measure"):
+            bad()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import WEEKS_PER_YEAR
+from .model.measures import describe
 from .results import MANAGEABLE_MEASURE, BreachRule, first_breach
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
@@ -46,6 +47,12 @@ DEFAULT_METRICS = [MANAGEABLE_MEASURE, "caseload_mean", "unallocated_cases", "cp
                    "staff_fte_agency", "staff_fte_asye", "vacancies_fte", "cost_total"]
 
 
+def _declared(metric: str) -> tuple[str, str, float]:
+    """Title, unit and scale of a measure with no entry in METRICS, from its declaration."""
+    m = describe(metric)
+    return m.label, m.unit + (" a week" if m.kind == "flow" else ""), 1.0
+
+
 def scenario_colors(names) -> dict[str, str]:
     """The colour of each scenario, by its order in the run."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
@@ -74,7 +81,7 @@ def _values(weekly: pd.DataFrame, metric: str) -> pd.Series:
 
 def fan_chart(weekly: pd.DataFrame, metric: str, threshold: float | None = None, colors: dict | None = None):
     """Median over replications with 50% and 90% bands, one colour per scenario, dates on the x axis."""
-    title, unit, scale = METRICS.get(metric, (metric.replace("_", " ").capitalize(), "", 1.0))
+    title, unit, scale = METRICS.get(metric) or _declared(metric)
     colors = colors or scenario_colors(weekly["scenario"])
     fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
     df = weekly.assign(_v=_values(weekly, metric) * scale, _d=pd.to_datetime(weekly["date"]))

@@ -213,10 +213,12 @@ def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
 
 # -- writing -------------------------------------------------------------------------------
 def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` as CSV, atomically (a reader never sees half a file)."""
     atomic_write(Path(path), lambda fh: df.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n"))
 
 
 def write_json(obj: dict, path: Path) -> None:
+    """Write ``obj`` to ``path`` as indented JSON, atomically."""
     atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
 
 

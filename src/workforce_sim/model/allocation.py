@@ -328,6 +328,8 @@ class Allocator:
         """Worker ``w`` has gone: move their cases, highest risk first, to colleagues or to the front of their queue."""
         cases = sorted(self.wf.caseset[w], key=lambda c: (self.rank[risk_class(c)], c.id))
         for c in cases:
+            if self.trace:
+                self.trace.child(c.child, t, "social worker leaves", w)
             self.release(c, t)
         unplaced = []
         for c in cases:

@@ -328,7 +328,7 @@ class CaseFlow:
         case.plan_start = t if started is None else started
         case.plan_due = t + d
         if self.trace:
-            self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} starts", case.worker, f"{d / WD:.0f} weeks at normal pace")
+            self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} starts", case.worker, f"{_weeks(d / WD)} at normal pace")
         if kind == "cp":
             self._cp_plan_starts(case, t, counted=started is None)
         if not self.drifts[kind]:
@@ -386,7 +386,7 @@ class CaseFlow:
         if self.trace:
             late = max(0.0, t - case.plan_due) / WD
             self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} ends", case.worker,
-                             f"after {(t - case.plan_start) / WD:.0f} weeks" + (f", {late:.0f} weeks late (drift)" if late >= 1 else ""))
+                             f"after {_weeks((t - case.plan_start) / WD)}" + (f", {_weeks(late)} late (drift)" if late >= 1 else ""))
         if nxt == "close":
             self._close(case, t)
         elif nxt == "early_help":
@@ -439,7 +439,7 @@ class CaseFlow:
         delay = min(self.rr_delay(), 52.0 * WD)
         if self.trace:
             self.trace.child(case.child, t, "stepped down to early help" if stepped_down else "case closed",
-                             detail=f"comes back after {delay / WD:.0f} weeks" if back else "")
+                             detail=f"comes back after {_weeks(delay / WD)}" if back else "")
         if back:
             ev = self.env.timeout(delay, value=case.child)
             ev.callbacks.append(lambda e: self.referral(self.env.now, child=e.value, returning=True))
@@ -474,3 +474,8 @@ class CaseFlow:
         m.set("unallocated_wait_days_mean", week, float(np.mean(waited)) if waited else np.nan)
         m.set("_cases_created", week, self.created)
         m.set("_cases_closed_total", week, self.closed)
+
+
+def _weeks(n: float) -> str:
+    """A number of weeks in words, for traces: "1 week", "12 weeks"."""
+    return f"{n:.0f} week" + ("" if round(n) == 1 else "s")

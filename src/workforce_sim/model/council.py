@@ -70,6 +70,7 @@ class CountingEnvironment(simpy.Environment):
         self.processed = 0
 
     def step(self) -> None:
+        """Process the next event, and count it."""
         self.processed += 1
         super().step()
 

@@ -132,6 +132,7 @@ class Staffing:
                 ev.callbacks.append(lambda e: self._funding_ends(e.value, self.env.now))
 
     def add_posts(self, team: int, grade: int, n: int, until: float, t: float) -> list[Post]:
+        """Open ``n`` funded posts of ``grade`` in ``team`` at ``t`` (vacant: recruited to and covered like any post)."""
         new = [Post(len(self.posts) + k, team, grade, until) for k in range(n)]
         self.posts.extend(new)
         self.n_open += n
@@ -155,9 +156,11 @@ class Staffing:
             self.depart(post.agency, t, released=True)
 
     def open_posts(self) -> int:
+        """Funded posts not closed (the base of the agency cap)."""
         return self.n_open
 
     def schedule_cohorts(self, calendar) -> None:
+        """Schedule each year's newly qualified cohort on the first day of the cohort month."""
         r = self.scn.workforce.recruitment
         if r.nqsw_cohort_size <= 0 and not self.levers.of_type("nqsw_academy"):
             return
@@ -336,6 +339,7 @@ class Staffing:
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
 
     def depart(self, w: int, t: float, released: bool = False) -> None:
+        """Worker ``w`` leaves at ``t`` (``released``: an agency worker let go by the council); their post falls vacant."""
         wf = self.wf
         if not wf.active[w]:
             return
@@ -367,6 +371,7 @@ class Staffing:
 
     # -- measurement -----------------------------------------------------------------
     def snapshot(self, week: int) -> None:
+        """Read the stocks of posts: vacancies, open posts, agency above the establishment."""
         m = self.monitor
         m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0 and not p.closed and not p.project))
         wf = self.wf

@@ -126,16 +126,19 @@ class Workforce:
         self.points[i] = load
 
     def remove(self, i: int) -> None:
+        """Worker ``i`` has left."""
         self.active[i] = False
         self.notice[i] = False
         self.absent[i] = False
         self._changes.append(i)
 
     def give_notice(self, i: int) -> None:
+        """Worker ``i`` is on notice: they keep their cases but take no new ones."""
         self.notice[i] = True
         self._changes.append(i)
 
     def has_changes(self) -> bool:
+        """Whether any worker's availability or capacity changed since the allocator last asked."""
         return bool(self._changes)
 
     def take_changes(self) -> list[int]:
@@ -269,6 +272,7 @@ class Workforce:
         return resign
 
     def finish_asye(self, t: float) -> int:
+        """Newly qualified workers past their ASYE year become social workers; returns how many."""
         n = self.n
         done = np.flatnonzero(self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days))
         self.grade[done] = SW

@@ -1,0 +1,182 @@
+"""Who holds each case: the allocation rule, its fast pools against a full search, and leavers' cases."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings, strategies as st
+
+from workforce_sim import load_scenario, run
+
+
+def test_asye_carry_a_protected_caseload(baseline):
+    from workforce_sim.model.workforce import Workforce, ASYE, SW
+    from workforce_sim.model.monitoring import Monitor
+    from workforce_sim.streams import Streams
+    wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0), set()))
+    a = wf.add(1, ASYE, False, 1.0, -1000.0, 0)
+    s = wf.add(1, SW, False, 1.0, -1000.0, 1)
+    new = wf.add(1, SW, False, 1.0, 0.0, 2)
+    cap = wf.capacity(0.0, np.array([a, s, new]))
+    assert cap[0] == pytest.approx(0.9 * cap[1])
+    assert cap[2] == pytest.approx(baseline.workforce.ramp_up_start_share * cap[1])  # a new starter ramps up
+    assert wf.capacity(60.0 * 5, np.array([new]))[0] == pytest.approx(cap[1])
+
+
+def test_shortage_leaves_cases_unallocated_and_overdue():
+    scn = load_scenario("baseline", ["workforce.capacity_points={asye=8, social_worker=8, senior_social_worker=8}"])
+    from workforce_sim.model import simulate
+    out = simulate(scn, 3, 0, 40)
+    assert out["unallocated_cases"][-1] > 200
+    assert out["assessments_overdue"][-1] > 20
+    assert np.nanmean(out["assessments_in_timescale_pct"][-10:]) < 70
+
+
+def test_leavers_cases_are_reallocated_and_counted_as_changes():
+    scn = load_scenario("baseline", [
+        "workforce.turnover.permanent_per_year={asye=0.5, social_worker=0.5, senior_social_worker=0.5, team_manager=0.5}"])
+    from workforce_sim.model import simulate
+    out = simulate(scn, 3, 0, 52)
+    assert out["leavers"].sum() > 15
+    assert out["social_worker_changes"].sum() > 5 * out["leavers"].sum()
+
+
+def test_allocation_heaps_give_the_same_results_when_rebuilt_at_every_change(baseline, monkeypatch):
+    """Stale heap entries are skipped exactly: rebuilding the heaps after every push changes nothing."""
+    from workforce_sim.model import simulate
+    from workforce_sim.model.allocation import Allocator
+    lazy = simulate(baseline, 13, 0, 80)
+    push = Allocator._push
+
+    def push_and_rebuild(self, pool, w):
+        push(self, pool, w)
+        self._rebuild(pool)
+
+    monkeypatch.setattr(Allocator, "_push", push_and_rebuild)
+    eager = simulate(baseline, 13, 0, 80)
+    for k in lazy:
+        np.testing.assert_array_equal(lazy[k], eager[k], err_msg=k)
+
+
+SHORTAGE = ["workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6, senior_social_worker=0.6, team_manager=0.3}",
+            "workforce.capacity_points={asye=14, social_worker=14, senior_social_worker=13}"]
+
+
+@pytest.mark.parametrize("overrides, scan, least_waits", [([], 24, 10), (SHORTAGE, 24, 1000), (SHORTAGE, 0, 1000)],
+                         ids=["baseline", "shortage", "shortage-ramping-as-vectors"])
+def test_allocation_answers_as_a_full_search_would(overrides, scan, least_waits, monkeypatch):
+    """The pools and heaps never change who gets a case: every answer is checked against a search
+    of all workers, under shortage, heavy turnover and new starters ramping up (looked at one by
+    one, and as one vector as at national scale)."""
+    from workforce_sim.model import allocation, simulate
+    from workforce_sim.model.allocation import Allocator
+    monkeypatch.setattr(allocation, "_SCAN", scan)
+    original = Allocator.best_worker
+    calls = {"all": 0, "no_room": 0, "over_capacity": 0}
+
+    def checked(self, kind, points, t):
+        want = _search_all(self.wf, self.handles, kind, points, t, self.ceiling)
+        got = original(self, kind, points, t)
+        assert got == want, (kind, points, t)
+        calls["all"] += 1
+        calls["no_room"] += got < 0
+        if got >= 0:
+            wf = self.wf
+            cap = wf.ramped(t, wf.cap_by_grade[wf.grade[[got]]] * wf.fte[[got]], wf.start[[got]])[0]
+            calls["over_capacity"] += wf.points[got] + points > cap + 1e-9
+        return got
+
+    monkeypatch.setattr(Allocator, "best_worker", checked)
+    scn = load_scenario("baseline", overrides)
+    for seed in (1, 2):
+        simulate(scn, seed, 0, 104)
+    assert calls["no_room"] > least_waits and calls["all"] > calls["no_room"]
+    assert calls["over_capacity"] > 100  # the ceiling was used, not only room under capacity
+
+
+def _search_all(wf, handles, kind, points, t, ceiling):
+    """Who should get a case: a plain search of every worker (the allocation rule as documented)."""
+    n = wf.n
+    ok = wf.active[:n] & ~wf.notice[:n] & ~wf.absent[:n] & wf.holds_cases[:n] & handles[kind][wf.team[:n]]
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return -1
+    cap = wf.ramped(t, wf.cap_by_grade[wf.grade[idx]] * wf.fte[idx], wf.start[idx])
+    load = wf.points[idx]
+    for limit in (cap, ceiling * cap):  # room under capacity first; if nobody has any, under the ceiling
+        fits = limit - load >= points - 1e-9
+        if fits.any():
+            return int(idx[np.argmin(np.where(fits, load / cap, np.inf))])
+    return -1
+
+
+_WORKER = st.tuples(st.sampled_from([0, 1, 2]), st.sampled_from([0.5, 0.6, 0.8, 1.0]),  # grade, fte
+                    st.sampled_from([-300.0, -55.0, -30.0, -10.0, 0.0]), st.booleans())  # start, absent
+
+
+@settings(max_examples=400, deadline=None)
+@example(workers=[(1, 0.5, -300.0, False), (1, 1.0, -300.0, False)],  # the least loaded has no room for 1.5
+         steps=[(0, 10.0, 1.5, 0.0), (1, 20.0, 1.5, 0.0)], ceiling=1.0)
+@example(workers=[(1, 0.5, -300.0, False), (1, 1.0, -300.0, False)],  # over capacity: the least loaded is at
+         steps=[(0, 14.0, 1.5, 0.0), (1, 28.0, 1.5, 0.0)], ceiling=1.3)  # its ceiling, the larger worker is not
+@given(workers=st.lists(_WORKER, min_size=1, max_size=10),
+       steps=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 68).map(lambda k: k / 2),
+                                st.sampled_from([1.0, 1.5]), st.sampled_from([0.0, 2.0, 20.0, 40.0])),
+                      min_size=1, max_size=12),
+       ceiling=st.sampled_from([1.0, 1.3, 2.0]))
+def test_allocation_rule_on_drawn_teams(baseline, workers, steps, ceiling):
+    """Least loaded for capacity among those with room under capacity (not merely the least loaded);
+    when nobody has room, the same under the ceiling; ties to the first to join, new starters at
+    their ramped capacity: on drawn workers, loads, times and ceilings."""
+    from workforce_sim.model.allocation import Allocator
+    from workforce_sim.model.monitoring import Monitor
+    from workforce_sim.model.workforce import Workforce
+    from workforce_sim.streams import Streams
+    teams = list(baseline.teams)
+    handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
+    wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0), set()))
+    alloc = Allocator(wf, handles, None, lambda c, t: None, lambda c, t: None, ceiling=ceiling)
+    team = teams.index("long_term")
+    for grade, fte, start, absent in workers:
+        w = wf.add(team, grade, False, fte, start, 0)
+        wf.absent[w] = absent
+    t = 0.0
+    alloc.best_worker("cin", 1.0, t)  # takes in the new workers
+    for who, load, points, later in steps:
+        t += later
+        if who < wf.n:
+            alloc._set_load(who, load)
+        for kind in ("cin", "cp", "cla"):
+            assert alloc.best_worker(kind, points, t) == _search_all(wf, handles, kind, points, t, ceiling)
+
+
+def test_single_pool_keeps_the_same_worker_through_a_case(base):
+    """In one pool team, with nobody leaving, no child ever changes social worker."""
+    base["teams"] = {
+        "front_door": base["teams"]["front_door"],
+        "pool": {"handles": ["assessment", "cin", "cp", "cla"],
+                 "posts": {"social_worker": 60, "senior_social_worker": 16, "team_manager": 8}}}
+    base["staff"] = [g | {"team": "pool" if g["team"] != "front_door" else g["team"], "contract": "permanent"}
+                     for g in base["staff"]]  # agency staff would be released (leave) when permanent hires arrive
+    zero = {"asye": 0.0, "social_worker": 0.0, "senior_social_worker": 0.0, "team_manager": 0.0}
+    base["workforce"]["turnover"] |= {"permanent_per_year": zero, "agency_per_year": 0.0}
+    base["workforce"]["agency"]["cover_share"] = 0.0
+    scn = load_scenario(base)
+    from workforce_sim.model import simulate
+    out = simulate(scn, 6, 0, 60)
+    assert out["leavers"].sum() == 0 and out["cp_open"].max() > 0 and out["assessments_completed"].sum() > 1000
+    assert out["social_worker_changes"].sum() == 0
+    # the same with separate teams: transfers from assessment to long-term teams change the worker
+    split = load_scenario("baseline", [
+        "workforce.turnover.permanent_per_year={asye=0, social_worker=0, senior_social_worker=0, team_manager=0}",
+        "workforce.turnover.agency_per_year=0", "workforce.agency.cover_share=0"])
+    assert simulate(split, 6, 0, 60)["social_worker_changes"].sum() > 300
+
+
+def test_nqsw_cohort_arrives_in_its_month():
+    scn = load_scenario("baseline", ["workforce.recruitment.nqsw_cohort_size=6", "workforce.recruitment.nqsw_cohort_month=9"])
+    res = run(scn, years=1, reps=1, seed=1).weekly
+    asye = res.set_index("date")["staff_fte_asye"]
+    # rows are dated by the first day of their week; stocks are read at the week's end
+    before, after = asye[dt.date(2019, 8, 23)], asye[dt.date(2019, 8, 30)]  # 1 September 2019 was a Sunday
+    assert after >= before + 4  # up to 6 join, if there are vacant posts for them

@@ -176,3 +176,22 @@ def test_no_case_holding_staff_is_a_breach(base):
     out = simulate(load_scenario(base), 1, 0, 10)
     assert np.isnan(out["caseload_incl_unallocated"]).all() and out["unallocated_cases"].min() > 500
     assert breach_starts(out["caseload_incl_unallocated"], BreachRule(18.0, 4))[0]
+
+
+# -- the story the model exists to tell (slow: python -m pytest -m slow) ------------------------
+@pytest.mark.slow
+def test_recovering_council_unravels_when_its_temporary_team_ends():
+    """recovering-council holds while its temporary agency team is funded and breaks after the funding
+    ends; on the same futures, keeping the team funded holds caseloads lower."""
+    from workforce_sim import run
+    from workforce_sim.results import breach_rules, first_breach
+    ended = run("recovering-council", years=3, reps=16, seed=7, jobs=2)
+    kept = run("recovering-council", years=3, reps=16, seed=7, jobs=2,
+               overrides=["levers=[{type='extra_posts', start=2019-02-01, team='long_term', posts=8}]"])
+    rule = breach_rules(ended.scenarios)["recovering-council"]
+    b_ended, b_kept = first_breach(ended.weekly, rule), first_breach(kept.weekly, rule)
+    assert (b_ended >= 52).mean() >= 0.8  # manageable through the funded year in most futures
+    assert (b_ended < 156).mean() >= 0.8  # and broken within two years of the funding ending
+    late = lambda res: res.weekly[res.weekly["week"] >= 104].groupby("replication")["caseload_incl_unallocated"].mean()  # noqa: E731
+    gap = late(ended) - late(kept)
+    assert (gap > 0).mean() >= 0.9 and gap.mean() > 1.0, gap

@@ -28,8 +28,8 @@ import numpy as np
 
 from . import tomlout
 from .calendar import england_bank_holidays, next_month
+from .schema import GRADES
 
-GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")
 PLAN_TYPES = ("cin", "cp", "cla")
 ENDS = ("close", "early_help", "cin", "cp", "cla")
 ASSESSMENT_OUTCOMES = ("nfa", "early_help", "cin", "cp", "cla")

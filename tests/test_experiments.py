@@ -193,3 +193,38 @@ def test_parallel_chunks_cover_every_replication_once():
         chunks = _chunks(list(range(n)), size)
         assert sorted(r for c in chunks for r in c) == list(range(n))
         assert len(chunks) >= min(n, width)  # every worker has something to do
+
+
+# -- serial runs (--jobs 1) -------------------------------------------------------------------
+def test_a_serial_run_reports_a_simulation_error_as_itself(monkeypatch, tmp_path):
+    """Issue 14.1: the real error, not an AttributeError from the except line for a pool that never existed."""
+    import workforce_sim.experiment as experiment
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("demand became NaN in week 3")
+
+    monkeypatch.setattr(experiment, "simulate_chunk", broken)
+    with pytest.raises(FloatingPointError, match="demand became NaN"):
+        run("baseline", years=0.2, reps=2, jobs=1, out=tmp_path / "o")
+
+
+def test_a_serial_run_keeps_each_batch_as_it_finishes_and_reports_progress(monkeypatch, tmp_path):
+    """Issue 14.2: with --jobs 1, Ctrl-C during the third batch keeps the first two; progress moves batch by batch."""
+    import workforce_sim.experiment as experiment
+
+    monkeypatch.setattr(experiment, "chunk_size", lambda *a: 1)  # one replication per batch
+    out = tmp_path / "o"
+    real, calls, seen = experiment.simulate_chunk, [], []
+
+    def simulate(*args):
+        calls.append(args[2])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the third batch runs
+        return real(*args)
+
+    monkeypatch.setattr(experiment, "simulate_chunk", simulate)
+    with pytest.raises(KeyboardInterrupt):
+        run("baseline", years=0.2, reps=5, jobs=1, out=out,
+            progress=lambda done, total: seen.append((done, total, len(list((out / PARTIAL).glob("*.npz"))))))
+    assert seen == [(0, 5, 0), (1, 5, 1), (2, 5, 2)]  # each batch saved, then reported
+    assert len(list((out / PARTIAL).glob("*.npz"))) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import itertools
 import math
 import platform
 import sys
@@ -17,7 +18,7 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -143,27 +144,40 @@ class _Replications:
         if self.progress:
             self.progress(sum(1 for (_, r) in self.done if r < target), len(self.scns) * target)
 
-    def _submit(self, ex: cf.Executor, width: int, target: int) -> dict[cf.Future, tuple[int, list[int]]]:
-        futures = {}
+    def _tasks(self, width: int, target: int) -> Iterator[tuple[int, list[int]]]:
+        """(scenario index, replications) of every chunk still to run."""
         for s, scn in enumerate(self.scns):
             missing = [r for r in range(target) if (s, r) not in self.done]
             for chunk in _chunks(missing, chunk_size(scn, self.n_weeks, len(missing) * len(self.scns), width)):
-                futures[ex.submit(simulate_chunk, scn, self.seed, chunk, self.n_weeks)] = (s, chunk)
-        return futures
+                yield s, chunk
+
+    def _keep(self, s: int, chunk: list[int], arrays: dict[str, np.ndarray], target: int) -> None:
+        if self.store is not None:
+            self.store.save(s, chunk, arrays)
+        for i, r in enumerate(chunk):
+            self.done[(s, r)] = {k: v[i] for k, v in arrays.items()}
+        self._report(target)
 
     def fill(self, ex: cf.Executor, width: int, target: int) -> None:
-        """Run replications 0 to ``target - 1`` of every scenario that are not done, keeping each as it finishes."""
+        """Run replications 0 to ``target - 1`` of every scenario that are not done, keeping each as it finishes.
+
+        Tasks are handed out a few at a time (twice as many as run at once), not all at the start: with the
+        serial executor, which runs a task as it is submitted, each chunk is then saved and reported before
+        the next begins, so Ctrl-C keeps everything finished so far.
+        """
         self._report(target)
-        futures = self._submit(ex, width, target)
+        tasks = self._tasks(width, target)
+        futures: dict[cf.Future, tuple[int, list[int]]] = {}
         try:
-            for fut in cf.as_completed(futures):
-                s, chunk = futures[fut]
-                arrays = fut.result()
-                if self.store is not None:
-                    self.store.save(s, chunk, arrays)
-                for i, r in enumerate(chunk):
-                    self.done[(s, r)] = {k: v[i] for k, v in arrays.items()}
-                self._report(target)
+            while True:
+                for s, chunk in itertools.islice(tasks, max(0, 2 * width - len(futures))):
+                    futures[ex.submit(simulate_chunk, self.scns[s], self.seed, chunk, self.n_weeks)] = (s, chunk)
+                if not futures:
+                    return
+                finished, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    s, chunk = futures.pop(fut)
+                    self._keep(s, chunk, fut.result(), target)
         except BrokenProcessPool:
             raise RuntimeError(
                 "worker processes stopped unexpectedly. If you called run(..., jobs=N) from a Python script, "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,9 +214,76 @@ def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
 
 
 # -- writing -------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _inert(cell):
+    """A text cell a spreadsheet would run as a formula, with a single quote before it; anything else as it is.
+
+    Text that is just a number ("-3", "+4.5") is left alone: a spreadsheet reads it as a number.
+    """
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def _inert_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every formula-like text cell and column name neutralised; numeric columns untouched.
+
+    Returns ``df`` itself when nothing needs changing, so large results are not copied.
+    """
+    out = df
+    for i, col in enumerate(df.columns):
+        s = df.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            if any(_inert(c) is not c for c in cats):
+                s = s.cat.rename_categories([_inert(c) for c in cats])
+        elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            changes = {v: _inert(v) for v in pd.unique(s) if _inert(v) is not v}
+            if changes:
+                s = s.map(lambda v: changes.get(v, v) if isinstance(v, str) else v)
+        else:
+            continue  # numbers, booleans and dates: nothing a spreadsheet would run
+        if s is not df.iloc[:, i]:
+            if out is df:
+                out = df.copy()
+            out.isetitem(i, s)
+    names = [_inert(c) for c in df.columns]
+    if any(n is not c for n, c in zip(names, df.columns)):
+        out = out.copy() if out is df else out
+        out.columns = names
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` as CSV, atomically (a reader never sees half a file)."""
-    atomic_write(Path(path), lambda fh: df.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n"))
+    """Write ``df`` to ``path`` as CSV, atomically (a reader never sees half a file).
+
+    A text cell or column name beginning with =, +, -, @, a tab or a carriage return gets a
+    single quote in front, so a spreadsheet shows it as text instead of running it as a formula
+    (a scenario named ``=HYPERLINK(...)`` stays harmless). Numbers, including negative ones, are
+    written as numbers.
+    """
+    safe = _inert_frame(df)
+    # A carriage return inside a cell is not quoted by the csv module when lines end in \n, and a
+    # reader would split the row there: quote every text cell in that (rare) case.
+    quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
+    atomic_write(Path(path), lambda fh: safe.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n",
+                                                    quoting=quoting))
+
+
+def _has_carriage_return(df: pd.DataFrame) -> bool:
+    """Whether any column name or text cell of ``df`` holds a carriage return."""
+    if any(isinstance(c, str) and "\r" in c for c in df.columns):
+        return True
+    for i in range(df.shape[1]):
+        s = df.iloc[:, i]
+        values = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else (
+            pd.unique(s) if s.dtype == object or pd.api.types.is_string_dtype(s.dtype) else ())
+        if any(isinstance(v, str) and "\r" in v for v in values):
+            return True
+    return False
 
 
 def write_json(obj: dict, path: Path) -> None:

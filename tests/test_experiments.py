@@ -209,7 +209,7 @@ def test_a_serial_run_reports_a_simulation_error_as_itself(monkeypatch, tmp_path
 
 
 def test_a_serial_run_keeps_each_batch_as_it_finishes_and_reports_progress(monkeypatch, tmp_path):
-    """Issue 14.2: with --jobs 1, Ctrl-C during the third batch keeps the first two; progress moves batch by batch."""
+    """Issue 14.2: with --jobs 1, Ctrl-C during the fourth batch keeps the first three; progress moves batch by batch."""
     import workforce_sim.experiment as experiment
 
     monkeypatch.setattr(experiment, "chunk_size", lambda *a: 1)  # one replication per batch
@@ -218,13 +218,13 @@ def test_a_serial_run_keeps_each_batch_as_it_finishes_and_reports_progress(monke
 
     def simulate(*args):
         calls.append(args[2])
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # Ctrl-C while the third batch runs
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # Ctrl-C while the fourth batch runs
         return real(*args)
 
     monkeypatch.setattr(experiment, "simulate_chunk", simulate)
     with pytest.raises(KeyboardInterrupt):
         run("baseline", years=0.2, reps=5, jobs=1, out=out,
             progress=lambda done, total: seen.append((done, total, len(list((out / PARTIAL).glob("*.npz"))))))
-    assert seen == [(0, 5, 0), (1, 5, 1), (2, 5, 2)]  # each batch saved, then reported
-    assert len(list((out / PARTIAL).glob("*.npz"))) == 2
+    assert seen == [(0, 5, 0), (1, 5, 1), (2, 5, 2), (3, 5, 3)]  # each batch saved, then reported
+    assert len(list((out / PARTIAL).glob("*.npz"))) == 3

@@ -161,16 +161,17 @@ class _Replications:
     def fill(self, ex: cf.Executor, width: int, target: int) -> None:
         """Run replications 0 to ``target - 1`` of every scenario that are not done, keeping each as it finishes.
 
-        Tasks are handed out a few at a time (twice as many as run at once), not all at the start: with the
-        serial executor, which runs a task as it is submitted, each chunk is then saved and reported before
-        the next begins, so Ctrl-C keeps everything finished so far.
+        Tasks are handed out a few at a time (twice as many as run at once), not all at the start; the
+        serial executor (width 1) runs a task as it is submitted, so it gets one at a time, and each chunk
+        is saved and reported before the next begins: Ctrl-C keeps everything finished so far.
         """
         self._report(target)
         tasks = self._tasks(width, target)
+        in_flight = 2 * width if width > 1 else 1
         futures: dict[cf.Future, tuple[int, list[int]]] = {}
         try:
             while True:
-                for s, chunk in itertools.islice(tasks, max(0, 2 * width - len(futures))):
+                for s, chunk in itertools.islice(tasks, max(0, in_flight - len(futures))):
                     futures[ex.submit(simulate_chunk, self.scns[s], self.seed, chunk, self.n_weeks)] = (s, chunk)
                 if not futures:
                     return

@@ -426,7 +426,8 @@ def example_data(folder, seed, months):
 @click.option("--child", "children", multiple=True, type=click.IntRange(min=0),
               help="Child number to follow (repeatable). Default: the child with the most changes of social worker.")
 @click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0), help="Worker number to follow (repeatable).")
-@click.option("--years", default=1.0, show_default=True, type=click.FloatRange(min=0.02, max=30), help="Years to simulate.")
+@click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0.02, max=30),
+              help="Years to simulate (as for run: the length of the run is part of the simulated future).")
 @click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master seed (as for run).")
 @click.option("--replication", default=0, show_default=True, type=click.IntRange(min=0),
               help="Which simulated future (0 is run's first).")
@@ -436,7 +437,8 @@ def example_data(folder, seed, months):
 def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
     """Follow a child (or a worker) through one simulated future: dates, events, who holds the case, waits.
 
-    Tracing changes no result: it is the same future that `run` simulates with the same seed.
+    Tracing changes no result: it is the same future that `run` simulates with the same seed and
+    --years (replication 0 is run's first). Child and worker numbers are those the trace prints.
     """
     scn = _load(scenario, sets)
     everyone = not children and not workers
@@ -477,9 +479,10 @@ def validate(scenario, sets, quiet):
 @main.command()
 def scenarios():
     """List the scenarios that come with workforce_sim."""
-    for name in bundled_names():
-        scn = load_scenario(name)
-        click.echo(f"{name:16} {scn.description}")
+    names = bundled_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        click.echo(f"{name:{width}}  {load_scenario(name).description}")
 
 
 @main.command()

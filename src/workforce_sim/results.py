@@ -104,7 +104,8 @@ class BreachRule:
 
     def describe(self) -> str:
         """The rule in one sentence for a reader."""
-        return f"At most {self.threshold:g} cases per case-holding FTE; " + MANAGEABLE_MEANING.format(weeks=self.weeks) + "."
+        return (f"Threshold: {self.threshold:g} cases per case-holding FTE, averaged over the service (individual "
+                f"workers may be above it); " + MANAGEABLE_MEANING.format(weeks=self.weeks) + ".")
 
 
 def breach_rules(scenarios) -> dict[str, BreachRule]:

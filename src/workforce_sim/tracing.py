@@ -3,7 +3,7 @@
 A trace is how a developer sees a mechanism at work and how a planner explains one to a director
 ("this child waited 19 working days for a social worker and had 3 social workers in 8 months").
 Tracing changes no result: the traced replication is the same one ``run`` would simulate with the
-same seed and replication number.
+same seed, replication number and number of years (the run's length is part of its random draw).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .schema import Scenario
 TRACE_COLUMNS = ["date", "clock_days", "who", "id", "event", "worker", "detail"]
 
 
-def trace(scenario: Scenario | str | Path, years: float = 1.0, seed: int = 42, replication: int = 0,
+def trace(scenario: Scenario | str | Path, years: float = 5.0, seed: int = 42, replication: int = 0,
           children: list[int] | None = None, workers: list[int] | None = None,
           overrides: list[str] | None = None) -> pd.DataFrame:
     """The timeline of ``children`` and ``workers`` (ids; None and None: everyone) in one replication.

@@ -245,7 +245,8 @@ def _precision_note(precision: float, max_reps: int, replications: int, report: 
 def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], years: float = 5, reps: int = 20,
         seed: int = 42, overrides: list[str] | None = None, *, jobs: int = 1, cluster: str | None = None,
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
-        max_reps: int = 1000, progress: Callable[[int, int], None] | None = None) -> RunResult:
+        max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
+        notify: Callable[[str], None] | None = None) -> RunResult:
     """Run replications of each scenario for ``years`` years.
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
@@ -257,7 +258,9 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     - ``precision``: keep adding replications (from ``reps``, up to ``max_reps``)
       until the 95% confidence interval of each key measure is within this
       fraction of its mean (see :func:`workforce_sim.results.precision_report`).
-    - ``progress(done, total)`` is called as replications finish.
+    - ``progress(done, total)`` is called as replications finish; ``notify(message)``
+      with anything the user should know, such as a damaged stored batch being
+      recomputed (default: printed to standard error).
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
@@ -267,7 +270,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
                 "precision": precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
     if precision is None:
         identity["replications"] = reps
-    store = ReplicationStore(Path(out), identity) if out is not None else None
+    store = ReplicationStore(Path(out), identity, notify) if out is not None else None
     work = _Replications(scns, seed, n_weeks, store, progress)
     if store is not None:
         store.open(resume)

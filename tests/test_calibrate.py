@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim import load_scenario
-from workforce_sim import tomlout
 from workforce_sim.calibrate import DataError, backtest, calibrate, read_table, scenario_text
 from workforce_sim.cli import main
 from workforce_sim.exampledata import TRUTH, write_example
@@ -88,33 +87,65 @@ def test_sources_missing_from_the_data_are_switched_off(tmp_path):
 
 
 ODD = 'A&E "x"\nnew'
+HOSTILE = ["Health services", "A&E", "école", "two\nlines", '"]\n[[levers]]\ntype="extra_posts"',
+           "bell\x07 esc\x1b del\x7f", ODD, "back\\slash", "[x]", "# hash"]
 
 
-@pytest.mark.parametrize("text", [ODD, "back\\slash", "tab\tbell\x07del\x7f", "naïve £ 東京", ""])
-def test_any_string_is_written_as_toml_that_reads_back(text):
-    assert tomllib.loads(f"{tomlout.key(text)} = {tomlout.value(text)}") == {text: text}
-
-
-def test_a_fitted_scenario_with_odd_names_reads_back(data, tmp_path):
+def _with_sources(data, folder, rename):
+    """A copy of ``data`` in ``folder`` whose contacts.csv sources are renamed by ``rename``."""
     with (data / "contacts.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     for r in rows:
-        r["source"] = ODD if r["source"] == "other" else r["source"]
-    with (tmp_path / "contacts.csv").open("w", newline="") as fh:
+        r["source"] = rename.get(r["source"], r["source"])
+    with (folder / "contacts.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     for name in ("staff.csv", "closed_cases.csv"):
-        (tmp_path / name).write_bytes((data / name).read_bytes())
+        (folder / name).write_bytes((data / name).read_bytes())
+    return folder
+
+
+def test_a_fitted_scenario_with_odd_names_reads_back(data, tmp_path):
+    _with_sources(data, tmp_path, {"other": ODD})
     back = tomllib.loads(scenario_text(calibrate(tmp_path), ODD))
     assert back["name"] == ODD
     assert back["demand"]["sources"][ODD]["contacts_per_year"] > 0
     assert back["demand"]["sources"]["other"]["contacts_per_year"] == 0  # a baseline source missing from the data
 
 
+def test_hostile_source_names_round_trip_and_never_add_a_table(data, tmp_path):
+    originals = list(TRUTH["sources"])
+    rename = dict(zip(originals, HOSTILE))  # six of the sources get hostile names
+    _with_sources(data, tmp_path, rename)
+    text = scenario_text(calibrate(tmp_path), HOSTILE[4])
+    back = tomllib.loads(text)
+    assert set(back) == {"extends", "name", "description", "start_date", "demand", "workforce", "cases"}
+    assert back["name"] == HOSTILE[4] and "levers" not in back
+    fitted = {s: v for s, v in back["demand"]["sources"].items() if v["contacts_per_year"] > 0}
+    assert set(fitted) == set(rename.values())
+    for src, new in rename.items():
+        assert fitted[new]["referral_share"] == pytest.approx(TRUTH["sources"][src][2], abs=0.05)
+        assert set(fitted[new]) == {"contacts_per_year", "trend_per_year", "referral_share", "early_help_share"}
+    assert "# se" in text or "se " in text
+
+
+def test_a_hostile_scenario_name_from_the_cli_cannot_inject_toml(data, tmp_path):
+    out = tmp_path / "mine.toml"
+    res = CliRunner().invoke(main, ["calibrate", str(data), "--out", str(out), "--name", HOSTILE[4]])
+    back = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert back["name"] == HOSTILE[4] and "levers" not in back, res.output
+
+
 @pytest.mark.parametrize("column, what", [("surname", "a name"), ("Date of Birth", "a date of birth"),
                                           ("NHS_Number", "an NHS number"), ("postcode", "an address"),
-                                          ("Child Name", "a name")])
+                                          ("Child Name", "a name"), ("pupil_number", "a unique pupil number"),
+                                          ("UPN", "a unique pupil number"), ("Former UPN", "a unique pupil number"),
+                                          ("uln", "a unique learner number"),
+                                          ("Unique Learner Number", "a unique learner number"),
+                                          ("initials", "initials"), ("Child Initials", "initials"),
+                                          ("Forename", "a name"), ("NI_No", "a National Insurance number"),
+                                          ("email_address", "contact details"), ("mobile_no", "contact details")])
 def test_personal_identifier_columns_are_refused(tmp_path, column, what):
     p = tmp_path / "staff.csv"
     p.write_text(f"staff_id,grade,contract,fte,start_date,end_date,{column}\nS1,social_worker,permanent,1,2018-01-01,,x\n")
@@ -122,11 +153,150 @@ def test_personal_identifier_columns_are_refused(tmp_path, column, what):
         read_table(p)
 
 
-def test_nhs_number_values_are_refused(tmp_path):
-    p = tmp_path / "closed_cases.csv"
-    p.write_text("case_id,type,start_date,end_date,outcome\n943 476 5919,cin,2018-01-01,2018-05-01,close\n")
-    with pytest.raises(DataError, match="line 2, column case_id: '943 476 5919' looks like an NHS number"):
+# (value that must be refused, what it is, a look-alike that must pass)
+IDENTIFIERS = [
+    ("943 476 5919", "an NHS number", "943 476 5918"),  # the look-alike fails the modulus-11 check
+    ("943-476-5919", "an NHS number", "123-456-7890"),
+    ("9434765919", "an NHS number", "1234567890"),
+    ("AB123456C", "a National Insurance number", "AB123456E"),  # suffix must be A-D
+    ("ab 12 34 56 c", "a National Insurance number", "QQ123456C"),  # Q is never a first prefix letter
+    ("SW1A 1AA", "a postcode", "SW1A 1CA"),  # C never appears in the last two letters
+    ("m1 1ae", "a postcode", "M1"),
+    ("jo.bloggs@example.org", "an e-mail address", "schools@"),
+    ("020 7946 0958", "a phone number", "020 7946"),
+    ("+44 7700 900123", "a phone number", "44 7700"),
+    ("(01632) 960001", "a phone number", "1632 960001"),
+    ("H801200001001", "a unique pupil number", "A801200001001"),  # the look-alike has the wrong check letter
+    ("B201500012345", "a unique pupil number", "S201500012345"),
+    ("1234567899", "a unique learner number", "1234567890"),  # ULN check digit
+    ("John Smith", "a person's name", "Youth Offending Team"),
+    ("Smith, John", "a person's name", "Health services"),
+    ("J. Smith", "a person's name", "A&E"),
+]
+
+
+@pytest.mark.parametrize("value, what, lookalike", IDENTIFIERS)
+def test_identifier_values_are_refused_without_being_printed(tmp_path, value, what, lookalike):
+    p = tmp_path / "contacts.csv"
+    p.write_text(f"month,source,contacts,referrals\n2018-04,police,10,2\n2018-04,{value!r},10,2\n".replace("'", '"'))
+    with pytest.raises(DataError) as exc:
         read_table(p)
+    msg = str(exc.value)
+    assert msg.startswith(f"{p}: line 3, column source: this value looks like {what}"), msg
+    assert value not in msg and value.lower() not in msg.lower()
+    p.write_text(f"month,source,contacts,referrals\n2018-04,police,10,2\n2018-04,{lookalike!r},10,2\n".replace("'", '"'))
+    assert read_table(p)[1]["source"] == lookalike
+
+
+def test_identifiers_are_found_in_any_column_even_inside_text(tmp_path):
+    p = tmp_path / "closed_cases.csv"
+    p.write_text("case_id,type,start_date,end_date,outcome,notes\n"
+                 "C1,cin,2018-01-01,2018-05-01,close,fine\n"
+                 "C2,cin,2018-01-01,2018-05-01,close,call 07700 900123 after 5\n")
+    with pytest.raises(DataError, match="line 3, column notes: this value looks like a phone number"):
+        read_table(p)
+    p.write_text("case_id,type,start_date,end_date,outcome\n943 476 5919,cin,2018-01-01,2018-05-01,close\n")
+    with pytest.raises(DataError, match="line 2, column case_id: this value looks like an NHS number"):
+        read_table(p)
+
+
+def test_a_name_in_a_category_column_is_not_printed(tmp_path):
+    p = tmp_path / "staff.csv"
+    p.write_text("staff_id,grade,contract,fte,start_date,end_date\nS1,Sarah Jones,permanent,1,2018-01-01,\n")
+    with pytest.raises(DataError) as exc:
+        read_table(p)
+    assert "line 2, column grade: this value looks like a person's name" in str(exc.value)
+    assert "Sarah" not in str(exc.value)
+
+
+def test_pseudonymous_codes_and_example_data_pass(tmp_path):
+    write_example(tmp_path, seed=3, months=13)
+    for name in ("contacts.csv", "staff.csv", "closed_cases.csv"):
+        assert read_table(tmp_path / name)
+
+
+# -- consistency, and files that are not what they should be ---------------------------------
+def _contacts(tmp_path, body):
+    p = tmp_path / "contacts.csv"
+    p.write_text("month,source,contacts,referrals\n" + body)
+    return p
+
+
+def test_a_duplicate_month_and_source_row_is_refused(tmp_path):
+    p = _contacts(tmp_path, "2018-04,police,10,2\n2018-05,police,10,2\n2018-04,police,11,3\n")
+    with pytest.raises(DataError, match=r"line 4: month 2018-04 and source police appear twice \(also on line 2\)"):
+        read_table(p)
+
+
+def test_duplicate_rows_of_staff_and_cases_are_refused(tmp_path):
+    p = tmp_path / "staff.csv"
+    p.write_text("staff_id,grade,contract,fte,start_date,end_date\n"
+                 "S1,social_worker,permanent,1,2018-01-01,\nS1,social_worker,permanent,1,2018-01-01,\n")
+    with pytest.raises(DataError, match=r"line 3: staff_id S1 starting 2018-01-01 appears twice \(also on line 2\)"):
+        read_table(p)
+    p = tmp_path / "closed_cases.csv"
+    p.write_text("case_id,type,start_date,end_date,outcome\n"
+                 "C1,cin,2018-01-01,2018-05-01,close\nC1,cin,2018-01-01,2018-05-01,close\n")
+    with pytest.raises(DataError, match=r"line 3: case_id C1 .*appears twice \(also on line 2\)"):
+        read_table(p)
+
+
+@pytest.mark.parametrize("name, header, row", [
+    ("staff.csv", "staff_id,grade,contract,fte,start_date,end_date", "S1,social_worker,permanent,1,2018-05-01,2018-01-01"),
+    ("closed_cases.csv", "case_id,type,start_date,end_date,outcome", "C1,cin,2018-05-01,2018-01-01,close"),
+])
+def test_an_end_date_before_its_start_date_is_refused(tmp_path, name, header, row):
+    p = tmp_path / name
+    p.write_text(f"{header}\n{row}\n")
+    with pytest.raises(DataError, match=r"line 2: end_date 2018-01-01 is before start_date 2018-05-01"):
+        read_table(p)
+
+
+def test_too_many_sources_is_a_plain_error_not_a_memory_error(tmp_path):
+    body = "".join(f"2018-{m:02d},src{s},10,2\n" for s in range(20834) for m in (4,))
+    p = _contacts(tmp_path, body)
+    with pytest.raises(DataError, match=r"line 203: a 201st source; at most 200 sources can be fitted"):
+        read_table(p)
+    res = CliRunner().invoke(main, ["calibrate", str(tmp_path), "--out", str(tmp_path / "m.toml")])
+    assert res.exit_code == 2 and "at most 200 sources" in res.output and "Traceback" not in res.output
+
+
+def test_a_row_with_an_extra_field_names_its_line(tmp_path):
+    p = _contacts(tmp_path, "2018-04,police,10,2\n2018-05,police,1,000,2\n")
+    with pytest.raises(DataError, match=r"line 3: 5 fields, but the header has 4 columns"):
+        read_table(p)
+    p = _contacts(tmp_path, "2018-04,police,10,2\n2018-05,police,10\n")
+    with pytest.raises(DataError, match=r"line 3: 3 fields, but the header has 4 columns"):
+        read_table(p)
+
+
+def test_lines_are_counted_in_the_file_even_with_a_quoted_line_break(tmp_path):
+    p = _contacts(tmp_path, '2018-04,"police\nservice",10,2\n2018-05,police,10,x\n')
+    with pytest.raises(DataError, match=r"line 4, column contacts"):
+        read_table(p)
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path):
+    p = tmp_path / "contacts.csv"
+    p.write_bytes(b"month,source,contacts,referrals\n2018-04,police,10,2\n2018-05,\xe9cole,10,2\n")
+    with pytest.raises(DataError, match=r"contacts.csv: line 3: not UTF-8 text"):
+        read_table(p)
+    p.write_bytes(b"month,source,contacts,referrals\n2018-04,pol\x00ice,10,2\n")
+    with pytest.raises(DataError, match=r"contacts.csv: line 2"):
+        read_table(p)
+
+
+def test_cli_reports_reading_and_consistency_errors_with_exit_2(tmp_path):
+    write_example(tmp_path, seed=2, months=13)
+    with (tmp_path / "contacts.csv").open("ab") as fh:
+        fh.write(b"2016-04,police,\xff10,2\n")
+    res = CliRunner().invoke(main, ["calibrate", str(tmp_path), "--out", str(tmp_path / "m.toml")])
+    assert res.exit_code == 2 and "not UTF-8" in res.output and "Traceback" not in res.output, res.output
+    write_example(tmp_path, seed=2, months=13)
+    lines = (tmp_path / "contacts.csv").read_text().splitlines()
+    (tmp_path / "contacts.csv").write_text("\n".join(lines + [lines[1]]) + "\n")
+    res = CliRunner().invoke(main, ["calibrate", str(tmp_path), "--out", str(tmp_path / "m.toml")])
+    assert res.exit_code == 2 and "appear twice" in res.output and "Traceback" not in res.output, res.output
 
 
 @pytest.mark.parametrize("row, message", [

@@ -330,100 +330,106 @@ def calibrate(data_dir: Path) -> Calibration:
 
 
 def _header(d: DemandFit, name: str, extends: str, start: dt.date) -> list[str]:
-    """The scenario's opening lines: where it came from, its name, and the seasonal profile."""
+    """The scenario's opening: where it came from, its name, and the seasonal profile."""
     season, season_se = d.seasonality()
-    return [f"# Fitted by workforce-sim calibrate from data for {d.months[0]:%B %Y} to {d.months[-1]:%B %Y}.",
-            "# Each fitted value has its standard error (se) in a comment. Everything not fitted comes from the",
-            f"# {extends} scenario: check it against your council before relying on the results.",
-            f"extends = {tomlout.value(extends)}", f"name = {tomlout.value(name)}",
-            "description = " + tomlout.value(f"Fitted to local data, {d.months[0]:%b %Y} to {d.months[-1]:%b %Y}."),
-            f"start_date = {tomlout.value(start)}", "", "[demand]",
-            "trend_per_year = 0.0  # each source has its own trend below",
-            "# January..December, fitted jointly over sources; se: " + ", ".join(f"{x:.3f}" for x in season_se),
-            "seasonality = [" + ", ".join(f"{x:.4f}" for x in season) + "]", ""]
+    top = tomlout.table((), {"extends": extends, "name": name,
+                             "description": f"Fitted to local data, {d.months[0]:%b %Y} to {d.months[-1]:%b %Y}.",
+                             "start_date": start}, heading=[
+        f"Fitted by workforce-sim calibrate from data for {d.months[0]:%B %Y} to {d.months[-1]:%B %Y}.",
+        "Each fitted value has its standard error (se) in a comment. Everything not fitted comes from the",
+        f"{extends} scenario: check it against your council before relying on the results."])
+    demand = tomlout.table(("demand",), {"trend_per_year": 0.0, "seasonality": [round(float(x), 4) for x in season]},
+                           {"trend_per_year": "each source has its own trend below",
+                            "seasonality": "January..December, fitted jointly over sources; se: "
+                                           + ", ".join(f"{x:.3f}" for x in season_se)})
+    return [top, demand]
 
 
 def _source_lines(d: DemandFit, parent, extends: str, start: dt.date) -> list[str]:
     """One [demand.sources.X] table per fitted source, then a zero for each of the parent's sources not in the data."""
-    L = []
+    out = []
     for s, src in enumerate(d.sources):
         value, se = d.per_year(s, d.t_end)
         tr, tr_se = d.trend(s)
         p, p_se = d.referral_share[src]
-        L += [f"[demand.sources.{tomlout.key(src)}]",
-              f"contacts_per_year = {value:.1f}  # se {se:.1f}, at {start}",
-              f"trend_per_year = {tr:.5f}  # se {tr_se:.5f}",
-              f"referral_share = {p:.5f}  # se {p_se:.5f}"]
+        values = {"contacts_per_year": round(value, 1), "trend_per_year": round(tr, 5),
+                  "referral_share": round(p, 5)}
+        notes = {"contacts_per_year": f"se {se:.1f}, at {start}", "trend_per_year": f"se {tr_se:.5f}",
+                 "referral_share": f"se {p_se:.5f}"}
         if src in parent.demand.sources:
             eh = parent.demand.sources[src].early_help_share
             if p + eh > 1:
                 eh = round(1 - p, 5)
-            L.append(f"early_help_share = {eh}  # not in the data: from {extends}; set it from local knowledge")
+            notes["early_help_share"] = f"not in the data: from {extends}; set it from local knowledge"
         else:
-            L.append("early_help_share = 0.0  # not in the data: set it from local knowledge")
-        L.append("")
+            eh = 0.0
+            notes["early_help_share"] = "not in the data: set it from local knowledge"
+        values["early_help_share"] = eh
+        out.append(tomlout.table(("demand", "sources", src), values, notes))
     for src in parent.demand.sources:
         if src not in d.sources:
-            L += [f"[demand.sources.{tomlout.key(src)}]",
-                  f"contacts_per_year = 0  # a source of {extends} that is not in your data", ""]
-    return L
+            out.append(tomlout.table(("demand", "sources", src), {"contacts_per_year": 0},
+                                     {"contacts_per_year": f"a source of {extends} that is not in your data"}))
+    return out
 
 
 def _turnover_lines(leaving: dict, parent, extends: str) -> list[str]:
-    """The [workforce.turnover] table: fitted leaving rates, the parent's for grades not in the data."""
+    """The [workforce.turnover] tables: fitted leaving rates, the parent's for grades not in the data."""
     perm = {g: v for (g, c), v in leaving.items() if c == "permanent"}
     agency = leaving.get(("social_worker", "agency"))
-    if not (perm or agency):
-        return []
-    L = ["[workforce.turnover]"]
+    out = []
+    if agency:
+        p, se, n, years = agency
+        out.append(tomlout.table(("workforce", "turnover"), {"agency_per_year": round(p, 5)},
+                                 {"agency_per_year": f"se {se:.5f} ({n} leavers in {years:.1f} FTE-years)"}))
     if perm:
         base = parent.workforce.turnover.permanent_per_year
-        parts, notes = [], []
+        values, notes = {}, {}
         for g in GRADES:
             if g in perm:
                 p, se, n, years = perm[g]
-                parts.append(f"{g} = {p:.5f}")
-                notes.append(f"{g} se {se:.5f} ({n} leavers in {years:.1f} FTE-years)")
+                values[g] = round(p, 5)
+                notes[g] = f"se {se:.5f} ({n} leavers in {years:.1f} FTE-years)"
             else:
-                parts.append(f"{g} = {base[g]}")
-                notes.append(f"{g} not in the data (from {extends})")
-        L.append("# " + "; ".join(notes))
-        L.append("permanent_per_year = { " + ", ".join(parts) + " }")
-    if agency:
-        p, se, n, years = agency
-        L.append(f"agency_per_year = {p:.5f}  # se {se:.5f} ({n} leavers in {years:.1f} FTE-years)")
-    L.append("")
-    return L
+                values[g] = base[g]
+                notes[g] = f"not in the data (from {extends})"
+        out.append(tomlout.table(("workforce", "turnover", "permanent_per_year"), values, notes))
+    return out
 
 
 def _case_lines(cases: dict) -> list[str]:
     """Plan durations and endings, and assessment outcomes, from closed cases."""
-    L = []
+    out = []
     for t in PLAN_TYPES:
         if t in cases:
             c = cases[t]
-            L += [f"[cases.plans.{t}]",
-                  f"# {c['n']} closed plans; mean duration se {c['mean_se']:.2f} weeks",
-                  f'duration_weeks = {{ dist = "gamma", mean = {c["mean"]:.3f}, cv = {c["cv"]:.4f} }}']
+            out.append(tomlout.table(("cases", "plans", t, "duration_weeks"),
+                                     {"dist": "gamma", "mean": round(float(c["mean"]), 3), "cv": round(float(c["cv"]), 4)},
+                                     {"mean": f"se {c['mean_se']:.2f} weeks"}, heading=[f"{c['n']} closed {t} plans"]))
             if c["ends"]:
-                L.append("ends = { " + ", ".join(f"{e} = {v:.5f}" for e, v in c["ends"].items()) + " }")
-            L.append("")
+                out.append(tomlout.table(("cases", "plans", t, "ends"),
+                                         {e: round(v, 5) for e, v in c["ends"].items()}))
     if "assessment" in cases:
         a = cases["assessment"]
-        L += [f"[cases.outcomes]  # {a['n']} closed assessments not leading to a child protection plan"]
-        L += [f"{o} = {v:.5f}" for o, v in a["shares"].items()]
-    return L
+        out.append(tomlout.table(("cases", "outcomes"), {o: round(v, 5) for o, v in a["shares"].items()},
+                                 heading=[f"{a['n']} closed assessments not leading to a child protection plan"]))
+    return out
 
 
 def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str:
-    """The fitted scenario as TOML text that extends ``extends``, with standard errors in comments."""
+    """The fitted scenario as TOML that extends ``extends``, with standard errors in comments.
+
+    Every key, value and table header is written by tomli-w (through :mod:`tomlout`), so a
+    source name or a scenario name, whatever characters it holds, stays a name: it cannot add a
+    table or a value. Comments sit on lines of their own.
+    """
     from .loading import load_scenario
 
     start = next_month(cal.demand.months[-1])
     parent = load_scenario(extends)
-    L = (_header(cal.demand, name, extends, start) + _source_lines(cal.demand, parent, extends, start)
-         + _turnover_lines(cal.leaving, parent, extends) + _case_lines(cal.cases))
-    return "\n".join(L).rstrip() + "\n"
+    chunks = (_header(cal.demand, name, extends, start) + _source_lines(cal.demand, parent, extends, start)
+              + _turnover_lines(cal.leaving, parent, extends) + _case_lines(cal.cases))
+    return "\n".join(chunks)
 
 
 # -- backtest -------------------------------------------------------------------------------

@@ -1,74 +1,78 @@
-"""Writing values out as TOML, for people to read: resolved scenarios and fitted ones."""
+"""Writing values out as TOML, for people to read: resolved scenarios and fitted ones.
+
+Every key, value and table header is written by tomli-w, a TOML library, so no string (a
+source name, a cell of a council's CSV, a scenario name) can end a value early and inject TOML.
+The only text written here is comment lines, and :func:`comment` keeps each on one line.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import math
 import re
-from typing import Any
+import tomllib
+from typing import Any, Iterable, Mapping
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+import tomli_w
 
-
-def string(s: str) -> str:
-    """``s`` as a TOML basic string: quoted, with backslashes, quotes and control characters escaped."""
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)  # any other character, non-ASCII included, may stand as it is
-    return '"' + "".join(out) + '"'
+_NOT_IN_COMMENT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # TOML comments may hold tabs but no other control character
 
 
-def key(k: str) -> str:
-    """``k`` as a TOML key: bare when it can be, quoted otherwise."""
-    return k if _BARE_KEY.fullmatch(k) else string(k)
-
-
-def value(v: Any) -> str:
-    """One value as TOML text: booleans, numbers, dates, strings, lists and inline tables."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    if isinstance(v, str):
-        return string(v)
+def _without_none(v: Any) -> Any:
+    """``v`` with None values left out of every table, at any depth (TOML has no null)."""
+    if isinstance(v, Mapping):
+        return {k: _without_none(x) for k, x in v.items() if x is not None}
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{key(k)} = {value(x)}" for k, x in v.items() if x is not None) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+        return [_without_none(x) for x in v]
+    return v
 
 
-def _is_table(v: Any) -> bool:
-    """Whether a dict is written as a [table] of its own rather than inline."""
-    return isinstance(v, dict) and "dist" not in v and any(isinstance(x, (dict, list)) for x in v.values()) or (
-        isinstance(v, dict) and "dist" not in v and len(v) > 6)
+def dumps(data: Mapping) -> str:
+    """TOML text for nested tables, lists and scalars (None values are left out)."""
+    return tomli_w.dumps(_without_none(data))
 
 
-def dumps(data: dict, prefix: str = "") -> str:
-    """TOML text for nested dicts, lists of dicts and scalars (None values are left out)."""
-    lines, tables, arrays = [], [], []
-    for k, v in data.items():
-        if v is None:
-            continue
-        if isinstance(v, dict) and _is_table(v):
-            tables.append((k, v))
-        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-            arrays.append((k, v))
-        else:
-            lines.append(f"{key(k)} = {value(v)}")
-    out = "\n".join(lines) + ("\n" if lines else "")
-    for k, v in tables:
-        name = f"{prefix}{key(k)}"
-        body = dumps(v, name + ".")
-        out += f"\n[{name}]\n{body}"
-    for k, items in arrays:
-        for item in items:
-            out += f"\n[[{prefix}{key(k)}]]\n" + dumps(item, f"{prefix}{key(k)}.")
+def comment(text: str) -> str:
+    """``text`` as one TOML comment line: control characters, line breaks among them, become spaces."""
+    return "# " + _NOT_IN_COMMENT.sub(" ", text)
+
+
+def _nested(path: Iterable[str], values: Mapping) -> dict:
+    out: dict = dict(values)
+    for k in reversed(tuple(path)):
+        out = {k: out}
     return out
+
+
+def table(path: tuple[str, ...], values: Mapping, notes: Mapping[str, str] | None = None,
+          heading: Iterable[str] = ()) -> str:
+    """The table at ``path`` holding ``values`` (scalars or lists), written by tomli-w.
+
+    ``notes`` maps a key to a comment placed on the line above that key's value; ``heading``
+    gives comment lines placed above the table's header. The text read back is exactly
+    ``path`` -> ``values``: that is checked.
+    """
+    notes = notes or {}
+    values = _without_none(values)
+    if any(isinstance(v, Mapping) for v in values.values()):
+        raise TypeError("table() takes scalars and lists; write a nested table with its own table() call")
+    header = tomli_w.dumps(_nested(path, {})) if path else ""
+    lines = [comment(h) for h in heading] + ([header.rstrip("\n")] if header else [])
+    for k, v in values.items():
+        if k in notes:
+            lines.append(comment(notes[k]))
+        lines.append(tomli_w.dumps({k: v}).rstrip("\n"))
+    text = "\n".join(lines) + "\n"
+    if not _same(tomllib.loads(text), _nested(path, values) if path else dict(values)):
+        raise AssertionError(f"TOML for table {path!r} did not read back as written")
+    return text
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as TOML values (a NaN equals a NaN; a tuple equals a list)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b

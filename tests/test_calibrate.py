@@ -255,7 +255,7 @@ def test_an_end_date_before_its_start_date_is_refused(tmp_path, name, header, ro
 def test_too_many_sources_is_a_plain_error_not_a_memory_error(tmp_path):
     body = "".join(f"2018-{m:02d},src{s},10,2\n" for s in range(20834) for m in (4,))
     p = _contacts(tmp_path, body)
-    with pytest.raises(DataError, match=r"line 203: a 201st source; at most 200 sources can be fitted"):
+    with pytest.raises(DataError, match=r"line 202: a 201st source; at most 200 sources can be fitted"):
         read_table(p)
     res = CliRunner().invoke(main, ["calibrate", str(tmp_path), "--out", str(tmp_path / "m.toml")])
     assert res.exit_code == 2 and "at most 200 sources" in res.output and "Traceback" not in res.output
@@ -272,7 +272,7 @@ def test_a_row_with_an_extra_field_names_its_line(tmp_path):
 
 def test_lines_are_counted_in_the_file_even_with_a_quoted_line_break(tmp_path):
     p = _contacts(tmp_path, '2018-04,"police\nservice",10,2\n2018-05,police,10,x\n')
-    with pytest.raises(DataError, match=r"line 4, column contacts"):
+    with pytest.raises(DataError, match=r"line 4, column referrals = 'x'"):
         read_table(p)
 
 

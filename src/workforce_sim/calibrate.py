@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -36,15 +37,52 @@ ASSESSMENT_OUTCOMES = ("nfa", "early_help", "cin", "cp", "cla")
 
 # Column names that identify people. workforce_sim reads aggregate or pseudonymised data only.
 PERSONAL = [
-    (r"(^|_)(first|fore|sur|last|full|family|given|middle)?_?name(s)?($|_)", "a name"),
+    (r"(^|_)(first|fore|sur|last|full|family|given|middle|maiden|child|person|pupil|client)?_?name(s)?($|_)", "a name"),
+    (r"(^|_)initials?($|_)", "initials"),
     (r"(^|_)(dob|date_of_birth|birth_?date|birthday)($|_)", "a date of birth"),
-    (r"(^|_)nhs(_?no|_?number|_?num)?($|_)", "an NHS number"),
+    (r"(^|_)(nhs|chi)(_?no|_?number|_?num)?($|_)", "an NHS number"),
+    (r"(^|_)(ni_?no|ni_?number|ni_?num|national_insurance|nino)($|_)", "a National Insurance number"),
+    (r"(^|_)(e_?mail|e_?mail_?address|phone|telephone|tel_?no|mobile)($|_)", "contact details"),
     (r"(^|_)(address|street|postcode|post_code|zip)($|_)", "an address"),
-    (r"(^|_)(ni_?number|national_insurance|nino)($|_)", "a National Insurance number"),
-    (r"(^|_)(email|e_mail|phone|telephone|mobile)($|_)", "contact details"),
-    (r"(^|_)(upn|unique_pupil_number)($|_)", "a unique pupil number"),
+    (r"(^|_)(upn|unique_pupil_number|pupil_?(no|num|number|ref|id))($|_)", "a unique pupil number"),
+    (r"(^|_)(uln|unique_learner_number|learner_?(no|num|number|ref))($|_)", "a unique learner number"),
 ]
-NHS_NUMBER = re.compile(r"^\d{3}\s?\d{3}\s?\d{4}$")
+
+# Values that identify people, wherever they appear (see _identifier).
+_NHS = re.compile(r"(?<![\w-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\w-])")
+_ULN = re.compile(r"(?<![\w-])([1-9]\d{9})(?![\w-])")
+_NINO = re.compile(r"(?<![A-Z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+                   r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Z0-9])", re.IGNORECASE)
+_POSTCODE = re.compile(r"(?<![A-Z0-9])(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]"
+                       r"|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Z0-9])", re.IGNORECASE)
+_EMAIL = re.compile(r"[A-Z0-9._%+'-]+@[A-Z0-9-]+(\.[A-Z0-9-]+)*\.[A-Z]{2,}", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\w+])(\+44\s?(\(0\)\s?)?|\(?0)[\d\s()-]{8,16}\d(?![\w-])")
+_UPN = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-RT-Z])(\d{11}[0-9A-HJ-NP-RT-Z])(?![A-Z0-9])")
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # DfE's 23 letters for UPN check letters (no I, O or S)
+_NAME_WORD = r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*"
+_INITIALS_NAME = re.compile(rf"(?:[A-Z]\.\s?){{1,3}}{_NAME_WORD}|(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+{_NAME_WORD}")
+# Common given names in England and Wales, to tell "John Smith" from "Health services".
+GIVEN_NAMES = set("""
+adam aaron abigail adrian aisha alan albert alex alexander alexandra alfie alice alison amanda amber amelia amy
+andrew angela ann anna anne anthony archie arthur ava barbara ben benjamin beth bethany bill brian callum carl
+carol caroline catherine charlie charles charlotte chloe chris christine christopher claire connor craig daisy
+daniel darren david dean deborah denise dennis diane dominic donna dylan edward eleanor elizabeth ella ellie emily
+emma eric ethan evie freddie frederick gareth gary gemma george georgia gillian graham hannah harry harvey hayley
+heather helen henry holly ian isaac isabella isabelle isla jack jacob jacqueline jake james jamie jane janet jason
+jayden jennifer jessica joan joanne joe john jonathan joseph joshua julie karen kate katherine kathleen katie
+kayleigh keith kelly kevin kieran kyle laura lauren leah lee leo lewis liam lily linda lisa logan louis louise lucy
+luke margaret maria mark martin mary matthew megan melissa mia michael michelle mohammed muhammad natalie nathan
+neil nicholas nicola noah oliver olivia oscar patricia paul peter philip rachel rebecca richard robert ruby ryan
+samantha samuel sandra sarah scott sean sharon shaun sophia sophie stephen steven stuart susan teresa thomas
+tracey tyler victoria william zara zoe
+""".split())
+# Words that end the names of services, not people ("Victoria Hospital", "Grace Academy").
+_NOT_SURNAMES = set("""
+academy agency association care centre children college council court department family health hospital house
+nursery office partnership police practice probation school schools service services station support surgery
+team trust unit visitor visitors youth
+""".split())
+
 
 FORMATS = {
     "contacts.csv": {"month": "month", "source": "text", "contacts": "count", "referrals": "count"},
@@ -68,6 +106,81 @@ def _personal(column: str) -> str | None:
     return None
 
 
+def _nhs_valid(digits: str) -> bool:
+    """The NHS number modulus-11 check: weights 10..2 on the first nine digits give the tenth."""
+    check = 11 - sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def _uln_valid(digits: str) -> bool:
+    """The unique learner number check: weights 10..2 on the first nine digits; 10 minus the remainder mod 11."""
+    r = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
+    return r != 0 and 10 - r == int(digits[9])
+
+
+def _upn_valid(letter: str, rest: str) -> bool:
+    """DfE's UPN check letter: characters 2 to 13 weighted 2 to 13, the sum modulo 23 names the letter."""
+    total = sum((int(c) if c.isdigit() else _UPN_LETTERS.index(c)) * w for c, w in zip(rest, range(2, 14)))
+    return _UPN_LETTERS[total % 23] == letter
+
+
+def _phone_valid(text: str) -> bool:
+    """Whether a candidate is a UK phone number: 10 or 11 digits from 01, 02, 03, 05, 07 or 08 (or +44)."""
+    digits = re.sub(r"\D", "", text)
+    national = "0" + digits[2:].removeprefix("0") if text.lstrip().startswith("+") else digits
+    return len(national) in (10, 11) and national[:2] in ("01", "02", "03", "05", "07", "08")
+
+
+def _person_name(text: str) -> bool:
+    """Whether ``text`` is a person's name: "John Smith", "Smith, John", "J. Smith", "Mrs Smith"."""
+    if _INITIALS_NAME.fullmatch(text):
+        return True
+    if "," in text:
+        surname, _, forenames = (t.strip() for t in text.partition(","))
+        parts = forenames.split()
+        return bool(parts) and " " not in surname and _person_name(f"{parts[0]} {surname}")
+    words = text.split()
+    if not 2 <= len(words) <= 4 or words[0].lower() not in GIVEN_NAMES:
+        return False
+    return all(re.fullmatch(_NAME_WORD, w.capitalize()) and w.lower() not in _NOT_SURNAMES for w in words[1:])
+
+
+def _identifier(value: str, kind) -> str | None:
+    """What personal identifier ``value`` holds, if any (a description such as "an NHS number"), else None.
+
+    Checked anywhere in the value: NHS numbers (with the modulus-11 check), unique learner
+    numbers (with their check digit), unique pupil numbers (with DfE's check letter), National
+    Insurance numbers, UK postcodes, e-mail addresses and UK phone numbers. A whole value that
+    is a person's name is refused in columns of text or categories. Counts and dates that are
+    plain numbers or dates are not checked.
+    """
+    v = value.strip()
+    if not v:
+        return None
+    if kind in ("count", "fte") and re.fullmatch(r"\d+(\.\d*)?", v):
+        return None
+    if kind in ("date", "date?", "month") and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", v):
+        return None
+    if any(_nhs_valid("".join(m.groups())) for m in _NHS.finditer(v)):
+        return "an NHS number"
+    if any(_uln_valid(m.group(1)) for m in _ULN.finditer(v)):
+        return "a unique learner number"
+    if any(_upn_valid(*m.groups()) for m in _UPN.finditer(v.upper())):
+        return "a unique pupil number"
+    if _NINO.search(v):
+        return "a National Insurance number"
+    if _EMAIL.search(v):
+        return "an e-mail address"
+    if any(_phone_valid(m.group(0)) for m in _PHONE.finditer(v)):
+        return "a phone number"
+    if _POSTCODE.search(v):
+        return "a postcode"
+    if kind not in ("count", "fte", "date", "date?", "month") and _person_name(v):
+        return "a person's name"
+    return None
+
+
 def _parse(kind, raw: str, where: str):
     v = raw.strip()
     if kind == "text":
@@ -88,16 +201,22 @@ def _parse(kind, raw: str, where: str):
         return x
     if kind == "month":
         try:
-            return dt.date.fromisoformat(v + "-01")
+            d = dt.date.fromisoformat(v + "-01")
         except ValueError:
             raise DataError(f"{where} = {raw!r}: must be a month written YYYY-MM, e.g. 2018-04") from None
+        if not 1900 <= d.year <= 2100:
+            raise DataError(f"{where} = {raw!r}: must be a month between 1900 and 2100")
+        return d
     if kind in ("date", "date?"):
         if not v and kind == "date?":
             return None
         try:
-            return dt.date.fromisoformat(v)
+            d = dt.date.fromisoformat(v)
         except ValueError:
             raise DataError(f"{where} = {raw!r}: must be a date written YYYY-MM-DD") from None
+        if not 1900 <= d.year <= 2100:
+            raise DataError(f"{where} = {raw!r}: must be a date between 1900 and 2100")
+        return d
     if isinstance(kind, tuple):
         if v not in kind:
             raise DataError(f"{where} = {raw!r}: must be one of {', '.join(kind)}")
@@ -105,35 +224,111 @@ def _parse(kind, raw: str, where: str):
     raise AssertionError(kind)
 
 
+MAX_SOURCES = 200  # more is not a council's list of referral sources; the fit's matrix grows with its square
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, or a DataError naming the line where it stops being UTF-8 text."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: not UTF-8 text. Save the file as UTF-8 CSV (in Excel: Save As, "
+                        f"'CSV UTF-8 (Comma delimited)') and try again.") from None
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise DataError(f"{path}: line {line}: holds a NUL character, so it is not a CSV text file")
+    return text
+
+
+class _Consistency:
+    """Checks across the rows of one file: no row twice, ends after starts, a sane number of sources."""
+
+    def __init__(self, path: Path):
+        self.path, self.seen, self.sources = path, {}, set()
+
+    def _once(self, key, what: str, line: int) -> None:
+        if key in self.seen:
+            raise DataError(f"{self.path}: line {line}: {what} twice (also on line {self.seen[key]}). "
+                            f"Each should appear once: remove the repeated row, or add the rows together.")
+        self.seen[key] = line
+
+    def check(self, name: str, row: dict, line: int) -> None:
+        """Refuse ``row`` (read from ``line``) if it repeats an earlier row or contradicts itself."""
+        if name == "contacts.csv":
+            m, src = row["month"], row["source"]
+            if src not in self.sources:
+                if len(self.sources) >= MAX_SOURCES:
+                    raise DataError(f"{self.path}: line {line}: a {MAX_SOURCES + 1}st source; at most {MAX_SOURCES} "
+                                    f"sources can be fitted. Group small sources together (for example as 'other').")
+                self.sources.add(src)
+            self._once((m, src), f"month {m:%Y-%m} and source {src} appear", line)
+            return
+        start, end = row["start_date"], row["end_date"]
+        if end is not None and end < start:
+            raise DataError(f"{self.path}: line {line}: end_date {end} is before start_date {start}")
+        if name == "staff.csv":
+            self._once((row["staff_id"], start), f"staff_id {row['staff_id']} starting {start} appears", line)
+        else:
+            self._once((row["case_id"], row["type"], start),
+                       f"case_id {row['case_id']} ({row['type']}, starting {start}) appears", line)
+
+
 def read_table(path: Path) -> list[dict]:
-    """Rows of one data file, checked against its format; personal identifiers are refused."""
+    """Rows of one data file, checked against its format and for consistency; personal identifiers are refused.
+
+    Every problem is a :class:`DataError` naming the file and line (and column); a value that
+    looks like a personal identifier is described, never printed.
+    """
+    path = Path(path)
     name = path.name
     spec = FORMATS[name]
     if not path.is_file():
         raise DataError(f"{path}: not found; a calibration folder needs {', '.join(FORMATS)} (see docs/data-formats.md)")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}: is empty; expected a header row with {', '.join(spec)}")
+        cols = [c.strip() for c in header]
         for c in cols:
             what = _personal(c)
             if what:
                 raise DataError(f"{path}: column {c!r} looks like {what}. workforce_sim reads only aggregate or "
                                 f"pseudonymised data: remove the column (people may be identified by a made-up code "
                                 f"such as staff_id or case_id).")
+        twice = sorted({c for c in cols if c and cols.count(c) > 1})
+        if twice:
+            raise DataError(f"{path}: column(s) {', '.join(twice)} appear more than once in the header")
         missing = [c for c in spec if c not in cols]
         if missing:
-            raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(spec)}")
-        rows = []
-        for line, raw in enumerate(reader, start=2):
-            row = {}
-            for c, v in raw.items():
-                c = (c or "").strip()
-                if v is not None and NHS_NUMBER.match(v.strip()) and c not in ("contacts", "referrals"):
-                    raise DataError(f"{path}: line {line}, column {c}: {v!r} looks like an NHS number; "
-                                    "workforce_sim reads only aggregate or pseudonymised data")
-                if c in spec:
-                    row[c] = _parse(spec[c], v or "", f"{path}: line {line}, column {c}")
-            rows.append(row)
+            hint = " (the file seems to use semicolons: save it with commas between values)" if ";" in ",".join(header) else ""
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(spec)}{hint}")
+        rows, consistency = [], _Consistency(path)
+        line = reader.line_num + 1
+        for fields in reader:
+            next_line = reader.line_num + 1  # a quoted value may span lines: a row is named by its first line
+            if any(f.strip() for f in fields):
+                if len(fields) != len(cols):
+                    raise DataError(f"{path}: line {line}: {len(fields)} fields, but the header has {len(cols)} "
+                                    f"columns. Check for a stray comma, or put quotes around a value that holds one.")
+                for c, v in zip(cols, fields):
+                    what = _identifier(v, spec.get(c))
+                    if what:
+                        raise DataError(f"{path}: line {line}, column {c}: this value looks like {what}. "
+                                        f"workforce_sim reads only aggregate or pseudonymised data: remove it, or use "
+                                        f"a made-up code instead (the value is not shown here, to keep it out of logs).")
+                row = {c: _parse(spec[c], v, f"{path}: line {line}, column {c}")
+                       for c, v in zip(cols, fields) if c in spec}
+                consistency.check(name, row, line)
+                rows.append(row)
+            line = next_line
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None
     if not rows:
         raise DataError(f"{path}: has no rows")
     return rows

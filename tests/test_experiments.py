@@ -228,3 +228,42 @@ def test_a_serial_run_keeps_each_batch_as_it_finishes_and_reports_progress(monke
             progress=lambda done, total: seen.append((done, total, len(list((out / PARTIAL).glob("*.npz"))))))
     assert seen == [(0, 5, 0), (1, 5, 1), (2, 5, 2), (3, 5, 3)]  # each batch saved, then reported
     assert len(list((out / PARTIAL).glob("*.npz"))) == 3
+
+
+# -- --cluster pointed at something that is not a Dask scheduler ------------------------------
+def _silent_server():
+    """A TCP server that accepts connections and never says anything."""
+    import socket
+    import threading
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(sock.accept()) for _ in range(8)], daemon=True).start()
+    return sock, sock.getsockname()[1]
+
+
+def _http_server():
+    import http.server
+    import threading
+    srv = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, srv.server_address[1]
+
+
+@pytest.mark.parametrize("server", [_silent_server, _http_server])
+def test_a_cluster_address_that_is_no_dask_scheduler_fails_soon_and_plainly(monkeypatch, tmp_path, server):
+    """Issue 14.11: a silent port, or a web server, answered within the connection time limit with a plain message."""
+    pytest.importorskip("distributed", reason='Dask is part of the test extras: pip install -e ".[test]"')
+    import workforce_sim.backends as backends
+
+    assert backends.CONNECT_SECONDS <= 30
+    monkeypatch.setattr(backends, "CONNECT_SECONDS", 2)
+    handle, port = server()
+    address = f"tcp://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    res = CliRunner().invoke(main, ["run", "baseline", "--cluster", address, "--reps", "1", "--years", "0.1",
+                                    "--out", str(tmp_path / "o")])
+    assert time.perf_counter() - t0 < 8
+    assert res.exit_code == 2, res.output
+    assert address in res.output and "Dask scheduler" in res.output and "Traceback" not in res.output

@@ -8,6 +8,7 @@ Results never depend on the backend: a replication's random numbers come from
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import logging
 import multiprocessing
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 DASK_HINT = 'Dask is not installed. Install it with: python -m pip install "workforce-sim[dask]"'
+CONNECT_SECONDS = 20  # how long a Dask scheduler has to answer before --cluster gives up
 
 
 class DaskMissing(ImportError, RuntimeError):
@@ -47,6 +49,42 @@ class SerialExecutor(cf.Executor):
                 raise
             fut.set_exception(exc)
         return fut
+
+
+class ClusterUnreachable(OSError):
+    """No Dask scheduler answered at the address given; the message says what to check."""
+
+
+def _unreachable(address: str, why: str) -> ClusterUnreachable:
+    return ClusterUnreachable(
+        f"no Dask scheduler answered at {address} ({why}). Check the address (a scheduler's looks like "
+        "tcp://HOST:8786) and that the scheduler is running, or leave out --cluster to run on this machine.")
+
+
+def check_scheduler(address: str, seconds: float | None = None) -> None:
+    """Raise :class:`ClusterUnreachable` unless a Dask peer completes a handshake at ``address`` in time.
+
+    Dask bounds the connection attempt but not the handshake that follows it, so a port that
+    accepts and stays silent, or a web server, would otherwise hold the run forever.
+    """
+    from distributed.comm import connect
+
+    seconds = CONNECT_SECONDS if seconds is None else seconds
+
+    async def handshake():
+        comm = await connect(address, timeout=seconds)
+        await comm.close()
+
+    def attempt():  # in a thread of its own: a notebook's thread already runs an event loop
+        asyncio.run(asyncio.wait_for(handshake(), seconds))
+
+    with cf.ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(attempt).result()
+        except (asyncio.TimeoutError, TimeoutError):
+            raise _unreachable(address, f"nothing that speaks Dask's protocol replied within {seconds:g} s") from None
+        except (OSError, ValueError, TypeError, MemoryError) as exc:
+            raise _unreachable(address, str(exc) or type(exc).__name__) from None
 
 
 def _ignore_sigint() -> None:
@@ -90,7 +128,11 @@ def open_executor(jobs: int = 1, cluster: str | None = None) -> Iterator[tuple[c
         client = Client(lc)
     else:
         lc = None
-        client = Client(cluster, timeout="20s")
+        check_scheduler(cluster)
+        try:
+            client = Client(cluster, timeout=f"{CONNECT_SECONDS}s")
+        except (OSError, asyncio.TimeoutError, TimeoutError) as exc:
+            raise _unreachable(cluster, str(exc) or type(exc).__name__) from None
     try:
         width = sum(client.nthreads().values()) or 1
         # pure=False: every replication is distinct work even when its arguments look alike

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import __version__
 from . import tomlout
-from .backends import DaskMissing, available_cores
+from .backends import ClusterUnreachable, DaskMissing, available_cores
 from .calendar import WEEKS_PER_YEAR
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
@@ -159,7 +159,7 @@ def _experiment(scns, out, jobs, cluster, **kw):
         return run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()), **kw)
     except (ValueError, StoreMismatch) as exc:
         raise click.UsageError(str(exc)) from None
-    except DaskMissing as exc:
+    except (DaskMissing, ClusterUnreachable) as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:
         if cluster:

@@ -21,7 +21,7 @@ from scipy import stats
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # nan and inf are refused
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover - abstract
         """Draw ``n`` values using the random generator ``rng``."""

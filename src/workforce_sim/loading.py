@@ -263,9 +263,15 @@ def _fields_at(path: list) -> list[str] | None:
     return None
 
 
+SHOWN_CHARS = 60  # longer text values are cut short in messages
+
+
 def _fmt_value(v: Any) -> str:
     if isinstance(v, str):
-        return f'"{v}"'
+        shown = v if len(v) <= SHOWN_CHARS else v[:SHOWN_CHARS]
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)  # a NUL or newline shows as \x00, \n
+        more = f"... ({len(v):,} characters)" if len(v) > SHOWN_CHARS else ""
+        return f'"{shown}{more}"'
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, dict):

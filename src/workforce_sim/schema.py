@@ -9,6 +9,7 @@ and validated; unknown keys are errors. Units are in the key names:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -43,6 +44,26 @@ def _positive(v: float) -> float:
     return v
 
 
+NAME_MAX = 80
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.\-]*")
+START_DATE_MIN, START_DATE_MAX = dt.date(1990, 1, 1), dt.date(2100, 12, 31)
+
+
+def _safe_name(v: str) -> str:
+    """A scenario's name becomes its output folder (outputs/NAME), so it must be a plain folder name."""
+    rule = (f"must be a plain folder name: 1 to {NAME_MAX} letters, digits, spaces, '-', '_' or '.', "
+            "not starting with '.' or '-'")
+    if not v or len(v) > NAME_MAX or not _SAFE_NAME.fullmatch(v):
+        raise ValueError(rule)
+    return v
+
+
+def _start_date(v: dt.date) -> dt.date:
+    if not START_DATE_MIN <= v <= START_DATE_MAX:
+        raise ValueError(f"must be a date from {START_DATE_MIN} to {START_DATE_MAX}")
+    return v
+
+
 def _every_grade(v: dict) -> dict:
     missing = [g for g in GRADES if g not in v]
     if missing:
@@ -54,12 +75,15 @@ Probability = Annotated[float, AfterValidator(_probability)]
 NonNegative = Annotated[float, AfterValidator(_non_negative)]
 Positive = Annotated[float, AfterValidator(_positive)]
 Count = Annotated[int, AfterValidator(_non_negative)]
+ScenarioName = Annotated[str, AfterValidator(_safe_name)]
+StartDate = Annotated[dt.date, AfterValidator(_start_date)]
 
 
 class Strict(BaseModel):
-    """Base for every scenario section: values cannot change once loaded, and unknown keys are errors."""
+    """Base for every scenario section: values cannot change once loaded, unknown keys are errors,
+    and numbers must be finite (no nan or inf)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Standards(Strict):
@@ -404,9 +428,9 @@ class CaseGroup(Strict):
 class Scenario(Strict):
     """A whole council: its demand, how cases flow, its workforce, teams, staff and open cases at the start, costs and levers."""
 
-    name: str
+    name: ScenarioName = Field(description="names the output folder (outputs/NAME), so a plain folder name")
     description: str = ""
-    start_date: dt.date
+    start_date: StartDate
     standards: Standards = Standards()
     demand: Demand
     front_door: FrontDoor

@@ -95,7 +95,7 @@ def _read_toml(path: Path) -> dict:
         raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
 
 
-def _merge(base: dict, over: dict, origin: dict, src: str, prefix: tuple = ()) -> dict:
+def _merge(base: dict, over: dict, origin: _Origins, src: str, prefix: tuple = ()) -> dict:
     """Deep-merge ``over`` into a copy of ``base``.
 
     Tables merge key by key; a distribution (a table with a ``dist`` key), a
@@ -112,22 +112,66 @@ def _merge(base: dict, over: dict, origin: dict, src: str, prefix: tuple = ()) -
     return out
 
 
-class _Origins(dict):
-    """Which source (file, CSV line or --set) set each key path, in the order they were applied."""
+class _Origins:
+    """Which source (file, CSV line or --set) set each key path, in the order they were applied.
 
-    seq = 0
+    Kept as a tree of key paths, so that replacing a table (and forgetting who set each key
+    inside it) and finding who set a key cost the depth of the path, not the number of keys.
+    """
+
+    __slots__ = ("seq", "root")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.root = _Node()
+
+    def node(self, path: tuple) -> "_Node":
+        """The node of ``path``, made if it is not there yet."""
+        n = self.root
+        for part in path:
+            n = n.kids.setdefault(part, _Node())
+        return n
 
     def mark(self, path: tuple, src: str) -> None:
         """Record that ``src`` set ``path``, after every source marked before."""
         self.seq += 1
-        self[path] = (self.seq, src)
+        self.node(path).mark = (self.seq, src)
+
+    def blame(self, loc: tuple) -> tuple[int, str] | None:
+        """The latest mark on ``loc``, a table holding it, or anything inside it."""
+        found = []
+        n = self.root
+        if n.mark:
+            found.append(n.mark)
+        for part in loc:
+            n = n.kids.get(part)
+            if n is None:
+                return max(found) if found else None
+            if n.mark:
+                found.append(n.mark)
+        stack = list(n.kids.values())
+        while stack:  # everything inside loc
+            m = stack.pop()
+            if m.mark:
+                found.append(m.mark)
+            stack.extend(m.kids.values())
+        return max(found) if found else None
+
+
+class _Node:
+    __slots__ = ("mark", "kids")
+
+    def __init__(self) -> None:
+        self.mark: tuple[int, str] | None = None
+        self.kids: dict = {}
 
 
 def _record(origin: _Origins, path: tuple, value: Any, src: str) -> None:
     """Remember that ``src`` set ``path`` (and everything under it), after all earlier sources."""
-    for key in [p for p in origin if p[: len(path)] == path]:
-        del origin[key]
-    origin.mark(path, src)
+    node = origin.node(path)
+    node.kids.clear()  # a value replacing a table replaces who set what inside it
+    origin.seq += 1
+    node.mark = (origin.seq, src)
     if isinstance(value, dict):
         for k, v in value.items():
             _record(origin, path + (k,), v, src)
@@ -166,7 +210,7 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
     return rows
 
 
-def _load_layers(path: Path, origin: dict, seen: tuple[Path, ...] = ()) -> dict:
+def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> dict:
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(str(p) for p in seen + (path,))
@@ -191,7 +235,7 @@ def _load_layers(path: Path, origin: dict, seen: tuple[Path, ...] = ()) -> dict:
     return merged
 
 
-def _apply_override(data: dict, ov: Override, origin: dict) -> None:
+def _apply_override(data: dict, ov: Override, origin: _Origins) -> None:
     parts = ov.key.split(".")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
@@ -213,11 +257,10 @@ def _apply_override(data: dict, ov: Override, origin: dict) -> None:
     _record(origin, tuple(int(p) if p.isdigit() else p for p in parts), ov.value, f"--set {ov.key}")
 
 
-def _blame(origin: dict, loc: tuple, default: str) -> str:
+def _blame(origin: _Origins, loc: tuple, default: str) -> str:
     """The source that last set ``loc``, a table holding it, or anything inside it."""
-    loc = tuple(loc)
-    found = [v for p, v in origin.items() if p[: len(loc)] == loc or loc[: len(p)] == p]
-    return max(found)[1] if found else default
+    found = origin.blame(tuple(loc))
+    return found[1] if found else default
 
 
 def _walk(data: Any, loc: tuple) -> tuple[list, Any, bool]:
@@ -285,7 +328,7 @@ def _dotted(path: list) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _describe(err: dict, data: dict, origin: dict, default_src: str) -> str:
+def _describe(err: dict, data: dict, origin: _Origins, default_src: str) -> str:
     path, value, found = _walk(data, err["loc"])
     src = _blame(origin, tuple(path), default_src)
     key = _dotted(path)

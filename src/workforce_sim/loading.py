@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import difflib
+import io
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ def bundled_path(name: str) -> Path:
 def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
     """A scenario file from a path, a path relative to another file, or a bundled name."""
     p = Path(ref)
+    if not str(ref).strip() or p.name in ("", ".", ".."):
+        raise ScenarioError([f"{_fmt_value(str(ref))}: not a scenario file; give the name or path of one, e.g. \"baseline\""])
     candidates = []
     if relative_to is not None and not p.is_absolute():
         candidates.append(relative_to.parent / p)
@@ -82,17 +85,34 @@ def parse_set(text: str) -> Override:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word is taken as text
+    except RecursionError:
+        raise ScenarioError([f"--set {key}: the value is nested too deeply"]) from None
     return Override(key, value)
+
+
+NOT_UTF8 = "not UTF-8 text; save the file with the encoding UTF-8 (in Excel: CSV UTF-8; in Notepad: UTF-8)"
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    """The line number (from 1) of byte ``offset`` in ``raw``."""
+    return raw.count(b"\n", 0, offset) + 1
 
 
 def _read_toml(path: Path) -> dict:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{path}: line {_line_of(raw, exc.start)}: {NOT_UTF8}"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{path}: not valid TOML: values nested too deeply"]) from None
 
 
 def _merge(base: dict, over: dict, origin: _Origins, src: str, prefix: tuple = ()) -> dict:
@@ -179,18 +199,41 @@ def _record(origin: _Origins, path: tuple, value: Any, src: str) -> None:
 
 def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> list[dict]:
     fields = model.model_fields
-    rows = []
+    expected = ", ".join(fields)
+    if not path.is_file():
+        if path.exists():
+            raise ScenarioError([f"{path}: not a file; expected a CSV file with columns from: {expected}"])
+        raise ScenarioError([f"{path}: cannot be read: No such file or directory"])
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
-    with fh:
-        reader = csv.DictReader(fh)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+        raise ScenarioError([f"{path}: line {_line_of(raw, exc.start + bom)}: {NOT_UTF8}"]) from None
+    rows = []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         cols = reader.fieldnames or []
+        if len(cols) == 1 and (";" in cols[0] or "\t" in cols[0]):
+            sep = "semicolons" if ";" in cols[0] else "tabs"
+            raise ScenarioError([f"{path}: line 1: the columns seem to be separated by {sep}; the file should be "
+                                 f"comma-separated (in Excel: Save As, CSV UTF-8 (Comma delimited)), with columns from: {expected}"])
+        if cols and not any(c.strip() in fields for c in cols):  # not the kind of file meant: show none of its content
+            raise ScenarioError([f"{path}: line 1: does not look like a {key} file: its first line should name "
+                                 f"columns from: {expected}"])
         unknown = [c for c in cols if c not in fields]
         if unknown:
-            raise ScenarioError([f"{path}: unknown column(s) {', '.join(unknown)}; expected columns from: {', '.join(fields)}"])
-        for line_no, row in enumerate(reader, start=2):
+            raise ScenarioError([f"{path}: unknown column(s) {', '.join(_fmt_value(c)[1:-1] for c in unknown)}; "
+                                 f"expected columns from: {expected}"])
+        for row in reader:
+            line_no = reader.line_num
+            if None in row:  # more cells than the header has columns
+                n = len(cols) + len(row[None])
+                raise ScenarioError([f"{path}: line {line_no}: {n} values, but the header row has {len(cols)} columns "
+                                     f"({', '.join(cols)}); a value holding a comma must be in double quotes"])
             clean = {}
             for c, v in row.items():
                 if v is None or v.strip() == "":
@@ -201,13 +244,18 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
                 if base in (int, float):
                     try:
                         v = base(float(v)) if base is int and float(v).is_integer() else base(v)
-                    except ValueError:
+                    except (ValueError, OverflowError):
                         kind = "a whole number" if base is int else "a number"
-                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {v!r}: must be {kind}"]) from None
+                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {_fmt_value(v)[1:-1]!r}: must be {kind}"]) from None
                 clean[c] = v
             origin[(key, len(rows))] = f"{path}: line {line_no}"
             rows.append(clean)
+    except csv.Error as exc:
+        raise ScenarioError([f"{path}: line {reader.line_num}: not a readable CSV file: {exc}"]) from None
     return rows
+
+
+MAX_EXTENDS = 50  # files in one chain of extends
 
 
 def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> dict:
@@ -215,20 +263,30 @@ def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> d
     if path in seen:
         chain = " -> ".join(str(p) for p in seen + (path,))
         raise ScenarioError([f"{path}: extends itself in a loop ({chain})"])
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError([f"{seen[0]}: extends: a chain of more than {MAX_EXTENDS} scenario files, each extending "
+                             f"the next (it reaches {path}); at most {MAX_EXTENDS} are allowed"])
     data = _read_toml(path)
     parent = data.pop("extends", None)
     base: dict = {}
     if parent is not None:
         if not isinstance(parent, str):
-            raise ScenarioError([f"{path}: extends = {parent!r}: must be the name or path of another scenario file"])
-        base = _load_layers(resolve_path(parent, relative_to=path), origin, seen + (path,))
+            raise ScenarioError([f"{path}: extends = {_fmt_value(parent)}: must be the name or path of another scenario file"])
+        try:
+            parent_path = resolve_path(parent, relative_to=path)
+        except ScenarioError as exc:
+            why = exc.lines[0].split(": ", 1)[-1]
+            raise ScenarioError([f"{path}: extends = {_fmt_value(parent)}: {why}"]) from None
+        base = _load_layers(parent_path, origin, seen + (path,))
     row_origins: dict = {}
     for file_key, (list_key, model) in CSV_KEYS.items():
         ref = data.pop(file_key, None)
         if ref is not None:
             if list_key in data:
                 raise ScenarioError([f"{path}: give either {file_key} or [[{list_key}]] entries, not both"])
-            data[list_key] = _read_csv(path.parent / str(ref), model, row_origins, list_key)
+            if not isinstance(ref, str) or not ref.strip():
+                raise ScenarioError([f"{path}: {file_key} = {_fmt_value(ref)}: must be the name of a CSV file next to the scenario"])
+            data[list_key] = _read_csv(path.parent / ref, model, row_origins, list_key)
     merged = _merge(base, data, origin, str(path))
     for row_path, src in row_origins.items():  # rows read from CSV are blamed on their file and line
         origin.mark(row_path, src)
@@ -242,6 +300,8 @@ def _apply_override(data: dict, ov: Override, origin: _Origins) -> None:
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
                 raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not one of them"])
+            if not isinstance(node[int(part)], (dict, list)):
+                node[int(part)] = {}  # a key inside a plain value: the value becomes a table (and the schema says what is wrong)
             node = node[int(part)]
         else:
             if part not in node or not isinstance(node[part], (dict, list)):
@@ -367,6 +427,8 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
         data = dict(ref)
         parent = data.pop("extends", None)
         src = "<scenario>"
+        if parent is not None and not isinstance(parent, str):
+            raise ScenarioError([f"{src}: extends = {_fmt_value(parent)}: must be the name or path of another scenario file"])
         if parent is not None:
             base = _load_layers(resolve_path(parent), origin)
             data = _merge(base, data, origin, src)
@@ -382,6 +444,8 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError([_describe(e, data, origin, src) for e in exc.errors()]) from None
+    except RecursionError:
+        raise ScenarioError([f"{src}: values nested too deeply to be a scenario"]) from None
     problems = scn.problems()
     if problems:
         lines = []

@@ -53,6 +53,11 @@ def _declared(metric: str) -> tuple[str, str, float]:
     return m.label, m.unit + (" a week" if m.kind == "flow" else ""), 1.0
 
 
+def _text(name) -> str:
+    """A scenario name as chart text: '$' escaped, so matplotlib does not read "$...$" as mathematics."""
+    return str(name).replace("$", r"\$")
+
+
 def scenario_colors(names) -> dict[str, str]:
     """The colour of each scenario, by its order in the run."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
@@ -90,9 +95,9 @@ def fan_chart(weekly: pd.DataFrame, metric: str, threshold: float | None = None,
         q = np.nanpercentile(wide.to_numpy(dtype=float), [5, 25, 50, 75, 95], axis=1)
         x = wide.index.to_numpy()
         c = colors[scen]
-        ax.fill_between(x, q[0], q[4], color=c, alpha=0.15, linewidth=0, label=f"{scen}: 90% of futures")
-        ax.fill_between(x, q[1], q[3], color=c, alpha=0.30, linewidth=0, label=f"{scen}: 50% of futures")
-        ax.plot(x, q[2], color=c, linewidth=2, label=f"{scen}: median")
+        ax.fill_between(x, q[0], q[4], color=c, alpha=0.15, linewidth=0, label=f"{_text(scen)}: 90% of futures")
+        ax.fill_between(x, q[1], q[3], color=c, alpha=0.30, linewidth=0, label=f"{_text(scen)}: 50% of futures")
+        ax.plot(x, q[2], color=c, linewidth=2, label=f"{_text(scen)}: median")
     if threshold is not None and metric in (MANAGEABLE_MEASURE, "caseload_mean", "caseload_p90"):
         ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2, label=f"manageable threshold ({threshold:g})")
     _style(ax, title, unit)
@@ -111,7 +116,7 @@ def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: 
         p = [(breach > w).mean() for w in weeks]
         dates = pd.to_datetime(part[part["replication"] == part["replication"].min()].sort_values("week")["date"])
         ax.step(dates, 100 * np.asarray(p), where="post", color=colors[scen], linewidth=2,
-                label=f"{scen} (threshold {rule.threshold:g}, {rule.weeks} weeks running)")
+                label=f"{_text(scen)} (threshold {rule.threshold:g}, {rule.weeks} weeks running)")
     ax.set_ylim(-2, 102)
     _style(ax, "Chance caseloads have stayed manageable so far", "% of simulated futures")
     ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -134,7 +139,7 @@ def cost_outcome_chart(compare: pd.DataFrame, colors: dict | None = None, target
     pick = good[np.argmin(x[good])] if good.size else int(np.argmax(y))
     for i, scen in enumerate(compare["scenario"]):
         ax.errorbar(x[i], y[i], yerr=[[max(0.0, y[i] - lo[i])], [max(0.0, hi[i] - y[i])]], fmt="o", color=colors[scen], markersize=9,
-                    capsize=4, label=scen)
+                    capsize=4, label=_text(scen))
     ax.scatter([x[pick]], [y[pick]], s=420, facecolors="none", edgecolors="#222222", linewidths=2,
                label=("cheapest reaching " + f"{target:.0%}") if good.size else "best chance (none reach the target)")
     ax.axhline(100 * target, color="#444444", linestyle=":", linewidth=1, label=f"target {target:.0%}")

@@ -17,8 +17,8 @@ from .backends import ClusterUnreachable, DaskMissing, available_cores
 from .calendar import WEEKS_PER_YEAR
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
-from .files import atomic_write
-from .results import breach_rules, write_csv
+from .files import FolderError, atomic_write
+from .results import breach_rules, recover_run_folder, write_csv
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
@@ -127,21 +127,25 @@ def experiment_options(f):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the results [default: outputs/NAME].")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out folder.")
+@click.option("--replace", is_flag=True,
+              help="Overwrite a finished run of other scenarios in the --out folder (one of the same scenarios, "
+                   "or any run in the default folder, is replaced anyway).")
 @click.option("--precision", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
               help="Add replications until each key measure's 95% confidence interval is within this fraction "
                    "of its mean (e.g. 0.05); --reps is then the first batch.")
 @click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Most replications --precision may use.")
-def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, precision, max_reps):
+def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, replace, precision, max_reps):
     """Run SCENARIO (a file, or a bundled name such as baseline) and write results.
 
     Several scenarios run with common random numbers: replication r of each sees
     the same demand, so their differences come from the scenarios, not chance.
     """
     scns = [_load(s, sets) for s in scenarios]
+    replace = replace or out is None  # the default folder is ours: a new run there replaces the last
     out = out or Path("outputs") / "-".join(s.name for s in scns)
     result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
-                         resume=resume, precision=precision, max_reps=max_reps)
+                         resume=resume, replace=replace, precision=precision, max_reps=max_reps)
     _print_summary(result)
     extra = ""
     if precision is not None:
@@ -156,8 +160,9 @@ def _experiment(scns, out, jobs, cluster, **kw):
     """Run replications with a progress display; turn foreseeable failures into plain messages."""
     jobs = jobs or available_cores()
     try:
-        return run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()), **kw)
-    except (ValueError, StoreMismatch) as exc:
+        return run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()),
+                              notify=lambda message: click.echo(message, err=True), **kw)
+    except (ValueError, StoreMismatch, FolderError) as exc:
         raise click.UsageError(str(exc)) from None
     except (DaskMissing, ClusterUnreachable) as exc:
         raise click.UsageError(str(exc)) from None
@@ -220,7 +225,10 @@ COMPARE_ROWS = [
 @experiment_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for compare.csv and the run's results [default: outputs/compare-FIRST].")
-def compare(scenarios, years, reps, seed, sets, jobs, cluster, out):
+@click.option("--replace", is_flag=True,
+              help="Overwrite a finished run of other scenarios in the --out folder (one of the same scenarios, "
+                   "or any run in the default folder, is replaced anyway).")
+def compare(scenarios, years, reps, seed, sets, jobs, cluster, out, replace):
     """Compare options: what each costs, year by year, and what it buys.
 
     The first SCENARIO is the reference; every scenario runs on the same simulated
@@ -230,10 +238,12 @@ def compare(scenarios, years, reps, seed, sets, jobs, cluster, out):
     from .analysis import compare_table
 
     scns = [_load(s, sets) for s in scenarios]
+    replace = replace or out is None  # the default folder is ours: a new comparison there replaces the last
     out = out or Path("outputs") / f"compare-{scns[0].name}"
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out)
-    table = compare_table(result.weekly, breach_rules(scns))
-    write_csv(table, out / "compare.csv")
+    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+                         replace=replace,
+                         extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns))})
+    table = result.tables["compare.csv"]
     names = list(table["scenario"])
     width = max(len(n) for n in names) + 2
     width = max(width, 14)
@@ -296,6 +306,7 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, j
 
 
 def _run_dir(path: Path) -> Path:
+    recover_run_folder(path)  # finish a run's write that was interrupted, so the folder holds one whole run
     if not (path / "weekly.csv").is_file() or not (path / "manifest.json").is_file():
         raise click.UsageError(f"{path} does not hold a finished run (weekly.csv and manifest.json); "
                                "make one with: workforce-sim run SCENARIO --out " + str(path))

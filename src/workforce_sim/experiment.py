@@ -9,6 +9,7 @@ scenarios compared in one experiment share their random numbers.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import itertools
 import math
@@ -29,7 +30,8 @@ from .calendar import weeks_for_years
 from .loading import load_scenario
 from .model import simulate
 from .model import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
-from .results import breach_rules, budget_table, precision_report, summarise, write_run
+from .files import FolderError, FolderLock
+from .results import breach_rules, budget_table, precision_report, previous_run, recover_run_folder, summarise, write_run
 from .schema import Scenario
 from .store import ReplicationStore
 
@@ -67,6 +69,7 @@ class RunResult:
     summary: pd.DataFrame
     manifest: dict = field(default_factory=dict)
     scenarios: list[Scenario] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra tables written beside the run's
 
     @property
     def budget(self) -> pd.DataFrame:
@@ -242,11 +245,35 @@ def _precision_note(precision: float, max_reps: int, replications: int, report: 
             "measures": report.to_dict(orient="records") if report is not None else []}
 
 
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _check_folder(out: Path, scns: list[Scenario], replace: bool, notify: Callable[[str], None]) -> None:
+    """Refuse an ``out`` folder holding a finished run of other scenarios, unless told to replace it."""
+    try:
+        old = previous_run(out)
+    except FolderError:
+        if not replace:
+            raise
+        notify(f"Replacing the files in {out} when this run finishes.")
+        return
+    if old is None:
+        return
+    names = [s.get("name") for s in old["scenarios"] if isinstance(s, dict)]
+    what = f"the run of {', '.join(map(str, names))} started {old.get('started_utc', 'earlier')} (UTC)"
+    if names != [s.name for s in scns] and not replace:
+        raise FolderError(f"{out} holds {what}. Add --replace to overwrite it, or choose another --out folder.")
+    notify(f"{out} holds {what}; it stays there until this run finishes, then this run replaces it "
+           "(with its compare.csv, report.html and plots/, if any).")
+
+
 def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], years: float = 5, reps: int = 20,
         seed: int = 42, overrides: list[str] | None = None, *, jobs: int = 1, cluster: str | None = None,
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
         max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
-        notify: Callable[[str], None] | None = None) -> RunResult:
+        notify: Callable[[str], None] | None = None, replace: bool = False,
+        extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None) -> RunResult:
     """Run replications of each scenario for ``years`` years.
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
@@ -254,25 +281,45 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     - ``jobs``: worker processes on this machine (1 runs here); ``cluster``:
       ``"local"`` for a Dask LocalCluster or a scheduler address.
     - ``out``: folder for results; finished replications are saved there as they
-      finish, and ``resume=True`` continues an interrupted run.
+      finish, and ``resume=True`` continues an interrupted run. The folder is
+      locked while the run writes there, and its files are replaced as one unit
+      (see :func:`workforce_sim.results.write_run`). A folder holding a finished
+      run of other scenarios is refused (:class:`workforce_sim.files.FolderError`)
+      unless ``replace=True``; one holding a run of the same scenarios is replaced.
     - ``precision``: keep adding replications (from ``reps``, up to ``max_reps``)
       until the 95% confidence interval of each key measure is within this
       fraction of its mean (see :func:`workforce_sim.results.precision_report`).
     - ``progress(done, total)`` is called as replications finish; ``notify(message)``
       with anything the user should know, such as a damaged stored batch being
       recomputed (default: printed to standard error).
+    - ``extra(result)`` returns more tables, by file name, to write with the run's
+      (``compare`` adds compare.csv); they are also in ``result.tables``.
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
+    notify = notify or _to_stderr
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            out = Path(out)
+            stack.enter_context(FolderLock(out, notify))
+            recover_run_folder(out)
+        return _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, precision, max_reps,
+                           progress, notify, replace, extra)
+
+
+def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, precision, max_reps, progress,
+                notify, replace, extra) -> RunResult:
     max_reps = max(max_reps, reps)
     n_weeks = weeks_for_years(years)
     identity = {"workforce_sim_version": __version__, "seed": seed, "years": years, "weeks": n_weeks,
                 "precision": precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
     if precision is None:
         identity["replications"] = reps
-    store = ReplicationStore(Path(out), identity, notify) if out is not None else None
+    store = ReplicationStore(out, identity, notify) if out is not None else None
     work = _Replications(scns, seed, n_weeks, store, progress)
     if store is not None:
+        if not (resume and store.exists()):  # a resumed run was checked when it started
+            _check_folder(out, scns, replace, notify)
         store.open(resume)
         work.done.update(store.load())
     started = dt.datetime.now(dt.timezone.utc)
@@ -287,7 +334,9 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     if precision is not None:
         manifest["precision"] = _precision_note(precision, max_reps, target, report)
     result = RunResult(weekly=weekly, summary=summary, manifest=manifest, scenarios=scns)
+    if extra is not None:
+        result.tables = dict(extra(result))
     if store is not None:
-        write_run(result, Path(out))
+        write_run(result, out, result.tables)
         store.finish()
     return result

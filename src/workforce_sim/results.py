@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from .calendar import WEEKS_PER_YEAR
-from .files import atomic_write
+from .files import FolderError, atomic_write, pid_alive, remove_stale_temporaries
 from .model.measures import COST_COLUMNS, ID_COLUMNS
 
 
@@ -292,20 +294,116 @@ def write_json(obj: dict, path: Path) -> None:
     atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
 
 
-def write_run(result, out_dir: Path) -> list[Path]:
-    """weekly.csv, summary.csv, budget.csv and manifest.json into ``out_dir``."""
+RUN_FILES = ("weekly.csv", "summary.csv", "budget.csv", "manifest.json")
+DERIVED = ("compare.csv", "report.html", "plots")  # made from a run's files: cleared when a new run replaces it
+JOURNAL = ".commit.json"
+STAGING = ".staging-"
+
+
+def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+    """weekly.csv, summary.csv, budget.csv, manifest.json (and any ``extra`` tables, e.g. compare.csv) into
+    ``out_dir``, as one unit.
+
+    The files are written into a staging folder inside ``out_dir``; then a small journal
+    naming them is written (atomically: this is the moment the new run counts as written);
+    then the previous run's derived files (compare.csv, report.html, plots/) are removed
+    and the new files moved into place. If the process is killed before the journal
+    exists, the folder keeps the previous run; after, :func:`recover_run_folder` (which
+    every command reading or writing the folder calls first) finishes the move. Either
+    way the folder holds one whole run, never parts of two.
+    """
     out_dir = Path(out_dir)
-    paths = [out_dir / "weekly.csv", out_dir / "summary.csv", out_dir / "budget.csv", out_dir / "manifest.json"]
-    write_csv(result.weekly, paths[0])
-    write_csv(result.summary, paths[1])
-    write_csv(result.budget, paths[2])
-    write_json(result.manifest, paths[3])
-    return paths
+    recover_run_folder(out_dir)
+    staging = out_dir / f"{STAGING}{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    tables = {"weekly.csv": result.weekly, "summary.csv": result.summary, "budget.csv": result.budget}
+    tables.update(extra or {})
+    for name, df in tables.items():
+        write_csv(df, staging / name)
+    write_json(result.manifest, staging / "manifest.json")
+    names = list(tables) + ["manifest.json"]
+    write_json({"staging": staging.name, "files": names}, out_dir / JOURNAL)
+    _roll_forward(out_dir)
+    return [out_dir / n for n in names]
+
+
+def _roll_forward(out_dir: Path) -> None:
+    """Finish the commit the journal describes: clear derived files, move the staged files in, tidy up.
+
+    Each step can be repeated, so a commit interrupted at any point is finished by running this again.
+    """
+    journal = out_dir / JOURNAL
+    try:
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+        staging, names = out_dir / plan["staging"], list(plan["files"])
+    except FileNotFoundError:
+        return
+    except (ValueError, KeyError, TypeError):  # not our journal: nothing can be finished from it
+        journal.unlink(missing_ok=True)
+        return
+    for name in DERIVED:
+        if name not in names:
+            target = out_dir / name
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+    for name in names:
+        try:
+            os.replace(staging / name, out_dir / name)
+        except FileNotFoundError:  # moved already (by an earlier attempt, or a reader finishing it)
+            pass
+    shutil.rmtree(staging, ignore_errors=True)
+    journal.unlink(missing_ok=True)
+
+
+def recover_run_folder(out_dir: Path) -> None:
+    """Leave ``out_dir`` holding one whole run: finish a commit that was interrupted after its journal was
+    written, and remove staging folders and temporary files left by writers that no longer run.
+
+    Safe on a folder that needs nothing, and on one this process cannot write (it then does nothing).
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    try:
+        _roll_forward(out_dir)
+        for staging in out_dir.glob(STAGING + "*"):
+            pid = staging.name[len(STAGING):]
+            if not (pid.isdigit() and pid_alive(int(pid))):
+                shutil.rmtree(staging, ignore_errors=True)
+        for folder in (out_dir, out_dir / "plots", out_dir / ".partial"):
+            if folder.is_dir():
+                remove_stale_temporaries(folder)
+    except OSError:
+        pass
+
+
+def previous_run(out_dir: Path) -> dict | None:
+    """The manifest of the run ``out_dir`` holds, or None if it holds none.
+
+    Raises :class:`FolderError` if it holds a run's files but no readable manifest.
+    """
+    out_dir = Path(out_dir)
+    present = [n for n in RUN_FILES if (out_dir / n).exists()]
+    if not present:
+        return None
+    try:
+        manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        if isinstance(manifest, dict) and isinstance(manifest.get("scenarios"), list):
+            return manifest
+    except (OSError, ValueError):
+        pass
+    raise FolderError(f"{out_dir} holds {', '.join(present)} but not a complete workforce-sim run (no readable "
+                      "manifest.json). Add --replace to overwrite them, or choose another --out folder.")
 
 
 def read_run(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read back what :func:`write_run` wrote."""
+    """Read back what :func:`write_run` wrote (finishing first a write that was interrupted)."""
     out_dir = Path(out_dir)
+    recover_run_folder(out_dir)
     weekly = pd.read_csv(out_dir / "weekly.csv", parse_dates=["date"])
     summary = pd.read_csv(out_dir / "summary.csv")
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))

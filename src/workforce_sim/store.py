@@ -61,6 +61,10 @@ class ReplicationStore:
                     "run it again as it was, or choose another --out folder")
             return
         if self.dir.exists():
+            if self.exists():
+                saved = len(list(self.dir.glob("*.npz")))
+                self.notify(f"Discarding the unfinished run kept in {self.dir.parent} ({saved} batch(es)) and "
+                            "starting afresh; to continue it instead, run its command again with --resume.")
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
         atomic_write(self.dir / "run.json", lambda fh: fh.write(json.dumps(self.identity, indent=1, default=str).encode()), binary=True)

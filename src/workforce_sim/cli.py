@@ -44,6 +44,7 @@ PER_YEAR = {"cost_total": WEEKS_PER_YEAR / 1000}  # weekly means shown per year 
 
 
 def _fail(err: ScenarioError) -> None:
+    """Print a scenario's problems, one a line, and stop with exit code 2 (bad input)."""
     for line in err.lines:
         click.echo(line, err=True)
     sys.exit(2)
@@ -56,9 +57,42 @@ def _load(ref: str, sets: tuple[str, ...]):
         _fail(err)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Boundary(click.Group):
+    """The top-level error boundary: no command ends in a traceback unless --debug asks for one.
+
+    Bad input (a ScenarioError, a click usage error) exits 2 as before; Ctrl-C keeps its own
+    handling; anything else is a plain one-line message and exit code 1.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """--debug may be given anywhere on the line (it belongs to the main group)."""
+        head = args[: args.index("--")] if "--" in args else args
+        if "--debug" in head[1:]:
+            args = list(args)
+            args.remove("--debug")
+            args.insert(0, "--debug")
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ScenarioError as err:  # bad input reaching here without _load: still exit 2
+            _fail(err)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the boundary
+            if ctx.params.get("debug"):
+                raise
+            text = " ".join(str(exc).split())[:300] or "no details"
+            click.echo(f"workforce-sim stopped: {text} ({type(exc).__name__}). "
+                       "Run again with --debug to see the details.", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="workforce-sim")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the full error report (traceback) if something goes wrong.")
+def main(debug: bool) -> None:
     """Workforce and caseload planning for children's social care.
 
     Simulates a council's front door, case flow and social work workforce, many
@@ -102,11 +136,24 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan (which every comparison lets through) and inf."""
+
+    def convert(self, value, param, ctx):
+        v = super().convert(value, param, ctx)
+        if v != v or v in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return v
+
+
+MAX_YEARS = 100
+
+
 def experiment_options(f):
     """Options shared by every command that runs replications."""
     opts = [
-        click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-                     help="Years to simulate."),
+        click.option("--years", default=5.0, show_default=True,
+                     type=FiniteFloatRange(min=0, min_open=True, max=MAX_YEARS), help="Years to simulate."),
         click.option("--reps", default=20, show_default=True, type=click.IntRange(min=1),
                      help="Replications (simulated futures) of each scenario."),
         click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),

@@ -180,3 +180,64 @@ def test_nqsw_cohort_arrives_in_its_month():
     # rows are dated by the first day of their week; stocks are read at the week's end
     before, after = asye[dt.date(2019, 8, 23)], asye[dt.date(2019, 8, 30)]  # 1 September 2019 was a Sunday
     assert after >= before + 4  # up to 6 join, if there are vacant posts for them
+
+
+# -- priority and the queues, on a team of one ----------------------------------------------------
+def _one_worker_team(baseline, ceiling=1.0):
+    """An allocator over one full-time social worker in the assessment team (capacity 22 points)."""
+    from workforce_sim.model.allocation import Allocator
+    from workforce_sim.model.monitoring import Monitor
+    from workforce_sim.model.workforce import SW, Workforce
+    from workforce_sim.streams import Streams
+    teams = list(baseline.teams)
+    handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
+    wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0), {"social_worker_changes"}))
+    w = wf.add(teams.index("assessment"), SW, False, 1.0, -300.0, 0)
+    got = []
+    alloc = Allocator(wf, handles, wf.monitor, lambda c, t: got.append(c.id), lambda c, t: None, ceiling=ceiling)
+    return alloc, wf, w, got
+
+
+def _case(i, s47=False, points=1.0):
+    from workforce_sim.model.cases import Case
+    c = Case(i, i, "assessment", 1.5 if s47 else points, 0.0)
+    c.s47 = s47
+    return c
+
+
+def test_a_new_case_queues_behind_waiting_cases_of_its_class(baseline):
+    alloc, wf, w, got = _one_worker_team(baseline)
+    for i in range(22):
+        assert alloc.place(_case(i), 0.0)
+    assert not alloc.place(_case(100), 1.0)  # full: waits
+    alloc.release(next(c for c in wf.caseset[w] if c.id == 0), 2.0)  # room for one, no fill yet
+    alloc.place(_case(101), 3.0)  # the newcomer does not jump the case that has waited since day 1
+    assert got[-1] == 100 and alloc.waiting == 1 and alloc.queues["assessment"][-1].id == 101
+
+
+def test_a_blocked_higher_risk_case_is_not_overtaken_by_a_lower_risk_one(baseline):
+    alloc, wf, w, got = _one_worker_team(baseline)
+    for i in range(22):
+        alloc.place(_case(i), 0.0)
+    alloc.place(_case(200, s47=True), 1.0)  # a section 47 enquiry (1.5 points) waits
+    alloc.place(_case(201), 1.0)  # and an ordinary assessment (1 point)
+    alloc.release(next(c for c in wf.caseset[w] if c.id == 0), 2.0)  # 1 point of room: enough only for the lower risk
+    alloc.fill(2.0)
+    assert 201 not in got and alloc.waiting == 2
+    alloc.release(next(c for c in wf.caseset[w] if c.id == 1), 3.0)
+    alloc.fill(3.0)
+    assert got[-1] == 200  # the enquiry first, as soon as it fits
+
+
+def test_a_leavers_cases_go_to_the_front_of_their_queue(baseline):
+    from workforce_sim.model.workforce import SW
+    alloc, wf, w, got = _one_worker_team(baseline)
+    for i in range(22):
+        alloc.place(_case(i), 0.0)
+    alloc.place(_case(300), 1.0)  # waiting before the worker leaves
+    other = wf.add(wf.team[w], SW, False, 1.0, -300.0, 1)
+    wf.remove(w)
+    wf.notice[other] = True  # nobody can take new work
+    alloc.reallocate_from(w, 2.0)
+    ids = [c.id for c in alloc.queues["assessment"] if c.queued]
+    assert ids[:22] == sorted(ids[:22]) and ids[-1] == 300  # the leaver's cases, in order, ahead of the earlier wait

@@ -117,6 +117,23 @@ def test_drift_lengthens_child_protection_plans_under_pressure():
     assert share_on > 1.3 * share_off, (share_on, share_off)  # DfE table D7's sign of drift: plans of 2 years or more
 
 
+def test_plans_slow_while_their_worker_is_over_capacity():
+    """Pace alone: a high ceiling lets nobody wait, so only the slowing of overloaded workers' plans acts."""
+    roomy = SHOCK + ["workforce.allocation.ceiling_share=2.0"]
+    on, off = paired(roomy + ["cases.drift.effect=2"], roomy + ["cases.drift.effect=0"], late_mean("cin_open"))
+    assert on > 1.1 * off, (on, off)
+
+
+def test_plans_stand_still_while_unallocated():
+    """Standstill alone: no slowing (effect 0), and cases wait at capacity, so only the pause while
+    unallocated acts on child protection plans."""
+    tight = SHOCK + ["workforce.allocation.ceiling_share=1.0", "cases.drift.effect=0",
+                     "workforce.allocation.priority=['cin', 'assessment', 'cla', 's47', 'cp']"]  # plans wait
+    on, off = paired(tight + ["cases.drift.plans=['cp']"], tight + ["cases.drift.plans=[]"],
+                     lambda out: float(out["cp_plans_ended"][52:].sum()))
+    assert on < 0.9 * off, (on, off)
+
+
 def test_drifted_child_protection_plans_end_in_care_more_often():
     on, off = paired(SHOCK + ["cases.drift.outcome_effect=3"], SHOCK + ["cases.drift.outcome_effect=0"],
                      late_mean("cla_open", 104), weeks=156, reps=2)
@@ -146,6 +163,21 @@ def test_sustained_pressure_buys_agency_above_the_establishment():
                      SHOCK + ["workforce.agency.project_share_of_posts=0", "workforce.agency.max_share_of_posts=0.8"],
                      lambda out: np.array([np.mean(out["staff_fte_agency_project"][52:]), np.mean(out["staff_fte"][52:])]))
     assert off[0] == 0 and on[0] > 3 and on[1] > off[1] + 3, (on, off)
+
+
+def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path):
+    """Demand surges, then partners' contacts fall away (a lever): the project agency bought under
+    pressure is released again."""
+    path = tmp_path / "relief.toml"
+    path.write_text('extends = "baseline"\nname = "relief"\n[demand]\ntrend_per_year = 0.4\n'
+                    '[workforce.agency]\nproject_share_of_posts = 0.3\nmax_share_of_posts = 0.8\n'
+                    '[[levers]]\ntype = "threshold_training"\nstart = 2020-02-01\ncontact_reduction = 0.9\n'
+                    'referral_reduction = 0.9\n', encoding="utf-8")
+    scn = load_scenario(str(path))
+    outs = [simulate(scn, 11, r, 156) for r in range(2)]
+    peak = np.mean([o["staff_fte_agency_project"][:60].max() for o in outs])
+    end = np.mean([o["staff_fte_agency_project"][-8:].mean() for o in outs])
+    assert peak > 2 and end < 0.25 * peak, (peak, end)
 
 
 def test_leavers_under_pressure_come_back_as_agency():

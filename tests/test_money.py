@@ -118,6 +118,10 @@ def test_early_help_investment_lowers_step_ups_and_returns():
     assert eh.sum() < none.sum()
     none, eh = paired(load_scenario("do-nothing"), with_lever(lv), "early_help_open", agg=np.mean)
     assert eh.mean() > none.mean()
+    # each effect on its own: fewer returns after step-down, with engagement and step-ups unchanged
+    returns_only = lv | {"engagement_increase": 0.0, "step_up_reduction": 0.0, "re_referral_reduction": 0.9}
+    none, eh = paired(load_scenario("do-nothing"), with_lever(returns_only), "re_referrals")
+    assert eh.sum() < 0.93 * none.sum(), (eh.sum(), none.sum())
 
 
 def test_threshold_training_lowers_partner_contacts_and_referrals():

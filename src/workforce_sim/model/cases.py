@@ -248,13 +248,10 @@ class CaseFlow:
         ev.callbacks.append(self._assessment_done)
 
     def on_queued(self, case: Case, t: float) -> None:
-        """A case waits unallocated: an assessment's work, and a drifting plan, stand still."""
-        if case.kind == "assessment":
-            if case.end is not None:
-                case.remaining = max(0.0, case.end - t)
-                case.end = None
-                case.token += 1
-        elif self.drifts[case.kind]:
+        """A case waits unallocated: an assessment's work stands still (a drifting plan already did, on release)."""
+        if case.kind == "assessment" and case.end is not None:
+            case.remaining = max(0.0, case.end - t)
+            case.end = None
             case.token += 1
 
     def on_released(self, case: Case, t: float) -> None:

@@ -96,3 +96,14 @@ def test_more_demand_never_lowers_mean_caseload(base_caseload):
             (("police", 2300), ("schools", 1250), ("health", 1050), ("la_services", 900), ("individuals", 700), ("other", 1000))]
     got = mean_caseload(load_scenario("baseline", sets))
     assert np.all(got > base_caseload), (got, base_caseload)
+
+
+@pytest.mark.parametrize("days, in_time", [(45.0, 100.0), (45.5, 0.0)])
+def test_an_assessment_is_late_only_after_the_timescale(days, in_time):
+    """With every assessment taking exactly ``days`` working days and no waiting, the share within
+    45 working days is all or nothing: 45 days is in time, 45.5 is late."""
+    scn = load_scenario("baseline", [f"cases.assessment_days={{dist='fixed', value={days}}}", "cases.s47_share=0",
+                                     "cases.pressure_slowdown=0",
+                                     "workforce.capacity_points={asye=200, social_worker=200, senior_social_worker=200}"])
+    out = simulate(scn, 3, 0, 40)
+    assert np.nanmin(out["assessments_in_timescale_pct"][12:]) == in_time == np.nanmax(out["assessments_in_timescale_pct"][12:])

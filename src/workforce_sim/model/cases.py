@@ -32,6 +32,7 @@ from .allocation import Allocator
 PLAN_KINDS = ("cin", "cp", "cla")
 PLAN_NAMES = {"cin": "child in need plan", "cp": "child protection plan", "cla": "care (looked after)"}
 YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
+TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
 DRIFT_LOOK_DAYS = 13.0 * WD  # a plan moving below normal pace is looked at again at least this often
 
 
@@ -268,7 +269,7 @@ class CaseFlow:
         t = self.env.now
         m = self.monitor
         took = t - case.referral_t
-        case.late = took > self.timescale
+        case.late = took > self.timescale + TIME_TOL
         m.count("assessments_completed", t)
         m.count("_assessment_days_total", t, took)
         if not case.late:
@@ -283,7 +284,7 @@ class CaseFlow:
                              f"{took:.0f} working days from referral" + (" (late)" if case.late else ""))
         if case.icpc:
             m.count("icpcs", t)
-            if t - case.strategy_t <= self.icpc_timescale:
+            if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
                 m.count("_icpcs_in_timescale", t)
             if self.trace:
                 self.trace.child(case.child, t, "initial child protection conference", case.worker,

@@ -470,3 +470,21 @@ def test_random_scenario_files_through_a_short_run(tmp_path, changes):
     import uuid
     out = tmp_path / uuid.uuid4().hex  # a new folder each time
     _check(cli("run", str(p), "--years", "0.1", "--reps", "1", "--jobs", "1", "--out", str(out)), keys)
+
+
+def test_set_into_a_plain_value_or_too_deep_is_a_plain_error(tmp_path):
+    (line,) = load_err("baseline", ["demand.seasonality.0.x=1"])
+    assert line.startswith("--set demand.seasonality.0.x: demand.seasonality.0 = {x = 1}: ")
+    (line,) = load_err("baseline", ["demand.trend_per_year=" + "[" * 3000 + "]" * 3000])
+    assert line == "--set demand.trend_per_year: the value is nested too deeply"
+    p = tmp_path / "deep.toml"
+    p.write_text('extends = "baseline"\nname = "x"\nz = ' + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
+    (line,) = load_err(p)
+    assert line.startswith(f"{p}: not valid TOML")
+
+
+def test_a_folder_as_staff_file_is_a_plain_error(tmp_path):
+    (tmp_path / "staff").mkdir()
+    p = child(tmp_path, 'staff_file = "staff"\n')
+    (line,) = load_err(p)
+    assert line.startswith(f"{tmp_path / 'staff'}: not a file")

@@ -86,10 +86,11 @@ def _values(weekly: pd.DataFrame, metric: str) -> pd.Series:
 
 def fan_chart(weekly: pd.DataFrame, metric: str, threshold: float | None = None, colors: dict | None = None):
     """Median over replications with 50% and 90% bands, one colour per scenario, dates on the x axis."""
+    values = _values(weekly, metric)  # first: a clear error for a column the run does not have
     title, unit, scale = METRICS.get(metric) or _declared(metric)
     colors = colors or scenario_colors(weekly["scenario"])
     fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
-    df = weekly.assign(_v=_values(weekly, metric) * scale, _d=pd.to_datetime(weekly["date"]))
+    df = weekly.assign(_v=values * scale, _d=pd.to_datetime(weekly["date"]))
     for scen, part in df.groupby("scenario", sort=False):
         wide = part.pivot(index="_d", columns="replication", values="_v")
         q = np.nanpercentile(wide.to_numpy(dtype=float), [5, 25, 50, 75, 95], axis=1)

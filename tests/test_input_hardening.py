@@ -488,3 +488,11 @@ def test_a_folder_as_staff_file_is_a_plain_error(tmp_path):
     p = child(tmp_path, 'staff_file = "staff"\n')
     (line,) = load_err(p)
     assert line.startswith(f"{tmp_path / 'staff'}: not a file")
+
+
+@pytest.mark.parametrize("args", [["run", "baseline", "--precision", "nan"], ["trace", "baseline", "--years", "inf"],
+                                  ["goal-seek", "do-nothing", "--lever", "extra_posts", "--target", "p_sustained>=0.9",
+                                   "--max", "nan"]])
+def test_other_number_options_refuse_nan_and_inf(args):
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and ("not a finite number" in res.output or "not in the range" in res.output), res.output

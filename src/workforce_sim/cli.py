@@ -177,7 +177,7 @@ def experiment_options(f):
 @click.option("--replace", is_flag=True,
               help="Overwrite a finished run of other scenarios in the --out folder (one of the same scenarios, "
                    "or any run in the default folder, is replaced anyway).")
-@click.option("--precision", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
+@click.option("--precision", type=FiniteFloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
               help="Add replications until each key measure's 95% confidence interval is within this fraction "
                    "of its mean (e.g. 0.05); --reps is then the first batch.")
 @click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
@@ -314,7 +314,7 @@ def compare(scenarios, years, reps, seed, sets, jobs, cluster, out, replace):
 @click.option("--lever", required=True, type=click.Choice(sorted(LEVELS)), help="The lever whose level is searched.")
 @click.option("--target", required=True, metavar="EXPR",
               help='What must hold, e.g. "p_sustained>=0.9" or "caseload_mean<=17" (whole-run values).')
-@click.option("--max", "max_level", type=float, default=None, help="Largest level to try [default: depends on the lever].")
+@click.option("--max", "max_level", type=FiniteFloatRange(min=0, min_open=True), default=None, help="Largest level to try [default: depends on the lever].")
 @experiment_options
 def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, jobs, cluster):
     """Find the smallest level of one lever that meets a target.
@@ -484,7 +484,7 @@ def example_data(folder, seed, months):
 @click.option("--child", "children", multiple=True, type=click.IntRange(min=0),
               help="Child number to follow (repeatable). Default: the child with the most changes of social worker.")
 @click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0), help="Worker number to follow (repeatable).")
-@click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0.02, max=30),
+@click.option("--years", default=5.0, show_default=True, type=FiniteFloatRange(min=0.02, max=30),
               help="Years to simulate (as for run: the length of the run is part of the simulated future).")
 @click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master seed (as for run).")
 @click.option("--replication", default=0, show_default=True, type=click.IntRange(min=0),

@@ -33,7 +33,6 @@ PLAN_KINDS = ("cin", "cp", "cla")
 PLAN_NAMES = {"cin": "child in need plan", "cp": "child protection plan", "cla": "care (looked after)"}
 YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
 TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
-DRIFT_LOOK_DAYS = 13.0 * WD  # a plan moving below normal pace is looked at again at least this often
 
 
 class Case:
@@ -342,15 +341,14 @@ class CaseFlow:
             self.alloc.place(case, t)  # on_allocated schedules it, if a worker is found
 
     def _schedule_plan(self, case: Case, t: float) -> None:
-        """A drifting plan held by a worker: look again when its work would be done at its worker's pace
-        (at most DRIFT_LOOK_DAYS ahead while the pace is below normal, so a recovering pace is seen)."""
+        """A drifting plan held by a worker: look again when its work would be done at its worker's pace now.
+
+        If the pace falls meanwhile, the look finds work left and looks again; if it rises, the plan
+        ends at the look (so a recovery shows only at the next look: drift lingers a little)."""
         w = case.worker
         case.mark = self.wf.progress(w, t)
         case.token += 1
-        pace = self.wf.pace[w]
-        wait = max(0.0, case.work_left) / pace
-        if pace < 1.0:
-            wait = min(wait, DRIFT_LOOK_DAYS)
+        wait = max(0.0, case.work_left) / self.wf.pace[w]
         ev = self.env.timeout(wait, value=(case, case.token))
         ev.callbacks.append(self._plan_check)
 

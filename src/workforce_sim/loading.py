@@ -98,15 +98,21 @@ def _line_of(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
-def _read_toml(path: Path) -> dict:
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A file's text, or a plain error naming the file (and the line, for text that is not UTF-8)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{path}: line {_line_of(raw, exc.start)}: {NOT_UTF8}"]) from None
+        bom = 3 if encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else 0
+        raise ScenarioError([f"{path}: line {_line_of(raw, exc.start + bom)}: {NOT_UTF8}"]) from None
+
+
+def _read_toml(path: Path) -> dict:
+    text = _read_text(path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -204,15 +210,7 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
         if path.exists():
             raise ScenarioError([f"{path}: not a file; expected a CSV file with columns from: {expected}"])
         raise ScenarioError([f"{path}: cannot be read: No such file or directory"])
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError([f"{path}: cannot be read: {exc.strerror}"]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-        raise ScenarioError([f"{path}: line {_line_of(raw, exc.start + bom)}: {NOT_UTF8}"]) from None
+    text = _read_text(path, "utf-8-sig")
     rows = []
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:

@@ -40,7 +40,7 @@ _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy
 class _Pool:
     """The workers who may take one type of case now."""
 
-    __slots__ = ("stamp", "by_ratio", "by_room", "ramping", "ramp_order", "_ramp_arrays")
+    __slots__ = ("stamp", "by_ratio", "by_room", "ramping", "ramp_order", "_ramp_arrays", "full_need")
 
     def __init__(self):
         self.stamp: dict[int, int] = {}  # member -> stamp of its live heap entries (stale entries are skipped)
@@ -49,6 +49,9 @@ class _Pool:
         self.ramping: dict[int, float] = {}  # member still ramping up -> start time
         self.ramp_order: list[tuple[float, int]] = []  # (start, worker): ramping members, earliest first
         self._ramp_arrays = None  # (workers, full capacity, start) of ramping members, as arrays, when many
+        # the smallest need for which no settled member had room under the ceiling, while no load has fallen
+        # and nobody has joined since (inf: not known): a service at its ceiling is not searched again and again
+        self.full_need = float("inf")
 
 
 def risk_class(case) -> str:
@@ -108,6 +111,7 @@ class Allocator:
                     self._enter(pool, w, t)
 
     def _enter(self, pool: _Pool, w: int, t: float) -> None:
+        pool.full_need = float("inf")
         start = float(self.wf.start[w])
         if self._ramp_days > 0 and t - start < self._ramp_days:
             pool.stamp[w] = -1
@@ -147,13 +151,17 @@ class Allocator:
             if w in pool.ramping:
                 del pool.ramping[w]
                 pool._ramp_arrays = None
+                pool.full_need = float("inf")
                 self._push(pool, w)
 
-    def _load_changed(self, w: int) -> None:
+    def _load_changed(self, w: int, freed: bool = True) -> None:
+        """Worker ``w``'s load changed (``freed``: it may have fallen): re-enter them in their pools' heaps."""
         for kind in self._kinds_of_team[self.wf.team[w]]:
             pool = self._pools[kind]
             if pool.stamp.get(w, -1) >= 0:
                 self._push(pool, w)
+                if freed:
+                    pool.full_need = float("inf")
 
     # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:
@@ -180,15 +188,19 @@ class Allocator:
 
     def _best_over(self, pool: _Pool, need: float):
         """The least loaded settled member with room under the ceiling (nobody has room under capacity)."""
+        if need >= pool.full_need:
+            return None  # nobody had room for less, and no load has fallen since
         stamp, by_ratio, c = pool.stamp, pool.by_ratio, self.ceiling
         while by_ratio and stamp.get(by_ratio[0][1]) != by_ratio[0][2]:
             heapq.heappop(by_ratio)
         if not by_ratio:
+            pool.full_need = min(pool.full_need, need)
             return None
         ratio, w, _ = by_ratio[0]
         if c * self._base[w] - self._load[w] >= need:
             return ratio, w
         if self._max_base * (c - ratio) < need:
+            pool.full_need = min(pool.full_need, need)
             return None  # everyone else is at least as loaded for their capacity, and none is larger
         aside, found = [], None
         while by_ratio:
@@ -201,6 +213,8 @@ class Allocator:
                 break
         for a in aside:
             heapq.heappush(by_ratio, a)
+        if found is None:
+            pool.full_need = min(pool.full_need, need)
         return found
 
     def _best_settled(self, pool: _Pool, need: float):
@@ -259,7 +273,7 @@ class Allocator:
             self.monitor.count("social_worker_changes", t)
         case.worker = case.last_worker = w
         self.wf.take_case(w, case)
-        self._load_changed(w)
+        self._load_changed(w, freed=False)
         if self.trace:
             waited = f"after waiting {t - case.queued_t:.0f} working days; " if case.queued_t is not None and t > case.queued_t else ""
             self.trace.child(case.child, t, f"allocated ({case.kind})", w,
@@ -267,8 +281,9 @@ class Allocator:
         self.on_allocated(case, t)
 
     def _set_load(self, w: int, load: float) -> None:
+        freed = load < self._load[w]
         self.wf.set_load(w, load)
-        self._load_changed(w)
+        self._load_changed(w, freed)
 
     # -- the queues --------------------------------------------------------------------
     def _enqueue(self, case, t: float, front: bool = False) -> None:

@@ -52,7 +52,7 @@ def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame 
         part = summary[summary["scenario"] == s.name]
         lines = headline_lines(s, part, n)
         trend = trajectory_line(part)
-        out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(" ".join(lines[:1] + lines[2:])))
+        out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(" ".join(lines)))
         if trend:
             out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(trend))
     if compare is not None and len(compare) > 1:

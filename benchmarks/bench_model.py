@@ -80,7 +80,7 @@ def run_national() -> None:
     t = time.perf_counter()
     out = simulate(scn, 1, 0, weeks_for_years(1))
     secs = time.perf_counter() - t
-    refs = out["referrals"].sum() + out["re_referrals"].sum()
+    refs = out["referrals"].sum()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  national year: {refs:,.0f} referrals, {out['staff_fte'].mean():,.0f} FTE, "
           f"{out['_events'][0]:,.0f} events, {secs:.1f} s simulating, peak memory {peak:,.0f} MB", flush=True)
@@ -110,7 +110,7 @@ def main() -> None:
         bare_secs.append(secs)
     model_s, bare_s = min(model_secs), min(bare_secs)
     model_rate, bare_rate = events / model_s, bare_events / bare_s
-    referrals = out["referrals"].sum() + out["re_referrals"].sum()
+    referrals = out["referrals"].sum()
     print(f"baseline, {a.years:g} simulated years, one replication (best of 3)")
     print(f"  events simulated (model):      {events:,}")
     print(f"  model:       {model_rate:12,.0f} events/s  ({model_s:.3f} s)")

@@ -36,7 +36,7 @@ simulate(scn, 1, 0, 10)
 t = time.perf_counter()
 out = simulate(scn, 42, 0, n)
 secs = time.perf_counter() - t
-refs = float(out["referrals"].sum() + out["re_referrals"].sum())
+refs = float(out["referrals"].sum())
 prints = [fingerprint(simulate(scn, s, 0, weeks_for_years(1))) for s in (1, 2)] if {check} else []
 print(json.dumps({{"secs": secs, "referrals": refs, "events": float(out["_events"][0]), "prints": prints}}))
 """

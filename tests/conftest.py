@@ -37,3 +37,16 @@ def write_toml(path, text: str):
     """Write ``text`` to ``path`` as UTF-8 and return the path."""
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def new_demand():
+    """Whether two runs saw the same new demand, which no scenario's staffing can change: contacts less
+    those about children coming back after closure, week by week; referrals less returns, within a few
+    of each other in total by every week (a returning child screened ahead of a new contact can push
+    its decision over a week boundary, or past the end of the run)."""
+    def same(a, b) -> bool:
+        contacts = [(f["contacts"] - f["contacts_returning"]).reset_index(drop=True) for f in (a, b)]
+        referrals = [(f["referrals"] - f["returns_after_closure"]).cumsum().to_numpy() for f in (a, b)]
+        return contacts[0].equals(contacts[1]) and abs(referrals[0] - referrals[1]).max() <= 3
+    return same

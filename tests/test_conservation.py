@@ -21,7 +21,7 @@ def check_books(out: dict, scn) -> None:
     # every open case is either held by a worker or waiting unallocated
     assert np.array_equal(out["_cases_held"] + out["unallocated_cases"], open_now)
     # workers: at the start + starters - leavers = in post
-    assert np.array_equal(out["_workers_initial"] + cum(out["starters"]) - cum(out["leavers"]), out["_workers_in_post"])
+    assert np.array_equal(out["_workers_initial"] + cum(out["starters"]) - cum(out["leavers_incl_agency"]), out["_workers_in_post"])
     assert np.array_equal(out["_workers_started"], cum(out["starters"]))
     # posts: every funded post is filled by a permanent worker or vacant
     posts = sum(sum(t.posts.values()) for t in scn.teams.values())
@@ -43,7 +43,7 @@ def test_books_balance_under_heavy_turnover_and_shortage():
         "demand.trend_per_year=0.3"])
     out = simulate(scn, 4, 0, 156)
     check_books(out, scn)
-    assert out["leavers"].sum() > 50 and out["unallocated_cases"].max() > 50  # the stress really happened
+    assert out["leavers_incl_agency"].sum() > 50 and out["unallocated_cases"].max() > 50  # the stress really happened
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -437,7 +437,7 @@ def _scenario_file(tmp_dir, changes) -> tuple:
 @given(changes=st.lists(_change, min_size=1, max_size=3), sets=st.lists(_change, max_size=2), quiet=st.booleans())
 def test_random_scenario_files_and_sets_through_validate(tmp_path, changes, sets, quiet):
     p, keys = _scenario_file(tmp_path, changes)
-    _check(cli("validate", str(p), *(["-q"] if quiet else [])), keys)
+    _check(cli("validate", str(p), "--no-start-check", *(["-q"] if quiet else [])), keys)
     args = []
     for path, value in sets:
         if value is MISSING:
@@ -445,7 +445,7 @@ def test_random_scenario_files_and_sets_through_validate(tmp_path, changes, sets
         if isinstance(value, tuple):
             path, value = path + (value[1],), value[2]
         args += ["--set", ".".join(str(x) for x in path) + "=" + _inline(value)]
-    _check(cli("validate", "baseline", "-q", *args), [path for path, _ in sets] + [("--set",)])
+    _check(cli("validate", "baseline", "-q", "--no-start-check", *args), [path for path, _ in sets] + [("--set",)])
 
 
 _mild = st.one_of(
@@ -469,7 +469,8 @@ def test_random_scenario_files_through_a_short_run(tmp_path, changes):
     p, keys = _scenario_file(tmp_path, changes)
     import uuid
     out = tmp_path / uuid.uuid4().hex  # a new folder each time
-    _check(cli("run", str(p), "--years", "0.1", "--reps", "1", "--jobs", "1", "--out", str(out)), keys)
+    _check(cli("run", str(p), "--years", "0.1", "--reps", "1", "--jobs", "1", "--out", str(out), "--no-start-check"),
+           keys)
 
 
 def test_set_into_a_plain_value_or_too_deep_is_a_plain_error(tmp_path):

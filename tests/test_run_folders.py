@@ -74,7 +74,7 @@ def test_resume_with_a_damaged_run_description_says_which_file(monkeypatch, tmp_
     for damage in (b"", b'{"seed": 5, "yea'):
         (out / PARTIAL / "run.json").write_bytes(damage)
         res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.2", "--reps", "4", "--seed", "5",
-                                        "--jobs", "1", "--out", str(out), "--resume"])
+                                        "--jobs", "1", "--out", str(out), "--resume", "--no-start-check"])
         assert res.exit_code == 2, res.output
         assert str(out / PARTIAL / "run.json") in res.output and "damaged" in res.output
         assert "Traceback" not in res.output and "JSONDecodeError" not in res.output
@@ -101,7 +101,7 @@ def test_a_new_run_clears_the_previous_runs_derived_and_temporary_files(tmp_path
     assert "replaces it" in res.output  # a run of the same scenarios is replaced, and says so
     assert (out / "compare.csv").is_file() and not (out / "report.html").exists() and not (out / "plots").exists()
     assert not list(out.glob(".*.tmp")) and not list(out.glob(".staging-*"))
-    res = cli("run", "baseline", *SMALL_ARGS, "--out", str(out), "--replace")
+    res = cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out), "--replace")
     assert res.exit_code == 0, res.output
     assert not (out / "compare.csv").exists()  # compare.csv described the comparison this run replaced
     assert json.loads((out / "manifest.json").read_text())["scenarios"][0]["name"] == "baseline"
@@ -109,12 +109,12 @@ def test_a_new_run_clears_the_previous_runs_derived_and_temporary_files(tmp_path
 
 def test_a_folder_holding_a_run_of_other_scenarios_is_refused_unless_replace(tmp_path):
     out = tmp_path / "o"
-    assert cli("run", "baseline", *SMALL_ARGS, "--out", str(out)).exit_code == 0
+    assert cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out)).exit_code == 0
     before = (out / "weekly.csv").read_bytes()
-    res = cli("run", "retention", *SMALL_ARGS, "--out", str(out))
+    res = cli("run", "retention", "--no-start-check", *SMALL_ARGS, "--out", str(out))
     assert res.exit_code == 2 and str(out) in res.output and "--replace" in res.output and "baseline" in res.output
     assert (out / "weekly.csv").read_bytes() == before and not (out / PARTIAL).exists()
-    res = cli("run", "retention", *SMALL_ARGS, "--out", str(out), "--replace")
+    res = cli("run", "retention", "--no-start-check", *SMALL_ARGS, "--out", str(out), "--replace")
     assert res.exit_code == 0, res.output
     assert json.loads((out / "manifest.json").read_text())["scenarios"][0]["name"] == "retention"
 
@@ -123,7 +123,7 @@ def test_files_that_are_not_a_run_are_not_overwritten_without_replace(tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / "weekly.csv").write_text("a planner's own spreadsheet\n")
-    res = cli("run", "baseline", *SMALL_ARGS, "--out", str(out))
+    res = cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out))
     assert res.exit_code == 2 and "--replace" in res.output and "weekly.csv" in res.output
     assert (out / "weekly.csv").read_text() == "a planner's own spreadsheet\n"
 
@@ -142,11 +142,11 @@ def test_two_runs_into_one_folder_cannot_both_proceed(tmp_path):
     from workforce_sim.files import FolderLock
     out = tmp_path / "o"
     with FolderLock(out):  # a run in progress (this process holds the lock)
-        res = cli("run", "baseline", *SMALL_ARGS, "--out", str(out))
+        res = cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out))
         assert res.exit_code == 2 and "another run" in res.output and str(out) in res.output
         assert not (out / PARTIAL).exists()
     assert not (out / ".lock").exists()
-    assert cli("run", "baseline", *SMALL_ARGS, "--out", str(out)).exit_code == 0
+    assert cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out)).exit_code == 0
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over_with_a_message(tmp_path):
@@ -158,7 +158,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over_with_a_message(tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / ".lock").write_text(json.dumps({"pid": gone.pid, "host": socket.gethostname(), "since": "earlier"}))
-    res = cli("run", "baseline", *SMALL_ARGS, "--out", str(out))
+    res = cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out))
     assert res.exit_code == 0, res.output
     assert "Taking over" in res.output and str(gone.pid) in res.output
     assert not (out / ".lock").exists()
@@ -168,7 +168,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over_with_a_message(tmp_path):
 def test_an_unwritable_out_folder_is_a_plain_message(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    res = cli("run", "baseline", *SMALL_ARGS, "--out", str(blocker / "results"))
+    res = cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(blocker / "results"))
     assert res.exit_code == 2, res.output
     assert str(blocker / "results") in res.output and "cannot write" in res.output and "Traceback" not in res.output
 

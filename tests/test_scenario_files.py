@@ -168,13 +168,13 @@ def test_cli_bad_file_exits_nonzero_without_traceback(tmp_path):
 
 
 def test_cli_validate_prints_resolved_values_and_set_applies():
-    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "demand.trend_per_year=0.04"])
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "demand.trend_per_year=0.04", "--no-start-check"])
     assert res.exit_code == 0, res.output
     assert "trend_per_year = 0.04" in res.output and "[workforce.turnover]" in res.output
 
 
 def test_validate_output_is_itself_a_loadable_scenario(tmp_path):
-    res = CliRunner().invoke(main, ["validate", "baseline", "--quiet"])
+    res = CliRunner().invoke(main, ["validate", "baseline", "--quiet", "--no-start-check"])
     assert res.exit_code == 0
     from workforce_sim import tomlout
     text = tomlout.dumps(load_scenario("baseline").model_dump(mode="python"))

@@ -70,11 +70,12 @@ def test_littles_law_holds_under_turnover_and_a_growing_backlog():
     """
     scn = load_scenario("baseline", [
         "demand.trend_per_year=0", "demand.seasonality=[1,1,1,1,1,1,1,1,1,1,1,1]",
-        "workforce.turnover.permanent_per_year={asye=0.3, social_worker=0.3, senior_social_worker=0.3, team_manager=0.3}"])
+        "workforce.turnover.permanent_per_year={asye=0.3, social_worker=0.3, senior_social_worker=0.3, team_manager=0.3}",
+        "workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=16}"])
     n_weeks = 156
     bounds = WorkingCalendar(scn.start_date, n_weeks).week_bounds
     out = simulate(scn, 5, 1, n_weeks)
-    assert out["unallocated_cases"][-1] > 3 * out["unallocated_cases"][0] and out["leavers"].sum() > 30
+    assert out["unallocated_cases"][-1] > 3 * out["unallocated_cases"][0] and out["leavers_incl_agency"].sum() > 30
     T = bounds[1:] - 1e-7  # the snapshot times
     L = out["_assessment_area"] / T
     W_lam = out["_assessment_in_run_days"] / T  # = lambda_T * W_T (assessments present / T times their mean time)

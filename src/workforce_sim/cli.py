@@ -20,6 +20,7 @@ from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import FolderError, atomic_write
 from .results import breach_rules, recover_run_folder, write_csv
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
+from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEARS, start_state_checks
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
 from .words import headline_lines
@@ -182,13 +183,27 @@ def experiment_options(f):
                    "of its mean (e.g. 0.05); --reps is then the first batch.")
 @click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Most replications --precision may use.")
-def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, replace, precision, max_reps):
+@click.option("--no-start-check", is_flag=True,
+              help="Skip the start-state check: a short simulation, before the run, of whether the scenario's "
+                   "staffing and open cases at the start are where it settles.")
+def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, replace, precision, max_reps,
+        no_start_check):
     """Run SCENARIO (a file, or a bundled name such as baseline) and write results.
 
     Several scenarios run with common random numbers: replication r of each sees
     the same demand, so their differences come from the scenarios, not chance.
+
+    First, each scenario's start state is checked: is it where the scenario settles with
+    demand held steady and no levers? If not, part of the trend in the run's first years is
+    the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
     scns = [_load(s, sets) for s in scenarios]
+    if not no_start_check:
+        for check in _start_checks(scns, seed=seed, jobs=jobs):
+            click.echo("", err=True)
+            for line in check.words(repeat=False):
+                click.echo(line, err=True)
+        click.echo("", err=True)
     replace = replace or out is None  # the default folder is ours: a new run there replaces the last
     out = out or Path("outputs") / "-".join(s.name for s in scns)
     result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
@@ -201,6 +216,18 @@ def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, replace,
                  if p["met"] else f" {precision:.0%} precision was not reached within {max_reps} replications")
     click.echo(f"\nWrote weekly.csv, summary.csv, budget.csv and manifest.json to {out}/ in "
                f"{result.manifest['run_seconds']:.1f} s." + (f"\n{extra.strip()}." if extra else ""))
+
+
+def _start_checks(scns, seed: int, jobs: int | None):
+    """The start-state check of each scenario (with the user's --set values), saying first that it runs."""
+    names = ", ".join(s.name for s in scns)
+    click.echo(f"Checking the start state of {names} ({CHECK_REPS} simulated futures of {CHECK_YEARS} years)...",
+               err=True)
+    try:
+        return start_state_checks(scns, seed=seed, jobs=jobs or available_cores())
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(130)
 
 
 def _experiment(scns, out, jobs, cluster, **kw):
@@ -526,12 +553,27 @@ def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
 @click.argument("scenario")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Only check; do not print the resolved values.")
-def validate(scenario, sets, quiet):
-    """Check a scenario file and print its resolved values (after extends and --set)."""
+@click.option("--no-start-check", is_flag=True,
+              help="Skip the start-state check (a short simulation of whether the start state is where the "
+                   "scenario settles).")
+def validate(scenario, sets, quiet, no_start_check):
+    """Check a scenario file and print its resolved values (after extends and --set).
+
+    Then check its start state: simulate it for 5 years, 4 times over, with demand held steady
+    and no levers, and compare staff in post, vacancies and open cases at the start with where they
+    settle. If they move by more than 10%, much of the first years' trend in a run is the model
+    settling, not a change in the service. The resolved values go to standard output (a loadable
+    scenario file); the messages and the check go to the error stream, or with --quiet to
+    standard output.
+    """
     scn = _load(scenario, sets)
     if not quiet:
         click.echo(tomlout.dumps(scn.model_dump(mode="python")))
     click.echo(f"OK: {scenario} is a valid scenario ({scn.name}).", err=quiet is False)
+    if not no_start_check:
+        (check,) = _start_checks([scn], seed=CHECK_SEED, jobs=None)
+        for line in ["", *check.words(), "", *check.table_lines()]:
+            click.echo(line, err=quiet is False)
 
 
 @main.command()

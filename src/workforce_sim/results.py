@@ -16,7 +16,7 @@ from scipy import stats
 
 from .calendar import WEEKS_PER_YEAR
 from .files import FolderError, atomic_write, pid_alive, remove_stale_temporaries
-from .model.measures import COST_COLUMNS, ID_COLUMNS
+from .model.measures import COST_COLUMNS, ID_COLUMNS, describe
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -201,7 +201,10 @@ PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_p
 
 def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
     """For each scenario and key measure (whole-run average per replication): is the 95% CI
-    half-width within ``precision`` times the mean, and about how many replications would make it so?"""
+    half-width within ``precision`` times the mean, and about how many replications would make it so?
+
+    A percentage is judged against its whole scale (100 points), not its mean: a share near zero (few
+    workers over the threshold in a service that copes) would otherwise never be precise enough."""
     rows = []
     for scen, df in weekly.groupby("scenario", sort=False):
         per_rep = df.groupby("replication")[PRECISION_MEASURES].mean()
@@ -209,7 +212,8 @@ def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
         for m in PRECISION_MEASURES:
             mean, lo, hi = mean_ci(per_rep[m].to_numpy(dtype=float))
             half = (hi - lo) / 2 if np.isfinite(hi) else np.inf
-            rel = half / abs(mean) if mean else (0.0 if half == 0 else np.inf)
+            scale = 100.0 if describe(m).unit == "%" else abs(mean)
+            rel = half / scale if scale else (0.0 if half == 0 else np.inf)
             need = n if rel <= precision else (int(np.ceil(n * (rel / precision) ** 2)) if np.isfinite(rel) else 2 * n)
             rows.append({"scenario": scen, "measure": m, "mean": mean, "half_width": half,
                          "relative_half_width": rel, "met": bool(rel <= precision), "replications_needed": need})

@@ -194,7 +194,9 @@ class Drift(Strict):
 class Cases(Strict):
     """How referrals move through social care: assessments, section 47 enquiries, conferences, plans and the weight of each case."""
 
-    assessment_days: Distribution = Field(description="working days an assessment takes when its worker is not overloaded")
+    assessment_days: Distribution = Field(
+        description="working days of work an assessment takes once allocated, when its worker is not overloaded "
+                    "(waits, pressure and conferences add to it; DfE's durations count from referral)")
     pressure_slowdown: NonNegative = Field(
         description="extra assessment time per unit of caseload pressure above the manageable threshold (0.8: 20% over the threshold takes 16% longer)")
     s47_share: Probability
@@ -208,13 +210,16 @@ class Cases(Strict):
 
 
 class ReReferral(Strict):
-    """Closed cases coming back: how likely a case is to return within a year, and what makes a return more likely."""
+    """Closed cases coming back: how likely a case is to return, when, and what makes a return more likely.
 
-    probability: Probability = Field(description="chance a closed case returns within the window, before the factors below")
+    A returning child reaches the front door as a contact about a known child. DfE counts the
+    referral a re-referral only if it is within 12 months of the child's previous referral."""
+
+    probability: Probability = Field(description="chance a closed case comes back (within the delay), before the factors below")
     late_assessment_factor: Annotated[float, Field(ge=1.0)] = 1.0
     pressure_factor: Annotated[float, Field(ge=1.0)] = 1.0
     early_help_not_engaged_factor: Annotated[float, Field(ge=1.0)] = 1.0
-    delay_weeks: Distribution = Field(description="weeks from closure to the re-referral (within 52)")
+    delay_weeks: Distribution = Field(description="weeks from closure to the contact about the returning child (at most 52)")
     closed_before_start_per_year: NonNegative = Field(
         0.0, description="cases closed in the year before the run starts; they may return during the first year")
 

@@ -20,7 +20,8 @@ streams so that their number never shifts the draws for new referrals.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import math
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -33,6 +34,22 @@ PLAN_KINDS = ("cin", "cp", "cla")
 PLAN_NAMES = {"cin": "child in need plan", "cp": "child protection plan", "cla": "care (looked after)"}
 YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
 TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
+RE_REFERRAL_DAYS = YEAR_DAYS  # DfE: a re-referral is a referral within 12 months of the child's previous referral
+# DfE table C2: assessments by whole working days from referral to completion; each bin's last day
+ASSESSMENT_BINS = ((0, "assessments_days_0"), (10, "assessments_days_1_10"), (20, "assessments_days_11_20"),
+                   (30, "assessments_days_21_30"), (40, "assessments_days_31_40"), (45, "assessments_days_41_45"),
+                   (50, "assessments_days_46_50"), (60, "assessments_days_51_60"), (math.inf, "assessments_days_61_plus"))
+_ASSESSMENT_BIN_ENDS = [b for b, _ in ASSESSMENT_BINS]
+# DfE table D7: child protection plans ending, by length (3 months is a quarter of a year of working days)
+CP_LENGTH_BINS = ((YEAR_DAYS / 4, "cp_plans_ended_3m_or_less"), (YEAR_DAYS / 2, "cp_plans_ended_3_6m"),
+                  (YEAR_DAYS, "cp_plans_ended_6_12m"), (2 * YEAR_DAYS, "cp_plans_ended_1_2y"),
+                  (math.inf, "cp_plans_ended_2y_plus"))
+
+
+def working_days_between(start: float, end: float) -> int:
+    """Whole working days from ``start`` to ``end`` as DfE counts them: the difference of their dates
+    (working day k is the clock interval [k, k+1)), so the same day is 0."""
+    return math.floor(end + TIME_TOL) - math.floor(start + TIME_TOL)
 
 
 class Case:
@@ -84,6 +101,8 @@ class CaseFlow:
 
     def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help, tracer=None):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.on_return = None  # set by the council: on_return(t, child) sends a returning child to the front door
+        self.last_referral: dict[int, float] = {}  # child -> time of their latest referral (for DfE's re-referral)
         self.trace = tracer
         self.levers = levers
         self.early_help = early_help
@@ -152,11 +171,18 @@ class CaseFlow:
         case.points = self.wp.s47 if case.s47 else self.wp.assessment
 
     def referral(self, t: float, child: int | None = None, returning: bool = False) -> None:
-        """A referral is accepted: an assessment is needed."""
+        """A referral is accepted: an assessment is needed. ``returning``: a child whose case closed before."""
         case = self._new_case("assessment", t, child, self.wp.assessment)
         case.returning = returning
         self._draw_assessment(case, self.return_draws if returning else self.new_draws)
-        self.monitor.count("re_referrals" if returning else "referrals", t)
+        m = self.monitor
+        m.count("referrals", t)
+        if returning:
+            m.count("returns_after_closure", t)
+        before = self.last_referral.get(case.child)
+        if before is not None and t - before <= RE_REFERRAL_DAYS + TIME_TOL:
+            m.count("re_referrals", t)
+        self.last_referral[case.child] = t
         if self.trace:
             self.trace.child(case.child, t, "re-referred" if returning else "referred",
                              detail="section 47 enquiry" if case.s47 else "")
@@ -195,6 +221,7 @@ class CaseFlow:
                     self._draw_assessment(case, init)
                     case.work_start = -elapsed_days
                     case.strategy_t = -elapsed_days + self.strategy_days if case.s47 else None
+                    self.last_referral[case.child] = case.referral_t
                     cases.append(case)
                 rest_icpc = c.s47_to_icpc_days.sample_residual(rng, np.full(g.count, elapsed_days))
                 rest_assess = c.assessment_days.sample_residual(rng, np.full(g.count, elapsed_days))
@@ -206,20 +233,33 @@ class CaseFlow:
                 rest = plan.duration_weeks.sample_residual(rng, np.full(g.count, g.weeks_open)) * WD
                 for r in rest:
                     case = self._new_case(g.type, -elapsed_days, None, getattr(self.wp, g.type))
+                    self.last_referral[case.child] = case.referral_t  # the plan's start stands in for the referral
                     self._begin_plan(case, g.type, 0.0, duration=float(r), started=-elapsed_days)
         self._recently_closed()
 
     def _recently_closed(self) -> None:
-        """Cases closed in the 52 weeks before the start, which may return in the first year."""
+        """Cases closed in the 52 weeks before the start, which may return in the first year. Each was
+        referred one assessment before it closed, or (as often as assessments lead to a plan) one
+        assessment and one child in need plan before (for DfE's re-referral count)."""
         rr = self.rr
         rng = self.streams("initial.closed_before_start")
         n = rng.poisson(rr.closed_before_start_per_year)
         closed_at = -rng.random(n) * 52.0 * WD
         back = rng.random(n) < rr.probability
         delay = np.minimum(rr.delay_weeks.sample(rng, n) * WD, 52.0 * WD)
-        for t in np.sort((closed_at + delay)[back & (closed_at + delay > 0)]):
-            ev = self.env.timeout(float(t), value=None)
-            ev.callbacks.append(lambda e: self.referral(self.env.now, returning=True))
+        c = self.scn.cases
+        o = c.outcomes
+        plan_share = (o.cin + o.cla) / (o.nfa + o.early_help + o.cin + o.cla)
+        episode = c.assessment_days.sample(rng, n)
+        episode += np.where(rng.random(n) < plan_share, c.plans.cin.duration_weeks.sample(rng, n) * WD, 0.0)
+        referred_at = closed_at - episode
+        at = closed_at + delay
+        for i in np.argsort(at, kind="stable"):
+            if back[i] and at[i] > 0:
+                child = self.next_child
+                self.next_child += 1
+                self.last_referral[child] = float(referred_at[i])
+                self.on_return(float(at[i]), child)
 
     # -- the allocator's news ------------------------------------------------------------
     def on_allocated(self, case: Case, t: float) -> None:
@@ -268,9 +308,12 @@ class CaseFlow:
         t = self.env.now
         m = self.monitor
         took = t - case.referral_t
-        case.late = took > self.timescale + TIME_TOL
+        days = working_days_between(case.referral_t, t)  # as DfE counts them
+        case.late = days > self.timescale
         m.count("assessments_completed", t)
         m.count("_assessment_days_total", t, took)
+        m.count("_assessment_workdays_total", t, days)
+        m.count(ASSESSMENT_BINS[bisect_left(_ASSESSMENT_BIN_ENDS, days)][1], t)
         if not case.late:
             m.count("_assessments_in_timescale", t)
         self._count_area(t)
@@ -280,7 +323,7 @@ class CaseFlow:
         case.end = None
         if self.trace:
             self.trace.child(case.child, t, "assessment completed", case.worker,
-                             f"{took:.0f} working days from referral" + (" (late)" if case.late else ""))
+                             f"{days} working days from referral" + (" (late)" if case.late else ""))
         if case.icpc:
             m.count("icpcs", t)
             if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
@@ -401,8 +444,11 @@ class CaseFlow:
     def _cp_plan_ends(self, case: Case, t: float, cum: list, total: float):
         """Count a child protection plan's end; a plan that drifted is likelier to end in care."""
         self.monitor.count("cp_plans_ended", t)
-        if t - case.plan_start >= 2 * YEAR_DAYS:
-            self.monitor.count("_cp_plans_ended_2y", t)
+        length = t - case.plan_start
+        for end, name in CP_LENGTH_BINS:  # "3 months or less", then "over 3 months to 6 months", ...
+            if length <= end + TIME_TOL or end == math.inf:
+                self.monitor.count(name, t)
+                break
         if case.drift_years <= 0 or self.drift.outcome_effect <= 0:
             return cum, total
         shares = np.diff([0.0] + list(cum))
@@ -436,9 +482,8 @@ class CaseFlow:
         if self.trace:
             self.trace.child(case.child, t, "stepped down to early help" if stepped_down else "case closed",
                              detail=f"comes back after {_weeks(delay / WD)}" if back else "")
-        if back:
-            ev = self.env.timeout(delay, value=case.child)
-            ev.callbacks.append(lambda e: self.referral(self.env.now, child=e.value, returning=True))
+        if back:  # the child comes back through the front door, as a contact about a known child
+            self.on_return(t + delay, case.child)
 
     def _step_down(self, case: Case, t: float) -> None:
         """Step-down to early help: the statutory case closes; the family may or may not engage."""

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import simpy
 
-from ..calendar import WorkingCalendar
+from ..calendar import WEEKS_PER_YEAR, WorkingCalendar
 from ..schema import GRADES, Scenario
 from ..streams import Streams
 from .cases import CaseFlow
@@ -115,7 +115,8 @@ class Replication:
         self.early_help = EarlyHelp(scn, streams, mon, levers)
         self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help, tracer)
         self.door = FrontDoor(scn, self.calendar, env, streams, mon, levers, self.early_help,
-                              on_referral=self.flow.referral)
+                              on_referral=self.flow.referral, tracer=tracer)
+        self.flow.on_return = self.door.returning_contact
         self.staffing = Staffing(scn, list(scn.teams), env, streams, mon, self.workforce, levers,
                                  self._on_start, self._on_leave, tracer)
 
@@ -211,15 +212,20 @@ def derived_measures(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Percentages and means worked out from the weekly flows (NaN in a week with nothing to measure)."""
     done = out["assessments_completed"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        days_mean = np.where(done > 0, out["_assessment_days_total"] / np.where(done > 0, done, 1), np.nan)
+        days_mean = np.where(done > 0, out["_assessment_workdays_total"] / np.where(done > 0, done, 1), np.nan)
+    permanent = out["staff_fte"] - out["staff_fte_agency"]
     return {
         "assessments_in_timescale_pct": pct(out["_assessments_in_timescale"], done),
         "assessment_days_mean": days_mean,
         "icpcs_in_timescale_pct": pct(out["_icpcs_in_timescale"], out["icpcs"]),
         "contacts_decided_in_timescale_pct": pct(out["_contacts_decided_in_timescale"], out["_contacts_decided"]),
-        "re_referral_pct": pct(out["re_referrals"], out["referrals"] + out["re_referrals"]),
+        "re_referral_pct": pct(out["re_referrals"], out["referrals"]),
         "cp_plans_repeat_pct": pct(out["_cp_plans_repeat"], out["cp_plans_started"]),
-        "cp_plans_ended_2y_pct": pct(out["_cp_plans_ended_2y"], out["cp_plans_ended"]),
+        "cp_plans_ended_2y_pct": pct(out["cp_plans_ended_2y_plus"], out["cp_plans_ended"]),
+        # DfE's workforce rates: turnover is a yearly rate (a week's leavers times weeks in a year)
+        "turnover_rate_pct": pct(out["leavers_permanent_fte"] * WEEKS_PER_YEAR, permanent),
+        "vacancy_rate_pct": pct(out["vacancies_fte"], out["vacancies_fte"] + permanent),
+        "agency_rate_pct": pct(out["staff_fte_agency"], out["staff_fte"]),
     }
 
 

@@ -7,6 +7,10 @@ that rate). Everything about a contact that does not depend on staffing (when
 it arrives, its source, what screening will decide, how long screening takes,
 what early help will do) is drawn up front from that source's own streams.
 
+Children whose case closed and who come back reach the front door too, as
+contacts about known children (``returning_contact``): they are screened in
+the same queue, in order of arrival, and decided as referrals.
+
 Screening is a first-come-first-served queue with one server per screener in
 post and not absent. Contacts are handed to the earliest free screener in a
 daily batch (one event per working day, not one per contact); a referral then
@@ -20,6 +24,7 @@ import heapq
 
 import numpy as np
 
+from ..distributions import BufferedSampler
 from ..schema import Scenario
 
 NFA, EARLY_HELP, REFERRAL = 0, 1, 2
@@ -51,8 +56,9 @@ class FrontDoor:
     decided as a referral, or a family stepped up from early help).
     """
 
-    def __init__(self, scn: Scenario, calendar, env, streams, monitor, levers, early_help, on_referral):
+    def __init__(self, scn: Scenario, calendar, env, streams, monitor, levers, early_help, on_referral, tracer=None):
         self.env, self.monitor, self.on_referral = env, monitor, on_referral
+        self.trace = tracer
         self.early_help = early_help
         self.timescale = scn.standards.decision_days
         horizon = calendar.horizon
@@ -92,6 +98,13 @@ class FrontDoor:
         self.start = np.full(n, np.nan)  # when screening starts and ends (the decision), once assigned
         self.end = np.full(n, np.nan)
         self.horizon = horizon
+        # contacts about returning children: (arrival, order, child) waiting to be screened, and those screened
+        self.returns: list[tuple[float, int, int]] = []
+        self._n_returns = 0
+        self.return_service = BufferedSampler(scn.front_door.screening_days, streams("screening.time.returning"))
+        self.ret_arrival: list[float] = []
+        self.ret_start: list[float] = []
+        self.ret_end: list[float] = []
 
     # -- screeners -------------------------------------------------------------------
     def set_screeners(self, n: int, t: float) -> None:
@@ -103,6 +116,15 @@ class FrontDoor:
         elif n < cur:
             self.free = sorted(self.free)[:n]  # those finishing latest step away after their contact
             heapq.heapify(self.free)
+
+    def returning_contact(self, t: float, child: int) -> None:
+        """A child whose case closed comes back: a contact about them reaches the front door at ``t``."""
+        heapq.heappush(self.returns, (t, self._n_returns, child))
+        self._n_returns += 1
+        self.monitor.count("contacts", t)
+        self.monitor.count("contacts_returning", t)
+        if self.trace:
+            self.trace.child(child, t, "contact about the child (known to the service)")
 
     def process(self):
         """One event per working day: hand that day's contacts (and any waiting) to screeners."""
@@ -116,10 +138,16 @@ class FrontDoor:
     def _assign(self, until: float) -> None:
         """Hand contacts that have arrived by ``until`` to the earliest free screener (first come, first served)."""
         free = self.free
-        i0 = self.next
-        if not free or i0 >= self.arrival.size:
+        if not free:
             return
+        back = []  # contacts about returning children that arrived before ``until``
+        while self.returns and self.returns[0][0] < until:
+            back.append(heapq.heappop(self.returns))
+        i0 = self.next
         i1 = int(np.searchsorted(self.arrival, until, side="left"))  # contacts i0..i1-1 arrived before ``until``
+        if back:
+            self._assign_with_returns(i0, i1, back)
+            return
         if i1 <= i0:
             return
         # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
@@ -143,21 +171,62 @@ class FrontDoor:
         self.end[i0:i1] = ends
         self.next = i1
 
+    def _assign_with_returns(self, i0: int, i1: int, back: list) -> None:
+        """:meth:`_assign`'s loop with contacts about returning children merged in, in order of arrival."""
+        free, now, timeout = self.free, self.env.now, self.env.timeout
+        arr = self.arrival[i0:i1].tolist()
+        service, outcome = self.service[i0:i1].tolist(), self.outcome[i0:i1].tolist()
+        step_up, step_up_days = self.eh.step_up, self.eh.step_up_days
+        starts, ends = [], []
+        j = 0
+        for k in range(i1 - i0 + 1):
+            while j < len(back) and (k == i1 - i0 or back[j][0] <= arr[k]):
+                t_arr, _, child = back[j]
+                start = max(t_arr, now, free[0])
+                end = start + self.return_service()
+                heapq.heapreplace(free, end)
+                self.ret_arrival.append(t_arr)
+                self.ret_start.append(start)
+                self.ret_end.append(end)
+                timeout(end - now, value=child).callbacks.append(self._refer_returning)
+                j += 1
+            if k == i1 - i0:
+                break
+            start = max(arr[k], now, free[0])
+            end = start + service[k]
+            heapq.heapreplace(free, end)
+            starts.append(start)
+            ends.append(end)
+            o = outcome[k]
+            if o == REFERRAL:
+                timeout(end - now).callbacks.append(self._refer)
+            elif o == EARLY_HELP and step_up[i0 + k]:
+                timeout(end + step_up_days[i0 + k] - now).callbacks.append(self._step_up)
+        if i1 > i0:
+            self.start[i0:i1] = starts
+            self.end[i0:i1] = ends
+            self.next = i1
+
     def finish(self) -> None:
         """Count decisions, waits and early help into their weeks, all contacts at once."""
         m, k = self.monitor, self.next
         a, start, end, out = self.arrival[:k], self.start[:k], self.end[:k], self.outcome[:k]
-        m.count_many("_screening_started", start)
-        m.count_many("_screening_wait_days", start, start - a)
-        m.count_many("_contacts_decided", end)
-        m.count_many("_contacts_decided_in_timescale", end[end - a <= self.timescale])
-        m.count_many("_contacts_referred", end[out == REFERRAL])
+        ra, rs, re_ = (np.array(x, dtype=float) for x in (self.ret_arrival, self.ret_start, self.ret_end))
+        m.count_many("_screening_started", np.concatenate([start, rs]))
+        m.count_many("_screening_wait_days", np.concatenate([start, rs]), np.concatenate([start - a, rs - ra]))
+        m.count_many("_contacts_decided", np.concatenate([end, re_]))
+        decided_in_time = np.concatenate([end[end - a <= self.timescale], re_[re_ - ra <= self.timescale]])
+        m.count_many("_contacts_decided_in_timescale", decided_in_time)
+        m.count_many("_contacts_referred", np.concatenate([end[out == REFERRAL], re_]))
         eh = out == EARLY_HELP
         m.count_many("_contacts_to_early_help", end[eh])
         self.early_help.count_from_front_door(end, self.eh, eh)
 
     def _refer(self, ev) -> None:
         self.on_referral(self.env.now)
+
+    def _refer_returning(self, ev) -> None:
+        self.on_referral(self.env.now, child=ev.value, returning=True)
 
     def _step_up(self, ev) -> None:
         self.monitor.count("early_help_step_ups", self.env.now)
@@ -167,4 +236,5 @@ class FrontDoor:
         """Contacts arrived by ``t`` and not yet decided."""
         arrived = int(np.searchsorted(self.arrival, t, side="right"))
         decided = int(np.count_nonzero(self.end[: self.next] <= t))
-        self.monitor.set("front_door_backlog", week, arrived - decided)
+        back = sum(1 for r in self.returns if r[0] <= t) + int(np.count_nonzero(np.array(self.ret_end) > t))
+        self.monitor.set("front_door_backlog", week, arrived - decided + back)

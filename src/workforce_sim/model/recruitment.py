@@ -115,9 +115,20 @@ class Staffing:
                 else:
                     post.agency = w
                 self.on_start(w, 0.0)
-        for p in self.posts:
-            if p.perm < 0:
-                self._vacant(p, 0.0)
+        # Some of the staff in post resigned shortly before the start and are working their notice.
+        for w in range(self.wf.n):
+            rest = self.wf.resigned_before_start(w, self.notice_agency if self.wf.agency[w] else self.notice_perm)
+            if rest is not None:
+                self._leave_after(w, 0.0, rest)
+        # The council covers cover_share of its vacancies. A vacancy an agency worker holds at the start
+        # is covered; of the empty ones, just enough are covered to bring the share up to cover_share.
+        vacant = [p for p in self.posts if p.perm < 0]
+        held = sum(1 for p in vacant if p.agency >= 0)
+        empty = len(vacant) - held
+        wanted = self.market.cover_share * len(vacant) - held
+        share_of_empty = min(1.0, max(0.0, wanted / empty)) if empty else 0.0
+        for p in vacant:
+            self._vacant(p, 0.0, cover_share=1.0 if p.agency >= 0 else share_of_empty)
 
     def schedule_levers(self) -> None:
         """Posts funded by levers open on their start date and close (once vacant) after their end."""
@@ -177,14 +188,15 @@ class Staffing:
             year += 1
 
     # -- vacancies -------------------------------------------------------------------
-    def _vacant(self, post: Post, t: float, returner: bool = False) -> None:
-        """A post has no permanent worker: recruit, and decide once whether to cover it (always, when
-        its leaver comes back as an agency worker)."""
+    def _vacant(self, post: Post, t: float, returner: bool = False, cover_share: float | None = None) -> None:
+        """A post has no permanent worker: recruit, and decide once whether to cover it (with the
+        scenario's cover share unless told otherwise; always, when its leaver comes back as an agency worker)."""
         if t >= post.until:
             self._close(post, t)
             return
         self._open_round(post)
-        post.covered = self.agency_cover[post.team]() < self.market.cover_share or returner
+        share = self.market.cover_share if cover_share is None else cover_share
+        post.covered = self.agency_cover[post.team]() < share or returner
         self._seek_agency(post)
 
     def _open_round(self, post: Post) -> None:
@@ -330,11 +342,13 @@ class Staffing:
     # -- leaving ---------------------------------------------------------------------
     def resign(self, w: int, t: float) -> None:
         """Worker ``w`` resigns at ``t``: they keep their cases, take no new ones, and leave after their notice."""
+        self._leave_after(w, t, self.notice_agency if self.wf.agency[w] else self.notice_perm)
+
+    def _leave_after(self, w: int, t: float, notice: float) -> None:
         wf = self.wf
         wf.give_notice(w)
         if self.trace:
             self.trace.worker(w, t, "resigns", f"{wf.cases[w]} cases, pressure {wf.pressure[w]:.2f}")
-        notice = self.notice_agency if wf.agency[w] else self.notice_perm
         ev = self.env.timeout(notice, value=w)
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
 
@@ -346,10 +360,11 @@ class Staffing:
         post = self.posts[wf.post[w]]
         wf.remove(w)
         self.left += 1
-        self.monitor.count("leavers", t)
+        self.monitor.count("leavers_incl_agency", t)
         returner = False
         if not wf.agency[w]:
             self.monitor.count("leavers_permanent", t)
+            self.monitor.count("leavers_permanent_fte", t, wf.fte[w])
             u = self.agency_return[post.team]()  # drawn for every permanent leaver: common random numbers
             returner = (wf.pressure[w] > self.market.return_pressure and u < self.market.leavers_return_share
                         and not post.closed and t < post.until)

@@ -132,6 +132,21 @@ class Workforce:
         self.absent[i] = False
         self._changes.append(i)
 
+    def resigned_before_start(self, i: int, notice_days: float) -> float | None:
+        """For a worker in post at the start: if they resigned within one notice period before it (at
+        their grade's and contract's base leaving rate), the working days of notice left; else None.
+
+        The worker's own leaving threshold decides, so no random number is drawn; one who did not
+        resign keeps the rest of their threshold (an exponential forgets what has passed)."""
+        rate = self.hazard_agency if self.agency[i] else self.hazard_perm[self.grade[i]]
+        window = rate * notice_days / WORKING_DAYS_PER_WEEK / WEEKS_PER_YEAR
+        if window <= 0:
+            return None
+        if self.limit[i] < window:
+            return notice_days * (1.0 - self.limit[i] / window)
+        self.limit[i] -= window
+        return None
+
     def give_notice(self, i: int) -> None:
         """Worker ``i`` is on notice: they keep their cases but take no new ones."""
         self.notice[i] = True

@@ -1,0 +1,253 @@
+"""The start-state check: is a scenario's start state where the model settles?
+
+A scenario starts from the service as it is: staff in post by contract, vacancies, open cases
+by type. If the model, left alone, would hold the service somewhere else, every run of the
+scenario first moves from the start state towards that level, and the early years' trend is
+partly the model settling rather than a change in the service. This check measures that: it
+simulates the scenario with demand held steady and no levers, and compares each measure in the
+first week with its average once settled (the last three years of the check).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .calendar import weeks_for_years
+from .experiment import run
+from .loading import load_scenario
+from .model.measures import MEASURES
+from .results import periods
+from .schema import Scenario
+
+YEARS = 5  # years simulated by the check
+REPS = 8  # simulated futures
+SEED = 42  # as run's default
+SETTLED_YEARS = 3  # "settled" is the average over the check's last this many years
+TOLERANCE = 0.10  # a measure whose settled value is more than this share from its start has not settled
+MIN_CHANGE = 1.0  # ...and by at least one FTE, post or case: smaller moves are noise, whatever the share
+NOISE = 2.0  # ...and by more than this many standard errors of the settled value (chance, not settling)
+NAMED = 3  # measures named in words, the largest moves first
+
+PERMANENT = "staff_fte_permanent"  # staff_fte - staff_fte_agency, worked out here
+CHECKED = [PERMANENT, "staff_fte_agency", "vacancies_fte", "assessments_open", "cin_open", "cp_open", "cla_open",
+           "early_help_open"]
+
+
+def _label_unit(name: str) -> tuple[str, str]:
+    if name == PERMANENT:
+        return "Permanent staff in post", "FTE"
+    m = MEASURES[name]
+    return m.label, m.unit
+
+
+def steady(scn: Scenario) -> Scenario:
+    """``scn`` with demand growth removed (the demand-wide trend and every source's own) and no levers."""
+    sources = {name: src.model_copy(update={"trend_per_year": 0.0}) if src.trend_per_year is not None else src
+               for name, src in scn.demand.sources.items()}
+    demand = scn.demand.model_copy(update={"trend_per_year": 0.0, "sources": sources})
+    return scn.model_copy(update={"demand": demand, "levers": []})
+
+
+def _has_growth(scn: Scenario) -> bool:
+    return scn.demand.trend_per_year != 0 or any(s.trend_per_year for s in scn.demand.sources.values())
+
+
+def _checked_values(weekly: pd.DataFrame) -> pd.DataFrame:
+    """The checked measures by replication and week (permanent staff worked out from all staff less agency)."""
+    out = weekly[["replication", "week"]].copy()
+    out[PERMANENT] = weekly["staff_fte"] - weekly["staff_fte_agency"]
+    for name in CHECKED[1:]:
+        out[name] = weekly[name]
+    return out
+
+
+def _change_pct(start: float, settled: float) -> float:
+    if start != 0:
+        return 100.0 * (settled - start) / abs(start)
+    return 0.0 if settled == 0 else float(np.sign(settled)) * np.inf
+
+
+def _moves(start: float, settled: float, se: float = 0.0) -> bool:
+    diff = abs(settled - start)
+    return bool(diff > TOLERANCE * abs(start) and diff >= MIN_CHANGE and diff > NOISE * se)
+
+
+def _number(value: float, unit: str) -> str:
+    return f"{value:,.1f}" if unit in ("FTE", "posts") else f"{value:,.0f}"
+
+
+def _pct(value: float) -> str:
+    return "from none" if not np.isfinite(value) else f"{value:+.0f}%"
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:]
+
+
+@dataclass
+class StartStateCheck:
+    """Where a scenario settles with demand held steady and no levers, against its start state.
+
+    ``table`` has one row per measure: ``measure`` (the weekly.csv column; ``staff_fte_permanent``
+    is ``staff_fte - staff_fte_agency``), ``label``, ``unit``, ``start`` (week 0, mean over the
+    simulated futures), ``settled`` (mean over weeks ``settled_from_week`` onwards), ``settled_se``
+    (its standard error over the simulated futures), ``change_pct`` (settled against start, in %),
+    ``moves`` (more than TOLERANCE, MIN_CHANGE and NOISE standard errors from the start),
+    and the mean of each year of the check (``year 1``, ``year 2``, ...).
+    """
+
+    scenario: str
+    years: int
+    reps: int
+    seed: int
+    settled_from_week: int
+    settled_period: tuple[int, int]  # first and last year averaged as "settled", e.g. (3, 5)
+    growth_removed: bool  # the scenario had demand growth, removed for the check
+    levers_removed: int  # how many levers the scenario had, removed for the check
+    table: pd.DataFrame
+    same_as: str | None = None  # the scenario whose simulation this check shares (see start_state_checks)
+
+    @property
+    def settled(self) -> bool:
+        """True when every measure settles within TOLERANCE of its start (or moves by less than MIN_CHANGE)."""
+        return not self.table["moves"].any()
+
+    def _by_size(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows``, the largest change first: relative to the start, or to MIN_CHANGE for a start below it."""
+        size = (rows["settled"] - rows["start"]).abs() / np.maximum(rows["start"].abs(), MIN_CHANGE)
+        return rows.iloc[np.argsort(-size.to_numpy(), kind="stable")]
+
+    def moving(self) -> pd.DataFrame:
+        """The rows that move, the largest change first."""
+        return self._by_size(self.table[self.table["moves"]])
+
+    def _what(self) -> str:
+        removed = []
+        if self.growth_removed:
+            removed.append("its growth in demand")
+        if self.levers_removed:
+            removed.append(f"its {self.levers_removed} lever{'s' if self.levers_removed != 1 else ''}")
+        note = f" ({' and '.join(removed)} removed for the check)" if removed else ""
+        first, last = self.settled_period
+        return (f"Start-state check for {self.scenario}: simulated for {self.years} years, {self.reps} times over, "
+                f"with demand held steady and no levers{note}, comparing staffing and open cases in the first "
+                f"week with where they settle (the average of years {first} to {last}).")
+
+    @staticmethod
+    def _move(row) -> str:
+        verb = "rise" if row["settled"] > row["start"] else "fall"
+        unit = " FTE" if row["unit"] == "FTE" else ""
+        pct = f" ({_pct(row['change_pct'])})" if row["start"] != 0 else ""
+        return (f"{_lower(row['label'])} {verb} from {_number(row['start'], row['unit'])} to "
+                f"{_number(row['settled'], row['unit'])}{unit}{pct}")
+
+    def words(self, repeat: bool = True) -> list[str]:
+        """The check in plain English, one paragraph a line.
+
+        With ``repeat=False``, a check that shares another scenario's simulation (``same_as``) is one
+        line referring to that scenario's, for when both are printed together.
+        """
+        if self.same_as is not None and not repeat:
+            return [f"Start-state check for {self.scenario}: as for {self.same_as}, which is the same scenario "
+                    "once demand growth and levers are removed."]
+        lines = [self._what()]
+        limit = f"{TOLERANCE:.0%}"
+        if self.settled:
+            t = self.table
+            big = self._by_size(t).iloc[0]
+            small = (" or moves by less than one, or by less than chance alone gives over this many simulated futures"
+                     if (t["change_pct"].abs() > 100 * TOLERANCE).any() else "")
+            lines.append(f"The start state is close to where this scenario settles: with demand held steady and no "
+                         f"levers, every measure checked stays within {limit} of its start{small} (the largest "
+                         f"change: {self._move(big)}). Trends in a run of this scenario come mostly from its "
+                         f"demand, levers and chance, not from the model settling.")
+            return lines
+        moving = self.moving()
+        named = [self._move(r) for _, r in moving.head(NAMED).iterrows()]
+        text = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
+        rest = [f"{_lower(r['label'])} ({_pct(r['change_pct'])})"
+                for _, r in moving.iloc[NAMED:].iterrows()]
+        if rest:
+            text += f"; also more than {limit} from the start: " + ", ".join(rest)
+        lines.append(f"The start state is not where this scenario settles: with demand held steady and no levers, "
+                     f"{text}.")
+        lines.append("Much of the first years' trend in a run of this scenario will be the model settling, not a "
+                     "change in the service. If the start state is your council's own figures, check the "
+                     "scenario's rates, case durations and staffing against them: either the service really is "
+                     "changing this way, or they do not match.")
+        return lines
+
+    def table_lines(self) -> list[str]:
+        """A small aligned table: measure, start, settled and change; a * marks a measure that has not settled."""
+        labels = [f"{r['label']} (FTE)" if r["unit"] == "FTE" else r["label"] for _, r in self.table.iterrows()]
+        width = max(len(s) for s in labels + ["measure"]) + 2
+        out = [f"{'measure':{width}}{'start':>10}{'settled':>10}{'change':>11}"]
+        for label, (_, r) in zip(labels, self.table.iterrows()):
+            change = _pct(r["change_pct"])
+            out.append(f"{label:{width}}{_number(r['start'], r['unit']):>10}{_number(r['settled'], r['unit']):>10}"
+                       f"{change:>11}{'  *' if r['moves'] else ''}")
+        if not self.settled:
+            out.append(f"* settles more than {TOLERANCE:.0%} away from its start")
+        return out
+
+
+def start_state_check(scn: Scenario | str | Path, years: int = YEARS, reps: int = REPS, seed: int = SEED,
+                      jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> StartStateCheck:
+    """Simulate ``scn`` with demand held steady and no levers, and compare its start state with where it settles.
+
+    ``scn`` is a loaded scenario (with any ``--set`` overrides already applied), a file path or a
+    bundled name. Nothing is written. ``years`` must cover more than the last SETTLED_YEARS years.
+    """
+    if not isinstance(scn, Scenario):
+        scn = load_scenario(scn)
+    n_weeks = weeks_for_years(years)
+    year_periods = [p for p in periods(n_weeks) if p[0] != "whole run"]
+    if len(year_periods) <= SETTLED_YEARS:
+        raise ValueError(f"the start-state check needs at least {SETTLED_YEARS + 1} years, to leave the last "
+                         f"{SETTLED_YEARS} for where the scenario settles; got {years}")
+    result = run(steady(scn), years=years, reps=reps, seed=seed, jobs=min(jobs, reps), progress=progress)
+    values = _checked_values(result.weekly)
+    by_week = values.groupby("week")[CHECKED].mean()
+    settled_from = year_periods[-SETTLED_YEARS][1]
+    start = by_week.loc[0]
+    settled = by_week.loc[settled_from:].mean()
+    # the standard error of the settled value, from each simulated future's own settled value
+    per_future = values[values["week"] >= settled_from].groupby("replication")[CHECKED].mean()
+    se = per_future.std(ddof=1) / np.sqrt(len(per_future)) if len(per_future) > 1 else per_future.iloc[0] * 0.0
+    rows = []
+    for name in CHECKED:
+        label, unit = _label_unit(name)
+        row = {"measure": name, "label": label, "unit": unit, "start": float(start[name]),
+               "settled": float(settled[name]), "settled_se": float(se[name]),
+               "change_pct": _change_pct(start[name], settled[name]),
+               "moves": _moves(start[name], settled[name], float(se[name]))}
+        for period, a, b in year_periods:
+            row[period] = float(by_week[name].iloc[a:b].mean())
+        rows.append(row)
+    return StartStateCheck(scenario=scn.name, years=years, reps=reps, seed=seed, settled_from_week=settled_from,
+                           settled_period=(len(year_periods) - SETTLED_YEARS + 1, len(year_periods)),
+                           growth_removed=_has_growth(scn), levers_removed=len(scn.levers), table=pd.DataFrame(rows))
+
+
+def start_state_checks(scns: list[Scenario], **kw) -> list[StartStateCheck]:
+    """The check for each scenario; scenarios that differ only in name, demand growth and levers share one simulation."""
+    done: list[tuple[dict, StartStateCheck]] = []
+    out = []
+    for scn in scns:
+        key = steady(scn).model_dump(exclude={"name", "description"})
+        same = next((c for k, c in done if k == key), None)
+        if same is None:
+            check = start_state_check(scn, **kw)
+            done.append((key, check))
+        else:
+            check = dataclasses.replace(same, scenario=scn.name, growth_removed=_has_growth(scn),
+                                        levers_removed=len(scn.levers), table=same.table.copy(),
+                                        same_as=same.scenario)
+        out.append(check)
+    return out

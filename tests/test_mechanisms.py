@@ -232,3 +232,30 @@ def test_recovering_council_unravels_when_its_temporary_team_ends():
     late = lambda res: res.weekly[res.weekly["week"] >= 104].groupby("replication")["caseload_incl_unallocated"].mean()  # noqa: E731
     gap = late(ended) - late(kept)
     assert (gap > 0).mean() >= 0.9 and gap.mean() > 1.0, gap
+
+
+# -- the start state -----------------------------------------------------------------------------
+def test_staff_who_resigned_before_the_start_leave_in_the_first_weeks():
+    """Workers resign all the time, so some are working their notice at the start: permanent staff leave in
+    the first six weeks (the notice period, before anyone who resigns in the run can go) about as often as
+    in any six weeks at the base rate. Without this the first weeks of every run would have no leavers."""
+    scn = load_scenario("baseline")
+    notice = int(scn.workforce.turnover.notice_weeks_permanent)
+    rates = scn.workforce.turnover.permanent_per_year
+    expected_per_rep = sum(-np.log1p(-rates[g.grade]) * g.fte * g.count for g in scn.staff
+                           if g.contract == "permanent") * notice / (365.25 / 7)
+    reps = 12
+    got = sum(simulate(scn, 3, r, notice + 2)["leavers_permanent"][:notice].sum() for r in range(reps))
+    assert 0.5 * expected_per_rep * reps < got < 1.6 * expected_per_rep * reps, (got, expected_per_rep * reps)
+
+
+def test_vacancies_at_the_start_are_covered_up_to_the_cover_share():
+    """The baseline starts with 8 agency workers in 12 vacancies. A vacancy an agency worker holds counts as
+    covered, so at a cover share of 0.5 (6 wanted) no empty vacancy is covered at the start and agency stays
+    level over the first four weeks; at a cover share of 1 all 4 empty ones are, and agency grows by about 4
+    as the workers arrive (3 weeks on average). Drawing each empty vacancy at the cover share would add
+    about 2 at 0.5."""
+    def growth(share):
+        scn = load_scenario("baseline", [f"workforce.agency.cover_share={share}"])
+        return np.mean([np.diff(simulate(scn, 5, r, 6)["staff_fte_agency"][[0, 4]])[0] for r in range(12)])
+    assert growth(0.5) < 0.8 and growth(1.0) > 2.0, (growth(0.5), growth(1.0))

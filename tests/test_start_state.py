@@ -251,3 +251,25 @@ def test_the_bundled_baseline_starts_where_it_settles():
     change = t[years].sub(t["start"], axis=0).div(t["start"], axis=0).abs()
     assert (change <= settling.TOLERANCE).all().all(), change.round(3)
     assert check.settled, check.words()
+
+
+def test_settle_writes_a_start_state_where_the_scenario_settles(tmp_path):
+    """A baseline whose start has a tenth of its child in need plans: `settle` writes a scenario that extends
+    it with staff and open cases where it settles, within the funded posts; it never overwrites a file."""
+    sets = ["open_cases.4.count=8", "open_cases.5.count=8", "open_cases.6.count=8", "open_cases.7.count=8"]
+    out = tmp_path / "settled.toml"
+    res = CliRunner().invoke(main, ["settle", "baseline", "--out", str(out), "--years", "4", "--reps", "3",
+                                    "--jobs", "1"] + [f"--set={s}" for s in sets])
+    assert res.exit_code == 0, res.output
+    scn = load_scenario(str(out))
+    assert scn.name == "baseline-settled" and scn.teams == load_scenario("baseline").teams
+    cin = sum(g.count for g in scn.open_cases if g.type == "cin")
+    assert 250 < cin < 450, cin  # the plans came back to where the service holds them (about 340)
+    for team, t in scn.teams.items():
+        for grade, posts in t.posts.items():
+            held = sum(g.count for g in scn.staff if g.team == team and (g.grade == grade or
+                                                                        (g.grade == "asye" and grade == "social_worker")))
+            assert held <= posts, (team, grade, held, posts)
+    assert any(g.contract == "agency" for g in scn.staff)
+    again = CliRunner().invoke(main, ["settle", "baseline", "--out", str(out), "--years", "4", "--reps", "1"])
+    assert again.exit_code == 2 and "exists already" in again.output

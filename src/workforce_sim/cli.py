@@ -21,6 +21,7 @@ from .files import FolderError, atomic_write
 from .results import breach_rules, recover_run_folder, write_csv
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEARS, start_state_checks
+from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
 from .words import headline_lines
@@ -583,6 +584,49 @@ def scenarios():
     width = max(len(n) for n in names)
     for name in names:
         click.echo(f"{name:{width}}  {load_scenario(name).description}")
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Scenario file to write: it extends SCENARIO and replaces its staff and open cases.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--years", default=SETTLE_YEARS, show_default=True, type=click.IntRange(4, 50),
+              help="Years to simulate to find where the scenario settles.")
+@click.option("--reps", default=SETTLE_REPS, show_default=True, type=click.IntRange(1, 1000),
+              help="Simulated futures to average.")
+@click.option("--seed", default=CHECK_SEED, show_default=True, type=int, help="Master random seed.")
+@click.option("--jobs", default=None, type=click.IntRange(1, None), help="Worker processes (default: every core).")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def settle(scenario, out, sets, years, reps, seed, jobs, force):
+    """Write a start state (staff in post and open cases) where SCENARIO settles.
+
+    The scenario is simulated with demand held steady and no levers; the staff and open cases at
+    the end are averaged over the simulated futures and written to --out as a scenario that extends
+    SCENARIO. Use it when your own start figures are incomplete, or to check them against where
+    your rates would take the service; `validate` says how far any start state is from it.
+    """
+    if out.exists() and not force:
+        raise click.UsageError(f"{out} exists already; choose another name or add --force")
+    scn = _load(scenario, sets)
+    click.echo(f"Simulating {scn.name} for {years} years, {reps} times over, with demand held steady and no levers...",
+               err=True)
+    state = settled_start_state(scn, years=years, reps=reps, seed=seed, jobs=jobs or available_cores())
+    base = scenario if scenario in bundled_names() else str(Path(scenario).resolve())
+    header = [tomlout.comment(line) for line in (
+        f"The start state where {scn.name} settles: staff in post and open cases after {years} years with demand",
+        f"held steady and no levers, averaged over {reps} simulated futures (seed {seed}), written by",
+        f"workforce-sim settle. Everything else is {scenario}'s." + (
+            f" Made with --set {' '.join(sets)}; those settings are not written here." if sets else ""))]
+    body = tomlout.dumps({"extends": base, "name": f"{scn.name}-settled",
+                          "description": f"{scn.description} Start state: where it settles."[:300],
+                          "staff": state["staff"], "open_cases": state["open_cases"]})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda fh: fh.write("\n".join(header) + "\n" + body))
+    staff = sum(g["count"] * g["fte"] for g in state["staff"])
+    cases = sum(g["count"] for g in state["open_cases"] if g["type"] != "early_help")
+    click.echo(f"Wrote {out}: {staff:.0f} FTE in post and {cases:,} open statutory cases. "
+               f"Check it with: workforce-sim validate {out}")
 
 
 @main.command()

@@ -251,3 +251,98 @@ def start_state_checks(scns: list[Scenario], **kw) -> list[StartStateCheck]:
                                         same_as=same.scenario)
         out.append(check)
     return out
+
+
+# -- a start state where the scenario settles --------------------------------------------------------
+SETTLE_YEARS = 8  # years simulated to find where a scenario settles
+SETTLE_REPS = 16  # simulated futures averaged
+AGE_GROUPS = 4  # open cases of each type are written in this many groups by how long they have been open
+EARLY_HELP_WEEKS = (3, 8, 15, 28)  # weeks open of the early help groups (its families are counted, not followed)
+
+
+def _state_of(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict:
+    from .model.council import Replication, collector_paused
+    with collector_paused():
+        rep = Replication(scn, seed, replication, n_weeks)
+        rep.start()
+        rep.run()
+        return rep.state()
+
+
+def settled_start_state(scn: Scenario | str | Path, years: int = SETTLE_YEARS, reps: int = SETTLE_REPS,
+                        seed: int = SEED, jobs: int = 1) -> dict:
+    """Staff in post and open cases where ``scn`` settles, as a scenario file's ``staff`` and ``open_cases``.
+
+    The scenario, with demand growth removed and no levers, is simulated ``years`` years ``reps``
+    times; the state at the end of each is read (staff by team, grade, contract and FTE with their
+    weeks in post; open cases by type with how long they have been open) and averaged. Staff keep
+    the scenario's own groups where it has them (a group the scenario does not have joins its group
+    of the same team, contract and post grade), are rounded, and are trimmed to the funded posts;
+    open cases of each type are written in AGE_GROUPS groups by age. Returns ``{"staff": [...],
+    "open_cases": [...]}`` of plain tables, ready for :func:`workforce_sim.tomlout.dumps`.
+    """
+    from .backends import open_executor
+    if not isinstance(scn, Scenario):
+        scn = load_scenario(scn)
+    still = steady(scn)
+    n_weeks = weeks_for_years(years)
+    with open_executor(jobs) as (ex, _):
+        states = list(ex.map(_state_of, [still] * reps, [seed] * reps, range(reps), [n_weeks] * reps))
+    return {"staff": _staff_groups(scn, states), "open_cases": _case_groups(states)}
+
+
+def _post_grade(grade: str) -> str:
+    return "social_worker" if grade == "asye" else grade
+
+
+def _staff_groups(scn: Scenario, states: list[dict]) -> list[dict]:
+    reps = len(states)
+    groups = list(dict.fromkeys((g.team, g.grade, g.contract, g.fte) for g in scn.staff))
+    count: dict = {g: 0.0 for g in groups}
+    weeks: dict = {g: [] for g in groups}
+    for state in states:
+        for team, grade, contract, fte, wk in state["staff"]:
+            key = (team, grade, contract, fte)
+            if key not in count:
+                near = [g for g in groups if g[0] == team and g[2] == contract and _post_grade(g[1]) == _post_grade(grade)]
+                key = near[0] if near else key
+            if key not in count:
+                groups.append(key)
+                count[key], weeks[key] = 0.0, []
+            count[key] += 1.0 / reps
+            weeks[key].append(wk)
+    rounded = {g: int(round(count[g])) for g in groups}
+    for team, t in scn.teams.items():  # rounding must not put more staff in post than there are posts
+        for grade, posts in t.posts.items():
+            mine = [g for g in groups if g[0] == team and _post_grade(g[1]) == grade]
+            over = sum(rounded[g] for g in mine) - posts
+            for g in sorted(mine, key=lambda g: (g[2] == "permanent", count[g] - rounded[g])):  # agency first
+                cut = min(max(over, 0), rounded[g])
+                rounded[g] -= cut
+                over -= cut
+    out = []
+    for g in groups:
+        if rounded[g] >= 1:
+            team, grade, contract, fte = g
+            out.append({"team": team, "grade": grade, "contract": contract, "fte": fte, "count": rounded[g],
+                        "weeks_in_post": round(float(np.median(weeks[g])), 1)})
+    return out
+
+
+def _case_groups(states: list[dict]) -> list[dict]:
+    reps = len(states)
+    out = []
+    for kind in ("assessment", "cin", "cp", "cla"):
+        ages = np.sort([age for state in states for k, age in state["cases"] if k == kind])
+        if ages.size == 0:
+            continue
+        for part in np.array_split(ages, AGE_GROUPS):
+            n = int(round(part.size / reps))
+            if n >= 1:
+                out.append({"type": kind, "count": n, "weeks_open": round(float(part.mean()), 1)})
+    families = np.mean([state["early_help"] for state in states])
+    for wk in EARLY_HELP_WEEKS:
+        n = int(round(families / len(EARLY_HELP_WEEKS)))
+        if n >= 1:
+            out.append({"type": "early_help", "count": n, "weeks_open": wk})
+    return out

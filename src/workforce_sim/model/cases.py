@@ -491,6 +491,14 @@ class CaseFlow:
         self._close(case, t, stepped_down=True, not_engaged=not engaged)
 
     # -- measurement -----------------------------------------------------------------
+    def open_case_ages(self, t: float):
+        """Every open statutory case at ``t``, held or waiting: (type, weeks open), for writing a start state.
+        An assessment is open since its referral; a plan since the plan started."""
+        waiting = [c for _, c in self.alloc.waiting_cases()]
+        for case in list(self.wf.held_cases()) + waiting:
+            since = case.referral_t if case.kind == "assessment" else case.plan_start
+            yield case.kind, float(t - since) / WD
+
     def snapshot(self, week: int, t: float) -> None:
         """Read the case stocks: open cases, overdue assessments, who waits and for how long."""
         m = self.monitor

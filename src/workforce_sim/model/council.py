@@ -191,6 +191,15 @@ class Replication:
         self.door.set_screeners(wf.screeners_present(), t)
         alloc.fill(t)
 
+    def state(self) -> dict:
+        """The service at the end of the run, as a start state reads it: everyone in post (team, grade,
+        contract, fte, weeks in post), every open statutory case (type, weeks open) and the families in
+        early help. Call after :meth:`run`."""
+        t = self.env.now
+        started, ended = self.monitor.results(["_early_help_started", "_early_help_ended"]).values()
+        return {"staff": list(self.workforce.in_post(t)), "cases": list(self.flow.open_case_ages(t)),
+                "early_help": int(self.early_help.open_by_week(started, ended)[-1])}
+
     def collect(self) -> dict[str, np.ndarray]:
         """Every declared measure by week: flows and stocks, then the derived measures and costs."""
         mon, n_weeks = self.monitor, self.n_weeks

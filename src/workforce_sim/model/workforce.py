@@ -294,6 +294,18 @@ class Workforce:
         self._changes.extend(done.tolist())
         return len(done)
 
+    # -- the state as a start state -------------------------------------------------
+    def in_post(self, t: float):
+        """Everyone in post at ``t``: (team, grade, contract, fte, weeks in post), for writing a start state."""
+        for i in np.flatnonzero(self.active[: self.n]):
+            yield (self.team_names[self.team[i]], GRADES[self.grade[i]], "agency" if self.agency[i] else "permanent",
+                   float(self.fte[i]), (t - float(self.start[i])) / WORKING_DAYS_PER_WEEK)
+
+    def held_cases(self):
+        """Every case held by someone in post."""
+        for i in np.flatnonzero(self.active[: self.n]):
+            yield from self.caseset[i]
+
     # -- measurement ----------------------------------------------------------------
     def snapshot(self, week: int, waiting: int) -> None:
         """Read staff and caseload stocks; ``waiting`` cases are unallocated (counted in the headline measure)."""

@@ -34,12 +34,13 @@ KEY_METRICS = [
     ("workers_over_threshold_pct", "Workers over the threshold (%)", "{:.0f}"),
     ("unallocated_cases", "Unallocated cases", "{:.0f}"),
     ("cp_unallocated", "Child protection cases unallocated", "{:.0f}"),
-    ("assessments_in_timescale_pct", "Assessments within 45 days (%)", "{:.0f}"),
-    ("re_referral_pct", "Re-referrals (% of referrals)", "{:.0f}"),
+    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}"),
+    ("re_referral_pct", "Re-referrals within 12 months (% of referrals)", "{:.0f}"),
     ("front_door_backlog", "Contacts awaiting a decision", "{:.0f}"),
     ("staff_fte", "Staff in post (FTE)", "{:.1f}"),
     ("staff_fte_agency", "Agency staff (FTE)", "{:.1f}"),
-    ("vacancies_fte", "Vacant posts (FTE)", "{:.1f}"),
+    ("vacancies_fte", "Vacant posts", "{:.1f}"),
+    ("turnover_rate_pct", "Permanent staff turnover (% a year)", "{:.0f}"),
     ("cost_total", "Cost per year (£ thousand)", "{:,.0f}"),
 ]
 PER_YEAR = {"cost_total": WEEKS_PER_YEAR / 1000}  # weekly means shown per year (in thousands)
@@ -262,7 +263,7 @@ def _print_summary(result) -> None:
         part = s[s["scenario"] == scn.name]
         years = [p for p in part["period"].unique() if p != "whole run"]
         click.echo(f"\n{scn.name}: {n} replications from {scn.start_date}, mean over each year (95% confidence interval)")
-        width = 38
+        width = max(len(label) for _, label, _ in KEY_METRICS) + 2
         click.echo(f"{'':{width}}" + "".join(f"{y:>25}" for y in years))
         for metric, label, fmt in KEY_METRICS:
             cells = []
@@ -290,7 +291,7 @@ COMPARE_ROWS = [
     ("breach_weeks", "Weeks in breach", "{:.0f}"),
     ("cost_per_breach_week_avoided", "Cost per breach-week avoided (£)", "{:,.0f}"),
     ("unallocated_cases_end", "Unallocated cases at the end", "{:.0f}"),
-    ("assessments_in_timescale_pct", "Assessments within 45 days (%)", "{:.0f}"),
+    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}"),
     ("agency_share_pct_end", "Agency share of staff at the end (%)", "{:.0f}"),
 ]
 

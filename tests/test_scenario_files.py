@@ -189,9 +189,14 @@ def test_cli_scenarios_and_init(tmp_path):
     target = tmp_path / "my-council.toml"
     res = CliRunner().invoke(main, ["init", str(target)])
     assert res.exit_code == 0 and target.exists()
-    assert load_scenario(target) == load_scenario("baseline")
+    mine = load_scenario(target)
+    assert mine.name == "my-council"  # named after its file, so it can run beside the baseline
+    assert mine.model_copy(update={"name": "baseline"}) == load_scenario("baseline")
+    assert "# Baseline: an ILLUSTRATIVE council" in target.read_text(encoding="utf-8")  # comments kept
     res = CliRunner().invoke(main, ["init", str(target)])
     assert res.exit_code != 0 and "exists already" in res.output
+    odd = tmp_path / "!odd.toml"  # not a usable scenario name: the copied name is kept
+    assert CliRunner().invoke(main, ["init", str(odd)]).exit_code == 0 and load_scenario(odd).name == "baseline"
 
 
 def test_a_distribution_is_replaced_whole_not_merged(tmp_path):

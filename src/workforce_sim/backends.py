@@ -17,7 +17,7 @@ import signal
 from contextlib import contextmanager
 from typing import Iterator
 
-DASK_HINT = 'Dask is not installed. Install it with: python -m pip install "workforce-sim[dask]"'
+DASK_HINT = 'Dask is not installed. Install it, in the project folder, with: python -m pip install -e ".[dask]"'
 CONNECT_SECONDS = 20  # how long a Dask scheduler has to answer before --cluster gives up
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import re
 import sys
 import time
 from pathlib import Path
@@ -392,8 +392,10 @@ def _run_dir(path: Path) -> Path:
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
-              help="Fan chart of this weekly.csv column (repeatable) [default: caseload, unallocated, overdue, "
-                   "staffing, cost].")
+              help="Fan chart of this weekly.csv column, e.g. --metric caseload_mean (repeatable; every column is "
+                   "listed in the README) [default: caseload counting unallocated cases, caseload_mean, "
+                   "unallocated_cases, cp_unallocated, assessments_overdue, staff by contract, vacancies_fte, "
+                   "cost_total].")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
 def plot(run_dir, metrics, fmt):
     """Draw the charts of a finished run into RUN_DIR/plots/."""
@@ -641,8 +643,18 @@ def init(path, source, force):
     if source not in bundled_names():
         raise click.UsageError(f"no bundled scenario '{source}'; choose from: {', '.join(bundled_names())}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(bundled_path(source), path)
-    click.echo(f"Wrote {path}. Edit it, check it with: workforce-sim validate {path}")
+    text = bundled_path(source).read_text(encoding="utf-8")
+    name = path.stem
+    try:
+        from .schema import _safe_name
+        _safe_name(name)
+    except ValueError:
+        name = None  # a file name that is not a usable scenario name: keep the copied one
+    if name is not None:  # the scenario is named after its file, so it can run beside the one it was copied from
+        text = re.sub(r'(?m)^name = "[^"\n]*"$', lambda m: tomlout.dumps({"name": name}).strip(), text, count=1)
+    atomic_write(path, lambda fh: fh.write(text))
+    click.echo(f"Wrote {path}" + (f" (scenario name '{name}')" if name else "") +
+               f". Edit it, check it with: workforce-sim validate {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

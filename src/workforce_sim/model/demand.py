@@ -145,35 +145,15 @@ class FrontDoor:
             back.append(heapq.heappop(self.returns))
         i0 = self.next
         i1 = int(np.searchsorted(self.arrival, until, side="left"))  # contacts i0..i1-1 arrived before ``until``
-        if back:
-            self._assign_with_returns(i0, i1, back)
+        if i1 <= i0 and not back:
             return
-        if i1 <= i0:
-            return
-        # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
-        arr, service, outcome = (x[i0:i1].tolist() for x in (self.arrival, self.service, self.outcome))
-        now = self.env.now
-        timeout = self.env.timeout
-        step_up, step_up_days = self.eh.step_up, self.eh.step_up_days
-        starts, ends = [], []
-        for k in range(i1 - i0):
-            start = max(arr[k], now, free[0])  # a contact that waited starts no earlier than now
-            end = start + service[k]
-            heapq.heapreplace(free, end)
-            starts.append(start)
-            ends.append(end)
-            o = outcome[k]
-            if o == REFERRAL:
-                timeout(end - now).callbacks.append(self._refer)
-            elif o == EARLY_HELP and step_up[i0 + k]:
-                timeout(end + step_up_days[i0 + k] - now).callbacks.append(self._step_up)
-        self.start[i0:i1] = starts
-        self.end[i0:i1] = ends
-        self.next = i1
+        self._assign_in_order(i0, i1, back)
 
-    def _assign_with_returns(self, i0: int, i1: int, back: list) -> None:
-        """:meth:`_assign`'s loop with contacts about returning children merged in, in order of arrival."""
+    def _assign_in_order(self, i0: int, i1: int, back: list) -> None:
+        """Contacts i0..i1-1 and those about returning children (``back``), in order of arrival, each to the
+        earliest free screener. A contact that waited starts no earlier than now."""
         free, now, timeout = self.free, self.env.now, self.env.timeout
+        # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
         arr = self.arrival[i0:i1].tolist()
         service, outcome = self.service[i0:i1].tolist(), self.outcome[i0:i1].tolist()
         step_up, step_up_days = self.eh.step_up, self.eh.step_up_days

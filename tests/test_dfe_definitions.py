@@ -5,6 +5,7 @@ column from the timeline the way DfE defines the figure and compares it week by 
 starts with no open cases, so every case and plan in it has its whole history in the timeline.
 """
 
+import datetime as dt
 import math
 from collections import defaultdict
 
@@ -17,7 +18,7 @@ from workforce_sim.model.council import Replication
 from workforce_sim.model.trace import Tracer
 
 N_WEEKS = 120
-YEAR = 260.0  # working days in 12 months (52 weeks of 5)
+YEAR = 260.0  # working days in a year of plan time (52 weeks of 5): plan lengths are drawn in such weeks
 TOL = 1e-9
 
 
@@ -63,18 +64,24 @@ def test_referrals_and_returns_are_counted_from_the_events(traced):
     assert np.array_equal(per_week(rep, back), out["returns_after_closure"])
     assert np.array_equal(per_week(rep, contacts), out["contacts_returning"])
     assert out["returns_after_closure"].sum() > 100
+    # every referral is a contact decided as one, or a family stepped up from early help, in the same week
+    assert np.array_equal(out["referrals"], out["_contacts_referred"] + out["early_help_step_ups"])
 
 
 def test_re_referrals_are_referrals_within_12_months_of_the_previous_one(traced):
-    """DfE: a referral within 12 months of the child's previous referral. Counted by hand for the weeks
-    from the end of the first year on (earlier ones may look back before the run)."""
+    """DfE: a referral within 12 months of the child's previous referral: 12 calendar months, 253 working days
+    from 1 February 2019 with its bank holidays. Counted by hand for the weeks from the end of the first
+    year on (earlier ones may look back before the run)."""
     rep, rows, out = traced
+    cal = rep.calendar
+    months_12 = cal.working_days_between(dt.date(2019, 2, 1), dt.date(2020, 2, 1))
+    assert months_12 == 253
     within = []
     for events in child_events(rows, "referred", "re-referred").values():
         times = sorted(t for t, _ in events)
-        within += [b for a, b in zip(times, times[1:]) if b - a <= YEAR + TOL]
+        within += [b for a, b in zip(times, times[1:]) if b - a <= months_12 + TOL]
     want = per_week(rep, within)
-    first = week_of(rep, YEAR) + 1
+    first = week_of(rep, months_12) + 1
     assert np.array_equal(want[first:], out["re_referrals"][first:])
     # and not every return is a re-referral: some come back more than 12 months after their last referral
     assert out["re_referrals"][first:].sum() < out["returns_after_closure"][first:].sum()
@@ -157,3 +164,19 @@ def test_vacancy_and_agency_rates_at_the_end_are_counted_from_the_posts(traced):
     assert out["vacancy_rate_pct"][-1] == pytest.approx(100 * vacancies / (vacancies + perm))
     assert out["agency_rate_pct"][-1] == pytest.approx(100 * agency / (agency + perm))
     assert vacancies > 0 and agency > 0
+
+
+@pytest.mark.parametrize("weeks, band", [(13, "3m_or_less"), (13.2, "3_6m"), (26, "3_6m"), (52, "6_12m"),
+                                         (52.2, "1_2y"), (103.8, "1_2y"), (104, "2y_plus")])
+def test_child_protection_plan_length_bands_follow_dfe_wording(weeks, band):
+    """D7: "3 months or less", "over 3 months to 6 months", "over 6 months to 1 year", "1 to 2 years" and
+    "2 years or more": a plan of exactly 2 years is in the last band. Every plan here lasts ``weeks``."""
+    scn = load_scenario("baseline", [f"cases.plans.cp.duration_weeks={{dist='fixed', value={weeks}}}",
+                                     "cases.drift.plans=['cin']", "workforce.allocation.ceiling_share=3"])
+    scn = scn.model_copy(update={"open_cases": []})
+    rep = Replication(scn, 3, 0, int(weeks) + 30)
+    rep.start()
+    rep.run()
+    out = rep.collect()
+    assert out["cp_plans_ended"].sum() > 0
+    assert out[f"cp_plans_ended_{band}"].sum() == out["cp_plans_ended"].sum(), band

@@ -563,7 +563,7 @@ def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
 def validate(scenario, sets, quiet, no_start_check):
     """Check a scenario file and print its resolved values (after extends and --set).
 
-    Then check its start state: simulate it for 5 years, 4 times over, with demand held steady
+    Then check its start state: simulate it for 5 years, 8 times over, with demand held steady
     and no levers, and compare staff in post, vacancies and open cases at the start with where they
     settle. If they move by more than 10%, much of the first years' trend in a run is the model
     settling, not a change in the service. The resolved values go to standard output (a loadable

@@ -31,7 +31,7 @@ SEED = 42  # as run's default
 SETTLED_YEARS = 3  # "settled" is the average over the check's last this many years
 TOLERANCE = 0.10  # a measure whose settled value is more than this share from its start has not settled
 MIN_CHANGE = 1.0  # ...and by at least one FTE, post or case: smaller moves are noise, whatever the share
-NOISE = 2.0  # ...and by more than this many standard errors of the settled value (chance, not settling)
+NOISE = 2.0  # ...and by more than this many standard errors of the change (chance, not settling)
 NAMED = 3  # measures named in words, the largest moves first
 
 PERMANENT = "staff_fte_permanent"  # staff_fte - staff_fte_agency, worked out here
@@ -97,7 +97,8 @@ class StartStateCheck:
     ``table`` has one row per measure: ``measure`` (the weekly.csv column; ``staff_fte_permanent``
     is ``staff_fte - staff_fte_agency``), ``label``, ``unit``, ``start`` (week 0, mean over the
     simulated futures), ``settled`` (mean over weeks ``settled_from_week`` onwards), ``settled_se``
-    (its standard error over the simulated futures), ``change_pct`` (settled against start, in %),
+    (the standard error of settled minus start, over the simulated futures), ``change_pct`` (settled
+    against start, in %),
     ``moves`` (more than TOLERANCE, MIN_CHANGE and NOISE standard errors from the start),
     and the mean of each year of the check (``year 1``, ``year 2``, ...).
     """
@@ -217,9 +218,11 @@ def start_state_check(scn: Scenario | str | Path, years: int = YEARS, reps: int 
     settled_from = year_periods[-SETTLED_YEARS][1]
     start = by_week.loc[0]
     settled = by_week.loc[settled_from:].mean()
-    # the standard error of the settled value, from each simulated future's own settled value
+    # the standard error of the change from start to settled, from each simulated future's own change
+    # (the first week is as noisy as the settled average, so both count)
     per_future = values[values["week"] >= settled_from].groupby("replication")[CHECKED].mean()
-    se = per_future.std(ddof=1) / np.sqrt(len(per_future)) if len(per_future) > 1 else per_future.iloc[0] * 0.0
+    change = per_future - values[values["week"] == 0].set_index("replication")[CHECKED]
+    se = change.std(ddof=1) / np.sqrt(len(change)) if len(change) > 1 else change.iloc[0] * 0.0
     rows = []
     for name in CHECKED:
         label, unit = _label_unit(name)

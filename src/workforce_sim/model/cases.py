@@ -34,15 +34,16 @@ PLAN_KINDS = ("cin", "cp", "cla")
 PLAN_NAMES = {"cin": "child in need plan", "cp": "child protection plan", "cla": "care (looked after)"}
 YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
 TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
-RE_REFERRAL_DAYS = YEAR_DAYS  # DfE: a re-referral is a referral within 12 months of the child's previous referral
 # DfE table C2: assessments by whole working days from referral to completion; each bin's last day
 ASSESSMENT_BINS = ((0, "assessments_days_0"), (10, "assessments_days_1_10"), (20, "assessments_days_11_20"),
                    (30, "assessments_days_21_30"), (40, "assessments_days_31_40"), (45, "assessments_days_41_45"),
                    (50, "assessments_days_46_50"), (60, "assessments_days_51_60"), (math.inf, "assessments_days_61_plus"))
 _ASSESSMENT_BIN_ENDS = [b for b, _ in ASSESSMENT_BINS]
 # DfE table D7: child protection plans ending, by length (3 months is a quarter of a year of working days)
+# (each band's last length, its column): "3 months or less", "over 3 months to 6 months", "over 6 months
+# to 1 year", then "1 to 2 years" up to (not including) 2 years, and "2 years or more"
 CP_LENGTH_BINS = ((YEAR_DAYS / 4, "cp_plans_ended_3m_or_less"), (YEAR_DAYS / 2, "cp_plans_ended_3_6m"),
-                  (YEAR_DAYS, "cp_plans_ended_6_12m"), (2 * YEAR_DAYS, "cp_plans_ended_1_2y"),
+                  (YEAR_DAYS, "cp_plans_ended_6_12m"), (2 * YEAR_DAYS - 2 * TIME_TOL, "cp_plans_ended_1_2y"),
                   (math.inf, "cp_plans_ended_2y_plus"))
 
 
@@ -99,8 +100,10 @@ class CaseFlow:
     ``fill`` and ``reallocate_from``); it asks early help what a stepped-down family does.
     """
 
-    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help, tracer=None):
+    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help, tracer=None,
+                 months_12: float = YEAR_DAYS):
         self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
+        self.months_12 = months_12  # working days in 12 calendar months (DfE's re-referral window), from the calendar
         self.on_return = None  # set by the council: on_return(t, child) sends a returning child to the front door
         self.last_referral: dict[int, float] = {}  # child -> time of their latest referral (for DfE's re-referral)
         self.trace = tracer
@@ -180,7 +183,7 @@ class CaseFlow:
         if returning:
             m.count("returns_after_closure", t)
         before = self.last_referral.get(case.child)
-        if before is not None and t - before <= RE_REFERRAL_DAYS + TIME_TOL:
+        if before is not None and t - before <= self.months_12 + TIME_TOL:
             m.count("re_referrals", t)
         self.last_referral[case.child] = t
         if self.trace:
@@ -503,9 +506,9 @@ class CaseFlow:
         """Read the case stocks: open cases, overdue assessments, who waits and for how long."""
         m = self.monitor
         m.set("assessments_open", week, self.open["assessment"])
-        due = t - self.timescale
         ref = np.fromiter(self.open_assessments.values(), float, len(self.open_assessments))
-        overdue = int(np.count_nonzero(ref < due))
+        # past the timescale in whole working days, as an assessment finished now would be late
+        overdue = int(np.count_nonzero(np.floor(ref + TIME_TOL) < math.floor(t + TIME_TOL) - self.timescale))
         # days open within the run, added in order (cumsum adds one by one, as a loop would)
         open_days = float(np.cumsum(t - np.maximum(ref, 0.0))[-1]) if ref.size else 0.0
         m.set("assessments_overdue", week, overdue)

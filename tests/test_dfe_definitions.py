@@ -73,9 +73,8 @@ def test_re_referrals_are_referrals_within_12_months_of_the_previous_one(traced)
     from 1 February 2019 with its bank holidays. Counted by hand for the weeks from the end of the first
     year on (earlier ones may look back before the run)."""
     rep, rows, out = traced
-    cal = rep.calendar
-    months_12 = cal.working_days_between(dt.date(2019, 2, 1), dt.date(2020, 2, 1))
-    assert months_12 == 253
+    months_12 = rep.calendar.working_days_between(dt.date(2019, 2, 1), dt.date(2020, 2, 1))
+    assert months_12 == rep.calendar.working_days_in_12_months == 253
     within = []
     for events in child_events(rows, "referred", "re-referred").values():
         times = sorted(t for t, _ in events)
@@ -180,3 +179,26 @@ def test_child_protection_plan_length_bands_follow_dfe_wording(weeks, band):
     out = rep.collect()
     assert out["cp_plans_ended"].sum() > 0
     assert out[f"cp_plans_ended_{band}"].sum() == out["cp_plans_ended"].sum(), band
+
+
+def test_overdue_assessments_are_open_past_45_whole_working_days(traced):
+    """An open assessment is overdue when, finished now, it would be late: more than 45 whole working days
+    from the referral's date (the same rule as timeliness). Recounted at each week's end from the events."""
+    rep, rows, out = traced
+    episodes = []  # (referred, completed or inf)
+    for events in child_events(rows, "referred", "re-referred", "assessment completed").values():
+        referred = None
+        for t, e in sorted(events):
+            if e != "assessment completed":
+                if referred is not None:
+                    episodes.append((referred, math.inf))
+                referred = t
+            else:
+                episodes.append((referred, t))
+                referred = None
+        if referred is not None:
+            episodes.append((referred, math.inf))
+    ends = rep.calendar.week_bounds[1:] - 1e-7
+    want = [sum(1 for a, b in episodes if b > t and math.floor(t + TOL) - math.floor(a + TOL) > 45) for t in ends]
+    assert np.array_equal(want, out["assessments_overdue"])
+    assert out["assessments_overdue"].sum() > 0

@@ -89,6 +89,16 @@ class WorkingCalendar:
         return out
 
     @cached_property
+    def working_days_in_12_months(self) -> int:
+        """Working days from the start date to the same date a year later (bank holidays counted):
+        DfE's "within 12 months" on the model's clock."""
+        try:
+            a_year_on = self.start.replace(year=self.start.year + 1)
+        except ValueError:  # 29 February
+            a_year_on = self.start.replace(year=self.start.year + 1, day=28)
+        return self.working_days_between(self.start, a_year_on)
+
+    @cached_property
     def working_days_per_year(self) -> float:
         """Average working days in a year over the run (about 252)."""
         return self.horizon / (self.n_weeks / WEEKS_PER_YEAR)

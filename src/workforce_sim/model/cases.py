@@ -47,7 +47,7 @@ CP_LENGTH_BINS = ((YEAR_DAYS / 4, "cp_plans_ended_3m_or_less"), (YEAR_DAYS / 2, 
                   (math.inf, "cp_plans_ended_2y_plus"))
 
 
-def working_days_between(start: float, end: float) -> int:
+def whole_working_days(start: float, end: float) -> int:
     """Whole working days from ``start`` to ``end`` as DfE counts them: the difference of their dates
     (working day k is the clock interval [k, k+1)), so the same day is 0."""
     return math.floor(end + TIME_TOL) - math.floor(start + TIME_TOL)
@@ -311,7 +311,7 @@ class CaseFlow:
         t = self.env.now
         m = self.monitor
         took = t - case.referral_t
-        days = working_days_between(case.referral_t, t)  # as DfE counts them
+        days = whole_working_days(case.referral_t, t)  # as DfE counts them
         case.late = days > self.timescale
         m.count("assessments_completed", t)
         m.count("_assessment_days_total", t, took)

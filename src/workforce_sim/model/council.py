@@ -113,13 +113,8 @@ class Replication:
         env, streams, mon, levers = self.env, self.streams, self.monitor, self.levers
         self.workforce = Workforce(scn, list(scn.teams), streams, mon)
         self.early_help = EarlyHelp(scn, streams, mon, levers)
-        start = scn.start_date  # 12 months, in working days, as in the run's first year (bank holidays counted)
-        try:
-            a_year_on = start.replace(year=start.year + 1)
-        except ValueError:  # 29 February
-            a_year_on = start.replace(year=start.year + 1, day=28)
-        months_12 = self.calendar.working_days_between(start, a_year_on)
-        self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help, tracer, months_12=months_12)
+        self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help, tracer,
+                             months_12=self.calendar.working_days_in_12_months)
         self.door = FrontDoor(scn, self.calendar, env, streams, mon, levers, self.early_help,
                               on_referral=self.flow.referral, tracer=tracer)
         self.flow.on_return = self.door.returning_contact

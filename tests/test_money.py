@@ -13,7 +13,7 @@ from workforce_sim.goalseek import goal_seek, lever_with_level, parse_target
 from workforce_sim.loading import ScenarioError, bundled_names
 from workforce_sim.model import simulate
 from workforce_sim.model.costs import COST_COLUMNS, pay_factor
-from workforce_sim.results import budget_table, financial_year
+from workforce_sim.results import budget_table, financial_year, money_settings
 
 OPTIONS = ["retention", "nqsw-academy", "agency-reduction", "early-help", "extra-posts", "combined-package"]
 
@@ -43,18 +43,35 @@ def test_staff_costs_equal_fte_times_annual_cost():
 
 
 def test_weekly_costs_add_up_to_the_financial_year_table():
-    res = run("retention", years=2, reps=3, seed=4)
+    """Every week's cost lands in the financial year of its days: whole weeks by their first day, and a
+    week spanning 31 March shared by its days; nothing is lost or counted twice."""
+    res = run(load_scenario("retention", start=dt.date(2026, 2, 2)), years=2, reps=3, seed=4)  # a Monday
     b = budget_table(res.weekly)
-    w = res.weekly.assign(fy=financial_year(res.weekly["date"]))
-    sums = w.groupby(["fy", "replication"])[COST_COLUMNS].sum().groupby(level=0).mean()
-    for fy, row in sums.iterrows():
-        for item in COST_COLUMNS:
-            got = b[(b.financial_year == fy) & (b.item == item)]["mean"].iloc[0]
-            assert got == pytest.approx(row[item])
-    assert list(b.financial_year.unique()) == ["2018-19", "2019-20", "2020-21"]
-    assert b[b.financial_year == "2018-19"].weeks.iloc[0] == 9  # February and March 2019 only
-    total = b[b.item == "cost_total"]["mean"].sum()
+    w = res.weekly
+    # recount by hand, day by day: each week's cost spread over its 7 days, each day in its own financial year
+    days = w.loc[w.index.repeat(7)].copy()
+    days["day"] = pd.to_datetime(days["date"]) + pd.to_timedelta(np.tile(np.arange(7), len(w)), unit="D")
+    days["fy"] = financial_year(days["day"])
+    days["cost"] = days["cost_total"] / 7
+    by_hand = days.groupby(["fy", "replication"])["cost"].sum().groupby(level=0).mean()
+    for fy, expected in by_hand.items():
+        got = b[(b.financial_year == fy) & (b.item == "cost_total")]["cash"].iloc[0]
+        assert got == pytest.approx(expected)
+    assert list(b.financial_year.unique()) == ["2025-26", "2026-27", "2027-28"]
+    days = b.drop_duplicates("financial_year").set_index("financial_year")["days"]
+    assert days["2025-26"] == 58 and days["2026-27"] == 365 and days.sum() == 7 * res.weekly["week"].nunique()
+    total = b[b.item == "cost_total"]["cash"].sum()
     assert total == pytest.approx(res.weekly.groupby("replication")["cost_total"].sum().mean())
+    parts = b[b.item != "cost_total"].groupby("financial_year")["cash"].sum()
+    np.testing.assert_allclose(parts, b[b.item == "cost_total"].set_index("financial_year")["cash"].loc[parts.index])
+
+
+def test_real_terms_deflate_each_year_after_the_first():
+    res = run("baseline", years=2.5, reps=2, seed=4, overrides=["costs.deflator_per_year=0.1"])
+    b = budget_table(res.weekly, money_settings(res.scenarios)).query("item == 'cost_total'")
+    ratio = (b["cash"] / b["real_terms"]).to_numpy()
+    np.testing.assert_allclose(ratio, [1.0, 1.1, 1.21])
+    assert set(b["prices"]) == {"2026-27 prices"}
 
 
 def test_run_writes_budget_csv(tmp_path):
@@ -62,8 +79,10 @@ def test_run_writes_budget_csv(tmp_path):
                                     "--no-start-check"])
     assert res.exit_code == 0, res.output
     b = pd.read_csv(tmp_path / "budget.csv")
-    assert set(b.item) == set(COST_COLUMNS) and (b["mean"] >= 0).all()
-    assert b[(b.item == "cost_interventions")]["mean"].sum() > 200000  # £250,000 a year, from April
+    assert set(b.item) == set(COST_COLUMNS) and (b["cash"] >= 0).all()
+    assert b[(b.item == "cost_interventions")]["cash"].sum() > 200000  # £250,000 a year, from April
+    text = (tmp_path / "budget.csv").read_text()
+    assert "e+" not in text and "e-" not in text  # plain numbers, as a finance officer types them
 
 
 # -- levers -----------------------------------------------------------------------------------
@@ -71,14 +90,14 @@ OUTCOMES = ["contacts", "referrals", "re_referrals", "caseload_mean", "unallocat
             "assessments_completed", "early_help_open", "vacancies_fte"]
 
 ZERO_EFFECT = [
-    {"type": "retention", "start": dt.date(2019, 4, 1), "leaving_reduction": 0.0, "payment_per_worker_per_year": 2000},
-    {"type": "early_help", "start": dt.date(2019, 4, 1), "engagement_increase": 0.0, "step_up_reduction": 0.0,
+    {"type": "retention", "start": dt.date(2026, 6, 1), "leaving_reduction": 0.0, "payment_per_worker_per_year": 2000},
+    {"type": "early_help", "start": dt.date(2026, 6, 1), "engagement_increase": 0.0, "step_up_reduction": 0.0,
      "re_referral_reduction": 0.0, "cost_per_year": 250000},
-    {"type": "threshold_training", "start": dt.date(2019, 4, 1), "contact_reduction": 0.0, "referral_reduction": 0.0,
+    {"type": "threshold_training", "start": dt.date(2026, 6, 1), "contact_reduction": 0.0, "referral_reduction": 0.0,
      "cost_per_year": 30000, "one_off_cost": 10000},
-    {"type": "recruitment_campaign", "start": dt.date(2019, 4, 1), "time_to_hire_factor": 1.0,
+    {"type": "recruitment_campaign", "start": dt.date(2026, 6, 1), "time_to_hire_factor": 1.0,
      "round_failure_reduction": 0.0, "cost_per_year": 40000},
-    {"type": "nqsw_academy", "start": dt.date(2019, 4, 1), "extra_cohort": 0, "cost_per_year": 40000},
+    {"type": "nqsw_academy", "start": dt.date(2026, 6, 1), "extra_cohort": 0, "cost_per_year": 40000},
 ]
 
 
@@ -106,12 +125,12 @@ def paired(scn_a, scn_b, column, reps=3, weeks=156, agg=np.sum):
 
 def test_retention_lowers_leaving():
     none, strong = paired(load_scenario("do-nothing"), with_lever(
-        {"type": "retention", "start": dt.date(2019, 2, 1), "leaving_reduction": 0.6}), "leavers_permanent")
+        {"type": "retention", "start": dt.date(2026, 4, 1), "leaving_reduction": 0.6}), "leavers_permanent")
     assert strong.sum() < 0.75 * none.sum(), (strong, none)
 
 
 def test_early_help_investment_lowers_step_ups_and_returns():
-    lv = {"type": "early_help", "start": dt.date(2019, 2, 1), "engagement_increase": 0.2, "step_up_reduction": 0.5,
+    lv = {"type": "early_help", "start": dt.date(2026, 4, 1), "engagement_increase": 0.2, "step_up_reduction": 0.5,
           "re_referral_reduction": 0.5}
     none, eh = paired(load_scenario("do-nothing"), with_lever(lv), "early_help_step_ups")
     assert eh.sum() < 0.7 * none.sum()
@@ -126,7 +145,7 @@ def test_early_help_investment_lowers_step_ups_and_returns():
 
 
 def test_threshold_training_lowers_partner_contacts_and_referrals():
-    lv = {"type": "threshold_training", "start": dt.date(2019, 2, 1), "contact_reduction": 0.2, "referral_reduction": 0.3}
+    lv = {"type": "threshold_training", "start": dt.date(2026, 4, 1), "contact_reduction": 0.2, "referral_reduction": 0.3}
     base, trained = load_scenario("do-nothing"), with_lever(lv)
     a, b = simulate(base, 5, 0, 52), simulate(trained, 5, 0, 52)
     assert b["contacts_individuals"].sum() == a["contacts_individuals"].sum()  # not a partner agency
@@ -135,16 +154,16 @@ def test_threshold_training_lowers_partner_contacts_and_referrals():
 
 
 def test_extra_posts_and_managers_add_capacity():
-    posts = with_lever({"type": "extra_posts", "start": dt.date(2019, 2, 1), "team": "long_term", "posts": 8})
+    posts = with_lever({"type": "extra_posts", "start": dt.date(2026, 4, 1), "team": "long_term", "posts": 8})
     none, more = paired(load_scenario("do-nothing"), posts, "caseload_mean", agg=np.mean)
     assert np.all(more < none)
-    mgr = with_lever({"type": "team_managers", "start": dt.date(2019, 2, 1), "team": "long_term", "posts": 3})
+    mgr = with_lever({"type": "team_managers", "start": dt.date(2026, 4, 1), "team": "long_term", "posts": 3})
     none, more = paired(load_scenario("do-nothing"), mgr, "supervision_load_pct", agg=np.mean, weeks=104)
     assert np.all(more < none)
 
 
 def test_posts_close_when_funding_ends():
-    lv = {"type": "extra_posts", "start": dt.date(2019, 2, 1), "end": dt.date(2019, 12, 31), "team": "long_term",
+    lv = {"type": "extra_posts", "start": dt.date(2026, 4, 1), "end": dt.date(2027, 2, 28), "team": "long_term",
           "posts": 10}
     o = simulate(with_lever(lv), 2, 0, 150)
     ref = simulate(load_scenario("do-nothing"), 2, 0, 150)
@@ -154,7 +173,7 @@ def test_posts_close_when_funding_ends():
 
 
 def test_academy_brings_more_newly_qualified_staff():
-    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2019, 2, 1), "extra_cohort": 8, "cost_per_starter": 5000})
+    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 8, "cost_per_starter": 5000})
     none, more = paired(load_scenario("do-nothing"), acad, "staff_fte_asye", agg=np.mean, weeks=104)
     assert np.all(more > none + 3)
     o = simulate(acad, 30, 0, 104)
@@ -162,7 +181,7 @@ def test_academy_brings_more_newly_qualified_staff():
 
 
 def test_agency_cap_releases_agency_staff_and_saves_money():
-    cap = with_lever({"type": "agency_cap", "start": dt.date(2019, 2, 1), "max_share_of_posts": 0.0,
+    cap = with_lever({"type": "agency_cap", "start": dt.date(2026, 4, 1), "max_share_of_posts": 0.0,
                       "release_over_weeks": 10})
     o = simulate(cap, 4, 0, 40)
     assert o["staff_fte_agency"][0] > 0 and o["staff_fte_agency"][15:].max() == 0
@@ -172,14 +191,14 @@ def test_agency_cap_releases_agency_staff_and_saves_money():
 
 def test_lever_errors_are_readable(tmp_path):
     p = tmp_path / "x.toml"
-    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "extra_posts"\nstart = 2020-01-01\n'
-                 'end = 2019-01-01\nteam = "mars"\n', encoding="utf-8")
+    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "extra_posts"\nstart = 2027-03-01\n'
+                 'end = 2026-03-01\nteam = "mars"\n', encoding="utf-8")
     with pytest.raises(ScenarioError) as exc:
         load_scenario(p)
     text = str(exc.value)
-    assert "levers.0.end = \"2019-01-01\": on or after the lever's start (2020-01-01)" in text
+    assert "levers.0.end = \"2026-03-01\": on or after the lever's start (2027-03-01)" in text
     assert 'levers.0.team = "mars"' in text
-    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "bonus"\nstart = 2020-01-01\n', encoding="utf-8")
+    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "bonus"\nstart = 2027-03-01\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="levers.0"):
         load_scenario(p)
 
@@ -200,7 +219,7 @@ def test_scenario_library_has_the_options():
 
 # -- comparing and goal-seek ------------------------------------------------------------------
 def test_compare_writes_a_table_with_costs_and_outcomes(tmp_path):
-    res = CliRunner().invoke(main, ["compare", "do-nothing", "agency-reduction", "--years", "1", "--reps", "3",
+    res = CliRunner().invoke(main, ["compare", "do-nothing", "agency-reduction", "--years", "1", "--reps", "3", "--no-start-check",
                                     "--jobs", "1", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     c = pd.read_csv(tmp_path / "compare.csv")
@@ -211,7 +230,8 @@ def test_compare_writes_a_table_with_costs_and_outcomes(tmp_path):
                 "median_weeks_to_first_breach", "unallocated_cases_end", "assessments_in_timescale_pct",
                 "cost_per_breach_week_avoided"):
         assert col in c.columns
-    assert "Cost per year" in res.output and "agency-reduction" in res.output
+    assert "Cost a year" in res.output and "agency-reduction" in res.output
+    assert "saves £" in res.output and "£-" not in res.output  # a saving is written as a saving
 
 
 def constructed_for_goal_seek(base: dict) -> dict:
@@ -245,8 +265,11 @@ def test_goal_seek_finds_the_known_answer(base):
     res = goal_seek(scn, "extra_posts", "caseload_mean<=15", max_level=12, years=0.3, reps=2, seed=1)
     assert res.found and res.level == 4
     assert res.best.value == pytest.approx(200 / 14)
+    # the target is met when the interval is: 2 of 2 futures manageable is a Wilson interval of 34% to 100%
     res = goal_seek(scn, "extra_posts", "p_sustained>=0.9", max_level=12, years=0.3, reps=2, seed=1)
-    assert res.found and res.level == 4 and res.best.value == 1.0
+    assert not res.found and res.tried[-1].met_on_average and res.tried[-1].replications_needed(res.target) == 35
+    res = goal_seek(scn, "extra_posts", "p_sustained>=0.9", max_level=12, years=0.3, reps=35, seed=1)
+    assert res.found and res.level == 4 and res.best.value == 1.0 and res.best.ci95_low >= 0.9
     assert res.best.cost_per_year > res.none.cost_per_year  # four more salaries
 
 
@@ -284,8 +307,8 @@ def test_the_open_post_count_matches_the_posts(monkeypatch):
 
     monkeypatch.setattr(Staffing, "open_posts", checked)
     scn = load_scenario({"extends": "do-nothing", "name": "x", "levers": [
-        {"type": "extra_posts", "start": dt.date(2019, 2, 1), "end": dt.date(2019, 12, 31), "team": "long_term", "posts": 10},
-        {"type": "nqsw_academy", "start": dt.date(2019, 2, 1), "extra_cohort": 30}]})
+        {"type": "extra_posts", "start": dt.date(2026, 4, 1), "end": dt.date(2027, 2, 28), "team": "long_term", "posts": 10},
+        {"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 30}]})
     o = simulate(scn, 3, 0, 150)
     assert len(checks) > 100 and min(checks) < max(checks)
     assert o["_posts_open"][-1] > o["_posts_open"][0]

@@ -37,22 +37,67 @@ def test_run_command_writes_the_three_files(tmp_path):
     assert "Caseload per case-holding FTE" in res.output and "simulated futures" in res.output
     weekly, summary, manifest = read_run(out)
     assert list(weekly.columns) == ID_COLUMNS + WEEKLY_COLUMNS and set(CONTRACT) <= set(weekly.columns)
-    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2019-02-01")
-    assert set(summary.columns) == {"scenario", "metric", "period", "mean", "ci95_low", "ci95_high", "p10", "p50", "p90", "replications"}
+    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2026-04-01")
+    assert list(summary.columns) == ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low",
+                                     "ci95_high", "p10", "p50", "p90", "replications"]
     row = summary[(summary.metric == "contacts") & (summary.period == "whole run")].iloc[0]
     assert row.ci95_low <= row["mean"] <= row.ci95_high and row.replications == 3
+    assert row.statistic == "total a year" and row.unit == "contacts"
     assert manifest["seed"] == 5 and manifest["replications"] == 3 and manifest["scenarios"][0]["name"] == "baseline"
     assert manifest["workforce_sim_version"] and manifest["run_seconds"] > 0
     assert not list(out.glob(".*tmp"))  # no temporary files left behind
 
 
-def test_summary_per_replication_values(tmp_path):
-    res = run("baseline", years=0.5, reps=4, seed=2)
-    s = res.summary
-    per_rep = res.weekly.groupby("replication")["referrals"].mean()
-    row = s[(s.metric == "referrals") & (s.period == "whole run")].iloc[0]
-    assert row["mean"] == pytest.approx(per_rep.mean())
-    assert row.p50 == pytest.approx(np.percentile(per_rep, 50))
+def test_summary_per_replication_values():
+    """Flows are totals (a year's; over the whole run, a year's on average), stocks averages and end values."""
+    res = run("baseline", years=1.5, reps=4, seed=2)
+    s, w = res.summary, res.weekly
+    year1 = w[w.week < 52].groupby("replication")
+    row = s[(s.metric == "referrals") & (s.period == "year 1")].iloc[0]
+    assert row.statistic == "total" and row["mean"] == pytest.approx(year1["referrals"].sum().mean())
+    assert row.p50 == pytest.approx(np.percentile(year1["referrals"].sum(), 50))
+    whole = s[(s.metric == "referrals") & (s.period == "whole run")].iloc[0]
+    per_year = w.groupby("replication")["referrals"].sum() / (w.week.nunique() / (365.25 / 7))
+    assert whole["mean"] == pytest.approx(per_year.mean())
+    rows = s[(s.metric == "unallocated_cases") & (s.period == "year 1")].set_index("statistic")
+    assert rows.loc["average", "mean"] == pytest.approx(year1["unallocated_cases"].mean().mean())
+    assert rows.loc["end of period", "mean"] == pytest.approx(w[w.week == 51]["unallocated_cases"].mean())
+    assert set(s[s.metric == "caseload_mean"].statistic) == {"average", "end of period"}
+
+
+def test_intervals_stay_within_what_a_measure_can_be():
+    """Small skewed counts and shares near the edge: the Student-t interval leaves the range, the summary's does not."""
+    from workforce_sim.results import bootstrap_interval
+    counts = np.array([0, 0, 0, 0, 0, 0, 0, 12.0])  # a backlog that built up in one future of eight
+    assert mean_ci(counts)[1] < 0
+    m, lo, hi = bootstrap_interval(counts)
+    assert m[0] == pytest.approx(1.5) and 0 <= lo[0] < m[0] < hi[0] <= 12
+    shares = np.array([100, 100, 100, 100, 100, 100, 100, 40.0])
+    assert mean_ci(shares)[2] > 100
+    m, lo, hi = bootstrap_interval(shares)
+    assert 40 <= lo[0] < m[0] < hi[0] <= 100
+    same = bootstrap_interval(np.full(5, 7.0))
+    assert same[1][0] == same[2][0] == 7.0  # every future the same: nothing to be uncertain about
+    with_gaps = bootstrap_interval(np.array([[1.0, np.nan], [2.0, 3.0], [3.0, 5.0], [4.0, np.nan]]))
+    assert with_gaps[0][1] == pytest.approx(4.0) and with_gaps[1][1] >= 3.0  # NaN (nothing measured) left out
+
+
+def test_bootstrap_interval_agrees_with_scipy_and_covers_the_mean():
+    """The matrix-product BCa interval against scipy.stats.bootstrap's (BCa, same data), and its coverage."""
+    from scipy import stats
+    from workforce_sim.results import bootstrap_interval
+    rng = np.random.default_rng(7)
+    x = rng.gamma(0.8, 10.0, size=(20, 6))  # skewed, like backlogs
+    _, lo, hi = bootstrap_interval(x, resamples=20000)
+    ref = stats.bootstrap((x,), np.mean, axis=0, vectorized=True, n_resamples=20000, method="BCa",
+                          random_state=np.random.default_rng(1)).confidence_interval
+    width = hi - lo
+    assert np.all(np.abs(lo - ref.low) < 0.05 * width) and np.all(np.abs(hi - ref.high) < 0.05 * width)
+    hits = 0
+    for i in range(400):  # gamma(2, 1) samples of 20: true mean 2; BCa covers close to 95%
+        _, lo, hi = bootstrap_interval(rng.gamma(2.0, 1.0, size=(20, 1)), resamples=1000, seed=i)
+        hits += lo[0] <= 2.0 <= hi[0]
+    assert 0.89 < hits / 400 < 0.98
 
 
 def test_several_scenarios_in_one_run_share_demand(new_demand):

@@ -90,13 +90,13 @@ SMALL_ARGS = ["--years", "0.2", "--reps", "2", "--jobs", "1"]
 
 def test_a_new_run_clears_the_previous_runs_derived_and_temporary_files(tmp_path):
     out = tmp_path / "o"
-    assert cli("compare", "baseline", "retention", *SMALL_ARGS, "--out", str(out)).exit_code == 0
+    assert cli("compare", "baseline", "retention", "--no-start-check", *SMALL_ARGS, "--out", str(out)).exit_code == 0
     assert (out / "compare.csv").is_file()
     (out / "report.html").write_text("old report")
     (out / "plots").mkdir()
     (out / "plots" / "caseload.png").write_bytes(b"old chart")
     (out / ".weekly.csv.p999999999.abc123.tmp").write_text("left by a killed writer")
-    res = cli("compare", "baseline", "retention", *SMALL_ARGS, "--seed", "8", "--out", str(out))
+    res = cli("compare", "baseline", "retention", "--no-start-check", *SMALL_ARGS, "--seed", "8", "--out", str(out))
     assert res.exit_code == 0, res.output
     assert "replaces it" in res.output  # a run of the same scenarios is replaced, and says so
     assert (out / "compare.csv").is_file() and not (out / "report.html").exists() and not (out / "plots").exists()
@@ -128,14 +128,44 @@ def test_files_that_are_not_a_run_are_not_overwritten_without_replace(tmp_path):
     assert (out / "weekly.csv").read_text() == "a planner's own spreadsheet\n"
 
 
-def test_the_default_folder_is_replaced_with_a_note(tmp_path, monkeypatch):
+def test_default_folders_keep_every_run_and_point_to_the_latest(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert cli("compare", "baseline", "retention", *SMALL_ARGS).exit_code == 0
-    res = cli("compare", "baseline", "early-help", *SMALL_ARGS)
+    assert cli("compare", "baseline", "retention", "--no-start-check", *SMALL_ARGS).exit_code == 0
+    res = cli("compare", "baseline", "early-help", "--no-start-check", "--set", "early-help:demand.trend_per_year=0.05", *SMALL_ARGS)
     assert res.exit_code == 0, res.output
-    assert "replaces it" in res.output
-    names = [s["name"] for s in json.loads(Path("outputs/compare-baseline/manifest.json").read_text())["scenarios"]]
-    assert names == ["baseline", "early-help"]
+    runs = sorted(p for p in Path("outputs/compare-baseline").iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(runs) == 2  # the first comparison is kept
+    first, second = (json.loads((r / "manifest.json").read_text()) for r in runs)
+    assert [s["name"] for s in first["scenarios"]] == ["baseline", "retention"]
+    assert second["labels"] == ["baseline", "early-help, demand.trend_per_year=0.05"]  # --set recorded where it went
+    assert second["overrides"] == ["demand.trend_per_year=0.05"]
+    assert Path("outputs/compare-baseline/latest.txt").read_text().strip() == runs[1].name
+    assert json.loads(Path("outputs/compare-baseline/latest/manifest.json").read_text()) == second
+    assert str(runs[1]) in res.output
+    # a report of the folder of runs is the report of its latest run
+    assert cli("report", "outputs/compare-baseline").exit_code == 0
+    assert (runs[1] / "report.html").is_file() and not (runs[0] / "report.html").exists()
+
+
+def test_resume_without_out_finishes_the_newest_interrupted_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = cli("run", "baseline", "--resume", "--no-start-check", *SMALL_ARGS)
+    assert res.exit_code == 2 and "no interrupted run" in res.output
+    folder = Path("outputs/baseline/2026-01-01_000000")
+    (folder / PARTIAL).mkdir(parents=True)  # as an interrupted run leaves it (nothing finished yet)
+    res = cli("run", "baseline", "--resume", "--no-start-check", *SMALL_ARGS)
+    assert res.exit_code == 0, res.output
+    assert (folder / "weekly.csv").is_file() and not (folder / PARTIAL).exists()
+    assert Path("outputs/baseline/latest.txt").read_text().strip() == folder.name
+
+
+def test_a_folder_holding_other_settings_is_refused_without_replace(tmp_path):
+    out = tmp_path / "o"
+    assert cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out)).exit_code == 0
+    res = cli("run", "baseline", "--set", "demand.trend_per_year=0.05", "--no-start-check", *SMALL_ARGS,
+              "--out", str(out))
+    assert res.exit_code == 2 and "--replace" in res.output
+    assert json.loads((out / "manifest.json").read_text())["labels"] == ["baseline"]
 
 
 def test_two_runs_into_one_folder_cannot_both_proceed(tmp_path):
@@ -273,14 +303,19 @@ def kill_five_times(tmp_path, launch, report_each: bool) -> list[str]:
     import time
 
     pause = 0.03
-    args = ["compare", "baseline", "retention", "--years", "0.2", "--reps", "2", "--jobs", "1"]
+    args = ["compare", "baseline", "retention", "--years", "0.2", "--reps", "2", "--jobs", "1", "--no-start-check"]
     refs = {}
     for seed in (2, 1):  # what a whole run of each seed writes; the seed-1 run stays, to be replaced
         out = tmp_path / "o"
         assert cli(*args, "--seed", str(seed), "--out", str(out), "--replace").exit_code == 0
         refs[seed] = {f: (out / f).read_bytes() for f in RESULT_FILES + ("compare.csv",)}
     rng = random.Random(14)
-    window = 16 * pause  # the final writes take about this long with the pauses
+    # how long the final writes take with the pauses (the workbook takes a while to build): one run timed
+    current = json.loads((out / "manifest.json").read_text())["seed"]
+    pid, wait = launch(tmp_path, [*args, "--seed", str(3 - current), "--out", str(out)], pause)
+    t0 = time.perf_counter()
+    wait()
+    window = time.perf_counter() - t0
     outcomes = []
     for i in range(5):
         (out / "plots").mkdir(exist_ok=True)

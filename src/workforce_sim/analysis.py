@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 
 from .calendar import WEEKS_PER_YEAR
-from .results import MANAGEABLE_MEASURE, BreachRule, first_breach, mean_ci, weeks_in_breach, wilson
+from .results import (MANAGEABLE_MEASURE, BreachRule, Money, costs_by_financial_year, first_breach, mean_ci,
+                      net_present_cost, weeks_in_breach, wilson)
 
 END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier than a single week
 
 
-def _per_rep(weekly: pd.DataFrame, rule: BreachRule) -> pd.DataFrame:
+def _per_rep(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.DataFrame:
     """One row per replication of one scenario with the measures compared."""
     g = weekly.groupby("replication", sort=True)
     last = weekly["week"] >= weekly["week"].max() + 1 - END_WEEKS
@@ -40,18 +41,42 @@ def _per_rep(weekly: pd.DataFrame, rule: BreachRule) -> pd.DataFrame:
     for y in yearly.columns:
         if (per_year["year"] == y).sum() / per_year["replication"].nunique() >= round(WEEKS_PER_YEAR) // 2:
             out[f"cost_year_{y}"] = yearly[y]
+    by_fy = costs_by_financial_year(weekly)["cost_total"].droplevel(0).unstack(level=0)  # replications x years
+    out["net_present_cost"] = net_present_cost(by_fy, money)
     return out
 
 
-def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame:
-    """compare.csv: one row per scenario, the first scenario being the reference."""
+def versus_first(low: float, high: float, better: str, worse: str, n: int) -> str:
+    """How an option compares with the first on one measure, from the 95% interval of their paired difference."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "-"
+    if low == high == 0:
+        return "the same in every future"
+    if low > 0:
+        return better
+    if high < 0:
+        return worse
+    return f"cannot be told apart with {n} futures"
+
+
+def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dict[str, Money] | None = None,
+                  labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """compare.csv: one row per scenario, the first scenario being the reference.
+
+    Differences from the first are taken replication by replication (the futures are shared), with
+    95% intervals; ``outcome_vs_first`` and ``cost_vs_first`` say in words whether the difference is
+    clear at this number of replications. Net present cost discounts real-terms cost by financial
+    year at each scenario's discount rate (HM Treasury Green Book: 3.5%).
+    """
     names = list(dict.fromkeys(weekly["scenario"]))
-    reps = {s: _per_rep(weekly[weekly["scenario"] == s], rules[s]) for s in names}
+    money = money or {}
+    labels = labels or {}
+    reps = {s: _per_rep(weekly[weekly["scenario"] == s], rules[s], money.get(s, Money())) for s in names}
     ref = reps[names[0]]
     rows = []
     for s in names:
         r = reps[s]
-        row = {"scenario": s, "replications": len(r)}
+        row = {"scenario": s, "label": labels.get(s, s), "replications": len(r)}
         for col in [c for c in r.columns if c not in ("first_breach_week",)]:
             row[col] = r[col].mean()
         lo, hi = mean_ci(r["cost_total"].to_numpy())[1:]
@@ -66,12 +91,36 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.Data
         row["cost_difference_per_year"] = (r["cost_per_year"] - ref["cost_per_year"]).mean()
         avoided = (ref["breach_weeks"] - r["breach_weeks"]).to_numpy()
         row["breach_weeks_avoided"] = avoided.mean()
+        _, row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = mean_ci(avoided)
+        gain = (np.isinf(r["first_breach_week"]).astype(float) - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
+        row["p_sustained_difference"], row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = (
+            mean_ci(gain))
+        npc_diff = (r["net_present_cost"] - ref["net_present_cost"]).to_numpy()
+        row["net_present_cost"], row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = (
+            mean_ci(r["net_present_cost"].to_numpy()))
+        row["net_present_cost_difference"], row["net_present_cost_difference_ci95_low"], \
+            row["net_present_cost_difference_ci95_high"] = mean_ci(npc_diff)
+        n = len(r)
+        if s == names[0]:
+            row["outcome_vs_first"] = row["cost_vs_first"] = "reference"
+        else:
+            lo, hi = row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"]
+            plo, phi = row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"]
+            if lo == hi == 0 and not (plo == phi == 0):
+                lo, hi = plo, phi
+            row["outcome_vs_first"] = versus_first(lo, hi, "fewer weeks in breach", "more weeks in breach", n)
+            row["cost_vs_first"] = versus_first(-dhi, -dlo, "costs less", "costs more", n)
         row["cost_per_breach_week_avoided"] = d / avoided.mean() if s != names[0] and avoided.mean() > 0 else np.nan
         rows.append(row)
-    order = ["scenario", "replications", "cost_total", "cost_total_ci95_low", "cost_total_ci95_high", "cost_per_year"]
+    order = ["scenario", "label", "replications", "cost_total", "cost_total_ci95_low", "cost_total_ci95_high", "cost_per_year"]
     order += sorted(c for c in rows[0] if c.startswith("cost_year_"))
     order += ["cost_difference", "cost_difference_ci95_low", "cost_difference_ci95_high", "cost_difference_per_year",
               "caseload_mean_end", "caseload_incl_unallocated_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low", "p_sustained_ci95_high",
-              "median_weeks_to_first_breach", "breach_weeks", "breach_weeks_avoided", "cost_per_breach_week_avoided",
+              "p_sustained_difference", "p_sustained_difference_ci95_low", "p_sustained_difference_ci95_high",
+              "median_weeks_to_first_breach", "breach_weeks", "breach_weeks_avoided", "breach_weeks_avoided_ci95_low",
+              "breach_weeks_avoided_ci95_high", "cost_per_breach_week_avoided",
+              "net_present_cost", "net_present_cost_ci95_low", "net_present_cost_ci95_high",
+              "net_present_cost_difference", "net_present_cost_difference_ci95_low",
+              "net_present_cost_difference_ci95_high", "outcome_vs_first", "cost_vs_first",
               "unallocated_cases_end", "assessments_in_timescale_pct", "agency_share_pct_end"]
     return pd.DataFrame(rows)[order]

@@ -18,32 +18,38 @@ from .calendar import WEEKS_PER_YEAR
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import FolderError, atomic_write
-from .results import breach_rules, recover_run_folder, write_csv
+from .results import (breach_rules, interrupted_runs, mark_latest, new_run_folder, recover_run_folder,
+                      resolve_run_folder, value, write_csv)
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEARS, start_state_checks
 from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
-from .words import headline_lines
+from .words import headline_lines, plain_headline
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
-KEY_METRICS = [
-    ("caseload_incl_unallocated", "Caseload counting unallocated cases", "{:.1f}"),
-    ("caseload_mean", "Caseload per case-holding FTE (DfE, mean)", "{:.1f}"),
-    ("caseload_p90", "Caseload, 90th percentile worker", "{:.1f}"),
-    ("workers_over_threshold_pct", "Workers over the threshold (%)", "{:.0f}"),
-    ("unallocated_cases", "Unallocated cases", "{:.0f}"),
-    ("cp_unallocated", "Child protection cases unallocated", "{:.0f}"),
-    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}"),
-    ("re_referral_pct", "Re-referrals within 12 months (% of referrals)", "{:.0f}"),
-    ("front_door_backlog", "Contacts awaiting a decision", "{:.0f}"),
-    ("staff_fte", "Staff in post (FTE)", "{:.1f}"),
-    ("staff_fte_agency", "Agency staff (FTE)", "{:.1f}"),
-    ("vacancies_fte", "Vacant posts", "{:.1f}"),
-    ("turnover_rate_pct", "Permanent staff turnover (% a year)", "{:.0f}"),
-    ("cost_total", "Cost per year (£ thousand)", "{:,.0f}"),
+# rows of the printed summary: (measure, statistic, label with its unit, format, scale)
+KEY_ROWS = [
+    ("caseload_incl_unallocated", "average", "Caseload counting unallocated cases (per FTE, average)", "{:.1f}", 1),
+    ("caseload_incl_unallocated", "end of period", "  at the end of the year", "{:.1f}", 1),
+    ("caseload_mean", "average", "Caseload per case-holding FTE (DfE, average)", "{:.1f}", 1),
+    ("caseload_p90", "average", "Caseload of the 90th percentile worker (average)", "{:.1f}", 1),
+    ("workers_over_threshold_pct", "average", "Workers over the threshold (%, average)", "{:.0f}", 1),
+    ("unallocated_cases", "average", "Unallocated cases (average)", "{:.0f}", 1),
+    ("unallocated_cases", "end of period", "  at the end of the year", "{:.0f}", 1),
+    ("cp_unallocated", "average", "Child protection cases unallocated (average)", "{:.0f}", 1),
+    ("contacts", "total", "Contacts (in the year)", "{:,.0f}", 1),
+    ("referrals", "total", "Referrals (in the year)", "{:,.0f}", 1),
+    ("front_door_backlog", "average", "Contacts awaiting a decision (average)", "{:.0f}", 1),
+    ("assessments_in_timescale_pct", "average", "Assessments within 45 working days (%)", "{:.0f}", 1),
+    ("re_referral_pct", "average", "Re-referrals within 12 months (% of referrals)", "{:.0f}", 1),
+    ("staff_fte", "average", "Staff in post (FTE, average)", "{:.1f}", 1),
+    ("staff_fte_agency", "average", "Agency staff (FTE, average)", "{:.1f}", 1),
+    ("vacancies_fte", "average", "Vacant posts (average)", "{:.1f}", 1),
+    ("leavers_permanent", "total", "Permanent staff leaving (in the year)", "{:.0f}", 1),
+    ("turnover_rate_pct", "average", "Permanent staff turnover (% a year)", "{:.0f}", 1),
+    ("cost_total", "total", "Cost (£ thousand in the year, cash)", "{:,.0f}", 1 / 1000),
 ]
-PER_YEAR = {"cost_total": WEEKS_PER_YEAR / 1000}  # weekly means shown per year (in thousands)
 
 
 def _fail(err: ScenarioError) -> None:
@@ -53,9 +59,9 @@ def _fail(err: ScenarioError) -> None:
     sys.exit(2)
 
 
-def _load(ref: str, sets: tuple[str, ...]):
+def _load(ref: str, sets: tuple[str, ...], start=None):
     try:
-        return load_scenario(ref, list(sets))
+        return load_scenario(ref, list(sets), start=start)
     except ScenarioError as err:
         _fail(err)
 
@@ -161,6 +167,8 @@ def experiment_options(f):
                      help="Replications (simulated futures) of each scenario."),
         click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP),
+        click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="DATE",
+                     help="Start on DATE (e.g. 2027-04-01), moving every dated lever with the scenario."),
         click.option("--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes on this machine [default: all cores]."),
         click.option("--cluster", default=None, metavar="ADDRESS",
@@ -171,53 +179,131 @@ def experiment_options(f):
     return f
 
 
+def run_options(default_out: str):
+    """Options of the commands that write a run's results (run, compare)."""
+    def wrap(f):
+        opts = [
+            click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                         help=f"Folder for the results [default: a new folder in {default_out}/, named by the date "
+                              f"and time; {default_out}/latest points to the newest]."),
+            click.option("--resume", is_flag=True,
+                         help="Finish an interrupted run (in --out, or the newest unfinished one in the default "
+                              "folder)."),
+            click.option("--replace", is_flag=True,
+                         help="Overwrite a finished run of other scenarios or settings in the --out folder (one of "
+                              "the same scenarios and settings is replaced anyway)."),
+            click.option("--precision", type=FiniteFloatRange(min=0, max=1, min_open=True, max_open=True),
+                         default=None,
+                         help="Add replications until each key measure's 95% confidence interval (the chance of "
+                              "staying manageable included) is within this fraction of its scale (e.g. 0.05); "
+                              "--reps is then the first batch."),
+            click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
+                         help="Most replications --precision may use."),
+            click.option("--no-start-check", is_flag=True,
+                         help="Skip the start-state check: a short simulation, before the run, of whether the "
+                              "scenario's staffing and open cases at the start are where it settles."),
+        ]
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+    return wrap
+
+
+def _split_sets(refs: tuple[str, ...], sets: tuple[str, ...]) -> list[list[str]]:
+    """Each scenario's --set values: KEY=VALUE applies to every scenario, SCENARIO:KEY=VALUE to one."""
+    out: list[list[str]] = [[] for _ in refs]
+    for text in sets:
+        head = text.split("=", 1)[0]
+        if ":" not in head:
+            for mine in out:
+                mine.append(text)
+            continue
+        who, rest = text.split(":", 1)
+        hits = [i for i, r in enumerate(refs) if who in (r, Path(r).stem, Path(r).name)]
+        if not hits:
+            raise click.UsageError(f"--set {text}: '{who}' is not one of this command's scenarios "
+                                   f"({', '.join(refs)})")
+        for i in hits:
+            out[i].append(rest)
+    return out
+
+
+def _load_all(refs: tuple[str, ...], sets: tuple[str, ...], start) -> list:
+    """The command's scenarios with their --set values and --start applied."""
+    day = start.date() if start is not None else None
+    return [_load(r, tuple(mine), day) for r, mine in zip(refs, _split_sets(refs, sets))]
+
+
+def _output_folder(out: Path | None, default: Path, resume: bool) -> tuple[Path, bool]:
+    """Where a run writes: ``out``, or a new dated folder in ``default`` (with --resume, the newest
+    unfinished one there). Returns the folder and whether it is one of ours (a new default folder)."""
+    if out is not None:
+        return out, False
+    if resume:
+        unfinished = interrupted_runs(default)
+        if not unfinished:
+            raise click.UsageError(f"there is no interrupted run in {default}/ to resume; run without --resume, "
+                                   "or give the run's folder with --out")
+        return unfinished[-1], True
+    return new_run_folder(default), True
+
+
+def _finish_folder(out: Path, ours: bool, ok: bool) -> None:
+    """After a run into a default folder: mark it the latest, or remove it if the run left nothing in it."""
+    if not ours:
+        return
+    if ok:
+        mark_latest(out)
+    else:
+        try:
+            out.rmdir()  # only if empty: an interrupted run's saved replications stay for --resume
+        except OSError:
+            pass
+
+
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
 @experiment_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the results [default: outputs/NAME].")
-@click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out folder.")
-@click.option("--replace", is_flag=True,
-              help="Overwrite a finished run of other scenarios in the --out folder (one of the same scenarios, "
-                   "or any run in the default folder, is replaced anyway).")
-@click.option("--precision", type=FiniteFloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
-              help="Add replications until each key measure's 95% confidence interval is within this fraction "
-                   "of its mean (e.g. 0.05); --reps is then the first batch.")
-@click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Most replications --precision may use.")
-@click.option("--no-start-check", is_flag=True,
-              help="Skip the start-state check: a short simulation, before the run, of whether the scenario's "
-                   "staffing and open cases at the start are where it settles.")
-def run(scenarios, years, reps, seed, out, sets, jobs, cluster, resume, replace, precision, max_reps,
+@run_options("outputs/NAME")
+def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, replace, precision, max_reps,
         no_start_check):
     """Run SCENARIO (a file, or a bundled name such as baseline) and write results.
 
     Several scenarios run with common random numbers: replication r of each sees
     the same demand, so their differences come from the scenarios, not chance.
+    --set SCENARIO:KEY=VALUE changes one of them only.
 
     First, each scenario's start state is checked: is it where the scenario settles with
     demand held steady and no levers? If not, part of the trend in the run's first years is
     the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
-    scns = [_load(s, sets) for s in scenarios]
+    scns = _load_all(scenarios, sets, start)
     if not no_start_check:
-        for check in _start_checks(scns, seed=seed, jobs=jobs):
-            click.echo("", err=True)
-            for line in check.words(repeat=False):
-                click.echo(line, err=True)
-        click.echo("", err=True)
-    replace = replace or out is None  # the default folder is ours: a new run there replaces the last
-    out = out or Path("outputs") / "-".join(s.name for s in scns)
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+        _print_start_checks(scns, seed, jobs)
+    out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
+    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
                          resume=resume, replace=replace, precision=precision, max_reps=max_reps)
     _print_summary(result)
-    extra = ""
+    _print_written(result, out, precision, max_reps)
+
+
+def _print_written(result, out: Path, precision, max_reps) -> None:
+    names = ", ".join(result.tables) + ", " if result.tables else ""
+    click.echo(f"\nWrote {names}weekly.csv, summary.csv, budget.csv, results.xlsx and manifest.json to {out}/ in "
+               f"{result.manifest['run_seconds']:.1f} s.")
     if precision is not None:
         p = result.manifest["precision"]
-        extra = (f" {p['replications_needed']} replications were needed for {precision:.0%} precision"
-                 if p["met"] else f" {precision:.0%} precision was not reached within {max_reps} replications")
-    click.echo(f"\nWrote weekly.csv, summary.csv, budget.csv and manifest.json to {out}/ in "
-               f"{result.manifest['run_seconds']:.1f} s." + (f"\n{extra.strip()}." if extra else ""))
+        click.echo(f"{p['replications_needed']} replications were needed for {precision:.0%} precision."
+                   if p["met"] else f"{precision:.0%} precision was not reached within {max_reps} replications.")
+    click.echo(f"Charts: workforce-sim plot {out}   Report: workforce-sim report {out}")
+
+
+def _print_start_checks(scns, seed, jobs) -> None:
+    for check in _start_checks(scns, seed=seed, jobs=jobs):
+        click.echo("", err=True)
+        for line in check.words(repeat=False):
+            click.echo(line, err=True)
+    click.echo("", err=True)
 
 
 def _start_checks(scns, seed: int, jobs: int | None):
@@ -232,12 +318,14 @@ def _start_checks(scns, seed: int, jobs: int | None):
         sys.exit(130)
 
 
-def _experiment(scns, out, jobs, cluster, **kw):
+def _experiment(scns, out, jobs, cluster, ours=False, **kw):
     """Run replications with a progress display; turn foreseeable failures into plain messages."""
-    jobs = jobs or available_cores()
+    ok = False
     try:
-        return run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()),
-                              notify=lambda message: click.echo(message, err=True), **kw)
+        result = run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()),
+                                notify=lambda message: click.echo(message, err=True), **kw)
+        ok = True
+        return result
     except (ValueError, StoreMismatch, FolderError) as exc:
         raise click.UsageError(str(exc)) from None
     except (DaskMissing, ClusterUnreachable) as exc:
@@ -254,105 +342,178 @@ def _experiment(scns, out, jobs, cluster, **kw):
         click.echo(f"\nInterrupted. Finished replications are kept in {out}/ ({saved} batch(es)); "
                    "run the same command with --resume to finish.", err=True)
         sys.exit(130)
+    finally:
+        if out is not None:
+            _finish_folder(out, ours, ok)
 
 
 def _print_summary(result) -> None:
+    """Each scenario's answer in plain words first, then the numbers behind it, year by year."""
     s = result.summary
     n = result.manifest["replications"]
     for scn in result.scenarios:
         part = s[s["scenario"] == scn.name]
-        years = [p for p in part["period"].unique() if p != "whole run"]
-        click.echo(f"\n{scn.name}: {n} replications from {scn.start_date}, mean over each year (95% confidence interval)")
-        width = max(len(label) for _, label, _ in KEY_METRICS) + 2
-        click.echo(f"{'':{width}}" + "".join(f"{y:>25}" for y in years))
-        for metric, label, fmt in KEY_METRICS:
+        years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"]
+        click.echo(f"\n{scn.label}: {n} simulated futures from {scn.start_date:%-d %B %Y}")
+        click.echo("Will caseloads stay manageable? " + plain_headline(scn, part, n))
+        click.echo(f"\nEach year: the mean over the simulated futures (95% confidence interval)")
+        width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
+        cells_width = 27
+        click.echo(f"{'':{width}}" + "".join(f"{y:>{cells_width}}" for y in years))
+        for metric, statistic, label, fmt, k in KEY_ROWS:
             cells = []
             for y in years:
-                row = part[(part["metric"] == metric) & (part["period"] == y)].iloc[0]
+                row = value(part, metric, y, statistic)
                 if np.isnan(row["mean"]):
-                    cells.append(f"{'-':>25}")
+                    cells.append(f"{'-':>{cells_width}}")
                     continue
-                k = PER_YEAR.get(metric, 1.0)
-                ci = "" if np.isnan(row["ci95_low"]) else f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
-                cells.append(f"{fmt.format(k * row['mean']) + ci:>25}")
+                ci = "" if np.isnan(row["ci95_low"]) else \
+                    f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
+                cells.append(f"{fmt.format(k * row['mean']) + ci:>{cells_width}}")
             click.echo(f"{label:{width}}" + "".join(cells))
+        click.echo("")
         for line in headline_lines(scn, part, n):
             click.echo(line)
 
 
+def _k(v: float) -> str:
+    """Money in thousands of pounds: £5,904k."""
+    return f"£{v / 1000:,.0f}k"
+
+
+def _diff_money(v: float) -> str:
+    """A difference in cost as words: "£31k more" or "saves £12k" (never £-12k)."""
+    if not np.isfinite(v):
+        return "-"
+    return f"{_k(abs(v))} more" if v >= 0 else f"saves {_k(-v)}"
+
+
+# (column, label, format of one value, interval columns or None)
 COMPARE_ROWS = [
-    ("cost_per_year", "Cost per year (£)", "{:,.0f}"),
-    ("cost_difference_per_year", "Extra cost per year vs first (£)", "{:+,.0f}"),
-    ("caseload_incl_unallocated_end", "Caseload counting unallocated, at the end", "{:.1f}"),
-    ("caseload_mean_end", "Caseload per FTE at the end (DfE)", "{:.1f}"),
-    ("caseload_p90_end", "Caseload, 90th percentile, end", "{:.1f}"),
-    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}"),
-    ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}"),
-    ("breach_weeks", "Weeks in breach", "{:.0f}"),
-    ("cost_per_breach_week_avoided", "Cost per breach-week avoided (£)", "{:,.0f}"),
-    ("unallocated_cases_end", "Unallocated cases at the end", "{:.0f}"),
-    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}"),
-    ("agency_share_pct_end", "Agency share of staff at the end (%)", "{:.0f}"),
+    ("cost_per_year", "Cost a year (cash, average)", _k, None),
+    ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
+    ("net_present_cost", "Net present cost (whole run, Green Book 3.5%)", _k,
+     ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
+    ("net_present_cost_difference", "Net present cost vs first", _diff_money,
+     ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
+    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format, ("p_sustained_ci95_low", "p_sustained_ci95_high")),
+    ("breach_weeks", "Weeks in breach (average)", "{:.0f}".format, None),
+    ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
+     ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
+    ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}".format, None),
+    ("caseload_incl_unallocated_end", "Caseload counting unallocated, last 13 weeks", "{:.1f}".format, None),
+    ("caseload_mean_end", "Caseload per FTE (DfE), last 13 weeks", "{:.1f}".format, None),
+    ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
+    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}".format, None),
+    ("agency_share_pct_end", "Agency share of staff, last 13 weeks (%)", "{:.0f}".format, None),
+    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _k, None),
 ]
+
+
+def _is_difference(col: str) -> bool:
+    return "difference" in col or "avoided" in col
+
+
+def _cell(row, col: str, fmt) -> str:
+    """One value of the printed comparison ("-" for the first scenario's differences from itself)."""
+    v = row[col]
+    if row.name == 0 and _is_difference(col):
+        return "reference"
+    if col == "median_weeks_to_first_breach" and np.isinf(v):
+        return "never"
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "-"
+    return fmt(v)
+
+
+def _interval_cell(row, col: str, ci) -> str:
+    """The 95% interval under a value of the printed comparison, in brackets ("" when there is none)."""
+    lo, hi = row[ci[0]], row[ci[1]]
+    if (row.name == 0 and _is_difference(col)) or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    if col == "p_sustained":
+        return f"({lo:.0%} to {hi:.0%})"
+    if col == "breach_weeks_avoided":
+        return f"({lo:+.0f} to {hi:+.0f})"
+    sign = "+" if _is_difference(col) else ""
+    return f"({lo / 1000:{sign},.0f}k to {hi / 1000:{sign},.0f}k)"
 
 
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
 @experiment_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for compare.csv and the run's results [default: outputs/compare-FIRST].")
-@click.option("--replace", is_flag=True,
-              help="Overwrite a finished run of other scenarios in the --out folder (one of the same scenarios, "
-                   "or any run in the default folder, is replaced anyway).")
-def compare(scenarios, years, reps, seed, sets, jobs, cluster, out, replace):
+@run_options("outputs/compare-FIRST")
+def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resume, replace, precision, max_reps,
+            no_start_check):
     """Compare options: what each costs, year by year, and what it buys.
 
     The first SCENARIO is the reference; every scenario runs on the same simulated
-    futures, so differences come from the options. Writes compare.csv beside the
-    usual results.
+    futures, so differences come from the options. Each difference has a 95% interval, and
+    an option whose interval includes no difference "cannot be told apart" from the first at
+    this number of futures (add --reps). Writes compare.csv and results.xlsx beside the usual
+    results.
     """
     from .analysis import compare_table
+    from .results import money_settings
 
-    scns = [_load(s, sets) for s in scenarios]
-    replace = replace or out is None  # the default folder is ours: a new comparison there replaces the last
-    out = out or Path("outputs") / f"compare-{scns[0].name}"
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
-                         replace=replace,
-                         extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns))})
-    table = result.tables["compare.csv"]
-    names = list(table["scenario"])
-    width = max(len(n) for n in names) + 2
-    width = max(width, 14)
-    click.echo(f"\n{reps} simulated futures of {years:g} year{'s' if years != 1 else ''}; the first scenario is the reference.\n")
-    click.echo(f"{'':38}" + "".join(f"{n:>{width}}" for n in names))
-    for col, label, fmt in COMPARE_ROWS:
-        cells = []
-        for v in table[col]:
-            if col == "median_weeks_to_first_breach" and np.isinf(v):
-                cells.append(f"{'never':>{width}}")
-            elif v is None or (isinstance(v, float) and np.isnan(v)):
-                cells.append(f"{'-':>{width}}")
-            else:
-                cells.append(f"{fmt.format(v):>{width}}")
-        click.echo(f"{label:38}" + "".join(cells))
-    click.echo(f"\nWrote compare.csv, weekly.csv, summary.csv, budget.csv and manifest.json to {out}/.")
+    scns = _load_all(scenarios, sets, start)
+    if not no_start_check:
+        _print_start_checks(scns, seed, jobs)
+    out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
+    labels = {s.name: s.label for s in scns}
+    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
+                         resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                         extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
+                                                                        money_settings(scns), labels)})
+    table = result.tables["compare.csv"].reset_index(drop=True)
+    n = result.manifest["replications"]
+    click.echo(f"\n{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
+               f"{scns[0].start_date:%-d %B %Y}; the first scenario is the reference. Money in £ thousand (k), cash; "
+               "net present cost in real terms, discounted at 3.5% a year. Brackets: 95% confidence intervals.\n")
+    for i, row in table.iterrows():
+        click.echo(f"  {chr(65 + i) if i < 26 else i + 1}  {row['label']}")
+    keys = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(table))]
+    lines = []  # (label, cells): each value, and under it its 95% interval
+    for col, label, fmt, ci in COMPARE_ROWS:
+        lines.append((label, [_cell(row, col, fmt) for _, row in table.iterrows()]))
+        if ci is not None:
+            lines.append(("", [_interval_cell(row, col, ci) for _, row in table.iterrows()]))
+    width = max(12, max(len(c) for _, cells in lines for c in cells) + 2)
+    label_w = max(len(label) for label, _ in lines) + 2
+    click.echo(f"\n{'':{label_w}}" + "".join(f"{k:>{width}}" for k in keys))
+    for label, cells in lines:
+        click.echo(f"{label:{label_w}}" + "".join(f"{c:>{width}}" for c in cells))
+    click.echo("")
+    for i, row in table.iloc[1:].iterrows():
+        click.echo(f"{row['label']} against {table.iloc[0]['label']}: weeks in breach: {row['outcome_vs_first']}; "
+                   f"cost: {row['cost_vs_first']}.")
+    unclear = table.iloc[1:]["outcome_vs_first"].str.startswith("cannot").sum()
+    if unclear:
+        click.echo(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
+                   f"{n} futures: run again with more --reps (or --precision 0.05) before choosing between them.")
+    _print_written(result, out, precision, max_reps)
 
 
 @main.command("goal-seek")
 @click.argument("scenario")
 @click.option("--lever", required=True, type=click.Choice(sorted(LEVELS)), help="The lever whose level is searched.")
 @click.option("--target", required=True, metavar="EXPR",
-              help='What must hold, e.g. "p_sustained>=0.9" or "caseload_mean<=17" (whole-run values).')
+              help='What must hold, e.g. "p_sustained>=0.9" or "caseload_mean<=17" (whole-run values); it is met '
+                   "when the whole 95% confidence interval meets it, not only the average.")
 @click.option("--max", "max_level", type=FiniteFloatRange(min=0, min_open=True), default=None, help="Largest level to try [default: depends on the lever].")
 @experiment_options
-def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, jobs, cluster):
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for goal_seek.csv [default: a new folder in outputs/goal-seek-NAME/].")
+def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, start, jobs, cluster, out):
     """Find the smallest level of one lever that meets a target.
 
-    Every level runs on the same simulated futures, so the search is stable. If
-    SCENARIO has no lever of that kind, one is added from its start date (extra
-    posts go to the largest case-holding team).
+    Every level runs on the same simulated futures, so the search is stable. A level meets the
+    target when its 95% confidence interval does (for p_sustained>=0.9, the interval's lower end is
+    at least 0.9); when a level meets it only on average, goal-seek says about how many futures
+    (--reps) would settle it. If SCENARIO has no lever of that kind, one is added from its start
+    date (extra posts go to the largest case-holding team). Writes every level tried to goal_seek.csv.
     """
-    scn = _load(scenario, sets)
+    scn = _load(scenario, tuple(sets), start.date() if start else None)
     try:
         tgt = parse_target(target)
     except GoalSeekError as exc:
@@ -360,28 +521,52 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, j
     field = LEVELS[lever][0]
 
     def show(e):
-        click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g}"
-                   f" ({'meets' if e.met else 'misses'} the target)", err=True)
+        verdict = "meets" if e.met else ("meets on average only" if e.met_on_average else "misses")
+        click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
+                   f"{e.ci95_high:.3g}; {verdict})", err=True)
 
     click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} year{'s' if years != 1 else ''} each)", err=True)
     try:
         res = goal_seek(scn, lever, tgt, max_level=max_level, progress=show, years=years, reps=reps, seed=seed,
-                        jobs=jobs or available_cores(), cluster=cluster)
+                        jobs=jobs, cluster=cluster)
     except GoalSeekError as exc:
         raise click.UsageError(str(exc)) from None
+    folder = out or new_run_folder(Path("outputs") / f"goal-seek-{scn.name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(res.table(), folder / "goal_seek.csv", plain=True)
+    if out is None:
+        mark_latest(folder)
     if not res.found:
-        click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt}: at {res.max_level:g}, "
-                   f"{tgt.metric} = {res.tried[-1].value:.3g} (95% CI {res.tried[-1].ci95_low:.3g} to "
-                   f"{res.tried[-1].ci95_high:.3g}). Try a larger --max, another lever, or a combination.")
+        top = res.tried[-1]
+        need = top.replications_needed(tgt)
+        more = (f" On average it does: with about {need} simulated futures (--reps {need}) its interval might too."
+                if need else " Try a larger --max, another lever, or a combination.")
+        click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
+                   f"interval: at {res.max_level:g}, {tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to "
+                   f"{top.ci95_high:.3g}).{more}")
+        click.echo(f"Wrote {folder / 'goal_seek.csv'}")
         sys.exit(1)
     b = res.best
-    click.echo(f"\nSmallest {lever}.{field} that meets {tgt}: {res.level:g}")
+    extra = b.cost_per_year - res.none.cost_per_year
+    click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
     click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
-    click.echo(f"  cost per year £{b.cost_per_year:,.0f}, which is £{b.cost_per_year - res.none.cost_per_year:+,.0f} "
-               f"a year against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
+    click.echo(f"  cost per year £{b.cost_per_year:,.0f}: {_diff_money(extra).replace('k', ' thousand')} a year "
+               f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
+    click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+
+
+def _not_into_package(path: Path) -> None:
+    """Refuse to write a scenario file into the installed package's bundled scenarios (the project's
+    ``scenarios`` folder links there): it would be listed as bundled and lost on reinstalling."""
+    bundled = bundled_path("baseline").resolve().parent
+    if path.resolve().parent == bundled:
+        raise click.UsageError(f"{path} is inside workforce_sim's bundled scenarios ({bundled}); write your own "
+                               f"scenario elsewhere, e.g. --out {path.name}")
 
 
 def _run_dir(path: Path) -> Path:
+    """The finished run ``path`` names (for a folder of runs such as outputs/baseline, its latest)."""
+    path = resolve_run_folder(path)
     recover_run_folder(path)  # finish a run's write that was interrupted, so the folder holds one whole run
     if not (path / "weekly.csv").is_file() or not (path / "manifest.json").is_file():
         raise click.UsageError(f"{path} does not hold a finished run (weekly.csv and manifest.json); "
@@ -394,36 +579,38 @@ def _run_dir(path: Path) -> Path:
 @click.option("--metric", "metrics", multiple=True, metavar="NAME",
               help="Fan chart of this weekly.csv column, e.g. --metric caseload_mean (repeatable; every column is "
                    "listed in the README) [default: caseload counting unallocated cases, caseload_mean, "
-                   "unallocated_cases, cp_unallocated, assessments_overdue, staff by contract, vacancies_fte, "
-                   "cost_total].")
+                   "unallocated_cases, cp_unallocated, assessments_overdue, staff by contract, vacancies_fte]. "
+                   "The chance of staying manageable, cost by financial year and (comparing) cost against outcome "
+                   "are always drawn.")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
-def plot(run_dir, metrics, fmt):
-    """Draw the charts of a finished run into RUN_DIR/plots/."""
+@click.option("--real-terms", is_flag=True, help="Cost by financial year in real terms (the prices of the run's "
+              "first financial year) instead of cash.")
+def plot(run_dir, metrics, fmt, real_terms):
+    """Draw the charts of a finished run into RUN_DIR/plots/.
+
+    Each file carries its title and a plain-word description of what it shows (for alt text) in its
+    metadata.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # files, not windows
     import matplotlib.pyplot as plt
 
-    from .analysis import compare_table
-    from .plots import all_charts
-    from .results import read_run
-    from .schema import Scenario
+    from .plots import charts_of_run
 
-    _run_dir(run_dir)
-    weekly, _, manifest = read_run(run_dir)
-    scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
-    rules = breach_rules(scns)
-    compare = compare_table(weekly, rules) if len(scns) > 1 else None
+    run_dir = _run_dir(run_dir)
     try:
-        charts = all_charts(weekly, rules, list(metrics) or None, compare)
+        charts = charts_of_run(run_dir, list(metrics) or None, real_terms=real_terms)
     except KeyError as exc:
         raise click.UsageError(exc.args[0]) from None
     folder = run_dir / "plots"
     folder.mkdir(exist_ok=True)
-    for name, fig in charts.items():
+    for name, chart in charts.items():
         path = folder / f"{name}.{fmt}"
-        atomic_write(path, lambda fh, fig=fig: fig.savefig(fh, format=fmt, dpi=120), binary=True)
-        plt.close(fig)
+        meta = {"Title": chart.title, "Description": chart.alt}
+        atomic_write(path, lambda fh, c=chart, m=meta: c.figure.savefig(fh, format=fmt, dpi=120, metadata=m),
+                     binary=True)
+        plt.close(chart.figure)
         click.echo(str(path))
 
 
@@ -445,7 +632,7 @@ def report(run_dir, out):
 @main.command()
 @click.argument("data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Scenario file to write, e.g. scenarios/mine.toml.")
+              help="Scenario file to write, e.g. my-council-fitted.toml.")
 @click.option("--name", default=None, help="The scenario's name [default: the file's name].")
 @click.option("--extends", "parent", default="baseline", show_default=True,
               help="Scenario the fitted one builds on, for everything the data does not cover.")
@@ -458,6 +645,7 @@ def calibrate(data_dir, out, name, parent):
     """
     from .calibrate import DataError, calibrate as fit, scenario_text
 
+    _not_into_package(out)
     try:
         cal = fit(data_dir)
         text = scenario_text(cal, name or out.stem, parent)
@@ -480,8 +668,12 @@ def calibrate(data_dir, out, name, parent):
 @click.argument("data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--holdout-months", default=12, show_default=True, type=click.IntRange(min=1),
               help="Months at the end of the data to hold out and project.")
-def backtest(data_dir, holdout_months):
-    """Fit on the earlier data, project the held-out months, and score the projection."""
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for backtest.csv [default: a new folder in outputs/backtest-DATA_DIR/].")
+def backtest(data_dir, holdout_months, out):
+    """Fit on the earlier data, project the held-out months, and score the projection (backtest.csv)."""
+    import pandas as pd
+
     from .calibrate import DataError, backtest as bt
 
     try:
@@ -496,6 +688,12 @@ def backtest(data_dir, holdout_months):
                    f"{r['p10']:>8.0f}-{r['p90']:<8.0f}  {'yes' if r['inside'] else 'no'}")
     click.echo(f"\nMedian error of the median projection: {res['median_abs_pct_error']:.1f}%")
     click.echo(f"Held-out values inside the 80% band: {res['coverage_80']:.0%} (a well-calibrated model covers about 80%)")
+    folder = out or new_run_folder(Path("outputs") / f"backtest-{data_dir.resolve().name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(pd.DataFrame(res["rows"]), folder / "backtest.csv", plain=True)
+    if out is None:
+        mark_latest(folder)
+    click.echo(f"Wrote {folder / 'backtest.csv'}")
 
 
 @main.command("example-data")
@@ -611,6 +809,7 @@ def settle(scenario, out, sets, years, reps, seed, jobs, force):
     """
     if out.exists() and not force:
         raise click.UsageError(f"{out} exists already; choose another name or add --force")
+    _not_into_package(out)
     scn = _load(scenario, sets)
     click.echo(f"Simulating {scn.name} for {years} years, {reps} times over, with demand held steady and no levers...",
                err=True)
@@ -640,6 +839,7 @@ def init(path, source, force):
     """Write an editable copy of a bundled scenario to PATH, to start your own."""
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists already; choose another name or add --force")
+    _not_into_package(path)
     if source not in bundled_names():
         raise click.UsageError(f"no bundled scenario '{source}'; choose from: {', '.join(bundled_names())}")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,19 +25,20 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .backends import open_executor
+from .backends import available_cores, open_executor
 from .calendar import weeks_for_years
 from .loading import load_scenario
 from .model import simulate
 from .model import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
 from .files import FolderError, FolderLock
-from .results import breach_rules, budget_table, precision_report, previous_run, recover_run_folder, summarise, write_run
+from .results import breach_rules, budget_table, money_settings, precision_report, previous_run, recover_run_folder, summarise, write_run
 from .schema import Scenario
 from .store import ReplicationStore
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
 SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
 MAX_CHUNK = 25  # keeps resumable progress fine-grained on very large runs
+SMALL_RUN_SECONDS = 2.0  # by default, a run with less work than this runs in this process (no worker start-up)
 
 
 def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, accounting: bool = False) -> pd.DataFrame:
@@ -74,7 +75,7 @@ class RunResult:
     @property
     def budget(self) -> pd.DataFrame:
         """Cost per financial year (April to March), per scenario and item, with 95% intervals."""
-        return budget_table(self.weekly)
+        return budget_table(self.weekly, money_settings(self.scenarios))
 
 
 def _as_scenario(s: Scenario | str | Path, overrides) -> Scenario:
@@ -83,10 +84,15 @@ def _as_scenario(s: Scenario | str | Path, overrides) -> Scenario:
     return load_scenario(s, overrides)
 
 
+def seconds_per_replication(scn: Scenario, n_weeks: int) -> float:
+    """A rough estimate of one replication's run time, from the scenario's contacts and length."""
+    contacts = sum(s.contacts_per_year for s in scn.demand.sources.values())
+    return max(1e-3, n_weeks * contacts / 1000 * SECONDS_PER_WEEK_PER_1000_CONTACTS)
+
+
 def chunk_size(scn: Scenario, n_weeks: int, n_missing: int, width: int) -> int:
     """Replications per task: about TASK_SECONDS of work, yet enough tasks to keep every worker busy."""
-    contacts = sum(s.contacts_per_year for s in scn.demand.sources.values())
-    per_rep = max(1e-3, n_weeks * contacts / 1000 * SECONDS_PER_WEEK_PER_1000_CONTACTS)
+    per_rep = seconds_per_replication(scn, n_weeks)
     size = max(1, math.ceil(TASK_SECONDS / per_rep))
     if width > 1:
         size = min(size, max(1, math.ceil(n_missing / (2 * width))))
@@ -211,7 +217,7 @@ def _replicate(work: _Replications, ex: cf.Executor, width: int, reps: int, prec
         work.fill(ex, width, target)
         if precision is None:
             return target, report
-        report = precision_report(work.weekly(target), precision)
+        report = precision_report(work.weekly(target), precision, breach_rules(work.scns))
         if report["met"].all() or target >= max_reps:
             return target, report
         need = int(np.nanmax(report["replications_needed"].to_numpy(dtype=float)))
@@ -232,7 +238,8 @@ def _manifest(identity: dict, replications: int, started: dt.datetime, seconds: 
         "backend": backend,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "overrides": list(overrides or []),
+        "overrides": list(dict.fromkeys(c for s in identity["scenarios"] for c in s.get("changes") or [])),
+        "labels": [", ".join([s["name"], *(s.get("changes") or [])]) for s in identity["scenarios"]],
         "columns": ID_COLUMNS + WEEKLY_COLUMNS,
         "scenarios": identity["scenarios"],
     }
@@ -260,16 +267,17 @@ def _check_folder(out: Path, scns: list[Scenario], replace: bool, notify: Callab
         return
     if old is None:
         return
-    names = [s.get("name") for s in old["scenarios"] if isinstance(s, dict)]
-    what = f"the run of {', '.join(map(str, names))} started {old.get('started_utc', 'earlier')} (UTC)"
-    if names != [s.name for s in scns] and not replace:
+    names = [", ".join([str(s.get("name")), *map(str, s.get("changes") or [])]) for s in old["scenarios"]
+             if isinstance(s, dict)]
+    what = f"the run of {'; '.join(names)} started {old.get('started_utc', 'earlier')} (UTC)"
+    if names != [s.label for s in scns] and not replace:
         raise FolderError(f"{out} holds {what}. Add --replace to overwrite it, or choose another --out folder.")
     notify(f"{out} holds {what}; it stays there until this run finishes, then this run replaces it "
            "(with its compare.csv, report.html and plots/, if any).")
 
 
 def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], years: float = 5, reps: int = 20,
-        seed: int = 42, overrides: list[str] | None = None, *, jobs: int = 1, cluster: str | None = None,
+        seed: int = 42, overrides: list[str] | None = None, *, jobs: int | None = None, cluster: str | None = None,
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
         max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
         notify: Callable[[str], None] | None = None, replace: bool = False,
@@ -278,7 +286,10 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
       are ``KEY=VALUE`` strings applied to each (as ``--set``).
-    - ``jobs``: worker processes on this machine (1 runs here); ``cluster``:
+    - ``jobs``: worker processes on this machine (1 runs here); by default every
+      core, as on the command line, except for a run so small (under about
+      :data:`SMALL_RUN_SECONDS` of work) that starting processes would cost more
+      than it saves. The results are the same either way. ``cluster``:
       ``"local"`` for a Dask LocalCluster or a scheduler address.
     - ``out``: folder for results; finished replications are saved there as they
       finish, and ``resume=True`` continues an interrupted run. The folder is
@@ -311,6 +322,9 @@ def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, 
                 notify, replace, extra) -> RunResult:
     max_reps = max(max_reps, reps)
     n_weeks = weeks_for_years(years)
+    if jobs is None:
+        work = sum(reps * seconds_per_replication(s, n_weeks) for s in scns)
+        jobs = 1 if cluster is None and precision is None and work < SMALL_RUN_SECONDS else available_cores()
     identity = {"workforce_sim_version": __version__, "seed": seed, "years": years, "weeks": n_weeks,
                 "precision": precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
     if precision is None:

@@ -19,6 +19,7 @@ from .calendar import WEEKS_PER_YEAR
 from .experiment import run
 from .loading import load_scenario
 from .model.levers import LEVERS
+from .results import END, wilson
 from .schema import Scenario
 
 # lever type -> (field that sets its level, whole numbers?, default largest level to try): from the lever registry
@@ -43,6 +44,12 @@ class Target:
         """Whether the value ``x`` meets the target."""
         return bool(OPS[self.op](x, self.value))
 
+    def surely_met(self, low: float, high: float) -> bool:
+        """Whether the whole 95% interval meets the target: its lower bound for ``>=`` and ``>``, its upper
+        bound for ``<=`` and ``<`` (a target met only on average may be chance)."""
+        bound = low if self.op in (">=", ">") else high
+        return bool(np.isfinite(bound) and OPS[self.op](bound, self.value))
+
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.value:g}"
 
@@ -57,7 +64,8 @@ def parse_target(text: str) -> Target:
 
 @dataclass
 class Evaluation:
-    """One level tried: the measure's mean and 95% interval, the cost per year, and whether it meets the target."""
+    """One level tried: the measure's mean and 95% interval, the cost per year, and whether it meets the
+    target (``met``: the whole interval does; ``met_on_average``: the mean does)."""
 
     level: float
     value: float
@@ -65,6 +73,24 @@ class Evaluation:
     ci95_high: float
     cost_per_year: float
     met: bool
+    met_on_average: bool = False
+    replications: int = 0
+
+    def replications_needed(self, target: "Target") -> int | None:
+        """About how many replications would make the interval meet the target, if the mean stayed where it
+        is (None if the mean itself misses it)."""
+        if not self.met_on_average or self.replications < 1:
+            return None
+        if self.met:
+            return self.replications
+        if target.metric == "p_sustained":  # the Wilson interval of the same share, with more futures
+            for n in range(self.replications, 100_001):
+                if target.surely_met(wilson(round(self.value * n), n)[0], 1.0):
+                    return n
+            return None
+        half = (self.ci95_high - self.ci95_low) / 2
+        gap = abs(self.value - target.value)
+        return int(np.ceil(self.replications * (half / gap) ** 2)) + 1 if gap > 0 else None
 
 
 @dataclass
@@ -80,6 +106,16 @@ class GoalSeekResult:
     none: Evaluation
     tried: list[Evaluation]
     max_level: float
+
+    def table(self) -> "pd.DataFrame":
+        """Every level tried, in the order tried, as goal_seek.csv holds them."""
+        import pandas as pd
+
+        rows = [{"lever": self.lever, "field": self.field, "level": e.level, "target": str(self.target),
+                 "value": e.value, "ci95_low": e.ci95_low, "ci95_high": e.ci95_high,
+                 "meets_on_average": e.met_on_average, "meets_with_its_interval": e.met,
+                 "replications": e.replications, "cost_per_year": e.cost_per_year} for e in self.tried]
+        return pd.DataFrame(rows)
 
 
 def lever_with_level(scn: Scenario, lever_type: str, level: float) -> Scenario:
@@ -103,20 +139,22 @@ def lever_with_level(scn: Scenario, lever_type: str, level: float) -> Scenario:
 def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, **run_kw) -> Evaluation:
     res = run(lever_with_level(scn, lever_type, level), **run_kw)
     s = res.summary
-    row = s[(s["metric"] == target.metric) & (s["period"] == "whole run")]
+    row = s[(s["metric"] == target.metric) & (s["period"] == "whole run") & (s["statistic"] != END)]
     if row.empty:
         known = sorted(set(s["metric"]))
         raise GoalSeekError(f"no measure called {target.metric}; choose from: {', '.join(known)}")
     row = row.iloc[0]
     years = res.weekly["week"].nunique() / WEEKS_PER_YEAR
     cost = res.weekly.groupby("replication")["cost_total"].sum().mean() / years
-    return Evaluation(level, float(row["mean"]), float(row["ci95_low"]), float(row["ci95_high"]), float(cost),
-                      target.met(float(row["mean"])))
+    lo, hi = float(row["ci95_low"]), float(row["ci95_high"])
+    return Evaluation(level, float(row["mean"]), lo, hi, float(cost), target.surely_met(lo, hi),
+                      target.met(float(row["mean"])), int(res.manifest["replications"]))
 
 
 def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: float | None = None,
               tolerance: float = 0.01, progress=None, **run_kw) -> GoalSeekResult:
-    """Find the smallest level of ``lever_type`` whose run meets ``target``.
+    """Find the smallest level of ``lever_type`` whose run meets ``target`` with its whole 95% interval
+    (the lower bound of ``p_sustained>=0.9`` at least 0.9), not only on average.
 
     ``run_kw`` go to :func:`workforce_sim.run` (years, reps, seed, jobs, ...).
     Whole-number levers are searched exactly; others to within ``tolerance``.

@@ -7,8 +7,10 @@ the file that set the value, the key path, the value given and what was expected
 
 from __future__ import annotations
 
+import calendar
 import copy
 import csv
+import datetime as dt
 import difflib
 import io
 import tomllib
@@ -413,12 +415,43 @@ def _describe(err: dict, data: dict, origin: _Origins, default_src: str) -> str:
     return f"{src}: {key} = {_fmt_value(value)}: {msg}"
 
 
-def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None = None) -> Scenario:
+def shifted(day: dt.date, old_start: dt.date, new_start: dt.date) -> dt.date:
+    """``day`` moved as a scenario's start moves from ``old_start`` to ``new_start``.
+
+    When both starts fall on the same day of the month, the move is by whole months, so a lever
+    dated 1 September stays on 1 September; otherwise it is by the same number of days.
+    """
+    if old_start.day == new_start.day:
+        months = (new_start.year - old_start.year) * 12 + new_start.month - old_start.month
+        m = day.month - 1 + months
+        year, month = day.year + m // 12, m % 12 + 1
+        return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return day + (new_start - old_start)
+
+
+def _move_start(data: dict, start: dt.date, src: str) -> None:
+    """Move the scenario's start_date to ``start`` and every dated lever with it."""
+    old = data.get("start_date")
+    if not isinstance(old, dt.date):
+        raise ScenarioError([f"{src}: start_date = {_fmt_value(old)}: must be a date such as 2026-04-01"])
+    data["start_date"] = start
+    levers = data.get("levers")
+    for lv in levers if isinstance(levers, list) else []:
+        for key in ("start", "end"):
+            if isinstance(lv, dict) and isinstance(lv.get(key), dt.date):
+                lv[key] = shifted(lv[key], old, start)
+
+
+def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None = None,
+                  start: dt.date | None = None) -> Scenario:
     """Load, merge, override and validate a scenario.
 
     ``ref`` is a file path, a bundled scenario name such as ``"baseline"``, or
     an already-read table (dict). ``overrides`` are ``KEY=VALUE`` strings (as
-    ``--set`` takes them) or :class:`Override` objects.
+    ``--set`` takes them) or :class:`Override` objects. ``start`` moves the
+    scenario's start date and every dated lever with it (``--start``). The
+    overrides and the start are recorded in the scenario's ``changes`` (its
+    label in outputs), except a new ``name``, which shows anyway.
     """
     origin = _Origins()
     if isinstance(ref, dict):
@@ -436,8 +469,17 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
         path = resolve_path(ref)
         src = str(path)
         data = _load_layers(path, origin)
+    changes = list(data.get("changes") or []) if isinstance(data.get("changes"), list) else []
     for ov in overrides or []:
-        _apply_override(data, parse_set(ov) if isinstance(ov, str) else ov, origin)
+        ov = parse_set(ov) if isinstance(ov, str) else ov
+        _apply_override(data, ov, origin)
+        if ov.key not in ("name", "changes"):
+            changes.append(f"{ov.key}={_fmt_value(ov.value)}")
+    if start is not None:
+        _move_start(data, start, src)
+        changes = [c for c in changes if not c.startswith("start=")] + [f"start={start.isoformat()}"]
+    if changes:
+        data["changes"] = changes
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -1,25 +1,51 @@
-"""Charts of a run: fan charts, the chance of staying manageable, cost against outcome.
+"""Charts of a run: fan charts, the chance of staying manageable, cost by financial year, cost against outcome.
 
-Every function takes the tables a run writes (weekly.csv, compare.csv) and
-returns a matplotlib Figure, so notebooks, the ``plot`` command and the HTML
-report draw the same charts. A scenario has the same colour on every chart
-(its position in the run picks it from a colour-blind-safe palette).
+Every chart function takes the tables a run writes (weekly.csv, budget.csv,
+compare.csv) and returns a matplotlib Figure, so notebooks, the ``plot``
+command and the HTML report draw the same charts. :func:`charts_of_run` builds
+all of a run's charts from its folder, each with a plain-word description
+(:func:`alt_text`) for the report's ``alt`` attributes and the files' metadata.
+
+How the charts read:
+
+- a scenario has the same colour on every chart (its position in the run picks
+  it from a colour-blind-safe palette), and is named by its label: its name
+  with the settings changed for the run;
+- with more than two scenarios, the week-by-week charts are *small multiples*:
+  one panel per scenario on shared axes, each with its own manageable threshold
+  and the first scenario's middle line in grey for comparison, and one small
+  legend, instead of a dozen overlapping bands;
+- money is by financial year (April to March), in cash or in real terms, never
+  annualised from single weeks.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from .calendar import WEEKS_PER_YEAR
 from .model.measures import describe
-from .results import MANAGEABLE_MEASURE, BreachRule, first_breach
+from .results import MANAGEABLE_MEASURE, BreachRule, breach_rules, first_breach, money_settings, read_run
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT_SIZE = 10
+REFERENCE_GREY = "#8c8c8c"  # the first scenario's middle line, drawn in the other panels
+THRESHOLD_GREY = "#444444"
+SMALL_MULTIPLES_ABOVE = 2  # more scenarios than this: one panel each
 
 # metric -> (title, y-axis label with units, scale)
 METRICS = {
@@ -38,19 +64,39 @@ METRICS = {
     "staff_fte_agency": ("Agency staff in post", "FTE", 1.0),
     "staff_fte_asye": ("Newly qualified (ASYE) staff in post", "FTE", 1.0),
     "vacancies_fte": ("Vacant funded posts", "FTE", 1.0),
-    "cost_total": ("Cost of the service (annualised)", "£ million a year", WEEKS_PER_YEAR / 1e6),
+    # a week's cost as it falls; costs by financial year are the cost_by_year bar chart
+    "cost_total": ("Cost of the service each week", "£ thousand a week", 1e-3),
     "referrals": ("Referrals", "referrals a week", 1.0),
     "re_referral_pct": ("Re-referrals", "% of referrals", 1.0),
     "assessments_in_timescale_pct": ("Assessments completed within 45 working days", "% of assessments", 1.0),
 }
-DEFAULT_METRICS = [MANAGEABLE_MEASURE, "caseload_mean", "unallocated_cases", "cp_unallocated", "assessments_overdue", "staff_fte_permanent",
-                   "staff_fte_agency", "staff_fte_asye", "vacancies_fte", "cost_total"]
+DEFAULT_METRICS = [MANAGEABLE_MEASURE, "caseload_mean", "unallocated_cases", "cp_unallocated", "assessments_overdue",
+                   "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye", "vacancies_fte"]
+CASELOAD_MEASURES = (MANAGEABLE_MEASURE, "caseload_mean", "caseload_p90")  # drawn with the manageable threshold
+SUSTAINED = "p_sustained"
+COST_BY_YEAR = "cost_by_year"
+COST_VS_OUTCOME = "cost_vs_outcome"
+SHORTEST_YEAR_SHOWN = 28  # days: a financial year the run covers less of is left out of the bar chart, with a note
 
 
+class Chart(NamedTuple):
+    """One chart of a run: the figure, its title and a plain-word description for readers who cannot see it."""
+
+    figure: object
+    title: str
+    alt: str
+
+
+# -- small helpers ----------------------------------------------------------------------------
 def _declared(metric: str) -> tuple[str, str, float]:
     """Title, unit and scale of a measure with no entry in METRICS, from its declaration."""
     m = describe(metric)
     return m.label, m.unit + (" a week" if m.kind == "flow" else ""), 1.0
+
+
+def describe_metric(metric: str) -> tuple[str, str, float]:
+    """(title, unit, scale) of a weekly measure as the charts show it."""
+    return METRICS.get(metric) or _declared(metric)
 
 
 def _text(name) -> str:
@@ -58,9 +104,44 @@ def _text(name) -> str:
     return str(name).replace("$", r"\$")
 
 
+def _wrap(text: str, width: int) -> str:
+    """Chart text broken into lines of at most ``width`` characters (long labels with their changes)."""
+    return "\n".join(textwrap.wrap(str(text), width, break_long_words=True, break_on_hyphens=False)) or str(text)
+
+
+def _names(frame: pd.DataFrame) -> list[str]:
+    """The scenarios of a table, in the run's order."""
+    return list(dict.fromkeys(frame["scenario"]))
+
+
+def _label_of(labels: Mapping[str, str] | None, name: str) -> str:
+    return (labels or {}).get(name, name)
+
+
 def scenario_colors(names) -> dict[str, str]:
     """The colour of each scenario, by its order in the run."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
+
+
+def _thresholds(threshold, names: list[str]) -> dict[str, float]:
+    """Each scenario's manageable threshold from a number (the same for all), a mapping of numbers or of
+    :class:`BreachRule` by scenario, or None (no threshold)."""
+    if threshold is None:
+        return {}
+    if isinstance(threshold, Mapping):
+        out = {}
+        for n in names:
+            t = threshold.get(n)
+            if t is not None:
+                out[n] = float(t.threshold if isinstance(t, BreachRule) else t)
+        return out
+    return {n: float(threshold) for n in names}
+
+
+def _date_axis(ax) -> None:
+    loc = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
 def _style(ax, title: str, ylabel: str, dated: bool = True) -> None:
@@ -70,10 +151,40 @@ def _style(ax, title: str, ylabel: str, dated: bool = True) -> None:
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     if dated:
-        loc = mdates.AutoDateLocator(maxticks=8)
-        ax.xaxis.set_major_locator(loc)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        _date_axis(ax)
         ax.set_xlabel("Date (week starting)", fontsize=FONT_SIZE)
+
+
+def _panels(n: int, title: str, ylabel: str, key: list, key_columns: int, xlabel: str = "Date (week starting)"):
+    """A figure of ``n`` panels on shared axes (2 columns up to 4 panels, then 3) under one title and one
+    small legend (``key``: its handles, in ``key_columns`` columns), with one label per axis for the
+    whole figure. Returns (figure, list of n axes); grid slots left over are removed."""
+    ncols = 2 if n <= 4 else 3
+    nrows = math.ceil(n / ncols)
+    key_rows = math.ceil(len(key) / key_columns)
+    key_height, grid_height = 0.12 + 0.28 * key_rows, 0.7 + 2.6 * nrows
+    fig = plt.figure(layout="constrained", figsize=(11 if ncols == 3 else 10, 0.45 + key_height + grid_height))
+    fig.suptitle(title, fontsize=FONT_SIZE + 3, x=0.01, ha="left")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[key_height, grid_height])
+    top.legend(handles=key, loc="center left", ncols=key_columns, fontsize=FONT_SIZE, frameon=False)
+    grid = bottom.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+    flat = list(grid.ravel())
+    for ax in flat[n:]:
+        bottom.delaxes(ax)
+    axes = flat[:n]
+    for i, ax in enumerate(axes):
+        if i + ncols >= n:  # nothing below this panel: it shows the dates itself
+            ax.xaxis.set_tick_params(labelbottom=True)
+        ax.tick_params(labelsize=FONT_SIZE)
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    bottom.supylabel(ylabel, fontsize=FONT_SIZE)
+    bottom.supxlabel(xlabel, fontsize=FONT_SIZE)
+    return fig, axes
+
+
+def _panel_title(ax, label: str, ncols_wide: bool) -> None:
+    ax.set_title(_text(_wrap(label, 38 if ncols_wide else 55)), fontsize=FONT_SIZE, loc="left")
 
 
 def _values(weekly: pd.DataFrame, metric: str) -> pd.Series:
@@ -84,82 +195,466 @@ def _values(weekly: pd.DataFrame, metric: str) -> pd.Series:
     return weekly[metric]
 
 
-def fan_chart(weekly: pd.DataFrame, metric: str, threshold: float | None = None, colors: dict | None = None):
-    """Median over replications with 50% and 90% bands, one colour per scenario, dates on the x axis."""
+def fan_quantiles(weekly: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per scenario: the weeks' dates and the 5th, 25th, 50th, 75th and 95th percentiles over replications
+    (a 5 x weeks array), in the chart's units."""
     values = _values(weekly, metric)  # first: a clear error for a column the run does not have
-    title, unit, scale = METRICS.get(metric) or _declared(metric)
-    colors = colors or scenario_colors(weekly["scenario"])
-    fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
+    scale = describe_metric(metric)[2]
     df = weekly.assign(_v=values * scale, _d=pd.to_datetime(weekly["date"]))
+    out = {}
     for scen, part in df.groupby("scenario", sort=False):
         wide = part.pivot(index="_d", columns="replication", values="_v")
-        q = np.nanpercentile(wide.to_numpy(dtype=float), [5, 25, 50, 75, 95], axis=1)
-        x = wide.index.to_numpy()
-        c = colors[scen]
-        ax.fill_between(x, q[0], q[4], color=c, alpha=0.15, linewidth=0, label=f"{_text(scen)}: 90% of futures")
-        ax.fill_between(x, q[1], q[3], color=c, alpha=0.30, linewidth=0, label=f"{_text(scen)}: 50% of futures")
-        ax.plot(x, q[2], color=c, linewidth=2, label=f"{_text(scen)}: median")
-    if threshold is not None and metric in (MANAGEABLE_MEASURE, "caseload_mean", "caseload_p90"):
-        ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2, label=f"manageable threshold ({threshold:g})")
-    _style(ax, title, unit)
-    ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return fig
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a week with no value in any future
+            q = np.nanpercentile(wide.to_numpy(dtype=float), [5, 25, 50, 75, 95], axis=1)
+        out[scen] = (wide.index.to_numpy(), q)
+    return out
 
 
-def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: dict | None = None):
-    """The chance that no breach has begun so far, per scenario, over time."""
-    colors = colors or scenario_colors(weekly["scenario"])
+# -- week-by-week charts ---------------------------------------------------------------------
+def fan_chart(weekly: pd.DataFrame, metric: str, threshold=None, colors: dict | None = None,
+              labels: Mapping[str, str] | None = None):
+    """Middle future (median over replications) with bands holding 50% and 90% of futures, dates on the x axis.
+
+    ``threshold`` is the manageable caseload, drawn on the caseload measures: one number for every
+    scenario, or each scenario's own (a mapping of numbers or of :class:`BreachRule` by name).
+    ``labels`` names the scenarios on the chart (default: their names). With one or two scenarios
+    they share one axes (a threshold line for each distinct threshold); with more, each has its own
+    panel on shared axes, with its own threshold and the first scenario's middle line in grey.
+    """
+    fans = fan_quantiles(weekly, metric)
+    title, unit, _ = describe_metric(metric)
+    names = list(fans)
+    colors = colors or scenario_colors(names)
+    thresholds = _thresholds(threshold, names) if metric in CASELOAD_MEASURES else {}
+    if len(names) > SMALL_MULTIPLES_ABOVE:
+        return _fan_panels(fans, title, unit, thresholds, colors, labels)
     fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
-    for scen, part in weekly.groupby("scenario", sort=False):
+    for scen, (x, q) in fans.items():
+        c, lab = colors[scen], _text(_label_of(labels, scen))
+        ax.fill_between(x, q[0], q[4], color=c, alpha=0.15, linewidth=0, label=f"{lab}: 90% of futures")
+        ax.fill_between(x, q[1], q[3], color=c, alpha=0.30, linewidth=0, label=f"{lab}: 50% of futures")
+        ax.plot(x, q[2], color=c, linewidth=2, label=f"{lab}: median")
+    distinct = sorted(set(thresholds.values()))
+    for thr in distinct:
+        owners = [n for n in names if thresholds[n] == thr]
+        if len(distinct) == 1:
+            ax.axhline(thr, color=THRESHOLD_GREY, linestyle="--", linewidth=1.2, label=f"manageable threshold ({thr:g})")
+        else:  # scenarios with different thresholds: each line in its scenario's colour, named
+            who = ", ".join(_text(_label_of(labels, n)) for n in owners)
+            ax.axhline(thr, color=colors[owners[0]], linestyle="--", linewidth=1.2,
+                       label=f"manageable threshold ({thr:g}) of {who}")
+    _style(ax, title, unit)
+    handles, texts = ax.get_legend_handles_labels()
+    ax.legend(handles, [_wrap(t, 45) for t in texts], fontsize=FONT_SIZE - 1, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def _fan_panels(fans, title, unit, thresholds, colors, labels):
+    """The fan chart as small multiples: one panel per scenario (see :func:`fan_chart`)."""
+    names = list(fans)
+    ref = names[0]
+    key = [Line2D([], [], color="#333333", linewidth=2, label="median (middle future)"),
+           Patch(color="#333333", alpha=0.30, linewidth=0, label="50% of futures"),
+           Patch(color="#333333", alpha=0.15, linewidth=0, label="90% of futures")]
+    if thresholds:
+        values = sorted(set(thresholds.values()))
+        which = f"{values[0]:g}" if len(values) == 1 else "each panel's own: " + " or ".join(f"{v:g}" for v in values)
+        key.append(Line2D([], [], color=THRESHOLD_GREY, linestyle="--", linewidth=1.2,
+                          label=f"manageable threshold ({which})"))
+    key.append(Line2D([], [], color=REFERENCE_GREY, linewidth=1.2,
+                      label=f"first scenario's median ({_text(_wrap(_label_of(labels, ref), 40))})"))
+    fig, axes = _panels(len(names), title, unit, key, 3)
+    ref_x, ref_q = fans[ref]
+    for ax, scen in zip(axes, names):
+        x, q = fans[scen]
+        c, lab = colors[scen], _text(_label_of(labels, scen))
+        if scen != ref:
+            ax.plot(ref_x, ref_q[2], color=REFERENCE_GREY, linewidth=1.2, label="first scenario's median")
+        ax.fill_between(x, q[0], q[4], color=c, alpha=0.15, linewidth=0, label=f"{lab}: 90% of futures")
+        ax.fill_between(x, q[1], q[3], color=c, alpha=0.30, linewidth=0, label=f"{lab}: 50% of futures")
+        ax.plot(x, q[2], color=c, linewidth=2, label=f"{lab}: median")
+        if scen in thresholds:
+            ax.axhline(thresholds[scen], color=THRESHOLD_GREY, linestyle="--", linewidth=1.2,
+                       label=f"manageable threshold ({thresholds[scen]:g})")
+        _panel_title(ax, _label_of(labels, scen), len(axes) > 4)
+    _date_axis(axes[0])
+    return fig
+
+
+def _sustained_curve(part: pd.DataFrame, rule: BreachRule) -> tuple[np.ndarray, np.ndarray]:
+    """Dates, and the % of futures of one scenario with no breach begun by each week."""
+    breach = first_breach(part, rule).to_numpy()
+    weeks = np.sort(part["week"].unique())
+    p = np.array([(breach > w).mean() for w in weeks])
+    first_rep = part[part["replication"] == part["replication"].min()].sort_values("week")
+    return pd.to_datetime(first_rep["date"]).to_numpy(), 100 * p
+
+
+def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: dict | None = None,
+                    labels: Mapping[str, str] | None = None):
+    """The chance that no breach has begun so far, per scenario, over time (each by its own rule).
+
+    With more than two scenarios: one panel each, the first scenario's line in grey in the others.
+    """
+    names = _names(weekly)
+    colors = colors or scenario_colors(names)
+    curves = {s: _sustained_curve(part, rules[s]) for s, part in weekly.groupby("scenario", sort=False)}
+    title = "Chance caseloads have stayed manageable so far"
+    if len(names) <= SMALL_MULTIPLES_ABOVE:
+        fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
+        for scen, (x, p) in curves.items():
+            rule = rules[scen]
+            ax.step(x, p, where="post", color=colors[scen], linewidth=2,
+                    label=_wrap(f"{_text(_label_of(labels, scen))} (threshold {rule.threshold:g}, "
+                                f"{rule.weeks} weeks running)", 45))
+        ax.set_ylim(-2, 102)
+        _style(ax, title, "% of simulated futures")
+        ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        return fig
+    ref = names[0]
+    same_rule = len({rules[s] for s in names}) == 1
+    rule = rules[ref]
+    what = (f"share of futures with no breach yet (above {rule.threshold:g} for {rule.weeks} weeks running)"
+            if same_rule else "share of futures with no breach yet (each by its own threshold)")
+    key = [Line2D([], [], color="#333333", linewidth=2, label=what),
+           Line2D([], [], color=REFERENCE_GREY, linewidth=1.2,
+                  label=f"first scenario ({_text(_wrap(_label_of(labels, ref), 40))})")]
+    fig, axes = _panels(len(names), title, "% of simulated futures", key, 2)
+    for ax, scen in zip(axes, names):
+        x, p = curves[scen]
+        if scen != ref:
+            ax.step(curves[ref][0], curves[ref][1], where="post", color=REFERENCE_GREY, linewidth=1.2,
+                    label="first scenario")
+        ax.step(x, p, where="post", color=colors[scen], linewidth=2, label=_text(_label_of(labels, scen)))
         rule = rules[scen]
-        breach = first_breach(part, rule).to_numpy()
-        weeks = np.sort(part["week"].unique())
-        p = [(breach > w).mean() for w in weeks]
-        dates = pd.to_datetime(part[part["replication"] == part["replication"].min()].sort_values("week")["date"])
-        ax.step(dates, 100 * np.asarray(p), where="post", color=colors[scen], linewidth=2,
-                label=f"{_text(scen)} (threshold {rule.threshold:g}, {rule.weeks} weeks running)")
-    ax.set_ylim(-2, 102)
-    _style(ax, "Chance caseloads have stayed manageable so far", "% of simulated futures")
+        name = _label_of(labels, scen) + ("" if same_rule else f" (threshold {rule.threshold:g})")
+        _panel_title(ax, name, len(axes) > 4)
+    axes[0].set_ylim(-2, 102)
+    _date_axis(axes[0])
+    return fig
+
+
+# -- money -----------------------------------------------------------------------------------
+def financial_year_days(fy: str) -> int:
+    """The days in a financial year named like "2027-28" (366 when it holds a 29 February)."""
+    start = int(str(fy)[:4])
+    return (dt.date(start + 1, 4, 1) - dt.date(start, 4, 1)).days
+
+
+def _budget_totals(budget: pd.DataFrame, real_terms: bool) -> pd.DataFrame:
+    """budget.csv's total rows with the columns a chart of them needs (value, low, high in £)."""
+    col = "real_terms" if real_terms else "cash"
+    tot = budget[budget["item"] == "cost_total"]
+    return pd.DataFrame({"scenario": tot["scenario"].to_numpy(),
+                         "financial_year": tot["financial_year"].astype(str).to_numpy(),
+                         "days": tot["days"].astype(int).to_numpy(), "value": tot[col].to_numpy(dtype=float),
+                         "low": tot[f"{col}_ci95_low"].to_numpy(dtype=float),
+                         "high": tot[f"{col}_ci95_high"].to_numpy(dtype=float),
+                         "prices": tot["prices"].astype(str).to_numpy() if "prices" in tot else ""})
+
+
+def _years_shown(totals: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Financial years in the bar chart, and those left out (the run covers under SHORTEST_YEAR_SHOWN days)."""
+    days = totals.groupby("financial_year", sort=False)["days"].max()
+    shown = [fy for fy, d in days.items() if d >= SHORTEST_YEAR_SHOWN]
+    return shown, [fy for fy in days.index if fy not in shown]
+
+
+def _year_label(fy: str, days: int) -> str:
+    return fy if days >= financial_year_days(fy) else f"{fy}\n(part year: {days} days)"
+
+
+def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mapping[str, str] | None = None,
+                 real_terms: bool = False):
+    """Cost of the service by financial year (April to March) from budget.csv: a group of bars per year,
+    one bar per scenario, with its 95% interval; in cash, or in real terms (the prices of the run's
+    first financial year) with ``real_terms=True``.
+
+    A part year is labelled with the days the run covers; one of under four weeks (the few days a
+    run spills past its last March) is left out, and a note under the chart says so.
+    """
+    totals = _budget_totals(budget, real_terms)
+    names = _names(totals)
+    colors = colors or scenario_colors(names)
+    shown, left_out = _years_shown(totals)
+    fig, ax = plt.subplots(figsize=(10, 5.0), layout="constrained")
+    width = min(0.8 / max(1, len(names)), 0.3)
+    x = np.arange(len(shown))
+    numbered = len(names) <= 3  # few bars: each shows its value, to read without the table
+    for i, scen in enumerate(names):
+        part = totals[totals["scenario"] == scen].set_index("financial_year").reindex(shown)
+        v = part["value"].to_numpy() / 1e6
+        err = np.vstack([np.clip(v - part["low"].to_numpy() / 1e6, 0, None),
+                         np.clip(part["high"].to_numpy() / 1e6 - v, 0, None)])
+        err = np.nan_to_num(err)
+        bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, v, width * 0.92, yerr=err, color=colors[scen],
+                      ecolor="#222222", capsize=3, error_kw={"linewidth": 1},
+                      label=_text(_wrap(_label_of(labels, scen), 40)))
+        if numbered:
+            ax.bar_label(bars, labels=[f"£{b:,.2f}m" if np.isfinite(b) else "" for b in v], padding=2,
+                         fontsize=FONT_SIZE - 1)
+    days = totals.groupby("financial_year", sort=False)["days"].max()
+    ax.set_xticks(x, [_year_label(fy, int(days[fy])) for fy in shown])
+    prices = totals["prices"].iloc[0] if len(totals) else ""
+    how = f"real terms ({prices})" if real_terms else "cash"
+    _style(ax, f"Cost of the service by financial year (April to March), {how}", "£ million", dated=False)
+    ax.set_xlabel("Financial year", fontsize=FONT_SIZE)
+    ax.grid(False, axis="x")
+    note = "Bars: the average over the simulated futures; lines: its 95% confidence interval."
+    if left_out:
+        note += " Left out: " + "; ".join(f"{fy} (the run covers only {int(days[fy])} days of it)" for fy in left_out) + "."
+    fig.supxlabel(_wrap(note, 130), fontsize=FONT_SIZE - 1, x=0.01, ha="left", color="#333333")  # laid out below
     ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
-def cost_outcome_chart(compare: pd.DataFrame, colors: dict | None = None, target: float = 0.9):
-    """Each option's cost per year against its chance of keeping caseloads manageable.
+def cost_outcome_chart(compare: pd.DataFrame, colors: dict | None = None, target: float = 0.9,
+                       labels: Mapping[str, str] | None = None):
+    """Each option's cost per year (cash) against its chance of keeping caseloads manageable.
 
-    The cheapest option that reaches ``target`` is ringed, so it stands out; if none
-    does, the option with the best chance is.
+    The cheapest option that reaches ``target`` is ringed, so it stands out; if none does, the option
+    with the best chance is. ``labels`` (default: compare.csv's ``label`` column, else the names) name
+    the options.
     """
     colors = colors or scenario_colors(compare["scenario"])
+    if labels is None and "label" in compare.columns:
+        labels = dict(zip(compare["scenario"], compare["label"]))
     fig, ax = plt.subplots(figsize=(9, 5.4), layout="constrained")
     x = compare["cost_per_year"].to_numpy() / 1e6
     y = 100 * compare["p_sustained"].to_numpy()
     lo = 100 * compare["p_sustained_ci95_low"].to_numpy()
     hi = 100 * compare["p_sustained_ci95_high"].to_numpy()
-    good = np.flatnonzero(compare["p_sustained"].to_numpy() >= target)
-    pick = good[np.argmin(x[good])] if good.size else int(np.argmax(y))
+    pick = _ringed(compare, target)
     for i, scen in enumerate(compare["scenario"]):
-        ax.errorbar(x[i], y[i], yerr=[[max(0.0, y[i] - lo[i])], [max(0.0, hi[i] - y[i])]], fmt="o", color=colors[scen], markersize=9,
-                    capsize=4, label=_text(scen))
+        ax.errorbar(x[i], y[i], yerr=[[max(0.0, y[i] - lo[i])], [max(0.0, hi[i] - y[i])]], fmt="o", color=colors[scen],
+                    markersize=9, capsize=4, label=_text(_wrap(_label_of(labels, scen), 45)))
+    reached = bool((compare["p_sustained"] >= target).any())
     ax.scatter([x[pick]], [y[pick]], s=420, facecolors="none", edgecolors="#222222", linewidths=2,
-               label=("cheapest reaching " + f"{target:.0%}") if good.size else "best chance (none reach the target)")
-    ax.axhline(100 * target, color="#444444", linestyle=":", linewidth=1, label=f"target {target:.0%}")
+               label=("cheapest reaching " + f"{target:.0%}") if reached else "best chance (none reach the target)")
+    ax.axhline(100 * target, color=THRESHOLD_GREY, linestyle=":", linewidth=1, label=f"target {target:.0%}")
     ax.set_ylim(-5, 105)
     pad = max(0.05, 0.1 * (x.max() - x.min()))
     ax.set_xlim(x.min() - pad, x.max() + pad)
     _style(ax, "Cost against the chance of keeping caseloads manageable", "% of simulated futures", dated=False)
-    ax.set_xlabel("Cost of the service, £ million a year", fontsize=FONT_SIZE)
+    ax.set_xlabel("Cost of the service, £ million a year (cash, average over the run)", fontsize=FONT_SIZE)
     ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
+def _ringed(compare: pd.DataFrame, target: float) -> int:
+    """Row of the option the cost chart rings: the cheapest reaching ``target``, else the best chance."""
+    good = np.flatnonzero(compare["p_sustained"].to_numpy() >= target)
+    cost = compare["cost_per_year"].to_numpy()
+    return int(good[np.argmin(cost[good])]) if good.size else int(np.argmax(compare["p_sustained"].to_numpy()))
+
+
+# -- words for readers who cannot see the charts ---------------------------------------------
+def _month_span(weekly: pd.DataFrame) -> str:
+    d = pd.to_datetime(weekly["date"])
+    return f"from {d.min():%B %Y} to {d.max():%B %Y}"
+
+
+def _list(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _number(v: float) -> str:
+    """A chart value in words: 1,234, 85.3, 16, 0."""
+    if not np.isfinite(v):
+        return "no value"
+    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _who(names: list[str], labels, panels: bool) -> str:
+    """Which scenarios a chart shows, and how, in words."""
+    if len(names) == 1:
+        return f"the scenario {_label_of(labels, names[0])}"
+    listed = "; ".join(_label_of(labels, n) for n in names)
+    return (f"each of the {len(names)} scenarios in its own panel on the same scales ({listed}), with the first "
+            f"scenario's line in grey in the others for comparison" if panels else
+            f"the {len(names)} scenarios ({listed})")
+
+
+def _millions(v: float) -> str:
+    return f"£{abs(v) / 1e6:,.2f}m"
+
+
+def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, BreachRule] | None = None,
+             labels: Mapping[str, str] | None = None, budget: pd.DataFrame | None = None,
+             compare: pd.DataFrame | None = None, real_terms: bool = False, target: float = 0.9) -> str:
+    """What the chart ``name`` (a weekly measure, "p_sustained", "cost_by_year" or "cost_vs_outcome")
+    shows, in one or two sentences for a reader who cannot see it, with its main figures: the text of
+    the report's ``alt`` attributes. Give it the tables the chart was drawn from."""
+    if name == COST_BY_YEAR:
+        totals = _budget_totals(budget, real_terms)
+        shown, left_out = _years_shown(totals)
+        names = _names(totals)
+        how = f"in real terms ({totals['prices'].iloc[0]})" if real_terms else "in cash"
+        days = totals.groupby("financial_year", sort=False)["days"].max()
+        part = [fy for fy in shown if days[fy] < financial_year_days(fy)]
+        text = (f"Bar chart: the cost of the service in each financial year (April to March), {how}, in £ million, "
+                f"one bar for each of {_who(names, labels, False)}, with its 95% confidence interval")
+        if part:
+            text += f"; {_list(part)} {'is a part year' if len(part) == 1 else 'are part years'}"
+        if left_out:
+            text += f"; {_list(left_out)} (a few days only) {'is' if len(left_out) == 1 else 'are'} left out"
+        bits = []
+        named = {fy: fy + (" (part year)" if fy in part else "") for fy in shown}
+        for n in names:
+            mine = totals[totals["scenario"] == n].set_index("financial_year").reindex(shown)["value"]
+            bits.append(f"{_label_of(labels, n)} {_millions(mine.iloc[0])} in {named[shown[0]]}"
+                        + (f" and {_millions(mine.iloc[-1])} in {named[shown[-1]]}" if len(shown) > 1 else ""))
+        return text + ". " + "; ".join(bits) + "." if shown else text + "."
+    if name == COST_VS_OUTCOME:
+        labels = labels or (dict(zip(compare["scenario"], compare["label"])) if "label" in compare.columns else {})
+        pick = compare.iloc[_ringed(compare, target)]
+        reached = bool((compare["p_sustained"] >= target).any())
+        ring = (f"the ring marks the cheapest option that keeps caseloads manageable in at least {target:.0%} of "
+                f"futures: {_label_of(labels, pick['scenario'])}" if reached else
+                f"no option reaches {target:.0%}; the ring marks the one with the best chance: "
+                f"{_label_of(labels, pick['scenario'])}")
+        points = "; ".join(f"{_label_of(labels, r['scenario'])} {_millions(r['cost_per_year'])} a year, "
+                           f"{r['p_sustained']:.0%}" for _, r in compare.iterrows())
+        return (f"Scatter chart: each option's average cost a year (cash, £ million) against the share of simulated "
+                f"futures in which caseloads stay manageable for the whole run, with 95% confidence intervals; {ring}. "
+                f"{points}.")
+    names = _names(weekly)
+    span = _month_span(weekly)
+    if name == SUSTAINED:
+        rules = rules or {}
+        thr = sorted({rules[n].threshold for n in names})
+        weeks = sorted({rules[n].weeks for n in names})
+        rule = (f"above {thr[0]:g} cases per FTE" if len(thr) == 1 else "above each scenario's own threshold") + \
+               f" for {' or '.join(str(w) for w in weeks)} weeks running"
+        ends = []
+        for scen, part in weekly.groupby("scenario", sort=False):
+            ends.append(f"{_label_of(labels, scen)} {_sustained_curve(part, rules[scen])[1][-1]:.0f}%")
+        who = _who(names, labels, len(names) > SMALL_MULTIPLES_ABOVE)
+        return (f"Step chart: the share of simulated futures in which caseloads have stayed manageable so far (no "
+                f"breach yet: the caseload counting unallocated cases {rule}), for {who}, week by week {span}. "
+                f"At the end of the run: {'; '.join(ends)}.")
+    title, unit, _ = describe_metric(name)
+    fans = fan_quantiles(weekly, name)
+    who = _who(names, labels, len(names) > SMALL_MULTIPLES_ABOVE)
+    text = (f"Fan chart: {title[:1].lower() + title[1:]}, in {unit}, for {who}, "
+            f"week by week {span}: the line is the middle future, the bands hold half and 90% of the simulated futures")
+    thresholds = _thresholds(rules, names) if name in CASELOAD_MEASURES else {}
+    if thresholds:
+        distinct = sorted(set(thresholds.values()))
+        text += (f"; the dashed line is the manageable threshold of {distinct[0]:g}" if len(distinct) == 1 else
+                 "; the dashed lines are each scenario's own manageable threshold ("
+                 + "; ".join(f"{thresholds[n]:g} for {_label_of(labels, n)}" for n in names) + ")")
+    ends = "; ".join(f"{_label_of(labels, n)} {_number(q[2][-1])}" for n, (_, q) in fans.items())
+    return text + f". In the last week the middle future is: {ends}."
+
+
+# -- every chart of a run ----------------------------------------------------------------------
 def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list[str] | None = None,
-               compare: pd.DataFrame | None = None) -> dict[str, object]:
-    """Every chart of a run, by file stem."""
-    colors = scenario_colors(weekly["scenario"])
-    thr = next(iter(rules.values())).threshold
-    charts = {m: fan_chart(weekly, m, thr, colors) for m in (metrics or DEFAULT_METRICS)}
-    charts["p_sustained"] = sustained_chart(weekly, rules, colors)
+               compare: pd.DataFrame | None = None, *, labels: Mapping[str, str] | None = None,
+               budget: pd.DataFrame | None = None, real_terms: bool = False) -> dict[str, Chart]:
+    """Every chart of a run's tables, by file stem, each a :class:`Chart` (figure, title, alt text).
+
+    Fan charts of ``metrics`` (default :data:`DEFAULT_METRICS`), each scenario with its own
+    threshold; the chance of staying manageable; with ``budget`` (budget.csv), cost by financial
+    year (cash, or real terms); with a ``compare`` table of two or more options, cost against outcome.
+    """
+    names = _names(weekly)
+    colors = scenario_colors(names)
+    out: dict[str, Chart] = {}
+
+    def add(key, fig, **alt_args):
+        out[key] = Chart(fig, _title_of(fig), alt_text(key, labels=labels, **alt_args))
+
+    for m in metrics or DEFAULT_METRICS:
+        add(m, fan_chart(weekly, m, rules, colors, labels), weekly=weekly, rules=rules)
+    add(SUSTAINED, sustained_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
+    if budget is not None and len(budget):
+        add(COST_BY_YEAR, budget_chart(budget, colors, labels, real_terms), budget=budget, real_terms=real_terms)
     if compare is not None and len(compare) > 1:
-        charts["cost_vs_outcome"] = cost_outcome_chart(compare, colors)
-    return charts
+        add(COST_VS_OUTCOME, cost_outcome_chart(compare, colors, labels=labels), compare=compare)
+    return out
+
+
+def _title_of(fig) -> str:
+    """A figure's title: its suptitle (small multiples) or its axes' left title."""
+    return fig.get_suptitle() or fig.axes[0].get_title(loc="left") or fig.axes[0].get_title()
+
+
+@dataclass
+class RunTables:
+    """What a finished run's folder holds, read once for its charts and its report.
+
+    ``compare`` is compare.csv (a ``compare`` run), or worked out from weekly.csv for a run of several
+    scenarios without one (or with one from an older workforce_sim); None for one scenario. ``budget``
+    is budget.csv, never worked out again from weekly.csv's rounded pounds (None if the run has none).
+    Scenario names and labels in these tables are the manifest's (a CSV file may hold a name with a
+    quote in front, written so that a spreadsheet does not run it as a formula).
+    """
+
+    folder: Path
+    weekly: pd.DataFrame
+    summary: pd.DataFrame
+    manifest: dict
+    scenarios: list
+    rules: dict[str, BreachRule]
+    labels: dict[str, str]
+    budget: pd.DataFrame | None
+    compare: pd.DataFrame | None
+
+
+BUDGET_NEEDS = {"scenario", "financial_year", "days", "item", "cash", "cash_ci95_low", "cash_ci95_high", "real_terms",
+                "real_terms_ci95_low", "real_terms_ci95_high", "prices"}
+COMPARE_NEEDS = {"scenario", "cost_per_year", "cost_difference_per_year", "p_sustained", "p_sustained_difference_ci95_low",
+                 "net_present_cost_difference_ci95_high", "breach_weeks_avoided_ci95_high", "outcome_vs_first",
+                 "cost_vs_first", "agency_share_pct_end"}
+
+
+def _named_as_manifest(table: pd.DataFrame, names: list[str], needs: set[str]) -> pd.DataFrame | None:
+    """``table`` with its scenario column set to the manifest's names (matched by order), or None if its
+    scenarios are not the run's or it lacks a column in ``needs`` (written by an older workforce_sim)."""
+    if not needs <= set(table.columns):
+        return None
+    found = _names(table)
+    if len(found) != len(names):
+        return None
+    return table.assign(scenario=table["scenario"].map(dict(zip(found, names))))
+
+
+def run_tables(run_dir: Path) -> RunTables:
+    """Read the finished run in ``run_dir`` (weekly.csv, summary.csv, budget.csv, compare.csv, manifest.json)."""
+    from .analysis import compare_table
+    from .schema import Scenario
+
+    run_dir = Path(run_dir)
+    weekly, summary, manifest = read_run(run_dir)
+    scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
+    names = [s.name for s in scns]
+    rules = breach_rules(scns)
+    labels = {s.name: s.label for s in scns}
+    budget = None
+    if (run_dir / "budget.csv").is_file():
+        budget = _named_as_manifest(pd.read_csv(run_dir / "budget.csv", dtype={"financial_year": str}), names,
+                                    BUDGET_NEEDS)
+    compare = None
+    if len(scns) > 1:
+        if (run_dir / "compare.csv").is_file():
+            compare = _named_as_manifest(pd.read_csv(run_dir / "compare.csv"), names, COMPARE_NEEDS)
+        if compare is None:
+            compare = compare_table(weekly, rules, money_settings(scns), labels)
+        compare = compare.assign(label=compare["scenario"].map(labels))
+    return RunTables(run_dir, weekly, summary, manifest, scns, rules, labels, budget, compare)
+
+
+def charts_of_run(run: Path | RunTables, metrics: list[str] | None = None, *,
+                  real_terms: bool = False) -> dict[str, Chart]:
+    """Every chart of the finished run in folder ``run`` (or its :class:`RunTables`), by file stem, each a
+    :class:`Chart` (figure, title, alt text): what the ``plot`` command writes and the report shows.
+
+    Raises KeyError for a measure the run's weekly.csv does not have.
+    """
+    t = run if isinstance(run, RunTables) else run_tables(run)
+    return all_charts(t.weekly, t.rules, metrics, t.compare, labels=t.labels, budget=t.budget, real_terms=real_terms)

@@ -1,7 +1,12 @@
-"""One self-contained HTML report of a run, for directors: findings in words, charts, assumptions, method.
+"""One self-contained HTML report of a run, for directors and finance officers.
 
-The file embeds its charts as images and needs no network, scripts or other
-files, so it can be e-mailed and opened offline.
+In order: the answer in plain words, the key findings behind it, the options side
+by side (a comparison), money by financial year, the charts, the assumptions, and
+the method and its limits. The file embeds its charts as images and needs no
+network, scripts or other files, so it can be e-mailed and opened offline.
+
+Money is never printed as a negative number: a difference is "saves £X" or
+"£X more".
 """
 
 from __future__ import annotations
@@ -11,82 +16,379 @@ import html
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .analysis import compare_table
 from .files import atomic_write
-from .plots import all_charts
-from .results import MANAGEABLE_MEASURE, breach_rules, read_run
-from .words import headline_lines, trajectory_line
+from .plots import (COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, charts_of_run, financial_year_days,
+                    run_tables)
+from .results import MANAGEABLE_MEASURE, BreachRule
 from .schema import Scenario
+from .words import headline_lines, plain_headline, trajectory_line
 
 CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 60rem; margin: 2rem auto;
+body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 62rem; margin: 2rem auto;
        padding: 0 1rem; color: #1a1a1a; line-height: 1.5; }
 h1 { font-size: 1.8rem; margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
+h3 { margin-top: 1.4rem; }
 .note { background: #fff6e0; border-left: 4px solid #e69f00; padding: 0.6rem 1rem; }
+.headline { font-size: 1.08rem; background: #eef5fb; border-left: 4px solid #0072b2; padding: 0.6rem 1rem; }
 li { margin-bottom: 0.4rem; } img { max-width: 100%; height: auto; display: block; margin: 1rem 0; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.92rem; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } td.num { text-align: right; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; } td.num { text-align: right; white-space: nowrap; } tr.sum td, tr.sum th { font-weight: bold; }
+small { color: #555; } .wide { overflow-x: auto; }
+summary { cursor: pointer; margin: 0.4rem 0; font-weight: bold; }
 """
 
+UNCERTAINTY = ("The bands show chance variation between simulated futures with the same assumptions; they do not "
+               "include uncertainty about the assumptions themselves.")
+ITEMS = ["cost_permanent", "cost_agency", "cost_recruitment", "cost_interventions", "cost_total"]
+ITEM_HEADS = {"cost_permanent": "Permanent staff", "cost_agency": "Agency", "cost_recruitment": "Recruitment",
+              "cost_interventions": "Interventions", "cost_total": "Total"}
+CHART_ORDER = [SUSTAINED, MANAGEABLE_MEASURE, "caseload_mean", COST_VS_OUTCOME, "unallocated_cases", "cp_unallocated",
+               "assessments_overdue", "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye", "vacancies_fte"]
 
-def _png(fig) -> str:
+
+# -- words and numbers ----------------------------------------------------------------------
+def _e(text) -> str:
+    """Text made safe for HTML (quotes too, so it can go in an attribute)."""
+    return html.escape(str(text), quote=True)
+
+
+def _money(x: float) -> str:
+    """An amount of money in words: "£5.84m" from a million, else "£168,000"; never negative (say which way
+    a difference goes with :func:`_difference`)."""
+    x = abs(float(x))
+    if x >= 1e6:
+        return f"£{x / 1e6:,.2f}m"
+    return f"£{round(x, -3):,.0f}" if x >= 10_000 else f"£{x:,.0f}"  # a simulation's pounds are not exact
+
+
+def _millions(x: float) -> str:
+    """Money in a table cell, always in millions: "£5.84m" ("-" when unknown); never negative."""
+    return "-" if not np.isfinite(x) else f"£{abs(x) / 1e6:,.2f}m"
+
+
+def _difference(d: float, fmt=_millions) -> str:
+    """A difference in cost from the first option as words: "saves £0.11m", "£0.17m more", "no difference",
+    or "less than £0.01m more" for one too small to show."""
+    if not np.isfinite(d):
+        return "-"
+    if d == 0:
+        return "no difference"
+    shown = fmt(d)
+    if shown == fmt(0.0):  # too small for the format: say so rather than print £0.00m
+        shown = "less than " + fmt(0.01e6 if fmt is _millions else 1.0)
+    return f"saves {shown}" if d < 0 else f"{shown} more"
+
+
+def _difference_interval(low: float, high: float) -> str:
+    """The 95% interval of a cost difference in words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more", or
+    "from saving £0.20m to £0.10m more"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    if high <= 0:
+        return f"saves {_millions(-high)} to {_millions(-low)}"
+    if low >= 0:
+        return f"{_millions(low)} to {_millions(high)} more"
+    return f"from saving {_millions(-low)} to {_millions(high)} more"
+
+
+def _weeks(d: float) -> str:
+    """Weeks in breach avoided as words: "3 fewer", "2 more", "the same"."""
+    n = round(abs(d))
+    if n == 0:
+        return "the same"
+    return f"{n} fewer" if d > 0 else f"{n} more"
+
+
+def _weeks_interval(low: float, high: float) -> str:
+    """The 95% interval of weeks in breach avoided in words: "from 2 more to 1 fewer"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    if round(low) == round(high) == 0:
+        return "the same"
+    return f"from {_weeks(low).replace('the same', 'no change')} to {_weeks(high).replace('the same', 'no change')}"
+
+
+def _points(d: float) -> str:
+    """A change in a chance as words: "12 points higher", "5 points lower", "the same"."""
+    n = round(100 * abs(d))
+    if n == 0:
+        return "the same"
+    return f"{n} point{'s' if n != 1 else ''} {'higher' if d > 0 else 'lower'}"
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:g}%"
+
+
+def _plain_name(key: str) -> str:
+    """A settings key as a reader's words: "front_door" -> "Front door"."""
+    text = str(key).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _png(fig, alt: str = "") -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=110, metadata={"Description": alt} if alt else None)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _money(x: float) -> str:
-    return f"£{x / 1e6:,.2f} million" if abs(x) >= 1e6 else f"£{x:,.0f}"
+def _img(chart: Chart) -> str:
+    return f'<img alt="{_e(chart.alt)}" src="data:image/png;base64,{_png(chart.figure, chart.alt)}">'
+
+
+# -- sections ---------------------------------------------------------------------------------
+def headline_section(summary: pd.DataFrame, scns: list[Scenario], n: int) -> str:
+    """The answer in plain words, one paragraph per scenario (HTML)."""
+    paras = []
+    for s in scns:
+        part = summary[summary["scenario"] == s.name]
+        paras.append(f"<p class='headline'><b>{_e(s.label)}</b>: {_e(plain_headline(s, part, n))}</p>")
+    return "<h2>Will caseloads stay manageable? The answer in plain words</h2>" + "".join(paras)
 
 
 def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame | None, n: int) -> list[str]:
-    """The key findings, in plain words (HTML)."""
+    """The key findings behind the headline, in plain words (HTML): the breach rule once when the scenarios
+    share it, then one item per scenario, then (comparing) what each option costs and buys against the first."""
     out = []
+    labels = {s.name: s.label for s in scns}
+    rules = {s.name: BreachRule(s.standards.manageable_caseload, s.standards.breach_weeks).describe() for s in scns}
+    shared = len(set(rules.values())) == 1
+    if shared:
+        out.append(_e(rules[scns[0].name]))
     for s in scns:
         part = summary[summary["scenario"] == s.name]
-        lines = headline_lines(s, part, n)
+        lines = [line for line in headline_lines(s, part, n) if not (shared and line == rules[s.name])]
         trend = trajectory_line(part)
-        out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(" ".join(lines)))
-        if trend:
-            out.append(f"<b>{html.escape(s.name)}</b>: " + html.escape(trend))
+        out.append(f"<b>{_e(s.label)}</b>: " + _e(" ".join(lines + ([trend] if trend else []))))
     if compare is not None and len(compare) > 1:
         ref = compare.iloc[0]
         for _, row in compare.iloc[1:].iterrows():
             more = row["cost_difference_per_year"]
             word = "more" if more >= 0 else "less"
             avoided = row["breach_weeks_avoided"]
-            buys = (f"and spends {avoided:.0f} fewer weeks in breach on average"
-                    if avoided > 0.5 else
-                    f"and spends {-avoided:.0f} more weeks in breach on average" if avoided < -0.5 else
+            weeks = round(abs(avoided))
+            buys = (f"and spends {weeks} fewer week{'s' if weeks != 1 else ''} in breach on average" if avoided > 0.5 else
+                    f"and spends {weeks} more week{'s' if weeks != 1 else ''} in breach on average" if avoided < -0.5 else
                     "with about the same number of weeks in breach")
-            out.append(f"<b>{html.escape(row['scenario'])}</b> costs {_money(abs(more))} a year {word} than "
-                       f"{html.escape(ref['scenario'])} {buys}.")
+            out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {_money(more)} a year {word} than "
+                       f"{_e(labels[ref['scenario']])} {buys} (weeks in breach: {_e(row['outcome_vs_first'])}; "
+                       f"cost: {_e(row['cost_vs_first'])}).")
         good = compare[compare["p_sustained"] >= 0.9]
         if len(good):
             best = good.sort_values("cost_per_year").iloc[0]
             out.append(f"The cheapest option that keeps caseloads manageable in at least 90% of futures is "
-                       f"<b>{html.escape(best['scenario'])}</b> ({_money(best['cost_per_year'])} a year).")
+                       f"<b>{_e(labels[best['scenario']])}</b> ({_money(best['cost_per_year'])} a year).")
         else:
             out.append("No option compared keeps caseloads manageable in 90% of simulated futures.")
     return out
 
 
+def _rate_words(scns: list[Scenario], field: str) -> str:
+    """A money setting shared by the scenarios ("3.5%"), or each scenario's ("3.5% for a; 3% for b")."""
+    values = {s.label: getattr(s.costs, field) for s in scns}
+    if len(set(values.values())) == 1:
+        return _percent(next(iter(values.values())))
+    return "; ".join(f"{_percent(v)} for {k}" for k, v in values.items())
+
+
+def unclear_sentence(compare: pd.DataFrame, n: int) -> str | None:
+    """A sentence naming the options that cannot be told apart from the first at this number of futures
+    (on weeks in breach or on cost), or None when every difference is clear."""
+    labels = dict(zip(compare["scenario"], compare["label"]))
+    rows = compare.iloc[1:]
+    bits = []
+    for col, what in (("outcome_vs_first", "weeks in breach"), ("cost_vs_first", "cost")):
+        who = [labels[s] for s, v in zip(rows["scenario"], rows[col]) if str(v).startswith("cannot")]
+        if who:
+            bits.append(f"on {what}: {'; '.join(who)}")
+    if not bits:
+        return None
+    return (f"Some options cannot be told apart from {labels[compare.iloc[0]['scenario']]} with {n} simulated "
+            f"futures ({'. '.join(bits)}): the difference could be chance. Run the comparison again with more "
+            f"futures (for example --reps {max(4 * n, 40)}, or --precision 0.05) before choosing between them.")
+
+
+def options_section(compare: pd.DataFrame, scns: list[Scenario], n: int) -> str:
+    """The options side by side: one column per option, the first the reference, with 95% intervals and
+    each option's verdict against the first in words (HTML)."""
+    labels = dict(zip(compare["scenario"], compare["label"]))
+    rows = []  # the table's rows, as HTML
+
+    def ci(text: str) -> str:
+        if not text or text in ("the same", "from no change to no change"):  # nothing the value does not say
+            return ""
+        return f"<br><small>95% CI: {_e(text)}</small>"
+
+    def cell(r, first: bool, fn) -> str:
+        return "reference" if first else fn(r)
+
+    spec = [  # (row heading, function of (an option's row, whether it is the first) -> its cell's HTML)
+        ("Cost a year (cash, average over the run)", lambda r, f: _millions(r["cost_per_year"])),
+        ("Cost a year against the first", lambda r, f: cell(r, f, lambda r: _difference(r["cost_difference_per_year"]))),
+        (f"Net present cost of the run (real terms, discounted at {_rate_words(scns, 'discount_rate')} a year)",
+         lambda r, f: _millions(r["net_present_cost"]) + ci(
+             f"{_millions(r['net_present_cost_ci95_low'])} to {_millions(r['net_present_cost_ci95_high'])}"
+             if np.isfinite(r["net_present_cost_ci95_low"]) else "")),
+        ("Net present cost against the first",
+         lambda r, f: cell(r, f, lambda r: _difference(r["net_present_cost_difference"]) + ci(_difference_interval(
+             r["net_present_cost_difference_ci95_low"], r["net_present_cost_difference_ci95_high"])))),
+        ("Cost against the first, in words", lambda r, f: cell(r, f, lambda r: _e(r["cost_vs_first"]))),
+        ("Chance caseloads stay manageable for the whole run",
+         lambda r, f: f"{r['p_sustained']:.0%}" + ci(
+             f"{r['p_sustained_ci95_low']:.0%} to {r['p_sustained_ci95_high']:.0%}")),
+        ("Chance against the first",
+         lambda r, f: cell(r, f, lambda r: _points(r["p_sustained_difference"]) + ci(
+             f"from {_points(r['p_sustained_difference_ci95_low'])} to {_points(r['p_sustained_difference_ci95_high'])}"
+             .replace("the same", "no change")
+             if np.isfinite(r["p_sustained_difference_ci95_low"]) else ""))),
+        ("Weeks in breach (average)", lambda r, f: f"{r['breach_weeks']:.0f}"),
+        ("Weeks in breach against the first",
+         lambda r, f: cell(r, f, lambda r: _weeks(r["breach_weeks_avoided"]) + ci(_weeks_interval(
+             r["breach_weeks_avoided_ci95_low"], r["breach_weeks_avoided_ci95_high"])))),
+        ("Weeks in breach against the first, in words", lambda r, f: cell(r, f, lambda r: _e(r["outcome_vs_first"]))),
+        ("Caseload counting unallocated cases, last 13 weeks", lambda r, f: f"{r['caseload_incl_unallocated_end']:.1f}"),
+        ("Caseload per FTE (DfE), last 13 weeks", lambda r, f: f"{r['caseload_mean_end']:.1f}"),
+        ("Unallocated cases, last 13 weeks", lambda r, f: f"{r['unallocated_cases_end']:.0f}"),
+        ("Agency share of staff, last 13 weeks", lambda r, f: f"{r['agency_share_pct_end']:.0f}%"),
+    ]
+    head = "".join(f"<th>{_e(labels[s])}{' (the reference)' if i == 0 else ''}</th>"
+                   for i, s in enumerate(compare["scenario"]))
+    for title, fn in spec:
+        cells = "".join(f"<td>{fn(r, i == 0)}</td>" for i, (_, r) in enumerate(compare.iterrows()))
+        rows.append(f"<tr><th>{_e(title)}</th>{cells}</tr>")
+    deflator = _rate_words(scns, "deflator_per_year")
+    text = ["<h2>The options side by side</h2>",
+            f"<p>Each option against the first, {_e(labels[compare.iloc[0]['scenario']])}, on the same {n} simulated "
+            "futures; 95% confidence intervals (95% CI) under the values. Net present cost is the real-terms cost of "
+            f"each financial year (prices deflated by {_e(deflator)} a year), discounted at "
+            f"{_e(_rate_words(scns, 'discount_rate'))} a year (HM Treasury Green Book) to the run's first "
+            "financial year, and added up. A saving is written as a saving.</p>",
+            f"<div class='wide'><table><tr><th></th>{head}</tr>{''.join(rows)}</table></div>"]
+    unclear = unclear_sentence(compare, n)
+    if unclear:
+        text.append(f"<p class='note'>{_e(unclear)}</p>")
+    return "\n".join(text)
+
+
+def _year_cell(fy: str, days: int) -> str:
+    """A financial year as a table heading, a part year with its days."""
+    if days >= financial_year_days(fy):
+        return _e(fy)
+    return f"{_e(fy)}<br><small>part year: {days} days</small>"
+
+
+def _with_interval(rows: pd.DataFrame, item: str, kind: str) -> str:
+    """One budget.csv value in £m with its 95% interval under it in small print."""
+    v = float(rows.loc[item, kind])
+    lo, hi = float(rows.loc[item, f"{kind}_ci95_low"]), float(rows.loc[item, f"{kind}_ci95_high"])
+    ci = f"<br><small>{_millions(lo)} to {_millions(hi)}</small>" if np.isfinite(lo) and np.isfinite(hi) else ""
+    return _millions(v) + ci
+
+
+def money_table(budget: pd.DataFrame, scenario: str) -> str:
+    """One scenario's cost by financial year from budget.csv (HTML): rows the financial years and the whole
+    run; columns each cost item in cash, the total in cash and the total in real terms, each total with
+    its 95% interval. (Every item in real terms is in budget.csv: within a year all items are deflated alike.)"""
+    part = budget[budget["scenario"] == scenario]
+    years = list(dict.fromkeys(part["financial_year"].astype(str)))
+    prices = str(part["prices"].iloc[0]) if len(part) else ""
+    heads = "".join(f"<th>{ITEM_HEADS[i]}</th>" for i in ITEMS[:-1])
+    head = (f"<tr><th rowspan='2'>Financial year</th><th colspan='{len(ITEMS)}'>Cash</th>"
+            f"<th rowspan='2'>Total in real terms<br><small>{_e(prices)}</small></th></tr>"
+            f"<tr>{heads}<th>Total</th></tr>")
+    body, sums = [], dict.fromkeys(ITEMS + ["real_terms"], 0.0)
+    for fy in years:
+        rows = part[part["financial_year"].astype(str) == fy].set_index("item")
+        cells = []
+        for item in ITEMS[:-1]:
+            v = float(rows.loc[item, "cash"]) if item in rows.index else np.nan
+            sums[item] += 0.0 if np.isnan(v) else v
+            cells.append(f"<td class='num' data-item='{item}'>{_millions(v)}</td>")
+        sums["cost_total"] += float(rows.loc["cost_total", "cash"])
+        sums["real_terms"] += float(rows.loc["cost_total", "real_terms"])
+        cells.append(f"<td class='num' data-item='cost_total'>{_with_interval(rows, 'cost_total', 'cash')}</td>")
+        cells.append(f"<td class='num' data-item='real_terms'>{_with_interval(rows, 'cost_total', 'real_terms')}</td>")
+        body.append(f"<tr data-year='{_e(fy)}'><th>{_year_cell(fy, int(rows['days'].iloc[0]))}</th>{''.join(cells)}</tr>")
+    total = "".join(f"<td class='num'>{_millions(sums[k])}</td>" for k in ITEMS + ["real_terms"])
+    body.append(f"<tr class='sum'><th>Whole run</th>{total}</tr>")
+    return f"<table class='money' data-scenario='{_e(scenario)}'>{head}{''.join(body)}</table>"
+
+
+def money_options_table(budget: pd.DataFrame, scns: list[Scenario]) -> str:
+    """The total cost of each option by financial year, side by side (HTML): cash, with real terms under it."""
+    tot = budget[budget["item"] == "cost_total"]
+    years = list(dict.fromkeys(tot["financial_year"].astype(str)))
+    head = "<tr><th>Financial year</th>" + "".join(f"<th>{_e(s.label)}</th>" for s in scns) + "</tr>"
+    body = []
+    for fy in years + ["Whole run"]:
+        rows = tot if fy == "Whole run" else tot[tot["financial_year"].astype(str) == fy]
+        cells = []
+        for s in scns:
+            mine = rows[rows["scenario"] == s.name]
+            cells.append(f"<td class='num'>{_millions(mine['cash'].sum())}<br>"
+                         f"<small>{_millions(mine['real_terms'].sum())} real</small></td>")
+        name = "Whole run" if fy == "Whole run" else _year_cell(fy, int(rows["days"].max()))
+        body.append(f"<tr{' class=sum' if fy == 'Whole run' else ''}><th>{name}</th>{''.join(cells)}</tr>")
+    return f"<div class='wide'><table class='money-options'>{head}{''.join(body)}</table></div>"
+
+
+def money_section(t: RunTables, chart: Chart | None) -> str:
+    """Money as finance reads it: cost by financial year (April to March) in cash and real terms, as
+    tables and a bar chart (HTML). A comparison shows the options' totals side by side, with each
+    option's items in a section to open."""
+    parts = ["<h2>Money: cost by financial year</h2>"]
+    if t.budget is None:
+        parts.append("<p class='note'>This run has no budget.csv (it was made by an older version of workforce_sim): "
+                     "run it again to see its costs by financial year.</p>")
+        return "\n".join(parts)
+    prices = str(t.budget["prices"].iloc[0])
+    n = t.weekly["replication"].nunique()
+    parts.append(
+        f"<p>The cost of the service in each financial year (April to March): the average over the {n} simulated "
+        f"futures. <b>Cash</b> is the money spent, at each year's own pay and prices. <b>Real terms</b>: "
+        f"{_e(prices)}, deflated by {_e(_rate_words(t.scenarios, 'deflator_per_year'))} a year. £m is million "
+        "pounds. " + ("In the table of totals the small print is the same total in real terms; in each option's "
+                      "table, " if len(t.scenarios) > 1 else "") +
+        "small print under a total is its 95% confidence interval. Interventions are the running costs of "
+        "the scenario's levers. A year the run covers only in part is marked with its days. Every item in real "
+        "terms is in the run's budget.csv.</p>")
+    if len(t.scenarios) == 1:
+        parts.append(f"<div class='wide'>{money_table(t.budget, t.scenarios[0].name)}</div>")
+        if chart is not None:
+            parts.append(_img(chart))
+        return "\n".join(parts)
+    parts.append("<h3>Total cost of each option</h3>" + money_options_table(t.budget, t.scenarios))
+    if chart is not None:
+        parts.append(_img(chart))
+    parts.append("<h3>Each option's costs by item</h3>")
+    for s in t.scenarios:
+        parts.append(f"<details><summary>{_e(s.label)}</summary><div class='wide'>{money_table(t.budget, s.name)}"
+                     "</div></details>")
+    return "\n".join(parts)
+
+
 def assumptions(scns: list[Scenario]) -> pd.DataFrame:
-    """The main assumptions of each scenario, side by side."""
+    """The main assumptions of each scenario, side by side (columns: scenario names)."""
     rows = {}
+    changed = any(s.changes for s in scns)
     for s in scns:
         wf = s.workforce
-        col = {
-            "Start date": str(s.start_date),
+        col = {}
+        if changed:
+            col["Changed for this run"] = "; ".join(s.changes) or "nothing"
+        col |= {
+            "Start date": f"{s.start_date:%-d %B %Y}",
             "Contacts a year (at the start)": f"{sum(x.contacts_per_year for x in s.demand.sources.values()):,.0f}",
             "Growth in contacts a year": f"{s.demand.trend_per_year:.0%}",
-            "Funded posts": ", ".join(f"{t}: {sum(team.posts.values())}" for t, team in s.teams.items()),
+            "Funded posts": "; ".join(f"{_plain_name(t)}: {sum(team.posts.values()):g} posts"
+                                      for t, team in s.teams.items()),
             "Staff in post at the start": f"{sum(g.count for g in s.staff)}",
             "Manageable caseload": f"{s.standards.manageable_caseload:g} cases per FTE, unallocated cases counted; "
                                    f"a breach is {s.standards.breach_weeks} weeks above it in a row",
@@ -107,6 +409,8 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Levers": "; ".join(f"{lv.label or lv.type} from {lv.start}" + (f" to {lv.end}" if lv.end else "")
                                 + (f", {_money(lv.cost_per_year)} a year" if lv.cost_per_year else "")
                                 for lv in s.levers) or "none",
+            "Real terms and discounting": f"prices deflated by {_percent(s.costs.deflator_per_year)} a year; net present "
+                                          f"cost discounted at {_percent(s.costs.discount_rate)} a year",
         }
         rows[s.name] = col
     return pd.DataFrame(rows)
@@ -124,7 +428,8 @@ worker. "Manageable" here counts them: it is allocated plus unallocated cases pe
 below the scenario's threshold, and caseloads stop being manageable (a breach) when that measure stays above
 the threshold for several weeks running (four by default), or when cases are open and nobody holds cases.
 There is no national cap, and individual workers can be above the threshold while the average is not.
-Intervals are 95% confidence intervals over the simulated futures.</p>
+Intervals are 95% confidence intervals over the simulated futures: they show chance variation between
+futures with the same assumptions, not uncertainty about the assumptions themselves.</p>
 <p><b>Limits.</b> The results are only as good as the scenario's figures. The bundled scenarios are
 illustrative: their rates come from national statistics for England and their effect sizes for investments
 are assumptions, many without a published source (see the project's docs/levers.md). The model leaves out,
@@ -136,52 +441,38 @@ fragile a position is, not as a forecast.</p>
 
 def build_report(run_dir: Path) -> str:
     """The report's HTML for the run in ``run_dir`` (as written by ``run`` or ``compare``)."""
-    run_dir = Path(run_dir)
-    weekly, summary, manifest = read_run(run_dir)
-    weekly["date"] = pd.to_datetime(weekly["date"]).dt.date
-    scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
-    rules = breach_rules(scns)
-    compare = compare_table(weekly, rules) if len(scns) > 1 else None
-    charts = all_charts(weekly, rules, compare=compare)
-    order = ["p_sustained", MANAGEABLE_MEASURE, "caseload_mean", "cost_vs_outcome", "unallocated_cases", "cp_unallocated",
-             "assessments_overdue",
-             "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye", "vacancies_fte", "cost_total"]
-    n = weekly["replication"].nunique()
+    t = run_tables(Path(run_dir))
+    scns, summary, manifest, compare = t.scenarios, t.summary, t.manifest, t.compare
+    charts = charts_of_run(t)
+    cost_chart = charts.pop(COST_BY_YEAR, None)
+    n = t.weekly["replication"].nunique()
     years = manifest.get("years")
+    who = (f"Scenario: {_e(scns[0].label)}." if len(scns) == 1 else
+           "Options compared, the first being the reference: " + "; ".join(_e(s.label) for s in scns) + ".")
+    span = f"{years:g} years" if isinstance(years, (int, float)) else "the run"
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>workforce_sim report: {html.escape(', '.join(s.name for s in scns))}</title>"
+             f"<title>workforce_sim report: {_e('; '.join(s.label for s in scns))}</title>"
              f"<style>{CSS}</style></head><body>",
              "<h1>Will caseloads stay manageable?</h1>",
-             f"<p>{html.escape(', '.join(s.name for s in scns))}: {n} simulated futures of {years:g} years from "
-             f"{scns[0].start_date:%-d %B %Y}. Produced by workforce_sim {html.escape(str(manifest.get('workforce_sim_version')))} "
-             f"on {html.escape(str(manifest.get('started_utc', ''))[:10])} (seed {manifest.get('seed')}).</p>",
+             f"<p>{who} {n} simulated futures of {span} from {scns[0].start_date:%-d %B %Y}. Produced by "
+             f"workforce_sim {_e(manifest.get('workforce_sim_version'))} on {_e(str(manifest.get('started_utc', ''))[:10])} "
+             f"(seed {_e(manifest.get('seed'))}).</p>",
+             headline_section(summary, scns, n),
              "<p class='note'>These results depend on the scenario's assumptions (listed below). The scenarios that come "
              "with workforce_sim are illustrative, not any council's own data.</p>",
-             "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>",
-             "<h2>Charts</h2>"]
-    for key in order:
-        if key in charts:
-            parts.append(f"<img alt='{html.escape(key.replace('_', ' '))} chart' src='data:image/png;base64,{_png(charts.pop(key))}'>")
-    for key, fig in charts.items():
-        parts.append(f"<img alt='{html.escape(key.replace('_', ' '))} chart' src='data:image/png;base64,{_png(fig)}'>")
+             "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>"]
     if compare is not None:
-        cols = {"cost_per_year": ("Cost per year", _money), "cost_difference_per_year": ("Extra cost a year", _money),
-                "p_sustained": ("Chance of staying manageable", "{:.0%}".format),
-                "caseload_incl_unallocated_end": ("Caseload counting unallocated, at the end", "{:.1f}".format),
-                "caseload_mean_end": ("Caseload at the end (DfE)", "{:.1f}".format),
-                "unallocated_cases_end": ("Unallocated cases at the end", "{:.0f}".format),
-                "agency_share_pct_end": ("Agency share at the end", lambda v: f"{v:.0f}%")}
-        head = "".join(f"<th>{label}</th>" for label, _ in cols.values())
-        body = "".join("<tr><th>" + html.escape(r["scenario"]) + "</th>" +
-                       "".join(f"<td class='num'>{fmt(r[c])}</td>" for c, (_, fmt) in cols.items()) + "</tr>"
-                       for _, r in compare.iterrows())
-        parts.append(f"<h2>The options side by side</h2><table><tr><th>Scenario</th>{head}</tr>{body}</table>")
+        parts.append(options_section(compare, scns, n))
+    parts.append(money_section(t, cost_chart))
+    parts.append(f"<h2>Charts</h2><p>{_e(UNCERTAINTY)} Each scenario keeps its colour on every chart.</p>")
+    for key in [k for k in CHART_ORDER if k in charts] + [k for k in charts if k not in CHART_ORDER]:
+        parts.append(_img(charts[key]))
     table = assumptions(scns)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = "".join(f"<tr><th>{html.escape(i)}</th>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
+    body = "".join(f"<tr><th>{_e(i)}</th>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
                    for i, row in table.iterrows())
-    parts.append(f"<h2>Assumptions</h2><table><tr><th></th>{head}</tr>{body}</table>")
+    parts.append(f"<h2>Assumptions</h2><div class='wide'><table><tr><th></th>{head}</tr>{body}</table></div>")
     parts.append(f"<h2>Method and its limits</h2>{METHOD}</body></html>")
     return "\n".join(parts)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,35 +48,155 @@ def periods(n_weeks: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
-    """Per scenario, metric and period: the weekly average in each replication, summarised over replications.
+STATISTICS = {  # how each kind of measure is summarised over a period: (statistic, weekly values -> one number)
+    "flow": "total",         # events: the period's total (for the whole run, the total a year on average)
+    "cost": "total",         # money: likewise
+    "stock": "average",      # levels: the average over the period's weeks, and the level at its end
+    "derived": "average",    # rates and percentages: the average of the weeks with something to measure
+}
+WHOLE_RUN_TOTAL = "total a year"  # a flow over the whole run: its total divided by the run's length in years
+END = "end of period"
 
-    Columns: scenario, metric, period, mean, ci95_low, ci95_high, p10, p50, p90, replications.
-    For flows (contacts, leavers, ...) the value is the average per week; for
-    stocks (open cases, staff) the average level; for percentages the average
-    of the weeks that had something to measure. With ``rules`` (each scenario's
-    :class:`BreachRule`), the headline rows of :func:`headline` are added.
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The range a measure's values can take: counts and levels from 0, percentages from 0 to 100.
+
+    Two percentages can exceed 100: staff per manager against the span, and turnover at a yearly rate.
+    """
+    m = describe(metric)
+    if m.unit == "%" and metric != "supervision_load_pct":
+        return 0.0, 100.0
+    return 0.0, np.inf
+
+
+def bootstrap_interval(values: np.ndarray, level: float = 0.95, resamples: int = 2000, seed: int = 20261127):
+    """Means of the columns of ``values`` (replications x measures) with bias-corrected and accelerated (BCa)
+    bootstrap intervals, ignoring NaN. Returns (mean, low, high), each one value per column.
+
+    A bootstrap interval is made of means of the data resampled, so it never leaves the range of the
+    data: a count's interval stays at or above 0 and a percentage's within 0 to 100, where the
+    Student-t interval (:func:`mean_ci`) runs below zero for small skewed counts. BCa corrects the
+    percentile interval for bias and skew (Efron 1987); it is the method ``scipy.stats.bootstrap``
+    uses by default, computed here for every column at once as one matrix product of resampling
+    weights (thousands of columns in milliseconds, where scipy takes a tenth of a second per
+    call). The resampling seed is fixed, so a summary is the same every time it is made; a test
+    checks the intervals against scipy's.
+    """
+    x = np.atleast_2d(np.asarray(values, dtype=float))
+    if x.shape[0] == 1 and np.asarray(values).ndim == 1:
+        x = x.T
+    n, k = x.shape
+    ok = np.isfinite(x)
+    count = ok.sum(axis=0)
+    filled = np.where(ok, x, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=0) / count
+    low, high = np.full(k, np.nan), np.full(k, np.nan)
+    if n < 2:
+        return mean, low, high
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)  # resamples x n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = (weights @ filled) / (weights @ ok)
+        # jackknife means (each replication left out in turn), for the acceleration
+        jack = (filled.sum(axis=0) - filled) / (count - ok)
+        jack = np.where(ok, jack, np.nan)
+    alpha = (1 - level) / 2
+    z = stats.norm.ppf([alpha, 1 - alpha])
+    for j in range(k):
+        b = boot[:, j]
+        b = b[np.isfinite(b)]
+        if count[j] < 2 or b.size == 0:
+            continue
+        if b.max() - b.min() <= 1e-12 * max(1.0, abs(mean[j])):
+            low[j] = high[j] = mean[j]  # every replication the same: nothing to be uncertain about
+            continue
+        share_below = (b < mean[j]).mean() + 0.5 * (b == mean[j]).mean()
+        z0 = stats.norm.ppf(min(max(share_below, 0.5 / b.size), 1 - 0.5 / b.size))
+        jj = jack[:, j][np.isfinite(jack[:, j])]
+        d = jj.mean() - jj
+        denom = 6.0 * (d @ d) ** 1.5
+        a = float((d ** 3).sum() / denom) if denom > 0 else 0.0
+        q = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        low[j], high[j] = np.quantile(b, q)
+    return mean, low, high
+
+
+def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
+    """Per scenario, measure and period (each year of the run, and the whole run): one value per
+    replication, summarised over replications.
+
+    Columns: scenario, metric, period, statistic, unit, mean, ci95_low, ci95_high, p10, p50, p90,
+    replications. The value of one replication is, by the measure's kind (:data:`STATISTICS`):
+
+    - a flow (contacts, leavers) or a cost: the period's **total** (for the whole run, the
+      ``total a year`` on average);
+    - a stock (open cases, staff, caseloads): the **average** over the period's weeks, and, in a
+      second row, the level at the **end of period** (its last week);
+    - a rate or percentage: the **average** of the weeks that had something to measure.
+
+    ``mean`` is the mean over replications with a bootstrap 95% interval
+    (:func:`bootstrap_interval`), which stays within what the measure can be; p10, p50 and p90
+    are percentiles over replications. With ``rules`` (each scenario's :class:`BreachRule`), the
+    headline rows of :func:`headline` are added.
     """
     metrics = [c for c in weekly.columns if c not in ID_COLUMNS and not c.startswith("_")]
-    rows = []
+    kinds = {m: describe(m).kind for m in metrics}
+    units = {m: describe(m).unit for m in metrics}
+    flows = [m for m in metrics if STATISTICS[kinds[m]] == "total"]
+    stocks = [m for m in metrics if kinds[m] == "stock"]
+    frames = []
     for scen, df in weekly.groupby("scenario", sort=False):
         n_weeks = int(df["week"].max()) + 1
         for label, a, b in periods(n_weeks):
             part = df[(df["week"] >= a) & (df["week"] < b)]
-            per_rep = part.groupby("replication")[metrics].mean()
-            for m in metrics:
-                v = per_rep[m].to_numpy(dtype=float)
-                mean, lo, hi = mean_ci(v)
-                fin = v[np.isfinite(v)]
-                q = np.percentile(fin, [10, 50, 90]) if fin.size else [np.nan] * 3
-                rows.append((scen, m, label, mean, lo, hi, q[0], q[1], q[2], int(fin.size)))
-    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+            g = part.groupby("replication", sort=True)
+            average = g[metrics].mean()
+            total = g[flows].sum()
+            if label == "whole run":
+                total = total / (n_weeks / WEEKS_PER_YEAR)
+            end = part[part["week"] == b - 1].set_index("replication").sort_index()[stocks]
+            blocks = [(total, WHOLE_RUN_TOTAL if label == "whole run" else "total"),
+                      (average[[m for m in metrics if m not in flows]], "average"), (end, END)]
+            for values, statistic in blocks:
+                frames.append(_summary_rows(scen, label, statistic, values, units))
+    out = pd.concat(frames, ignore_index=True)
+    order = {m: i for i, m in enumerate(metrics)}
+    stat_order = {"total": 0, WHOLE_RUN_TOTAL: 0, "average": 1, END: 2}
+    period_order = {p: i for i, p in enumerate(dict.fromkeys(out["period"]))}
+    out = out.assign(_s=out["scenario"].map({s: i for i, s in enumerate(dict.fromkeys(weekly["scenario"]))}),
+                     _p=out["period"].map(period_order), _m=out["metric"].map(order),
+                     _t=out["statistic"].map(stat_order))
+    out = out.sort_values(["_s", "_p", "_m", "_t"], kind="stable").drop(columns=["_s", "_p", "_m", "_t"])
     if rules:
         out = pd.concat([out, headline(weekly, rules)], ignore_index=True)
-    return out
+    return out.reset_index(drop=True)
 
 
-SUMMARY_COLUMNS = ["scenario", "metric", "period", "mean", "ci95_low", "ci95_high", "p10", "p50", "p90", "replications"]
+def _summary_rows(scen: str, period: str, statistic: str, values: pd.DataFrame, units: dict) -> pd.DataFrame:
+    """Summary rows of one scenario, period and statistic from per-replication ``values`` (a column a measure)."""
+    x = values.to_numpy(dtype=float)
+    mean, lo, hi = bootstrap_interval(x)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value gives NaN percentiles
+        q = np.nanpercentile(x, [10, 50, 90], axis=0) if len(x) else np.full((3, x.shape[1]), np.nan)
+    return pd.DataFrame({"scenario": scen, "metric": values.columns, "period": period, "statistic": statistic,
+                         "unit": [units[m] for m in values.columns], "mean": mean, "ci95_low": lo, "ci95_high": hi,
+                         "p10": q[0], "p50": q[1], "p90": q[2], "replications": np.isfinite(x).sum(axis=0)})
+
+
+SUMMARY_COLUMNS = ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low", "ci95_high", "p10", "p50",
+                   "p90", "replications"]
+
+
+def value(summary: pd.DataFrame, metric: str, period: str = "whole run", statistic: str | None = None) -> pd.Series:
+    """The summary row of one measure and period (its first statistic: total or average, unless named)."""
+    rows = summary[(summary["metric"] == metric) & (summary["period"] == period)]
+    if statistic is not None:
+        rows = rows[rows["statistic"] == statistic]
+    if rows.empty:
+        raise KeyError(f"no summary row for {metric}, {period}" + (f", {statistic}" if statistic else ""))
+    return rows.iloc[0]
 
 
 # -- the headline answer ---------------------------------------------------------------------
@@ -163,9 +285,11 @@ def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame
         for label, _, b in periods(n_weeks):
             k = int((breach >= b).sum())
             lo, hi = wilson(k, n)
-            rows.append((scen, "p_sustained", label, k / n, lo, hi, np.nan, np.nan, np.nan, n))
+            rows.append((scen, "p_sustained", label, "share of futures", "share", k / n, lo, hi, np.nan, np.nan,
+                         np.nan, n))
         q = np.percentile(breach.to_numpy(), [10, 50, 90], method="inverted_cdf")
-        rows.append((scen, "weeks_to_first_breach", "whole run", np.nan, np.nan, np.nan, q[0], q[1], q[2], n))
+        rows.append((scen, "weeks_to_first_breach", "whole run", "percentiles", "weeks", np.nan, np.nan, np.nan,
+                     q[0], q[1], q[2], n))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -180,18 +304,91 @@ def financial_year(dates: pd.Series) -> pd.Series:
     return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
 
 
-def budget_table(weekly: pd.DataFrame) -> pd.DataFrame:
-    """Cost per financial year (a week counts in the year its first day falls in), per scenario and item:
-    the mean over replications with a 95% confidence interval. ``weeks`` shows part years."""
-    df = weekly.assign(financial_year=financial_year(weekly["date"]))
-    per_rep = df.groupby(["scenario", "financial_year", "replication"], sort=False)[COST_COLUMNS].sum()
-    weeks = df[df["replication"] == df["replication"].min()].groupby(["scenario", "financial_year"], sort=False).size()
+def costs_by_financial_year(weekly: pd.DataFrame) -> pd.DataFrame:
+    """Each replication's cost columns summed by financial year (April to March), with ``days``: the days of
+    that year the run covers.
+
+    A week that spans 31 March is shared between the two years by its days (a week starting on
+    Tuesday 30 March puts 2/7 of its cost in the old year), so a whole financial year holds exactly
+    365 or 366 days of cost. Index: scenario, financial_year, replication.
+    """
+    d = pd.to_datetime(weekly["date"])
+    next_april = pd.to_datetime(pd.DataFrame({"year": d.dt.year + (d.dt.month >= 4), "month": 4, "day": 1}))
+    before = ((next_april - d).dt.days.clip(upper=7) / 7.0).to_numpy()  # share of the week before 1 April
+    cols = list(COST_COLUMNS)
+    this = weekly[["scenario", "replication"] + cols].assign(financial_year=financial_year(d), days=7 * before)
+    this[cols] = this[cols].mul(before, axis=0)
+    spill = weekly.loc[before < 1, ["scenario", "replication"] + cols].assign(
+        financial_year=financial_year(next_april[before < 1]), days=7 * (1 - before[before < 1]))
+    spill[cols] = spill[cols].mul(1 - before[before < 1], axis=0)
+    both = pd.concat([this, spill], ignore_index=True)
+    out = both.groupby(["scenario", "financial_year", "replication"], sort=False)[cols + ["days"]].sum()
+    order = {s: i for i, s in enumerate(dict.fromkeys(weekly["scenario"]))}
+    return out.sort_index(level=[1, 2]).sort_index(level=0, key=lambda x: x.map(order), sort_remaining=False)
+
+
+ITEM_NAMES = {"cost_permanent": "Permanent staff", "cost_agency": "Agency staff", "cost_recruitment": "Recruitment",
+              "cost_interventions": "Interventions (levers)", "cost_total": "Total"}
+BUDGET_COLUMNS = ["scenario", "financial_year", "days", "item", "what", "cash", "cash_ci95_low", "cash_ci95_high",
+                  "real_terms", "real_terms_ci95_low", "real_terms_ci95_high", "prices"]
+
+
+@dataclass(frozen=True)
+class Money:
+    """How a scenario's cash costs are shown in real terms and discounted (its ``costs`` settings)."""
+
+    deflator_per_year: float = 0.02
+    discount_rate: float = 0.035
+
+
+def money_settings(scenarios) -> dict[str, Money]:
+    """Each scenario's :class:`Money`, keyed by name."""
+    return {s.name: Money(s.costs.deflator_per_year, s.costs.discount_rate) for s in scenarios}
+
+
+def years_from_first(fy: pd.Series | list[str]) -> np.ndarray:
+    """Whole financial years from the first in ``fy`` ("2026-27" is 0, "2027-28" is 1, ...)."""
+    start = np.array([int(str(x)[:4]) for x in fy])
+    return start - start.min() if start.size else start
+
+
+def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) -> pd.DataFrame:
+    """Cost per financial year (April to March), per scenario and item: the mean over replications with
+    a 95% interval, in cash and in real terms (:func:`costs_by_financial_year` says how weeks are split).
+
+    Real terms are cash divided by ``(1 + deflator_per_year)`` for each financial year after the
+    first, so they are in the prices of the financial year the run starts in (``prices``).
+    ``days`` shows part years (365 or 366 in a whole one).
+    """
+    money = money or {}
+    per_rep = costs_by_financial_year(weekly)
     rows = []
-    for (scen, fy), part in per_rep.groupby(level=[0, 1], sort=False):
-        for item in COST_COLUMNS:
-            mean, lo, hi = mean_ci(part[item].to_numpy())
-            rows.append((scen, fy, int(weeks[(scen, fy)]), item, mean, lo, hi))
-    return pd.DataFrame(rows, columns=["scenario", "financial_year", "weeks", "item", "mean", "ci95_low", "ci95_high"])
+    for scen, by_scen in per_rep.groupby(level=0, sort=False):
+        m = money.get(scen, Money())
+        fys = list(dict.fromkeys(by_scen.index.get_level_values(1)))
+        base = fys[0]
+        for fy, t in zip(fys, years_from_first(fys)):
+            part = by_scen.xs(fy, level=1)
+            cash = part[COST_COLUMNS].to_numpy(dtype=float)
+            days = int(round(part["days"].iloc[0]))
+            deflator = (1.0 + m.deflator_per_year) ** int(t)
+            mean, lo, hi = bootstrap_interval(cash)
+            for j, item in enumerate(COST_COLUMNS):
+                rows.append((scen, fy, days, item, ITEM_NAMES[item], mean[j], lo[j], hi[j],
+                             mean[j] / deflator, lo[j] / deflator, hi[j] / deflator, f"{base} prices"))
+    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+
+
+def net_present_cost(per_rep_fy: pd.DataFrame, money: Money) -> pd.Series:
+    """Per replication: the real-terms cost of each financial year discounted to the first, summed.
+
+    ``per_rep_fy`` holds cash costs with replications as rows and financial years ("2026-27", ...) as
+    columns. HM Treasury's Green Book discounts real-terms costs at 3.5% a year; a year ``t`` after
+    the first counts ``1 / ((1 + deflator) * (1 + discount)) ** t`` of its cash.
+    """
+    t = years_from_first(list(per_rep_fy.columns))
+    factor = 1.0 / ((1.0 + money.deflator_per_year) * (1.0 + money.discount_rate)) ** t
+    return (per_rep_fy * factor).sum(axis=1)
 
 
 # -- how many replications are enough ------------------------------------------------------
@@ -199,12 +396,20 @@ PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_p
                       "staff_fte"]
 
 
-def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
+def _wilson_half_width(p: float, n: int) -> float:
+    """Half the width of the Wilson 95% interval of a share ``p`` observed in ``n`` trials."""
+    lo, hi = wilson(round(p * n), n)
+    return (hi - lo) / 2
+
+
+def precision_report(weekly: pd.DataFrame, precision: float, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
     """For each scenario and key measure (whole-run average per replication): is the 95% CI
     half-width within ``precision`` times the mean, and about how many replications would make it so?
 
     A percentage is judged against its whole scale (100 points), not its mean: a share near zero (few
-    workers over the threshold in a service that copes) would otherwise never be precise enough."""
+    workers over the threshold in a service that copes) would otherwise never be precise enough.
+    With ``rules``, the headline is judged too: the chance that caseloads stay manageable for the
+    whole run (``p_sustained``), whose Wilson interval's half-width is judged against its scale (1)."""
     rows = []
     for scen, df in weekly.groupby("scenario", sort=False):
         per_rep = df.groupby("replication")[PRECISION_MEASURES].mean()
@@ -217,6 +422,14 @@ def precision_report(weekly: pd.DataFrame, precision: float) -> pd.DataFrame:
             need = n if rel <= precision else (int(np.ceil(n * (rel / precision) ** 2)) if np.isfinite(rel) else 2 * n)
             rows.append({"scenario": scen, "measure": m, "mean": mean, "half_width": half,
                          "relative_half_width": rel, "met": bool(rel <= precision), "replications_needed": need})
+        if rules:
+            k = int(np.isinf(first_breach(df, rules[scen]).to_numpy()).sum())
+            half = _wilson_half_width(k / n, n)
+            need = n
+            while _wilson_half_width(k / n, need) > precision and need < 1_000_000:
+                need = max(need + 1, int(need * 1.1))
+            rows.append({"scenario": scen, "measure": "p_sustained", "mean": k / n, "half_width": half,
+                         "relative_half_width": half, "met": bool(half <= precision), "replications_needed": need})
     return pd.DataFrame(rows)
 
 
@@ -264,8 +477,20 @@ def _inert_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
+def plain_number(x: float) -> str:
+    """A number as a person writes it, never in scientific notation: 3131620, 15.6123, 0.000125, inf."""
+    if not np.isfinite(x):
+        return "" if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    if abs(x) >= 1e5:
+        return f"{x:.0f}"
+    return np.format_float_positional(x, precision=6, unique=True, fractional=False, trim="-")
+
+
+def write_csv(df: pd.DataFrame, path: Path, plain: bool = False) -> None:
     """Write ``df`` to ``path`` as CSV, atomically (a reader never sees half a file).
+
+    Numbers are written with 6 significant digits; with ``plain`` (for the small tables a person
+    reads: summary, budget, compare), never in scientific notation (:func:`plain_number`).
 
     A text cell or column name beginning with =, +, -, @, a tab or a carriage return gets a
     single quote in front, so a spreadsheet shows it as text instead of running it as a formula
@@ -276,7 +501,8 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     # A carriage return inside a cell is not quoted by the csv module when lines end in \n, and a
     # reader would split the row there: quote every text cell in that (rare) case.
     quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
-    atomic_write(Path(path), lambda fh: safe.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n",
+    fmt = plain_number if plain else "%.6g"
+    atomic_write(Path(path), lambda fh: safe.to_csv(fh, index=False, float_format=fmt, lineterminator="\n",
                                                     quoting=quoting))
 
 
@@ -298,15 +524,16 @@ def write_json(obj: dict, path: Path) -> None:
     atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
 
 
-RUN_FILES = ("weekly.csv", "summary.csv", "budget.csv", "manifest.json")
+WORKBOOK = "results.xlsx"
+RUN_FILES = ("weekly.csv", "summary.csv", "budget.csv", WORKBOOK, "manifest.json")
 DERIVED = ("compare.csv", "report.html", "plots")  # made from a run's files: cleared when a new run replaces it
 JOURNAL = ".commit.json"
 STAGING = ".staging-"
 
 
 def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
-    """weekly.csv, summary.csv, budget.csv, manifest.json (and any ``extra`` tables, e.g. compare.csv) into
-    ``out_dir``, as one unit.
+    """weekly.csv, summary.csv, budget.csv, results.xlsx, manifest.json (and any ``extra`` tables, e.g.
+    compare.csv) into ``out_dir``, as one unit.
 
     The files are written into a staging folder inside ``out_dir``; then a small journal
     naming them is written (atomically: this is the moment the new run counts as written);
@@ -322,12 +549,19 @@ def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = Non
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    tables = {"weekly.csv": result.weekly, "summary.csv": result.summary, "budget.csv": result.budget}
+    weekly = result.weekly
+    money = [c for c in COST_COLUMNS if c in weekly.columns]
+    weekly = weekly.assign(**{c: weekly[c].round().astype("int64") for c in money})  # whole pounds: no 3.1e+06
+    tables = {"weekly.csv": weekly, "summary.csv": result.summary, "budget.csv": result.budget}
     tables.update(extra or {})
     for name, df in tables.items():
-        write_csv(df, staging / name)
+        write_csv(df, staging / name, plain=name != "weekly.csv")
+    from .workbook import write_workbook  # openpyxl is imported only when a run is written
+
+    write_workbook(staging / WORKBOOK, result.summary, tables["budget.csv"], result.manifest,
+                   compare=tables.get("compare.csv"), labels={s.name: s.label for s in result.scenarios})
     write_json(result.manifest, staging / "manifest.json")
-    names = list(tables) + ["manifest.json"]
+    names = list(tables) + [WORKBOOK, "manifest.json"]
     write_json({"staging": staging.name, "files": names}, out_dir / JOURNAL)
     _roll_forward(out_dir)
     return [out_dir / n for n in names]
@@ -412,3 +646,64 @@ def read_run(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     summary = pd.read_csv(out_dir / "summary.csv")
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     return weekly, summary, manifest
+
+
+# -- where runs are kept -------------------------------------------------------------------
+LATEST = "latest"
+
+
+def new_run_folder(parent: Path, now: dt.datetime | None = None) -> Path:
+    """A new, empty folder for one run inside ``parent`` (e.g. ``outputs/baseline/2026-11-27_221530``).
+
+    Named by the local date and time the run started; a second run in the same second gets
+    ``-2``. The folder is created here (exclusively), so two runs never share one.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d_%H%M%S")
+    for i in range(1, 10_000):
+        folder = parent / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FolderError(f"{parent} has too many runs started at {stamp}")
+
+
+def mark_latest(run_dir: Path) -> None:
+    """Point ``latest`` in the run's parent folder at ``run_dir``: a link to open (where the system
+    allows links) and ``latest.txt`` naming the folder (everywhere)."""
+    run_dir = Path(run_dir)
+    parent = run_dir.parent
+    atomic_write(parent / f"{LATEST}.txt", lambda fh: fh.write(run_dir.name + "\n"))
+    tmp = parent / f".{LATEST}-{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        os.symlink(run_dir.name, tmp, target_is_directory=True)
+        os.replace(tmp, parent / LATEST)
+    except OSError:  # no symbolic links here (e.g. Windows without developer mode): latest.txt says it
+        tmp.unlink(missing_ok=True)
+
+
+def resolve_run_folder(path: Path) -> Path:
+    """The run folder ``path`` means: itself, or, for a folder of runs such as ``outputs/baseline``,
+    the latest run in it."""
+    path = Path(path)
+    link = path / LATEST
+    if link.is_dir() and (link / "manifest.json").is_file():
+        return path / os.readlink(link) if link.is_symlink() else link
+    note = path / f"{LATEST}.txt"
+    if note.is_file():
+        name = note.read_text(encoding="utf-8").strip()
+        if name and "/" not in name and "\\" not in name and (path / name / "manifest.json").is_file():
+            return path / name
+    return path
+
+
+def interrupted_runs(parent: Path) -> list[Path]:
+    """Run folders in ``parent`` holding an unfinished run (one ``--resume`` can finish), newest last."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        return []
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.is_symlink() and (p / ".partial").is_dir())

@@ -316,6 +316,11 @@ class Costs(Strict):
     cost_per_hire: NonNegative = Field(description="cost of each permanent hire (interviews, checks, induction)")
     cost_per_recruitment_round: NonNegative = Field(description="cost of each recruitment round (advert, agency search)")
     asye_support_per_starter: NonNegative = Field(description="support and training for each newly qualified starter")
+    deflator_per_year: float = Field(0.02, ge=-0.5, le=1.0, description=(
+        "general inflation a year (HM Treasury GDP deflator) used to show costs in real terms, in the prices of the "
+        "financial year the run starts in"))
+    discount_rate: float = Field(0.035, ge=0.0, le=1.0, description=(
+        "discount rate a year for net present cost (HM Treasury Green Book: 3.5%), applied to real-terms costs"))
 
 
 # -- investment levers ---------------------------------------------------------------------
@@ -448,6 +453,13 @@ class Scenario(Strict):
     open_cases: list[CaseGroup] = Field(default_factory=list)
     costs: Costs
     levers: list[Lever] = Field(default_factory=list)
+    changes: list[str] = Field(default_factory=list, description=(
+        "settings changed for this run on the command line (--set, --start), recorded by workforce-sim"))
+
+    @property
+    def label(self) -> str:
+        """The scenario's name with the settings changed for this run, e.g. "baseline, demand.trend_per_year=0.05"."""
+        return ", ".join([self.name, *self.changes])
 
     def case_holding_teams(self) -> list[str]:
         """Teams that hold cases (handle any case type), in file order."""
@@ -499,6 +511,10 @@ class Scenario(Strict):
                             f"at most {n_posts} {post} posts in team {g.team} (teams.{g.team}.posts.{post}); "
                             f"staff in post would number {in_post[(g.team, post)]}"))
         for i, lv in enumerate(self.levers):
+            if lv.start < self.start_date:
+                out.append((f"levers.{i}.start", lv.start.isoformat(),
+                            f"on or after the scenario's start_date ({self.start_date}); to move a scenario and its "
+                            "levers together, use --start DATE"))
             if lv.end is not None and lv.end < lv.start:
                 out.append((f"levers.{i}.end", lv.end.isoformat(), f"on or after the lever's start ({lv.start})"))
             team = getattr(lv, "team", None)

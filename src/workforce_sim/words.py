@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .results import BreachRule
+from .results import BreachRule, value
 
 
 def when(scn, week: float) -> str:
@@ -21,6 +21,68 @@ def when(scn, week: float) -> str:
         return "never"
     d = scn.start_date + dt.timedelta(weeks=int(week))
     return f"week {int(week)} ({d:%b %Y})"
+
+
+def _month(scn, week: float) -> str:
+    """The month a week of the run falls in, e.g. "November 2027"."""
+    return f"{scn.start_date + dt.timedelta(weeks=int(week)):%B %Y}"
+
+
+def _months(week: float) -> str:
+    """A time from the start in words: "about 21 months", "about 3 years and 2 months"."""
+    months = int(round(week * 7 / 30.44))
+    if months < 24:
+        return f"about {months} month{'s' if months != 1 else ''}"
+    y, m = divmod(months, 12)
+    return f"about {y} years" + (f" and {m} month{'s' if m != 1 else ''}" if m else "")
+
+
+def answer_word(p: float, low: float = 0.0, high: float = 1.0) -> str:
+    """The short answer to "will caseloads stay manageable?" for a share ``p`` of futures that do, with the
+    95% interval ``low`` to ``high`` of that share: a firm yes or no only when the interval allows it."""
+    if p >= 0.9:
+        return "Yes, very likely." if low >= 0.75 else "Probably (too few simulated futures to be sure)."
+    if p >= 0.6:
+        return "Probably, but not certainly."
+    if p > 0.4:
+        return "Perhaps: about as likely as not."
+    if p > 0.1:
+        return "Probably not."
+    return "No." if high <= 0.25 else "Probably not (too few simulated futures to be sure)."
+
+
+def plain_headline(scn, part: pd.DataFrame, n: int) -> str:
+    """The headline answer in plain words, for a director: yes or no, when, and how sure.
+
+    For example: "No. In a typical future caseloads first go above 18 cases per social worker in
+    about 21 months (by November 2027); by year 5 they have in every future."
+    """
+    thr = f"{scn.standards.manageable_caseload:g}"
+    sus = part[part["metric"] == "p_sustained"].set_index("period")
+    whole = sus.loc["whole run"]
+    p = float(whole["mean"])
+    k = int(round(p * n))
+    years = [q for q in sus.index if q != "whole run"]
+    b = part[part["metric"] == "weeks_to_first_breach"].iloc[0]
+    run_years = len(years)
+    text = answer_word(p, float(whole["ci95_low"]), float(whole["ci95_high"])) + " "
+    if np.isfinite(b["p50"]):
+        text += (f"In a typical future caseloads (counting children waiting for a social worker) first go above {thr} "
+                 f"cases per social worker in {_months(b['p50'])} (by {_month(scn, b['p50'])})")
+        gone = next((q for q in years if sus.loc[q, "mean"] == 0), None)
+        text += (f"; by {gone} they have in every future." if gone else
+                 f"; in {k} of {n} futures they stay at or below it for the whole run.")
+    else:
+        text += (f"In {k} of {n} simulated futures caseloads (counting children waiting for a social worker) stay at "
+                 f"or below {thr} cases per social worker for the whole run"
+                 + (f" ({run_years} years)" if run_years else ""))
+        if k < n and np.isfinite(b["p10"]):
+            text += (f"; in 1 future in 10 they have gone above it within {_months(b['p10'])} "
+                     f"(by {_month(scn, b['p10'])})")
+        text += "."
+    text += (f" (95% confidence interval for the share of futures that stay manageable: {whole['ci95_low']:.0%} to "
+             f"{whole['ci95_high']:.0%}, from {n} simulated futures.)")
+    return text
 
 
 def headline_lines(scn, part: pd.DataFrame, n: int) -> list[str]:
@@ -47,8 +109,10 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
     first, last = years[0], years[-1]
 
     def mean(metric: str, period: str) -> float:
-        row = part[(part["metric"] == metric) & (part["period"] == period)]
-        return float(row["mean"].iloc[0]) if len(row) else np.nan
+        try:
+            return float(value(part, metric, period)["mean"])
+        except KeyError:
+            return np.nan
 
     def agency_pct(period: str) -> float:
         return 100 * mean("staff_fte_agency", period) / mean("staff_fte", period)
@@ -58,5 +122,5 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
             f"cases waiting unallocated from {mean('unallocated_cases', first):.0f} to {mean('unallocated_cases', last):.0f} "
             f"(child protection: {mean('cp_unallocated', first):.0f} to {mean('cp_unallocated', last):.0f})",
             f"agency staff from {agency_pct(first):.0f}% to {agency_pct(last):.0f}% of staff",
-            f"permanent leavers from {52 * mean('leavers_permanent', first):.0f} to {52 * mean('leavers_permanent', last):.0f} a year"]
+            f"permanent leavers from {mean('leavers_permanent', first):.0f} to {mean('leavers_permanent', last):.0f} a year"]
     return f"On average, from {first} to {last}: " + "; ".join(bits) + "."

@@ -1,0 +1,270 @@
+"""results.xlsx: the workbook for a finance officer, read back with openpyxl and pandas."""
+
+import datetime as dt
+import math
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from workforce_sim import run
+from workforce_sim.analysis import compare_table
+from workforce_sim.results import breach_rules, money_settings
+from workforce_sim.workbook import write_workbook
+
+ALL_SHEETS = ["Headline", "Budget", "Options compared", "Assumptions", "Summary"]
+
+
+def _inputs(res, compare=True) -> dict:
+    """write_workbook's arguments from a run."""
+    table = None
+    if compare:
+        table = compare_table(res.weekly, breach_rules(res.scenarios), money_settings(res.scenarios),
+                              {s.name: s.label for s in res.scenarios})
+    return {"summary": res.summary, "budget": res.budget, "manifest": res.manifest, "compare": table}
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    """Two options compared: the inputs, the workbook's path and the workbook read back."""
+    res = run(["do-nothing", "retention"], years=1.2, reps=3, seed=1, jobs=1)
+    inputs = _inputs(res)
+    path = tmp_path_factory.mktemp("two") / "results.xlsx"
+    write_workbook(path, **inputs)
+    return inputs, path, openpyxl.load_workbook(path)
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory):
+    """One scenario with a low threshold, so that caseloads stop being manageable in some futures."""
+    res = run(["baseline"], years=1.2, reps=3, seed=1, jobs=1, overrides=["standards.manageable_caseload=16"])
+    inputs = _inputs(res, compare=False)
+    path = tmp_path_factory.mktemp("one") / "results.xlsx"
+    write_workbook(path, **inputs)
+    return inputs, path, openpyxl.load_workbook(path)
+
+
+def _header_row(ws, first: str) -> int:
+    """The row whose first cell is ``first`` (a table's header)."""
+    for row in ws.iter_rows(min_col=1, max_col=1):
+        if row[0].value == first:
+            return row[0].row
+    raise AssertionError(f"no header starting {first!r} on {ws.title}")
+
+
+def _records(ws, first: str) -> list[dict]:
+    """The table under the header starting ``first``, as dicts, up to the first empty row."""
+    top = _header_row(ws, first)
+    names = [c.value for c in ws[top]]
+    out = []
+    for row in ws.iter_rows(min_row=top + 1, values_only=True):
+        if row[0] is None:
+            break
+        out.append(dict(zip(names, row)))
+    return out
+
+
+def _labels(manifest) -> dict:
+    return {s["name"]: label for s, label in zip(manifest["scenarios"], manifest["labels"])}
+
+
+def test_sheets_in_order(two, one):
+    assert two[2].sheetnames == ALL_SHEETS
+    assert one[2].sheetnames == ["Headline", "Budget", "Assumptions", "Summary"]
+
+
+def test_options_compared_only_with_two_options_or_more(two, tmp_path):
+    inputs = dict(two[0], compare=two[0]["compare"].iloc[:1])
+    write_workbook(tmp_path / "results.xlsx", **inputs)
+    assert "Options compared" not in openpyxl.load_workbook(tmp_path / "results.xlsx").sheetnames
+
+
+def _budget_sheet(ws) -> dict:
+    """{(basis, scenario label, financial year): row} from the Budget sheet; basis "cash" or "real_terms"."""
+    top = _header_row(ws, "Scenario")
+    names = [c.value for c in ws[top]]
+    out, basis = {}, None
+    for row in ws.iter_rows(min_row=top + 1, values_only=True):
+        if row[0] == "Cash":
+            basis = "cash"
+        elif isinstance(row[0], str) and row[0].startswith("Real terms"):
+            basis = "real_terms"
+        elif row[0] is not None and row[1] is not None:
+            out[(basis, row[0], row[1])] = dict(zip(names, row))
+    return out
+
+
+@pytest.mark.parametrize("which", ["two", "one"])
+def test_budget_is_budget_csv_to_the_pound(which, request):
+    inputs, _, wb = request.getfixturevalue(which)
+    budget, labels = inputs["budget"], _labels(inputs["manifest"])
+    sheet = _budget_sheet(wb["Budget"])
+    checked = 0
+    for rec in budget.itertuples():
+        for basis in ("cash", "real_terms"):
+            row = sheet[(basis, labels[rec.scenario], rec.financial_year)]
+            cell = row[rec.what]
+            assert isinstance(cell, (int, float)), f"{rec.what} written as {type(cell).__name__}"
+            assert cell == pytest.approx(getattr(rec, basis), abs=0.5)
+            if rec.item == "cost_total":
+                assert row["Total: 95% interval low"] == pytest.approx(getattr(rec, f"{basis}_ci95_low"), abs=0.5)
+                assert row["Total: 95% interval high"] == pytest.approx(getattr(rec, f"{basis}_ci95_high"), abs=0.5)
+            checked += 1
+    assert checked == 2 * len(budget)
+    # a total row per scenario: the sum of its financial years, item by item
+    for scenario, part in budget.groupby("scenario"):
+        for basis in ("cash", "real_terms"):
+            totals = sheet[(basis, labels[scenario], "All years")]
+            for what, amounts in part.groupby("what")[basis]:
+                assert totals[what] == pytest.approx(amounts.sum(), abs=0.5)
+
+
+def test_budget_marks_part_years(two):
+    inputs, _, wb = two
+    sheet = _budget_sheet(wb["Budget"])
+    labels = _labels(inputs["manifest"])
+    totals = inputs["budget"][inputs["budget"]["item"] == "cost_total"]
+    assert (totals["days"] < 365).any()  # 1.2 years from April ends part-way through the second year
+    for rec in totals.itertuples():
+        covers = sheet[("cash", labels[rec.scenario], rec.financial_year)]["Covers"]
+        if rec.days >= 365:
+            assert covers == "whole year"
+        else:
+            assert covers.startswith("part year") and str(rec.days) in covers
+
+
+@pytest.mark.parametrize("which", ["two", "one"])
+def test_headline_holds_each_label_and_its_chance(which, request):
+    inputs, _, wb = request.getfixturevalue(which)
+    summary = inputs["summary"]
+    rows = {r["Scenario"]: r for r in _records(wb["Headline"], "Scenario")}
+    assert set(rows) == set(inputs["manifest"]["labels"])
+    for name, label in _labels(inputs["manifest"]).items():
+        mine = summary[summary["scenario"] == name].set_index(["metric", "period", "statistic"])
+        row = rows[label]
+        whole = mine.loc[("p_sustained", "whole run", "share of futures")]
+        assert row["Stays manageable for the whole run"] == pytest.approx(whole["mean"])
+        assert row["95% interval: low"] == pytest.approx(whole["ci95_low"])
+        assert row["95% interval: high"] == pytest.approx(whole["ci95_high"])
+        assert row["Stays manageable to the end of year 1"] == pytest.approx(
+            mine.loc[("p_sustained", "year 1", "share of futures"), "mean"])
+        week = mine.loc[("weeks_to_first_breach", "whole run", "percentiles"), "p50"]
+        assert row["Median weeks until the first breach"] == ("never" if math.isinf(week) else pytest.approx(week))
+        assert row["Cost a year (£, cash)"] == pytest.approx(mine.loc[("cost_total", "whole run", "total a year"),
+                                                                      "mean"])
+
+
+def test_headline_with_breaches_and_about_the_run(one):
+    inputs, _, wb = one
+    ws = wb["Headline"]
+    row = _records(ws, "Scenario")[0]
+    assert row["Stays manageable for the whole run"] < 1  # the low threshold is breached in some futures
+    assert isinstance(row["Median weeks until the first breach"], (int, float))
+    about = {r[0]: r[1] for r in ws.iter_rows(min_row=_header_row(ws, "About this run") + 1, values_only=True)}
+    assert about["Start date"].date() == dt.date.fromisoformat(inputs["manifest"]["scenarios"][0]["start_date"])
+    assert about["Simulated futures (per scenario)"] == 3
+    assert about["Random seed"] == 1
+    assert "illustrative" in about["Note"]
+
+
+def test_options_compared(two):
+    inputs, _, wb = two
+    compare, ws = inputs["compare"], wb["Options compared"]
+    rows = _records(ws, "Option")
+    assert [r["Option"] for r in rows] == list(compare["label"])
+    for row, rec in zip(rows, compare.itertuples()):
+        assert row["Cost a year (£)"] == pytest.approx(rec.cost_per_year)
+        assert row["Net present cost (£)"] == pytest.approx(rec.net_present_cost)
+        assert row["Chance of staying manageable"] == pytest.approx(rec.p_sustained)
+        assert row["Cost: vs first"] == rec.cost_vs_first
+        assert row["Weeks in breach: vs first"] == rec.outcome_vs_first
+    assert rows[0]["Extra cost a year vs first"] == "reference"
+    assert rows[1]["Extra cost a year vs first"] == pytest.approx(compare["cost_difference_per_year"].iloc[1])
+    assert rows[1]["Net present cost vs first: 95% low"] == pytest.approx(
+        compare["net_present_cost_difference_ci95_low"].iloc[1])
+    extra = ws.cell(row=_header_row(ws, "Option") + 2, column=4)
+    assert "saves" in extra.number_format  # a negative extra cost reads as a saving
+    notes = [c.value for c in ws["A"][:5] if isinstance(c.value, str)]
+    assert any("Net present cost: real-terms costs discounted at 3.5% a year (HM Treasury Green Book)" in n
+               for n in notes)
+
+
+def test_assumptions_hold_every_scenario(two):
+    inputs, _, wb = two
+    manifest = inputs["manifest"]
+    rows = {r["Setting"]: r for r in _records(wb["Assumptions"], "Setting")}
+    labels = manifest["labels"]
+    for scenario, label in zip(manifest["scenarios"], labels):
+        assert rows["start_date"][label].date() == dt.date.fromisoformat(scenario["start_date"])
+        assert rows["workforce.turnover.permanent_per_year.social_worker"][label] == pytest.approx(
+            scenario["workforce"]["turnover"]["permanent_per_year"]["social_worker"])
+        assert rows["staff.0.count"][label] == scenario["staff"][0]["count"]
+        assert rows["name"][label] == scenario["name"]
+    assert rows["levers.0.type"][labels[1]] == "retention"  # the retention package is only in the second
+    assert rows["levers.0.type"]["Differs"] == "differs"
+    assert rows["start_date"]["Differs"] is None
+
+
+def test_summary_sheet_is_the_summary_table(two):
+    inputs, path, wb = two
+    summary = inputs["summary"]
+    ws = wb["Summary"]
+    top = _header_row(ws, "scenario")
+    assert ws.auto_filter.ref.startswith(f"A{top}")
+    back = pd.read_excel(path, sheet_name="Summary", header=top - 1, engine="openpyxl")
+    assert list(back.columns) == list(summary.columns)
+    assert len(back) == len(summary)
+    assert back["mean"].to_numpy(dtype=float) == pytest.approx(summary["mean"].to_numpy(dtype=float), nan_ok=True)
+    never = back[back["metric"] == "weeks_to_first_breach"]
+    assert set(never["p50"]) <= {"never"} | set(summary["p50"].dropna())
+
+
+def test_numbers_have_formats_and_headers_are_frozen(two):
+    _, _, wb = two
+    for ws in wb:
+        assert ws.freeze_panes is not None, ws.title
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate)  # values only, no formulas
+                if isinstance(cell.value, float):
+                    assert math.isfinite(cell.value)
+                    assert cell.number_format != "General" and "E" not in cell.number_format, (ws.title, cell)
+    money = wb["Budget"].cell(row=_header_row(wb["Budget"], "Scenario") + 2, column=8)
+    assert money.number_format == "£#,##0"
+    assert wb["Headline"].cell(row=_header_row(wb["Headline"], "Scenario"), column=1).font.b
+
+
+def test_text_that_looks_like_a_formula_stays_text(two, tmp_path):
+    inputs = two[0]
+    rename = {"do-nothing": "=1+1", "retention": "@SUM(A1)"}
+    manifest = dict(inputs["manifest"], labels=["=1+1", "+cmd|' /C calc'!A0"],
+                    scenarios=[dict(s, name=rename[s["name"]]) for s in inputs["manifest"]["scenarios"]])
+    tables = {k: inputs[k].assign(scenario=inputs[k]["scenario"].map(rename)) for k in ("summary", "budget", "compare")}
+    tables["compare"]["label"] = ["=1+1", "+cmd|' /C calc'!A0"]
+    path = tmp_path / "results.xlsx"
+    write_workbook(path, manifest=manifest, **tables)
+    wb = openpyxl.load_workbook(path)
+    seen = {}
+    for ws in wb:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if cell.value in ("=1+1", "@SUM(A1)", "+cmd|' /C calc'!A0"):
+                    seen.setdefault(ws.title, set()).add(cell.value)
+    assert seen["Headline"] == seen["Budget"] == seen["Options compared"] == {"=1+1", "+cmd|' /C calc'!A0"}
+    assert {"=1+1", "@SUM(A1)"} <= seen["Assumptions"]  # the names, in the "name" row
+    assert seen["Summary"] == {"=1+1", "@SUM(A1)"}
+    headline = pd.read_excel(path, sheet_name="Headline", header=_header_row(wb["Headline"], "Scenario") - 1,
+                             engine="openpyxl")
+    assert headline["Scenario"].iloc[0] == "=1+1"
+    # labels given explicitly win over the manifest's
+    write_workbook(path, manifest=manifest, labels={"=1+1": "-reference", "@SUM(A1)": "option"}, **tables)
+    rows = _records(openpyxl.load_workbook(path)["Headline"], "Scenario")
+    assert [r["Scenario"] for r in rows] == ["-reference", "option"]
+
+
+def test_written_atomically_with_the_run_time(two):
+    inputs, path, wb = two
+    assert [p.name for p in path.parent.iterdir()] == ["results.xlsx"]  # no temporary file left behind
+    started = dt.datetime.fromisoformat(inputs["manifest"]["started_utc"]).replace(tzinfo=None)
+    assert wb.properties.created == started

@@ -102,7 +102,7 @@ def test_bootstrap_interval_agrees_with_scipy_and_covers_the_mean():
 
 def test_several_scenarios_in_one_run_share_demand(new_demand):
     a = load_scenario("baseline")
-    b = load_scenario("baseline", ["name=more_posts", "teams.long_term.posts.social_worker=30"])
+    b = load_scenario("baseline", ["name=more_posts", "teams.long_term.posts.social_worker=36"])
     w = run([a, b], years=0.5, reps=2, seed=3).weekly
     x, y = w[w.scenario == "baseline"].reset_index(drop=True), w[w.scenario == "more_posts"].reset_index(drop=True)
     assert new_demand(x, y)

@@ -48,9 +48,9 @@ def test_streams_are_named_and_independent():
 
 def test_staffing_change_leaves_demand_columns_identical(baseline, new_demand):
     """Common random numbers: more case-holding staff, same contacts and referrals, week by week."""
-    more = load_scenario("baseline", ["teams.long_term.posts.social_worker=30",
+    more = load_scenario("baseline", ["teams.long_term.posts.social_worker=36",
                                       "teams.children_in_care.posts.senior_social_worker=8",
-                                      "staff.18.count=6"])
+                                      "staff.16.count=6"])
     for r in range(2):
         a = replication_frame(baseline, 3, r, 52)
         b = replication_frame(more, 3, r, 52)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sys
 import time
@@ -14,7 +13,6 @@ import numpy as np
 from . import __version__
 from . import tomlout
 from .backends import ClusterUnreachable, DaskMissing, available_cores
-from .calendar import WEEKS_PER_YEAR
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import FolderError, atomic_write
@@ -356,7 +354,7 @@ def _print_summary(result) -> None:
         years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"]
         click.echo(f"\n{scn.label}: {n} simulated futures from {scn.start_date:%-d %B %Y}")
         click.echo("Will caseloads stay manageable? " + plain_headline(scn, part, n))
-        click.echo(f"\nEach year: the mean over the simulated futures (95% confidence interval)")
+        click.echo("\nEach year: the mean over the simulated futures (95% confidence interval)")
         width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
         cells_width = 27
         click.echo(f"{'':{width}}" + "".join(f"{y:>{cells_width}}" for y in years))

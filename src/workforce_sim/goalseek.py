@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .calendar import WEEKS_PER_YEAR
 from .experiment import run
@@ -107,9 +108,8 @@ class GoalSeekResult:
     tried: list[Evaluation]
     max_level: float
 
-    def table(self) -> "pd.DataFrame":
+    def table(self) -> pd.DataFrame:
         """Every level tried, in the order tried, as goal_seek.csv holds them."""
-        import pandas as pd
 
         rows = [{"lever": self.lever, "field": self.field, "level": e.level, "target": str(self.target),
                  "value": e.value, "ci95_low": e.ci95_low, "ci95_high": e.ci95_high,

@@ -383,6 +383,8 @@ class Staffing:
                 self._close(post, t)
             elif not released:
                 self._seek_agency(post)
+            elif post.covered and post.perm < 0 and not post.closed:
+                self.uncovered[post.id] = post  # released under a cap: still wanted, offered again when it allows
 
     # -- measurement -----------------------------------------------------------------
     def snapshot(self, week: int) -> None:

@@ -355,8 +355,8 @@ def money_section(t: RunTables, chart: Chart | None) -> str:
         f"futures. <b>Cash</b> is the money spent, at each year's own pay and prices. <b>Real terms</b>: "
         f"{_e(prices)}, deflated by {_e(_rate_words(t.scenarios, 'deflator_per_year'))} a year. £m is million "
         "pounds. " + ("In the table of totals the small print is the same total in real terms; in each option's "
-                      "table, " if len(t.scenarios) > 1 else "") +
-        "small print under a total is its 95% confidence interval. Interventions are the running costs of "
+                      "table, small print" if len(t.scenarios) > 1 else "Small print") +
+        " under a total is its 95% confidence interval. Interventions are the running costs of "
         "the scenario's levers. A year the run covers only in part is marked with its days. Every item in real "
         "terms is in the run's budget.csv.</p>")
     if len(t.scenarios) == 1:

@@ -343,7 +343,8 @@ def test_report_puts_the_plain_headline_first(report, run_dir):
     t = run_tables(run_dir)
     first = text.index("<h2>")
     for s in t.scenarios:
-        words = html.escape(plain_headline(s, t.summary[t.summary["scenario"] == s.name], REPS), quote=True)
+        words = html.escape(plain_headline(s, t.summary[t.summary["scenario"] == s.name], REPS,
+                                           t.manifest["years"]), quote=True)
         where = text.index(words)
         assert first < where < text.index("Key findings") < text.index("<h2>Charts")
     assert text.index("Options compared") < first  # the line naming the scenarios comes before it

@@ -268,3 +268,29 @@ def test_a_cluster_address_that_is_no_dask_scheduler_fails_soon_and_plainly(monk
     assert time.perf_counter() - t0 < 8
     assert res.exit_code == 2, res.output
     assert address in res.output and "Dask scheduler" in res.output and "Traceback" not in res.output
+
+
+def test_the_plain_answer_is_firm_only_when_its_interval_allows():
+    from workforce_sim.words import answer_word
+    assert answer_word(1.0, 0.83, 1.0) == "Yes, very likely."
+    assert answer_word(1.0, 0.61, 1.0).startswith("Probably (too few")      # 6 of 6
+    assert answer_word(0.75, 0.5, 0.9) == "Probably, but not certainly."
+    assert answer_word(0.5, 0.3, 0.7).startswith("Perhaps")
+    assert answer_word(0.2, 0.08, 0.4) == "Probably not."
+    assert answer_word(0.0, 0.0, 0.16) == "No."
+    assert answer_word(0.0, 0.0, 0.39).startswith("Probably not (too few")  # 0 of 6
+
+
+def test_plain_headline_says_when_the_first_breach_comes():
+    """A constructed run where every future breaches in week 40: the answer is no, in about 9 months."""
+    from workforce_sim import load_scenario
+    from workforce_sim.words import plain_headline
+    weeks = 120
+    series = [[17] * 40 + [19] * (weeks - 40)] * 20
+    df = constructed(series)
+    scn = load_scenario("baseline")
+    part = headline(df, {"s": BreachRule(18.0, 4)})
+    text = plain_headline(scn, part, 20, years=weeks / (365.25 / 7))
+    assert text.startswith("No. In a typical future caseloads")
+    assert "first go above 18 cases per social worker in about 9 months (by January 2027)" in text
+    assert "by year 1 they have in every future" in text and "0% to 16%" in text

@@ -56,21 +56,22 @@ def test_weekly_costs_add_up_to_the_financial_year_table():
     by_hand = days.groupby(["fy", "replication"])["cost"].sum().groupby(level=0).mean()
     for fy, expected in by_hand.items():
         got = b[(b.financial_year == fy) & (b.item == "cost_total")]["cash"].iloc[0]
-        assert got == pytest.approx(expected)
+        assert got == pytest.approx(expected, abs=0.5)  # whole pounds
     assert list(b.financial_year.unique()) == ["2025-26", "2026-27", "2027-28"]
     days = b.drop_duplicates("financial_year").set_index("financial_year")["days"]
     assert days["2025-26"] == 58 and days["2026-27"] == 365 and days.sum() == 7 * res.weekly["week"].nunique()
     total = b[b.item == "cost_total"]["cash"].sum()
-    assert total == pytest.approx(res.weekly.groupby("replication")["cost_total"].sum().mean())
+    assert total == pytest.approx(res.weekly.groupby("replication")["cost_total"].sum().mean(), abs=2)
     parts = b[b.item != "cost_total"].groupby("financial_year")["cash"].sum()
-    np.testing.assert_allclose(parts, b[b.item == "cost_total"].set_index("financial_year")["cash"].loc[parts.index])
+    np.testing.assert_allclose(parts, b[b.item == "cost_total"].set_index("financial_year")["cash"].loc[parts.index],
+                               atol=3)  # each item rounded to the pound
 
 
 def test_real_terms_deflate_each_year_after_the_first():
     res = run("baseline", years=2.5, reps=2, seed=4, overrides=["costs.deflator_per_year=0.1"])
     b = budget_table(res.weekly, money_settings(res.scenarios)).query("item == 'cost_total'")
     ratio = (b["cash"] / b["real_terms"]).to_numpy()
-    np.testing.assert_allclose(ratio, [1.0, 1.1, 1.21])
+    np.testing.assert_allclose(ratio, [1.0, 1.1, 1.21], rtol=1e-6)  # whole pounds
     assert set(b["prices"]) == {"2026-27 prices"}
 
 
@@ -312,3 +313,60 @@ def test_the_open_post_count_matches_the_posts(monkeypatch):
     o = simulate(scn, 3, 0, 150)
     assert len(checks) > 100 and min(checks) < max(checks)
     assert o["_posts_open"][-1] > o["_posts_open"][0]
+
+
+def _synthetic(caseloads: dict[str, list[float]], weekly_cost: dict[str, float], reps=6, weeks=104):
+    """A weekly table of scenarios with given caseload series (every replication alike but for a little
+    noise in cost) and a constant weekly cost, from 1 April 2026."""
+    rows = []
+    dates = pd.date_range("2026-04-01", periods=weeks, freq="7D").date
+    for name, series in caseloads.items():
+        for r in range(reps):
+            cost = weekly_cost[name] * (1 + 0.01 * (r - reps / 2) / reps)
+            for w in range(weeks):
+                c = series[w]
+                rows.append({"scenario": name, "replication": r, "week": w, "date": dates[w], "cost_total": cost,
+                             "cost_permanent": cost, "cost_agency": 0.0, "cost_recruitment": 0.0,
+                             "cost_interventions": 0.0,
+                             "caseload_mean": c, "caseload_p90": c, "caseload_incl_unallocated": c,
+                             "unallocated_cases": 0.0, "assessments_in_timescale_pct": 85.0,
+                             "staff_fte_agency": 10.0, "staff_fte": 90.0})
+    return pd.DataFrame(rows)
+
+
+def test_compare_verdicts_point_the_right_way_and_npc_follows_the_green_book():
+    from workforce_sim.analysis import compare_table
+    from workforce_sim.results import BreachRule, Money
+    weeks = 104
+    breaching = [17.0] * 40 + [19.0] * 64   # above 18 from week 40: 64 weeks in breach in every future
+    fine = [17.0] * weeks
+    w = _synthetic({"ref": breaching, "better": fine, "cheaper": breaching},
+                   {"ref": 100_000.0, "better": 110_000.0, "cheaper": 90_000.0})
+    rules = {s: BreachRule(18.0, 4) for s in ("ref", "better", "cheaper")}
+    money = {s: Money(deflator_per_year=0.02, discount_rate=0.035) for s in rules}
+    t = compare_table(w, rules, money).set_index("scenario")
+    assert t.loc["better", "outcome_vs_first"] == "fewer weeks in breach" and t.loc["better", "cost_vs_first"] == "costs more"
+    assert t.loc["cheaper", "outcome_vs_first"] == "the same in every future"
+    assert t.loc["cheaper", "cost_vs_first"] == "costs less"
+    assert t.loc["better", "breach_weeks_avoided"] == pytest.approx(64)
+    assert np.isnan(t.loc["cheaper", "cost_per_breach_week_avoided"])  # a saving has no price per week avoided
+    # net present cost by hand: 104 weeks from 1 April 2026 are 365 days of 2026-27 and 363 of 2027-28;
+    # the second year's cash is deflated by 1.02 and discounted by 1.035
+    per_day = w[w.scenario == "ref"].groupby("replication")["cost_total"].first().mean() / 7
+    expected = per_day * 365 + per_day * 363 / (1.02 * 1.035)
+    assert t.loc["ref", "net_present_cost"] == pytest.approx(expected, rel=1e-9)
+    assert t.loc["cheaper", "net_present_cost_difference"] < 0
+
+
+def test_a_saving_prints_as_a_saving_with_its_interval_in_words():
+    from workforce_sim.cli import _cell, _diff_money, _interval_cell
+    row = pd.Series({"net_present_cost_difference": -570_000.0, "net_present_cost_difference_ci95_low": -919_000.0,
+                     "net_present_cost_difference_ci95_high": -221_000.0, "cost_difference": -1.0,
+                     "breach_weeks_avoided": 3.0, "cost_per_breach_week_avoided": np.nan}, name=1)
+    ci = ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")
+    assert _cell(row, "net_present_cost_difference", _diff_money) == "saves £570k"
+    assert _interval_cell(row, "net_present_cost_difference", ci) == "(saves £221k to £919k)"
+    assert _cell(row, "cost_per_breach_week_avoided", _diff_money) == "saves money too"
+    row2 = row.copy()
+    row2[list(ci)] = [-30_000.0, 20_000.0]
+    assert _interval_cell(row2, "net_present_cost_difference", ci) == "(saves £30k to £20k more)"

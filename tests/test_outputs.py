@@ -83,21 +83,25 @@ def test_intervals_stay_within_what_a_measure_can_be():
 
 
 def test_bootstrap_interval_agrees_with_scipy_and_covers_the_mean():
-    """The matrix-product BCa interval against scipy.stats.bootstrap's (BCa, same data), and its coverage."""
+    """The matrix-product BCa interval against scipy.stats.bootstrap's (BCa, same data); the expanded one
+    (the summaries') is wider and covers close to 95% even with 6 replications."""
     from scipy import stats
     from workforce_sim.results import bootstrap_interval
     rng = np.random.default_rng(7)
     x = rng.gamma(0.8, 10.0, size=(20, 6))  # skewed, like backlogs
-    _, lo, hi = bootstrap_interval(x, resamples=20000)
     ref = stats.bootstrap((x,), np.mean, axis=0, vectorized=True, n_resamples=20000, method="BCa",
                           random_state=np.random.default_rng(1)).confidence_interval
+    _, lo, hi = bootstrap_interval(x, resamples=20000, expand=False)  # plain BCa, as scipy's
     width = hi - lo
     assert np.all(np.abs(lo - ref.low) < 0.05 * width) and np.all(np.abs(hi - ref.high) < 0.05 * width)
-    hits = 0
-    for i in range(400):  # gamma(2, 1) samples of 20: true mean 2; BCa covers close to 95%
-        _, lo, hi = bootstrap_interval(rng.gamma(2.0, 1.0, size=(20, 1)), resamples=1000, seed=i)
-        hits += lo[0] <= 2.0 <= hi[0]
-    assert 0.89 < hits / 400 < 0.98
+    _, wlo, whi = bootstrap_interval(x, resamples=20000)
+    assert np.all(wlo < lo) and np.all(whi > hi)  # expanded for 20 replications: wider
+    for n, band in ((6, (0.86, 0.95)), (20, (0.915, 0.97))):  # gamma(2, 1) samples: true mean 2
+        hits = 0
+        for i in range(500):
+            _, lo, hi = bootstrap_interval(rng.gamma(2.0, 1.0, size=(n, 1)), resamples=1000, seed=i)
+            hits += lo[0] <= 2.0 <= hi[0]
+        assert band[0] < hits / 500 < band[1], (n, hits / 500)  # plain BCa: about 0.85 at 6
 
 
 def test_several_scenarios_in_one_run_share_demand(new_demand):
@@ -174,3 +178,29 @@ def test_counting_many_events_bins_them_as_counting_one_at_a_time():
     outside.count("y", -1.0)
     outside.count("y", 14.0)
     np.testing.assert_array_equal(outside.results(["y"])["y"], [0, 0, 0])  # counted only outside the run
+
+
+def test_end_of_period_values_are_the_last_week_of_each_period():
+    res = run("baseline", years=2, reps=5, seed=3)
+    s, w = res.summary, res.weekly
+    for period, last in (("year 1", 51), ("year 2", 103), ("whole run", w.week.max())):
+        row = s[(s.metric == "caseload_mean") & (s.period == period) & (s.statistic == "end of period")].iloc[0]
+        assert row["mean"] == pytest.approx(w[w.week == last]["caseload_mean"].mean())
+    assert set(s.period) == {"year 1", "year 2", "whole run"}  # 2 years are 104 weeks: no part year as a year
+
+
+def test_a_part_year_is_not_reported_as_a_year():
+    res = run("baseline", years=2.5, reps=2, seed=3)
+    assert [p for p in dict.fromkeys(res.summary.period)] == ["year 1", "year 2", "whole run"]
+    short = run("baseline", years=0.5, reps=2, seed=3).summary
+    assert set(short.period) == {"whole run"}
+
+
+def test_bootstrap_leaves_out_what_was_not_measured():
+    """A replication with nothing to measure (NaN) is left out of the resampling, not counted as zero."""
+    from workforce_sim.results import bootstrap_interval
+    x = np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0, np.nan, 3.0])
+    m, lo, hi = bootstrap_interval(x)
+    m2, lo2, hi2 = bootstrap_interval(x[np.isfinite(x)])
+    assert m[0] == pytest.approx(3.5) and (lo[0], hi[0]) == pytest.approx((lo2[0], hi2[0]))
+    assert lo[0] < 3.5 < hi[0]

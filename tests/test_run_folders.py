@@ -359,3 +359,14 @@ def test_sigkill_of_a_real_run_during_its_final_writes_then_report(tmp_path):
     the folder is always the old complete run or the new one, and report works on it each time."""
     outcomes = kill_five_times(tmp_path, _launch_in_subprocess, report_each=True)
     assert set(outcomes) == {"old", "new"}, outcomes
+
+
+def test_a_new_run_folder_is_never_one_that_exists(tmp_path):
+    import datetime as dt
+    from workforce_sim.results import interrupted_runs, new_run_folder
+    when = dt.datetime(2026, 11, 27, 22, 10, 37)
+    a, b, c = (new_run_folder(tmp_path / "baseline", when) for _ in range(3))
+    assert [p.name for p in (a, b, c)] == ["2026-11-27_221037", "2026-11-27_221037-2", "2026-11-27_221037-3"]
+    (a / PARTIAL).mkdir()
+    (c / PARTIAL).mkdir()
+    assert interrupted_runs(tmp_path / "baseline") == [a, c]  # --resume takes the last: the newest

@@ -260,3 +260,45 @@ def test_an_undeclared_measure_is_refused():
     for bad in (lambda: m.count("referals", 1.0), lambda: m.set("referals", 0, 1.0), lambda: m.results(["referals"])):
         with pytest.raises(KeyError, match="not a declared measure"):
             bad()
+
+
+def test_start_moves_dated_levers_by_whole_months_and_pay_by_its_awards():
+    import datetime as dt
+    from workforce_sim.loading import shifted
+    base = load_scenario("nqsw-academy")
+    assert base.start_date == dt.date(2026, 4, 1) and base.levers[0].start == dt.date(2026, 9, 1)
+    later = load_scenario("nqsw-academy", start=dt.date(2027, 4, 1))
+    assert later.start_date == dt.date(2027, 4, 1) and later.levers[0].start == dt.date(2027, 9, 1)  # still September
+    assert later.changes == ["start=2027-04-01"] and later.label == "nqsw-academy, start=2027-04-01"
+    award = base.costs.pay_award_per_year
+    assert later.costs.salary["social_worker"] == pytest.approx(base.costs.salary["social_worker"] * (1 + award))
+    assert later.costs.agency_premium_per_year == pytest.approx(base.costs.agency_premium_per_year * (1 + award))
+    # a start on another day of the month moves levers by the same number of days
+    odd = load_scenario("nqsw-academy", start=dt.date(2026, 4, 15))
+    assert odd.levers[0].start == dt.date(2026, 9, 15)
+    assert odd.costs.salary == base.costs.salary  # no 1 April passed
+    # month ends stay inside their month, in leap years too
+    assert shifted(dt.date(2027, 1, 31), dt.date(2026, 4, 1), dt.date(2026, 5, 1)) == dt.date(2027, 2, 28)
+    assert shifted(dt.date(2027, 1, 31), dt.date(2026, 4, 1), dt.date(2027, 5, 1)) == dt.date(2028, 2, 29)
+
+
+def test_a_lever_before_the_start_is_an_error_that_names_start():
+    import datetime as dt
+    with pytest.raises(ScenarioError) as err:
+        load_scenario("nqsw-academy", ["start_date=2027-04-01"])
+    (line,) = err.value.lines
+    assert "levers.0.start" in line and "2026-09-01" in line and "--start DATE" in line
+    assert load_scenario("nqsw-academy", start=dt.date(2027, 4, 1)).levers[0].start == dt.date(2027, 9, 1)
+
+
+def test_set_for_one_scenario_goes_to_that_one_only():
+    from click.testing import CliRunner
+    from workforce_sim.cli import _split_sets
+    assert _split_sets(("do-nothing", "my/retention.toml"), ("a.b=1", "retention:c.d=2", "do-nothing:e=3")) == [
+        ["a.b=1", "e=3"], ["a.b=1", "c.d=2"]]
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "nosuch:demand.trend_per_year=0.1",
+                                    "--no-start-check", "-q"])
+    assert res.exit_code == 2 and "'nosuch' is not one of this command's scenarios" in res.output
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "baseline:demand.trend_per_year=0.1",
+                                    "--no-start-check"])
+    assert res.exit_code == 0 and "trend_per_year = 0.1" in res.output

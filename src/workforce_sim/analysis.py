@@ -110,10 +110,12 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dic
                 lo, hi = plo, phi
             row["outcome_vs_first"] = versus_first(lo, hi, "fewer weeks in breach", "more weeks in breach", n)
             row["cost_vs_first"] = versus_first(-dhi, -dlo, "costs less", "costs more", n)
-        row["cost_per_breach_week_avoided"] = d / avoided.mean() if s != names[0] and avoided.mean() > 0 else np.nan
+        # only for an option that costs more and avoids breaches: one that saves money too needs no price
+        row["cost_per_breach_week_avoided"] = (d / avoided.mean() if s != names[0] and avoided.mean() > 0 and d > 0
+                                               else np.nan)
         rows.append(row)
     order = ["scenario", "label", "replications", "cost_total", "cost_total_ci95_low", "cost_total_ci95_high", "cost_per_year"]
-    order += sorted(c for c in rows[0] if c.startswith("cost_year_"))
+    order += sorted((c for c in rows[0] if c.startswith("cost_year_")), key=lambda c: int(c.rsplit("_", 1)[1]))
     order += ["cost_difference", "cost_difference_ci95_low", "cost_difference_ci95_high", "cost_difference_per_year",
               "caseload_mean_end", "caseload_incl_unallocated_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low", "p_sustained_ci95_high",
               "p_sustained_difference", "p_sustained_difference_ci95_low", "p_sustained_difference_ci95_high",

@@ -16,7 +16,7 @@ from .backends import ClusterUnreachable, DaskMissing, available_cores
 from .experiment import run as run_experiment
 from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
 from .files import FolderError, atomic_write
-from .results import (breach_rules, interrupted_runs, mark_latest, new_run_folder, recover_run_folder,
+from .results import (WHOLE_RUN_TOTAL, breach_rules, wilson, interrupted_runs, mark_latest, new_run_folder, recover_run_folder,
                       resolve_run_folder, value, write_csv)
 from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEARS, start_state_checks
@@ -351,9 +351,9 @@ def _print_summary(result) -> None:
     n = result.manifest["replications"]
     for scn in result.scenarios:
         part = s[s["scenario"] == scn.name]
-        years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"]
+        years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"] or ["whole run"]  # < a year: the run
         click.echo(f"\n{scn.label}: {n} simulated futures from {scn.start_date:%-d %B %Y}")
-        click.echo("Will caseloads stay manageable? " + plain_headline(scn, part, n))
+        click.echo("Will caseloads stay manageable? " + plain_headline(scn, part, n, result.manifest.get("years")))
         click.echo("\nEach year: the mean over the simulated futures (95% confidence interval)")
         width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
         cells_width = 27
@@ -361,7 +361,7 @@ def _print_summary(result) -> None:
         for metric, statistic, label, fmt, k in KEY_ROWS:
             cells = []
             for y in years:
-                row = value(part, metric, y, statistic)
+                row = value(part, metric, y, WHOLE_RUN_TOTAL if (y, statistic) == ("whole run", "total") else statistic)
                 if np.isnan(row["mean"]):
                     cells.append(f"{'-':>{cells_width}}")
                     continue
@@ -390,7 +390,7 @@ def _diff_money(v: float) -> str:
 COMPARE_ROWS = [
     ("cost_per_year", "Cost a year (cash, average)", _k, None),
     ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
-    ("net_present_cost", "Net present cost (whole run, Green Book 3.5%)", _k,
+    ("net_present_cost", "Net present cost (whole run, discounted)", _k,
      ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
     ("net_present_cost_difference", "Net present cost vs first", _diff_money,
      ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
@@ -408,6 +408,16 @@ COMPARE_ROWS = [
 ]
 
 
+def _rates(scns) -> str:
+    """The discount rate of the scenarios in words: "3.5% (HM Treasury Green Book)", or each scenario's."""
+    rates = {s.costs.discount_rate for s in scns}
+    if rates == {0.035}:
+        return "3.5% (HM Treasury Green Book)"
+    if len(rates) == 1:
+        return f"{rates.pop():.1%}"
+    return "each scenario's rate (" + ", ".join(f"{s.name} {s.costs.discount_rate:.1%}" for s in scns) + ")"
+
+
 def _is_difference(col: str) -> bool:
     return "difference" in col or "avoided" in col
 
@@ -419,13 +429,18 @@ def _cell(row, col: str, fmt) -> str:
         return "reference"
     if col == "median_weeks_to_first_breach" and np.isinf(v):
         return "never"
+    if col == "cost_per_breach_week_avoided" and row["cost_difference"] <= 0 < row["breach_weeks_avoided"]:
+        return "saves money too"
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
     return fmt(v)
 
 
 def _interval_cell(row, col: str, ci) -> str:
-    """The 95% interval under a value of the printed comparison, in brackets ("" when there is none)."""
+    """The 95% interval under a value of the printed comparison, in brackets ("" when there is none).
+
+    A difference in cost is in words, like the value above it: "(saves £221k to £919k)",
+    "(£12k to £40k more)" or "(saves £30k to £20k more)"."""
     lo, hi = row[ci[0]], row[ci[1]]
     if (row.name == 0 and _is_difference(col)) or not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
@@ -433,8 +448,13 @@ def _interval_cell(row, col: str, ci) -> str:
         return f"({lo:.0%} to {hi:.0%})"
     if col == "breach_weeks_avoided":
         return f"({lo:+.0f} to {hi:+.0f})"
-    sign = "+" if _is_difference(col) else ""
-    return f"({lo / 1000:{sign},.0f}k to {hi / 1000:{sign},.0f}k)"
+    if _is_difference(col):
+        if hi <= 0:
+            return f"(saves {_k(-hi)} to {_k(-lo)})"
+        if lo >= 0:
+            return f"({_k(lo)} to {_k(hi)} more)"
+        return f"(saves {_k(-lo)} to {_k(hi)} more)"
+    return f"({_k(lo)} to {_k(hi)})"
 
 
 @main.command()
@@ -467,7 +487,7 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     n = result.manifest["replications"]
     click.echo(f"\n{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
                f"{scns[0].start_date:%-d %B %Y}; the first scenario is the reference. Money in £ thousand (k), cash; "
-               "net present cost in real terms, discounted at 3.5% a year. Brackets: 95% confidence intervals.\n")
+               f"net present cost in real terms, discounted at {_rates(scns)} a year. Brackets: 95% confidence intervals.\n")
     for i, row in table.iterrows():
         click.echo(f"  {chr(65 + i) if i < 26 else i + 1}  {row['label']}")
     keys = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(table))]
@@ -511,12 +531,17 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     (--reps) would settle it. If SCENARIO has no lever of that kind, one is added from its start
     date (extra posts go to the largest case-holding team). Writes every level tried to goal_seek.csv.
     """
-    scn = _load(scenario, tuple(sets), start.date() if start else None)
+    (scn,) = _load_all((scenario,), sets, start)
     try:
         tgt = parse_target(target)
     except GoalSeekError as exc:
         raise click.UsageError(str(exc)) from None
     field = LEVELS[lever][0]
+    if tgt.metric == "p_sustained" and tgt.op in (">=", ">") and not tgt.surely_met(wilson(reps, reps)[0], 1.0):
+        need = next(n for n in range(reps, 100_000) if tgt.surely_met(wilson(n, n)[0], 1.0))
+        raise click.UsageError(
+            f"with {reps} simulated futures, even {reps} of {reps} staying manageable gives a 95% confidence interval "
+            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; use --reps {need} or more")
 
     def show(e):
         verdict = "meets" if e.met else ("meets on average only" if e.met_on_average else "misses")
@@ -536,9 +561,16 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
         mark_latest(folder)
     if not res.found:
         top = res.tried[-1]
-        need = top.replications_needed(tgt)
-        more = (f" On average it does: with about {need} simulated futures (--reps {need}) its interval might too."
-                if need else " Try a larger --max, another lever, or a combination.")
+        on_average = [e for e in res.tried if e.met_on_average]
+        if on_average:
+            e = min(on_average, key=lambda e: e.level)
+            need = e.replications_needed(tgt)
+            more = (f" On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
+                    f"{e.ci95_low:.3g} to {e.ci95_high:.3g})" + (" already, with none" if e.level == 0 else "") +
+                    (f"; about {need} simulated futures (--reps {need}) would tell whether that is more than chance."
+                     if need else "."))
+        else:
+            more = " Try a larger --max, another lever, or a combination."
         click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
                    f"interval: at {res.max_level:g}, {tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to "
                    f"{top.ci95_high:.3g}).{more}")
@@ -725,7 +757,7 @@ def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
     Tracing changes no result: it is the same future that `run` simulates with the same seed and
     --years (replication 0 is run's first). Child and worker numbers are those the trace prints.
     """
-    scn = _load(scenario, sets)
+    (scn,) = _load_all((scenario,), sets, None)
     everyone = not children and not workers
     timeline = trace(scn, years, seed, replication, None if everyone else list(children),
                      None if everyone else list(workers))
@@ -766,7 +798,7 @@ def validate(scenario, sets, quiet, no_start_check):
     scenario file); the messages and the check go to the error stream, or with --quiet to
     standard output.
     """
-    scn = _load(scenario, sets)
+    (scn,) = _load_all((scenario,), sets, None)
     if not quiet:
         click.echo(tomlout.dumps(scn.model_dump(mode="python")))
     click.echo(f"OK: {scenario} is a valid scenario ({scn.name}).", err=quiet is False)
@@ -808,7 +840,7 @@ def settle(scenario, out, sets, years, reps, seed, jobs, force):
     if out.exists() and not force:
         raise click.UsageError(f"{out} exists already; choose another name or add --force")
     _not_into_package(out)
-    scn = _load(scenario, sets)
+    (scn,) = _load_all((scenario,), sets, None)
     click.echo(f"Simulating {scn.name} for {years} years, {reps} times over, with demand held steady and no levers...",
                err=True)
     state = settled_start_state(scn, years=years, reps=reps, seed=seed, jobs=jobs or available_cores())

@@ -429,12 +429,28 @@ def shifted(day: dt.date, old_start: dt.date, new_start: dt.date) -> dt.date:
     return day + (new_start - old_start)
 
 
+def pay_awards_between(old: dt.date, new: dt.date) -> int:
+    """How many 1 Aprils (the day pay rises) a start moved from ``old`` to ``new`` passes: negative backwards."""
+    first, last, sign = (old, new, 1) if new >= old else (new, old, -1)
+    return sign * sum(1 for y in range(first.year, last.year + 1) if first < dt.date(y, 4, 1) <= last)
+
+
 def _move_start(data: dict, start: dt.date, src: str) -> None:
-    """Move the scenario's start_date to ``start`` and every dated lever with it."""
+    """Move the scenario's start_date to ``start``, every dated lever with it, and pay (salaries and the
+    agency premium, which are "on the start date") by the pay awards of the 1 Aprils passed."""
     old = data.get("start_date")
     if not isinstance(old, dt.date):
         raise ScenarioError([f"{src}: start_date = {_fmt_value(old)}: must be a date such as 2026-04-01"])
     data["start_date"] = start
+    costs = data.get("costs")
+    awards = pay_awards_between(old, start)
+    if awards and isinstance(costs, dict) and isinstance(costs.get("pay_award_per_year"), (int, float)):
+        factor = (1.0 + costs["pay_award_per_year"]) ** awards
+        if isinstance(costs.get("salary"), dict):
+            costs["salary"] = {g: v * factor if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                               for g, v in costs["salary"].items()}
+        if isinstance(costs.get("agency_premium_per_year"), (int, float)):
+            costs["agency_premium_per_year"] *= factor
     levers = data.get("levers")
     for lv in levers if isinstance(levers, list) else []:
         for key in ("start", "end"):

@@ -144,12 +144,12 @@ def _img(chart: Chart) -> str:
 
 
 # -- sections ---------------------------------------------------------------------------------
-def headline_section(summary: pd.DataFrame, scns: list[Scenario], n: int) -> str:
+def headline_section(summary: pd.DataFrame, scns: list[Scenario], n: int, years: float | None = None) -> str:
     """The answer in plain words, one paragraph per scenario (HTML)."""
     paras = []
     for s in scns:
         part = summary[summary["scenario"] == s.name]
-        paras.append(f"<p class='headline'><b>{_e(s.label)}</b>: {_e(plain_headline(s, part, n))}</p>")
+        paras.append(f"<p class='headline'><b>{_e(s.label)}</b>: {_e(plain_headline(s, part, n, years))}</p>")
     return "<h2>Will caseloads stay manageable? The answer in plain words</h2>" + "".join(paras)
 
 
@@ -458,7 +458,7 @@ def build_report(run_dir: Path) -> str:
              f"<p>{who} {n} simulated futures of {span} from {scns[0].start_date:%-d %B %Y}. Produced by "
              f"workforce_sim {_e(manifest.get('workforce_sim_version'))} on {_e(str(manifest.get('started_utc', ''))[:10])} "
              f"(seed {_e(manifest.get('seed'))}).</p>",
-             headline_section(summary, scns, n),
+             headline_section(summary, scns, n, years),
              "<p class='note'>These results depend on the scenario's assumptions (listed below). The scenarios that come "
              "with workforce_sim are illustrative, not any council's own data.</p>",
              "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>"]

@@ -35,15 +35,15 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
 
 
 def periods(n_weeks: int) -> list[tuple[str, int, int]]:
-    """('year 1', first week, end week), ..., then ('whole run', 0, n_weeks)."""
+    """('year 1', first week, end week), ..., then ('whole run', 0, n_weeks).
+
+    Only whole years of 52 weeks are reported as years, so a year's total is always a year's: the
+    weeks after the last whole year (the last week of a 5-year run, the last 26 weeks of a
+    2.5-year run) count in the whole run only, and a run shorter than a year has no year."""
     out = []
     per_year = int(round(WEEKS_PER_YEAR))
-    start, y = 0, 1
-    while start < n_weeks:
-        end = min(n_weeks, start + per_year)
-        if end - start >= per_year // 2 or start == 0:
-            out.append((f"year {y}", start, end))
-        start, y = end, y + 1
+    for y in range(n_weeks // per_year):
+        out.append((f"year {y + 1}", y * per_year, (y + 1) * per_year))
     out.append(("whole run", 0, n_weeks))
     return out
 
@@ -69,57 +69,68 @@ def bounds(metric: str) -> tuple[float, float]:
     return 0.0, np.inf
 
 
-def bootstrap_interval(values: np.ndarray, level: float = 0.95, resamples: int = 2000, seed: int = 20261127):
-    """Means of the columns of ``values`` (replications x measures) with bias-corrected and accelerated (BCa)
-    bootstrap intervals, ignoring NaN. Returns (mean, low, high), each one value per column.
+def bootstrap_interval(values: np.ndarray, level: float = 0.95, resamples: int = 2000, seed: int = 20261127,
+                       expand: bool = True):
+    """Means of the columns of ``values`` (replications x measures) with bootstrap 95% intervals, ignoring
+    NaN. Returns (mean, low, high), each one value per column.
 
     A bootstrap interval is made of means of the data resampled, so it never leaves the range of the
     data: a count's interval stays at or above 0 and a percentage's within 0 to 100, where the
-    Student-t interval (:func:`mean_ci`) runs below zero for small skewed counts. BCa corrects the
-    percentile interval for bias and skew (Efron 1987); it is the method ``scipy.stats.bootstrap``
-    uses by default, computed here for every column at once as one matrix product of resampling
-    weights (thousands of columns in milliseconds, where scipy takes a tenth of a second per
-    call). The resampling seed is fixed, so a summary is the same every time it is made; a test
-    checks the intervals against scipy's.
+    Student-t interval (:func:`mean_ci`) runs below zero for small skewed counts. The interval is
+    the bias-corrected and accelerated one (BCa; Efron 1987), which corrects for skew, with its
+    levels *expanded* for small samples (Hesterberg 2015, "What teachers should know about the
+    bootstrap"): the normal quantile is replaced by ``sqrt(n / (n - 1))`` times Student's t with
+    n - 1 degrees of freedom, since a plain bootstrap interval is too narrow with few replications
+    (about 85% coverage at 6, 92% at 20, against 95%). It is computed for every column at once as
+    one matrix product of resampling weights (thousands of columns in milliseconds, where
+    ``scipy.stats.bootstrap`` takes a tenth of a second per call); the resampling seed is fixed,
+    so a summary is the same every time it is made. Tests check it against scipy's BCa interval
+    and check its coverage. ``expand=False`` gives the plain BCa interval (as scipy's).
     """
-    x = np.atleast_2d(np.asarray(values, dtype=float))
-    if x.shape[0] == 1 and np.asarray(values).ndim == 1:
-        x = x.T
+    x = np.asarray(values, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
     n, k = x.shape
     ok = np.isfinite(x)
     count = ok.sum(axis=0)
-    filled = np.where(ok, x, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=0) / count
+        mean = np.where(ok, x, 0.0).sum(axis=0) / count
     low, high = np.full(k, np.nan), np.full(k, np.nan)
-    if n < 2:
-        return mean, low, high
+    complete = np.flatnonzero(count == n)
+    if n >= 2 and complete.size:
+        lo, hi = _bca(x[:, complete], level, resamples, seed, expand)
+        low[complete], high[complete] = lo, hi
+    for j in np.flatnonzero((count < n) & (count >= 2)):  # replications with nothing to measure are left out
+        lo, hi = _bca(x[ok[:, j], j][:, None], level, resamples, seed, expand)
+        low[j], high[j] = lo[0], hi[0]
+    return mean, low, high
+
+
+def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(Expanded) BCa interval of the mean of each column of ``x`` (n x k, no NaN, n >= 2)."""
+    n, k = x.shape
+    mean = x.mean(axis=0)
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)  # resamples x n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boot = (weights @ filled) / (weights @ ok)
-        # jackknife means (each replication left out in turn), for the acceleration
-        jack = (filled.sum(axis=0) - filled) / (count - ok)
-        jack = np.where(ok, jack, np.nan)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples) / n  # resamples x n
+    boot = weights @ x
+    jack = (x.sum(axis=0) - x) / (n - 1)  # the mean with each replication left out in turn
     alpha = (1 - level) / 2
-    z = stats.norm.ppf([alpha, 1 - alpha])
+    z = (np.sqrt(n / (n - 1)) * stats.t.ppf([alpha, 1 - alpha], n - 1) if expand
+         else stats.norm.ppf([alpha, 1 - alpha]))
+    low, high = np.empty(k), np.empty(k)
     for j in range(k):
         b = boot[:, j]
-        b = b[np.isfinite(b)]
-        if count[j] < 2 or b.size == 0:
-            continue
         if b.max() - b.min() <= 1e-12 * max(1.0, abs(mean[j])):
             low[j] = high[j] = mean[j]  # every replication the same: nothing to be uncertain about
             continue
         share_below = (b < mean[j]).mean() + 0.5 * (b == mean[j]).mean()
-        z0 = stats.norm.ppf(min(max(share_below, 0.5 / b.size), 1 - 0.5 / b.size))
-        jj = jack[:, j][np.isfinite(jack[:, j])]
-        d = jj.mean() - jj
+        z0 = stats.norm.ppf(min(max(share_below, 0.5 / resamples), 1 - 0.5 / resamples))
+        d = jack[:, j].mean() - jack[:, j]
         denom = 6.0 * (d @ d) ** 1.5
         a = float((d ** 3).sum() / denom) if denom > 0 else 0.0
         q = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
         low[j], high[j] = np.quantile(b, q)
-    return mean, low, high
+    return low, high
 
 
 def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
@@ -173,10 +184,28 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
     return out.reset_index(drop=True)
 
 
+FEW_FOR_BOOTSTRAP = 5  # below this many replications the bootstrap cannot reach beyond the data
+
+
+def bounded_interval(x: np.ndarray, edges: list[tuple[float, float]]):
+    """(mean, low, high) of each column of ``x`` (replications x measures) within each column's
+    (lowest, highest) possible value: the bootstrap interval (:func:`bootstrap_interval`), or with fewer
+    than :data:`FEW_FOR_BOOTSTRAP` replications the Student-t interval cut at the range."""
+    if len(x) >= FEW_FOR_BOOTSTRAP:
+        return bootstrap_interval(x)
+    cols = [mean_ci(x[:, j]) for j in range(x.shape[1])]
+    mean, lo, hi = (np.array(c, dtype=float) for c in zip(*cols)) if cols else (np.empty(0),) * 3
+    e = np.array(edges, dtype=float).reshape(-1, 2)
+    return mean, np.clip(lo, e[:, 0], e[:, 1]), np.clip(hi, e[:, 0], e[:, 1])
+
+
 def _summary_rows(scen: str, period: str, statistic: str, values: pd.DataFrame, units: dict) -> pd.DataFrame:
-    """Summary rows of one scenario, period and statistic from per-replication ``values`` (a column a measure)."""
+    """Summary rows of one scenario, period and statistic from per-replication ``values`` (a column a measure).
+
+    With fewer than :data:`FEW_FOR_BOOTSTRAP` replications, a bootstrap interval (which never leaves the
+    range of the data) is far too narrow, so the Student-t interval is used, cut at the measure's range."""
     x = values.to_numpy(dtype=float)
-    mean, lo, hi = bootstrap_interval(x)
+    mean, lo, hi = bounded_interval(x, [bounds(m) for m in values.columns])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value gives NaN percentiles
         q = np.nanpercentile(x, [10, 50, 90], axis=0) if len(x) else np.full((3, x.shape[1]), np.nan)
@@ -358,7 +387,7 @@ def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) ->
 
     Real terms are cash divided by ``(1 + deflator_per_year)`` for each financial year after the
     first, so they are in the prices of the financial year the run starts in (``prices``).
-    ``days`` shows part years (365 or 366 in a whole one).
+    ``days`` shows part years (365 or 366 in a whole one). Money is in whole pounds.
     """
     money = money or {}
     per_rep = costs_by_financial_year(weekly)
@@ -372,11 +401,14 @@ def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) ->
             cash = part[COST_COLUMNS].to_numpy(dtype=float)
             days = int(round(part["days"].iloc[0]))
             deflator = (1.0 + m.deflator_per_year) ** int(t)
-            mean, lo, hi = bootstrap_interval(cash)
+            mean, lo, hi = bounded_interval(cash, [(0.0, np.inf)] * cash.shape[1])
             for j, item in enumerate(COST_COLUMNS):
                 rows.append((scen, fy, days, item, ITEM_NAMES[item], mean[j], lo[j], hi[j],
                              mean[j] / deflator, lo[j] / deflator, hi[j] / deflator, f"{base} prices"))
-    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+    out = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+    money = [c for c in BUDGET_COLUMNS if c.startswith(("cash", "real_terms"))]
+    out[money] = out[money].round(0)  # whole pounds: a simulation's pence mean nothing
+    return out
 
 
 def net_present_cost(per_rep_fy: pd.DataFrame, money: Money) -> pd.Series:
@@ -706,4 +738,9 @@ def interrupted_runs(parent: Path) -> list[Path]:
     parent = Path(parent)
     if not parent.is_dir():
         return []
-    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.is_symlink() and (p / ".partial").is_dir())
+    def order(p: Path):  # "..._221037-10" after "..._221037-2"
+        stamp, _, n = p.name.rpartition("-")
+        return (stamp, int(n)) if n.isdigit() and "_" in stamp else (p.name, 1)
+
+    return sorted((p for p in parent.iterdir() if p.is_dir() and not p.is_symlink() and (p / ".partial").is_dir()),
+                  key=order)

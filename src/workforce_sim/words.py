@@ -51,7 +51,14 @@ def answer_word(p: float, low: float = 0.0, high: float = 1.0) -> str:
     return "No." if high <= 0.25 else "Probably not (too few simulated futures to be sure)."
 
 
-def plain_headline(scn, part: pd.DataFrame, n: int) -> str:
+def run_length(years: float) -> str:
+    """A run's length in words: "5 years", "1 year", "2.5 years", "26 weeks"."""
+    if years < 1:
+        return f"{round(years * 365.25 / 7)} weeks"
+    return f"{years:g} year" + ("" if years == 1 else "s")
+
+
+def plain_headline(scn, part: pd.DataFrame, n: int, years: float | None = None) -> str:
     """The headline answer in plain words, for a director: yes or no, when, and how sure.
 
     For example: "No. In a typical future caseloads first go above 18 cases per social worker in
@@ -62,20 +69,20 @@ def plain_headline(scn, part: pd.DataFrame, n: int) -> str:
     whole = sus.loc["whole run"]
     p = float(whole["mean"])
     k = int(round(p * n))
-    years = [q for q in sus.index if q != "whole run"]
+    year_labels = [q for q in sus.index if q != "whole run"]
     b = part[part["metric"] == "weeks_to_first_breach"].iloc[0]
-    run_years = len(years)
+    length = run_length(years) if years else None
     text = answer_word(p, float(whole["ci95_low"]), float(whole["ci95_high"])) + " "
     if np.isfinite(b["p50"]):
         text += (f"In a typical future caseloads (counting children waiting for a social worker) first go above {thr} "
                  f"cases per social worker in {_months(b['p50'])} (by {_month(scn, b['p50'])})")
-        gone = next((q for q in years if sus.loc[q, "mean"] == 0), None)
+        gone = next((q for q in year_labels if sus.loc[q, "mean"] == 0), None)
         text += (f"; by {gone} they have in every future." if gone else
                  f"; in {k} of {n} futures they stay at or below it for the whole run.")
     else:
         text += (f"In {k} of {n} simulated futures caseloads (counting children waiting for a social worker) stay at "
                  f"or below {thr} cases per social worker for the whole run"
-                 + (f" ({run_years} years)" if run_years else ""))
+                 + (f" ({length})" if length else ""))
         if k < n and np.isfinite(b["p10"]):
             text += (f"; in 1 future in 10 they have gone above it within {_months(b['p10'])} "
                      f"(by {_month(scn, b['p10'])})")
@@ -94,7 +101,8 @@ def headline_lines(scn, part: pd.DataFrame, n: int) -> list[str]:
              f"{whole['mean']:.0%} (95% confidence interval {whole['ci95_low']:.0%} to {whole['ci95_high']:.0%}).",
              rule.describe()]
     by_year = [f"{p}: {r['mean']:.0%}" for p, r in sus.iterrows() if p != "whole run"]
-    lines.append("Still manageable at the end of " + ", ".join(by_year) + ".")
+    if by_year:
+        lines.append("Still manageable at the end of " + ", ".join(by_year) + ".")
     b = part[part["metric"] == "weeks_to_first_breach"].iloc[0]
     lines.append(f"First breach begins: median {when(scn, b['p50'])}; 10th percentile {when(scn, b['p10'])}, "
                  f"90th percentile {when(scn, b['p90'])}.")

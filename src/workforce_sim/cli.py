@@ -412,10 +412,10 @@ def _rates(scns) -> str:
     """The discount rate of the scenarios in words: "3.5% (HM Treasury Green Book)", or each scenario's."""
     rates = {s.costs.discount_rate for s in scns}
     if rates == {0.035}:
-        return "3.5% (HM Treasury Green Book)"
+        return "3.5% a year (HM Treasury Green Book)"
     if len(rates) == 1:
-        return f"{rates.pop():.1%}"
-    return "each scenario's rate (" + ", ".join(f"{s.name} {s.costs.discount_rate:.1%}" for s in scns) + ")"
+        return f"{rates.pop():.1%} a year"
+    return "each scenario's rate a year (" + ", ".join(f"{s.name} {s.costs.discount_rate:.1%}" for s in scns) + ")"
 
 
 def _is_difference(col: str) -> bool:
@@ -487,7 +487,7 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     n = result.manifest["replications"]
     click.echo(f"\n{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
                f"{scns[0].start_date:%-d %B %Y}; the first scenario is the reference. Money in £ thousand (k), cash; "
-               f"net present cost in real terms, discounted at {_rates(scns)} a year. Brackets: 95% confidence intervals.\n")
+               f"net present cost in real terms, discounted at {_rates(scns)}. Brackets: 95% confidence intervals.\n")
     for i, row in table.iterrows():
         click.echo(f"  {chr(65 + i) if i < 26 else i + 1}  {row['label']}")
     keys = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(table))]
@@ -503,8 +503,10 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
         click.echo(f"{label:{label_w}}" + "".join(f"{c:>{width}}" for c in cells))
     click.echo("")
     for i, row in table.iloc[1:].iterrows():
-        click.echo(f"{row['label']} against {table.iloc[0]['label']}: weeks in breach: {row['outcome_vs_first']}; "
-                   f"cost: {row['cost_vs_first']}.")
+        outcome, cost = row["outcome_vs_first"], row["cost_vs_first"]
+        outcome = outcome if outcome.endswith("weeks in breach") else f"weeks in breach {outcome}"
+        cost = cost if cost.startswith("costs") else f"cost {cost}"
+        click.echo(f"{row['label']} against {table.iloc[0]['label']}: {outcome}; {cost}.")
     unclear = table.iloc[1:]["outcome_vs_first"].str.startswith("cannot").sum()
     if unclear:
         click.echo(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "

@@ -363,7 +363,7 @@ def _years_shown(totals: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def _year_label(fy: str, days: int) -> str:
-    return fy if days >= financial_year_days(fy) else f"{fy}\n(part year: {days} days)"
+    return fy if days >= financial_year_days(fy) else f"{fy}\n(part year: {days} day{'s' if days != 1 else ''})"
 
 
 def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mapping[str, str] | None = None,
@@ -404,7 +404,9 @@ def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mappi
     ax.grid(False, axis="x")
     note = "Bars: the average over the simulated futures; lines: its 95% confidence interval."
     if left_out:
-        note += " Left out: " + "; ".join(f"{fy} (the run covers only {int(days[fy])} days of it)" for fy in left_out) + "."
+        note += " Left out: " + "; ".join(
+            f"{fy} (the run covers only {int(days[fy])} day{'s' if int(days[fy]) != 1 else ''} of it)"
+            for fy in left_out) + "."
     fig.supxlabel(_wrap(note, 130), fontsize=FONT_SIZE - 1, x=0.01, ha="left", color="#333333")  # laid out below
     ax.legend(fontsize=FONT_SIZE - 1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig

@@ -177,9 +177,12 @@ def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame 
             buys = (f"and spends {weeks} fewer week{'s' if weeks != 1 else ''} in breach on average" if avoided > 0.5 else
                     f"and spends {weeks} more week{'s' if weeks != 1 else ''} in breach on average" if avoided < -0.5 else
                     "with about the same number of weeks in breach")
+            unclear = [f"{what} {row[col]}" for what, col in (("weeks in breach", "outcome_vs_first"),
+                                                               ("cost", "cost_vs_first"))
+                       if str(row[col]).startswith("cannot")]  # a difference chance alone could give
             out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {_money(more)} a year {word} than "
-                       f"{_e(labels[ref['scenario']])} {buys} (weeks in breach: {_e(row['outcome_vs_first'])}; "
-                       f"cost: {_e(row['cost_vs_first'])}).")
+                       f"{_e(labels[ref['scenario']])} {buys}" +
+                       (f" (but {_e('; '.join(unclear))})" if unclear else "") + ".")
         good = compare[compare["p_sustained"] >= 0.9]
         if len(good):
             best = good.sort_values("cost_per_year").iloc[0]
@@ -281,7 +284,7 @@ def _year_cell(fy: str, days: int) -> str:
     """A financial year as a table heading, a part year with its days."""
     if days >= financial_year_days(fy):
         return _e(fy)
-    return f"{_e(fy)}<br><small>part year: {days} days</small>"
+    return f"{_e(fy)}<br><small>part year: {days} day{'s' if days != 1 else ''}</small>"
 
 
 def _with_interval(rows: pd.DataFrame, item: str, kind: str) -> str:

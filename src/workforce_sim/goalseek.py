@@ -110,7 +110,6 @@ class GoalSeekResult:
 
     def table(self) -> pd.DataFrame:
         """Every level tried, in the order tried, as goal_seek.csv holds them."""
-
         rows = [{"lever": self.lever, "field": self.field, "level": e.level, "target": str(self.target),
                  "value": e.value, "ci95_low": e.ci95_low, "ci95_high": e.ci95_high,
                  "meets_on_average": e.met_on_average, "meets_with_its_interval": e.met,

@@ -465,13 +465,13 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
     ``ref`` is a file path, a bundled scenario name such as ``"baseline"``, or
     an already-read table (dict). ``overrides`` are ``KEY=VALUE`` strings (as
     ``--set`` takes them) or :class:`Override` objects. ``start`` moves the
-    scenario's start date and every dated lever with it (``--start``). The
+    scenario's start date, every dated lever and its pay with it (``--start``). The
     overrides and the start are recorded in the scenario's ``changes`` (its
     label in outputs), except a new ``name``, which shows anyway.
     """
     origin = _Origins()
     if isinstance(ref, dict):
-        data = dict(ref)
+        data = copy.deepcopy(ref)  # overrides and --start change nested tables: never the caller's
         parent = data.pop("extends", None)
         src = "<scenario>"
         if parent is not None and not isinstance(parent, str):

@@ -362,8 +362,11 @@ def _fields_at(path: list) -> list[str] | None:
     if typing.get_origin(ann) is typing.Annotated:
         ann = typing.get_args(ann)[0]
     if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return list(ann.model_fields)
+        return [k for k in ann.model_fields if not (ann is Scenario and k in WRITTEN_BY_US)]
     return None
+
+
+WRITTEN_BY_US = ("changes",)  # keys workforce_sim fills in itself: not offered to users as hints
 
 
 SHOWN_CHARS = 60  # longer text values are cut short in messages

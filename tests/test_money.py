@@ -369,4 +369,4 @@ def test_a_saving_prints_as_a_saving_with_its_interval_in_words():
     assert _cell(row, "cost_per_breach_week_avoided", _diff_money) == "saves money too"
     row2 = row.copy()
     row2[list(ci)] = [-30_000.0, 20_000.0]
-    assert _interval_cell(row2, "net_present_cost_difference", ci) == "(saves £30k to £20k more)"
+    assert _interval_cell(row2, "net_present_cost_difference", ci) == "(from saving £30k to £20k more)"

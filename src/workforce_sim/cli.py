@@ -23,7 +23,7 @@ from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEA
 from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
-from .words import headline_lines, plain_headline
+from .words import headline_lines, money_difference, money_difference_range, plain_headline
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
@@ -381,9 +381,7 @@ def _k(v: float) -> str:
 
 def _diff_money(v: float) -> str:
     """A difference in cost as words: "£31k more" or "saves £12k" (never £-12k)."""
-    if not np.isfinite(v):
-        return "-"
-    return f"{_k(abs(v))} more" if v >= 0 else f"saves {_k(-v)}"
+    return money_difference(v, _k, 1000)
 
 
 # (column, label, format of one value, interval columns or None)
@@ -440,7 +438,7 @@ def _interval_cell(row, col: str, ci) -> str:
     """The 95% interval under a value of the printed comparison, in brackets ("" when there is none).
 
     A difference in cost is in words, like the value above it: "(saves £221k to £919k)",
-    "(£12k to £40k more)" or "(saves £30k to £20k more)"."""
+    "(£12k to £40k more)" or "(from saving £30k to £20k more)"."""
     lo, hi = row[ci[0]], row[ci[1]]
     if (row.name == 0 and _is_difference(col)) or not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
@@ -449,11 +447,7 @@ def _interval_cell(row, col: str, ci) -> str:
     if col == "breach_weeks_avoided":
         return f"({lo:+.0f} to {hi:+.0f})"
     if _is_difference(col):
-        if hi <= 0:
-            return f"(saves {_k(-hi)} to {_k(-lo)})"
-        if lo >= 0:
-            return f"({_k(lo)} to {_k(hi)} more)"
-        return f"(saves {_k(-lo)} to {_k(hi)} more)"
+        return f"({money_difference_range(lo, hi, _k)})"
     return f"({_k(lo)} to {_k(hi)})"
 
 
@@ -582,7 +576,7 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     extra = b.cost_per_year - res.none.cost_per_year
     click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
     click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
-    click.echo(f"  cost per year £{b.cost_per_year:,.0f}: {_diff_money(extra).replace('k', ' thousand')} a year "
+    click.echo(f"  cost per year £{b.cost_per_year:,.0f}: {money_difference(extra, '£{:,.0f}'.format, 1)} a year "
                f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
 

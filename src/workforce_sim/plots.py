@@ -21,7 +21,6 @@ How the charts read:
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import textwrap
 import warnings
@@ -38,7 +37,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .model.measures import describe
-from .results import MANAGEABLE_MEASURE, BreachRule, breach_rules, first_breach, money_settings, read_run
+from .results import (MANAGEABLE_MEASURE, BreachRule, breach_rules, financial_year_days, first_breach, money_settings,
+                      read_run)
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -337,12 +337,6 @@ def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: 
 
 
 # -- money -----------------------------------------------------------------------------------
-def financial_year_days(fy: str) -> int:
-    """The days in a financial year named like "2027-28" (366 when it holds a 29 February)."""
-    start = int(str(fy)[:4])
-    return (dt.date(start + 1, 4, 1) - dt.date(start, 4, 1)).days
-
-
 def _budget_totals(budget: pd.DataFrame, real_terms: bool) -> pd.DataFrame:
     """budget.csv's total rows with the columns a chart of them needs (value, low, high in £)."""
     col = "real_terms" if real_terms else "cash"

@@ -20,11 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_write
-from .plots import (COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, charts_of_run, financial_year_days,
-                    run_tables)
-from .results import MANAGEABLE_MEASURE, BreachRule
+from .plots import COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, charts_of_run, run_tables
+from .results import MANAGEABLE_MEASURE, BreachRule, financial_year_days
 from .schema import Scenario
-from .words import headline_lines, plain_headline, trajectory_line
+from .words import headline_lines, money_difference, money_difference_range, plain_headline, trajectory_line
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 62rem; margin: 2rem auto;
@@ -70,29 +69,14 @@ def _millions(x: float) -> str:
     return "-" if not np.isfinite(x) else f"£{abs(x) / 1e6:,.2f}m"
 
 
-def _difference(d: float, fmt=_millions) -> str:
-    """A difference in cost from the first option as words: "saves £0.11m", "£0.17m more", "no difference",
-    or "less than £0.01m more" for one too small to show."""
-    if not np.isfinite(d):
-        return "-"
-    if d == 0:
-        return "no difference"
-    shown = fmt(d)
-    if shown == fmt(0.0):  # too small for the format: say so rather than print £0.00m
-        shown = "less than " + fmt(0.01e6 if fmt is _millions else 1.0)
-    return f"saves {shown}" if d < 0 else f"{shown} more"
+def _difference(d: float) -> str:
+    """A difference in cost from the first option, in millions: "saves £0.11m", "£0.17m more"."""
+    return money_difference(d, _millions, 0.01e6)
 
 
 def _difference_interval(low: float, high: float) -> str:
-    """The 95% interval of a cost difference in words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more", or
-    "from saving £0.20m to £0.10m more"."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return ""
-    if high <= 0:
-        return f"saves {_millions(-high)} to {_millions(-low)}"
-    if low >= 0:
-        return f"{_millions(low)} to {_millions(high)} more"
-    return f"from saving {_millions(-low)} to {_millions(high)} more"
+    """The 95% interval of a cost difference, in millions: "from saving £0.20m to £0.10m more"."""
+    return money_difference_range(low, high, _millions)
 
 
 def _weeks(d: float) -> str:

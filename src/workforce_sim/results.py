@@ -156,19 +156,20 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
     units = {m: describe(m).unit for m in metrics}
     flows = [m for m in metrics if STATISTICS[kinds[m]] == "total"]
     stocks = [m for m in metrics if kinds[m] == "stock"]
+    averaged = [m for m in metrics if m not in flows]
     frames = []
     for scen, df in weekly.groupby("scenario", sort=False):
         n_weeks = int(df["week"].max()) + 1
         for label, a, b in periods(n_weeks):
             part = df[(df["week"] >= a) & (df["week"] < b)]
             g = part.groupby("replication", sort=True)
-            average = g[metrics].mean()
+            average = g[averaged].mean()
             total = g[flows].sum()
             if label == "whole run":
                 total = total / (n_weeks / WEEKS_PER_YEAR)
             end = part[part["week"] == b - 1].set_index("replication").sort_index()[stocks]
             blocks = [(total, WHOLE_RUN_TOTAL if label == "whole run" else "total"),
-                      (average[[m for m in metrics if m not in flows]], "average"), (end, END)]
+                      (average, "average"), (end, END)]
             for values, statistic in blocks:
                 frames.append(_summary_rows(scen, label, statistic, values, units))
     out = pd.concat(frames, ignore_index=True)
@@ -331,6 +332,12 @@ def financial_year(dates: pd.Series) -> pd.Series:
     d = pd.to_datetime(dates)
     start = d.dt.year - (d.dt.month < 4)
     return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
+
+
+def financial_year_days(fy: str) -> int:
+    """The days in a financial year named like "2027-28" (366 when it holds a 29 February)."""
+    start = int(str(fy)[:4])
+    return (dt.date(start + 1, 4, 1) - dt.date(start, 4, 1)).days
 
 
 def costs_by_financial_year(weekly: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,32 @@ import pandas as pd
 from .results import BreachRule, value
 
 
+def money_difference(d: float, fmt, smallest: float) -> str:
+    """A difference in cost as words, never a negative amount: "saves £0.11m", "£0.17m more", "no
+    difference", or "less than £0.01m more" when ``fmt`` (which shows an amount) rounds it to nothing;
+    ``smallest`` is the least amount ``fmt`` shows."""
+    if not np.isfinite(d):
+        return "-"
+    if d == 0:
+        return "no difference"
+    shown = fmt(abs(d))
+    if shown == fmt(0.0):
+        shown = "less than " + fmt(smallest)
+    return f"saves {shown}" if d < 0 else f"{shown} more"
+
+
+def money_difference_range(low: float, high: float, fmt) -> str:
+    """The 95% interval of a difference in cost as words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more",
+    or "from saving £0.20m to £0.10m more" ("" when unknown)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    if high <= 0:
+        return f"saves {fmt(-high)} to {fmt(-low)}"
+    if low >= 0:
+        return f"{fmt(low)} to {fmt(high)} more"
+    return f"from saving {fmt(-low)} to {fmt(high)} more"
+
+
 def when(scn, week: float) -> str:
     """A week of the run as words: "never", or "week 92 (Nov 2020)"."""
     if not np.isfinite(week):

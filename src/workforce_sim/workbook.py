@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from .files import atomic_write
+from .results import financial_year_days
 
 # Number formats.
 MONEY = "£#,##0"
@@ -264,21 +265,10 @@ def _week_or_never(week):
     return "never" if math.isinf(week) else week
 
 
-def _financial_year_days(financial_year: str) -> int | None:
-    """Days in a financial year such as "2027-28" (1 April to 31 March): 365 or 366."""
-    try:
-        first = int(str(financial_year)[:4])
-    except ValueError:
-        return None
-    return (dt.date(first + 1, 4, 1) - dt.date(first, 4, 1)).days
-
-
 def _covers(financial_year: str, days) -> str:
     """Whether the run covers all of a financial year: "whole year" or "part year: 76 of 366 days"."""
     days = int(days)
-    full = _financial_year_days(financial_year)
-    if full is None:
-        return f"{days} days"
+    full = financial_year_days(financial_year)
     return "whole year" if days >= full else f"part year: {days} of {full} days"
 
 

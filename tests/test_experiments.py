@@ -294,3 +294,17 @@ def test_plain_headline_says_when_the_first_breach_comes():
     assert text.startswith("No. In a typical future caseloads")
     assert "first go above 18 cases per social worker in about 9 months (by January 2027)" in text
     assert "by year 1 they have in every future" in text and "0% to 16%" in text
+
+
+def test_the_python_default_uses_every_core_unless_the_run_is_tiny(monkeypatch):
+    """run() without jobs= behaves as the command line (every core), but a run of under about
+    SMALL_RUN_SECONDS of work stays in this process; the results are the same either way."""
+    import workforce_sim.experiment as experiment
+    from workforce_sim.backends import available_cores
+    tiny = run("baseline", years=0.1, reps=2, seed=4)
+    assert tiny.manifest["backend"] == "serial"
+    monkeypatch.setattr(experiment, "SMALL_RUN_SECONDS", 0.0)
+    pooled = run("baseline", years=0.1, reps=2, seed=4)
+    cores = available_cores()
+    assert pooled.manifest["backend"] == ("serial" if cores == 1 else f"processes x{cores}")
+    pd.testing.assert_frame_equal(tiny.weekly, pooled.weekly)

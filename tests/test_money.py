@@ -370,3 +370,10 @@ def test_a_saving_prints_as_a_saving_with_its_interval_in_words():
     row2 = row.copy()
     row2[list(ci)] = [-30_000.0, 20_000.0]
     assert _interval_cell(row2, "net_present_cost_difference", ci) == "(from saving £30k to £20k more)"
+
+
+def test_goal_seek_says_at_once_when_too_few_futures_can_meet_a_chance_with_its_interval():
+    out = CliRunner().invoke(main, ["goal-seek", "baseline", "--lever", "extra_posts", "--target", "p_sustained>=0.9",
+                                    "--reps", "20", "--years", "0.2", "--jobs", "1"])
+    assert out.exit_code == 2 and "even 20 of 20" in out.output and "--reps 35" in out.output
+    assert "Searching" not in out.output  # nothing was simulated

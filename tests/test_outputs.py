@@ -204,3 +204,15 @@ def test_bootstrap_leaves_out_what_was_not_measured():
     m2, lo2, hi2 = bootstrap_interval(x[np.isfinite(x)])
     assert m[0] == pytest.approx(3.5) and (lo[0], hi[0]) == pytest.approx((lo2[0], hi2[0]))
     assert lo[0] < 3.5 < hi[0]
+
+
+def test_with_few_replications_the_interval_is_students_cut_at_the_range():
+    """Below 5 replications a bootstrap cannot reach beyond the data: the t interval is used, cut at 0 and 100."""
+    from workforce_sim.results import FEW_FOR_BOOTSTRAP, bounded_interval
+    x = np.array([[0.0, 100.0], [0.0, 100.0], [9.0, 60.0]])
+    assert len(x) < FEW_FOR_BOOTSTRAP
+    m, lo, hi = bounded_interval(x, [(0.0, np.inf), (0.0, 100.0)])
+    t = [mean_ci(x[:, j]) for j in range(2)]
+    assert t[0][1] < 0 and t[1][2] > 100  # what the t interval alone would say
+    assert lo[0] == 0 and hi[0] == pytest.approx(t[0][2]) and lo[1] == pytest.approx(t[1][1]) and hi[1] == 100
+    assert m == pytest.approx([3.0, 260 / 3])

@@ -302,3 +302,14 @@ def test_set_for_one_scenario_goes_to_that_one_only():
     res = CliRunner().invoke(main, ["validate", "baseline", "--set", "baseline:demand.trend_per_year=0.1",
                                     "--no-start-check"])
     assert res.exit_code == 0 and "trend_per_year = 0.1" in res.output
+
+
+def test_a_bad_lever_value_names_its_key_and_who_set_it():
+    """A lever's table carries its kind (type = "retention"), which the error's location holds as a tag: the
+    message names the key as the file and --set write it, not 'levers.0.retention...: missing'."""
+    from workforce_sim.loading import ScenarioError
+
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("retention", ["levers.0.leaving_reduction=1.5"])
+    assert e.value.lines == ["--set levers.0.leaving_reduction: levers.0.leaving_reduction = 1.5: must be a "
+                             "probability (0 to 1)"]

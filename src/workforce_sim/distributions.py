@@ -1,4 +1,4 @@
-"""Duration distributions that scenario files can name.
+"""Distributions that scenario files can name: durations, and settings that are not known.
 
 Every distribution is written in a scenario as a small table, for example
 ``{ dist = "gamma", mean = 32, cv = 0.55 }``, and is given by its mean (and,
@@ -9,6 +9,11 @@ without knowing the textbook parameters. Units come from the key that holds it
 Each spec draws vectors from a ``numpy.random.Generator`` and can give its
 mean, CDF and quantile function, which the model uses to start cases part way
 through their duration (a residual draw) and the tests use to check theory.
+
+An *uncertain setting* is different: it is one number whose true value nobody knows, written
+in place of the number as ``{ uncertain = "uniform", low = 0.5, high = 2.5 }`` (also
+``"triangular"`` and ``"normal"``). Ordinary runs use its ``central`` value; sensitivity
+analysis and ``run --uncertainty`` use its range (see :mod:`workforce_sim.uncertainty`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 from scipy import stats
 
 
@@ -278,3 +283,141 @@ class UniformBuffer:
         v = self._buf[self._i]
         self._i += 1
         return v
+
+
+# -- settings that are not known ------------------------------------------------------------
+class _Uncertain(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    label: str = Field("", max_length=120, description="the setting in a few plain words, for tables and reports")
+    source: str = Field("", max_length=300, description="where the range comes from, in a few words")
+
+    @model_validator(mode="after")
+    def _order(self):
+        """low below high, and the central value (where one is given) from low to high."""
+        if self.high <= self.low:
+            raise ValueError(f"high ({self.high:g}) must be greater than low ({self.low:g})")
+        central = getattr(self, "central", None)
+        if central is not None and not self.low <= central <= self.high:
+            raise ValueError(f"central ({central:g}) must be from low ({self.low:g}) to high ({self.high:g})")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler):
+        """As a scenario file would say it: the kind first, and no empty label, source or central."""
+        out = handler(self)
+        tag = {"uncertain": out.pop("uncertain")}
+        return tag | {k: v for k, v in out.items() if v not in ("", None)}
+
+    @property
+    def central_value(self) -> float:  # pragma: no cover - abstract
+        """The value ordinary runs use."""
+        raise NotImplementedError
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """The lowest and highest values the setting can take (a one-at-a-time analysis puts it at each)."""
+        return float(self.low), float(self.high)
+
+    def frozen(self):  # pragma: no cover - abstract
+        """The equivalent ``scipy.stats`` frozen distribution."""
+        raise NotImplementedError
+
+    def ppf(self, u) -> np.ndarray:
+        """The values at quantiles ``u`` (0 to 1): the map from a unit-cube sample to the setting."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        return np.clip(_frozen_of(self).ppf(u), self.low, self.high)
+
+    def describe(self) -> str:
+        """The distribution in a few words: "uniform from 0.5 to 2.5"."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+class UncertainUniform(_Uncertain):
+    """Any value from ``low`` to ``high`` equally likely; ordinary runs use ``central`` (default: the midpoint)."""
+
+    uncertain: Literal["uniform"]
+    low: float
+    high: float
+    central: float | None = Field(None, description="the value ordinary runs use (default: halfway from low to high)")
+
+
+    @property
+    def central_value(self) -> float:
+        """``central``, or the midpoint of the range."""
+        return float(self.central) if self.central is not None else (self.low + self.high) / 2.0
+
+    def frozen(self):
+        """The matching ``scipy.stats`` uniform distribution."""
+        return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+    def describe(self) -> str:
+        """The distribution in a few words."""
+        return f"uniform from {_g(self.low)} to {_g(self.high)}"
+
+
+class UncertainTriangular(_Uncertain):
+    """A value from ``low`` to ``high``, ``central`` the most likely (a triangle peaking there)."""
+
+    uncertain: Literal["triangular"]
+    low: float
+    central: float = Field(description="the most likely value, which ordinary runs use")
+    high: float
+
+
+    @property
+    def central_value(self) -> float:
+        """The most likely value."""
+        return float(self.central)
+
+    def frozen(self):
+        """The matching ``scipy.stats`` triangular distribution."""
+        width = self.high - self.low
+        return stats.triang((self.central - self.low) / width, loc=self.low, scale=width)
+
+    def describe(self) -> str:
+        """The distribution in a few words."""
+        return f"triangular from {_g(self.low)} to {_g(self.high)}, most likely {_g(self.central)}"
+
+
+class UncertainNormal(_Uncertain):
+    """A normal distribution around ``mean`` with standard deviation ``sd``, cut at ``low`` and ``high``
+    (so that every value drawn is one the setting allows)."""
+
+    uncertain: Literal["normal"]
+    mean: float = Field(description="the most likely value, which ordinary runs use")
+    sd: float = Field(gt=0, description="standard deviation")
+    low: float = Field(description="no value below this is drawn")
+    high: float = Field(description="no value above this is drawn")
+
+    @model_validator(mode="after")
+    def _mean_inside(self):
+        if not self.low < self.mean < self.high:
+            raise ValueError(f"mean ({self.mean:g}) must be between low ({self.low:g}) and high ({self.high:g})")
+        return self
+
+    @property
+    def central_value(self) -> float:
+        """The mean."""
+        return float(self.mean)
+
+    def frozen(self):
+        """The matching ``scipy.stats`` truncated normal distribution."""
+        return stats.truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
+                               loc=self.mean, scale=self.sd)
+
+    def describe(self) -> str:
+        """The distribution in a few words."""
+        return f"normal, mean {_g(self.mean)}, sd {_g(self.sd)}, cut at {_g(self.low)} and {_g(self.high)}"
+
+
+UncertainSetting = Annotated[
+    Union[UncertainUniform, UncertainTriangular, UncertainNormal],
+    Field(discriminator="uncertain"),
+]
+"""A setting whose value is not known, chosen by its ``uncertain`` key."""
+UNCERTAIN_KINDS = ("uniform", "triangular", "normal")

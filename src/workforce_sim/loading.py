@@ -20,8 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .distributions import UNCERTAIN_KINDS, UncertainSetting
 from .schema import CaseGroup, Scenario, StaffGroup
 
 CSV_KEYS = {"staff_file": ("staff", StaffGroup), "open_cases_file": ("open_cases", CaseGroup)}
@@ -123,16 +124,25 @@ def _read_toml(path: Path) -> dict:
         raise ScenarioError([f"{path}: not valid TOML: values nested too deeply"]) from None
 
 
+UNCERTAIN = "uncertain"  # the key that makes a table an uncertain setting, and the Scenario field recording them
+
+
+def _is_whole(table: dict) -> bool:
+    """Whether a table is one value that replaces its parent's whole: a distribution or an uncertain setting."""
+    return "dist" in table or UNCERTAIN in table
+
+
 def _merge(base: dict, over: dict, origin: _Origins, src: str, prefix: tuple = ()) -> dict:
     """Deep-merge ``over`` into a copy of ``base``.
 
-    Tables merge key by key; a distribution (a table with a ``dist`` key), a
-    list or a value replaces the parent's whole.
+    Tables merge key by key; a distribution (a table with a ``dist`` key), an
+    uncertain setting (a table with an ``uncertain`` key), a list or a value
+    replaces the parent's whole.
     """
     out = dict(base)
     for k, v in over.items():
         path = prefix + (k,)
-        if isinstance(v, dict) and "dist" not in v and isinstance(out.get(k), dict):
+        if isinstance(v, dict) and not _is_whole(v) and isinstance(out.get(k), dict) and not _is_whole(out[k]):
             out[k] = _merge(out[k], v, origin, src, path)
         else:
             out[k] = copy.deepcopy(v)
@@ -333,7 +343,7 @@ def _walk(data: Any, loc: tuple) -> tuple[list, Any, bool]:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
             path.append(part)
-        elif isinstance(node, dict) and node.get("dist") == part:
+        elif isinstance(node, dict) and part in (node.get("dist"), node.get(UNCERTAIN), node.get("type")):
             continue  # discriminated-union tag
         else:
             found = False
@@ -341,8 +351,14 @@ def _walk(data: Any, loc: tuple) -> tuple[list, Any, bool]:
     return path, node, found
 
 
-def _fields_at(path: list) -> list[str] | None:
-    """Allowed keys of the table at ``path`` in the schema, for 'unknown key' hints."""
+def _fields_at(path: list, loc: tuple = ()) -> list[str] | None:
+    """Allowed keys of the table at ``path`` in the schema, for 'unknown key' hints (``loc``: the error's
+    location, whose tags say which kind of uncertain setting a table is)."""
+    kind = next((part for part in loc if part in UNCERTAIN_KINDS), None)
+    if kind is not None:
+        member = next(m for m in typing.get_args(typing.get_args(UncertainSetting)[0])
+                      if typing.get_args(m.model_fields[UNCERTAIN].annotation) == (kind,))
+        return [k for k in member.model_fields if k != UNCERTAIN]
     ann: Any = Scenario
     for part in path:
         origin = typing.get_origin(ann)
@@ -392,30 +408,56 @@ def _dotted(path: list) -> str:
 
 
 def _describe(err: dict, data: dict, origin: _Origins, default_src: str) -> str:
+    """One validation error as a line: the source that set the value, the key path, the value and what was expected."""
+    src, text = _described(err, data, origin, default_src)
+    return f"{src}: {text}"
+
+
+def _described(err: dict, data: dict, origin: _Origins, default_src: str) -> tuple[str, str]:
+    """(the source that set the value, "key = value: what was expected") for one validation error."""
     path, value, found = _walk(data, err["loc"])
     src = _blame(origin, tuple(path), default_src)
+    return src, _error_text(err, path, value, found)
+
+
+def _error_text(err: dict, path: list, value: Any, found: bool) -> str:
     key = _dotted(path)
     kind = err["type"]
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if kind == "extra_forbidden":
-        allowed = _fields_at(path[:-1]) or []
+        allowed = _fields_at(path[:-1], err["loc"]) or []
         close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         exp = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-        return f"{src}: {key}: unknown key{hint}{exp}"
+        return f"{key}: unknown key{hint}{exp}"
     if kind == "missing":
-        return f"{src}: {key}: missing; required (or extend a scenario that has it, e.g. extends = \"baseline\")"
+        return f"{key}: missing; required (or extend a scenario that has it, e.g. extends = \"baseline\")"
     if not found:
-        return f"{src}: {key}: missing; {msg}"
-    if kind == "union_tag_invalid":
+        return f"{key}: missing; {msg}"
+    if kind in ("union_tag_invalid", "union_tag_not_found") and _in_uncertain(err["loc"]):
+        msg = UNCERTAIN_FORMS
+    elif kind == "union_tag_invalid":
         msg = "dist must be one of: exponential, gamma, lognormal, fixed, uniform, empirical"
     elif kind == "union_tag_not_found":
         msg = "a distribution needs a dist key, e.g. { dist = \"gamma\", mean = 20, cv = 0.5 }"
     else:
         msg = msg.replace("Input should be", "must be")
-    return f"{src}: {key} = {_fmt_value(value)}: {msg}"
+        if isinstance(value, dict) and {"low", "high"} & set(value) and UNCERTAIN not in value:
+            msg += ('; to give a range for a setting that is not known, say which kind, e.g. '
+                    '{ uncertain = "uniform", low = ..., high = ... }')
+    return f"{key} = {_fmt_value(value)}: {msg}"
+
+
+UNCERTAIN_FORMS = (f"uncertain must be one of: {', '.join(UNCERTAIN_KINDS)}, e.g. {{ uncertain = \"uniform\", low = 0.5, "
+                   "high = 2.5 }, { uncertain = \"triangular\", low = 0.5, central = 1.5, high = 3 } or "
+                   "{ uncertain = \"normal\", mean = 1.5, sd = 0.4, low = 0.5, high = 2.5 }")
+
+
+def _in_uncertain(loc: tuple) -> bool:
+    """Whether a validation error's location is inside an uncertain setting's table."""
+    return bool(loc) and (loc[0] == UNCERTAIN or any(part in UNCERTAIN_KINDS for part in loc))
 
 
 def shifted(day: dt.date, old_start: dt.date, new_start: dt.date) -> dt.date:
@@ -489,27 +531,225 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
         src = str(path)
         data = _load_layers(path, origin)
     changes = list(data.get("changes") or []) if isinstance(data.get("changes"), list) else []
+    overridden = []
     for ov in overrides or []:
         ov = parse_set(ov) if isinstance(ov, str) else ov
         _apply_override(data, ov, origin)
+        overridden.append(ov.key)
         if ov.key not in ("name", "changes"):
             changes.append(f"{ov.key}={_fmt_value(ov.value)}")
+    _gather_uncertain(data, origin, src, overridden)
     if start is not None:
         _move_start(data, start, src)
         changes = [c for c in changes if not c.startswith("start=")] + [f"start={start.isoformat()}"]
     if changes:
         data["changes"] = changes
+    scn, problems = _validated(data, origin, src)
+    if problems:
+        raise ScenarioError([f"{where}: {text}" for where, text in problems])
+    if scn.uncertain:
+        _check_uncertain(scn, data, origin, src)
+    return scn
+
+
+def _validated(data: dict, origin: _Origins, src: str) -> tuple[Scenario | None, list[tuple[str, str]]]:
+    """The scenario ``data`` describes, or its problems: (the source to blame, "key = value: what was expected")."""
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError([_describe(e, data, origin, src) for e in exc.errors()]) from None
+        return None, [_described(e, data, origin, src) for e in exc.errors()]
     except RecursionError:
-        raise ScenarioError([f"{src}: values nested too deeply to be a scenario"]) from None
-    problems = scn.problems()
-    if problems:
-        lines = []
-        for key, value, expected in problems:
-            loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
-            lines.append(f"{_blame(origin, loc, src)}: {key} = {_fmt_value(value)}: {expected}")
+        return None, [(src, "values nested too deeply to be a scenario")]
+    out = []
+    for key, value, expected in scn.problems():
+        loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+        out.append((_blame(origin, loc, src), f"{key} = {_fmt_value(value)}: {expected}"))
+    return (None if out else scn), out
+
+
+# -- settings that are not known -----------------------------------------------------------
+_SPEC = TypeAdapter(UncertainSetting)
+
+
+def _specs_in(node: Any, path: tuple) -> list[tuple[tuple, dict]]:
+    """Every uncertain setting's table (a table with an ``uncertain`` key) inside ``node``, with its key path."""
+    if isinstance(node, dict):
+        if UNCERTAIN in node and path and path[0] != UNCERTAIN:
+            return [(path, node)]
+        return [hit for k, v in node.items() if not (not path and k == UNCERTAIN) for hit in _specs_in(v, path + (k,))]
+    if isinstance(node, list):
+        return [hit for i, v in enumerate(node) for hit in _specs_in(v, path + (i,))]
+    return []
+
+
+def _set_at(data: dict, path: tuple, value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _get_at(data: Any, path: tuple) -> tuple[bool, Any]:
+    """(whether ``path`` is in ``data``, the value there)."""
+    node = data
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def key_path(key: str) -> tuple:
+    """A dotted key such as ``levers.0.leaving_reduction`` as a path (list positions as numbers)."""
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+
+
+def number_type(key: str, data: dict | None = None) -> type | None:
+    """``int`` or ``float``: the kind of number the schema expects at a dotted ``key`` (None if it expects
+    something else, or has no such key). ``data`` (the scenario's table) says which kind of lever or
+    distribution a table is."""
+    ann: Any = Scenario
+    node: Any = data
+    for part in key_path(key):
+        ann = _unwrap(ann)
+        members = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, _UnionType) else ()
+        if members:  # a union of tables: the table's tag (type, dist, uncertain) says which
+            tag = next(((k, node[k]) for k in ("type", "dist", UNCERTAIN) if isinstance(node, dict) and k in node), None)
+            ann = next((m for m in members if isinstance(m, type) and issubclass(m, BaseModel) and tag
+                        and tag[0] in m.model_fields and typing.get_args(m.model_fields[tag[0]].annotation) == (tag[1],)),
+                       None)
+            if ann is None:
+                return None
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if not isinstance(part, str) or part not in ann.model_fields:
+                return None
+            ann = ann.model_fields[part].annotation
+        elif typing.get_origin(ann) is dict:
+            ann = typing.get_args(ann)[1]
+        elif typing.get_origin(ann) is list:
+            ann = typing.get_args(ann)[0]
+        else:
+            return None
+        found, node = _get_at(node, (part,)) if node is not None else (False, None)
+        node = node if found else None
+    ann = _unwrap(ann)
+    return ann if ann in (int, float) else None
+
+
+_UnionType = type(int | None)
+
+
+def _unwrap(ann: Any) -> Any:
+    """An annotation without its ``Annotated`` wrapper, and ``X | None`` as ``X``."""
+    while True:
+        if typing.get_origin(ann) is typing.Annotated:
+            ann = typing.get_args(ann)[0]
+            continue
+        if typing.get_origin(ann) in (typing.Union, _UnionType):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if len(args) == 1:
+                ann = args[0]
+                continue
+        return ann
+
+
+def _as_setting(value: float, kind: type) -> float | int:
+    """A value drawn for a setting, rounded to a whole number when the setting is one."""
+    return int(round(value)) if kind is int else float(value)
+
+
+def _gather_uncertain(data: dict, origin: _Origins, src: str, overridden: list[str]) -> None:
+    """Replace each uncertain setting's table (``{ uncertain = ... }``) by its central value, recording it in
+    ``data["uncertain"]`` by key path; forget a recorded one that ``--set`` gave a plain value."""
+    record = data.get(UNCERTAIN)
+    record = dict(record) if isinstance(record, dict) else record
+    for key in overridden:
+        if isinstance(record, dict):
+            for k in [k for k in record if k == key or k.startswith(key + ".")]:
+                del record[k]
+    lines = []
+    for path, table in _specs_in(data, ()):
+        key = _dotted(list(path))
+        try:
+            spec = _SPEC.validate_python(table)
+        except ValidationError as exc:
+            lines += [_spec_error(e, path, table, data, origin, src) for e in exc.errors()]
+            continue
+        except RecursionError:
+            lines.append(f"{_blame(origin, path, src)}: {key}: values nested too deeply")
+            continue
+        kind = number_type(key, data)
+        if kind is None:
+            lines.append(f"{_blame(origin, path, src)}: {key} = {_fmt_value(table)}: only a number can be uncertain, "
+                         f"and {key} is not a number setting of a scenario")
+            continue
+        if not isinstance(record, dict):
+            record = {}
+        record[key] = table
+        _record(origin, (UNCERTAIN, key), table, _blame(origin, path, src))
+        _set_at(data, path, _as_setting(spec.central_value, kind))
+    if lines:
         raise ScenarioError(lines)
-    return scn
+    if isinstance(record, dict) and record:
+        data[UNCERTAIN] = record
+    elif isinstance(record, dict):
+        data.pop(UNCERTAIN, None)
+    elif record is not None:
+        data[UNCERTAIN] = record  # not a table: the schema says what is wrong
+
+
+def _spec_error(err: dict, path: tuple, table: dict, data: dict, origin: _Origins, src: str) -> str:
+    """One problem with an uncertain setting's table, as a line naming its key."""
+    where, key = _blame(origin, path, src), _dotted(list(path))
+    kind = table.get(UNCERTAIN)
+    if err["type"] == "union_tag_invalid":
+        return f"{where}: {key}.{UNCERTAIN} = {_fmt_value(kind)}: must be one of: {', '.join(UNCERTAIN_KINDS)}"
+    if err["type"] == "missing":
+        needs = {"uniform": "low and high (and may have central)", "triangular": "low, central and high",
+                 "normal": "mean, sd, low and high"}[kind]
+        return f"{where}: {key}.{err['loc'][-1]}: missing; a {kind} uncertain setting needs {needs}"
+    return _describe(dict(err, loc=path + tuple(err["loc"])), data, origin, src)
+
+
+def _check_uncertain(scn: Scenario, data: dict, origin: _Origins, src: str) -> None:
+    """Every uncertain setting names a number setting of the scenario, and the scenario is valid with
+    each at its low and at its high (the others at their central values).
+
+    Quickly first: when the scenario is valid with every setting at its low, and again at its high, each is
+    valid at its ends (a check of each alone then follows only if one of those fails, to say which)."""
+    lines, settings = [], []
+    for key, spec in scn.uncertain.items():
+        path = key_path(key)
+        found, now = _get_at(data, path)
+        kind = number_type(key, data)
+        if not found or kind is None or isinstance(now, bool) or not isinstance(now, (int, float)):
+            lines.append(f"{_blame(origin, (UNCERTAIN, key), src)}: {UNCERTAIN}.{key}: no number setting {key} in this "
+                         "scenario; an uncertain setting names one by its key path, e.g. "
+                         "workforce.turnover.pressure_effect or levers.0.leaving_reduction")
+            continue
+        settings.append((key, spec, path, kind, now))
+    if lines:
+        raise ScenarioError(lines)
+
+    def valid_at(end: int, which) -> list[str]:
+        for _, spec, path, kind, _ in which:
+            _set_at(data, path, _as_setting(spec.range[end], kind))
+        _, problems = _validated(data, origin, src)
+        for _, _, path, _, now in which:
+            _set_at(data, path, now)
+        return [text for _, text in problems]
+
+    if not valid_at(0, settings) and not valid_at(1, settings):
+        return
+    for one in settings:
+        key, spec, *_ = one
+        for end, name in enumerate(("low", "high")):
+            for text in valid_at(end, [one]):
+                lines.append(f"{_blame(origin, (UNCERTAIN, key), src)}: {key} = "
+                             f"{_fmt_value(spec.model_dump(exclude_defaults=True))}: its {name} ({spec.range[end]:g}) "
+                             f"is not allowed: {text}")
+    if lines:
+        raise ScenarioError(lines)

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .distributions import Distribution
+from .distributions import Distribution, UncertainSetting
 
 GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")  # the one list of grades, in this order
 Grade = Literal[GRADES]
@@ -455,6 +455,10 @@ class Scenario(Strict):
     levers: list[Lever] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list, description=(
         "settings changed for this run on the command line (--set, --start), recorded by workforce-sim"))
+    uncertain: dict[str, UncertainSetting] = Field(default_factory=dict, description=(
+        "settings whose value is not known, by key path (e.g. workforce.turnover.pressure_effect): what each "
+        "could be. Usually written in place of the value, as { uncertain = \"uniform\", low = 0.5, high = 2.5 }; "
+        "the value itself is then the central one, which ordinary runs use"))
 
     @property
     def label(self) -> str:

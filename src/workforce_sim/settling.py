@@ -47,11 +47,13 @@ def _label_unit(name: str) -> tuple[str, str]:
 
 
 def steady(scn: Scenario) -> Scenario:
-    """``scn`` with demand growth removed (the demand-wide trend and every source's own) and no levers."""
+    """``scn`` with demand growth removed (the demand-wide trend and every source's own) and no levers; its
+    uncertain settings keep their central values and are no longer marked uncertain (the check is of the
+    scenario as ordinary runs see it, and options differing only in their levers share one check)."""
     sources = {name: src.model_copy(update={"trend_per_year": 0.0}) if src.trend_per_year is not None else src
                for name, src in scn.demand.sources.items()}
     demand = scn.demand.model_copy(update={"trend_per_year": 0.0, "sources": sources})
-    return scn.model_copy(update={"demand": demand, "levers": []})
+    return scn.model_copy(update={"demand": demand, "levers": [], "uncertain": {}})
 
 
 def _has_growth(scn: Scenario) -> bool:

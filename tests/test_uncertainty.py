@@ -1,0 +1,124 @@
+"""Uncertain settings in scenario files: how they are written, checked and drawn (issue 16)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import write_toml
+from workforce_sim import load_scenario
+from workforce_sim.loading import ScenarioError, bundled_names
+from workforce_sim.uncertainty import draws_table, drawn, drawn_values, stream_name, with_values
+
+PRESSURE = "workforce.turnover.pressure_effect"
+
+
+def _errors(ref, sets=()):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(ref, list(sets))
+    return "\n".join(e.value.lines)
+
+
+def test_a_range_in_place_of_a_number_runs_at_its_central_value_and_is_recorded():
+    s = load_scenario("baseline", [f'{PRESSURE}={{uncertain="uniform", low=0.5, high=3.5}}',
+                                   'demand.trend_per_year={uncertain="triangular", low=0, central=0.01, high=0.05}',
+                                   'workforce.absence.rate={uncertain="normal", mean=0.04, sd=0.01, low=0.01, high=0.07}'])
+    assert s.workforce.turnover.pressure_effect == 2.0  # the midpoint of a uniform range
+    assert s.demand.trend_per_year == 0.01  # a triangle's peak
+    assert s.workforce.absence.rate == 0.04  # a normal's mean
+    assert s.uncertain[PRESSURE].range == (0.5, 3.5)
+    again = load_scenario(s.model_dump())  # a scenario passed on (to workers, goal-seek, --set) keeps them
+    assert again.uncertain == s.uncertain and again == s
+
+
+def test_bad_ranges_name_the_file_the_key_and_what_was_expected(tmp_path):
+    base = 'extends = "baseline"\nname = "x"\n[workforce.turnover]\npressure_effect = '
+    cases = {
+        '{ uncertain = "uniform", low = 3, high = 1 }': "workforce.turnover.pressure_effect = {uncertain = \"uniform\", "
+                                                        "low = 3, high = 1}: high (1) must be greater than low (3)",
+        '{ uncertain = "uniform", low = -1, high = 1 }': "its low (-1) is not allowed: workforce.turnover.pressure_effect "
+                                                         "= -1.0: must be zero or more",
+        '{ uncertain = "wide", low = 0, high = 1 }': "pressure_effect.uncertain = \"wide\": must be one of: uniform, "
+                                                     "triangular, normal",
+        '{ uncertain = "triangular", low = 0, high = 1 }': "pressure_effect.central: missing; a triangular uncertain "
+                                                           "setting needs low, central and high",
+        '{ uncertain = "uniform", lo = 0, high = 1 }': "pressure_effect.lo: unknown key (did you mean 'low'?)",
+        '{ uncertain = "normal", mean = 1, sd = 0.5, low = 1.5, high = 2 }': "mean (1) must be between low (1.5) and high",
+    }
+    for spec, expected in cases.items():
+        f = write_toml(tmp_path / "x.toml", base + spec + "\n")
+        text = _errors(f)
+        assert text.startswith(str(f)) and expected in text, (spec, text)
+
+
+def test_a_range_without_its_kind_says_how_to_write_one():
+    text = _errors("baseline", [f"{PRESSURE}={{low=0.5, high=2}}"])
+    assert "must be a valid number; to give a range for a setting that is not known" in text
+    assert '{ uncertain = "uniform", low = ..., high = ... }' in text
+
+
+def test_only_a_number_setting_can_be_uncertain_and_the_record_must_name_one():
+    assert "only a number can be uncertain" in _errors("baseline", ['name={uncertain="uniform", low=1, high=2}'])
+    text = _errors("baseline", ['uncertain={"workforce.turnover.pressure_efect"={uncertain="uniform", low=1, high=2}}'])
+    assert text.startswith("--set uncertain: uncertain.workforce.turnover.pressure_efect: no number setting"), text
+
+
+def test_a_combination_the_schema_refuses_at_either_end_is_an_error():
+    # the shares must add up to 1: nfa alone cannot move without the others
+    text = _errors("baseline", ['cases.outcomes.nfa={uncertain="uniform", low=0.40, high=0.50, central=0.42}'])
+    assert "its low (0.4) is not allowed" in text and "shares must add up to 1" in text
+
+
+def test_set_fixes_an_uncertain_setting_and_a_file_can_fix_its_parents(tmp_path):
+    assert PRESSURE in load_scenario("baseline").uncertain
+    fixed = load_scenario("baseline", [f"{PRESSURE}=2.0"])
+    assert PRESSURE not in fixed.uncertain and fixed.workforce.turnover.pressure_effect == 2.0
+    f = write_toml(tmp_path / "x.toml", 'extends = "baseline"\nname = "x"\n[workforce.turnover]\npressure_effect = 2\n')
+    assert PRESSURE not in load_scenario(f).uncertain
+    # a range replaces the parent's range whole, as a distribution does (no key is kept from the parent's)
+    f = write_toml(tmp_path / "y.toml", 'extends = "baseline"\nname = "y"\n[cases.drift]\n'
+                                        'effect = { uncertain = "uniform", low = 0.2, high = 0.4 }\n')
+    spec = load_scenario(f).uncertain["cases.drift.effect"]
+    assert spec.range == (0.2, 0.4) and spec.label == ""
+
+
+def test_whole_number_settings_take_whole_numbers():
+    s = load_scenario("baseline", ['workforce.recruitment.nqsw_cohort_size={uncertain="uniform", low=0, high=7}'])
+    assert s.workforce.recruitment.nqsw_cohort_size == 4  # 3.5, rounded
+    values = {drawn_values(s, 1, r)["workforce.recruitment.nqsw_cohort_size"] for r in range(40)}
+    assert values <= set(range(8)) and len(values) > 3
+
+
+def test_draws_follow_each_settings_distribution():
+    s = load_scenario("baseline", [f'{PRESSURE}={{uncertain="uniform", low=0.5, high=2.5}}',
+                                   'demand.trend_per_year={uncertain="triangular", low=0, central=0.01, high=0.05}'])
+    d = draws_table([s], seed=7, reps=600)
+    assert stats.kstest(d[PRESSURE], stats.uniform(0.5, 2.0).cdf).pvalue > 0.001
+    assert stats.kstest(d["demand.trend_per_year"], stats.triang(0.2, loc=0, scale=0.05).cdf).pvalue > 0.001
+    # independent streams: one setting's draws say nothing about another's
+    assert abs(np.corrcoef(d[PRESSURE], d["demand.trend_per_year"])[0, 1]) < 0.15
+
+
+def test_the_same_lever_in_two_options_draws_the_same_value():
+    early, combined = load_scenario("early-help"), load_scenario("combined-package")
+    assert stream_name(early, "levers.0.step_up_reduction") == stream_name(combined, "levers.2.step_up_reduction")
+    for r in range(5):
+        a, b = drawn_values(early, 3, r), drawn_values(combined, 3, r)
+        assert a["levers.0.step_up_reduction"] == b["levers.2.step_up_reduction"]
+        assert a[PRESSURE] == b[PRESSURE]
+
+
+def test_a_draw_is_a_fixed_valid_scenario():
+    s = load_scenario("retention")
+    one = drawn(s, 5, 2)
+    assert not one.uncertain and one.levers[0].leaving_reduction == drawn_values(s, 5, 2)["levers.0.leaving_reduction"]
+    with pytest.raises(ScenarioError, match="is not a valid scenario"):
+        with_values(s, {"workforce.turnover.pressure_effect": -1.0})
+
+
+def test_every_bundled_uncertain_setting_says_what_it_is_and_why():
+    for name in bundled_names():
+        s = load_scenario(name)
+        for key, spec in s.uncertain.items():
+            assert spec.label and spec.source, (name, key)
+            low, high = spec.range
+            assert low <= spec.central_value <= high

@@ -402,7 +402,9 @@ def test_report_is_self_contained_and_says_things_in_words(report, charts):
     assert "counting unallocated" in text  # the report says what the headline measure counts
     assert "<h2>Assumptions</h2>" in text and "Method and its limits" in text and "illustrative" in text
     assert "costs £" in text  # the options are costed against the first
-    assert "they do not include uncertainty about the assumptions themselves" in text
+    # what the bands hold: chance alone, the scenarios' uncertain settings at their central values
+    assert "not uncertainty about the assumptions themselves" in text and "uncertain settings" in text
+    assert "Spread between futures: chance alone" in text  # under each week-by-week chart (its alt text)
     assert "Front door: 7 posts" in text and "front_door" not in text
     assert "Changed for this run" in text and "standards.manageable_caseload=15" in text
     alts = _page(report).alts

@@ -59,6 +59,8 @@ def shortened(args: list[str]) -> list[str]:
         args.append("--no-start-check")
     if args[0] == "settle":
         args += ["--years", "4", "--reps", "2"]
+    if args[0] == "sensitivity":  # one future at each of the baseline's 29 (or Morris's 30) points
+        args += ["--years", "0.5", "--reps", "1", "--trajectories", "2"]
     return args
 
 
@@ -87,7 +89,7 @@ def walked(tmp_path_factory):
 def test_the_readme_shows_the_main_commands():
     names = {args[0] for args in readme_commands()}
     assert {"run", "compare", "goal-seek", "plot", "report", "init", "validate", "settle", "calibrate", "backtest",
-            "trace", "scenarios", "example-data"} <= names
+            "trace", "scenarios", "example-data", "sensitivity"} <= names
 
 
 def test_no_run_overwrites_another(walked):

@@ -7,6 +7,9 @@ The Python API that the command line and notebooks share::
     result = run(scn, years=5, reps=20, seed=42)
     result.weekly      # pandas DataFrame, one row per replication and week
     result.summary     # mean, 95% CI and percentiles per metric and year
+    from workforce_sim.sensitivity import sensitivity
+    sa = sensitivity(scn, years=5, reps=10)   # which uncertain settings decide the answer
+    sa.ranking("tornado", "p_sustained")  # sa.table is sensitivity.csv
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -17,8 +17,10 @@ from .results import (MANAGEABLE_MEASURE, BreachRule, Money, costs_by_financial_
 END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier than a single week
 
 
-def _per_rep(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.DataFrame:
-    """One row per replication of one scenario with the measures compared."""
+def per_replication(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.DataFrame:
+    """One row per replication of one scenario with the measures compared (and a sensitivity analysis's):
+    costs, caseloads over the last :data:`END_WEEKS` weeks, weeks in breach and the week the first breach
+    began (inf if none)."""
     g = weekly.groupby("replication", sort=True)
     last = weekly["week"] >= weekly["week"].max() + 1 - END_WEEKS
     end = weekly[last].groupby("replication", sort=True)
@@ -71,7 +73,7 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dic
     names = list(dict.fromkeys(weekly["scenario"]))
     money = money or {}
     labels = labels or {}
-    reps = {s: _per_rep(weekly[weekly["scenario"] == s], rules[s], money.get(s, Money())) for s in names}
+    reps = {s: per_replication(weekly[weekly["scenario"] == s], rules[s], money.get(s, Money())) for s in names}
     ref = reps[names[0]]
     rows = []
     for s in names:
@@ -100,6 +102,12 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dic
             mean_ci(r["net_present_cost"].to_numpy()))
         row["net_present_cost_difference"], row["net_present_cost_difference_ci95_low"], \
             row["net_present_cost_difference_ci95_high"] = mean_ci(npc_diff)
+        # how often, future by future, the option does better than the first (each future: the same chance
+        # events and, with drawn settings, the same draw of what is not known)
+        row["fewer_breach_weeks_share"] = float((r["breach_weeks"] < ref["breach_weeks"]).mean())
+        row["same_breach_weeks_share"] = float((r["breach_weeks"] == ref["breach_weeks"]).mean())
+        row["more_breach_weeks_share"] = float((r["breach_weeks"] > ref["breach_weeks"]).mean())
+        row["lower_cost_share"] = float((r["cost_total"] < ref["cost_total"]).mean())
         n = len(r)
         if s == names[0]:
             row["outcome_vs_first"] = row["cost_vs_first"] = "reference"
@@ -124,5 +132,6 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dic
               "net_present_cost", "net_present_cost_ci95_low", "net_present_cost_ci95_high",
               "net_present_cost_difference", "net_present_cost_difference_ci95_low",
               "net_present_cost_difference_ci95_high", "outcome_vs_first", "cost_vs_first",
+              "fewer_breach_weeks_share", "same_breach_weeks_share", "more_breach_weeks_share", "lower_cost_share",
               "unallocated_cases_end", "assessments_in_timescale_pct", "agency_share_pct_end"]
     return pd.DataFrame(rows)[order]

@@ -23,7 +23,8 @@ from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEA
 from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
-from .words import headline_lines, money_difference, money_difference_range, plain_headline
+from .words import (beats_first, headline_lines, money_difference, money_difference_range, plain_headline,
+                    sensitivity_sentences, uncertainty_line)
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
@@ -156,13 +157,14 @@ class FiniteFloatRange(click.FloatRange):
 MAX_YEARS = 100
 
 
-def experiment_options(f):
-    """Options shared by every command that runs replications."""
+def experiment_options(f=None, *, reps: int = 20, reps_help: str = "Replications (simulated futures) of each scenario."):
+    """Options shared by every command that runs replications (``reps``: the default of --reps)."""
+    if f is None:
+        return lambda g: experiment_options(g, reps=reps, reps_help=reps_help)
     opts = [
         click.option("--years", default=5.0, show_default=True,
                      type=FiniteFloatRange(min=0, min_open=True, max=MAX_YEARS), help="Years to simulate."),
-        click.option("--reps", default=20, show_default=True, type=click.IntRange(min=1),
-                     help="Replications (simulated futures) of each scenario."),
+        click.option("--reps", default=reps, show_default=True, type=click.IntRange(min=1), help=reps_help),
         click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP),
         click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="DATE",
@@ -200,6 +202,10 @@ def run_options(default_out: str):
             click.option("--no-start-check", is_flag=True,
                          help="Skip the start-state check: a short simulation, before the run, of whether the "
                               "scenario's staffing and open cases at the start are where it settles."),
+            click.option("--uncertainty", is_flag=True,
+                         help="Draw the scenarios' uncertain settings (those given a range in the scenario file) "
+                              "afresh for each simulated future, so the results show what is not known as well as "
+                              "chance. Without it they keep their central values."),
         ]
         for opt in reversed(opts):
             f = opt(f)
@@ -264,7 +270,7 @@ def _finish_folder(out: Path, ours: bool, ok: bool) -> None:
 @experiment_options
 @run_options("outputs/NAME")
 def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, replace, precision, max_reps,
-        no_start_check):
+        no_start_check, uncertainty):
     """Run SCENARIO (a file, or a bundled name such as baseline) and write results.
 
     Several scenarios run with common random numbers: replication r of each sees
@@ -280,7 +286,8 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
         _print_start_checks(scns, seed, jobs)
     out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
     result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
-                         resume=resume, replace=replace, precision=precision, max_reps=max_reps)
+                         resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                         uncertainty=uncertainty)
     _print_summary(result)
     _print_written(result, out, precision, max_reps)
 
@@ -345,6 +352,11 @@ def _experiment(scns, out, jobs, cluster, ours=False, **kw):
             _finish_folder(out, ours, ok)
 
 
+def _drawn(manifest: dict) -> bool:
+    """Whether a run drew its uncertain settings for each replication (run --uncertainty)."""
+    return bool((manifest.get("uncertainty") or {}).get("drawn"))
+
+
 def _print_summary(result) -> None:
     """Each scenario's answer in plain words first, then the numbers behind it, year by year."""
     s = result.summary
@@ -354,6 +366,9 @@ def _print_summary(result) -> None:
         years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"] or ["whole run"]  # < a year: the run
         click.echo(f"\n{scn.label}: {n} simulated futures from {scn.start_date:%-d %B %Y}")
         click.echo("Will caseloads stay manageable? " + plain_headline(scn, part, n, result.manifest.get("years")))
+        spread = uncertainty_line([scn], _drawn(result.manifest))
+        if spread:
+            click.echo(spread)
         click.echo("\nEach year: the mean over the simulated futures (95% confidence interval)")
         width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
         cells_width = 27
@@ -456,7 +471,7 @@ def _interval_cell(row, col: str, ci) -> str:
 @experiment_options
 @run_options("outputs/compare-FIRST")
 def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resume, replace, precision, max_reps,
-            no_start_check):
+            no_start_check, uncertainty):
     """Compare options: what each costs, year by year, and what it buys.
 
     The first SCENARIO is the reference; every scenario runs on the same simulated
@@ -475,6 +490,7 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     labels = {s.name: s.label for s in scns}
     result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
                          resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                         uncertainty=uncertainty,
                          extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
                                                                         money_settings(scns), labels)})
     table = result.tables["compare.csv"].reset_index(drop=True)
@@ -500,7 +516,11 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
         outcome, cost = row["outcome_vs_first"], row["cost_vs_first"]
         outcome = outcome if outcome.endswith("weeks in breach") else f"weeks in breach {outcome}"
         cost = cost if cost.startswith("costs") else f"cost {cost}"
-        click.echo(f"{row['label']} against {table.iloc[0]['label']}: {outcome}; {cost}.")
+        click.echo(f"{row['label']} against {table.iloc[0]['label']}: {outcome}; {cost}. Future by future: "
+                   f"{beats_first(row, uncertainty)}.")
+    spread = uncertainty_line(scns, uncertainty)
+    if spread:
+        click.echo(spread)
     unclear = table.iloc[1:]["outcome_vs_first"].str.startswith("cannot").sum()
     if unclear:
         click.echo(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
@@ -581,6 +601,127 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
 
 
+@main.command("sensitivity")
+@click.argument("scenario")
+@click.option("--method", "methods", multiple=True, default=("tornado",), show_default=True,
+              type=click.Choice(["tornado", "morris", "sobol", "all"]),
+              help="tornado: each uncertain setting at its low and its high, the others central (quickest); "
+                   "morris: screening across the whole space, interactions included; sobol: variance-based "
+                   "indices (the most runs). Give it more than once, or 'all' for all three.")
+@click.option("--setting", "settings", multiple=True, metavar="KEY",
+              help="Analyse only this uncertain setting, e.g. workforce.turnover.pressure_effect (repeatable) "
+                   "[default: every uncertain setting of the scenario].")
+@click.option("--trajectories", default=8, show_default=True, type=click.IntRange(min=2),
+              help="Morris trajectories: each runs (settings + 1) combinations, so 8 x 15 = 120 for the baseline.")
+@click.option("--samples", default=32, show_default=True, type=click.IntRange(min=2),
+              help="Sobol base samples, a power of 2: samples x (settings + 2) combinations are run.")
+@experiment_options(reps=10, reps_help="Simulated futures at each design point (the same futures at every point).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the results [default: a new folder in outputs/sensitivity-NAME/, named by the date "
+                   "and time; outputs/sensitivity-NAME/latest points to the newest].")
+@click.option("--resume", is_flag=True, help="Finish an interrupted analysis (in --out, or the newest unfinished one "
+              "in the default folder).")
+@click.option("--replace", is_flag=True, help="Overwrite another run or analysis in the --out folder.")
+def sensitivity_cmd(scenario, methods, settings, trajectories, samples, years, reps, seed, sets, start, jobs, cluster,
+                    out, resume, replace):
+    """Which assumptions decide the answer? Rank SCENARIO's uncertain settings by how much each moves it.
+
+    A setting is uncertain when the scenario file gives it a range instead of one number, e.g.
+    pressure_effect = { uncertain = "uniform", low = 0.5, high = 2.5 } (docs/sensitivity.md). Every
+    combination of settings tried runs on the same simulated futures, so the differences come from the
+    settings. Prints the ranking and the answer in words; writes sensitivity.csv (every method, measure and
+    setting, ranked), points.csv (every combination tried and its results), tornado charts in plots/ and
+    manifest.json. The measures: the chance caseloads stay manageable, the weeks until caseloads first become
+    unmanageable, the caseload at the end and the cost a year.
+    """
+    from .sensitivity import MEASURE, MEASURES, METHODS, design_size, estimated_seconds, sensitivity, uncertain_keys
+
+    (scn,) = _load_all((scenario,), sets, start)
+    chosen = list(METHODS) if "all" in methods else [m for m in METHODS if m in methods]
+    if "sobol" in chosen and samples & (samples - 1):
+        raise click.UsageError(f"--samples must be a power of 2 (such as 16, 32 or 64); got {samples}")
+    try:
+        keys = uncertain_keys(scn, settings)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    sizes = {m: design_size(m, len(keys), trajectories, samples) for m in chosen}
+    width = jobs or available_cores()
+    guess = estimated_seconds(scn, chosen, len(keys), reps, years, trajectories, samples, width)
+    names = {"tornado": "one at a time", "morris": f"Morris screening ({trajectories} trajectories)",
+             "sobol": f"Sobol indices ({samples} samples)"}
+    click.echo(f"Sensitivity of {scn.label} to {len(keys)} uncertain setting{'s' if len(keys) != 1 else ''}: "
+               + "; ".join(f"{names[m]}, {sizes[m]} combinations" for m in chosen)
+               + f"; each with the same {reps} simulated futures of {years:g} year{'s' if years != 1 else ''} "
+               f"({sum(sizes.values()) * reps:,} replications in all, roughly {_duration(guess)} on {width} "
+               f"core{'s' if width != 1 else ''}).", err=True)
+    out, ours = _output_folder(out, Path("outputs") / f"sensitivity-{scn.name}", resume)
+    ok = False
+    try:
+        result = sensitivity(scn, chosen, years=years, reps=reps, seed=seed, settings=keys, trajectories=trajectories,
+                             samples=samples, jobs=jobs, cluster=cluster, out=out, resume=resume, replace=replace,
+                             progress=Progress(sys.stderr.isatty()), notify=lambda m: click.echo(m, err=True))
+        ok = True
+    except ScenarioError as err:
+        _fail(err)
+    except (ValueError, StoreMismatch, FolderError, DaskMissing, ClusterUnreachable) as exc:
+        raise click.UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        saved = len(list((out / PARTIAL).glob("*.npz"))) if (out / PARTIAL).exists() else 0
+        click.echo(f"\nInterrupted. Finished replications are kept in {out}/ ({saved} batch(es)); run the same "
+                   "command with --resume to finish.", err=True)
+        sys.exit(130)
+    finally:
+        _finish_folder(out, ours, ok)
+    central = result.manifest.get("central")
+    if central:
+        click.echo(f"\nWith every setting at its central value ({reps} simulated futures): "
+                   + "; ".join(f"{m.label[0].lower()}{m.label[1:]} {m.show(central[m.name])}" for m in MEASURES) + ".")
+    for method in result.methods:
+        _print_ranking(result, method, MEASURE)
+    click.echo("\nIn words: " + " ".join(sensitivity_sentences(result)))
+    click.echo(f"\nWrote sensitivity.csv, points.csv, manifest.json{' and plots/' if 'tornado' in chosen else ''} to "
+               f"{out}/ in {result.manifest['run_seconds']:.0f} s. Report: workforce-sim report {out}")
+
+
+def _print_ranking(result, method: str, measures) -> None:
+    """One method's ranking of the settings, by the chance of staying manageable (ties by the caseload at the end),
+    with each measure's index beside it."""
+    rows = result.ranking(method, "p_sustained")
+    n = result.manifest["replications"]
+    others = ["p_sustained", "weeks_manageable", "caseload_end", "cost_per_year"]
+    heads = {"p_sustained": "chance", "weeks_manageable": "weeks manageable", "caseload_end": "caseload at end",
+             "cost_per_year": "cost a year"}
+    table = result.table[result.table["method"] == method].set_index(["setting", "measure"])
+    if method == "tornado":
+        title = ("One at a time: the change in each measure from the setting's low to its high, the others central; "
+                 "a chance changes in percentage points (in brackets: could be chance, its 95% interval over the "
+                 f"{n} futures includes no change; 'no change': none in any future)")
+    elif method == "morris":
+        title = ("Morris screening: mu*, the average size of the change in each measure across the setting's whole "
+                 f"range, over the other settings' values (in brackets: could be chance; flipping the signs of the "
+                 f"{n} futures' changes gives a mu* as large at least 1 time in 20)")
+    else:
+        title = ("Sobol total indices: the share of each measure's variation a setting accounts for, with its "
+                 "interactions (in brackets: its 95% interval reaches zero)")
+    click.echo(f"\n{title}.\nRanked by the chance caseloads stay manageable (then by the caseload at the end):")
+    label_w = min(48, max(len(str(r["label"])) for _, r in rows.iterrows())) + 2
+    cell_w = 18
+    click.echo(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}" + "".join(f"{heads[m]:>{cell_w}}" for m in others))
+    for _, r in rows.iterrows():
+        cells = []
+        for m in others:
+            row = table.loc[(r["setting"], m)]
+            if method == "tornado":
+                text = measures[m].change(row["effect"]) if row["effect"] != 0 else "no change"
+            elif method == "morris":
+                text = measures[m].change(row["index"]).lstrip("+") if row["index"] != 0 else "no change"
+            else:
+                text = f"{row['index']:.2f}"
+            cells.append(f"{text if row['clear'] or text == 'no change' else '(' + text + ')':>{cell_w}}")
+        span = f"{r['low']:g} to {r['high']:g}"
+        click.echo(f"{int(r['rank']):>4}  {str(r['label'])[:label_w - 2]:{label_w}}{span:>16}" + "".join(cells))
+
+
 def _not_into_package(path: Path) -> None:
     """Refuse to write a scenario file into the installed package's bundled scenarios (the project's
     ``scenarios`` folder links there): it would be listed as bundled and lost on reinstalling."""
@@ -592,8 +733,12 @@ def _not_into_package(path: Path) -> None:
 
 def _run_dir(path: Path) -> Path:
     """The finished run ``path`` names (for a folder of runs such as outputs/baseline, its latest)."""
+    from .sensitivity import is_sensitivity_folder
+
     path = resolve_run_folder(path)
     recover_run_folder(path)  # finish a run's write that was interrupted, so the folder holds one whole run
+    if is_sensitivity_folder(path):
+        return path
     if not (path / "weekly.csv").is_file() or not (path / "manifest.json").is_file():
         raise click.UsageError(f"{path} does not hold a finished run (weekly.csv and manifest.json); "
                                "make one with: workforce-sim run SCENARIO --out " + str(path))
@@ -624,9 +769,12 @@ def plot(run_dir, metrics, fmt, real_terms):
 
     from .plots import charts_of_run
 
+    from .sensitivity import is_sensitivity_folder, sensitivity_charts
+
     run_dir = _run_dir(run_dir)
     try:
-        charts = charts_of_run(run_dir, list(metrics) or None, real_terms=real_terms)
+        charts = (sensitivity_charts(run_dir) if is_sensitivity_folder(run_dir) else
+                  charts_of_run(run_dir, list(metrics) or None, real_terms=real_terms))
     except KeyError as exc:
         raise click.UsageError(exc.args[0]) from None
     folder = run_dir / "plots"

@@ -34,6 +34,7 @@ from .files import FolderError, FolderLock
 from .results import breach_rules, budget_table, money_settings, precision_report, previous_run, recover_run_folder, summarise, write_run
 from .schema import Scenario
 from .store import ReplicationStore
+from .uncertainty import check_draws, drawn, draws_table
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
 SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
@@ -41,9 +42,11 @@ MAX_CHUNK = 25  # keeps resumable progress fine-grained on very large runs
 SMALL_RUN_SECONDS = 2.0  # by default, a run with less work than this runs in this process (no worker start-up)
 
 
-def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, accounting: bool = False) -> pd.DataFrame:
-    """One replication as a weekly table (with the ``_`` accounting columns if asked)."""
-    out = simulate(scn, seed, replication, n_weeks)
+def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, accounting: bool = False,
+                      uncertainty: bool = False) -> pd.DataFrame:
+    """One replication as a weekly table (with the ``_`` accounting columns if asked; with ``uncertainty``,
+    the scenario's uncertain settings drawn for this replication, as ``run --uncertainty`` does)."""
+    out = simulate(drawn(scn, seed, replication) if uncertainty else scn, seed, replication, n_weeks)
     cols = WEEKLY_COLUMNS + (sorted(k for k in out if k.startswith("_")) if accounting else [])
     df = pd.DataFrame({k: out[k] for k in cols})
     df.insert(0, "date", pd.to_datetime(week_dates(scn, n_weeks)).date)
@@ -53,12 +56,15 @@ def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, 
     return df
 
 
-def simulate_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int) -> dict[str, np.ndarray]:
+def simulate_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int,
+                   uncertainty: bool = False) -> dict[str, np.ndarray]:
     """Several replications of one scenario: each published column as a (replications x weeks) array.
+    With ``uncertainty``, each replication first draws the scenario's uncertain settings
+    (:func:`workforce_sim.uncertainty.drawn`): what is not known varies between futures as chance does.
 
     This is the unit of work sent to worker processes and Dask workers.
     """
-    outs = [simulate(scn, seed, r, n_weeks) for r in reps]
+    outs = [simulate(drawn(scn, seed, r) if uncertainty else scn, seed, r, n_weeks) for r in reps]
     return {k: np.stack([o[k] for o in outs]) for k in WEEKLY_COLUMNS}
 
 
@@ -103,16 +109,22 @@ def _chunks(missing: list[int], size: int) -> list[list[int]]:
     return [missing[i:i + size] for i in range(0, len(missing), size)]
 
 
+def weekly_frame(scn: Scenario, reps: list[int], arrays: dict[str, np.ndarray], n_weeks: int) -> pd.DataFrame:
+    """Replications ``reps`` of one scenario as weekly rows, from their (replications x weeks) ``arrays``."""
+    cols = {k: np.asarray(arrays[k]).reshape(-1) for k in WEEKLY_COLUMNS}
+    dates = pd.to_datetime(week_dates(scn, n_weeks)).date
+    head = {"scenario": np.full(len(reps) * n_weeks, scn.name, dtype=object),
+            "replication": np.repeat(reps, n_weeks), "week": np.tile(np.arange(n_weeks), len(reps)),
+            "date": np.tile(dates, len(reps))}
+    return pd.DataFrame(head | cols)
+
+
 def _assemble(scns: list[Scenario], done: dict, n_reps: dict[int, int], n_weeks: int) -> pd.DataFrame:
     frames = []
     for s, scn in enumerate(scns):
         reps = list(range(n_reps[s]))
-        cols = {k: np.concatenate([done[(s, r)][k] for r in reps]) for k in WEEKLY_COLUMNS}
-        dates = pd.to_datetime(week_dates(scn, n_weeks)).date
-        head = {"scenario": np.full(len(reps) * n_weeks, scn.name, dtype=object),
-                "replication": np.repeat(reps, n_weeks), "week": np.tile(np.arange(n_weeks), len(reps)),
-                "date": np.tile(dates, len(reps))}
-        frames.append(pd.DataFrame(head | cols))
+        arrays = {k: np.stack([done[(s, r)][k] for r in reps]) for k in WEEKLY_COLUMNS}
+        frames.append(weekly_frame(scn, reps, arrays, n_weeks))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -139,8 +151,13 @@ def _check_arguments(reps: int, years: float, precision: float | None) -> None:
 
 
 @dataclass
-class _Replications:
-    """The replications of one run: those done so far, where they are kept, and how to make the rest."""
+class Replications:
+    """The replications of one run: those done so far, where they are kept, and how to make the rest.
+
+    ``task(scenario, seed, replications, n_weeks, *task_args)`` makes one chunk of replications of one
+    scenario: a dict of arrays with one row per replication (by default :func:`simulate_chunk`, whose
+    arrays are the weekly columns; a sensitivity analysis keeps only a few numbers a replication).
+    """
 
     scns: list[Scenario]
     seed: int
@@ -148,6 +165,8 @@ class _Replications:
     store: ReplicationStore | None
     progress: Callable[[int, int], None] | None
     done: dict[tuple[int, int], dict[str, np.ndarray]] = field(default_factory=dict)
+    task: Callable[..., dict[str, np.ndarray]] | None = None  # None: simulate_chunk
+    task_args: tuple = ()
 
     def _report(self, target: int) -> None:
         if self.progress:
@@ -181,7 +200,8 @@ class _Replications:
         try:
             while True:
                 for s, chunk in itertools.islice(tasks, max(0, in_flight - len(futures))):
-                    futures[ex.submit(simulate_chunk, self.scns[s], self.seed, chunk, self.n_weeks)] = (s, chunk)
+                    task = self.task or simulate_chunk
+                    futures[ex.submit(task, self.scns[s], self.seed, chunk, self.n_weeks, *self.task_args)] = (s, chunk)
                 if not futures:
                     return
                 finished, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
@@ -203,9 +223,10 @@ class _Replications:
         return _assemble(self.scns, self.done, {s: target for s in range(len(self.scns))}, self.n_weeks)
 
 
-def _replicate(work: _Replications, ex: cf.Executor, width: int, reps: int, precision: float | None,
-               max_reps: int) -> tuple[int, pd.DataFrame | None]:
+def _replicate(work: Replications, ex: cf.Executor, width: int, reps: int, precision: float | None,
+               max_reps: int, before: Callable[[int], None] | None = None) -> tuple[int, pd.DataFrame | None]:
     """Run replications until there are ``reps``, or with ``precision``, until it is met or ``max_reps`` reached.
+    ``before(target)`` is called before each batch is run.
 
     Returns the number of replications of each scenario and, with ``precision``, the last precision report.
     """
@@ -214,6 +235,8 @@ def _replicate(work: _Replications, ex: cf.Executor, width: int, reps: int, prec
         target = max(reps, max(r for _, r in work.done) + 1)
     report = None
     while True:
+        if before is not None:
+            before(target)
         work.fill(ex, width, target)
         if precision is None:
             return target, report
@@ -243,6 +266,13 @@ def _manifest(identity: dict, replications: int, started: dt.datetime, seconds: 
         "columns": ID_COLUMNS + WEEKLY_COLUMNS,
         "scenarios": identity["scenarios"],
     }
+
+
+def uncertainty_note(scns: list[Scenario], drawn_per_replication: bool) -> dict:
+    """The manifest's account of what is not known: whether the uncertain settings were drawn for each
+    replication (else they kept their central values), and each scenario's uncertain settings in words."""
+    return {"drawn": bool(drawn_per_replication),
+            "settings": {s.name: {k: v.describe() for k, v in s.uncertain.items()} for s in scns}}
 
 
 def _precision_note(precision: float, max_reps: int, replications: int, report: pd.DataFrame | None) -> dict:
@@ -281,7 +311,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
         max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
         notify: Callable[[str], None] | None = None, replace: bool = False,
-        extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None) -> RunResult:
+        extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None, uncertainty: bool = False) -> RunResult:
     """Run replications of each scenario for ``years`` years.
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
@@ -305,9 +335,17 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
       recomputed (default: printed to standard error).
     - ``extra(result)`` returns more tables, by file name, to write with the run's
       (``compare`` adds compare.csv); they are also in ``result.tables``.
+    - ``uncertainty``: draw each scenario's uncertain settings afresh for every replication
+      (a probabilistic sensitivity analysis; :mod:`workforce_sim.uncertainty`), so the results show
+      what is not known as well as chance. The values drawn are in ``result.tables["draws.csv"]``.
+      Without it, uncertain settings keep their central values.
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
+    if uncertainty and not any(s.uncertain for s in scns):
+        raise ValueError(f"--uncertainty draws a scenario's uncertain settings, but {', '.join(s.name for s in scns)} "
+                         "has none; give a setting a range in the scenario file, e.g. pressure_effect = "
+                         "{ uncertain = \"uniform\", low = 0.5, high = 2.5 } (see docs/sensitivity.md)")
     notify = notify or _to_stderr
     with contextlib.ExitStack() as stack:
         if out is not None:
@@ -315,11 +353,11 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
             stack.enter_context(FolderLock(out, notify))
             recover_run_folder(out)
         return _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, precision, max_reps,
-                           progress, notify, replace, extra)
+                           progress, notify, replace, extra, uncertainty)
 
 
 def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, precision, max_reps, progress,
-                notify, replace, extra) -> RunResult:
+                notify, replace, extra, uncertainty) -> RunResult:
     max_reps = max(max_reps, reps)
     n_weeks = weeks_for_years(years)
     if jobs is None:
@@ -329,8 +367,10 @@ def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, 
                 "precision": precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
     if precision is None:
         identity["replications"] = reps
+    if uncertainty:
+        identity["uncertainty"] = True
     store = ReplicationStore(out, identity, notify) if out is not None else None
-    work = _Replications(scns, seed, n_weeks, store, progress)
+    work = Replications(scns, seed, n_weeks, store, progress, task_args=(uncertainty,))
     if store is not None:
         if not (resume and store.exists()):  # a resumed run was checked when it started
             _check_folder(out, scns, replace, notify)
@@ -338,8 +378,9 @@ def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, 
         work.done.update(store.load())
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
+    check = (lambda target: check_draws(scns, seed, target)) if uncertainty else None
     with open_executor(jobs, cluster) as (ex, width):
-        target, report = _replicate(work, ex, width, reps, precision, max_reps)
+        target, report = _replicate(work, ex, width, reps, precision, max_reps, before=check)
     weekly = work.weekly(target)
     seconds = time.perf_counter() - t0
     summary = summarise(weekly, breach_rules(scns))
@@ -347,9 +388,12 @@ def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, 
     manifest = _manifest(identity, target, started, seconds, backend, overrides)
     if precision is not None:
         manifest["precision"] = _precision_note(precision, max_reps, target, report)
+    manifest["uncertainty"] = uncertainty_note(scns, uncertainty)
     result = RunResult(weekly=weekly, summary=summary, manifest=manifest, scenarios=scns)
     if extra is not None:
         result.tables = dict(extra(result))
+    if uncertainty:
+        result.tables["draws.csv"] = draws_table(scns, seed, target)
     if store is not None:
         write_run(result, out, result.tables)
         store.finish()

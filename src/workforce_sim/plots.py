@@ -549,21 +549,52 @@ def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, 
 
 
 # -- every chart of a run ----------------------------------------------------------------------
+SPREAD_NOTES = {  # what the spread between simulated futures holds, under every week-by-week chart
+    "drawn": "Spread between futures: chance, and what is not known (uncertain settings drawn for each future)",
+    "central": "Spread between futures: chance alone (uncertain settings at their central values)",
+}
+
+
+def spread_kind(manifest: dict, scenarios) -> str | None:
+    """Which :data:`SPREAD_NOTES` a run's week-by-week charts carry: "drawn" (run --uncertainty), "central"
+    (its scenarios have uncertain settings, held central) or None (nothing is uncertain: chance alone, as
+    the report says)."""
+    if (manifest.get("uncertainty") or {}).get("drawn"):
+        return "drawn"
+    return "central" if any(s.uncertain for s in scenarios) else None
+
+
+def _note_spread(fig, note: str) -> None:
+    """Add ``note`` under a chart's x-axis label (the figure's shared one in small multiples)."""
+    for sub in fig.subfigs:
+        if sub.get_supxlabel():
+            sub.supxlabel(f"{sub.get_supxlabel()}\n{note}", fontsize=FONT_SIZE)
+            return
+    ax = fig.axes[0]
+    ax.set_xlabel(f"{ax.get_xlabel()}\n{note}" if ax.get_xlabel() else note, fontsize=FONT_SIZE)
+
+
 def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list[str] | None = None,
                compare: pd.DataFrame | None = None, *, labels: Mapping[str, str] | None = None,
-               budget: pd.DataFrame | None = None, real_terms: bool = False) -> dict[str, Chart]:
+               budget: pd.DataFrame | None = None, real_terms: bool = False, spread: str | None = None) -> dict[str, Chart]:
     """Every chart of a run's tables, by file stem, each a :class:`Chart` (figure, title, alt text).
 
     Fan charts of ``metrics`` (default :data:`DEFAULT_METRICS`), each scenario with its own
     threshold; the chance of staying manageable; with ``budget`` (budget.csv), cost by financial
     year (cash, or real terms); with a ``compare`` table of two or more options, cost against outcome.
+    ``spread`` (a key of :data:`SPREAD_NOTES`) says under each week-by-week chart, and in its alt text,
+    what the spread between futures holds.
     """
     names = _names(weekly)
     colors = scenario_colors(names)
     out: dict[str, Chart] = {}
 
     def add(key, fig, **alt_args):
-        out[key] = Chart(fig, _title_of(fig), alt_text(key, labels=labels, **alt_args))
+        alt = alt_text(key, labels=labels, **alt_args)
+        if spread and key not in (COST_BY_YEAR, COST_VS_OUTCOME):
+            _note_spread(fig, SPREAD_NOTES[spread])
+            alt += f" {SPREAD_NOTES[spread]}."
+        out[key] = Chart(fig, _title_of(fig), alt)
 
     for m in metrics or DEFAULT_METRICS:
         add(m, fan_chart(weekly, m, rules, colors, labels), weekly=weekly, rules=rules)
@@ -653,4 +684,62 @@ def charts_of_run(run: Path | RunTables, metrics: list[str] | None = None, *,
     Raises KeyError for a measure the run's weekly.csv does not have.
     """
     t = run if isinstance(run, RunTables) else run_tables(run)
-    return all_charts(t.weekly, t.rules, metrics, t.compare, labels=t.labels, budget=t.budget, real_terms=real_terms)
+    return all_charts(t.weekly, t.rules, metrics, t.compare, labels=t.labels, budget=t.budget, real_terms=real_terms,
+                      spread=spread_kind(t.manifest, t.scenarios))
+
+
+# -- sensitivity ---------------------------------------------------------------------------------
+LOW_COLOUR, HIGH_COLOUR = PALETTE[5], PALETTE[3]  # sky blue and vermillion: a setting at its low, at its high
+TORNADO_ROWS = 15  # settings shown; the rest are listed in sensitivity.csv
+
+
+def _axis_value(unit: str, v):
+    """A measure's value on a chart axis: a share as %, money in £ million."""
+    v = np.asarray(v, dtype=float)
+    return 100 * v if unit == "share" else v / 1e6 if unit == "£" else v
+
+
+def tornado_chart(result, measure: str) -> Chart:
+    """A tornado chart of one measure (a :class:`workforce_sim.sensitivity.SensitivityResult` with a tornado):
+    for each uncertain setting, the measure with that setting at its low and at its high (the others
+    central), largest swing at the top, around the value with every setting central."""
+    from .sensitivity import MEASURE
+
+    m = MEASURE[measure]
+    rows = result.ranking("tornado", measure).head(TORNADO_ROWS).iloc[::-1]
+    central = float(rows["at_central"].iloc[0]) if len(rows) else np.nan
+    unit_label = {"share": "% of simulated futures", "£": "£ million a year"}.get(m.unit, m.unit)
+    fig, ax = plt.subplots(figsize=(9.5, 1.2 + 0.42 * max(len(rows), 1)), layout="constrained")
+    c = float(_axis_value(m.unit, central))
+    y = np.arange(len(rows))
+    lows, highs = _axis_value(m.unit, rows["at_low"]), _axis_value(m.unit, rows["at_high"])
+    ax.barh(y, lows - c, left=c, height=0.62, color=LOW_COLOUR, label="setting at its low")
+    ax.barh(y, highs - c, left=c, height=0.62, color=HIGH_COLOUR, alpha=0.85, label="setting at its high")
+    ax.axvline(c, color=THRESHOLD_GREY, linewidth=1.2)
+    if m.unit == "share":
+        ax.set_xlim(-2, 102)  # a chance runs from 0 to 100%: the whole scale, so a small swing looks small
+    names = [_wrap(f"{_text(r['label'])} ({r['low']:g} to {r['high']:g})", 48) for _, r in rows.iterrows()]
+    ax.set_yticks(y, names, fontsize=FONT_SIZE - 1)
+    for yi, (_, r) in zip(y, rows.iterrows()):
+        if not r["clear"]:
+            note = "  no change" if r["index_ci95_high"] == 0 else "  could be chance"
+            ax.text(max(c, lows[yi], highs[yi]), yi, note, va="center", fontsize=FONT_SIZE - 2, color=THRESHOLD_GREY)
+    title = f"{m.label}, with each uncertain setting at its low and at its high"
+    fig.suptitle(_wrap(title, 90), fontsize=FONT_SIZE + 2, x=0.01, ha="left")
+    ax.set_xlabel(f"{unit_label}; the line is every setting at its central value ({m.show(central)})",
+                  fontsize=FONT_SIZE)
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.legend(handles=ax.get_legend_handles_labels()[0], fontsize=FONT_SIZE - 1, loc="outside lower right",
+               ncols=2, frameon=False)
+    top = rows.iloc[::-1]
+    top = top[top["at_low"] != top["at_high"]]  # only settings that changed it
+    bits = [f"{r['label']} from {m.show(r['at_low'])} at its low ({r['low']:g}) to {m.show(r['at_high'])} at its high "
+            f"({r['high']:g})" for _, r in top.head(3).iterrows()]
+    n = result.manifest.get("replications")
+    alt = (f"Tornado chart of {m.label[0].lower()}{m.label[1:]} for {result.scenario.label}, each uncertain setting at "
+           f"its low and at its high with the others central, on the same {n} simulated futures. With every setting "
+           f"central it is {m.show(central)}. " + ("The largest changes: " + "; ".join(bits) + "." if bits else
+                                                    "No setting changed it."))
+    return Chart(fig, title, alt)

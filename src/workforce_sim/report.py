@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_write
-from .plots import COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, charts_of_run, run_tables
+from .plots import (COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, charts_of_run, run_tables, spread_kind,
+                    tornado_chart)
 from .results import MANAGEABLE_MEASURE, BreachRule, financial_year_days
 from .schema import Scenario
-from .words import headline_lines, money_difference, money_difference_range, plain_headline, trajectory_line
+from .words import (METHOD_WORDS, beats_first, headline_lines, money_difference, money_difference_range,
+                    plain_headline, run_length, sensitivity_sentences, trajectory_line, uncertainty_line)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 62rem; margin: 2rem auto;
@@ -36,12 +38,21 @@ li { margin-bottom: 0.4rem; } img { max-width: 100%; height: auto; display: bloc
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; } td.num { text-align: right; white-space: nowrap; } tr.sum td, tr.sum th { font-weight: bold; }
-small { color: #555; } .wide { overflow-x: auto; }
+small { color: #555; } .wide { overflow-x: auto; } td.effect { text-align: right; min-width: 7rem; }
 summary { cursor: pointer; margin: 0.4rem 0; font-weight: bold; }
 """
 
-UNCERTAINTY = ("The bands show chance variation between simulated futures with the same assumptions; they do not "
-               "include uncertainty about the assumptions themselves.")
+UNCERTAINTY = {  # what the bands of the charts show, by what the run drew (see plots.spread_kind)
+    None: ("The bands show chance variation between simulated futures with the same assumptions; they do not "
+           "include uncertainty about the assumptions themselves."),
+    "central": ("The bands show chance variation between simulated futures with the same assumptions: the "
+                "scenario's uncertain settings (listed below) are at their central values, so the bands do not "
+                "include what is not known about them. <code>workforce-sim run --uncertainty</code> draws them for "
+                "each future, and <code>workforce-sim sensitivity</code> shows which of them decide the answer."),
+    "drawn": ("The bands show what is not known as well as chance: each simulated future drew its own values of the "
+              "uncertain settings (listed below, with their ranges), so futures differ both in their chance events "
+              "and in those settings. Every other assumption is fixed."),
+}
 ITEMS = ["cost_permanent", "cost_agency", "cost_recruitment", "cost_interventions", "cost_total"]
 ITEM_HEADS = {"cost_permanent": "Permanent staff", "cost_agency": "Agency", "cost_recruitment": "Recruitment",
               "cost_interventions": "Interventions", "cost_total": "Total"}
@@ -128,12 +139,16 @@ def _img(chart: Chart) -> str:
 
 
 # -- sections ---------------------------------------------------------------------------------
-def headline_section(summary: pd.DataFrame, scns: list[Scenario], n: int, years: float | None = None) -> str:
-    """The answer in plain words, one paragraph per scenario (HTML)."""
+def headline_section(summary: pd.DataFrame, scns: list[Scenario], n: int, years: float | None = None,
+                     drawn: bool = False) -> str:
+    """The answer in plain words, one paragraph per scenario (HTML), and what its spread holds."""
     paras = []
     for s in scns:
         part = summary[summary["scenario"] == s.name]
         paras.append(f"<p class='headline'><b>{_e(s.label)}</b>: {_e(plain_headline(s, part, n, years))}</p>")
+    spread = uncertainty_line(scns, drawn)
+    if spread:
+        paras.append(f"<p>{_e(spread)}</p>")
     return "<h2>Will caseloads stay manageable? The answer in plain words</h2>" + "".join(paras)
 
 
@@ -202,7 +217,7 @@ def unclear_sentence(compare: pd.DataFrame, n: int) -> str | None:
             f"futures (for example --reps {max(4 * n, 40)}, or --precision 0.05) before choosing between them.")
 
 
-def options_section(compare: pd.DataFrame, scns: list[Scenario], n: int) -> str:
+def options_section(compare: pd.DataFrame, scns: list[Scenario], n: int, drawn: bool = False) -> str:
     """The options side by side: one column per option, the first the reference, with 95% intervals and
     each option's verdict against the first in words (HTML)."""
     labels = dict(zip(compare["scenario"], compare["label"]))
@@ -240,6 +255,9 @@ def options_section(compare: pd.DataFrame, scns: list[Scenario], n: int) -> str:
          lambda r, f: cell(r, f, lambda r: _weeks(r["breach_weeks_avoided"]) + ci(_weeks_interval(
              r["breach_weeks_avoided_ci95_low"], r["breach_weeks_avoided_ci95_high"])))),
         ("Weeks in breach against the first, in words", lambda r, f: cell(r, f, lambda r: _e(r["outcome_vs_first"]))),
+        ("Future by future against the first" + (" (each future with its own draw of the uncertain settings)"
+                                                 if drawn else ""),
+         lambda r, f: cell(r, f, lambda r: _e(beats_first(r, drawn)) if "fewer_breach_weeks_share" in r else "-")),
         ("Caseload counting unallocated cases, last 13 weeks", lambda r, f: f"{r['caseload_incl_unallocated_end']:.1f}"),
         ("Caseload per FTE (DfE), last 13 weeks", lambda r, f: f"{r['caseload_mean_end']:.1f}"),
         ("Unallocated cases, last 13 weeks", lambda r, f: f"{r['unallocated_cases_end']:.0f}"),
@@ -398,9 +416,18 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
                                 for lv in s.levers) or "none",
             "Real terms and discounting": f"prices deflated by {_percent(s.costs.deflator_per_year)} a year; net present "
                                           f"cost discounted at {_percent(s.costs.discount_rate)} a year",
+            "Uncertain settings (central value; range)": "; ".join(
+                f"{spec.label or key}: {_central(s, key)} ({spec.describe()})" for key, spec in s.uncertain.items())
+                or "none",
         }
         rows[s.name] = col
     return pd.DataFrame(rows)
+
+
+def _central(scn: Scenario, key: str) -> str:
+    from .uncertainty import setting_value
+
+    return f"{setting_value(scn, key):g}"
 
 
 METHOD = """
@@ -408,15 +435,14 @@ METHOD = """
 arriving at the front door, referrals, assessments, section 47 enquiries and child protection conferences,
 plans and children in care, re-referrals, and the social workers who hold the cases, with their leaving,
 recruitment, agency cover, absence and newly qualified cohorts. Each scenario is run many times
-(<i>simulated futures</i>) with different chance events but the same assumptions; all scenarios in a run
+(<i>simulated futures</i>) with different chance events {{assumptions}}; all scenarios in a run
 share their chance events, so differences between them come from the scenarios.</p>
 <p>The DfE's caseload is cases held per case-holding FTE; it cannot see children waiting for a social
 worker. "Manageable" here counts them: it is allocated plus unallocated cases per case-holding FTE, at or
 below the scenario's threshold, and caseloads stop being manageable (a breach) when that measure stays above
 the threshold for several weeks running (four by default), or when cases are open and nobody holds cases.
 There is no national cap, and individual workers can be above the threshold while the average is not.
-Intervals are 95% confidence intervals over the simulated futures: they show chance variation between
-futures with the same assumptions, not uncertainty about the assumptions themselves.</p>
+Intervals are 95% confidence intervals over the simulated futures: {{intervals}}</p>
 <p><b>Limits.</b> The results are only as good as the scenario's figures. The bundled scenarios are
 illustrative: their rates come from national statistics for England and their effect sizes for investments
 are assumptions, many without a published source (see the project's docs/levers.md). The model leaves out,
@@ -424,12 +450,30 @@ among other things, the quality of practice, children's outcomes, placement suff
 and changes in demand caused by anything outside the scenario. Use it to compare options and to see how
 fragile a position is, not as a forecast.</p>
 """
+METHOD_WORDS_BY_SPREAD = {  # (how futures differ, what the intervals show), by what the run drew
+    None: ("but the same assumptions", "they show chance variation between futures with the same assumptions, not "
+                                       "uncertainty about the assumptions themselves."),
+    "central": ("but the same assumptions (the uncertain settings at their central values)",
+                "they show chance variation between futures with the same assumptions, not uncertainty about the "
+                "assumptions themselves (see <code>workforce-sim sensitivity</code> and <code>run --uncertainty</code>)."),
+    "drawn": ("and, for each uncertain setting, a value of its own drawn from the range the scenario file gives "
+              "(a probabilistic sensitivity analysis); every other assumption is the same",
+              "they show chance and what is not known about the uncertain settings together; every other "
+              "assumption is taken as known."),
+}
+
+
+def method_text(spread: str | None) -> str:
+    """The method and its limits (HTML), saying what the simulated futures share and what the intervals show."""
+    futures, intervals = METHOD_WORDS_BY_SPREAD[spread]
+    return METHOD.replace("{{assumptions}}", futures).replace("{{intervals}}", intervals)
 
 
 def build_report(run_dir: Path) -> str:
     """The report's HTML for the run in ``run_dir`` (as written by ``run`` or ``compare``)."""
     t = run_tables(Path(run_dir))
     scns, summary, manifest, compare = t.scenarios, t.summary, t.manifest, t.compare
+    spread = spread_kind(manifest, scns)
     charts = charts_of_run(t)
     cost_chart = charts.pop(COST_BY_YEAR, None)
     n = t.weekly["replication"].nunique()
@@ -445,14 +489,14 @@ def build_report(run_dir: Path) -> str:
              f"<p>{who} {n} simulated futures of {span} from {scns[0].start_date:%-d %B %Y}. Produced by "
              f"workforce_sim {_e(manifest.get('workforce_sim_version'))} on {_e(str(manifest.get('started_utc', ''))[:10])} "
              f"(seed {_e(manifest.get('seed'))}).</p>",
-             headline_section(summary, scns, n, years),
+             headline_section(summary, scns, n, years, spread == "drawn"),
              "<p class='note'>These results depend on the scenario's assumptions (listed below). The scenarios that come "
              "with workforce_sim are illustrative, not any council's own data.</p>",
              "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>"]
     if compare is not None:
-        parts.append(options_section(compare, scns, n))
+        parts.append(options_section(compare, scns, n, spread == "drawn"))
     parts.append(money_section(t, cost_chart))
-    parts.append(f"<h2>Charts</h2><p>{_e(UNCERTAINTY)} Each scenario keeps its colour on every chart.</p>")
+    parts.append(f"<h2>Charts</h2><p>{UNCERTAINTY[spread]} Each scenario keeps its colour on every chart.</p>")
     for key in [k for k in CHART_ORDER if k in charts] + [k for k in charts if k not in CHART_ORDER]:
         parts.append(_img(charts[key]))
     table = assumptions(scns)
@@ -460,13 +504,141 @@ def build_report(run_dir: Path) -> str:
     body = "".join(f"<tr><th>{_e(i)}</th>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
                    for i, row in table.iterrows())
     parts.append(f"<h2>Assumptions</h2><div class='wide'><table><tr><th></th>{head}</tr>{body}</table></div>")
-    parts.append(f"<h2>Method and its limits</h2>{METHOD}</body></html>")
+    parts.append(f"<h2>Method and its limits</h2>{method_text(spread)}</body></html>")
     return "\n".join(parts)
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
     """Write the report of the run in ``run_dir`` to ``out`` (default ``run_dir/report.html``); return its path."""
+    from .sensitivity import is_sensitivity_folder
+
     out = Path(out) if out else Path(run_dir) / "report.html"
-    text = build_report(run_dir)
+    text = build_sensitivity_report(run_dir) if is_sensitivity_folder(run_dir) else build_report(run_dir)
     atomic_write(out, lambda fh: fh.write(text))
     return out
+
+
+# -- a sensitivity analysis -------------------------------------------------------------------
+SENSITIVITY_METHOD = """
+<p>Each uncertain setting is one number the scenario file gives as a range or a distribution instead of a
+single value (<code>{ uncertain = "uniform", low = 0.5, high = 2.5 }</code>). Everything else in the scenario
+is held as it is, including the staff and open cases on the start date: those are the service as it stands,
+not assumptions. The scenario was run at many combinations of the settings' values, every combination on
+the same simulated futures (the same chance events), so the differences between combinations come from the
+settings, and a setting that cannot affect a measure gets exactly zero.</p>
+<ul>
+<li><b>One at a time</b> (the tornado): each setting at its low and at its high, the others at their central
+values. Its change is the difference between the two, averaged over the futures, with a 95% interval from
+the futures' paired differences; "could be chance" means that interval includes no change. Quick and easy to
+read, but it cannot see a setting that matters only when another is also away from its centre.</li>
+<li><b>Morris screening</b> (Morris 1991; mu* from Campolongo, Cariboni and Saltelli 2007): trajectories
+through a grid of each setting's values (its quantiles 0, 1/3, 2/3 and 1), moving one setting at a time. mu* is
+the average size of the change in a measure across a setting's whole range, over the other settings'
+values; sigma, in sensitivity.csv, is large when a setting's effect depends on the others or is not straight.
+Its interval is a bootstrap over the trajectories (how much the effect varies over the space). "Could be
+chance" means a test that flips the sign of each future's change, as chance alone would, gives a mu* as large
+at least 1 time in 20 (<code>p_chance</code> in sensitivity.csv); with one future per combination the test cannot
+tell an effect from chance.</li>
+<li><b>Sobol indices</b> (Saltelli and others 2010): the share of a measure's variation, over the settings'
+distributions, that a setting accounts for alone (first order, in sensitivity.csv) and with its interactions
+(total, shown here), with bootstrap 95% intervals. It needs the most runs; its estimates are rough with few
+samples and can even come out below 0 or above 1.</li>
+</ul>
+<p>The designs and indices are computed with SALib. The ranges are themselves assumptions: a setting given a
+wide range will look more important than one given a narrow range. The measures are the chance that caseloads
+stay manageable for the whole run (the headline answer), the weeks before caseloads first become unmanageable
+(the whole run when they never do), the caseload counting unallocated cases over the last 13 weeks, and the
+cost a year in cash. Every number is in sensitivity.csv (each method, measure and setting) and points.csv
+(each combination tried and its results).</p>
+"""
+
+
+def _sensitivity_table(result, method: str) -> str:
+    """One method's ranking (HTML): each setting's range and its effect on each measure, ranked by the chance."""
+    from .sensitivity import MEASURE, MEASURES
+
+    rows = result.ranking(method, "p_sustained")
+    table = result.table[result.table["method"] == method].set_index(["setting", "measure"])
+    heads = "".join(f"<th>{_e(m.short)}</th>" for m in MEASURES)
+    body = []
+    for _, r in rows.iterrows():
+        cells = []
+        for m in MEASURES:
+            row = table.loc[(r["setting"], m.name)]
+            if method == "tornado":
+                value = MEASURE[m.name].change(row["effect"]) if row["effect"] != 0 else "no change"
+                ci = (f"{m.change(row['effect_ci95_low'])} to {m.change(row['effect_ci95_high'])}"
+                      if row["effect"] != 0 else "")
+                detail = f"<br><small>{_e(m.show(row['at_low']))} at the low, {_e(m.show(row['at_high']))} at the high"
+                detail += f"; 95% CI {_e(ci)}</small>" if ci else "</small>"
+            elif method == "morris":
+                value = m.change(row["index"]).lstrip("+") if row["index"] != 0 else "no change"
+                detail = (f"<br><small>over the trajectories, 95% CI {_e(m.change(row['index_ci95_low']).lstrip('+'))} "
+                          f"to {_e(m.change(row['index_ci95_high']).lstrip('+'))}</small>" if row["index"] != 0 else "")
+            elif row["index_ci95_low"] == row["index_ci95_high"] == 0:
+                value, detail = "no change", ""
+            else:
+                value = f"{row['index']:.2f}"
+                detail = f"<br><small>95% CI {row['index_ci95_low']:.2f} to {row['index_ci95_high']:.2f}</small>"
+            mark = "" if row["clear"] or value == "no change" else " <small>(could be chance)</small>"
+            cells.append(f"<td class='effect'>{_e(value)}{mark}{detail}</td>")
+        source = str(r["source"]) if str(r["source"]).strip() not in ("", "nan") else "no source given"
+        body.append(f"<tr><td>{int(r['rank'])}</td><th>{_e(r['label'])}<br><small><code>{_e(r['setting'])}</code>; "
+                    f"{_e(r['distribution'])}; {_e(source)}</small></th>{''.join(cells)}</tr>")
+    return (f"<div class='wide'><table class='sensitivity' data-method='{method}'><tr><th>Rank</th><th>Setting</th>"
+            f"{heads}</tr>{''.join(body)}</table></div>")
+
+
+SENSITIVITY_INTRO = {
+    "tornado": "The change in each measure when a setting goes from its low to its high, the others at their central "
+               "values (a chance changes in percentage points). \"No change\": none in any future; \"could be "
+               "chance\": the 95% interval of the change over the futures includes no change.",
+    "morris": "mu*: the average size of the change in each measure across a setting's whole range, over the other "
+              "settings' values.",
+    "sobol": "Total Sobol indices: the share of each measure's variation a setting accounts for, with its "
+             "interactions (0 to 1).",
+}
+
+
+def build_sensitivity_report(folder: Path) -> str:
+    """The report's HTML for the sensitivity analysis in ``folder`` (as written by ``sensitivity``)."""
+    from .sensitivity import MEASURES, read_sensitivity
+
+    result = read_sensitivity(Path(folder))
+    scn, manifest = result.scenario, result.manifest
+    n = manifest.get("replications")
+    years = manifest.get("years")
+    methods = result.methods
+    sizes = manifest.get("design_points") or {}
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+             f"<title>workforce_sim sensitivity: {_e(scn.label)}</title><style>{CSS}</style></head><body>",
+             "<h1>Which assumptions decide the answer?</h1>",
+             f"<p>Scenario: {_e(scn.label)}, from {scn.start_date:%-d %B %Y}, {_e(run_length(years))}. "
+             f"{len(manifest.get('settings', []))} uncertain settings; "
+             + "; ".join(f"{METHOD_WORDS[m]}: {sizes.get(m, '?')} combinations of their values" for m in methods)
+             + f"; each combination on the same {n} simulated futures. Produced by workforce_sim "
+             f"{_e(manifest.get('workforce_sim_version'))} on {_e(str(manifest.get('started_utc', ''))[:10])} (seed "
+             f"{_e(manifest.get('seed'))}).</p>",
+             "<h2>The answer in plain words</h2>",
+             f"<p class='headline'>{_e(' '.join(sensitivity_sentences(result)))}</p>",
+             "<p class='note'>The ranges are assumptions too: the scenarios that come with workforce_sim are "
+             "illustrative, and a setting given a wider range looks more important.</p>"]
+    central = manifest.get("central")
+    if central:
+        parts.append("<p>With every setting at its central value: " + "; ".join(
+            f"{_e(m.label[0].lower() + m.label[1:])} {_e(m.show(central[m.name]))}" for m in MEASURES) + ".</p>")
+    if "tornado" in methods:
+        parts.append("<h2>One at a time</h2><p>" + SENSITIVITY_INTRO["tornado"] + "</p>")
+        for m in MEASURES[:1] + MEASURES[2:3]:
+            parts.append(_img(tornado_chart(result, m.name)))
+        more = "".join(_img(tornado_chart(result, m.name)) for m in (MEASURES[1], MEASURES[3]))
+        parts.append(f"<details><summary>The weeks before the first breach and the cost a year</summary>{more}</details>")
+        parts.append(_sensitivity_table(result, "tornado"))
+    for method in [m for m in methods if m != "tornado"]:
+        title = {"morris": "Morris screening", "sobol": "Sobol indices"}[method]
+        parts.append(f"<h2>{title}</h2><p>{SENSITIVITY_INTRO[method]} Ranked by the chance caseloads stay manageable "
+                     "(then by the caseload at the end).</p>")
+        parts.append(_sensitivity_table(result, method))
+    parts.append(f"<h2>Method and its limits</h2>{SENSITIVITY_METHOD}</body></html>")
+    return "\n".join(parts)

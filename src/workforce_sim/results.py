@@ -11,6 +11,7 @@ import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -565,7 +566,9 @@ def write_json(obj: dict, path: Path) -> None:
 
 WORKBOOK = "results.xlsx"
 RUN_FILES = ("weekly.csv", "summary.csv", "budget.csv", WORKBOOK, "manifest.json")
-DERIVED = ("compare.csv", "report.html", "plots")  # made from a run's files: cleared when a new run replaces it
+DERIVED = ("compare.csv", "draws.csv", "report.html", "plots")  # made with or from a run's files
+SENSITIVITY_FILES = ("sensitivity.csv", "points.csv")  # a sensitivity analysis's (with its manifest.json and plots/)
+OUTPUTS = RUN_FILES + DERIVED + SENSITIVITY_FILES  # a new commit clears those of the old it does not write
 JOURNAL = ".commit.json"
 STAGING = ".staging-"
 
@@ -582,25 +585,39 @@ def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = Non
     every command reading or writing the folder calls first) finishes the move. Either
     way the folder holds one whole run, never parts of two.
     """
+    weekly = result.weekly
+    money = [c for c in COST_COLUMNS if c in weekly.columns]
+    weekly = weekly.assign(**{c: weekly[c].round().astype("int64") for c in money})  # whole pounds: no 3.1e+06
+    tables = {"weekly.csv": weekly, "summary.csv": result.summary, "budget.csv": result.budget}
+    tables.update(extra or {})
+
+    def workbook(path: Path) -> None:
+        from .workbook import write_workbook  # openpyxl is imported only when a run is written
+
+        write_workbook(path, result.summary, tables["budget.csv"], result.manifest,
+                       compare=tables.get("compare.csv"), labels={s.name: s.label for s in result.scenarios})
+
+    writers = {name: (lambda path, df=df, name=name: write_csv(df, path, plain=name != "weekly.csv"))
+               for name, df in tables.items()}
+    writers[WORKBOOK] = workbook
+    writers["manifest.json"] = lambda path: write_json(result.manifest, path)
+    return commit_files(out_dir, writers)
+
+
+def commit_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+    """Write the files (or folders) ``writers`` name into ``out_dir`` as one unit; each writer is given the
+    path to write. They are written into a staging folder, then a journal naming them is written (the
+    moment they count as written), then the previous run's derived files are cleared and the new ones
+    moved into place (see :func:`write_run`)."""
     out_dir = Path(out_dir)
     recover_run_folder(out_dir)
     staging = out_dir / f"{STAGING}{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    weekly = result.weekly
-    money = [c for c in COST_COLUMNS if c in weekly.columns]
-    weekly = weekly.assign(**{c: weekly[c].round().astype("int64") for c in money})  # whole pounds: no 3.1e+06
-    tables = {"weekly.csv": weekly, "summary.csv": result.summary, "budget.csv": result.budget}
-    tables.update(extra or {})
-    for name, df in tables.items():
-        write_csv(df, staging / name, plain=name != "weekly.csv")
-    from .workbook import write_workbook  # openpyxl is imported only when a run is written
-
-    write_workbook(staging / WORKBOOK, result.summary, tables["budget.csv"], result.manifest,
-                   compare=tables.get("compare.csv"), labels={s.name: s.label for s in result.scenarios})
-    write_json(result.manifest, staging / "manifest.json")
-    names = list(tables) + [WORKBOOK, "manifest.json"]
+    for name, write in writers.items():
+        write(staging / name)
+    names = list(writers)
     write_json({"staging": staging.name, "files": names}, out_dir / JOURNAL)
     _roll_forward(out_dir)
     return [out_dir / n for n in names]
@@ -620,7 +637,7 @@ def _roll_forward(out_dir: Path) -> None:
     except (ValueError, KeyError, TypeError):  # not our journal: nothing can be finished from it
         journal.unlink(missing_ok=True)
         return
-    for name in DERIVED:
+    for name in OUTPUTS:
         if name not in names:
             target = out_dir / name
             if target.is_dir():
@@ -628,6 +645,8 @@ def _roll_forward(out_dir: Path) -> None:
             else:
                 target.unlink(missing_ok=True)
     for name in names:
+        if (staging / name).is_dir() and (out_dir / name).is_dir():  # a folder (plots/) replaces the old one whole
+            shutil.rmtree(out_dir / name, ignore_errors=True)
         try:
             os.replace(staging / name, out_dir / name)
         except FileNotFoundError:  # moved already (by an earlier attempt, or a reader finishing it)

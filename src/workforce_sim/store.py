@@ -27,7 +27,7 @@ import numpy as np
 from .files import atomic_write
 
 PARTIAL = ".partial"
-CHUNK_NAME = re.compile(r"s(\d{3})-r(\d{7})-(\d{7})-([0-9a-f]{64})\.npz")
+CHUNK_NAME = re.compile(r"s(\d{3,})-r(\d{7,})-(\d{7,})-([0-9a-f]{64})\.npz")  # a sensitivity analysis may run thousands of points
 
 
 def _to_stderr(message: str) -> None:

@@ -158,3 +158,151 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
             f"agency staff from {agency_pct(first):.0f}% to {agency_pct(last):.0f}% of staff",
             f"permanent leavers from {mean('leavers_permanent', first):.0f} to {mean('leavers_permanent', last):.0f} a year"]
     return f"On average, from {first} to {last}: " + "; ".join(bits) + "."
+
+
+# -- which assumptions decide the answer -------------------------------------------------------
+METHOD_WORDS = {"tornado": "one at a time", "morris": "Morris screening", "sobol": "Sobol indices"}
+
+
+def _and(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _why(row) -> str:
+    """Where a setting's range comes from, in brackets ("" when the scenario does not say)."""
+    source = str(row.get("source") or "").strip()
+    return f" ({source})" if source and source != "nan" else " (the scenario gives no source for its range)"
+
+
+def _reads(measure, v: float, again: bool = False) -> str:
+    """A value of a sensitivity measure as part of a sentence: "caseloads stay manageable in 90% of futures";
+    ``again``: as said a second time ("in 10% of futures")."""
+    long, short = {"p_sustained": ("caseloads stay manageable in {} of futures", "in {} of futures"),
+                   "weeks_manageable": ("caseloads stay manageable for {} on average", "for {}"),
+                   "caseload_end": ("the caseload at the end is {} per FTE", "{} per FTE"),
+                   "cost_per_year": ("the service costs {} a year", "{} a year")}[measure.name]
+    return (short if again else long).format(measure.show(v))
+
+
+def _size(method: str, row, measure) -> str:
+    """How much one setting moves a measure, in the words of the method that measured it."""
+    if method == "tornado":
+        return (f": at its low ({row['low']:g}) {_reads(measure, row['at_low'])}, at its high ({row['high']:g}) "
+                f"{_reads(measure, row['at_high'], again=True)}")
+    if method == "morris":
+        what = {"p_sustained": "the chance caseloads stay manageable", "weeks_manageable": "the weeks before the first "
+                "breach", "caseload_end": "the caseload at the end", "cost_per_year": "the cost a year"}[measure.name]
+        return (f": across its range it moves {what} by about {measure.change(row['index']).lstrip('+')} on average, "
+                "over the other settings' values")
+    share = min(max(float(row["index"]), 0.0), 1.0)  # an estimate from few samples can come out below 0 or above 1
+    return f": it accounts for about {share:.0%} of the measure's variation, with its interactions"
+
+
+def sensitivity_sentences(result, method: str | None = None) -> list[str]:
+    """The answer to "which assumptions decide the answer?" in plain words, from a
+    :class:`workforce_sim.sensitivity.SensitivityResult`: which settings move the chance that caseloads stay
+    manageable most (or, if no setting clearly moves it, the caseload at the end), which others move the
+    caseload, which make no difference these futures can show, and what to do about it."""
+    from .sensitivity import MEASURE
+
+    method = method or result.main_method()
+    n = result.manifest.get("replications")
+    out = []
+    chance, caseload = MEASURE["p_sustained"], MEASURE["caseload_end"]
+    rows = result.ranking(method, "p_sustained")
+    by_caseload = result.ranking(method, "caseload_end")
+    central = result.manifest.get("central") or {}
+    # the question is whether caseloads stay manageable, then for how long, then how full they get: the first
+    # of these that some setting clearly moves is the one the words follow
+    unmoved = []  # (measure, what it was at every combination, or "")
+    for name in ("p_sustained", "weeks_manageable", "caseload_end"):
+        measure = MEASURE[name]
+        ranked = result.ranking(method, name)
+        clear = ranked[ranked["clear"]]
+        if not clear.empty:
+            break
+        same = "" if (ranked["index"] > 0).any() or name not in central else _reads(measure, central[name], again=True)
+        unmoved.append((measure, same))
+    if unmoved:
+        what = " nor ".join(_the(m) for m, _ in unmoved)
+        same = [v for m, v in unmoved if v and m.name != "caseload_end"]
+        out.append(f"No uncertain setting changed {what} clearly enough for {n} simulated futures to show"
+                   + (f" (caseloads stay manageable {', '.join(same)} at every combination tried)" if same else "")
+                   + (f"; so this reads {_the(measure)} instead." if not clear.empty else "."))
+    if clear.empty:
+        out.append(f"No uncertain setting made a difference to it that {n} simulated futures can show: over the ranges "
+                   "given, the answer does not hang on them (more futures, --reps, could show smaller effects).")
+        return out
+    first = clear.iloc[0]
+    what = "The answer" if measure is chance else "It"
+    out.append(f"{what} depends most on {_lower(first['label'])}{_why(first)}{_size(method, first, measure)}.")
+    rest = [_lower(r["label"]) for _, r in clear.iloc[1:4].iterrows()]
+    if rest:
+        out.append(f"Then on {_and(rest)}.")
+    named = set(clear["setting"])
+    if measure is not caseload:  # settings that move the caseload clearly, though not the measure read
+        also = by_caseload[by_caseload["clear"] & ~by_caseload["setting"].isin(named)]
+        if len(also):
+            span = " (from each setting's low to its high)" if method == "tornado" else ""
+            out.append(f"These move the caseload at the end{span}, though not {_the(measure)} clearly: " + _and(
+                [f"{_lower(r['label'])} ({caseload.change(r['effect'])} per FTE)" if method == "tornado"
+                 else _lower(r["label"]) for _, r in also.iterrows()]) + ".")
+            named |= set(also["setting"])
+    none = [_lower(r["label"]) for _, r in rows.iterrows() if r["setting"] not in named]
+    if none:
+        out.append(f"{len(none)} of the {len(rows)} settings made no clear difference that {n} simulated futures can "
+                   f"show: {_and(none)}.")
+    central = (result.manifest.get("central") or {}).get("p_sustained")
+    if method == "tornado" and none and central is not None and central >= 0.9:
+        out.append(f"One at a time, each setting moves alone from the central values, where this service copes "
+                   f"(caseloads stay manageable in {chance.show(central)} of futures): a setting that acts only under "
+                   "pressure, such as how pressure raises leaving, cannot show its effect unless others push the "
+                   "service too. Morris screening (--method morris) moves them together.")
+    top = _and([_lower(r["label"]) for _, r in clear.head(2).iterrows()])
+    years = result.manifest.get("years") or 0
+    if (n or 0) < 10 or years < 5:
+        out.append(f"Before relying on the answer, pin down {top} with the council's own evidence. This was a short "
+                   f"analysis ({n} simulated futures of {run_length(years)} at each combination): a setting it "
+                   "shows no clear difference for may still matter over a longer run or with more futures (--years, "
+                   "--reps).")
+    else:
+        out.append(f"Before relying on the answer, pin down {top} with the council's own evidence; the other settings "
+                   "matter less over the ranges given.")
+    return out
+
+
+def _the(measure) -> str:
+    """A sensitivity measure inside a sentence: "the chance that caseloads stay manageable"."""
+    return {"p_sustained": "the chance that caseloads stay manageable", "weeks_manageable": "the weeks before "
+            "caseloads first become unmanageable", "caseload_end": "the caseload at the end",
+            "cost_per_year": "the cost a year"}[measure.name]
+
+
+def _lower(label) -> str:
+    """A setting's label inside a sentence: "Weeks a plan lasts" -> "weeks a plan lasts" (a key path as it is)."""
+    text = str(label)
+    return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
+
+
+def uncertainty_line(scns, drawn: bool) -> str | None:
+    """What the spread of a run's results shows, in one sentence: chance alone, or what is not known as well
+    (None when no scenario has uncertain settings and nothing was drawn)."""
+    counts = {len(s.uncertain) for s in scns}
+    n = max(counts) if counts else 0
+    if drawn:
+        return (f"Each simulated future drew its own values of the uncertain settings ({n} in all, each from the range "
+                "its scenario file gives), so the spread shows what is not known about them as well as chance.")
+    if n:
+        return (f"The {n} uncertain settings are at their central values, so the spread shows chance alone; "
+                "--uncertainty draws them for each future, and `workforce-sim sensitivity` shows which matter.")
+    return None
+
+
+def beats_first(row, drawn: bool) -> str:
+    """How often, future by future, an option beats the first (a row of compare.csv), in words."""
+    shares = [(row["fewer_breach_weeks_share"], "fewer weeks in breach"), (row["same_breach_weeks_share"], "the same"),
+              (row["more_breach_weeks_share"], "more")]
+    text = ", ".join(f"{what} in {share:.0%}" for share, what in shares if share > 0 or what == "fewer weeks in breach")
+    futures = "futures (each with its own draw of the uncertain settings)" if drawn else "futures"
+    return f"{text} of the {futures}; lower cost in {row['lower_cost_share']:.0%}"

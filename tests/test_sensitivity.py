@@ -135,7 +135,7 @@ def test_sobol_indices_of_a_known_function_through_the_engine(monkeypatch, tmp_p
     assert list(res.ranking("sobol", "caseload_end")["setting"]) == [keys[0], keys[1], keys[2]]  # 0.56, 0.44, 0.24
     # the settings have no effect on the other measures: every index of theirs is zero
     other = res.table[res.table["measure"] != "caseload_end"]
-    assert (other["index"] == 0).all()
+    assert (other["index"] == 0).all() and not other["clear"].any()
 
 
 def small():
@@ -209,6 +209,9 @@ def test_compare_with_uncertainty_says_how_often_each_option_beats_the_first(tmp
     table = pd.read_csv(out / "compare.csv")
     shares = table[["fewer_breach_weeks_share", "same_breach_weeks_share", "more_breach_weeks_share"]].sum(axis=1)
     assert np.allclose(shares, 1.0)
+    first = table.iloc[0]  # the reference against itself: the same in every future, never cheaper
+    assert (first["fewer_breach_weeks_share"], first["same_breach_weeks_share"], first["more_breach_weeks_share"],
+            first["lower_cost_share"]) == (0.0, 1.0, 0.0, 0.0)
     draws = pd.read_csv(out / "draws.csv")
     by = draws.set_index(["scenario", "replication"])["workforce.turnover.pressure_effect"].unstack(0)
     assert (by["do-nothing"] == by["retention"]).all()  # the same draw of a shared setting in each future
@@ -248,6 +251,21 @@ def test_the_morris_test_of_chance_holds_its_level_and_finds_a_real_effect():
         false += int((chance[1] < 0.05).sum()) + int((chance[0, 1:] < 0.05).sum())
         found += int(chance[0, 0] < 0.05)
     assert false / (trials * 7) < 0.08 and found / trials > 0.8, (false, found)
+    # an effect that changes direction with another setting (mu near 0, mu* large) is found by the mu* statistic
+    turned = 0
+    for t in range(20):
+        d = sa.morris_design(scn, keys, 8, t)
+        rng = np.random.default_rng(t)
+        y = rng.standard_t(3, size=(len(d.values), 5, 4))
+        y[:, :, 0] += 6 * d.values[:, [0]] * np.sign(d.values[:, [1]] - 0.5)
+        turned += int(sa.morris_chance(d, y, t)[0, 0] < 0.05)
+    assert turned >= 16, turned
+    # without noise, chance alone gives the effect only in the flip that changes nothing: the smallest chance
+    # there is, doubled for testing two statistics
+    d = sa.morris_design(scn, keys, 8, 0)
+    y = np.zeros((len(d.values), 5, 4))
+    y[:, :, 0] = 3 * d.values[:, [0]]
+    assert sa.morris_chance(d, y, 0)[0, 0] == pytest.approx(2 / (sa.FLIPS + 1))
     # with one future a point nothing tells an effect from chance
     d = sa.morris_design(scn, keys, 8, 0)
     assert (sa.morris_chance(d, np.ones((len(d.values), 1, 4)) * d.values[:, None, :1], 0) == 1).all()
@@ -263,3 +281,66 @@ def test_thousands_of_design_points_are_kept_for_resuming(tmp_path):
     again = ReplicationStore(tmp_path, {"kind": "sensitivity"}, notify=lambda m: pytest.fail(m))
     again.open(resume=True)
     assert sorted(again.load()) == [(1234, 0), (1234, 1)]
+
+
+def test_a_change_in_a_chance_has_an_interval_within_100_points():
+    """Nine futures of ten stop being manageable at a setting's high: the paired interval of the change would
+    reach below -100 points; it stops there, as the weeks' interval stops at the length of the run."""
+    scn = load_scenario(with_values(load_scenario("baseline"), {}).model_dump(),
+                        [f'{HIRE}={{uncertain="uniform", low=0, high=1}}'])
+    design = sa.tornado_design(scn, [HIRE])
+    y = np.zeros((3, 10, 4))
+    y[:, :, 0] = 1.0
+    y[2, :9, 0] = 0.0  # the high point: 9 of 10 futures breach
+    y[:, :, 1] = 52.0
+    y[2, :9, 1] = 0.0
+    row = sa.tornado_table(scn, design, y, n_weeks=52).set_index("measure")
+    assert row.loc["p_sustained", "effect"] == pytest.approx(-0.9)
+    assert row.loc["p_sustained", "effect_ci95_low"] == -1.0 and row.loc["p_sustained", "clear"]
+    assert row.loc["weeks_manageable", "effect_ci95_low"] == -52.0
+
+
+def test_settings_tied_on_the_chance_are_ranked_by_the_caseload():
+    rows = []
+    for setting, caseload in (("a", 0.0), ("b", 5.0)):  # "a" comes first in the file
+        for measure, index in (("p_sustained", 0.0), ("weeks_manageable", 0.0), ("caseload_end", caseload),
+                               ("cost_per_year", 0.0)):
+            rows.append({"method": "tornado", "measure": measure, "setting": setting, "index": index})
+    table = sa.ranked([pd.DataFrame(rows)])
+    chance = table[table["measure"] == "p_sustained"]
+    assert list(chance["setting"]) == ["b", "a"] and list(chance["rank"]) == [1, 2]
+
+
+def test_the_words_name_the_settings_in_the_order_of_their_effect(monkeypatch):
+    """Caseload = 10 x one setting + 1 x another; a third moves nothing: the words follow that order."""
+    keys = [HIRE, "costs.cost_per_recruitment_round", "costs.asye_support_per_starter"]
+    fixed = with_values(load_scenario("baseline"), {})
+    scn = load_scenario(fixed.model_dump(), [f'{k}={{uncertain="uniform", low=0, high=1, label="{name}"}}'
+                                             for k, name in zip(keys, ("Big", "Small", "Nothing"))])
+
+    def measured(point, seed, reps, n_weeks):
+        f = 10 * point.costs.cost_per_hire + point.costs.cost_per_recruitment_round
+        noise = np.array([0.01 * r for r in reps])  # the futures differ a little, alike at every point
+        return {"outcomes": np.column_stack([np.ones(len(reps)), np.full(len(reps), n_weeks), f + noise,
+                                             np.zeros(len(reps))])}
+
+    monkeypatch.setattr(sa, "outcomes_chunk", measured)
+    res = sa.sensitivity(scn, ["tornado"], years=1, reps=3, seed=1, jobs=1)
+    words = sa_words(res)
+    assert "depends most on big" in words[1] and words[2].startswith("Then on small")
+    assert "1 of the 3 settings made no clear difference" in " ".join(words) and "nothing." in " ".join(words)
+
+
+def test_a_draw_that_is_no_scenario_stops_the_run_before_anything_runs(tmp_path):
+    """Each share is valid at its ends with the other central, but together they can pass 1: replication 27 of
+    seed 2 draws such a pair. The run stops before simulating any future, and keeps nothing."""
+    from workforce_sim.loading import ScenarioError
+
+    fixed = with_values(load_scenario("baseline"), {})
+    scn = load_scenario(fixed.model_dump(), [
+        'demand.sources.schools.referral_share={uncertain="uniform", low=0.05, high=0.6}',
+        'demand.sources.schools.early_help_share={uncertain="uniform", low=0.05, high=0.6}'])
+    seen = []
+    with pytest.raises(ScenarioError, match="is not a valid scenario"):
+        run(scn, years=0.2, reps=28, seed=2, jobs=1, uncertainty=True, out=tmp_path / "r", progress=lambda d, t: seen.append(d))
+    assert max(seen, default=0) == 0 and not list((tmp_path / "r").glob(".partial/*.npz"))

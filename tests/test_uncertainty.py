@@ -7,7 +7,7 @@ from scipy import stats
 from conftest import write_toml
 from workforce_sim import load_scenario
 from workforce_sim.loading import ScenarioError, bundled_names
-from workforce_sim.uncertainty import draws_table, drawn, drawn_values, stream_name, with_values
+from workforce_sim.uncertainty import draws_table, drawn, drawn_values, quantiles_to_values, stream_name, with_values
 
 PRESSURE = "workforce.turnover.pressure_effect"
 
@@ -66,6 +66,9 @@ def test_a_combination_the_schema_refuses_at_either_end_is_an_error():
     # the shares must add up to 1: nfa alone cannot move without the others
     text = _errors("baseline", ['cases.outcomes.nfa={uncertain="uniform", low=0.40, high=0.50, central=0.42}'])
     assert "its low (0.4) is not allowed" in text and "shares must add up to 1" in text
+    # a high end alone out of range, among the baseline's own uncertain settings (all valid at their lows)
+    text = _errors("baseline", ['workforce.absence.rate={uncertain="uniform", low=0.01, high=1.5, central=0.03}'])
+    assert "its high (1.5) is not allowed" in text and "its low" not in text
 
 
 def test_set_fixes_an_uncertain_setting_and_a_file_can_fix_its_parents(tmp_path):
@@ -74,6 +77,13 @@ def test_set_fixes_an_uncertain_setting_and_a_file_can_fix_its_parents(tmp_path)
     assert PRESSURE not in fixed.uncertain and fixed.workforce.turnover.pressure_effect == 2.0
     f = write_toml(tmp_path / "x.toml", 'extends = "baseline"\nname = "x"\n[workforce.turnover]\npressure_effect = 2\n')
     assert PRESSURE not in load_scenario(f).uncertain
+    # --set of a whole table, on a scenario passed on as a table, fixes every uncertain setting inside it
+    passed = load_scenario("baseline").model_dump()
+    turnover = dict(passed["workforce"]["turnover"], pressure_effect=2.0)
+    from workforce_sim.loading import Override
+    fixed = load_scenario(passed, [Override("workforce.turnover", turnover)])
+    assert PRESSURE not in fixed.uncertain and "workforce.turnover.supervision_effect" not in fixed.uncertain
+    assert "cases.drift.effect" in fixed.uncertain
     # a range replaces the parent's range whole, as a distribution does (no key is kept from the parent's)
     f = write_toml(tmp_path / "y.toml", 'extends = "baseline"\nname = "y"\n[cases.drift]\n'
                                         'effect = { uncertain = "uniform", low = 0.2, high = 0.4 }\n')
@@ -82,18 +92,30 @@ def test_set_fixes_an_uncertain_setting_and_a_file_can_fix_its_parents(tmp_path)
 
 
 def test_whole_number_settings_take_whole_numbers():
-    s = load_scenario("baseline", ['workforce.recruitment.nqsw_cohort_size={uncertain="uniform", low=0, high=7}'])
+    key = "workforce.recruitment.nqsw_cohort_size"
+    s = load_scenario("baseline", [f'{key}={{uncertain="uniform", low=0, high=7}}'])
     assert s.workforce.recruitment.nqsw_cohort_size == 4  # 3.5, rounded
-    values = {drawn_values(s, 1, r)["workforce.recruitment.nqsw_cohort_size"] for r in range(40)}
+    values = {drawn_values(s, 1, r)[key] for r in range(40)}
     assert values <= set(range(8)) and len(values) > 3
+    # a design's quantiles become whole numbers too (2.1 and 3.85 rounded)
+    assert quantiles_to_values(s, [key], np.array([[0.3], [0.55]])).tolist() == [[2.0], [4.0]]
 
 
 def test_draws_follow_each_settings_distribution():
     s = load_scenario("baseline", [f'{PRESSURE}={{uncertain="uniform", low=0.5, high=2.5}}',
-                                   'demand.trend_per_year={uncertain="triangular", low=0, central=0.01, high=0.05}'])
+                                   'demand.trend_per_year={uncertain="triangular", low=0, central=0.01, high=0.05}',
+                                   'workforce.absence.rate={uncertain="normal", mean=0.04, sd=0.02, low=0.01, high=0.07}'])
     d = draws_table([s], seed=7, reps=600)
     assert stats.kstest(d[PRESSURE], stats.uniform(0.5, 2.0).cdf).pvalue > 0.001
     assert stats.kstest(d["demand.trend_per_year"], stats.triang(0.2, loc=0, scale=0.05).cdf).pvalue > 0.001
+    # the normal is cut at its low and high (truncated, not clipped: no value piles up on an end)
+    absence = d["workforce.absence.rate"]
+    assert absence.between(0.01, 0.07, inclusive="neither").all()
+    assert stats.kstest(absence, stats.truncnorm(-1.5, 1.5, loc=0.04, scale=0.02).cdf).pvalue > 0.001
+    # a design's quantiles go through the same distribution
+    u = np.array([[0.2], [0.5], [0.9]])
+    assert np.allclose(quantiles_to_values(s, ["demand.trend_per_year"], u)[:, 0],
+                       stats.triang(0.2, loc=0, scale=0.05).ppf(u[:, 0]), rtol=1e-12)
     # independent streams: one setting's draws say nothing about another's
     assert abs(np.corrcoef(d[PRESSURE], d["demand.trend_per_year"])[0, 1]) < 0.15
 

@@ -523,7 +523,8 @@ SENSITIVITY_METHOD = """
 <p>Each uncertain setting is one number the scenario file gives as a range or a distribution instead of a
 single value (<code>{ uncertain = "uniform", low = 0.5, high = 2.5 }</code>). Everything else in the scenario
 is held as it is, including the staff and open cases on the start date: those are the service as it stands,
-not assumptions. The scenario was run at many combinations of the settings' values, every combination on
+not assumptions (so part of a change at a setting's low or high is the service moving, over the run, towards
+where it would settle with that value). The scenario was run at many combinations of the settings' values, every combination on
 the same simulated futures (the same chance events), so the differences between combinations come from the
 settings, and a setting that cannot affect a measure gets exactly zero.</p>
 <ul>

@@ -219,16 +219,21 @@ def _mean_ci(d: np.ndarray) -> tuple[float, float, float]:
     return mean_ci(d)  # one future alone has no interval (NaN): nothing tells its change from chance
 
 
-def tornado_table(scn: Scenario, design: Design, y: np.ndarray) -> pd.DataFrame:
-    """Rows of sensitivity.csv for a tornado: ``y`` is points x replications x measures."""
+def tornado_table(scn: Scenario, design: Design, y: np.ndarray, n_weeks: int) -> pd.DataFrame:
+    """Rows of sensitivity.csv for a tornado: ``y`` is points x replications x measures of runs of ``n_weeks``.
+    A change's interval stays within what the measure can change by (a chance by at most 100 points, the
+    weeks before the first breach by at most the run)."""
     rows = []
     central = y[0].mean(axis=0)
+    widest = {"share": 1.0, "weeks": float(n_weeks)}
     for j, key in enumerate(design.keys):
         lo_i = design.roles.index(("low", key))
         hi_i = design.roles.index(("high", key))
         for m, measure in enumerate(MEASURES):
             diff = y[hi_i, :, m] - y[lo_i, :, m]
             effect, elo, ehi = _mean_ci(diff)
+            if measure.unit in widest:
+                elo, ehi = max(elo, -widest[measure.unit]), min(ehi, widest[measure.unit])
             index = abs(effect)
             if not (np.isfinite(elo) and np.isfinite(ehi)):
                 ilo = ihi = np.nan
@@ -451,7 +456,8 @@ def _points_table(designs: list[Design], y_mean: list[np.ndarray], reps: int) ->
     return pd.concat(frames, ignore_index=True)
 
 
-def _analyse(scn: Scenario, designs: list[Design], y_rows: np.ndarray, seed: int) -> tuple[pd.DataFrame, list]:
+def _analyse(scn: Scenario, designs: list[Design], y_rows: np.ndarray, seed: int,
+             n_weeks: int) -> tuple[pd.DataFrame, list]:
     """The ranked table of every design, and each design's means over the futures (points x measures), from
     the measures of every design row in order (rows x replications x measures)."""
     tables, y_means, start = [], [], 0
@@ -460,7 +466,7 @@ def _analyse(scn: Scenario, designs: list[Design], y_rows: np.ndarray, seed: int
         start += len(d.values)
         y_means.append(y.mean(axis=1))
         if d.method == "tornado":
-            tables.append(tornado_table(scn, d, y))
+            tables.append(tornado_table(scn, d, y, n_weeks))
         elif d.method == "morris":
             tables.append(morris_table(scn, d, y, seed))
         else:
@@ -538,7 +544,7 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
             work.fill(ex, width, reps)
         seconds = time.perf_counter() - t0
         y_all = np.stack([np.stack([work.done[(p, r)]["outcomes"] for r in range(reps)]) for p in range(len(points))])
-        table, y_means = _analyse(scn, designs, y_all[inverse], seed)
+        table, y_means = _analyse(scn, designs, y_all[inverse], seed, n_weeks)
         manifest = {"kind": "sensitivity", "workforce_sim_version": __version__, "seed": seed,
                     "replications": reps, "years": years, "weeks": n_weeks, "methods": methods, "settings": keys,
                     "trajectories": identity["trajectories"], "samples": identity["samples"],

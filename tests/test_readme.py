@@ -59,8 +59,9 @@ def shortened(args: list[str]) -> list[str]:
         args.append("--no-start-check")
     if args[0] == "settle":
         args += ["--years", "4", "--reps", "2"]
-    if args[0] == "sensitivity":  # one future at each of the baseline's 29 (or Morris's 30) points
-        args += ["--years", "0.5", "--reps", "1", "--trajectories", "2"]
+    if args[0] == "sensitivity":  # two of the baseline's settings: 5 points one at a time, 6 for Morris
+        args += ["--years", "0.5", "--reps", "2", "--trajectories", "2", "--setting", "demand.trend_per_year",
+                 "--setting", "cases.drift.effect"]
     return args
 
 

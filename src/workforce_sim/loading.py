@@ -114,14 +114,26 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
         raise ScenarioError([f"{path}: line {_line_of(raw, exc.start + bom)}: {NOT_UTF8}"]) from None
 
 
+_PARSED: dict[str, dict] = {}  # a file's text -> its tables: the bundled baseline is read by most scenarios
+_PARSED_MAX = 32
+
+
 def _read_toml(path: Path) -> dict:
+    """A TOML file's tables (a fresh copy: callers change them). Parsing a long file takes far longer than
+    copying its tables, so the tables of the last few texts read are kept, by the text itself."""
     text = _read_text(path)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
-    except RecursionError:
-        raise ScenarioError([f"{path}: not valid TOML: values nested too deeply"]) from None
+    got = _PARSED.get(text)
+    if got is None:
+        try:
+            got = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+        except RecursionError:
+            raise ScenarioError([f"{path}: not valid TOML: values nested too deeply"]) from None
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[text] = got
+    return copy.deepcopy(got)
 
 
 UNCERTAIN = "uncertain"  # the key that makes a table an uncertain setting, and the Scenario field recording them

@@ -54,6 +54,9 @@ def test_only_the_setting_that_can_matter_ranks_first_and_the_rest_are_exactly_z
     assert (deflator["index"] == 0).all() and (deflator["index_ci95_high"] == 0).all()
     if method == "tornado":  # the low and high of growth are the low and high the scenario gave
         assert (top["low"], top["high"]) == (0.0, 0.6) and top["at_high"] > top["at_central"] > top["at_low"]
+    shown = res.table.drop_duplicates("setting").set_index("setting")  # growth and the deflator are rates a year
+    assert shown["percent"].to_dict() == {GROWTH: True, HIRE: False, DEFLATOR: True}
+    assert shown.loc[GROWTH, "distribution"].startswith("uniform from 0% to 60%")
 
 
 def test_a_tornado_point_is_the_scenario_at_that_value_on_the_same_futures(analysed):
@@ -100,7 +103,8 @@ def test_the_words_follow_the_ranking_and_name_what_made_no_difference(analysed)
     words = sa_words(res)
     # the chance did not move in a year: the words say so and read the caseload at the end instead
     assert words[0].startswith("No uncertain setting changed the chance")
-    assert "depends most on growth" in words[1] and "at its low (0) the caseload at the end is" in words[1]
+    assert "depends most on growth" in words[1] and "at its high (60%)" in words[1]
+    assert "at its low (0%) the caseload at the end is" in words[1]  # growth a year is shown as a percentage
     assert any("2 of the 3 settings made no clear difference" in w and "hire and deflator" in w for w in words)
 
 

@@ -144,3 +144,26 @@ def test_every_bundled_uncertain_setting_says_what_it_is_and_why():
             assert spec.label and spec.source, (name, key)
             low, high = spec.range
             assert low <= spec.central_value <= high
+
+
+def test_shares_chances_and_rates_a_year_are_shown_as_percentages():
+    """Tables and words show 0.04 growth as 4% and 0.78 of rounds failing as 78%, but 14 weeks as 14 and a
+    multiplier of 1.5 as 1.5: the schema marks which settings are percentages."""
+    from workforce_sim.uncertainty import in_percent
+    from workforce_sim.words import setting_text
+
+    base, combined = load_scenario("baseline"), load_scenario("combined-package")
+    shown = {k: in_percent(base, k) for k in base.uncertain}
+    assert {k for k, v in shown.items() if v} == {
+        "demand.trend_per_year", "early_help.step_up_share_not_engaged", "workforce.recruitment.round_failure_share",
+        "workforce.agency.leavers_return_share"}
+    for key in ["demand.sources.police.trend_per_year", "costs.discount_rate", "costs.pay_award_per_year",
+                "workforce.turnover.permanent_per_year.asye"]:
+        assert in_percent(base, key), key
+    for key in ["costs.salary.asye", "workforce.allocation.ceiling_share", "cases.plans.cin.duration_weeks.mean"]:
+        assert not in_percent(base, key), key
+    assert all(in_percent(combined, k) for k in combined.uncertain if k.startswith("levers."))  # a lever's by its type
+    assert [setting_text(v, True) for v in (0.04, 0.07, 0.025, 0.85, -0.01)] == ["4%", "7%", "2.5%", "85%", "-1%"]
+    assert [setting_text(v) for v in (14, 0.5, 1.3)] == ["14", "0.5", "1.3"]
+    assert base.uncertain["demand.trend_per_year"].describe(lambda v: setting_text(v, True)) == \
+        "triangular from 0% to 4%, most likely 2%"

@@ -24,7 +24,7 @@ from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
 from .words import (beats_first, headline_lines, money_difference, money_difference_range, plain_headline,
-                    sensitivity_sentences, uncertainty_line)
+                    sensitivity_sentences, setting_at, uncertainty_line)
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
@@ -718,7 +718,7 @@ def _print_ranking(result, method: str, measures) -> None:
             else:
                 text = f"{row['index']:.2f}"
             cells.append(f"{text if row['clear'] or text == 'no change' else '(' + text + ')':>{cell_w}}")
-        span = f"{r['low']:g} to {r['high']:g}"
+        span = f"{setting_at(r, 'low')} to {setting_at(r, 'high')}"
         click.echo(f"{int(r['rank']):>4}  {str(r['label'])[:label_w - 2]:{label_w}}{span:>16}" + "".join(cells))
 
 

@@ -18,7 +18,7 @@ analysis and ``run --uncertainty`` use its range (see :mod:`workforce_sim.uncert
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Callable, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
@@ -328,8 +328,9 @@ class _Uncertain(BaseModel):
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
         return np.clip(_frozen_of(self).ppf(u), self.low, self.high)
 
-    def describe(self) -> str:
-        """The distribution in a few words: "uniform from 0.5 to 2.5"."""
+    def describe(self, show: Callable[[float], str] | None = None) -> str:
+        """The distribution in a few words: "uniform from 0.5 to 2.5" (``show`` writes each value; default as a
+        scenario file would, e.g. 0.04, where tables may want 4%)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
 
@@ -355,9 +356,10 @@ class UncertainUniform(_Uncertain):
         """The matching ``scipy.stats`` uniform distribution."""
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
-    def describe(self) -> str:
+    def describe(self, show: Callable[[float], str] | None = None) -> str:
         """The distribution in a few words."""
-        return f"uniform from {_g(self.low)} to {_g(self.high)}"
+        g = show or _g
+        return f"uniform from {g(self.low)} to {g(self.high)}"
 
 
 class UncertainTriangular(_Uncertain):
@@ -379,9 +381,10 @@ class UncertainTriangular(_Uncertain):
         width = self.high - self.low
         return stats.triang((self.central - self.low) / width, loc=self.low, scale=width)
 
-    def describe(self) -> str:
+    def describe(self, show: Callable[[float], str] | None = None) -> str:
         """The distribution in a few words."""
-        return f"triangular from {_g(self.low)} to {_g(self.high)}, most likely {_g(self.central)}"
+        g = show or _g
+        return f"triangular from {g(self.low)} to {g(self.high)}, most likely {g(self.central)}"
 
 
 class UncertainNormal(_Uncertain):
@@ -410,9 +413,10 @@ class UncertainNormal(_Uncertain):
         return stats.truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
                                loc=self.mean, scale=self.sd)
 
-    def describe(self) -> str:
+    def describe(self, show: Callable[[float], str] | None = None) -> str:
         """The distribution in a few words."""
-        return f"normal, mean {_g(self.mean)}, sd {_g(self.sd)}, cut at {_g(self.low)} and {_g(self.high)}"
+        g = show or _g
+        return f"normal, mean {g(self.mean)}, sd {g(self.sd)}, cut at {g(self.low)} and {g(self.high)}"
 
 
 UncertainSetting = Annotated[

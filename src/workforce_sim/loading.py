@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .distributions import UNCERTAIN_KINDS, UncertainSetting
-from .schema import CaseGroup, Scenario, StaffGroup
+from .schema import SHOWN_AS_PERCENT, CaseGroup, Scenario, StaffGroup
 
 CSV_KEYS = {"staff_file": ("staff", StaffGroup), "open_cases_file": ("open_cases", CaseGroup)}
 
@@ -623,10 +623,25 @@ def number_type(key: str, data: dict | None = None) -> type | None:
     """``int`` or ``float``: the kind of number the schema expects at a dotted ``key`` (None if it expects
     something else, or has no such key). ``data`` (the scenario's table) says which kind of lever or
     distribution a table is."""
+    ann, _ = _annotation_at(key, data)
+    return ann if ann in (int, float) else None
+
+
+def shown_as_percent(key: str, data: dict | None = None) -> bool:
+    """Whether the number setting at a dotted ``key`` is a share, a chance or a rate a year, which tables and
+    words show as a percentage (0.04 as 4%)."""
+    ann, metadata = _annotation_at(key, data)
+    return ann in (int, float) and any(m is SHOWN_AS_PERCENT for m in metadata)
+
+
+def _annotation_at(key: str, data: dict | None) -> tuple[Any, list]:
+    """The schema's annotation at a dotted ``key`` (None if it has no such key), unwrapped, with the metadata
+    (constraints and markers) of its last step."""
     ann: Any = Scenario
     node: Any = data
+    metadata: list = []
     for part in key_path(key):
-        ann = _unwrap(ann)
+        ann, _ = _unwrap(ann)
         members = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, _UnionType) else ()
         if members:  # a union of tables: the table's tag (type, dist, uncertain) says which
             tag = next(((k, node[k]) for k in ("type", "dist", UNCERTAIN) if isinstance(node, dict) and k in node), None)
@@ -634,30 +649,33 @@ def number_type(key: str, data: dict | None = None) -> type | None:
                         and tag[0] in m.model_fields and typing.get_args(m.model_fields[tag[0]].annotation) == (tag[1],)),
                        None)
             if ann is None:
-                return None
+                return None, []
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             if not isinstance(part, str) or part not in ann.model_fields:
-                return None
-            ann = ann.model_fields[part].annotation
+                return None, []
+            field = ann.model_fields[part]
+            ann, metadata = field.annotation, list(field.metadata)
         elif typing.get_origin(ann) is dict:
-            ann = typing.get_args(ann)[1]
+            ann, metadata = typing.get_args(ann)[1], []
         elif typing.get_origin(ann) is list:
-            ann = typing.get_args(ann)[0]
+            ann, metadata = typing.get_args(ann)[0], []
         else:
-            return None
+            return None, []
         found, node = _get_at(node, (part,)) if node is not None else (False, None)
         node = node if found else None
-    ann = _unwrap(ann)
-    return ann if ann in (int, float) else None
+    ann, more = _unwrap(ann)
+    return ann, metadata + more
 
 
 _UnionType = type(int | None)
 
 
-def _unwrap(ann: Any) -> Any:
-    """An annotation without its ``Annotated`` wrapper, and ``X | None`` as ``X``."""
+def _unwrap(ann: Any) -> tuple[Any, list]:
+    """An annotation without its ``Annotated`` wrappers, and ``X | None`` as ``X``; and the wrappers' metadata."""
+    metadata: list = []
     while True:
         if typing.get_origin(ann) is typing.Annotated:
+            metadata += list(typing.get_args(ann)[1:])
             ann = typing.get_args(ann)[0]
             continue
         if typing.get_origin(ann) in (typing.Union, _UnionType):
@@ -665,7 +683,7 @@ def _unwrap(ann: Any) -> Any:
             if len(args) == 1:
                 ann = args[0]
                 continue
-        return ann
+        return ann, metadata
 
 
 def _as_setting(value: float, kind: type) -> float | int:

@@ -39,6 +39,7 @@ from matplotlib.patches import Patch
 from .model.measures import describe
 from .results import (MANAGEABLE_MEASURE, BreachRule, breach_rules, financial_year_days, first_breach, money_settings,
                       read_run)
+from .words import setting_at
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -718,7 +719,8 @@ def tornado_chart(result, measure: str) -> Chart:
     ax.axvline(c, color=THRESHOLD_GREY, linewidth=1.2)
     if m.unit == "share":
         ax.set_xlim(-2, 102)  # a chance runs from 0 to 100%: the whole scale, so a small swing looks small
-    names = [_wrap(f"{_text(r['label'])} ({r['low']:g} to {r['high']:g})", 48) for _, r in rows.iterrows()]
+    names = [_wrap(f"{_text(r['label'])} ({setting_at(r, 'low')} to {setting_at(r, 'high')})", 48)
+             for _, r in rows.iterrows()]
     ax.set_yticks(y, names, fontsize=FONT_SIZE - 1)
     for yi, (_, r) in zip(y, rows.iterrows()):
         if not r["clear"]:
@@ -735,8 +737,8 @@ def tornado_chart(result, measure: str) -> Chart:
                ncols=2, frameon=False)
     top = rows.iloc[::-1]
     top = top[top["at_low"] != top["at_high"]]  # only settings that changed it
-    bits = [f"{r['label']} from {m.show(r['at_low'])} at its low ({r['low']:g}) to {m.show(r['at_high'])} at its high "
-            f"({r['high']:g})" for _, r in top.head(3).iterrows()]
+    bits = [f"{r['label']} from {m.show(r['at_low'])} at its low ({setting_at(r, 'low')}) to {m.show(r['at_high'])} "
+            f"at its high ({setting_at(r, 'high')})" for _, r in top.head(3).iterrows()]
     n = result.manifest.get("replications")
     alt = (f"Tornado chart of {m.label[0].lower()}{m.label[1:]} for {result.scenario.label}, each uncertain setting at "
            f"its low and at its high with the others central, on the same {n} simulated futures. With every setting "

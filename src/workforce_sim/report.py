@@ -25,7 +25,8 @@ from .plots import (COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, 
 from .results import MANAGEABLE_MEASURE, BreachRule, financial_year_days
 from .schema import Scenario
 from .words import (METHOD_WORDS, beats_first, headline_lines, money_difference, money_difference_range,
-                    plain_headline, run_length, sensitivity_sentences, trajectory_line, uncertainty_line)
+                    plain_headline, run_length, sensitivity_sentences, setting_text, trajectory_line,
+                    uncertainty_line)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 62rem; margin: 2rem auto;
@@ -417,7 +418,7 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Real terms and discounting": f"prices deflated by {_percent(s.costs.deflator_per_year)} a year; net present "
                                           f"cost discounted at {_percent(s.costs.discount_rate)} a year",
             "Uncertain settings (central value; range)": "; ".join(
-                f"{spec.label or key}: {_central(s, key)} ({spec.describe()})" for key, spec in s.uncertain.items())
+                f"{spec.label or key}: {_central(s, key)} ({_range(s, key)})" for key, spec in s.uncertain.items())
                 or "none",
         }
         rows[s.name] = col
@@ -425,9 +426,16 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
 
 
 def _central(scn: Scenario, key: str) -> str:
-    from .uncertainty import setting_value
+    from .uncertainty import in_percent, setting_value
 
-    return f"{setting_value(scn, key):g}"
+    return setting_text(setting_value(scn, key), in_percent(scn, key))
+
+
+def _range(scn: Scenario, key: str) -> str:
+    from .uncertainty import in_percent
+
+    percent = in_percent(scn, key)
+    return scn.uncertain[key].describe(lambda v: setting_text(v, percent))
 
 
 METHOD = """

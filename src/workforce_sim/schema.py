@@ -71,7 +71,16 @@ def _every_grade(v: dict) -> dict:
     return v
 
 
-Probability = Annotated[float, AfterValidator(_probability)]
+class _ShownAsPercent:
+    """Marks a setting that tables and words show as a percentage (0.04 as 4%): a share, a chance, a growth rate."""
+
+    def __repr__(self) -> str:
+        return "SHOWN_AS_PERCENT"
+
+
+SHOWN_AS_PERCENT = _ShownAsPercent()
+Probability = Annotated[float, AfterValidator(_probability), SHOWN_AS_PERCENT]
+Growth = Annotated[float, Field(ge=-0.9), SHOWN_AS_PERCENT]  # a change a year: 0.03 is 3% a year; -0.9 at the least
 NonNegative = Annotated[float, AfterValidator(_non_negative)]
 Positive = Annotated[float, AfterValidator(_positive)]
 Count = Annotated[int, AfterValidator(_non_negative)]
@@ -105,14 +114,14 @@ class Source(Strict):
     referral_share: Probability = Field(description="share of this source's contacts that become referrals")
     early_help_share: Probability = Field(description="share of this source's contacts sent to early help")
     partner: bool = Field(True, description="whether the partners' threshold factor applies to this source")
-    trend_per_year: float | None = Field(None, ge=-0.9, description="growth per year for this source; default the demand-wide trend")
+    trend_per_year: Growth | None = Field(None, description="growth per year for this source; default the demand-wide trend")
 
 
 class Demand(Strict):
     """Contacts arriving at the front door: how many come from each source, how they grow, and how they vary by month."""
 
     sources: dict[str, Source] = Field(min_length=1)
-    trend_per_year: float = Field(0.0, ge=-0.9, description="growth of contacts per year, e.g. 0.03 for 3% a year")
+    trend_per_year: Growth = Field(0.0, description="growth of contacts per year, e.g. 0.03 for 3% a year")
     seasonality: list[Positive] = Field(
         default_factory=lambda: [1.0] * 12, min_length=12, max_length=12,
         description="relative volume in January..December (scaled to average 1)")
@@ -311,15 +320,15 @@ class Costs(Strict):
 
     salary: Annotated[dict[Grade, Positive], AfterValidator(_every_grade)] = Field(description="annual basic pay per FTE at the start date, by grade")
     on_cost_share: Probability = Field(description="employer on-costs (pension, National Insurance) as a share of salary")
-    pay_award_per_year: float = Field(ge=-0.5, le=1.0, description="pay rise applied each 1 April")
+    pay_award_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(ge=-0.5, le=1.0, description="pay rise applied each 1 April")
     agency_premium_per_year: NonNegative = Field(description="extra cost of an agency FTE over a permanent one (salary and on-costs)")
     cost_per_hire: NonNegative = Field(description="cost of each permanent hire (interviews, checks, induction)")
     cost_per_recruitment_round: NonNegative = Field(description="cost of each recruitment round (advert, agency search)")
     asye_support_per_starter: NonNegative = Field(description="support and training for each newly qualified starter")
-    deflator_per_year: float = Field(0.02, ge=-0.5, le=1.0, description=(
+    deflator_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(0.02, ge=-0.5, le=1.0, description=(
         "general inflation a year (HM Treasury GDP deflator) used to show costs in real terms, in the prices of the "
         "financial year the run starts in"))
-    discount_rate: float = Field(0.035, ge=0.0, le=1.0, description=(
+    discount_rate: Annotated[float, SHOWN_AS_PERCENT] = Field(0.035, ge=0.0, le=1.0, description=(
         "discount rate a year for net present cost (HM Treasury Green Book: 3.5%), applied to real-terms costs"))
 
 

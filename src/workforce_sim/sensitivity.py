@@ -48,7 +48,8 @@ from .results import BreachRule, Money, commit_files, previous_run, recover_run_
 from .schema import Scenario
 from .store import ReplicationStore
 from .streams import stream_code
-from .uncertainty import applied, quantiles_to_values, setting_value, with_values
+from .uncertainty import applied, in_percent, quantiles_to_values, setting_value, with_values
+from .words import setting_text
 
 METHODS = ("tornado", "morris", "sobol")
 MORRIS_LEVELS = 4  # grid levels of each setting's quantiles (0, 1/3, 2/3, 1)
@@ -203,8 +204,10 @@ def design_size(method: str, settings: int, trajectories: int, samples: int) -> 
 def _setting_columns(scn: Scenario, key: str) -> dict:
     spec = scn.uncertain[key]
     low, high = spec.range
-    return {"setting": key, "label": spec.label or key, "source": spec.source, "distribution": spec.describe(),
-            "low": low, "central": setting_value(scn, key), "high": high}
+    percent = in_percent(scn, key)
+    return {"setting": key, "label": spec.label or key, "source": spec.source,
+            "distribution": spec.describe(lambda v: setting_text(v, percent)), "low": low,
+            "central": setting_value(scn, key), "high": high, "percent": percent}
 
 
 def _mean_ci(d: np.ndarray) -> tuple[float, float, float]:
@@ -341,7 +344,7 @@ def sobol_table(scn: Scenario, design: Design, y_mean: np.ndarray, seed: int) ->
 
 
 TABLE_COLUMNS = ["method", "measure", "rank", "setting", "label", "source", "distribution", "low", "central", "high",
-                 "index", "index_ci95_low", "index_ci95_high", "clear", "at_low", "at_central", "at_high", "effect",
+                 "percent", "index", "index_ci95_low", "index_ci95_high", "clear", "at_low", "at_central", "at_high", "effect",
                  "effect_ci95_low", "effect_ci95_high", "p_chance", "mu", "sigma", "first_order", "first_order_ci95_low",
                  "first_order_ci95_high"]
 
@@ -604,6 +607,7 @@ def read_sensitivity(folder: Path) -> SensitivityResult:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     table = pd.read_csv(folder / "sensitivity.csv", dtype={"source": str, "label": str, "setting": str})
     table["source"] = table["source"].fillna("")
+    table["percent"] = table["percent"].fillna(False).astype(bool) if "percent" in table else False  # older folders
     points = pd.read_csv(folder / "points.csv")
     scn = load_scenario(manifest["scenarios"][0])
     return SensitivityResult(scn, table, points, manifest)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .loading import ScenarioError, key_path, load_scenario, number_type
+from .loading import ScenarioError, key_path, load_scenario, number_type, shown_as_percent
 from .schema import Scenario
 from .streams import Streams
 
@@ -35,6 +35,11 @@ def setting_value(scn: Scenario, key: str) -> float:
     for part in key_path(key):
         node = node[part]
     return float(node)
+
+
+def in_percent(scn: Scenario, key: str) -> bool:
+    """Whether tables show the setting at a dotted ``key`` as a percentage (a share, a chance, a rate a year)."""
+    return shown_as_percent(key, scn.model_dump(mode="python"))
 
 
 def applied(scn: Scenario, key: str, value: float) -> float:

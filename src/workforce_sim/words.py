@@ -41,6 +41,18 @@ def money_difference_range(low: float, high: float, fmt) -> str:
     return f"from saving {fmt(-low)} to {fmt(high)} more"
 
 
+def setting_text(value: float, percent: bool = False) -> str:
+    """A setting's value as a reader sees it: a share, a chance or a rate a year as a percentage ("4%",
+    "2.5%"), any other number as it is ("14", "0.5")."""
+    return f"{round(100 * value, 6):g}%" if percent else f"{value:g}"
+
+
+def setting_at(row, end: str) -> str:
+    """A sensitivity table row's setting at one end ("low", "central" or "high"), as :func:`setting_text`
+    writes it (a table written before the ``percent`` column shows the number as it is)."""
+    return setting_text(float(row[end]), bool(row.get("percent", False)))
+
+
 def when(scn, week: float) -> str:
     """A week of the run as words: "never", or "week 92 (Nov 2020)"."""
     if not np.isfinite(week):
@@ -188,7 +200,8 @@ def _reads(measure, v: float, again: bool = False) -> str:
 def _size(method: str, row, measure) -> str:
     """How much one setting moves a measure, in the words of the method that measured it."""
     if method == "tornado":
-        return (f": at its low ({row['low']:g}) {_reads(measure, row['at_low'])}, at its high ({row['high']:g}) "
+        return (f": at its low ({setting_at(row, 'low')}) {_reads(measure, row['at_low'])}, at its high "
+                f"({setting_at(row, 'high')}) "
                 f"{_reads(measure, row['at_high'], again=True)}")
     if method == "morris":
         what = {"p_sustained": "the chance caseloads stay manageable", "weeks_manageable": "the weeks before the first "

@@ -23,8 +23,8 @@ from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEA
 from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
 from .store import PARTIAL, StoreMismatch
 from .tracing import child_story, most_moved_child, trace
-from .words import (beats_first, headline_lines, money_difference, money_difference_range, plain_headline,
-                    sensitivity_sentences, setting_at, uncertainty_line)
+from .words import (beats_first, headline_lines, index_text, money_difference, money_difference_range,
+                    plain_headline, sensitivity_sentences, setting_at, uncertainty_line)
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
@@ -323,14 +323,19 @@ def _start_checks(scns, seed: int, jobs: int | None):
         sys.exit(130)
 
 
-def _experiment(scns, out, jobs, cluster, ours=False, **kw):
-    """Run replications with a progress display; turn foreseeable failures into plain messages."""
+def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
+    """Run replications with a progress display; turn foreseeable failures into plain messages. ``runner``:
+    :func:`workforce_sim.run` (the default) or another that takes its engine's arguments, such as
+    :func:`workforce_sim.sensitivity.sensitivity`."""
     ok = False
     try:
-        result = run_experiment(scns, jobs=jobs, cluster=cluster, out=out, progress=Progress(sys.stderr.isatty()),
-                                notify=lambda message: click.echo(message, err=True), **kw)
+        result = (runner or run_experiment)(scns, jobs=jobs, cluster=cluster, out=out,
+                                            progress=Progress(sys.stderr.isatty()),
+                                            notify=lambda message: click.echo(message, err=True), **kw)
         ok = True
         return result
+    except ScenarioError as err:
+        _fail(err)
     except (ValueError, StoreMismatch, FolderError) as exc:
         raise click.UsageError(str(exc)) from None
     except (DaskMissing, ClusterUnreachable) as exc:
@@ -655,23 +660,9 @@ def sensitivity_cmd(scenario, methods, settings, trajectories, samples, years, r
                f"({sum(sizes.values()) * reps:,} replications in all, roughly {_duration(guess)} on {width} "
                f"core{'s' if width != 1 else ''}).", err=True)
     out, ours = _output_folder(out, Path("outputs") / f"sensitivity-{scn.name}", resume)
-    ok = False
-    try:
-        result = sensitivity(scn, chosen, years=years, reps=reps, seed=seed, settings=keys, trajectories=trajectories,
-                             samples=samples, jobs=jobs, cluster=cluster, out=out, resume=resume, replace=replace,
-                             progress=Progress(sys.stderr.isatty()), notify=lambda m: click.echo(m, err=True))
-        ok = True
-    except ScenarioError as err:
-        _fail(err)
-    except (ValueError, StoreMismatch, FolderError, DaskMissing, ClusterUnreachable) as exc:
-        raise click.UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        saved = len(list((out / PARTIAL).glob("*.npz"))) if (out / PARTIAL).exists() else 0
-        click.echo(f"\nInterrupted. Finished replications are kept in {out}/ ({saved} batch(es)); run the same "
-                   "command with --resume to finish.", err=True)
-        sys.exit(130)
-    finally:
-        _finish_folder(out, ours, ok)
+    result = _experiment(scn, out, jobs, cluster, ours, runner=sensitivity, methods=chosen, years=years, reps=reps,
+                         seed=seed, settings=keys, trajectories=trajectories, samples=samples, resume=resume,
+                         replace=replace)
     central = result.manifest.get("central")
     if central:
         click.echo(f"\nWith every setting at its central value ({reps} simulated futures): "
@@ -711,12 +702,7 @@ def _print_ranking(result, method: str, measures) -> None:
         cells = []
         for m in others:
             row = table.loc[(r["setting"], m)]
-            if method == "tornado":
-                text = measures[m].change(row["effect"]) if row["effect"] != 0 else "no change"
-            elif method == "morris":
-                text = measures[m].change(row["index"]).lstrip("+") if row["index"] != 0 else "no change"
-            else:
-                text = f"{row['index']:.2f}"
+            text = index_text(method, row, measures[m])
             cells.append(f"{text if row['clear'] or text == 'no change' else '(' + text + ')':>{cell_w}}")
         span = f"{setting_at(r, 'low')} to {setting_at(r, 'high')}"
         click.echo(f"{int(r['rank']):>4}  {str(r['label'])[:label_w - 2]:{label_w}}{span:>16}" + "".join(cells))

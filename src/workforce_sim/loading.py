@@ -686,8 +686,8 @@ def _unwrap(ann: Any) -> tuple[Any, list]:
         return ann, metadata
 
 
-def _as_setting(value: float, kind: type) -> float | int:
-    """A value drawn for a setting, rounded to a whole number when the setting is one."""
+def as_setting(value: float, kind: type) -> float | int:
+    """A value for a setting (drawn, or at a design point), rounded to a whole number when the setting is one."""
     return int(round(value)) if kind is int else float(value)
 
 
@@ -720,7 +720,7 @@ def _gather_uncertain(data: dict, origin: _Origins, src: str, overridden: list[s
             record = {}
         record[key] = table
         _record(origin, (UNCERTAIN, key), table, _blame(origin, path, src))
-        _set_at(data, path, _as_setting(spec.central_value, kind))
+        _set_at(data, path, as_setting(spec.central_value, kind))
     if lines:
         raise ScenarioError(lines)
     if isinstance(record, dict) and record:
@@ -766,7 +766,7 @@ def _check_uncertain(scn: Scenario, data: dict, origin: _Origins, src: str) -> N
 
     def valid_at(end: int, which) -> list[str]:
         for _, spec, path, kind, _ in which:
-            _set_at(data, path, _as_setting(spec.range[end], kind))
+            _set_at(data, path, as_setting(spec.range[end], kind))
         _, problems = _validated(data, origin, src)
         for _, _, path, _, now in which:
             _set_at(data, path, now)

@@ -24,9 +24,9 @@ from .plots import (COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, 
                     tornado_chart)
 from .results import MANAGEABLE_MEASURE, BreachRule, financial_year_days
 from .schema import Scenario
-from .words import (METHOD_WORDS, beats_first, headline_lines, money_difference, money_difference_range,
-                    plain_headline, run_length, sensitivity_sentences, setting_text, trajectory_line,
-                    uncertainty_line)
+from .words import (METHOD_WORDS, beats_first, headline_lines, index_text, money_difference,
+                    money_difference_range, plain_headline, run_length, sensitivity_sentences, setting_text,
+                    trajectory_line, uncertainty_line)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 62rem; margin: 2rem auto;
@@ -116,10 +116,6 @@ def _points(d: float) -> str:
     return f"{n} point{'s' if n != 1 else ''} {'higher' if d > 0 else 'lower'}"
 
 
-def _percent(x: float) -> str:
-    return f"{100 * x:g}%"
-
-
 def _plain_name(key: str) -> str:
     """A settings key as a reader's words: "front_door" -> "Front door"."""
     text = str(key).replace("_", " ")
@@ -197,8 +193,8 @@ def _rate_words(scns: list[Scenario], field: str) -> str:
     """A money setting shared by the scenarios ("3.5%"), or each scenario's ("3.5% for a; 3% for b")."""
     values = {s.label: getattr(s.costs, field) for s in scns}
     if len(set(values.values())) == 1:
-        return _percent(next(iter(values.values())))
-    return "; ".join(f"{_percent(v)} for {k}" for k, v in values.items())
+        return setting_text(next(iter(values.values())), percent=True)
+    return "; ".join(f"{setting_text(v, percent=True)} for {k}" for k, v in values.items())
 
 
 def unclear_sentence(compare: pd.DataFrame, n: int) -> str | None:
@@ -415,8 +411,9 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Levers": "; ".join(f"{lv.label or lv.type} from {lv.start}" + (f" to {lv.end}" if lv.end else "")
                                 + (f", {_money(lv.cost_per_year)} a year" if lv.cost_per_year else "")
                                 for lv in s.levers) or "none",
-            "Real terms and discounting": f"prices deflated by {_percent(s.costs.deflator_per_year)} a year; net present "
-                                          f"cost discounted at {_percent(s.costs.discount_rate)} a year",
+            "Real terms and discounting": (
+                f"prices deflated by {setting_text(s.costs.deflator_per_year, percent=True)} a year; net present "
+                f"cost discounted at {setting_text(s.costs.discount_rate, percent=True)} a year"),
             "Uncertain settings (central value; range)": "; ".join(
                 f"{spec.label or key}: {_central(s, key)} ({_range(s, key)})" for key, spec in s.uncertain.items())
                 or "none",
@@ -564,7 +561,7 @@ cost a year in cash. Every number is in sensitivity.csv (each method, measure an
 
 def _sensitivity_table(result, method: str) -> str:
     """One method's ranking (HTML): each setting's range and its effect on each measure, ranked by the chance."""
-    from .sensitivity import MEASURE, MEASURES
+    from .sensitivity import MEASURES
 
     rows = result.ranking(method, "p_sustained")
     table = result.table[result.table["method"] == method].set_index(["setting", "measure"])
@@ -574,20 +571,18 @@ def _sensitivity_table(result, method: str) -> str:
         cells = []
         for m in MEASURES:
             row = table.loc[(r["setting"], m.name)]
+            value = index_text(method, row, m)
             if method == "tornado":
-                value = MEASURE[m.name].change(row["effect"]) if row["effect"] != 0 else "no change"
                 ci = (f"{m.change(row['effect_ci95_low'])} to {m.change(row['effect_ci95_high'])}"
                       if row["effect"] != 0 else "")
                 detail = f"<br><small>{_e(m.show(row['at_low']))} at the low, {_e(m.show(row['at_high']))} at the high"
                 detail += f"; 95% CI {_e(ci)}</small>" if ci else "</small>"
+            elif value == "no change":
+                detail = ""
             elif method == "morris":
-                value = m.change(row["index"]).lstrip("+") if row["index"] != 0 else "no change"
                 detail = (f"<br><small>over the trajectories, 95% CI {_e(m.change(row['index_ci95_low']).lstrip('+'))} "
-                          f"to {_e(m.change(row['index_ci95_high']).lstrip('+'))}</small>" if row["index"] != 0 else "")
-            elif row["index_ci95_low"] == row["index_ci95_high"] == 0:
-                value, detail = "no change", ""
+                          f"to {_e(m.change(row['index_ci95_high']).lstrip('+'))}</small>")
             else:
-                value = f"{row['index']:.2f}"
                 detail = f"<br><small>95% CI {row['index_ci95_low']:.2f} to {row['index_ci95_high']:.2f}</small>"
             mark = "" if row["clear"] or value == "no change" else " <small>(could be chance)</small>"
             cells.append(f"<td class='effect'>{_e(value)}{mark}{detail}</td>")

@@ -201,13 +201,17 @@ def design_size(method: str, settings: int, trajectories: int, samples: int) -> 
 
 
 # -- analyses --------------------------------------------------------------------------------
-def _setting_columns(scn: Scenario, key: str) -> dict:
-    spec = scn.uncertain[key]
-    low, high = spec.range
-    percent = in_percent(scn, key)
-    return {"setting": key, "label": spec.label or key, "source": spec.source,
-            "distribution": spec.describe(lambda v: setting_text(v, percent)), "low": low,
-            "central": setting_value(scn, key), "high": high, "percent": percent}
+def _setting_columns(scn: Scenario, keys: list[str]) -> dict[str, dict]:
+    """The columns of sensitivity.csv that describe each setting (its label, range, how it is shown), by key."""
+    out = {}
+    for key in keys:
+        spec = scn.uncertain[key]
+        low, high = spec.range
+        percent = in_percent(scn, key)
+        out[key] = {"setting": key, "label": spec.label or key, "source": spec.source,
+                    "distribution": spec.describe(lambda v, percent=percent: setting_text(v, percent)), "low": low,
+                    "central": setting_value(scn, key), "high": high, "percent": percent}
+    return out
 
 
 def _mean_ci(d: np.ndarray) -> tuple[float, float, float]:
@@ -226,7 +230,7 @@ def tornado_table(scn: Scenario, design: Design, y: np.ndarray, n_weeks: int) ->
     """Rows of sensitivity.csv for a tornado: ``y`` is points x replications x measures of runs of ``n_weeks``.
     A change's interval stays within what the measure can change by (a chance by at most 100 points, the
     weeks before the first breach by at most the run)."""
-    rows = []
+    rows, columns = [], _setting_columns(scn, design.keys)
     central = y[0].mean(axis=0)
     widest = {"share": 1.0, "weeks": float(n_weeks)}
     for j, key in enumerate(design.keys):
@@ -242,7 +246,7 @@ def tornado_table(scn: Scenario, design: Design, y: np.ndarray, n_weeks: int) ->
                 ilo = ihi = np.nan
             else:
                 ilo, ihi = (0.0, max(abs(elo), abs(ehi))) if elo <= 0 <= ehi else sorted((abs(elo), abs(ehi)))
-            rows.append(_setting_columns(scn, key) | {
+            rows.append(columns[key] | {
                 "method": "tornado", "measure": measure.name, "index": index, "index_ci95_low": ilo,
                 "index_ci95_high": ihi, "clear": bool(np.isfinite(elo) and np.isfinite(ehi) and not elo <= 0 <= ehi),
                 "at_low": y[lo_i, :, m].mean(), "at_central": central[m], "at_high": y[hi_i, :, m].mean(),
@@ -301,7 +305,7 @@ def morris_table(scn: Scenario, design: Design, y: np.ndarray, seed: int) -> pd.
     the sign-flip test of :func:`morris_chance` at 5%."""
     from SALib.analyze import morris
 
-    rows = []
+    rows, columns = [], _setting_columns(scn, design.keys)
     problem = _problem(design.keys)
     y_mean = y.mean(axis=1)
     chance = morris_chance(design, y, seed)
@@ -311,7 +315,7 @@ def morris_table(scn: Scenario, design: Design, y: np.ndarray, seed: int) -> pd.
         for j, key in enumerate(design.keys):
             mu_star, conf = float(res["mu_star"][j]), float(res["mu_star_conf"][j])
             conf = 0.0 if not np.isfinite(conf) else conf
-            rows.append(_setting_columns(scn, key) | {
+            rows.append(columns[key] | {
                 "method": "morris", "measure": measure.name, "index": mu_star,
                 "index_ci95_low": max(0.0, mu_star - conf), "index_ci95_high": mu_star + conf,
                 "clear": bool(chance[j, m] < 0.05), "p_chance": float(chance[j, m]),
@@ -323,7 +327,7 @@ def sobol_table(scn: Scenario, design: Design, y_mean: np.ndarray, seed: int) ->
     """Rows of sensitivity.csv for Sobol indices: ``y_mean`` is points x measures (means over replications)."""
     from SALib.analyze import sobol
 
-    rows = []
+    rows, columns = [], _setting_columns(scn, design.keys)
     problem = _problem(design.keys)
     for m, measure in enumerate(MEASURES):
         y = y_mean[:, m]
@@ -336,7 +340,7 @@ def sobol_table(scn: Scenario, design: Design, y_mean: np.ndarray, seed: int) ->
         for j, key in enumerate(design.keys):
             st, st_conf = float(res["ST"][j]), float(np.nan_to_num(res["ST_conf"][j]))
             s1, s1_conf = float(res["S1"][j]), float(np.nan_to_num(res["S1_conf"][j]))
-            rows.append(_setting_columns(scn, key) | {
+            rows.append(columns[key] | {
                 "method": "sobol", "measure": measure.name, "index": st,
                 "index_ci95_low": st - st_conf, "index_ci95_high": st + st_conf, "clear": bool(st - st_conf > 0),
                 "first_order": s1, "first_order_ci95_low": s1 - s1_conf, "first_order_ci95_high": s1 + s1_conf})

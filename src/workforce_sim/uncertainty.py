@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .loading import ScenarioError, key_path, load_scenario, number_type, shown_as_percent
+from .loading import ScenarioError, as_setting, key_path, load_scenario, number_type, shown_as_percent
 from .schema import Scenario
 from .streams import Streams
 
@@ -44,8 +44,7 @@ def in_percent(scn: Scenario, key: str) -> bool:
 
 def applied(scn: Scenario, key: str, value: float) -> float:
     """``value`` as the setting ``key`` takes it: a whole number where the setting is one."""
-    kind = number_type(key, scn.model_dump(mode="python"))
-    return float(round(value)) if kind is int else float(value)
+    return float(as_setting(value, number_type(key, scn.model_dump(mode="python"))))
 
 
 def with_values(scn: Scenario, values: Mapping[str, float]) -> Scenario:
@@ -63,7 +62,7 @@ def with_values(scn: Scenario, values: Mapping[str, float]) -> Scenario:
         path = key_path(key)
         for part in path[:-1]:
             node = node[part]
-        node[path[-1]] = int(round(v)) if kind is int else float(v)
+        node[path[-1]] = as_setting(v, kind)
     data["uncertain"] = {}
     try:  # the quick way (a design may have thousands of points); the loader below says what is wrong, if anything
         fixed = Scenario.model_validate(data)

@@ -204,12 +204,23 @@ def _size(method: str, row, measure) -> str:
                 f"({setting_at(row, 'high')}) "
                 f"{_reads(measure, row['at_high'], again=True)}")
     if method == "morris":
-        what = {"p_sustained": "the chance caseloads stay manageable", "weeks_manageable": "the weeks before the first "
-                "breach", "caseload_end": "the caseload at the end", "cost_per_year": "the cost a year"}[measure.name]
-        return (f": across its range it moves {what} by about {measure.change(row['index']).lstrip('+')} on average, "
-                "over the other settings' values")
+        return (f": across its range it moves {_the(measure)} by about {measure.change(row['index']).lstrip('+')} on "
+                "average, over the other settings' values")
     share = min(max(float(row["index"]), 0.0), 1.0)  # an estimate from few samples can come out below 0 or above 1
     return f": it accounts for about {share:.0%} of the measure's variation, with its interactions"
+
+
+def index_text(method: str, row, measure) -> str:
+    """One setting's effect on one measure as a table shows it (a row of sensitivity.csv): the tornado's change
+    from low to high ("-40 points"), Morris's mu* ("12 weeks"), or a Sobol total index ("0.42"); "no change"
+    when the measure did not move at all."""
+    if method == "tornado":
+        return measure.change(row["effect"]) if row["effect"] != 0 else "no change"
+    if method == "morris":
+        return measure.change(row["index"]).lstrip("+") if row["index"] != 0 else "no change"
+    if row["index_ci95_low"] == row["index_ci95_high"] == 0:
+        return "no change"
+    return f"{row['index']:.2f}"
 
 
 def sensitivity_sentences(result, method: str | None = None) -> list[str]:

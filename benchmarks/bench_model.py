@@ -24,12 +24,11 @@ import sys
 import time
 
 import numpy as np
-import simpy
 
 from workforce_sim import load_scenario
-from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
 from workforce_sim.model.council import CountingEnvironment, collector_paused
+from workforce_sim.scenario.calendar import weeks_for_years
 
 NATIONAL_FACTOR = 333  # England's ~12 million children / the baseline's 36,000
 

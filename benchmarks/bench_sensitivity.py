@@ -6,7 +6,7 @@
 
 Measured side by side in one run:
 
-1. the analysis (``workforce_sim.sensitivity``, the tornado) at each ``--reps``: its wall time, and
+1. the analysis (``workforce_sim.studies.sensitivity``, the tornado) at each ``--reps``: its wall time, and
    its ranking by the chance caseloads stay manageable (ties by the caseload at the end);
 2. a plain ``run`` of the baseline with as many replications as the largest analysis ran, on the
    same cores: the ratio of the two says what the analysis costs beyond its replications (its
@@ -22,8 +22,8 @@ import argparse
 import time
 
 from workforce_sim import load_scenario, run
-from workforce_sim.backends import available_cores
-from workforce_sim.sensitivity import sensitivity
+from workforce_sim.runs.backends import available_cores
+from workforce_sim.studies.sensitivity import sensitivity
 
 
 def main() -> int:

@@ -21,8 +21,8 @@ import sys
 import numpy as np
 
 from workforce_sim import bundled_names, load_scenario
-from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
+from workforce_sim.scenario.calendar import weeks_for_years
 
 IGNORED = {"_events"}
 

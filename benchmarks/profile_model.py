@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from workforce_sim import load_scenario
-from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
+from workforce_sim.scenario.calendar import weeks_for_years
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -5,7 +5,7 @@ import tomllib
 import pytest
 from hypothesis import settings
 
-from workforce_sim.loading import bundled_path, load_scenario
+from workforce_sim.scenario.loading import bundled_path, load_scenario
 
 # In CI (which sets CI=true) property-based tests draw the same examples every run, so a red build
 # is never luck; a failure prints the blob that reproduces it. Locally they keep exploring.

@@ -10,9 +10,9 @@ from workforce_sim import load_scenario, run
 
 
 def test_asye_carry_a_protected_caseload(baseline):
-    from workforce_sim.model.workforce import Workforce, ASYE, SW
     from workforce_sim.model.monitoring import Monitor
-    from workforce_sim.streams import Streams
+    from workforce_sim.model.workforce import ASYE, SW, Workforce
+    from workforce_sim.scenario.streams import Streams
     wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0), set()))
     a = wf.add(1, ASYE, False, 1.0, -1000.0, 0)
     s = wf.add(1, SW, False, 1.0, -1000.0, 1)
@@ -132,7 +132,7 @@ def test_allocation_rule_on_drawn_teams(baseline, workers, steps, ceiling):
     from workforce_sim.model.allocation import Allocator
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.model.workforce import Workforce
-    from workforce_sim.streams import Streams
+    from workforce_sim.scenario.streams import Streams
     teams = list(baseline.teams)
     handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
     wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0), set()))
@@ -190,7 +190,7 @@ def _one_worker_team(baseline, ceiling=1.0):
     from workforce_sim.model.allocation import Allocator
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.model.workforce import SW, Workforce
-    from workforce_sim.streams import Streams
+    from workforce_sim.scenario.streams import Streams
     teams = list(baseline.teams)
     handles = {k: np.array([k in baseline.teams[x].handles for x in teams]) for k in ("assessment", "cin", "cp", "cla")}
     wf = Workforce(baseline, teams, Streams(1, 0), Monitor(np.arange(0.0, 300.0, 5.0), {"social_worker_changes"}))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from workforce_sim.calendar import WorkingCalendar, england_bank_holidays, weeks_for_years
-from workforce_sim.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, Uniform
+from workforce_sim.scenario.calendar import WorkingCalendar, england_bank_holidays, weeks_for_years
+from workforce_sim.scenario.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, Uniform
 
 
 def test_bank_holidays_include_moved_and_one_off_days():

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim import load_scenario
-from workforce_sim.calibrate import DataError, backtest, calibrate, read_table, scenario_text
 from workforce_sim.cli import main
-from workforce_sim.exampledata import TRUTH, write_example
+from workforce_sim.studies.calibrate import DataError, backtest, calibrate, read_table, scenario_text
+from workforce_sim.studies.exampledata import TRUTH, write_example
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,23 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 
 from workforce_sim import load_scenario, run  # noqa: E402
-from workforce_sim.analysis import compare_table  # noqa: E402
+from workforce_sim.analysis.breaches import breach_rules
+from workforce_sim.analysis.compare import compare_table  # noqa: E402
+from workforce_sim.analysis.money import money_settings  # noqa: E402
 from workforce_sim.cli import main  # noqa: E402
-from workforce_sim.plots import (COST_BY_YEAR, COST_VS_OUTCOME, DEFAULT_METRICS, SUSTAINED, budget_chart,  # noqa: E402
-                                 charts_of_run, fan_chart, fan_quantiles, run_tables)
-from workforce_sim.report import _difference, _difference_interval, unclear_sentence  # noqa: E402
-from workforce_sim.results import breach_rules, money_settings  # noqa: E402
-from workforce_sim.words import plain_headline  # noqa: E402
+from workforce_sim.outputs.plots import (
+    COST_BY_YEAR,
+    COST_VS_OUTCOME,
+    DEFAULT_METRICS,
+    SUSTAINED,
+    budget_chart,
+    charts_of_run,
+    fan_chart,
+    fan_quantiles,
+)
+from workforce_sim.outputs.report import _difference, _difference_interval, unclear_sentence  # noqa: E402
+from workforce_sim.outputs.words import plain_headline  # noqa: E402
+from workforce_sim.runs.reading import run_tables
 
 ROOT = Path(__file__).parent.parent
 THRESHOLDS = {"do-nothing": 18.0, "b": 15.0, "early-help": 18.0}  # b: the baseline with a tighter threshold

@@ -1,7 +1,7 @@
 """Every contact, case and worker is accounted for at every weekly snapshot."""
 
 import numpy as np
-from hypothesis import given, settings, HealthCheck, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from workforce_sim import load_scenario
 from workforce_sim.model import simulate

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from workforce_sim import load_scenario
-from workforce_sim.calendar import WEEKS_PER_YEAR
 from workforce_sim.model.council import Replication
 from workforce_sim.model.trace import Tracer
+from workforce_sim.scenario.calendar import WEEKS_PER_YEAR
 
 N_WEEKS = 120
 YEAR = 260.0  # working days in a year of plan time (52 weeks of 5): plan lengths are drawn in such weeks

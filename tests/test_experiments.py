@@ -12,10 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim import run
-from workforce_sim.backends import DASK_HINT
+from workforce_sim.analysis.breaches import BreachRule, first_breach, weeks_in_breach
+from workforce_sim.analysis.summary import headline
+from workforce_sim.analysis.statistics import wilson
 from workforce_sim.cli import main
-from workforce_sim.results import BreachRule, first_breach, headline, weeks_in_breach, wilson
-from workforce_sim.store import PARTIAL
+from workforce_sim.runs.backends import DASK_HINT
+from workforce_sim.runs.store import PARTIAL
 
 RUN = dict(years=1.0, reps=6, seed=17)
 
@@ -95,7 +97,7 @@ def test_ctrl_c_keeps_finished_replications_and_says_how_to_resume(tmp_path):
 
 def test_resume_refuses_a_different_run(tmp_path):
     out = tmp_path / "o"
-    from workforce_sim.store import ReplicationStore
+    from workforce_sim.runs.store import ReplicationStore
     ReplicationStore(out, {"seed": 1}).open(resume=False)
     res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.2", "--reps", "2", "--jobs", "1",
                                     "--out", str(out), "--resume", "--no-start-check"])
@@ -186,8 +188,8 @@ def test_precision_adds_replications_until_met():
 
 
 def test_parallel_chunks_cover_every_replication_once():
-    from workforce_sim.experiment import _chunks, chunk_size
     from workforce_sim import load_scenario
+    from workforce_sim.runs.experiment import _chunks, chunk_size
     scn = load_scenario("baseline")
     for n_weeks, width, n in ((261, 2, 40), (52, 2, 1000), (5, 8, 3)):
         size = chunk_size(scn, n_weeks, n, width)
@@ -199,7 +201,7 @@ def test_parallel_chunks_cover_every_replication_once():
 # -- serial runs (--jobs 1) -------------------------------------------------------------------
 def test_a_serial_run_reports_a_simulation_error_as_itself(monkeypatch, tmp_path):
     """Issue 14.1: the real error, not an AttributeError from the except line for a pool that never existed."""
-    import workforce_sim.experiment as experiment
+    import workforce_sim.runs.experiment as experiment
 
     def broken(*args, **kwargs):
         raise FloatingPointError("demand became NaN in week 3")
@@ -211,7 +213,7 @@ def test_a_serial_run_reports_a_simulation_error_as_itself(monkeypatch, tmp_path
 
 def test_a_serial_run_keeps_each_batch_as_it_finishes_and_reports_progress(monkeypatch, tmp_path):
     """Issue 14.2: with --jobs 1, Ctrl-C during the fourth batch keeps the first three; progress moves batch by batch."""
-    import workforce_sim.experiment as experiment
+    import workforce_sim.runs.experiment as experiment
 
     monkeypatch.setattr(experiment, "chunk_size", lambda *a: 1)  # one replication per batch
     out = tmp_path / "o"
@@ -256,7 +258,7 @@ def _http_server():
 def test_a_cluster_address_that_is_no_dask_scheduler_fails_soon_and_plainly(monkeypatch, tmp_path, server):
     """Issue 14.11: a silent port, or a web server, answered within the connection time limit with a plain message."""
     pytest.importorskip("distributed", reason='Dask is part of the test extras: pip install -e ".[test]"')
-    import workforce_sim.backends as backends
+    import workforce_sim.runs.backends as backends
 
     assert backends.CONNECT_SECONDS <= 30
     monkeypatch.setattr(backends, "CONNECT_SECONDS", 2)
@@ -271,7 +273,7 @@ def test_a_cluster_address_that_is_no_dask_scheduler_fails_soon_and_plainly(monk
 
 
 def test_the_plain_answer_is_firm_only_when_its_interval_allows():
-    from workforce_sim.words import answer_word
+    from workforce_sim.outputs.words import answer_word
     assert answer_word(1.0, 0.83, 1.0) == "Yes, very likely."
     assert answer_word(1.0, 0.61, 1.0).startswith("Probably (too few")      # 6 of 6
     assert answer_word(0.75, 0.5, 0.9) == "Probably, but not certainly."
@@ -284,7 +286,7 @@ def test_the_plain_answer_is_firm_only_when_its_interval_allows():
 def test_plain_headline_says_when_the_first_breach_comes():
     """A constructed run where every future breaches in week 40: the answer is no, in about 9 months."""
     from workforce_sim import load_scenario
-    from workforce_sim.words import plain_headline
+    from workforce_sim.outputs.words import plain_headline
     weeks = 120
     series = [[17] * 40 + [19] * (weeks - 40)] * 20
     df = constructed(series)
@@ -299,8 +301,8 @@ def test_plain_headline_says_when_the_first_breach_comes():
 def test_the_python_default_uses_every_core_unless_the_run_is_tiny(monkeypatch):
     """run() without jobs= behaves as the command line (every core), but a run of under about
     SMALL_RUN_SECONDS of work stays in this process; the results are the same either way."""
-    import workforce_sim.experiment as experiment
-    from workforce_sim.backends import available_cores
+    import workforce_sim.runs.experiment as experiment
+    from workforce_sim.runs.backends import available_cores
     tiny = run("baseline", years=0.1, reps=2, seed=4)
     assert tiny.manifest["backend"] == "serial"
     monkeypatch.setattr(experiment, "SMALL_RUN_SECONDS", 0.0)

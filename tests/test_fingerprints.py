@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from workforce_sim import bundled_names, load_scenario
-from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
+from workforce_sim.scenario.calendar import weeks_for_years
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim.cli import main
-from workforce_sim.loading import ScenarioError, load_scenario
+from workforce_sim.scenario.loading import ScenarioError, load_scenario
 
 
 def load_err(ref, overrides=None) -> list[str]:
@@ -64,7 +64,7 @@ def test_run_with_an_unsafe_name_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_bundled_scenarios_all_load():
-    from workforce_sim.loading import bundled_names
+    from workforce_sim.scenario.loading import bundled_names
     for name in bundled_names():
         assert load_scenario(name).name
 
@@ -216,8 +216,8 @@ def test_dollar_signs_in_a_name_do_not_break_the_charts(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from workforce_sim.plots import cost_outcome_chart, fan_chart, sustained_chart
-    from workforce_sim.results import BreachRule
+    from workforce_sim.analysis.breaches import BreachRule
+    from workforce_sim.outputs.plots import cost_outcome_chart, fan_chart, sustained_chart
 
     name = "cost $x^{$ plan $\\frac$"
     weeks = np.arange(10)
@@ -322,7 +322,7 @@ import tomllib as _tomllib
 import tomli_w
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from workforce_sim.loading import bundled_path
+from workforce_sim.scenario.loading import bundled_path
 
 with bundled_path("baseline").open("rb") as _fh:
     BASELINE = _tomllib.load(_fh)

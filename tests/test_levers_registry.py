@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from workforce_sim import load_scenario
-from workforce_sim.goalseek import LEVELS
 from workforce_sim.model import simulate
 from workforce_sim.model.levers import LEVERS, lever_types
 from workforce_sim.model.measures import MEASURES
+from workforce_sim.studies.goalseek import LEVELS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "levers.md"
 EXAMPLE = {"extra_posts": {"team": "long_term", "posts": 2}, "team_managers": {"team": "long_term"},

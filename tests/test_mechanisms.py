@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from workforce_sim import load_scenario
+from workforce_sim.analysis.breaches import BreachRule, breach_starts
 from workforce_sim.model import simulate
-from workforce_sim.results import BreachRule, breach_starts
 
 # demand grows 40% a year, and workers take fewer cases: the service cannot keep up (the assessment team first)
 SHOCK = ["demand.trend_per_year=0.4", "workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=16}"]
@@ -55,7 +55,7 @@ def test_pressure_is_weighted_caseload_over_capacity(baseline):
     from workforce_sim.model.cases import Case
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.model.workforce import SW, Workforce
-    from workforce_sim.streams import Streams
+    from workforce_sim.scenario.streams import Streams
     wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0), set()))
     cp, cin = wf.add(2, SW, False, 1.0, -300, 0), wf.add(2, SW, False, 1.0, -300, 1)
     for k in range(16):
@@ -223,7 +223,7 @@ def test_recovering_council_unravels_when_its_temporary_team_ends():
     """recovering-council holds while its temporary agency team is funded and breaks after the funding
     ends; on the same futures, keeping the team funded holds caseloads lower."""
     from workforce_sim import run
-    from workforce_sim.results import breach_rules, first_breach
+    from workforce_sim.analysis.breaches import breach_rules, first_breach
     ended = run("recovering-council", years=3, reps=16, seed=7, jobs=2)
     kept = run("recovering-council", years=3, reps=16, seed=7, jobs=2,
                overrides=["levers=[{type='extra_posts', start=2026-04-01, team='long_term', posts=10}]"])

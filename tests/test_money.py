@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim import load_scenario, run
+from workforce_sim.analysis.money import budget_table, financial_year, money_settings
 from workforce_sim.cli import main
-from workforce_sim.goalseek import goal_seek, lever_with_level, parse_target
-from workforce_sim.loading import ScenarioError, bundled_names
 from workforce_sim.model import simulate
 from workforce_sim.model.costs import COST_COLUMNS, pay_factor
-from workforce_sim.results import budget_table, financial_year, money_settings
+from workforce_sim.scenario.loading import ScenarioError, bundled_names
+from workforce_sim.studies.goalseek import goal_seek, lever_with_level, parse_target
 
 OPTIONS = ["retention", "nqsw-academy", "agency-reduction", "early-help", "extra-posts", "combined-package"]
 
@@ -213,7 +213,7 @@ def test_scenario_library_has_the_options():
         s = load_scenario(name)
         assert s.levers, name
         assert s.description and s.demand == base.demand  # options differ only in their levers
-        from workforce_sim.loading import bundled_path
+        from workforce_sim.scenario.loading import bundled_path
         text = bundled_path(name).read_text()
         assert "ILLUSTRATIVE" in text and text.count("#") > 4
 
@@ -335,8 +335,9 @@ def _synthetic(caseloads: dict[str, list[float]], weekly_cost: dict[str, float],
 
 
 def test_compare_verdicts_point_the_right_way_and_npc_follows_the_green_book():
-    from workforce_sim.analysis import compare_table
-    from workforce_sim.results import BreachRule, Money
+    from workforce_sim.analysis.breaches import BreachRule
+    from workforce_sim.analysis.compare import compare_table
+    from workforce_sim.analysis.money import Money
     weeks = 104
     breaching = [17.0] * 40 + [19.0] * 64   # above 18 from week 40: 64 weeks in breach in every future
     fine = [17.0] * weeks

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from workforce_sim import tomlout
 from workforce_sim.cli import main
-from workforce_sim.results import write_csv
+from workforce_sim.runs.folder import write_csv
+from workforce_sim.scenario import tomlout
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "=", "-", "-cmd|' /C calc'!A0"]
 

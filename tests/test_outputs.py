@@ -6,10 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim import load_scenario, read_run, run
+from workforce_sim.analysis.statistics import mean_ci
 from workforce_sim.cli import main
 from workforce_sim.model.council import ID_COLUMNS, WEEKLY_COLUMNS
-from workforce_sim.results import mean_ci
-
 
 CONTRACT = ["scenario", "replication", "week", "date", "contacts", "referrals", "assessments_open",
             "assessments_overdue", "assessments_completed", "assessments_in_timescale_pct", "unallocated_cases",
@@ -67,7 +66,7 @@ def test_summary_per_replication_values():
 
 def test_intervals_stay_within_what_a_measure_can_be():
     """Small skewed counts and shares near the edge: the Student-t interval leaves the range, the summary's does not."""
-    from workforce_sim.results import bootstrap_interval
+    from workforce_sim.analysis.statistics import bootstrap_interval
     counts = np.array([0, 0, 0, 0, 0, 0, 0, 12.0])  # a backlog that built up in one future of eight
     assert mean_ci(counts)[1] < 0
     m, lo, hi = bootstrap_interval(counts)
@@ -86,7 +85,8 @@ def test_bootstrap_interval_agrees_with_scipy_and_covers_the_mean():
     """The matrix-product BCa interval against scipy.stats.bootstrap's (BCa, same data); the expanded one
     (the summaries') is wider and covers close to 95% even with 6 replications."""
     from scipy import stats
-    from workforce_sim.results import bootstrap_interval
+
+    from workforce_sim.analysis.statistics import bootstrap_interval
     rng = np.random.default_rng(7)
     x = rng.gamma(0.8, 10.0, size=(20, 6))  # skewed, like backlogs
     ref = stats.bootstrap((x,), np.mean, axis=0, vectorized=True, n_resamples=20000, method="BCa",
@@ -122,6 +122,7 @@ def test_python_m_entry_point():
 def test_garbage_collector_is_paused_only_while_a_replication_runs(baseline):
     import gc
     import threading
+
     from workforce_sim.model import simulate
     from workforce_sim.model.council import collector_paused
     seen = []
@@ -147,7 +148,7 @@ def test_garbage_collector_is_paused_only_while_a_replication_runs(baseline):
 
 
 def test_atomic_write_never_leaves_half_a_file(tmp_path):
-    from workforce_sim.files import atomic_write
+    from workforce_sim.runs.files import atomic_write
     target = tmp_path / "weekly.csv"
     target.write_text("old complete contents\n")
 
@@ -198,7 +199,7 @@ def test_a_part_year_is_not_reported_as_a_year():
 
 def test_bootstrap_leaves_out_what_was_not_measured():
     """A replication with nothing to measure (NaN) is left out of the resampling, not counted as zero."""
-    from workforce_sim.results import bootstrap_interval
+    from workforce_sim.analysis.statistics import bootstrap_interval
     x = np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0, np.nan, 3.0])
     m, lo, hi = bootstrap_interval(x)
     m2, lo2, hi2 = bootstrap_interval(x[np.isfinite(x)])
@@ -208,7 +209,7 @@ def test_bootstrap_leaves_out_what_was_not_measured():
 
 def test_with_few_replications_the_interval_is_students_cut_at_the_range():
     """Below 5 replications a bootstrap cannot reach beyond the data: the t interval is used, cut at 0 and 100."""
-    from workforce_sim.results import FEW_FOR_BOOTSTRAP, bounded_interval
+    from workforce_sim.analysis.statistics import FEW_FOR_BOOTSTRAP, bounded_interval
     x = np.array([[0.0, 100.0], [0.0, 100.0], [9.0, 60.0]])
     assert len(x) < FEW_FOR_BOOTSTRAP
     m, lo, hi = bounded_interval(x, [(0.0, np.inf), (0.0, 100.0)])

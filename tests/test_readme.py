@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim.cli import main
-from workforce_sim.loading import bundled_path
 from workforce_sim.model.measures import describe
+from workforce_sim.scenario.loading import bundled_path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SHORT = ["--years", "1", "--reps", "3"]

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 
 from workforce_sim import load_scenario, run
-from workforce_sim.experiment import replication_frame
-from workforce_sim.streams import Streams, stream_code
+from workforce_sim.runs.experiment import replication_frame
+from workforce_sim.scenario.streams import Streams, stream_code
 
 YEARS = 1.0
 
 
 def test_same_seed_gives_identical_output_and_csv_bytes(tmp_path):
-    from workforce_sim.results import write_run
+    from workforce_sim.runs.folder import write_run
     a = run("baseline", years=YEARS, reps=2, seed=7)
     b = run("baseline", years=YEARS, reps=2, seed=7)
     pd.testing.assert_frame_equal(a.weekly, b.weekly)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import workforce_sim.experiment as experiment
+import workforce_sim.runs.experiment as experiment
 from workforce_sim import run
 from workforce_sim.cli import main
-from workforce_sim.store import PARTIAL
+from workforce_sim.runs.store import PARTIAL
 
 SMALL = dict(years=0.2, reps=4, seed=5, jobs=1)
 RESULT_FILES = ("weekly.csv", "summary.csv", "budget.csv")
@@ -169,7 +169,7 @@ def test_a_folder_holding_other_settings_is_refused_without_replace(tmp_path):
 
 
 def test_two_runs_into_one_folder_cannot_both_proceed(tmp_path):
-    from workforce_sim.files import FolderLock
+    from workforce_sim.runs.files import FolderLock
     out = tmp_path / "o"
     with FolderLock(out):  # a run in progress (this process holds the lock)
         res = cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out))
@@ -206,8 +206,8 @@ def test_an_unwritable_out_folder_is_a_plain_message(tmp_path):
 # -- Must show: SIGKILL during the final writes -----------------------------------------------
 KILL_SCRIPT = r"""
 import os, sys, time
-import workforce_sim.experiment as experiment
-import workforce_sim.results as results
+import workforce_sim.runs.experiment as experiment
+import workforce_sim.runs.folder as results
 from workforce_sim.cli import main
 
 PAUSE = float(os.environ["PAUSE"])
@@ -237,7 +237,8 @@ def _pause_final_writes(pause: float, started) -> None:
     """In a process about to run: pause before each rename and removal once the final writes begin."""
     import os
     import time
-    import workforce_sim.results as results
+
+    import workforce_sim.runs.folder as results
 
     state = {"writing": False}
     real_write_run = experiment.write_run
@@ -330,7 +331,7 @@ def kill_five_times(tmp_path, launch, report_each: bool) -> list[str]:
             res = cli("report", str(out))  # finishes a move that was cut short, as every command does
             assert res.exit_code == 0, res.output
         else:
-            from workforce_sim.results import read_run
+            from workforce_sim.runs.folder import read_run
             read_run(out)  # what report and plot read through
         seed = json.loads((out / "manifest.json").read_text())["seed"]
         assert seed in (current, new)
@@ -363,7 +364,8 @@ def test_sigkill_of_a_real_run_during_its_final_writes_then_report(tmp_path):
 
 def test_a_new_run_folder_is_never_one_that_exists(tmp_path):
     import datetime as dt
-    from workforce_sim.results import interrupted_runs, new_run_folder
+
+    from workforce_sim.runs.folder import interrupted_runs, new_run_folder
     when = dt.datetime(2026, 11, 27, 22, 10, 37)
     a, b, c = (new_run_folder(tmp_path / "baseline", when) for _ in range(3))
     assert [p.name for p in (a, b, c)] == ["2026-11-27_221037", "2026-11-27_221037-2", "2026-11-27_221037-3"]

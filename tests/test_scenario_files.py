@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim.cli import main
-from workforce_sim.loading import ScenarioError, bundled_names, load_scenario, parse_set
+from workforce_sim.scenario.loading import ScenarioError, bundled_names, load_scenario, parse_set
 
 
 def load_err(ref, overrides=None) -> list[str]:
@@ -24,7 +24,7 @@ def child(tmp_path, body: str, name="x.toml"):
 def test_baseline_is_valid_and_bundled(baseline):
     assert "baseline" in bundled_names()
     assert baseline.name == "baseline"
-    assert "ILLUSTRATIVE" in open(__import__("workforce_sim.loading", fromlist=["x"]).bundled_path("baseline")).read()
+    assert "ILLUSTRATIVE" in open(__import__("workforce_sim.scenario.loading", fromlist=["x"]).bundled_path("baseline")).read()
 
 
 def test_probability_error_names_file_key_value_and_expectation(tmp_path):
@@ -176,7 +176,7 @@ def test_cli_validate_prints_resolved_values_and_set_applies():
 def test_validate_output_is_itself_a_loadable_scenario(tmp_path):
     res = CliRunner().invoke(main, ["validate", "baseline", "--quiet", "--no-start-check"])
     assert res.exit_code == 0
-    from workforce_sim import tomlout
+    from workforce_sim.scenario import tomlout
     text = tomlout.dumps(load_scenario("baseline").model_dump(mode="python"))
     p = tmp_path / "resolved.toml"
     p.write_text(text)
@@ -208,6 +208,7 @@ def test_a_distribution_is_replaced_whole_not_merged(tmp_path):
 def _leaf_keys(model, prefix=""):
     """Every leaf key path of the schema, descending into tables, dicts of tables and lists of tables."""
     import typing
+
     from pydantic import BaseModel
 
     def unwrap(ann):
@@ -232,7 +233,8 @@ def _leaf_keys(model, prefix=""):
 
 def test_every_scenario_key_is_documented():
     from pathlib import Path
-    from workforce_sim.schema import Scenario
+
+    from workforce_sim.scenario.schema import Scenario
     doc = (Path(__file__).parent.parent / "docs" / "scenario-files.md").read_text()
     missing = [k for k in _leaf_keys(Scenario) if f"`{k.split('.')[-1]}`" not in doc and f".{k.split('.')[-1]}`" not in doc]
     assert not missing, f"keys missing from docs/scenario-files.md: {missing}"
@@ -264,7 +266,8 @@ def test_an_undeclared_measure_is_refused():
 
 def test_start_moves_dated_levers_by_whole_months_and_pay_by_its_awards():
     import datetime as dt
-    from workforce_sim.loading import shifted
+
+    from workforce_sim.scenario.loading import shifted
     base = load_scenario("nqsw-academy")
     assert base.start_date == dt.date(2026, 4, 1) and base.levers[0].start == dt.date(2026, 9, 1)
     later = load_scenario("nqsw-academy", start=dt.date(2027, 4, 1))
@@ -293,6 +296,7 @@ def test_a_lever_before_the_start_is_an_error_that_names_start():
 
 def test_set_for_one_scenario_goes_to_that_one_only():
     from click.testing import CliRunner
+
     from workforce_sim.cli import _split_sets
     assert _split_sets(("do-nothing", "my/retention.toml"), ("a.b=1", "retention:c.d=2", "do-nothing:e=3")) == [
         ["a.b=1", "e=3"], ["a.b=1", "c.d=2"]]
@@ -307,7 +311,7 @@ def test_set_for_one_scenario_goes_to_that_one_only():
 def test_a_bad_lever_value_names_its_key_and_who_set_it():
     """A lever's table carries its kind (type = "retention"), which the error's location holds as a tag: the
     message names the key as the file and --set write it, not 'levers.0.retention...: missing'."""
-    from workforce_sim.loading import ScenarioError
+    from workforce_sim.scenario.loading import ScenarioError
 
     with pytest.raises(ScenarioError) as e:
         load_scenario("retention", ["levers.0.leaving_reduction=1.5"])

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from workforce_sim import load_scenario, run
-from workforce_sim import sensitivity as sa
+from workforce_sim import load_scenario, run, sensitivity
 from workforce_sim.cli import main
-from workforce_sim.uncertainty import with_values
+from workforce_sim.scenario.uncertainty import with_values
+from workforce_sim.studies import sensitivity as sa
 
 GROWTH, HIRE, DEFLATOR = "demand.trend_per_year", "costs.cost_per_hire", "costs.deflator_per_year"
 
@@ -35,7 +35,7 @@ def constructed():
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
     out = tmp_path_factory.mktemp("sa") / "run"
-    res = sa.sensitivity(constructed(), ["tornado", "morris"], years=1, reps=3, seed=11, trajectories=3, jobs=2,
+    res = sensitivity(constructed(), ["tornado", "morris"], years=1, reps=3, seed=11, trajectories=3, jobs=2,
                          out=out)
     return res, out
 
@@ -64,7 +64,7 @@ def test_a_tornado_point_is_the_scenario_at_that_value_on_the_same_futures(analy
     res, _ = analysed
     row = res.ranking("tornado", "caseload_end").set_index("setting").loc[GROWTH]
     plain = run(with_values(constructed(), {GROWTH: 0.6}), years=1, reps=3, seed=11, jobs=1)
-    from workforce_sim.analysis import END_WEEKS
+    from workforce_sim.analysis.compare import END_WEEKS
 
     w = plain.weekly
     end = w[w["week"] >= w["week"].max() + 1 - END_WEEKS].groupby("replication")["caseload_incl_unallocated"].mean()
@@ -93,7 +93,7 @@ def test_the_outputs_a_reader_sees(analysed):
 
 
 def sa_words(res):
-    from workforce_sim.words import sensitivity_sentences
+    from workforce_sim.outputs.words import sensitivity_sentences
 
     return sensitivity_sentences(res, "tornado")
 
@@ -127,7 +127,7 @@ def test_sobol_indices_of_a_known_function_through_the_engine(monkeypatch, tmp_p
         return {"outcomes": np.tile([1.0, n_weeks, f, 0.0], (len(reps), 1))}
 
     monkeypatch.setattr(sa, "outcomes_chunk", measured)
-    res = sa.sensitivity(scn, ["sobol"], years=0.1, reps=1, seed=3, samples=1024, jobs=1)
+    res = sensitivity(scn, ["sobol"], years=0.1, reps=1, seed=3, samples=1024, jobs=1)
     rows = res.ranking("sobol", "caseload_end").set_index("setting").loc[keys]
     v = 7.0 ** 2 / 8 + 0.1 * math.pi ** 4 / 5 + 0.1 ** 2 * math.pi ** 8 / 18 + 0.5
     first = [0.5 * (1 + 0.1 * math.pi ** 4 / 5) ** 2 / v, 7.0 ** 2 / 8 / v, 0.0]
@@ -149,9 +149,9 @@ def small():
 def test_serial_parallel_and_dask_give_the_same_analysis():
     pytest.importorskip("distributed")
     kw = dict(years=0.5, reps=2, seed=5)
-    serial = sa.sensitivity(small(), ["tornado"], jobs=1, **kw)
-    parallel = sa.sensitivity(small(), ["tornado"], jobs=2, **kw)
-    dask = sa.sensitivity(small(), ["tornado"], jobs=2, cluster="local", **kw)
+    serial = sensitivity(small(), ["tornado"], jobs=1, **kw)
+    parallel = sensitivity(small(), ["tornado"], jobs=2, **kw)
+    dask = sensitivity(small(), ["tornado"], jobs=2, cluster="local", **kw)
     pd.testing.assert_frame_equal(serial.table, parallel.table)
     pd.testing.assert_frame_equal(serial.table, dask.table)
     pd.testing.assert_frame_equal(serial.points, dask.points)
@@ -159,7 +159,7 @@ def test_serial_parallel_and_dask_give_the_same_analysis():
 
 def test_an_interrupted_analysis_resumes_to_the_same_result(tmp_path):
     kw = dict(years=0.5, reps=2, seed=5, jobs=1)
-    whole = sa.sensitivity(small(), ["tornado"], **kw)
+    whole = sensitivity(small(), ["tornado"], **kw)
     seen = []
 
     def stop(done, total):
@@ -169,10 +169,10 @@ def test_an_interrupted_analysis_resumes_to_the_same_result(tmp_path):
 
     out = tmp_path / "sa"
     with pytest.raises(KeyboardInterrupt):
-        sa.sensitivity(small(), ["tornado"], out=out, progress=stop, **kw)
+        sensitivity(small(), ["tornado"], out=out, progress=stop, **kw)
     assert list((out / ".partial").glob("*.npz")) and not (out / "sensitivity.csv").exists()
     calls = []
-    resumed = sa.sensitivity(small(), ["tornado"], out=out, resume=True, progress=lambda d, t: calls.append(d), **kw)
+    resumed = sensitivity(small(), ["tornado"], out=out, resume=True, progress=lambda d, t: calls.append(d), **kw)
     assert calls[0] >= 4  # the finished replications were not run again
     pd.testing.assert_frame_equal(whole.table, resumed.table)
     pd.testing.assert_frame_equal(resumed.table, sa.read_sensitivity(out).table, check_dtype=False)
@@ -182,7 +182,7 @@ def test_drawn_settings_vary_between_futures_and_carry_into_the_results(tmp_path
     """run --uncertainty: each future draws its own growth, so contacts follow the draw; without it every future
     has the central growth, and the same seed gives the same draws on any backend. The report says which kind
     of uncertainty its charts show."""
-    from workforce_sim.report import build_report
+    from workforce_sim.outputs.report import build_report
 
     scn = small()
     drawn = run(scn, years=1, reps=6, seed=2, jobs=1, uncertainty=True, out=tmp_path / "drawn")
@@ -223,7 +223,7 @@ def test_compare_with_uncertainty_says_how_often_each_option_beats_the_first(tmp
 
 
 def test_the_command_line_refuses_what_it_cannot_do(tmp_path):
-    from workforce_sim import tomlout
+    from workforce_sim.scenario import tomlout
 
     fixed = tmp_path / "fixed.toml"  # the baseline with every setting known
     fixed.write_text(tomlout.dumps(with_values(load_scenario("baseline"), {}).model_dump(mode="python")), encoding="utf-8")
@@ -277,7 +277,7 @@ def test_the_morris_test_of_chance_holds_its_level_and_finds_a_real_effect():
 
 def test_thousands_of_design_points_are_kept_for_resuming(tmp_path):
     """A Sobol design can have more than 999 points: their saved batches are found again on --resume."""
-    from workforce_sim.store import ReplicationStore
+    from workforce_sim.runs.store import ReplicationStore
 
     store = ReplicationStore(tmp_path, {"kind": "sensitivity"})
     store.open(resume=False)
@@ -329,7 +329,7 @@ def test_the_words_name_the_settings_in_the_order_of_their_effect(monkeypatch):
                                              np.zeros(len(reps))])}
 
     monkeypatch.setattr(sa, "outcomes_chunk", measured)
-    res = sa.sensitivity(scn, ["tornado"], years=1, reps=3, seed=1, jobs=1)
+    res = sensitivity(scn, ["tornado"], years=1, reps=3, seed=1, jobs=1)
     words = sa_words(res)
     assert "depends most on big" in words[1] and words[2].startswith("Then on small")
     assert "1 of the 3 settings made no clear difference" in " ".join(words) and "nothing." in " ".join(words)
@@ -338,7 +338,7 @@ def test_the_words_name_the_settings_in_the_order_of_their_effect(monkeypatch):
 def test_a_draw_that_is_no_scenario_stops_the_run_before_anything_runs(tmp_path):
     """Each share is valid at its ends with the other central, but together they can pass 1: replication 27 of
     seed 2 draws such a pair. The run stops before simulating any future, and keeps nothing."""
-    from workforce_sim.loading import ScenarioError
+    from workforce_sim.scenario.loading import ScenarioError
 
     fixed = with_values(load_scenario("baseline"), {})
     scn = load_scenario(fixed.model_dump(), [

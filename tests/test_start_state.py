@@ -7,10 +7,10 @@ from click.testing import CliRunner
 
 import workforce_sim.cli as cli_mod
 from workforce_sim import load_scenario, run
-from workforce_sim import settling
 from workforce_sim.cli import main
 from workforce_sim.model.measures import MEASURES
-from workforce_sim.settling import CHECKED, StartStateCheck, start_state_check, start_state_checks, steady
+from workforce_sim.studies import settling
+from workforce_sim.studies.settling import CHECKED, StartStateCheck, start_state_check, start_state_checks, steady
 
 # summary.csv's years of a 5-year run (261 weeks): 52 weeks each; the last week falls in no whole year
 YEAR_BOUNDS = [(0, 52), (52, 104), (104, 156), (156, 208), (208, 260)]

@@ -5,8 +5,9 @@ import pytest
 from scipy import stats
 
 from workforce_sim import load_scenario
-from workforce_sim.calendar import WorkingCalendar
 from workforce_sim.model import simulate
+from workforce_sim.scenario.calendar import WorkingCalendar
+
 
 def _deep_update(base: dict, new: dict) -> dict:
     for k, v in new.items():

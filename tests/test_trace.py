@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from workforce_sim.cli import main
 from workforce_sim.model import Replication, simulate
 from workforce_sim.model.trace import Tracer
-from workforce_sim.tracing import child_story, most_moved_child, trace
+from workforce_sim.studies.tracing import child_story, most_moved_child, trace
 
 
 def test_tracing_everyone_changes_no_result(baseline):

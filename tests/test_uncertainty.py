@@ -6,8 +6,15 @@ from scipy import stats
 
 from conftest import write_toml
 from workforce_sim import load_scenario
-from workforce_sim.loading import ScenarioError, bundled_names
-from workforce_sim.uncertainty import draws_table, drawn, drawn_values, quantiles_to_values, stream_name, with_values
+from workforce_sim.scenario.loading import ScenarioError, bundled_names
+from workforce_sim.scenario.uncertainty import (
+    drawn,
+    drawn_values,
+    draws_table,
+    quantiles_to_values,
+    stream_name,
+    with_values,
+)
 
 PRESSURE = "workforce.turnover.pressure_effect"
 
@@ -80,7 +87,7 @@ def test_set_fixes_an_uncertain_setting_and_a_file_can_fix_its_parents(tmp_path)
     # --set of a whole table, on a scenario passed on as a table, fixes every uncertain setting inside it
     passed = load_scenario("baseline").model_dump()
     turnover = dict(passed["workforce"]["turnover"], pressure_effect=2.0)
-    from workforce_sim.loading import Override
+    from workforce_sim.scenario.loading import Override
     fixed = load_scenario(passed, [Override("workforce.turnover", turnover)])
     assert PRESSURE not in fixed.uncertain and "workforce.turnover.supervision_effect" not in fixed.uncertain
     assert "cases.drift.effect" in fixed.uncertain
@@ -149,8 +156,8 @@ def test_every_bundled_uncertain_setting_says_what_it_is_and_why():
 def test_shares_chances_and_rates_a_year_are_shown_as_percentages():
     """Tables and words show 0.04 growth as 4% and 0.78 of rounds failing as 78%, but 14 weeks as 14 and a
     multiplier of 1.5 as 1.5: the schema marks which settings are percentages."""
-    from workforce_sim.uncertainty import in_percent
-    from workforce_sim.words import setting_text
+    from workforce_sim.analysis.formats import setting_text
+    from workforce_sim.scenario.uncertainty import in_percent
 
     base, combined = load_scenario("baseline"), load_scenario("combined-package")
     shown = {k: in_percent(base, k) for k in base.uncertain}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from workforce_sim import load_scenario
-from workforce_sim.calendar import WorkingCalendar
+from workforce_sim.analysis.statistics import mean_ci
 from workforce_sim.model import simulate
-from workforce_sim.results import mean_ci
+from workforce_sim.scenario.calendar import WorkingCalendar
 
 
 def erlang_c_wait(lam: float, mean_service: float, c: int) -> float:

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from workforce_sim import run
-from workforce_sim.analysis import compare_table
-from workforce_sim.results import breach_rules, money_settings
-from workforce_sim.workbook import write_workbook
+from workforce_sim.analysis.breaches import breach_rules
+from workforce_sim.analysis.compare import compare_table
+from workforce_sim.analysis.money import money_settings
+from workforce_sim.outputs.workbook import write_workbook
 
 ALL_SHEETS = ["Headline", "Budget", "Options compared", "Assumptions", "Summary"]
 

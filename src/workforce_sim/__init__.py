@@ -2,27 +2,28 @@
 
 The Python API that the command line and notebooks share::
 
-    from workforce_sim import load_scenario, run
+    from workforce_sim import load_scenario, run, sensitivity
     scn = load_scenario("baseline", ["demand.trend_per_year=0.05"])
     result = run(scn, years=5, reps=20, seed=42)
     result.weekly      # pandas DataFrame, one row per replication and week
     result.summary     # mean, 95% CI and percentiles per metric and year
-    from workforce_sim.sensitivity import sensitivity
     sa = sensitivity(scn, years=5, reps=10)   # which uncertain settings decide the answer
     sa.ranking("tornado", "p_sustained")  # sa.table is sensitivity.csv
+
+The package's folders are its layers, each importing only from those before it: ``scenario`` (what a council
+looks like: the schema, loading, calendar and random streams), ``model`` (one simulated future), ``analysis``
+(statistics, breach rules, money, comparisons), ``runs`` (replications, backends and run folders), ``studies``
+(sensitivity, settling, goal-seek, calibration, tracing), ``outputs`` (words, charts, the report and the
+workbook); :mod:`workforce_sim.api` and the command line sit on top.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from .analysis.summary import summarise
+from .api import run, sensitivity
+from .runs.experiment import RunResult
+from .runs.folder import read_run, write_run
+from .scenario.loading import ScenarioError, bundled_names, load_scenario
+from .scenario.schema import Scenario
+from .version import __version__
 
-try:
-    __version__ = version("workforce-sim")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
-
-from .experiment import RunResult, run  # noqa: E402
-from .loading import ScenarioError, bundled_names, load_scenario  # noqa: E402
-from .results import read_run, summarise, write_run  # noqa: E402
-from .schema import Scenario  # noqa: E402
-
-__all__ = ["Scenario", "ScenarioError", "RunResult", "load_scenario", "run", "bundled_names",
+__all__ = ["Scenario", "ScenarioError", "RunResult", "load_scenario", "run", "sensitivity", "bundled_names",
            "summarise", "write_run", "read_run", "__version__"]

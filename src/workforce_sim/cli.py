@@ -9,22 +9,54 @@ from pathlib import Path
 
 import click
 import numpy as np
+import pandas as pd
 
-from . import __version__
-from . import tomlout
-from .backends import ClusterUnreachable, DaskMissing, available_cores
-from .experiment import run as run_experiment
-from .goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
-from .files import FolderError, atomic_write
-from .results import (WHOLE_RUN_TOTAL, breach_rules, wilson, interrupted_runs, mark_latest, new_run_folder, recover_run_folder,
-                      resolve_run_folder, value, write_csv)
-from .loading import ScenarioError, bundled_names, bundled_path, load_scenario
-from .settling import REPS as CHECK_REPS, SEED as CHECK_SEED, YEARS as CHECK_YEARS, start_state_checks
-from .settling import SETTLE_REPS, SETTLE_YEARS, settled_start_state
-from .store import PARTIAL, StoreMismatch
-from .tracing import child_story, most_moved_child, trace
-from .words import (beats_first, headline_lines, index_text, money_difference, money_difference_range,
-                    plain_headline, sensitivity_sentences, setting_at, uncertainty_line)
+from .analysis.breaches import breach_rules
+from .analysis.compare import compare_table
+from .analysis.formats import money_difference, money_difference_range
+from .analysis.measures import MEASURE, MEASURES
+from .analysis.money import money_settings
+from .analysis.statistics import wilson
+from .analysis.summary import WHOLE_RUN_TOTAL, value
+from .api import run as run_experiment, sensitivity
+from .outputs.words import (
+    beats_first,
+    headline_lines,
+    index_text,
+    plain_headline,
+    sensitivity_sentences,
+    setting_at,
+    uncertainty_line,
+)
+from .runs.backends import ClusterUnreachable, DaskMissing, available_cores
+from .runs.files import FolderError, atomic_write
+from .runs.folder import (
+    interrupted_runs,
+    mark_latest,
+    new_run_folder,
+    recover_run_folder,
+    resolve_run_folder,
+    write_csv,
+)
+from .runs.store import PARTIAL, StoreMismatch
+from .scenario import tomlout
+from .scenario.loading import ScenarioError, bundled_names, bundled_path, load_scenario
+from .scenario.schema import safe_name
+from .studies.calibrate import DataError, backtest as bt, calibrate as fit, scenario_text
+from .studies.exampledata import write_example
+from .studies.goalseek import LEVELS, GoalSeekError, goal_seek, parse_target
+from .studies.sensitivity import METHODS, design_size, estimated_seconds, is_sensitivity_folder, uncertain_keys
+from .studies.settling import (
+    REPS as CHECK_REPS,
+    SEED as CHECK_SEED,
+    SETTLE_REPS,
+    SETTLE_YEARS,
+    YEARS as CHECK_YEARS,
+    settled_start_state,
+    start_state_checks,
+)
+from .studies.tracing import child_story, most_moved_child, trace
+from .version import __version__
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
@@ -326,7 +358,7 @@ def _start_checks(scns, seed: int, jobs: int | None):
 def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
     """Run replications with a progress display; turn foreseeable failures into plain messages. ``runner``:
     :func:`workforce_sim.run` (the default) or another that takes its engine's arguments, such as
-    :func:`workforce_sim.sensitivity.sensitivity`."""
+    :func:`workforce_sim.api.sensitivity`."""
     ok = False
     try:
         result = (runner or run_experiment)(scns, jobs=jobs, cluster=cluster, out=out,
@@ -485,8 +517,6 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     this number of futures (add --reps). Writes compare.csv and results.xlsx beside the usual
     results.
     """
-    from .analysis import compare_table
-    from .results import money_settings
 
     scns = _load_all(scenarios, sets, start)
     if not no_start_check:
@@ -639,7 +669,6 @@ def sensitivity_cmd(scenario, methods, settings, trajectories, samples, years, r
     manifest.json. The measures: the chance caseloads stay manageable, the weeks until caseloads first become
     unmanageable, the caseload at the end and the cost a year.
     """
-    from .sensitivity import MEASURE, MEASURES, METHODS, design_size, estimated_seconds, sensitivity, uncertain_keys
 
     (scn,) = _load_all((scenario,), sets, start)
     chosen = list(METHODS) if "all" in methods else [m for m in METHODS if m in methods]
@@ -719,7 +748,6 @@ def _not_into_package(path: Path) -> None:
 
 def _run_dir(path: Path) -> Path:
     """The finished run ``path`` names (for a folder of runs such as outputs/baseline, its latest)."""
-    from .sensitivity import is_sensitivity_folder
 
     path = resolve_run_folder(path)
     recover_run_folder(path)  # finish a run's write that was interrupted, so the folder holds one whole run
@@ -751,11 +779,8 @@ def plot(run_dir, metrics, fmt, real_terms):
     import matplotlib
 
     matplotlib.use("Agg")  # files, not windows
-    import matplotlib.pyplot as plt
 
-    from .plots import charts_of_run
-
-    from .sensitivity import is_sensitivity_folder, sensitivity_charts
+    from .outputs.plots import charts_of_run, save_charts, sensitivity_charts  # matplotlib loads only to draw
 
     run_dir = _run_dir(run_dir)
     try:
@@ -765,12 +790,7 @@ def plot(run_dir, metrics, fmt, real_terms):
         raise click.UsageError(exc.args[0]) from None
     folder = run_dir / "plots"
     folder.mkdir(exist_ok=True)
-    for name, chart in charts.items():
-        path = folder / f"{name}.{fmt}"
-        meta = {"Title": chart.title, "Description": chart.alt}
-        atomic_write(path, lambda fh, c=chart, m=meta: c.figure.savefig(fh, format=fmt, dpi=120, metadata=m),
-                     binary=True)
-        plt.close(chart.figure)
+    for path in save_charts(charts, folder, fmt):
         click.echo(str(path))
 
 
@@ -783,7 +803,7 @@ def report(run_dir, out):
     import matplotlib
 
     matplotlib.use("Agg")  # files, not windows
-    from .report import write_report
+    from .outputs.report import write_report
 
     path = write_report(_run_dir(run_dir), out)
     click.echo(f"Wrote {path}")
@@ -803,7 +823,6 @@ def calibrate(data_dir, out, name, parent):
     pseudonymised only), fits demand, leaving and case durations, and writes a scenario that
     extends the baseline, with standard errors as comments.
     """
-    from .calibrate import DataError, calibrate as fit, scenario_text
 
     _not_into_package(out)
     try:
@@ -832,9 +851,7 @@ def calibrate(data_dir, out, name, parent):
               help="Folder for backtest.csv [default: a new folder in outputs/backtest-DATA_DIR/].")
 def backtest(data_dir, holdout_months, out):
     """Fit on the earlier data, project the held-out months, and score the projection (backtest.csv)."""
-    import pandas as pd
 
-    from .calibrate import DataError, backtest as bt
 
     try:
         res = bt(data_dir, holdout_months)
@@ -862,7 +879,6 @@ def backtest(data_dir, holdout_months, out):
 @click.option("--months", default=48, show_default=True, type=click.IntRange(min=13))
 def example_data(folder, seed, months):
     """Write synthetic example data (made up, never real children's data) to try calibrate and backtest."""
-    from .exampledata import write_example
 
     for p in write_example(folder, seed, months):
         click.echo(str(p))
@@ -1006,8 +1022,7 @@ def init(path, source, force):
     text = bundled_path(source).read_text(encoding="utf-8")
     name = path.stem
     try:
-        from .schema import _safe_name
-        _safe_name(name)
+        safe_name(name)
     except ValueError:
         name = None  # a file name that is not a usable scenario name: keep the copied one
     if name is not None:  # the scenario is named after its file, so it can run beside the one it was copied from

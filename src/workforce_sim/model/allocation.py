@@ -32,7 +32,7 @@ from collections import deque
 
 import numpy as np
 
-from ..schema import HELD_CASE_TYPES
+from ..scenario.schema import HELD_CASE_TYPES
 
 _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 

@@ -25,9 +25,9 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from ..calendar import WORKING_DAYS_PER_WEEK as WD
-from ..distributions import BufferedSampler, UniformBuffer
-from ..schema import HELD_CASE_TYPES, Scenario
+from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
+from ..scenario.distributions import BufferedSampler, UniformBuffer
+from ..scenario.schema import HELD_CASE_TYPES, Scenario
 from .allocation import Allocator
 
 PLAN_KINDS = ("cin", "cp", "cla")

@@ -16,8 +16,8 @@ import datetime as dt
 
 import numpy as np
 
-from ..calendar import WEEKS_PER_YEAR
-from ..schema import GRADES, Scenario
+from ..scenario.calendar import WEEKS_PER_YEAR
+from ..scenario.schema import GRADES, Scenario
 from .levers import LEVERS
 from .measures import COST_COLUMNS
 

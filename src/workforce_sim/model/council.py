@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import numpy as np
 import simpy
 
-from ..calendar import WEEKS_PER_YEAR, WorkingCalendar
-from ..schema import GRADES, Scenario
-from ..streams import Streams
+from ..scenario.calendar import WEEKS_PER_YEAR, WorkingCalendar
+from ..scenario.schema import GRADES, Scenario
+from ..scenario.streams import Streams
 from .cases import CaseFlow
 from .costs import weekly_costs
 from .demand import FrontDoor

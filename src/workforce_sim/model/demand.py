@@ -24,8 +24,8 @@ import heapq
 
 import numpy as np
 
-from ..distributions import BufferedSampler
-from ..schema import Scenario
+from ..scenario.distributions import BufferedSampler
+from ..scenario.schema import Scenario
 
 NFA, EARLY_HELP, REFERRAL = 0, 1, 2
 

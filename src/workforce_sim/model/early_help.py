@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..calendar import WORKING_DAYS_PER_WEEK as WD
-from ..distributions import BufferedSampler, UniformBuffer
-from ..schema import Scenario
+from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
+from ..scenario.distributions import BufferedSampler, UniformBuffer
+from ..scenario.schema import Scenario
 
 
 class FrontDoorEarlyHelp:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schema import GRADES, Lever, Scenario
+from ..scenario.schema import GRADES, Lever, Scenario
 
 INF = float("inf")
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..schema import GRADES
+from ..scenario.schema import GRADES
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ import datetime as dt
 
 import numpy as np
 
-from ..calendar import WORKING_DAYS_PER_WEEK as WD
-from ..distributions import BufferedSampler, UniformBuffer
-from ..schema import GRADES, Scenario
+from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
+from ..scenario.distributions import BufferedSampler, UniformBuffer
+from ..scenario.schema import GRADES, Scenario
 from .levers import LEVERS, post_grade
 from .workforce import ASYE, SW
 

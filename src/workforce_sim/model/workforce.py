@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ..calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
-from ..schema import GRADES, Scenario
+from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
+from ..scenario.schema import GRADES, Scenario
 
 ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
 

@@ -19,14 +19,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import atomic_write
-from .plots import (COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, RunTables, charts_of_run, run_tables, spread_kind,
-                    tornado_chart)
-from .results import MANAGEABLE_MEASURE, BreachRule, financial_year_days
-from .schema import Scenario
-from .words import (METHOD_WORDS, beats_first, headline_lines, index_text, money_difference,
-                    money_difference_range, plain_headline, run_length, sensitivity_sentences, setting_text,
-                    trajectory_line, uncertainty_line)
+from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule
+from ..analysis.formats import money_difference, money_difference_range, setting_text
+from ..analysis.measures import MEASURES
+from ..analysis.money import financial_year_days
+from ..runs.files import atomic_write
+from ..runs.reading import RunTables, run_tables
+from ..scenario.schema import Scenario
+from ..scenario.uncertainty import in_percent, setting_value
+from ..studies.sensitivity import is_sensitivity_folder, read_sensitivity
+from .plots import COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, charts_of_run, spread_kind, tornado_chart
+from .words import (
+    METHOD_WORDS,
+    beats_first,
+    headline_lines,
+    index_text,
+    plain_headline,
+    run_length,
+    sensitivity_sentences,
+    trajectory_line,
+    uncertainty_line,
+)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 62rem; margin: 2rem auto;
@@ -423,13 +436,11 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
 
 
 def _central(scn: Scenario, key: str) -> str:
-    from .uncertainty import in_percent, setting_value
 
     return setting_text(setting_value(scn, key), in_percent(scn, key))
 
 
 def _range(scn: Scenario, key: str) -> str:
-    from .uncertainty import in_percent
 
     percent = in_percent(scn, key)
     return scn.uncertain[key].describe(lambda v: setting_text(v, percent))
@@ -515,7 +526,6 @@ def build_report(run_dir: Path) -> str:
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
     """Write the report of the run in ``run_dir`` to ``out`` (default ``run_dir/report.html``); return its path."""
-    from .sensitivity import is_sensitivity_folder
 
     out = Path(out) if out else Path(run_dir) / "report.html"
     text = build_sensitivity_report(run_dir) if is_sensitivity_folder(run_dir) else build_report(run_dir)
@@ -561,7 +571,6 @@ cost a year in cash. Every number is in sensitivity.csv (each method, measure an
 
 def _sensitivity_table(result, method: str) -> str:
     """One method's ranking (HTML): each setting's range and its effect on each measure, ranked by the chance."""
-    from .sensitivity import MEASURES
 
     rows = result.ranking(method, "p_sustained")
     table = result.table[result.table["method"] == method].set_index(["setting", "measure"])
@@ -606,7 +615,6 @@ SENSITIVITY_INTRO = {
 
 def build_sensitivity_report(folder: Path) -> str:
     """The report's HTML for the sensitivity analysis in ``folder`` (as written by ``sensitivity``)."""
-    from .sensitivity import MEASURES, read_sensitivity
 
     result = read_sensitivity(Path(folder))
     scn, manifest = result.scenario, result.manifest

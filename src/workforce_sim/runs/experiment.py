@@ -18,23 +18,26 @@ import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ..analysis.breaches import breach_rules
+from ..analysis.money import budget_table, money_settings
+from ..analysis.summary import precision_report, summarise
+from ..model import ID_COLUMNS, WEEKLY_COLUMNS, simulate, week_dates
+from ..scenario.calendar import weeks_for_years
+from ..scenario.loading import load_scenario
+from ..scenario.schema import Scenario
+from ..scenario.uncertainty import check_draws, drawn, draws_table
+from ..version import __version__
 from .backends import available_cores, open_executor
-from .calendar import weeks_for_years
-from .loading import load_scenario
-from .model import simulate
-from .model import ID_COLUMNS, WEEKLY_COLUMNS, week_dates
 from .files import FolderError, FolderLock
-from .results import breach_rules, budget_table, money_settings, precision_report, previous_run, recover_run_folder, summarise, write_run
-from .schema import Scenario
+from .folder import MoreFiles, previous_run, recover_run_folder, write_run
 from .store import ReplicationStore
-from .uncertainty import check_draws, drawn, draws_table
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
 SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
@@ -60,7 +63,7 @@ def simulate_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int,
                    uncertainty: bool = False) -> dict[str, np.ndarray]:
     """Several replications of one scenario: each published column as a (replications x weeks) array.
     With ``uncertainty``, each replication first draws the scenario's uncertain settings
-    (:func:`workforce_sim.uncertainty.drawn`): what is not known varies between futures as chance does.
+    (:func:`workforce_sim.scenario.uncertainty.drawn`): what is not known varies between futures as chance does.
 
     This is the unit of work sent to worker processes and Dask workers.
     """
@@ -78,7 +81,7 @@ class RunResult:
     scenarios: list[Scenario] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra tables written beside the run's
 
-    @property
+    @cached_property
     def budget(self) -> pd.DataFrame:
         """Cost per financial year (April to March), per scenario and item, with 95% intervals."""
         return budget_table(self.weekly, money_settings(self.scenarios))
@@ -311,7 +314,8 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
         max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
         notify: Callable[[str], None] | None = None, replace: bool = False,
-        extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None, uncertainty: bool = False) -> RunResult:
+        extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None, uncertainty: bool = False,
+        files: MoreFiles | None = None) -> RunResult:
     """Run replications of each scenario for ``years`` years.
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
@@ -324,19 +328,20 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     - ``out``: folder for results; finished replications are saved there as they
       finish, and ``resume=True`` continues an interrupted run. The folder is
       locked while the run writes there, and its files are replaced as one unit
-      (see :func:`workforce_sim.results.write_run`). A folder holding a finished
-      run of other scenarios is refused (:class:`workforce_sim.files.FolderError`)
+      (see :func:`workforce_sim.runs.folder.write_run`). A folder holding a finished
+      run of other scenarios is refused (:class:`workforce_sim.runs.files.FolderError`)
       unless ``replace=True``; one holding a run of the same scenarios is replaced.
     - ``precision``: keep adding replications (from ``reps``, up to ``max_reps``)
       until the 95% confidence interval of each key measure is within this
-      fraction of its mean (see :func:`workforce_sim.results.precision_report`).
+      fraction of its mean (see :func:`workforce_sim.analysis.summary.precision_report`).
     - ``progress(done, total)`` is called as replications finish; ``notify(message)``
       with anything the user should know, such as a damaged stored batch being
       recomputed (default: printed to standard error).
     - ``extra(result)`` returns more tables, by file name, to write with the run's
-      (``compare`` adds compare.csv); they are also in ``result.tables``.
+      (``compare`` adds compare.csv); they are also in ``result.tables``. ``files(result)`` names more files
+      to write with the run, each with its writer (:func:`workforce_sim.run` adds the workbook, results.xlsx).
     - ``uncertainty``: draw each scenario's uncertain settings afresh for every replication
-      (a probabilistic sensitivity analysis; :mod:`workforce_sim.uncertainty`), so the results show
+      (a probabilistic sensitivity analysis; :mod:`workforce_sim.scenario.uncertainty`), so the results show
       what is not known as well as chance. The values drawn are in ``result.tables["draws.csv"]``.
       Without it, uncertain settings keep their central values.
     """
@@ -346,55 +351,85 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
         raise ValueError(f"--uncertainty draws a scenario's uncertain settings, but {', '.join(s.name for s in scns)} "
                          "has none; give a setting a range in the scenario file, e.g. pressure_effect = "
                          "{ uncertain = \"uniform\", low = 0.5, high = 2.5 } (see docs/sensitivity.md)")
-    notify = notify or _to_stderr
+    plan = _Plan(years=years, reps=reps, seed=seed, overrides=overrides, jobs=jobs, cluster=cluster,
+                 out=Path(out) if out is not None else None, resume=resume, precision=precision,
+                 max_reps=max(max_reps, reps), progress=progress, notify=notify or _to_stderr, replace=replace,
+                 extra=extra, files=files, uncertainty=uncertainty)
     with contextlib.ExitStack() as stack:
-        if out is not None:
-            out = Path(out)
-            stack.enter_context(FolderLock(out, notify))
-            recover_run_folder(out)
-        return _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, precision, max_reps,
-                           progress, notify, replace, extra, uncertainty)
+        if plan.out is not None:
+            stack.enter_context(FolderLock(plan.out, plan.notify))
+            recover_run_folder(plan.out)
+        return _run_locked(scns, plan)
 
 
-def _run_locked(scns, years, reps, seed, overrides, jobs, cluster, out, resume, precision, max_reps, progress,
-                notify, replace, extra, uncertainty) -> RunResult:
-    max_reps = max(max_reps, reps)
-    n_weeks = weeks_for_years(years)
-    if jobs is None:
-        work = sum(reps * seconds_per_replication(s, n_weeks) for s in scns)
-        jobs = 1 if cluster is None and precision is None and work < SMALL_RUN_SECONDS else available_cores()
-    identity = {"workforce_sim_version": __version__, "seed": seed, "years": years, "weeks": n_weeks,
-                "precision": precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
-    if precision is None:
-        identity["replications"] = reps
-    if uncertainty:
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`run` was asked to do, checked (its arguments, as one value for the steps that follow)."""
+
+    years: float
+    reps: int
+    seed: int
+    overrides: list[str] | None
+    jobs: int | None
+    cluster: str | None
+    out: Path | None
+    resume: bool
+    precision: float | None
+    max_reps: int
+    progress: Callable[[int, int], None] | None
+    notify: Callable[[str], None]
+    replace: bool
+    extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None
+    files: MoreFiles | None
+    uncertainty: bool
+
+
+def _identity(scns: list[Scenario], plan: _Plan, n_weeks: int) -> dict:
+    """What makes two runs the same run (kept with stored replications, so that --resume continues only its own)."""
+    identity = {"workforce_sim_version": __version__, "seed": plan.seed, "years": plan.years, "weeks": n_weeks,
+                "precision": plan.precision, "scenarios": [s.model_dump(mode="json") for s in scns]}
+    if plan.precision is None:
+        identity["replications"] = plan.reps
+    if plan.uncertainty:
         identity["uncertainty"] = True
-    store = ReplicationStore(out, identity, notify) if out is not None else None
-    work = Replications(scns, seed, n_weeks, store, progress, task_args=(uncertainty,))
+    return identity
+
+
+def _run_locked(scns: list[Scenario], plan: _Plan) -> RunResult:
+    n_weeks = weeks_for_years(plan.years)
+    jobs = plan.jobs
+    if jobs is None:
+        work = sum(plan.reps * seconds_per_replication(s, n_weeks) for s in scns)
+        small = plan.cluster is None and plan.precision is None and work < SMALL_RUN_SECONDS
+        jobs = 1 if small else available_cores()
+    identity = _identity(scns, plan, n_weeks)
+    out = plan.out
+    store = ReplicationStore(out, identity, plan.notify) if out is not None else None
+    work = Replications(scns, plan.seed, n_weeks, store, plan.progress, task_args=(plan.uncertainty,))
     if store is not None:
-        if not (resume and store.exists()):  # a resumed run was checked when it started
-            _check_folder(out, scns, replace, notify)
-        store.open(resume)
+        if not (plan.resume and store.exists()):  # a resumed run was checked when it started
+            _check_folder(out, scns, plan.replace, plan.notify)
+        store.open(plan.resume)
         work.done.update(store.load())
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
-    check = (lambda target: check_draws(scns, seed, target)) if uncertainty else None
-    with open_executor(jobs, cluster) as (ex, width):
-        target, report = _replicate(work, ex, width, reps, precision, max_reps, before=check)
+    check = (lambda target: check_draws(scns, plan.seed, target)) if plan.uncertainty else None
+    with open_executor(jobs, plan.cluster) as (ex, width):
+        target, report = _replicate(work, ex, width, plan.reps, plan.precision, plan.max_reps, before=check)
     weekly = work.weekly(target)
     seconds = time.perf_counter() - t0
     summary = summarise(weekly, breach_rules(scns))
-    backend = cluster or ("serial" if jobs <= 1 else f"processes x{jobs}")
-    manifest = _manifest(identity, target, started, seconds, backend, overrides)
-    if precision is not None:
-        manifest["precision"] = _precision_note(precision, max_reps, target, report)
-    manifest["uncertainty"] = uncertainty_note(scns, uncertainty)
+    backend = plan.cluster or ("serial" if jobs <= 1 else f"processes x{jobs}")
+    manifest = _manifest(identity, target, started, seconds, backend, plan.overrides)
+    if plan.precision is not None:
+        manifest["precision"] = _precision_note(plan.precision, plan.max_reps, target, report)
+    manifest["uncertainty"] = uncertainty_note(scns, plan.uncertainty)
     result = RunResult(weekly=weekly, summary=summary, manifest=manifest, scenarios=scns)
-    if extra is not None:
-        result.tables = dict(extra(result))
-    if uncertainty:
-        result.tables["draws.csv"] = draws_table(scns, seed, target)
+    if plan.extra is not None:
+        result.tables = dict(plan.extra(result))
+    if plan.uncertainty:
+        result.tables["draws.csv"] = draws_table(scns, plan.seed, target)
     if store is not None:
-        write_run(result, out, result.tables)
+        write_run(result, out, result.tables, plan.files)
         store.finish()
     return result

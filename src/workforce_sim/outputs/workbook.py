@@ -30,8 +30,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from .files import atomic_write
-from .results import financial_year_days
+from ..analysis.money import financial_year_days
+from ..runs.files import atomic_write
 
 # Number formats.
 MONEY = "£#,##0"

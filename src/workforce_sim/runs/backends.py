@@ -111,7 +111,7 @@ def open_executor(jobs: int = 1, cluster: str | None = None) -> Iterator[tuple[c
             return
         ctx = multiprocessing.get_context(start_method())
         if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(["workforce_sim.experiment"])  # workers start with the model imported
+            ctx.set_forkserver_preload(["workforce_sim.runs.experiment"])  # workers start with the model imported
         ex = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
         try:
             yield ex, jobs

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tomlout
-from .calendar import england_bank_holidays, next_month
-from .schema import GRADES
+from ..scenario import tomlout
+from ..scenario.calendar import england_bank_holidays, next_month
+from ..scenario.loading import load_scenario
+from ..scenario.schema import GRADES
 
 PLAN_TYPES = ("cin", "cp", "cla")
 ENDS = ("close", "early_help", "cin", "cp", "cla")
@@ -618,7 +619,6 @@ def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str
     source name or a scenario name, whatever characters it holds, stays a name: it cannot add a
     table or a value. Comments sit on lines of their own.
     """
-    from .loading import load_scenario
 
     start = next_month(cal.demand.months[-1])
     parent = load_scenario(extends)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .calendar import next_month
+from ..runs.files import atomic_write
+from ..scenario.calendar import next_month
 from .calibrate import _month_days
-from .files import atomic_write
 
 TRUTH = {
     "sources": {  # contacts a year at the first month, yearly trend, referral share

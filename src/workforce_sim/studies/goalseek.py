@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calendar import WEEKS_PER_YEAR
-from .experiment import run
-from .loading import load_scenario
-from .model.levers import LEVERS
-from .results import END, wilson
-from .schema import Scenario
+from ..analysis.statistics import wilson
+from ..analysis.summary import END
+from ..model.levers import LEVERS
+from ..runs.experiment import run
+from ..scenario.calendar import WEEKS_PER_YEAR
+from ..scenario.loading import load_scenario
+from ..scenario.schema import Scenario
 
 # lever type -> (field that sets its level, whole numbers?, default largest level to try): from the lever registry
 LEVELS = {k.type: (k.level, k.whole, k.largest) for k in LEVERS.values() if k.level is not None}

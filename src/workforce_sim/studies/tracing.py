@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .calendar import WorkingCalendar, weeks_for_years
-from .loading import load_scenario
-from .model.council import Replication, collector_paused
-from .model.trace import Tracer
-from .schema import Scenario
+from ..model.council import Replication, collector_paused
+from ..model.trace import Tracer
+from ..scenario.calendar import WorkingCalendar, weeks_for_years
+from ..scenario.loading import load_scenario
+from ..scenario.schema import Scenario
 
 TRACE_COLUMNS = ["date", "clock_days", "who", "id", "event", "worker", "detail"]
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .calendar import WEEKS_PER_YEAR
-from .results import (MANAGEABLE_MEASURE, BreachRule, Money, costs_by_financial_year, first_breach, mean_ci,
-                      net_present_cost, weeks_in_breach, wilson)
+from ..scenario.calendar import WEEKS_PER_YEAR
+from .breaches import MANAGEABLE_MEASURE, BreachRule, first_breach, weeks_in_breach
+from .money import Money, costs_by_financial_year, net_present_cost
+from .statistics import mean_ci, wilson
 
 END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier than a single week
 

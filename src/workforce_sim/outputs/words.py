@@ -12,39 +12,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .results import BreachRule, value
-
-
-def money_difference(d: float, fmt, smallest: float) -> str:
-    """A difference in cost as words, never a negative amount: "saves £0.11m", "£0.17m more", "no
-    difference", or "less than £0.01m more" when ``fmt`` (which shows an amount) rounds it to nothing;
-    ``smallest`` is the least amount ``fmt`` shows."""
-    if not np.isfinite(d):
-        return "-"
-    if d == 0:
-        return "no difference"
-    shown = fmt(abs(d))
-    if shown == fmt(0.0):
-        shown = "less than " + fmt(smallest)
-    return f"saves {shown}" if d < 0 else f"{shown} more"
-
-
-def money_difference_range(low: float, high: float, fmt) -> str:
-    """The 95% interval of a difference in cost as words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more",
-    or "from saving £0.20m to £0.10m more" ("" when unknown)."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return ""
-    if high <= 0:
-        return f"saves {fmt(-high)} to {fmt(-low)}"
-    if low >= 0:
-        return f"{fmt(low)} to {fmt(high)} more"
-    return f"from saving {fmt(-low)} to {fmt(high)} more"
-
-
-def setting_text(value: float, percent: bool = False) -> str:
-    """A setting's value as a reader sees it: a share, a chance or a rate a year as a percentage ("4%",
-    "2.5%"), any other number as it is ("14", "0.5")."""
-    return f"{round(100 * value, 6):g}%" if percent else f"{value:g}"
+from ..analysis.breaches import BreachRule
+from ..analysis.formats import and_list, setting_text
+from ..analysis.measures import MEASURE
+from ..analysis.summary import value
 
 
 def setting_at(row, end: str) -> str:
@@ -176,9 +147,6 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
 METHOD_WORDS = {"tornado": "one at a time", "morris": "Morris screening", "sobol": "Sobol indices"}
 
 
-def _and(items: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _why(row) -> str:
@@ -225,10 +193,9 @@ def index_text(method: str, row, measure) -> str:
 
 def sensitivity_sentences(result, method: str | None = None) -> list[str]:
     """The answer to "which assumptions decide the answer?" in plain words, from a
-    :class:`workforce_sim.sensitivity.SensitivityResult`: which settings move the chance that caseloads stay
+    :class:`workforce_sim.studies.sensitivity.SensitivityResult`: which settings move the chance that caseloads stay
     manageable most (or, if no setting clearly moves it, the caseload at the end), which others move the
     caseload, which make no difference these futures can show, and what to do about it."""
-    from .sensitivity import MEASURE
 
     method = method or result.main_method()
     n = result.manifest.get("replications")
@@ -263,27 +230,27 @@ def sensitivity_sentences(result, method: str | None = None) -> list[str]:
     out.append(f"{what} depends most on {_lower(first['label'])}{_why(first)}{_size(method, first, measure)}.")
     rest = [_lower(r["label"]) for _, r in clear.iloc[1:4].iterrows()]
     if rest:
-        out.append(f"Then on {_and(rest)}.")
+        out.append(f"Then on {and_list(rest)}.")
     named = set(clear["setting"])
     if measure is not caseload:  # settings that move the caseload clearly, though not the measure read
         also = by_caseload[by_caseload["clear"] & ~by_caseload["setting"].isin(named)]
         if len(also):
             span = " (from each setting's low to its high)" if method == "tornado" else ""
-            out.append(f"These move the caseload at the end{span}, though not {_the(measure)} clearly: " + _and(
+            out.append(f"These move the caseload at the end{span}, though not {_the(measure)} clearly: " + and_list(
                 [f"{_lower(r['label'])} ({caseload.change(r['effect'])} per FTE)" if method == "tornado"
                  else _lower(r["label"]) for _, r in also.iterrows()]) + ".")
             named |= set(also["setting"])
     none = [_lower(r["label"]) for _, r in rows.iterrows() if r["setting"] not in named]
     if none:
         out.append(f"{len(none)} of the {len(rows)} settings made no clear difference that {n} simulated futures can "
-                   f"show: {_and(none)}.")
+                   f"show: {and_list(none)}.")
     central = (result.manifest.get("central") or {}).get("p_sustained")
     if method == "tornado" and none and central is not None and central >= 0.9:
         out.append(f"One at a time, each setting moves alone from the central values, where this service copes "
                    f"(caseloads stay manageable in {chance.show(central)} of futures): a setting that acts only under "
                    "pressure, such as how pressure raises leaving, cannot show its effect unless others push the "
                    "service too. Morris screening (--method morris) moves them together.")
-    top = _and([_lower(r["label"]) for _, r in clear.head(2).iterrows()])
+    top = and_list([_lower(r["label"]) for _, r in clear.head(2).iterrows()])
     years = result.manifest.get("years") or 0
     if (n or 0) < 10 or years < 5:
         out.append(f"Before relying on the answer, pin down {top} with the council's own evidence. This was a short "

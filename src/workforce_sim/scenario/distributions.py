@@ -13,7 +13,7 @@ through their duration (a residual draw) and the tests use to check theory.
 An *uncertain setting* is different: it is one number whose true value nobody knows, written
 in place of the number as ``{ uncertain = "uniform", low = 0.5, high = 2.5 }`` (also
 ``"triangular"`` and ``"normal"``). Ordinary runs use its ``central`` value; sensitivity
-analysis and ``run --uncertainty`` use its range (see :mod:`workforce_sim.uncertainty`).
+analysis and ``run --uncertainty`` use its range (see :mod:`workforce_sim.scenario.uncertainty`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which assumptions decide the answer: sensitivity analysis of a scenario's uncertain settings.
 
-A scenario's uncertain settings (``{ uncertain = ... }`` in its file; :mod:`workforce_sim.uncertainty`)
+A scenario's uncertain settings (``{ uncertain = ... }`` in its file; :mod:`workforce_sim.scenario.uncertainty`)
 are varied by one of three methods, and the scenario is run at each resulting combination of
 values (a *design point*):
 
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,19 +35,23 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .analysis import per_replication
-from .backends import available_cores, open_executor
-from .calendar import weeks_for_years
-from .experiment import SMALL_RUN_SECONDS, Replications, seconds_per_replication, simulate_chunk, weekly_frame
-from .files import FolderError, FolderLock
-from .loading import ScenarioError, load_scenario
-from .results import BreachRule, Money, commit_files, previous_run, recover_run_folder, write_csv, write_json
-from .schema import Scenario
-from .store import ReplicationStore
-from .streams import stream_code
-from .uncertainty import applied, in_percent, quantiles_to_values, setting_value, with_values
-from .words import setting_text
+from ..analysis.breaches import BreachRule
+from ..analysis.compare import per_replication
+from ..analysis.formats import setting_text
+from ..analysis.measures import MEASURES
+from ..analysis.money import Money
+from ..analysis.statistics import mean_ci
+from ..runs.backends import available_cores, open_executor
+from ..runs.experiment import SMALL_RUN_SECONDS, Replications, seconds_per_replication, simulate_chunk, weekly_frame
+from ..runs.files import FolderError, FolderLock
+from ..runs.folder import MoreFiles, commit_files, previous_run, recover_run_folder, write_csv, write_json
+from ..runs.store import ReplicationStore
+from ..scenario.calendar import weeks_for_years
+from ..scenario.loading import ScenarioError, load_scenario
+from ..scenario.schema import Scenario
+from ..scenario.streams import stream_code
+from ..scenario.uncertainty import applied, in_percent, quantiles_to_values, setting_value, with_values
+from ..version import __version__
 
 METHODS = ("tornado", "morris", "sobol")
 MORRIS_LEVELS = 4  # grid levels of each setting's quantiles (0, 1/3, 2/3, 1)
@@ -57,56 +59,8 @@ RESAMPLES = 1000  # bootstrap resamples for the Morris and Sobol intervals
 CONF_LEVEL = 0.95
 
 
-@dataclass(frozen=True)
-class Measure:
-    """One outcome a sensitivity analysis ranks the settings on."""
-
-    name: str
-    label: str
-    unit: str
-    short: str = ""  # a column heading
-
-    def show(self, v: float) -> str:
-        """A value of the measure as a reader writes it: "90%", "248 weeks", "16.7", "£6.09m"."""
-        if not np.isfinite(v):
-            return "-"
-        if self.unit == "share":
-            return f"{100 * v:.0f}%"
-        if self.unit == "weeks":
-            return f"{v:.0f} weeks"
-        if self.unit == "£":
-            return f"£{v / 1e6:,.2f}m"
-        return f"{v:.1f}"
-
-    def change(self, d: float) -> str:
-        """A change in the measure: "-40 points", "+12 weeks", "+1.3", "+£0.21m", "+£31k"; a change too small
-        to show at that precision as "+<1 point", "-<0.01" and so on, never as a zero with a sign."""
-        if not np.isfinite(d):
-            return "-"
-        sign, a = ("-" if d < 0 else "+"), abs(d)
-        if self.unit == "share":
-            return f"{sign}{100 * a:.0f} point{'s' if round(100 * a) != 1 else ''}" if round(100 * a) else f"{sign}<1 point"
-        if self.unit == "weeks":
-            return f"{sign}{a:.0f} week{'s' if round(a) != 1 else ''}" if round(a) else f"{sign}<1 week"
-        if self.unit == "£":
-            if a >= 1e5:
-                return f"{sign}£{a / 1e6:,.2f}m"
-            return f"{sign}£{a / 1e3:,.0f}k" if round(a / 1e3) else f"{sign}<£1k"
-        if a >= 0.05:
-            return f"{sign}{a:.1f}"
-        return f"{sign}{a:.2f}" if round(a, 2) else f"{sign}<0.01"
 
 
-MEASURES = [
-    Measure("p_sustained", "Chance caseloads stay manageable for the whole run", "share", "Chance caseloads stay manageable"),
-    Measure("weeks_manageable", "Weeks before caseloads first become unmanageable (the whole run if they never do)",
-            "weeks", "Weeks before the first breach"),
-    Measure("caseload_end", "Caseload counting unallocated cases, last 13 weeks (per FTE)", "cases per FTE",
-            "Caseload at the end"),
-    Measure("cost_per_year", "Cost a year (cash, average over the run)", "£", "Cost a year"),
-]
-MEASURE = {m.name: m for m in MEASURES}
-HEADLINE = "p_sustained"
 
 
 # -- one replication, reduced ----------------------------------------------------------------
@@ -216,7 +170,6 @@ def _setting_columns(scn: Scenario, keys: list[str]) -> dict[str, dict]:
 
 def _mean_ci(d: np.ndarray) -> tuple[float, float, float]:
     """Mean of paired differences with a Student-t 95% interval (exactly 0 to 0 when every difference is 0)."""
-    from .results import mean_ci
 
     d = np.asarray(d, dtype=float)
     if d.size and np.all(d == 0):
@@ -499,7 +452,7 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
                 samples: int = 32, overrides: list[str] | None = None, *, jobs: int | None = None,
                 cluster: str | None = None, out: str | Path | None = None, resume: bool = False, replace: bool = False,
                 progress: Callable[[int, int], None] | None = None,
-                notify: Callable[[str], None] | None = None) -> SensitivityResult:
+                notify: Callable[[str], None] | None = None, files: MoreFiles | None = None) -> SensitivityResult:
     """Which of ``scenario``'s uncertain settings decide the answer, by ``methods`` (see the module's notes).
 
     Every design point runs ``reps`` replications of ``years`` years with the same ``seed`` (common random
@@ -507,7 +460,8 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
     sets the size of the Morris design, ``samples`` (a power of 2) that of the Sobol design. ``jobs``,
     ``cluster``, ``out``, ``resume``, ``replace``, ``progress`` and ``notify`` work as for
     :func:`workforce_sim.run`: with ``out``, finished replications are saved as they finish and the
-    results (sensitivity.csv, points.csv, manifest.json, plots/tornado-*.png) are written there as one unit.
+    results (sensitivity.csv, points.csv, manifest.json, and the files ``files(result)`` names: the Python API's
+    :func:`workforce_sim.api.sensitivity` adds plots/tornado-*.png) are written there as one unit.
     """
     scn = scenario if isinstance(scenario, Scenario) and not overrides else load_scenario(
         scenario.model_dump() if isinstance(scenario, Scenario) else scenario, overrides)
@@ -564,41 +518,20 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
                     if designs[0].method == "tornado" else None}
         result = SensitivityResult(scn, table, _points_table(designs, y_means, reps), manifest)
         if out is not None:
-            write_sensitivity(result, out)
+            write_sensitivity(result, out, files)
             store.finish()
     return result
 
 
-def sensitivity_charts(source: SensitivityResult | Path) -> dict:
-    """The charts of a sensitivity analysis (a result, or its folder), by file stem: a tornado chart of each
-    measure when the tornado was run (each a :class:`workforce_sim.plots.Chart`)."""
-    from .plots import tornado_chart
-
-    result = source if isinstance(source, SensitivityResult) else read_sensitivity(source)
-    if "tornado" not in result.methods:
-        return {}
-    return {f"tornado-{m.name}": tornado_chart(result, m.name) for m in MEASURES}
 
 
-def write_sensitivity(result: SensitivityResult, out: Path) -> list[Path]:
-    """sensitivity.csv, points.csv, manifest.json and plots/ (a tornado chart per measure, when the tornado
-    was run) into ``out``, as one unit."""
-    def charts(folder: Path) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        folder.mkdir()
-        for name, chart in sensitivity_charts(result).items():
-            chart.figure.savefig(folder / f"{name}.png", dpi=120, metadata={"Title": chart.title, "Description": chart.alt})
-            plt.close(chart.figure)
-
-    writers = {"sensitivity.csv": lambda p: write_csv(result.table, p, plain=True),
-               "points.csv": lambda p: write_csv(result.points, p, plain=True),
-               "manifest.json": lambda p: write_json(result.manifest, p)}
-    if "tornado" in result.methods:
-        writers["plots"] = charts
+def write_sensitivity(result: SensitivityResult, out: Path, files: MoreFiles | None = None) -> list[Path]:
+    """sensitivity.csv, points.csv, manifest.json and the files ``files(result)`` names into ``out``, as one unit."""
+    writers: dict[str, Callable[[Path], None]] = {
+        "sensitivity.csv": lambda p: write_csv(result.table, p, plain=True),
+        "points.csv": lambda p: write_csv(result.points, p, plain=True),
+        "manifest.json": lambda p: write_json(result.manifest, p)}
+    writers.update(files(result) if files is not None else {})
     return commit_files(Path(out), writers)
 
 

@@ -25,7 +25,6 @@ import math
 import textwrap
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,9 +35,14 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .model.measures import describe
-from .results import (MANAGEABLE_MEASURE, BreachRule, breach_rules, financial_year_days, first_breach, money_settings,
-                      read_run)
+from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule, first_breach
+from ..analysis.formats import and_list
+from ..analysis.measures import MEASURE, MEASURES
+from ..analysis.money import financial_year_days
+from ..model.measures import describe
+from ..runs.files import atomic_write
+from ..runs.reading import RunTables, run_tables, scenario_names
+from ..studies.sensitivity import SensitivityResult, read_sensitivity
 from .words import setting_at
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
@@ -110,9 +114,6 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(str(text), width, break_long_words=True, break_on_hyphens=False)) or str(text)
 
 
-def _names(frame: pd.DataFrame) -> list[str]:
-    """The scenarios of a table, in the run's order."""
-    return list(dict.fromkeys(frame["scenario"]))
 
 
 def _label_of(labels: Mapping[str, str] | None, name: str) -> str:
@@ -299,7 +300,7 @@ def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: 
 
     With more than two scenarios: one panel each, the first scenario's line in grey in the others.
     """
-    names = _names(weekly)
+    names = scenario_names(weekly)
     colors = colors or scenario_colors(names)
     curves = {s: _sustained_curve(part, rules[s]) for s, part in weekly.groupby("scenario", sort=False)}
     title = "Chance caseloads have stayed manageable so far"
@@ -371,7 +372,7 @@ def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mappi
     run spills past its last March) is left out, and a note under the chart says so.
     """
     totals = _budget_totals(budget, real_terms)
-    names = _names(totals)
+    names = scenario_names(totals)
     colors = colors or scenario_colors(names)
     shown, left_out = _years_shown(totals)
     fig, ax = plt.subplots(figsize=(10, 5.0), layout="constrained")
@@ -453,9 +454,6 @@ def _month_span(weekly: pd.DataFrame) -> str:
     return f"from {d.min():%B %Y} to {d.max():%B %Y}"
 
 
-def _list(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _number(v: float) -> str:
@@ -489,16 +487,16 @@ def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, 
     if name == COST_BY_YEAR:
         totals = _budget_totals(budget, real_terms)
         shown, left_out = _years_shown(totals)
-        names = _names(totals)
+        names = scenario_names(totals)
         how = f"in real terms ({totals['prices'].iloc[0]})" if real_terms else "in cash"
         days = totals.groupby("financial_year", sort=False)["days"].max()
         part = [fy for fy in shown if days[fy] < financial_year_days(fy)]
         text = (f"Bar chart: the cost of the service in each financial year (April to March), {how}, in £ million, "
                 f"one bar for each of {_who(names, labels, False)}, with its 95% confidence interval")
         if part:
-            text += f"; {_list(part)} {'is a part year' if len(part) == 1 else 'are part years'}"
+            text += f"; {and_list(part)} {'is a part year' if len(part) == 1 else 'are part years'}"
         if left_out:
-            text += f"; {_list(left_out)} (a few days only) {'is' if len(left_out) == 1 else 'are'} left out"
+            text += f"; {and_list(left_out)} (a few days only) {'is' if len(left_out) == 1 else 'are'} left out"
         bits = []
         named = {fy: fy + (" (part year)" if fy in part else "") for fy in shown}
         for n in names:
@@ -519,7 +517,7 @@ def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, 
         return (f"Scatter chart: each option's average cost a year (cash, £ million) against the share of simulated "
                 f"futures in which caseloads stay manageable for the whole run, with 95% confidence intervals; {ring}. "
                 f"{points}.")
-    names = _names(weekly)
+    names = scenario_names(weekly)
     span = _month_span(weekly)
     if name == SUSTAINED:
         rules = rules or {}
@@ -586,7 +584,7 @@ def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list
     ``spread`` (a key of :data:`SPREAD_NOTES`) says under each week-by-week chart, and in its alt text,
     what the spread between futures holds.
     """
-    names = _names(weekly)
+    names = scenario_names(weekly)
     colors = scenario_colors(names)
     out: dict[str, Chart] = {}
 
@@ -612,69 +610,12 @@ def _title_of(fig) -> str:
     return fig.get_suptitle() or fig.axes[0].get_title(loc="left") or fig.axes[0].get_title()
 
 
-@dataclass
-class RunTables:
-    """What a finished run's folder holds, read once for its charts and its report.
-
-    ``compare`` is compare.csv (a ``compare`` run), or worked out from weekly.csv for a run of several
-    scenarios without one (or with one from an older workforce_sim); None for one scenario. ``budget``
-    is budget.csv, never worked out again from weekly.csv's rounded pounds (None if the run has none).
-    Scenario names and labels in these tables are the manifest's (a CSV file may hold a name with a
-    quote in front, written so that a spreadsheet does not run it as a formula).
-    """
-
-    folder: Path
-    weekly: pd.DataFrame
-    summary: pd.DataFrame
-    manifest: dict
-    scenarios: list
-    rules: dict[str, BreachRule]
-    labels: dict[str, str]
-    budget: pd.DataFrame | None
-    compare: pd.DataFrame | None
 
 
-BUDGET_NEEDS = {"scenario", "financial_year", "days", "item", "cash", "cash_ci95_low", "cash_ci95_high", "real_terms",
-                "real_terms_ci95_low", "real_terms_ci95_high", "prices"}
-COMPARE_NEEDS = {"scenario", "cost_per_year", "cost_difference_per_year", "p_sustained", "p_sustained_difference_ci95_low",
-                 "net_present_cost_difference_ci95_high", "breach_weeks_avoided_ci95_high", "outcome_vs_first",
-                 "cost_vs_first", "agency_share_pct_end"}
 
 
-def _named_as_manifest(table: pd.DataFrame, names: list[str], needs: set[str]) -> pd.DataFrame | None:
-    """``table`` with its scenario column set to the manifest's names (matched by order), or None if its
-    scenarios are not the run's or it lacks a column in ``needs`` (written by an older workforce_sim)."""
-    if not needs <= set(table.columns):
-        return None
-    found = _names(table)
-    if len(found) != len(names):
-        return None
-    return table.assign(scenario=table["scenario"].map(dict(zip(found, names))))
 
 
-def run_tables(run_dir: Path) -> RunTables:
-    """Read the finished run in ``run_dir`` (weekly.csv, summary.csv, budget.csv, compare.csv, manifest.json)."""
-    from .analysis import compare_table
-    from .schema import Scenario
-
-    run_dir = Path(run_dir)
-    weekly, summary, manifest = read_run(run_dir)
-    scns = [Scenario.model_validate(s) for s in manifest["scenarios"]]
-    names = [s.name for s in scns]
-    rules = breach_rules(scns)
-    labels = {s.name: s.label for s in scns}
-    budget = None
-    if (run_dir / "budget.csv").is_file():
-        budget = _named_as_manifest(pd.read_csv(run_dir / "budget.csv", dtype={"financial_year": str}), names,
-                                    BUDGET_NEEDS)
-    compare = None
-    if len(scns) > 1:
-        if (run_dir / "compare.csv").is_file():
-            compare = _named_as_manifest(pd.read_csv(run_dir / "compare.csv"), names, COMPARE_NEEDS)
-        if compare is None:
-            compare = compare_table(weekly, rules, money_settings(scns), labels)
-        compare = compare.assign(label=compare["scenario"].map(labels))
-    return RunTables(run_dir, weekly, summary, manifest, scns, rules, labels, budget, compare)
 
 
 def charts_of_run(run: Path | RunTables, metrics: list[str] | None = None, *,
@@ -701,10 +642,9 @@ def _axis_value(unit: str, v):
 
 
 def tornado_chart(result, measure: str) -> Chart:
-    """A tornado chart of one measure (a :class:`workforce_sim.sensitivity.SensitivityResult` with a tornado):
+    """A tornado chart of one measure (a :class:`workforce_sim.studies.sensitivity.SensitivityResult` with a tornado):
     for each uncertain setting, the measure with that setting at its low and at its high (the others
     central), largest swing at the top, around the value with every setting central."""
-    from .sensitivity import MEASURE
 
     m = MEASURE[measure]
     rows = result.ranking("tornado", measure).head(TORNADO_ROWS).iloc[::-1]
@@ -745,3 +685,26 @@ def tornado_chart(result, measure: str) -> Chart:
            f"central it is {m.show(central)}. " + ("The largest changes: " + "; ".join(bits) + "." if bits else
                                                     "No setting changed it."))
     return Chart(fig, title, alt)
+
+
+def sensitivity_charts(source: SensitivityResult | Path) -> dict:
+    """The charts of a sensitivity analysis (a result, or its folder), by file stem: a tornado chart of each
+    measure when the tornado was run (each a :class:`workforce_sim.outputs.plots.Chart`)."""
+    result = source if isinstance(source, SensitivityResult) else read_sensitivity(source)
+    if "tornado" not in result.methods:
+        return {}
+    return {f"tornado-{m.name}": tornado_chart(result, m.name) for m in MEASURES}
+
+
+def save_charts(charts: dict[str, Chart], folder: Path, fmt: str = "png") -> list[Path]:
+    """Save ``charts`` into ``folder`` (which exists), each as NAME.FMT with its title and its description in words
+    (for alt text) in the file's metadata, written atomically; each figure is closed once saved."""
+    paths = []
+    for name, chart in charts.items():
+        path = folder / f"{name}.{fmt}"
+        meta = {"Title": chart.title, "Description": chart.alt}
+        atomic_write(path, lambda fh, c=chart, m=meta: c.figure.savefig(fh, format=fmt, dpi=120, metadata=m),
+                     binary=True)
+        plt.close(chart.figure)
+        paths.append(path)
+    return paths

@@ -18,12 +18,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .calendar import weeks_for_years
-from .experiment import run
-from .loading import load_scenario
-from .model.measures import MEASURES
-from .results import periods
-from .schema import Scenario
+from ..analysis.summary import periods
+from ..model.council import Replication, collector_paused
+from ..model.measures import MEASURES
+from ..runs.backends import open_executor
+from ..runs.experiment import run
+from ..scenario.calendar import weeks_for_years
+from ..scenario.loading import load_scenario
+from ..scenario.schema import Scenario
 
 YEARS = 5  # years simulated by the check
 REPS = 8  # simulated futures
@@ -266,7 +268,6 @@ EARLY_HELP_WEEKS = (3, 8, 15, 28)  # weeks open of the early help groups (its fa
 
 
 def _state_of(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict:
-    from .model.council import Replication, collector_paused
     with collector_paused():
         rep = Replication(scn, seed, replication, n_weeks)
         rep.start()
@@ -284,9 +285,8 @@ def settled_start_state(scn: Scenario | str | Path, years: int = SETTLE_YEARS, r
     the scenario's own groups where it has them (a group the scenario does not have joins its group
     of the same team, contract and post grade), are rounded, and are trimmed to the funded posts;
     open cases of each type are written in AGE_GROUPS groups by age. Returns ``{"staff": [...],
-    "open_cases": [...]}`` of plain tables, ready for :func:`workforce_sim.tomlout.dumps`.
+    "open_cases": [...]}`` of plain tables, ready for :func:`workforce_sim.scenario.tomlout.dumps`.
     """
-    from .backends import open_executor
     if not isinstance(scn, Scenario):
         scn = load_scenario(scn)
     still = steady(scn)

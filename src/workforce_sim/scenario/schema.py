@@ -3,7 +3,7 @@
 These classes are the contract for scenario files. They are immutable, typed
 and validated; unknown keys are errors. Units are in the key names:
 ``_per_year``, ``_weeks``, ``_days`` (working days), ``_share`` (0 to 1) and
-``fte``. Loading, ``extends`` and ``--set`` are in :mod:`workforce_sim.loading`.
+``fte``. Loading, ``extends`` and ``--set`` are in :mod:`workforce_sim.scenario.loading`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.\-]*")
 START_DATE_MIN, START_DATE_MAX = dt.date(1990, 1, 1), dt.date(2100, 12, 31)
 
 
-def _safe_name(v: str) -> str:
+def safe_name(v: str) -> str:
     """A scenario's name becomes its output folder (outputs/NAME), so it must be a plain folder name."""
     rule = (f"must be a plain folder name: 1 to {NAME_MAX} letters, digits, spaces, '-', '_' or '.', "
             "not starting with '.' or '-'")
@@ -84,7 +84,7 @@ Growth = Annotated[float, Field(ge=-0.9), SHOWN_AS_PERCENT]  # a change a year: 
 NonNegative = Annotated[float, AfterValidator(_non_negative)]
 Positive = Annotated[float, AfterValidator(_positive)]
 Count = Annotated[int, AfterValidator(_non_negative)]
-ScenarioName = Annotated[str, AfterValidator(_safe_name)]
+ScenarioName = Annotated[str, AfterValidator(safe_name)]
 StartDate = Annotated[dt.date, AfterValidator(_start_date)]
 
 

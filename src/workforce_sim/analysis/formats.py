@@ -1,0 +1,45 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def money_difference(d: float, fmt, smallest: float) -> str:
+    """A difference in cost as words, never a negative amount: "saves £0.11m", "£0.17m more", "no
+    difference", or "less than £0.01m more" when ``fmt`` (which shows an amount) rounds it to nothing;
+    ``smallest`` is the least amount ``fmt`` shows."""
+    if not np.isfinite(d):
+        return "-"
+    if d == 0:
+        return "no difference"
+    shown = fmt(abs(d))
+    if shown == fmt(0.0):
+        shown = "less than " + fmt(smallest)
+    return f"saves {shown}" if d < 0 else f"{shown} more"
+
+
+
+def money_difference_range(low: float, high: float, fmt) -> str:
+    """The 95% interval of a difference in cost as words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more",
+    or "from saving £0.20m to £0.10m more" ("" when unknown)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    if high <= 0:
+        return f"saves {fmt(-high)} to {fmt(-low)}"
+    if low >= 0:
+        return f"{fmt(low)} to {fmt(high)} more"
+    return f"from saving {fmt(-low)} to {fmt(high)} more"
+
+
+
+def setting_text(value: float, percent: bool = False) -> str:
+    """A setting's value as a reader sees it: a share, a chance or a rate a year as a percentage ("4%",
+    "2.5%"), any other number as it is ("14", "0.5")."""
+    return f"{round(100 * value, 6):g}%" if percent else f"{value:g}"
+
+
+
+def and_list(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,122 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of independent replication values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return np.nan, np.nan, np.nan
+    m = float(v.mean())
+    if v.size < 2:
+        return m, np.nan, np.nan
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m, m - half, m + half
+
+
+
+def bootstrap_interval(values: np.ndarray, level: float = 0.95, resamples: int = 2000, seed: int = 20261127,
+                       expand: bool = True):
+    """Means of the columns of ``values`` (replications x measures) with bootstrap 95% intervals, ignoring
+    NaN. Returns (mean, low, high), each one value per column.
+
+    A bootstrap interval is made of means of the data resampled, so it never leaves the range of the
+    data: a count's interval stays at or above 0 and a percentage's within 0 to 100, where the
+    Student-t interval (:func:`mean_ci`) runs below zero for small skewed counts. The interval is
+    the bias-corrected and accelerated one (BCa; Efron 1987), which corrects for skew, with its
+    levels *expanded* for small samples (Hesterberg 2015, "What teachers should know about the
+    bootstrap"): the normal quantile is replaced by ``sqrt(n / (n - 1))`` times Student's t with
+    n - 1 degrees of freedom, since a plain bootstrap interval is too narrow with few replications
+    (about 85% coverage at 6, 92% at 20, against 95%). It is computed for every column at once as
+    one matrix product of resampling weights (thousands of columns in milliseconds, where
+    ``scipy.stats.bootstrap`` takes a tenth of a second per call); the resampling seed is fixed,
+    so a summary is the same every time it is made. Tests check it against scipy's BCa interval
+    and check its coverage. ``expand=False`` gives the plain BCa interval (as scipy's).
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    n, k = x.shape
+    ok = np.isfinite(x)
+    count = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, x, 0.0).sum(axis=0) / count
+    low, high = np.full(k, np.nan), np.full(k, np.nan)
+    complete = np.flatnonzero(count == n)
+    if n >= 2 and complete.size:
+        lo, hi = _bca(x[:, complete], level, resamples, seed, expand)
+        low[complete], high[complete] = lo, hi
+    for j in np.flatnonzero((count < n) & (count >= 2)):  # replications with nothing to measure are left out
+        lo, hi = _bca(x[ok[:, j], j][:, None], level, resamples, seed, expand)
+        low[j], high[j] = lo[0], hi[0]
+    return mean, low, high
+
+
+
+def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(Expanded) BCa interval of the mean of each column of ``x`` (n x k, no NaN, n >= 2)."""
+    n, k = x.shape
+    mean = x.mean(axis=0)
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples) / n  # resamples x n
+    boot = weights @ x
+    jack = (x.sum(axis=0) - x) / (n - 1)  # the mean with each replication left out in turn
+    alpha = (1 - level) / 2
+    z = (np.sqrt(n / (n - 1)) * stats.t.ppf([alpha, 1 - alpha], n - 1) if expand
+         else stats.norm.ppf([alpha, 1 - alpha]))
+    low, high = np.empty(k), np.empty(k)
+    for j in range(k):
+        b = boot[:, j]
+        if b.max() - b.min() <= 1e-12 * max(1.0, abs(mean[j])):
+            low[j] = high[j] = mean[j]  # every replication the same: nothing to be uncertain about
+            continue
+        share_below = (b < mean[j]).mean() + 0.5 * (b == mean[j]).mean()
+        z0 = stats.norm.ppf(min(max(share_below, 0.5 / resamples), 1 - 0.5 / resamples))
+        d = jack[:, j].mean() - jack[:, j]
+        denom = 6.0 * (d @ d) ** 1.5
+        a = float((d ** 3).sum() / denom) if denom > 0 else 0.0
+        q = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        low[j], high[j] = np.quantile(b, q)
+    return low, high
+
+
+
+FEW_FOR_BOOTSTRAP = 5  # below this many replications the bootstrap cannot reach beyond the data
+
+
+
+def bounded_interval(x: np.ndarray, edges: list[tuple[float, float]]):
+    """(mean, low, high) of each column of ``x`` (replications x measures) within each column's
+    (lowest, highest) possible value: the bootstrap interval (:func:`bootstrap_interval`), or with fewer
+    than :data:`FEW_FOR_BOOTSTRAP` replications the Student-t interval cut at the range."""
+    if len(x) >= FEW_FOR_BOOTSTRAP:
+        return bootstrap_interval(x)
+    cols = [mean_ci(x[:, j]) for j in range(x.shape[1])]
+    mean, lo, hi = (np.array(c, dtype=float) for c in zip(*cols)) if cols else (np.empty(0),) * 3
+    e = np.array(edges, dtype=float).reshape(-1, 2)
+    return mean, np.clip(lo, e[:, 0], e[:, 1]), np.clip(hi, e[:, 0], e[:, 1])
+
+
+
+# -- the headline answer ---------------------------------------------------------------------
+def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (sound near 0 and 1, unlike the normal interval)."""
+    if n == 0:
+        return np.nan, np.nan
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+
+def wilson_half_width(p: float, n: int) -> float:
+    """Half the width of the Wilson 95% interval of a share ``p`` observed in ``n`` trials."""
+    lo, hi = wilson(round(p * n), n)
+    return (hi - lo) / 2

@@ -1,0 +1,207 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..model.measures import ID_COLUMNS, describe
+from ..scenario.calendar import WEEKS_PER_YEAR
+from .breaches import BreachRule, first_breach
+from .statistics import bounded_interval, mean_ci, wilson, wilson_half_width
+
+
+def periods(n_weeks: int) -> list[tuple[str, int, int]]:
+    """('year 1', first week, end week), ..., then ('whole run', 0, n_weeks).
+
+    Only whole years of 52 weeks are reported as years, so a year's total is always a year's: the
+    weeks after the last whole year (the last week of a 5-year run, the last 26 weeks of a
+    2.5-year run) count in the whole run only, and a run shorter than a year has no year."""
+    out = []
+    per_year = int(round(WEEKS_PER_YEAR))
+    for y in range(n_weeks // per_year):
+        out.append((f"year {y + 1}", y * per_year, (y + 1) * per_year))
+    out.append(("whole run", 0, n_weeks))
+    return out
+
+
+
+STATISTICS = {  # how each kind of measure is summarised over a period: (statistic, weekly values -> one number)
+    "flow": "total",         # events: the period's total (for the whole run, the total a year on average)
+    "cost": "total",         # money: likewise
+    "stock": "average",      # levels: the average over the period's weeks, and the level at its end
+    "derived": "average",    # rates and percentages: the average of the weeks with something to measure
+}
+
+
+
+WHOLE_RUN_TOTAL = "total a year"  # a flow over the whole run: its total divided by the run's length in years
+
+
+
+END = "end of period"
+
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The range a measure's values can take: counts and levels from 0, percentages from 0 to 100.
+
+    Two percentages can exceed 100: staff per manager against the span, and turnover at a yearly rate.
+    """
+    m = describe(metric)
+    if m.unit == "%" and metric != "supervision_load_pct":
+        return 0.0, 100.0
+    return 0.0, np.inf
+
+
+
+def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
+    """Per scenario, measure and period (each year of the run, and the whole run): one value per
+    replication, summarised over replications.
+
+    Columns: scenario, metric, period, statistic, unit, mean, ci95_low, ci95_high, p10, p50, p90,
+    replications. The value of one replication is, by the measure's kind (:data:`STATISTICS`):
+
+    - a flow (contacts, leavers) or a cost: the period's **total** (for the whole run, the
+      ``total a year`` on average);
+    - a stock (open cases, staff, caseloads): the **average** over the period's weeks, and, in a
+      second row, the level at the **end of period** (its last week);
+    - a rate or percentage: the **average** of the weeks that had something to measure.
+
+    ``mean`` is the mean over replications with a bootstrap 95% interval
+    (:func:`bootstrap_interval`), which stays within what the measure can be; p10, p50 and p90
+    are percentiles over replications. With ``rules`` (each scenario's :class:`BreachRule`), the
+    headline rows of :func:`headline` are added.
+    """
+    metrics = [c for c in weekly.columns if c not in ID_COLUMNS and not c.startswith("_")]
+    kinds = {m: describe(m).kind for m in metrics}
+    units = {m: describe(m).unit for m in metrics}
+    flows = [m for m in metrics if STATISTICS[kinds[m]] == "total"]
+    stocks = [m for m in metrics if kinds[m] == "stock"]
+    averaged = [m for m in metrics if m not in flows]
+    frames = []
+    for scen, df in weekly.groupby("scenario", sort=False):
+        n_weeks = int(df["week"].max()) + 1
+        for label, a, b in periods(n_weeks):
+            part = df[(df["week"] >= a) & (df["week"] < b)]
+            g = part.groupby("replication", sort=True)
+            average = g[averaged].mean()
+            total = g[flows].sum()
+            if label == "whole run":
+                total = total / (n_weeks / WEEKS_PER_YEAR)
+            end = part[part["week"] == b - 1].set_index("replication").sort_index()[stocks]
+            blocks = [(total, WHOLE_RUN_TOTAL if label == "whole run" else "total"),
+                      (average, "average"), (end, END)]
+            for values, statistic in blocks:
+                frames.append(_summary_rows(scen, label, statistic, values, units))
+    out = pd.concat(frames, ignore_index=True)
+    order = {m: i for i, m in enumerate(metrics)}
+    stat_order = {"total": 0, WHOLE_RUN_TOTAL: 0, "average": 1, END: 2}
+    period_order = {p: i for i, p in enumerate(dict.fromkeys(out["period"]))}
+    out = out.assign(_s=out["scenario"].map({s: i for i, s in enumerate(dict.fromkeys(weekly["scenario"]))}),
+                     _p=out["period"].map(period_order), _m=out["metric"].map(order),
+                     _t=out["statistic"].map(stat_order))
+    out = out.sort_values(["_s", "_p", "_m", "_t"], kind="stable").drop(columns=["_s", "_p", "_m", "_t"])
+    if rules:
+        out = pd.concat([out, headline(weekly, rules)], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+
+def _summary_rows(scen: str, period: str, statistic: str, values: pd.DataFrame, units: dict) -> pd.DataFrame:
+    """Summary rows of one scenario, period and statistic from per-replication ``values`` (a column a measure).
+
+    With fewer than :data:`FEW_FOR_BOOTSTRAP` replications, a bootstrap interval (which never leaves the
+    range of the data) is far too narrow, so the Student-t interval is used, cut at the measure's range."""
+    x = values.to_numpy(dtype=float)
+    mean, lo, hi = bounded_interval(x, [bounds(m) for m in values.columns])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value gives NaN percentiles
+        q = np.nanpercentile(x, [10, 50, 90], axis=0) if len(x) else np.full((3, x.shape[1]), np.nan)
+    return pd.DataFrame({"scenario": scen, "metric": values.columns, "period": period, "statistic": statistic,
+                         "unit": [units[m] for m in values.columns], "mean": mean, "ci95_low": lo, "ci95_high": hi,
+                         "p10": q[0], "p50": q[1], "p90": q[2], "replications": np.isfinite(x).sum(axis=0)})
+
+
+
+SUMMARY_COLUMNS = ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low", "ci95_high", "p10", "p50",
+                   "p90", "replications"]
+
+
+
+def value(summary: pd.DataFrame, metric: str, period: str = "whole run", statistic: str | None = None) -> pd.Series:
+    """The summary row of one measure and period (its first statistic: total or average, unless named)."""
+    rows = summary[(summary["metric"] == metric) & (summary["period"] == period)]
+    if statistic is not None:
+        rows = rows[rows["statistic"] == statistic]
+    if rows.empty:
+        raise KeyError(f"no summary row for {metric}, {period}" + (f", {statistic}" if statistic else ""))
+    return rows.iloc[0]
+
+
+
+# -- how many replications are enough ------------------------------------------------------
+PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_pct", "assessments_in_timescale_pct",
+                      "staff_fte"]
+
+
+
+def precision_report(weekly: pd.DataFrame, precision: float, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
+    """For each scenario and key measure (whole-run average per replication): is the 95% CI
+    half-width within ``precision`` times the mean, and about how many replications would make it so?
+
+    A percentage is judged against its whole scale (100 points), not its mean: a share near zero (few
+    workers over the threshold in a service that copes) would otherwise never be precise enough.
+    With ``rules``, the headline is judged too: the chance that caseloads stay manageable for the
+    whole run (``p_sustained``), whose Wilson interval's half-width is judged against its scale (1)."""
+    rows = []
+    for scen, df in weekly.groupby("scenario", sort=False):
+        per_rep = df.groupby("replication")[PRECISION_MEASURES].mean()
+        n = len(per_rep)
+        for m in PRECISION_MEASURES:
+            mean, lo, hi = mean_ci(per_rep[m].to_numpy(dtype=float))
+            half = (hi - lo) / 2 if np.isfinite(hi) else np.inf
+            scale = 100.0 if describe(m).unit == "%" else abs(mean)
+            rel = half / scale if scale else (0.0 if half == 0 else np.inf)
+            need = n if rel <= precision else (int(np.ceil(n * (rel / precision) ** 2)) if np.isfinite(rel) else 2 * n)
+            rows.append({"scenario": scen, "measure": m, "mean": mean, "half_width": half,
+                         "relative_half_width": rel, "met": bool(rel <= precision), "replications_needed": need})
+        if rules:
+            k = int(np.isinf(first_breach(df, rules[scen]).to_numpy()).sum())
+            half = wilson_half_width(k / n, n)
+            need = n
+            while wilson_half_width(k / n, need) > precision and need < 1_000_000:
+                need = max(need + 1, int(need * 1.1))
+            rows.append({"scenario": scen, "measure": "p_sustained", "mean": k / n, "half_width": half,
+                         "relative_half_width": half, "met": bool(half <= precision), "replications_needed": need})
+    return pd.DataFrame(rows)
+
+
+def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame:
+    """Will caseloads stay manageable, and for how long?
+
+    Rows (in the summary.csv layout), per scenario:
+
+    - ``p_sustained``: the share of replications with no breach (see :class:`BreachRule`)
+      beginning by the end of each year (period "year k") and of the whole run, with a
+      Wilson 95% interval;
+    - ``weeks_to_first_breach``: the 10th, 50th and 90th percentiles of the week the first
+      breach begins. A replication with no breach counts as "never" (inf): it is not left
+      out, so a percentile is inf when too few breached.
+    """
+    rows = []
+    for scen, df in weekly.groupby("scenario", sort=False):
+        breach = first_breach(df, rules[scen])
+        n = len(breach)
+        n_weeks = int(df["week"].max()) + 1
+        for label, _, b in periods(n_weeks):
+            k = int((breach >= b).sum())
+            lo, hi = wilson(k, n)
+            rows.append((scen, "p_sustained", label, "share of futures", "share", k / n, lo, hi, np.nan, np.nan,
+                         np.nan, n))
+        q = np.percentile(breach.to_numpy(), [10, 50, 90], method="inverted_cdf")
+        rows.append((scen, "weeks_to_first_breach", "whole run", "percentiles", "weeks", np.nan, np.nan, np.nan,
+                     q[0], q[1], q[2], n))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -1,0 +1,1 @@
+"""What people read: answers in words, charts, the HTML report and the Excel workbook."""

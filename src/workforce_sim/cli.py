@@ -588,11 +588,7 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     except GoalSeekError as exc:
         raise click.UsageError(str(exc)) from None
     field = LEVELS[lever][0]
-    if tgt.metric == "p_sustained" and tgt.op in (">=", ">") and not tgt.surely_met(wilson(reps, reps)[0], 1.0):
-        need = next(n for n in range(reps, 100_000) if tgt.surely_met(wilson(n, n)[0], 1.0))
-        raise click.UsageError(
-            f"with {reps} simulated futures, even {reps} of {reps} staying manageable gives a 95% confidence interval "
-            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; use --reps {need} or more")
+    _enough_futures(tgt, reps)
 
     def show(e):
         verdict = "meets" if e.met else ("meets on average only" if e.met_on_average else "misses")
@@ -611,22 +607,7 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     if out is None:
         mark_latest(folder)
     if not res.found:
-        top = res.tried[-1]
-        on_average = [e for e in res.tried if e.met_on_average]
-        if on_average:
-            e = min(on_average, key=lambda e: e.level)
-            need = e.replications_needed(tgt)
-            more = (f" On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
-                    f"{e.ci95_low:.3g} to {e.ci95_high:.3g})" + (" already, with none" if e.level == 0 else "") +
-                    (f"; about {need} simulated futures (--reps {need}) would tell whether that is more than chance."
-                     if need else "."))
-        else:
-            more = " Try a larger --max, another lever, or a combination."
-        click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
-                   f"interval: at {res.max_level:g}, {tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to "
-                   f"{top.ci95_high:.3g}).{more}")
-        click.echo(f"Wrote {folder / 'goal_seek.csv'}")
-        sys.exit(1)
+        _not_found(res, tgt, lever, field, folder)
     b = res.best
     extra = b.cost_per_year - res.none.cost_per_year
     click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
@@ -634,6 +615,35 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     click.echo(f"  cost per year £{b.cost_per_year:,.0f}: {money_difference(extra, '£{:,.0f}'.format, 1)} a year "
                f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+
+
+def _enough_futures(tgt, reps: int) -> None:
+    """Refuse a chance target that no level can meet with its interval at ``reps`` futures (even all of them)."""
+    if tgt.metric == "p_sustained" and tgt.op in (">=", ">") and not tgt.surely_met(wilson(reps, reps)[0], 1.0):
+        need = next(n for n in range(reps, 100_000) if tgt.surely_met(wilson(n, n)[0], 1.0))
+        raise click.UsageError(
+            f"with {reps} simulated futures, even {reps} of {reps} staying manageable gives a 95% confidence interval "
+            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; use --reps {need} or more")
+
+
+def _not_found(res, tgt, lever: str, field: str, folder: Path) -> None:
+    """Say that no level met the target (and where it is met on average, if anywhere); exit 1."""
+    top = res.tried[-1]
+    on_average = [e for e in res.tried if e.met_on_average]
+    if on_average:
+        e = min(on_average, key=lambda e: e.level)
+        need = e.replications_needed(tgt)
+        more = (f" On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
+                f"{e.ci95_low:.3g} to {e.ci95_high:.3g})" + (" already, with none" if e.level == 0 else "") +
+                (f"; about {need} simulated futures (--reps {need}) would tell whether that is more than chance."
+                 if need else "."))
+    else:
+        more = " Try a larger --max, another lever, or a combination."
+    click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
+               f"interval: at {res.max_level:g}, {tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to "
+               f"{top.ci95_high:.3g}).{more}")
+    click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+    sys.exit(1)
 
 
 @main.command("sensitivity")
@@ -678,6 +688,17 @@ def sensitivity_cmd(scenario, methods, settings, trajectories, samples, years, r
         keys = uncertain_keys(scn, settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    _announce(scn, chosen, keys, reps, years, trajectories, samples, jobs)
+    out, ours = _output_folder(out, Path("outputs") / f"sensitivity-{scn.name}", resume)
+    result = _experiment(scn, out, jobs, cluster, ours, runner=sensitivity, methods=chosen, years=years, reps=reps,
+                         seed=seed, settings=keys, trajectories=trajectories, samples=samples, resume=resume,
+                         replace=replace)
+    _print_sensitivity(result, out, chosen, reps)
+
+
+def _announce(scn, chosen: list[str], keys: list[str], reps: int, years: float, trajectories: int, samples: int,
+              jobs: int | None) -> None:
+    """What a sensitivity analysis will run, and roughly how long it will take."""
     sizes = {m: design_size(m, len(keys), trajectories, samples) for m in chosen}
     width = jobs or available_cores()
     guess = estimated_seconds(scn, chosen, len(keys), reps, years, trajectories, samples, width)
@@ -688,10 +709,10 @@ def sensitivity_cmd(scenario, methods, settings, trajectories, samples, years, r
                + f"; each with the same {reps} simulated futures of {years:g} year{'s' if years != 1 else ''} "
                f"({sum(sizes.values()) * reps:,} replications in all, roughly {_duration(guess)} on {width} "
                f"core{'s' if width != 1 else ''}).", err=True)
-    out, ours = _output_folder(out, Path("outputs") / f"sensitivity-{scn.name}", resume)
-    result = _experiment(scn, out, jobs, cluster, ours, runner=sensitivity, methods=chosen, years=years, reps=reps,
-                         seed=seed, settings=keys, trajectories=trajectories, samples=samples, resume=resume,
-                         replace=replace)
+
+
+def _print_sensitivity(result, out: Path, chosen: list[str], reps: int) -> None:
+    """The analysis's answer: the central values, each method's ranking, the answer in words, the files written."""
     central = result.manifest.get("central")
     if central:
         click.echo(f"\nWith every setting at its central value ({reps} simulated futures): "

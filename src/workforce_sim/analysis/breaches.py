@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""When caseloads stop being manageable: the breach rule (above a threshold for some weeks running, or cases
+nobody holds), and when each simulated future first breaches it."""
 
 from __future__ import annotations
 

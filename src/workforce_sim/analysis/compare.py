@@ -75,64 +75,76 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dic
     money = money or {}
     labels = labels or {}
     reps = {s: per_replication(weekly[weekly["scenario"] == s], rules[s], money.get(s, Money())) for s in names}
-    ref = reps[names[0]]
-    rows = []
-    for s in names:
-        r = reps[s]
-        row = {"scenario": s, "label": labels.get(s, s), "replications": len(r)}
-        for col in [c for c in r.columns if c not in ("first_breach_week",)]:
-            row[col] = r[col].mean()
-        lo, hi = mean_ci(r["cost_total"].to_numpy())[1:]
-        row["cost_total_ci95_low"], row["cost_total_ci95_high"] = lo, hi
-        k = int(np.isinf(r["first_breach_week"]).sum())
-        row["p_sustained"] = k / len(r)
-        row["p_sustained_ci95_low"], row["p_sustained_ci95_high"] = wilson(k, len(r))
-        row["median_weeks_to_first_breach"] = float(np.percentile(r["first_breach_week"], 50, method="inverted_cdf"))
-        diff = (r["cost_total"] - ref["cost_total"]).to_numpy()
-        d, dlo, dhi = mean_ci(diff)
-        row["cost_difference"], row["cost_difference_ci95_low"], row["cost_difference_ci95_high"] = d, dlo, dhi
-        row["cost_difference_per_year"] = (r["cost_per_year"] - ref["cost_per_year"]).mean()
-        avoided = (ref["breach_weeks"] - r["breach_weeks"]).to_numpy()
-        row["breach_weeks_avoided"] = avoided.mean()
-        _, row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = mean_ci(avoided)
-        gain = (np.isinf(r["first_breach_week"]).astype(float) - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
-        row["p_sustained_difference"], row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = (
-            mean_ci(gain))
-        npc_diff = (r["net_present_cost"] - ref["net_present_cost"]).to_numpy()
-        row["net_present_cost"], row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = (
-            mean_ci(r["net_present_cost"].to_numpy()))
-        row["net_present_cost_difference"], row["net_present_cost_difference_ci95_low"], \
-            row["net_present_cost_difference_ci95_high"] = mean_ci(npc_diff)
-        # how often, future by future, the option does better than the first (each future: the same chance
-        # events and, with drawn settings, the same draw of what is not known)
-        row["fewer_breach_weeks_share"] = float((r["breach_weeks"] < ref["breach_weeks"]).mean())
-        row["same_breach_weeks_share"] = float((r["breach_weeks"] == ref["breach_weeks"]).mean())
-        row["more_breach_weeks_share"] = float((r["breach_weeks"] > ref["breach_weeks"]).mean())
-        row["lower_cost_share"] = float((r["cost_total"] < ref["cost_total"]).mean())
-        n = len(r)
-        if s == names[0]:
-            row["outcome_vs_first"] = row["cost_vs_first"] = "reference"
-        else:
-            lo, hi = row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"]
-            plo, phi = row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"]
-            if lo == hi == 0 and not (plo == phi == 0):
-                lo, hi = plo, phi
-            row["outcome_vs_first"] = versus_first(lo, hi, "fewer weeks in breach", "more weeks in breach", n)
-            row["cost_vs_first"] = versus_first(-dhi, -dlo, "costs less", "costs more", n)
-        # only for an option that costs more and avoids breaches: one that saves money too needs no price
-        row["cost_per_breach_week_avoided"] = (d / avoided.mean() if s != names[0] and avoided.mean() > 0 and d > 0
-                                               else np.nan)
-        rows.append(row)
-    order = ["scenario", "label", "replications", "cost_total", "cost_total_ci95_low", "cost_total_ci95_high", "cost_per_year"]
-    order += sorted((c for c in rows[0] if c.startswith("cost_year_")), key=lambda c: int(c.rsplit("_", 1)[1]))
-    order += ["cost_difference", "cost_difference_ci95_low", "cost_difference_ci95_high", "cost_difference_per_year",
-              "caseload_mean_end", "caseload_incl_unallocated_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low", "p_sustained_ci95_high",
-              "p_sustained_difference", "p_sustained_difference_ci95_low", "p_sustained_difference_ci95_high",
-              "median_weeks_to_first_breach", "breach_weeks", "breach_weeks_avoided", "breach_weeks_avoided_ci95_low",
-              "breach_weeks_avoided_ci95_high", "cost_per_breach_week_avoided",
-              "net_present_cost", "net_present_cost_ci95_low", "net_present_cost_ci95_high",
-              "net_present_cost_difference", "net_present_cost_difference_ci95_low",
-              "net_present_cost_difference_ci95_high", "outcome_vs_first", "cost_vs_first",
-              "fewer_breach_weeks_share", "same_breach_weeks_share", "more_breach_weeks_share", "lower_cost_share",
-              "unallocated_cases_end", "assessments_in_timescale_pct", "agency_share_pct_end"]
+    rows = [_row(s, reps[s], reps[names[0]], labels.get(s, s), s == names[0]) for s in names]
+    years = sorted((c for c in rows[0] if c.startswith("cost_year_")), key=lambda c: int(c.rsplit("_", 1)[1]))
+    order = COMPARE_COLUMNS[:COMPARE_COLUMNS.index("cost_per_year") + 1] + years + \
+        COMPARE_COLUMNS[COMPARE_COLUMNS.index("cost_per_year") + 1:]
     return pd.DataFrame(rows)[order]
+
+
+# compare.csv's columns in order; each financial year's cost (cost_year_1, ...) follows cost_per_year
+COMPARE_COLUMNS = [
+    "scenario", "label", "replications", "cost_total", "cost_total_ci95_low", "cost_total_ci95_high", "cost_per_year",
+    "cost_difference", "cost_difference_ci95_low", "cost_difference_ci95_high", "cost_difference_per_year",
+    "caseload_mean_end", "caseload_incl_unallocated_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low",
+    "p_sustained_ci95_high", "p_sustained_difference", "p_sustained_difference_ci95_low",
+    "p_sustained_difference_ci95_high", "median_weeks_to_first_breach", "breach_weeks", "breach_weeks_avoided",
+    "breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high", "cost_per_breach_week_avoided",
+    "net_present_cost", "net_present_cost_ci95_low", "net_present_cost_ci95_high", "net_present_cost_difference",
+    "net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high", "outcome_vs_first",
+    "cost_vs_first", "fewer_breach_weeks_share", "same_breach_weeks_share", "more_breach_weeks_share",
+    "lower_cost_share", "unallocated_cases_end", "assessments_in_timescale_pct", "agency_share_pct_end"]
+
+
+def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool) -> dict:
+    """One scenario's row of compare.csv: ``r`` its replications (from :func:`per_replication`), ``ref`` the
+    first scenario's, on the same futures."""
+    row: dict = {"scenario": s, "label": label, "replications": len(r)}
+    for col in [c for c in r.columns if c not in ("first_breach_week",)]:
+        row[col] = r[col].mean()
+    lo, hi = mean_ci(r["cost_total"].to_numpy())[1:]
+    row["cost_total_ci95_low"], row["cost_total_ci95_high"] = lo, hi
+    k = int(np.isinf(r["first_breach_week"]).sum())
+    row["p_sustained"] = k / len(r)
+    row["p_sustained_ci95_low"], row["p_sustained_ci95_high"] = wilson(k, len(r))
+    row["median_weeks_to_first_breach"] = float(np.percentile(r["first_breach_week"], 50, method="inverted_cdf"))
+    diff = (r["cost_total"] - ref["cost_total"]).to_numpy()
+    d, dlo, dhi = mean_ci(diff)
+    row["cost_difference"], row["cost_difference_ci95_low"], row["cost_difference_ci95_high"] = d, dlo, dhi
+    row["cost_difference_per_year"] = (r["cost_per_year"] - ref["cost_per_year"]).mean()
+    avoided = (ref["breach_weeks"] - r["breach_weeks"]).to_numpy()
+    row["breach_weeks_avoided"] = avoided.mean()
+    _, row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = mean_ci(avoided)
+    gain = (np.isinf(r["first_breach_week"]).astype(float) - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
+    row["p_sustained_difference"], row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = (
+        mean_ci(gain))
+    npc_diff = (r["net_present_cost"] - ref["net_present_cost"]).to_numpy()
+    row["net_present_cost"], row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = (
+        mean_ci(r["net_present_cost"].to_numpy()))
+    row["net_present_cost_difference"], row["net_present_cost_difference_ci95_low"], \
+        row["net_present_cost_difference_ci95_high"] = mean_ci(npc_diff)
+    # how often, future by future, the option does better than the first (each future: the same chance
+    # events and, with drawn settings, the same draw of what is not known)
+    row["fewer_breach_weeks_share"] = float((r["breach_weeks"] < ref["breach_weeks"]).mean())
+    row["same_breach_weeks_share"] = float((r["breach_weeks"] == ref["breach_weeks"]).mean())
+    row["more_breach_weeks_share"] = float((r["breach_weeks"] > ref["breach_weeks"]).mean())
+    row["lower_cost_share"] = float((r["cost_total"] < ref["cost_total"]).mean())
+    _verdicts(row, r, first, d, dlo, dhi, avoided)
+    return row
+
+
+def _verdicts(row: dict, r: pd.DataFrame, first: bool, d: float, dlo: float, dhi: float, avoided: np.ndarray) -> None:
+    """Whether the option beats the first, in words, and the cost of each week in breach it avoids."""
+    n = len(r)
+    if first:
+        row["outcome_vs_first"] = row["cost_vs_first"] = "reference"
+    else:
+        lo, hi = row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"]
+        plo, phi = row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"]
+        if lo == hi == 0 and not (plo == phi == 0):
+            lo, hi = plo, phi
+        row["outcome_vs_first"] = versus_first(lo, hi, "fewer weeks in breach", "more weeks in breach", n)
+        row["cost_vs_first"] = versus_first(-dhi, -dlo, "costs less", "costs more", n)
+    # only for an option that costs more and avoids breaches: one that saves money too needs no price
+    row["cost_per_breach_week_avoided"] = (d / avoided.mean() if not first and avoided.mean() > 0 and d > 0
+                                           else np.nan)

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""How numbers read in words, wherever they are shown: a setting's value, a difference in money, a list."""
 
 from __future__ import annotations
 

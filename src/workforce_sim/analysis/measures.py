@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The measures an answer is given in (the chance caseloads stay manageable, the weeks before the first breach,
+the caseload at the end, the cost a year), and how a value or a change of each reads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Money by financial year (April to March): cash and real terms with intervals (budget.csv), and net present
+cost discounted as HM Treasury's Green Book asks."""
 
 from __future__ import annotations
 

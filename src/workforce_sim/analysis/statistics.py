@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Intervals for what replications estimate: the t interval of a mean, the bias-corrected bootstrap,
+Wilson's interval of a chance, and an interval kept within what a measure can take."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The summary of a run (summary.csv): each measure by period with its interval and percentiles; the headline
+(the chance caseloads stay manageable, the weeks until the first breach); and whether a run is precise enough."""
 
 from __future__ import annotations
 

@@ -485,53 +485,70 @@ def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, 
     shows, in one or two sentences for a reader who cannot see it, with its main figures: the text of
     the report's ``alt`` attributes. Give it the tables the chart was drawn from."""
     if name == COST_BY_YEAR:
-        totals = _budget_totals(budget, real_terms)
-        shown, left_out = _years_shown(totals)
-        names = scenario_names(totals)
-        how = f"in real terms ({totals['prices'].iloc[0]})" if real_terms else "in cash"
-        days = totals.groupby("financial_year", sort=False)["days"].max()
-        part = [fy for fy in shown if days[fy] < financial_year_days(fy)]
-        text = (f"Bar chart: the cost of the service in each financial year (April to March), {how}, in £ million, "
-                f"one bar for each of {_who(names, labels, False)}, with its 95% confidence interval")
-        if part:
-            text += f"; {and_list(part)} {'is a part year' if len(part) == 1 else 'are part years'}"
-        if left_out:
-            text += f"; {and_list(left_out)} (a few days only) {'is' if len(left_out) == 1 else 'are'} left out"
-        bits = []
-        named = {fy: fy + (" (part year)" if fy in part else "") for fy in shown}
-        for n in names:
-            mine = totals[totals["scenario"] == n].set_index("financial_year").reindex(shown)["value"]
-            bits.append(f"{_label_of(labels, n)} {_millions(mine.iloc[0])} in {named[shown[0]]}"
-                        + (f" and {_millions(mine.iloc[-1])} in {named[shown[-1]]}" if len(shown) > 1 else ""))
-        return text + ". " + "; ".join(bits) + "." if shown else text + "."
+        return _budget_alt(budget, labels, real_terms)
     if name == COST_VS_OUTCOME:
-        labels = labels or (dict(zip(compare["scenario"], compare["label"])) if "label" in compare.columns else {})
-        pick = compare.iloc[_ringed(compare, target)]
-        reached = bool((compare["p_sustained"] >= target).any())
-        ring = (f"the ring marks the cheapest option that keeps caseloads manageable in at least {target:.0%} of "
-                f"futures: {_label_of(labels, pick['scenario'])}" if reached else
-                f"no option reaches {target:.0%}; the ring marks the one with the best chance: "
-                f"{_label_of(labels, pick['scenario'])}")
-        points = "; ".join(f"{_label_of(labels, r['scenario'])} {_millions(r['cost_per_year'])} a year, "
-                           f"{r['p_sustained']:.0%}" for _, r in compare.iterrows())
-        return (f"Scatter chart: each option's average cost a year (cash, £ million) against the share of simulated "
-                f"futures in which caseloads stay manageable for the whole run, with 95% confidence intervals; {ring}. "
-                f"{points}.")
+        return _cost_outcome_alt(compare, labels, target)
+    if name == SUSTAINED:
+        return _sustained_alt(weekly, rules or {}, labels)
+    return _fan_alt(name, weekly, rules, labels)
+
+
+def _budget_alt(budget: pd.DataFrame, labels: Mapping[str, str] | None, real_terms: bool) -> str:
+    totals = _budget_totals(budget, real_terms)
+    shown, left_out = _years_shown(totals)
+    names = scenario_names(totals)
+    how = f"in real terms ({totals['prices'].iloc[0]})" if real_terms else "in cash"
+    days = totals.groupby("financial_year", sort=False)["days"].max()
+    part = [fy for fy in shown if days[fy] < financial_year_days(fy)]
+    text = (f"Bar chart: the cost of the service in each financial year (April to March), {how}, in £ million, "
+            f"one bar for each of {_who(names, labels, False)}, with its 95% confidence interval")
+    if part:
+        text += f"; {and_list(part)} {'is a part year' if len(part) == 1 else 'are part years'}"
+    if left_out:
+        text += f"; {and_list(left_out)} (a few days only) {'is' if len(left_out) == 1 else 'are'} left out"
+    bits = []
+    named = {fy: fy + (" (part year)" if fy in part else "") for fy in shown}
+    for n in names:
+        mine = totals[totals["scenario"] == n].set_index("financial_year").reindex(shown)["value"]
+        bits.append(f"{_label_of(labels, n)} {_millions(mine.iloc[0])} in {named[shown[0]]}"
+                    + (f" and {_millions(mine.iloc[-1])} in {named[shown[-1]]}" if len(shown) > 1 else ""))
+    return text + ". " + "; ".join(bits) + "." if shown else text + "."
+
+
+def _cost_outcome_alt(compare: pd.DataFrame, labels: Mapping[str, str] | None, target: float) -> str:
+    labels = labels or (dict(zip(compare["scenario"], compare["label"])) if "label" in compare.columns else {})
+    pick = compare.iloc[_ringed(compare, target)]
+    reached = bool((compare["p_sustained"] >= target).any())
+    ring = (f"the ring marks the cheapest option that keeps caseloads manageable in at least {target:.0%} of "
+            f"futures: {_label_of(labels, pick['scenario'])}" if reached else
+            f"no option reaches {target:.0%}; the ring marks the one with the best chance: "
+            f"{_label_of(labels, pick['scenario'])}")
+    points = "; ".join(f"{_label_of(labels, r['scenario'])} {_millions(r['cost_per_year'])} a year, "
+                       f"{r['p_sustained']:.0%}" for _, r in compare.iterrows())
+    return (f"Scatter chart: each option's average cost a year (cash, £ million) against the share of simulated "
+            f"futures in which caseloads stay manageable for the whole run, with 95% confidence intervals; {ring}. "
+            f"{points}.")
+
+
+def _sustained_alt(weekly: pd.DataFrame, rules: Mapping[str, BreachRule], labels: Mapping[str, str] | None) -> str:
     names = scenario_names(weekly)
     span = _month_span(weekly)
-    if name == SUSTAINED:
-        rules = rules or {}
-        thr = sorted({rules[n].threshold for n in names})
-        weeks = sorted({rules[n].weeks for n in names})
-        rule = (f"above {thr[0]:g} cases per FTE" if len(thr) == 1 else "above each scenario's own threshold") + \
-               f" for {' or '.join(str(w) for w in weeks)} weeks running"
-        ends = []
-        for scen, part in weekly.groupby("scenario", sort=False):
-            ends.append(f"{_label_of(labels, scen)} {_sustained_curve(part, rules[scen])[1][-1]:.0f}%")
-        who = _who(names, labels, len(names) > SMALL_MULTIPLES_ABOVE)
-        return (f"Step chart: the share of simulated futures in which caseloads have stayed manageable so far (no "
-                f"breach yet: the caseload counting unallocated cases {rule}), for {who}, week by week {span}. "
-                f"At the end of the run: {'; '.join(ends)}.")
+    thr = sorted({rules[n].threshold for n in names})
+    weeks = sorted({rules[n].weeks for n in names})
+    rule = (f"above {thr[0]:g} cases per FTE" if len(thr) == 1 else "above each scenario's own threshold") + \
+           f" for {' or '.join(str(w) for w in weeks)} weeks running"
+    ends = []
+    for scen, part in weekly.groupby("scenario", sort=False):
+        ends.append(f"{_label_of(labels, scen)} {_sustained_curve(part, rules[scen])[1][-1]:.0f}%")
+    who = _who(names, labels, len(names) > SMALL_MULTIPLES_ABOVE)
+    return (f"Step chart: the share of simulated futures in which caseloads have stayed manageable so far (no "
+            f"breach yet: the caseload counting unallocated cases {rule}), for {who}, week by week {span}. "
+            f"At the end of the run: {'; '.join(ends)}.")
+
+
+def _fan_alt(name: str, weekly: pd.DataFrame, rules, labels: Mapping[str, str] | None) -> str:
+    names = scenario_names(weekly)
+    span = _month_span(weekly)
     title, unit, _ = describe_metric(name)
     fans = fan_quantiles(weekly, name)
     who = _who(names, labels, len(names) > SMALL_MULTIPLES_ABOVE)

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -227,55 +228,62 @@ def unclear_sentence(compare: pd.DataFrame, n: int) -> str | None:
             f"futures (for example --reps {max(4 * n, 40)}, or --precision 0.05) before choosing between them.")
 
 
-def options_section(compare: pd.DataFrame, scns: list[Scenario], n: int, drawn: bool = False) -> str:
-    """The options side by side: one column per option, the first the reference, with 95% intervals and
-    each option's verdict against the first in words (HTML)."""
-    labels = dict(zip(compare["scenario"], compare["label"]))
-    rows = []  # the table's rows, as HTML
+def _ci(text: str) -> str:
+    """A 95% interval under a value in a cell (HTML), or nothing when it says nothing the value does not."""
+    if not text or text in ("the same", "from no change to no change"):
+        return ""
+    return f"<br><small>95% CI: {_e(text)}</small>"
 
-    def ci(text: str) -> str:
-        if not text or text in ("the same", "from no change to no change"):  # nothing the value does not say
-            return ""
-        return f"<br><small>95% CI: {_e(text)}</small>"
 
-    def cell(r, first: bool, fn) -> str:
-        return "reference" if first else fn(r)
+def _or_reference(r, first: bool, fn) -> str:
+    return "reference" if first else fn(r)
 
-    spec = [  # (row heading, function of (an option's row, whether it is the first) -> its cell's HTML)
+
+def _option_rows(scns: list[Scenario], drawn: bool) -> list[tuple[str, Callable]]:
+    """The rows of the options table: (row heading, function of (an option's row, whether it is the first) ->
+    its cell's HTML)."""
+    return [
         ("Cost a year (cash, average over the run)", lambda r, f: _millions(r["cost_per_year"])),
-        ("Cost a year against the first", lambda r, f: cell(r, f, lambda r: _difference(r["cost_difference_per_year"]))),
+        ("Cost a year against the first", lambda r, f: _or_reference(r, f, lambda r: _difference(r["cost_difference_per_year"]))),
         (f"Net present cost of the run (real terms, discounted at {_rate_words(scns, 'discount_rate')} a year)",
-         lambda r, f: _millions(r["net_present_cost"]) + ci(
+         lambda r, f: _millions(r["net_present_cost"]) + _ci(
              f"{_millions(r['net_present_cost_ci95_low'])} to {_millions(r['net_present_cost_ci95_high'])}"
              if np.isfinite(r["net_present_cost_ci95_low"]) else "")),
         ("Net present cost against the first",
-         lambda r, f: cell(r, f, lambda r: _difference(r["net_present_cost_difference"]) + ci(_difference_interval(
+         lambda r, f: _or_reference(r, f, lambda r: _difference(r["net_present_cost_difference"]) + _ci(_difference_interval(
              r["net_present_cost_difference_ci95_low"], r["net_present_cost_difference_ci95_high"])))),
-        ("Cost against the first, in words", lambda r, f: cell(r, f, lambda r: _e(r["cost_vs_first"]))),
+        ("Cost against the first, in words", lambda r, f: _or_reference(r, f, lambda r: _e(r["cost_vs_first"]))),
         ("Chance caseloads stay manageable for the whole run",
-         lambda r, f: f"{r['p_sustained']:.0%}" + ci(
+         lambda r, f: f"{r['p_sustained']:.0%}" + _ci(
              f"{r['p_sustained_ci95_low']:.0%} to {r['p_sustained_ci95_high']:.0%}")),
         ("Chance against the first",
-         lambda r, f: cell(r, f, lambda r: _points(r["p_sustained_difference"]) + ci(
+         lambda r, f: _or_reference(r, f, lambda r: _points(r["p_sustained_difference"]) + _ci(
              f"from {_points(r['p_sustained_difference_ci95_low'])} to {_points(r['p_sustained_difference_ci95_high'])}"
              .replace("the same", "no change")
              if np.isfinite(r["p_sustained_difference_ci95_low"]) else ""))),
         ("Weeks in breach (average)", lambda r, f: f"{r['breach_weeks']:.0f}"),
         ("Weeks in breach against the first",
-         lambda r, f: cell(r, f, lambda r: _weeks(r["breach_weeks_avoided"]) + ci(_weeks_interval(
+         lambda r, f: _or_reference(r, f, lambda r: _weeks(r["breach_weeks_avoided"]) + _ci(_weeks_interval(
              r["breach_weeks_avoided_ci95_low"], r["breach_weeks_avoided_ci95_high"])))),
-        ("Weeks in breach against the first, in words", lambda r, f: cell(r, f, lambda r: _e(r["outcome_vs_first"]))),
+        ("Weeks in breach against the first, in words", lambda r, f: _or_reference(r, f, lambda r: _e(r["outcome_vs_first"]))),
         ("Future by future against the first" + (" (each future with its own draw of the uncertain settings)"
                                                  if drawn else ""),
-         lambda r, f: cell(r, f, lambda r: _e(beats_first(r, drawn)) if "fewer_breach_weeks_share" in r else "-")),
+         lambda r, f: _or_reference(r, f, lambda r: _e(beats_first(r, drawn)) if "fewer_breach_weeks_share" in r else "-")),
         ("Caseload counting unallocated cases, last 13 weeks", lambda r, f: f"{r['caseload_incl_unallocated_end']:.1f}"),
         ("Caseload per FTE (DfE), last 13 weeks", lambda r, f: f"{r['caseload_mean_end']:.1f}"),
         ("Unallocated cases, last 13 weeks", lambda r, f: f"{r['unallocated_cases_end']:.0f}"),
         ("Agency share of staff, last 13 weeks", lambda r, f: f"{r['agency_share_pct_end']:.0f}%"),
     ]
+
+
+def options_section(compare: pd.DataFrame, scns: list[Scenario], n: int, drawn: bool = False) -> str:
+    """The options side by side: one column per option, the first the reference, with 95% intervals and
+    each option's verdict against the first in words (HTML)."""
+    labels = dict(zip(compare["scenario"], compare["label"]))
+    rows = []  # the table's rows, as HTML
     head = "".join(f"<th>{_e(labels[s])}{' (the reference)' if i == 0 else ''}</th>"
                    for i, s in enumerate(compare["scenario"]))
-    for title, fn in spec:
+    for title, fn in _option_rows(scns, drawn):
         cells = "".join(f"<td>{fn(r, i == 0)}</td>" for i, (_, r) in enumerate(compare.iterrows()))
         rows.append(f"<tr><th>{_e(title)}</th>{cells}</tr>")
     deflator = _rate_words(scns, "deflator_per_year")

@@ -244,6 +244,16 @@ def sensitivity_sentences(result, method: str | None = None) -> list[str]:
     if none:
         out.append(f"{len(none)} of the {len(rows)} settings made no clear difference that {n} simulated futures can "
                    f"show: {and_list(none)}.")
+    out += _advice(result, method, clear, none)
+    return out
+
+
+def _advice(result, method: str, clear: pd.DataFrame, none: list[str]) -> list[str]:
+    """What to do about the answer: a caution when the one-at-a-time method could not show a setting that acts
+    only under pressure, and which settings to pin down (with a caution when the analysis was short)."""
+    out: list[str] = []
+    n = result.manifest.get("replications")
+    chance = MEASURE["p_sustained"]
     central = (result.manifest.get("central") or {}).get("p_sustained")
     if method == "tornado" and none and central is not None and central >= 0.9:
         out.append(f"One at a time, each setting moves alone from the central values, where this service copes "

@@ -283,14 +283,7 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
     """Headline: per scenario, will caseloads stay manageable and what does it cost; then about the run."""
     ws.title = "Headline"
     scenarios = manifest.get("scenarios") or []
-    rules = [((s.get("standards") or {}).get("manageable_caseload"), (s.get("standards") or {}).get("breach_weeks"))
-             for s in scenarios]
-    if len(set(rules)) == 1 and None not in rules[0]:
-        threshold, weeks = rules[0]
-        rule = (f"at most {threshold:g} cases per case-holding FTE, counting unallocated cases; a breach is {weeks} "
-                f"weeks running above it, or open cases with nobody to hold them")
-    else:
-        rule = "the scenarios' standards differ: see standards on the Assumptions sheet"
+    rule = _manageable_rule(scenarios)
     header_row = _title(ws, "Headline: do caseloads stay manageable, and what does it cost?", [
         "Chance of staying manageable = the share of simulated futures in which caseloads stayed manageable "
         "(95% interval). Caseload in cases per case-holding FTE. Cost in £ a year, cash.",
@@ -317,7 +310,26 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
         formats += [PLAIN_WHOLE, ONE_DP, MONEY]
         for col, (v, fmt) in enumerate(zip(values, formats), start=1):
             _put(ws, row, col, v, fmt)
-    row += 2
+    _about_run(ws, row + 2, manifest, scenarios, labels)
+    _fit_columns(ws, header_row, header_row)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
+
+
+
+def _manageable_rule(scenarios: list[dict]) -> str:
+    """The scenarios' standard of a manageable caseload in words (or where to read them when they differ)."""
+    rules = [((s.get("standards") or {}).get("manageable_caseload"), (s.get("standards") or {}).get("breach_weeks"))
+             for s in scenarios]
+    if len(set(rules)) == 1 and None not in rules[0]:
+        threshold, weeks = rules[0]
+        return (f"at most {threshold:g} cases per case-holding FTE, counting unallocated cases; a breach is {weeks} "
+                f"weeks running above it, or open cases with nobody to hold them")
+    return "the scenarios' standards differ: see standards on the Assumptions sheet"
+
+
+def _about_run(ws, row: int, manifest: dict, scenarios: list[dict], labels: dict[str, str]) -> None:
+    """The Headline sheet's "About this run" from ``row`` down: dates, futures, seed, version, each scenario's
+    description and the note that the bundled scenarios are illustrative."""
     _put(ws, row, 1, "About this run", font=Font(bold=True, size=12))
     start_dates = list(dict.fromkeys(_as_date(s.get("start_date")) for s in scenarios if s.get("start_date")))
     about = [
@@ -340,8 +352,6 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
     row += 1
     _put(ws, row, 1, "Note", font=BOLD)
     _put(ws, row, 2, ILLUSTRATIVE)
-    _fit_columns(ws, header_row, header_row)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
 
 
 BUDGET_HEADER = ["Scenario", "Financial year", "Covers"]
@@ -396,6 +406,43 @@ def _budget_sheet(ws, budget: pd.DataFrame, manifest: dict, labels: dict[str, st
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
 
 
+# the Options compared sheet's columns: (heading, compare.csv column, number format, a difference from the first?)
+COMPARE_COLUMNS = [
+    ("Option", "label", None, False),
+    ("Simulated futures", "replications", WHOLE, False),
+    ("Cost a year (£)", "cost_per_year", MONEY, False),
+    ("Extra cost a year vs first", "cost_difference_per_year", MONEY_CHANGE, True),
+    ("Net present cost (£)", "net_present_cost", MONEY, False),
+    ("Net present cost: 95% low", "net_present_cost_ci95_low", MONEY, False),
+    ("Net present cost: 95% high", "net_present_cost_ci95_high", MONEY, False),
+    ("Net present cost vs first", "net_present_cost_difference", MONEY_CHANGE, True),
+    ("Net present cost vs first: 95% low", "net_present_cost_difference_ci95_low", MONEY_CHANGE, True),
+    ("Net present cost vs first: 95% high", "net_present_cost_difference_ci95_high", MONEY_CHANGE, True),
+    ("Chance of staying manageable", "p_sustained", SHARE, False),
+    ("Chance: 95% low", "p_sustained_ci95_low", SHARE, False),
+    ("Chance: 95% high", "p_sustained_ci95_high", SHARE, False),
+    ("Chance vs first (points)", "p_sustained_difference", SHARE_CHANGE, True),
+    ("Chance vs first: 95% low", "p_sustained_difference_ci95_low", SHARE_CHANGE, True),
+    ("Chance vs first: 95% high", "p_sustained_difference_ci95_high", SHARE_CHANGE, True),
+    ("Weeks in breach (average)", "breach_weeks", ONE_DP, False),
+    ("Weeks in breach avoided vs first", "breach_weeks_avoided", ONE_DP_CHANGE, True),
+    ("Weeks avoided: 95% low", "breach_weeks_avoided_ci95_low", ONE_DP_CHANGE, True),
+    ("Weeks avoided: 95% high", "breach_weeks_avoided_ci95_high", ONE_DP_CHANGE, True),
+    ("Median weeks until the first breach", "median_weeks_to_first_breach", PLAIN_WHOLE, False),
+    ("Weeks in breach: vs first", "outcome_vs_first", None, False),
+    ("Cost: vs first", "cost_vs_first", None, False),
+    ("Futures with fewer weeks in breach than the first", "fewer_breach_weeks_share", SHARE, True),
+    ("Futures with the same weeks in breach", "same_breach_weeks_share", SHARE, True),
+    ("Futures with more weeks in breach", "more_breach_weeks_share", SHARE, True),
+    ("Futures costing less than the first", "lower_cost_share", SHARE, True),
+    ("Caseload at the end (cases per FTE, incl. unallocated, last 13 weeks)", "caseload_incl_unallocated_end",
+     ONE_DP, False),
+    ("Unallocated cases at the end (last 13 weeks)", "unallocated_cases_end", ONE_DP, False),
+    ("Assessments within 45 working days (%)", "assessments_in_timescale_pct", ONE_DP, False),
+    ("Agency share of staff at the end (%)", "agency_share_pct_end", ONE_DP, False),
+]
+
+
 def _compare_sheet(ws, compare: pd.DataFrame, manifest: dict, labels: dict[str, str]) -> None:
     """Options compared: one row per option, differences from the first with 95% intervals, and verdicts."""
     ws.title = "Options compared"
@@ -412,41 +459,7 @@ def _compare_sheet(ws, compare: pd.DataFrame, manifest: dict, labels: dict[str, 
         + (f"; real terms take off {_common(deflators, lambda d: f'{100 * d:g}%')} a year of inflation." if deflators
            else "."),
     ])
-    columns = [  # (heading, compare.csv column, number format, a difference from the first?)
-        ("Option", "label", None, False),
-        ("Simulated futures", "replications", WHOLE, False),
-        ("Cost a year (£)", "cost_per_year", MONEY, False),
-        ("Extra cost a year vs first", "cost_difference_per_year", MONEY_CHANGE, True),
-        ("Net present cost (£)", "net_present_cost", MONEY, False),
-        ("Net present cost: 95% low", "net_present_cost_ci95_low", MONEY, False),
-        ("Net present cost: 95% high", "net_present_cost_ci95_high", MONEY, False),
-        ("Net present cost vs first", "net_present_cost_difference", MONEY_CHANGE, True),
-        ("Net present cost vs first: 95% low", "net_present_cost_difference_ci95_low", MONEY_CHANGE, True),
-        ("Net present cost vs first: 95% high", "net_present_cost_difference_ci95_high", MONEY_CHANGE, True),
-        ("Chance of staying manageable", "p_sustained", SHARE, False),
-        ("Chance: 95% low", "p_sustained_ci95_low", SHARE, False),
-        ("Chance: 95% high", "p_sustained_ci95_high", SHARE, False),
-        ("Chance vs first (points)", "p_sustained_difference", SHARE_CHANGE, True),
-        ("Chance vs first: 95% low", "p_sustained_difference_ci95_low", SHARE_CHANGE, True),
-        ("Chance vs first: 95% high", "p_sustained_difference_ci95_high", SHARE_CHANGE, True),
-        ("Weeks in breach (average)", "breach_weeks", ONE_DP, False),
-        ("Weeks in breach avoided vs first", "breach_weeks_avoided", ONE_DP_CHANGE, True),
-        ("Weeks avoided: 95% low", "breach_weeks_avoided_ci95_low", ONE_DP_CHANGE, True),
-        ("Weeks avoided: 95% high", "breach_weeks_avoided_ci95_high", ONE_DP_CHANGE, True),
-        ("Median weeks until the first breach", "median_weeks_to_first_breach", PLAIN_WHOLE, False),
-        ("Weeks in breach: vs first", "outcome_vs_first", None, False),
-        ("Cost: vs first", "cost_vs_first", None, False),
-        ("Futures with fewer weeks in breach than the first", "fewer_breach_weeks_share", SHARE, True),
-        ("Futures with the same weeks in breach", "same_breach_weeks_share", SHARE, True),
-        ("Futures with more weeks in breach", "more_breach_weeks_share", SHARE, True),
-        ("Futures costing less than the first", "lower_cost_share", SHARE, True),
-        ("Caseload at the end (cases per FTE, incl. unallocated, last 13 weeks)", "caseload_incl_unallocated_end",
-         ONE_DP, False),
-        ("Unallocated cases at the end (last 13 weeks)", "unallocated_cases_end", ONE_DP, False),
-        ("Assessments within 45 working days (%)", "assessments_in_timescale_pct", ONE_DP, False),
-        ("Agency share of staff at the end (%)", "agency_share_pct_end", ONE_DP, False),
-    ]
-    columns = [c for c in columns if c[1] in compare.columns]
+    columns = [c for c in COMPARE_COLUMNS if c[1] in compare.columns]
     _header(ws, header_row, [c[0] for c in columns])
     for i, (_, rec) in enumerate(compare.iterrows()):
         row = header_row + 1 + i

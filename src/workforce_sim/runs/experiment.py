@@ -226,6 +226,43 @@ class Replications:
         return _assemble(self.scns, self.done, {s: target for s in range(len(self.scns))}, self.n_weeks)
 
 
+def default_jobs(work_seconds: float, cluster: str | None, precision: float | None = None) -> int:
+    """Worker processes when none were asked for: every core, except for work so small (under
+    :data:`SMALL_RUN_SECONDS`) that starting processes would cost more than it saves."""
+    small = cluster is None and precision is None and work_seconds < SMALL_RUN_SECONDS
+    return 1 if small else available_cores()
+
+
+@contextlib.contextmanager
+def replications_in(out: Path | None, scns: list[Scenario], seed: int, n_weeks: int, *, identity: dict,
+                    resume: bool, progress: Callable[[int, int], None] | None, notify: Callable[[str], None],
+                    check_folder: Callable[[], None], task: Callable[..., dict[str, np.ndarray]] | None = None,
+                    task_args: tuple = ()) -> Iterator[Replications]:
+    """The replications of a run or a study, ready to fill: the one orchestration that :func:`run` and
+    :func:`workforce_sim.studies.sensitivity.sensitivity` share.
+
+    With ``out``, the folder is locked (one writer at a time) and recovered, the replications stored there for
+    ``identity`` are loaded and new ones stored as they finish; a new run (not ``resume``) first calls
+    ``check_folder()``, which refuses a folder holding another's results. The caller writes its files inside the
+    block; the stored batches are cleared when it leaves without an error.
+    """
+    with contextlib.ExitStack() as stack:
+        store = None
+        if out is not None:
+            stack.enter_context(FolderLock(out, notify))
+            recover_run_folder(out)
+            store = ReplicationStore(out, identity, notify)
+            if not (resume and store.exists()):  # a resumed run was checked when it started
+                check_folder()
+            store.open(resume)
+        work = Replications(scns, seed, n_weeks, store, progress, task=task, task_args=task_args)
+        if store is not None:
+            work.done.update(store.load())
+        yield work
+        if store is not None:
+            store.finish()
+
+
 def _replicate(work: Replications, ex: cf.Executor, width: int, reps: int, precision: float | None,
                max_reps: int, before: Callable[[int], None] | None = None) -> tuple[int, pd.DataFrame | None]:
     """Run replications until there are ``reps``, or with ``precision``, until it is met or ``max_reps`` reached.
@@ -355,11 +392,15 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
                  out=Path(out) if out is not None else None, resume=resume, precision=precision,
                  max_reps=max(max_reps, reps), progress=progress, notify=notify or _to_stderr, replace=replace,
                  extra=extra, files=files, uncertainty=uncertainty)
-    with contextlib.ExitStack() as stack:
+    n_weeks = weeks_for_years(plan.years)
+    identity = _identity(scns, plan, n_weeks)
+    with replications_in(plan.out, scns, seed, n_weeks, identity=identity, resume=resume, progress=progress,
+                         notify=plan.notify, check_folder=lambda: _check_folder(plan.out, scns, replace, plan.notify),
+                         task_args=(uncertainty,)) as work:
+        result = _replicated(work, scns, plan, identity)
         if plan.out is not None:
-            stack.enter_context(FolderLock(plan.out, plan.notify))
-            recover_run_folder(plan.out)
-        return _run_locked(scns, plan)
+            write_run(result, plan.out, result.tables, plan.files)
+    return result
 
 
 @dataclass(frozen=True)
@@ -395,22 +436,12 @@ def _identity(scns: list[Scenario], plan: _Plan, n_weeks: int) -> dict:
     return identity
 
 
-def _run_locked(scns: list[Scenario], plan: _Plan) -> RunResult:
-    n_weeks = weeks_for_years(plan.years)
+def _replicated(work: Replications, scns: list[Scenario], plan: _Plan, identity: dict) -> RunResult:
+    """Fill ``work`` (to ``plan.reps`` replications, or until precise enough) and summarise it."""
     jobs = plan.jobs
     if jobs is None:
-        work = sum(plan.reps * seconds_per_replication(s, n_weeks) for s in scns)
-        small = plan.cluster is None and plan.precision is None and work < SMALL_RUN_SECONDS
-        jobs = 1 if small else available_cores()
-    identity = _identity(scns, plan, n_weeks)
-    out = plan.out
-    store = ReplicationStore(out, identity, plan.notify) if out is not None else None
-    work = Replications(scns, plan.seed, n_weeks, store, plan.progress, task_args=(plan.uncertainty,))
-    if store is not None:
-        if not (plan.resume and store.exists()):  # a resumed run was checked when it started
-            _check_folder(out, scns, plan.replace, plan.notify)
-        store.open(plan.resume)
-        work.done.update(store.load())
+        jobs = default_jobs(sum(plan.reps * seconds_per_replication(s, work.n_weeks) for s in scns), plan.cluster,
+                            plan.precision)
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     check = (lambda target: check_draws(scns, plan.seed, target)) if plan.uncertainty else None
@@ -429,7 +460,4 @@ def _run_locked(scns: list[Scenario], plan: _Plan) -> RunResult:
         result.tables = dict(plan.extra(result))
     if plan.uncertainty:
         result.tables["draws.csv"] = draws_table(scns, plan.seed, target)
-    if store is not None:
-        write_run(result, out, result.tables, plan.files)
-        store.finish()
     return result

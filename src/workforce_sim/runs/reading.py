@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Reading a finished run's folder once, for every output (charts, report, web page): its tables, scenarios,
+breach rules and labels (:class:`RunTables`)."""
 
 from __future__ import annotations
 

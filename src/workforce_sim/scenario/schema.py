@@ -484,6 +484,11 @@ class Scenario(Strict):
 
     def problems(self) -> list[tuple[str, object, str]]:
         """Cross-checks between sections: (key path, value, what was expected)."""
+        return (self._share_problems() + self._team_problems() + self._staff_problems() + self._lever_problems()
+                + self._workforce_problems())
+
+    def _share_problems(self) -> list[tuple[str, object, str]]:
+        """Shares that must add up to 1, plans that end in their own type, sources that send more than all."""
         out: list[tuple[str, object, str]] = []
         s = self.cases.outcomes
         total = s.nfa + s.early_help + s.cin + s.cla
@@ -501,6 +506,11 @@ class Scenario(Strict):
             if r + src.early_help_share > 1.0 + 1e-9:
                 out.append((f"demand.sources.{name}", round(r + src.early_help_share, 6),
                             "referral share (after the partner threshold factor) plus early help share must be at most 1"))
+        return out
+
+    def _team_problems(self) -> list[tuple[str, object, str]]:
+        """Every kind of work handled by some team, and the front door holding no cases."""
+        out: list[tuple[str, object, str]] = []
         handled: dict[str, list[str]] = {}
         for tname, team in self.teams.items():
             for w in team.handles:
@@ -511,6 +521,11 @@ class Scenario(Strict):
         for w in ("screening",) + HELD_CASE_TYPES:
             if w not in handled:
                 out.append(("teams", sorted(self.teams), f"some team must handle '{w}'"))
+        return out
+
+    def _staff_problems(self) -> list[tuple[str, object, str]]:
+        """Staff groups in known teams, never more in post than the team's posts."""
+        out: list[tuple[str, object, str]] = []
         in_post: dict[tuple[str, str], int] = {}
         for i, g in enumerate(self.staff):
             if g.team not in self.teams:
@@ -523,6 +538,11 @@ class Scenario(Strict):
                 out.append((f"staff.{i}.count", g.count,
                             f"at most {n_posts} {post} posts in team {g.team} (teams.{g.team}.posts.{post}); "
                             f"staff in post would number {in_post[(g.team, post)]}"))
+        return out
+
+    def _lever_problems(self) -> list[tuple[str, object, str]]:
+        """Levers within the run's dates and in known teams."""
+        out: list[tuple[str, object, str]] = []
         for i, lv in enumerate(self.levers):
             if lv.start < self.start_date:
                 out.append((f"levers.{i}.start", lv.start.isoformat(),
@@ -533,6 +553,11 @@ class Scenario(Strict):
             team = getattr(lv, "team", None)
             if team is not None and team not in self.teams:
                 out.append((f"levers.{i}.team", team, f"one of the teams: {', '.join(sorted(self.teams))}"))
+        return out
+
+    def _workforce_problems(self) -> list[tuple[str, object, str]]:
+        """Allocation priorities, agency pressures and newly qualified cohorts that can be placed."""
+        out: list[tuple[str, object, str]] = []
         prio = self.workforce.allocation.priority
         if sorted(prio) != sorted(["s47", "cp", "cla", "assessment", "cin"]):
             out.append(("workforce.allocation.priority", list(prio),

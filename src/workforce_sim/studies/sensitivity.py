@@ -25,7 +25,6 @@ so that an interrupted analysis resumes.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -41,11 +40,10 @@ from ..analysis.formats import setting_text
 from ..analysis.measures import MEASURES
 from ..analysis.money import Money
 from ..analysis.statistics import mean_ci
-from ..runs.backends import available_cores, open_executor
-from ..runs.experiment import SMALL_RUN_SECONDS, Replications, seconds_per_replication, simulate_chunk, weekly_frame
-from ..runs.files import FolderError, FolderLock
+from ..runs.backends import open_executor
+from ..runs.experiment import default_jobs, replications_in, seconds_per_replication, simulate_chunk, weekly_frame
+from ..runs.files import FolderError
 from ..runs.folder import MoreFiles, commit_files, previous_run, recover_run_folder, write_csv, write_json
-from ..runs.store import ReplicationStore
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import ScenarioError, load_scenario
 from ..scenario.schema import Scenario
@@ -479,48 +477,43 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
     points = _point_scenarios(scn, keys, unique)
     n_weeks = weeks_for_years(years)
     if jobs is None:
-        work_s = len(points) * reps * seconds_per_replication(scn, n_weeks)
-        jobs = 1 if cluster is None and work_s < SMALL_RUN_SECONDS else available_cores()
+        jobs = default_jobs(len(points) * reps * seconds_per_replication(scn, n_weeks), cluster)
     identity = {"kind": "sensitivity", "workforce_sim_version": __version__, "seed": seed, "years": years,
                 "weeks": n_weeks, "replications": reps, "methods": methods, "settings": keys,
                 "trajectories": trajectories if "morris" in methods else None,
                 "samples": samples if "sobol" in methods else None, "scenario": scn.model_dump(mode="json")}
-    notify = notify or (lambda message: None)
-    with contextlib.ExitStack() as stack:
-        store = None
-        if out is not None:
-            out = Path(out)
-            stack.enter_context(FolderLock(out, notify))
-            recover_run_folder(out)
-            store = ReplicationStore(out, identity, notify)
-            if not (resume and store.exists()):
-                _check_folder(out, scn, replace)
-            store.open(resume)
-        work = Replications(points, seed, n_weeks, store, progress, task=outcomes_chunk)
-        if store is not None:
-            work.done.update(store.load())
+    out = Path(out) if out is not None else None
+    with replications_in(out, points, seed, n_weeks, identity=identity, resume=resume, progress=progress,
+                         notify=notify or (lambda message: None), check_folder=lambda: _check_folder(out, scn, replace),
+                         task=outcomes_chunk) as work:
         started = dt.datetime.now(dt.timezone.utc)
         t0 = time.perf_counter()
         with open_executor(jobs, cluster) as (ex, width):
             work.fill(ex, width, reps)
-        seconds = time.perf_counter() - t0
+        run = {"started_utc": started.isoformat(timespec="seconds"), "run_seconds": round(time.perf_counter() - t0, 3),
+               "backend": cluster or ("serial" if jobs <= 1 else f"processes x{jobs}")}
         y_all = np.stack([np.stack([work.done[(p, r)]["outcomes"] for r in range(reps)]) for p in range(len(points))])
         table, y_means = _analyse(scn, designs, y_all[inverse], seed, n_weeks)
-        manifest = {"kind": "sensitivity", "workforce_sim_version": __version__, "seed": seed,
-                    "replications": reps, "years": years, "weeks": n_weeks, "methods": methods, "settings": keys,
-                    "trajectories": identity["trajectories"], "samples": identity["samples"],
-                    "design_points": {d.method: len(d.values) for d in designs}, "points_run": len(points),
-                    "replications_run": len(points) * reps, "started_utc": started.isoformat(timespec="seconds"),
-                    "run_seconds": round(seconds, 3),
-                    "backend": cluster or ("serial" if jobs <= 1 else f"processes x{jobs}"),
-                    "labels": [scn.label], "scenarios": [scn.model_dump(mode="json")],
-                    "central": {m.name: float(y_means[0][0, i]) for i, m in enumerate(MEASURES)}
-                    if designs[0].method == "tornado" else None}
+        manifest = _manifest(scn, identity, designs, y_means, len(points), run)
         result = SensitivityResult(scn, table, _points_table(designs, y_means, reps), manifest)
         if out is not None:
             write_sensitivity(result, out, files)
-            store.finish()
     return result
+
+
+def _manifest(scn: Scenario, identity: dict, designs: list[Design], y_means: list[np.ndarray], points: int,
+              run: dict) -> dict:
+    """manifest.json of a sensitivity analysis: what was asked (``identity``), what ran and how (``run``), and
+    the measures with every setting central (when the tornado ran)."""
+    reps = identity["replications"]
+    return {"kind": "sensitivity", "workforce_sim_version": __version__, "seed": identity["seed"],
+            "replications": reps, "years": identity["years"], "weeks": identity["weeks"],
+            "methods": identity["methods"], "settings": identity["settings"],
+            "trajectories": identity["trajectories"], "samples": identity["samples"],
+            "design_points": {d.method: len(d.values) for d in designs}, "points_run": points,
+            "replications_run": points * reps, **run, "labels": [scn.label], "scenarios": [scn.model_dump(mode="json")],
+            "central": {m.name: float(y_means[0][0, i]) for i, m in enumerate(MEASURES)}
+            if designs[0].method == "tornado" else None}
 
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model.measures import COST_COLUMNS
+from ..model.measures import COST_COLUMNS, COST_ITEMS
 from .statistics import bounded_interval
 
 
@@ -52,8 +52,6 @@ def costs_by_financial_year(weekly: pd.DataFrame) -> pd.DataFrame:
 
 
 
-ITEM_NAMES = {"cost_permanent": "Permanent staff", "cost_agency": "Agency staff", "cost_recruitment": "Recruitment",
-              "cost_interventions": "Interventions (levers)", "cost_total": "Total"}
 
 
 
@@ -106,7 +104,7 @@ def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) ->
             deflator = (1.0 + m.deflator_per_year) ** int(t)
             mean, lo, hi = bounded_interval(cash, [(0.0, np.inf)] * cash.shape[1])
             for j, item in enumerate(COST_COLUMNS):
-                rows.append((scen, fy, days, item, ITEM_NAMES[item], mean[j], lo[j], hi[j],
+                rows.append((scen, fy, days, item, COST_ITEMS[item], mean[j], lo[j], hi[j],
                              mean[j] / deflator, lo[j] / deflator, hi[j] / deflator, f"{base} prices"))
     out = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
     money = [c for c in BUDGET_COLUMNS if c.startswith(("cash", "real_terms"))]

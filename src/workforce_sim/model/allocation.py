@@ -33,6 +33,7 @@ from collections import deque
 import numpy as np
 
 from ..scenario.schema import HELD_CASE_TYPES
+from .hooks import Hooks
 
 _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 
@@ -68,9 +69,9 @@ class Allocator:
 
     def __init__(self, workforce, team_handles: dict[str, np.ndarray], monitor, on_allocated, on_queued,
                  on_released=None, ceiling: float = 1.0, priority=("s47", "cp", "cla", "assessment", "cin"),
-                 tracer=None):
+                 hooks: Hooks | None = None):
         self.wf = workforce
-        self.trace = tracer
+        self.hooks = hooks if hooks is not None else Hooks()
         self.monitor = monitor
         self.handles = team_handles  # case type -> bool per team
         self.ceiling = float(ceiling)
@@ -274,10 +275,8 @@ class Allocator:
         case.worker = case.last_worker = w
         self.wf.take_case(w, case)
         self._load_changed(w, freed=False)
-        if self.trace:
-            waited = f"after waiting {t - case.queued_t:.0f} working days; " if case.queued_t is not None and t > case.queued_t else ""
-            self.trace.child(case.child, t, f"allocated ({case.kind})", w,
-                             f"{waited}worker now at {self.wf.load_ratio(w):.0%} of capacity")
+        if self.hooks.case_allocated:
+            self.hooks.case_allocated(case, w, t)
         self.on_allocated(case, t)
 
     def _set_load(self, w: int, load: float) -> None:
@@ -294,8 +293,8 @@ class Allocator:
         self.waiting += 1
         self.n_waiting[cls] += 1
         (self.queues[cls].appendleft if front else self.queues[cls].append)(case)
-        if self.trace:
-            self.trace.child(case.child, t, f"waiting unallocated ({case.kind})", detail="nobody eligible has room under the ceiling, or higher-risk cases wait first")
+        if self.hooks.case_queued:
+            self.hooks.case_queued(case, t)
         self.on_queued(case, t)
 
     def _waiting_ahead(self, cls: str, rank: int) -> bool:
@@ -343,8 +342,8 @@ class Allocator:
         """Worker ``w`` has gone: move their cases, highest risk first, to colleagues or to the front of their queue."""
         cases = sorted(self.wf.caseset[w], key=lambda c: (self.rank[risk_class(c)], c.id))
         for c in cases:
-            if self.trace:
-                self.trace.child(c.child, t, "social worker leaves", w)
+            if self.hooks.case_handed_back:
+                self.hooks.case_handed_back(c, w, t)
             self.release(c, t)
         unplaced = []
         for c in cases:

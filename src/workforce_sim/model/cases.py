@@ -29,9 +29,11 @@ from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.distributions import BufferedSampler, UniformBuffer
 from ..scenario.schema import HELD_CASE_TYPES, Scenario
 from .allocation import Allocator
+from .context import Context
+from .early_help import EarlyHelp
+from .workforce import Workforce
 
 PLAN_KINDS = ("cin", "cp", "cla")
-PLAN_NAMES = {"cin": "child in need plan", "cp": "child protection plan", "cla": "care (looked after)"}
 YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
 TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
 # DfE table C2: assessments by whole working days from referral to completion; each bin's last day
@@ -61,7 +63,7 @@ class Case:
     """
 
     __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "queued_t", "referral_t",
-                 "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "strategy_t", "work_start", "end",
+                 "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "strategy_t", "end",
                  "remaining", "token", "late", "pressured", "returning",
                  "plan_start", "plan_due", "work_left", "mark", "drift_years")
 
@@ -76,7 +78,6 @@ class Case:
         self.s47 = self.icpc = self.cp = False
         self.outcome_u = 0.0
         self.base_days = self.icpc_days = 0.0
-        self.work_start = None
         self.end = None
         self.remaining = None
         self.token = 0
@@ -100,21 +101,21 @@ class CaseFlow:
     ``fill`` and ``reallocate_from``); it asks early help what a stepped-down family does.
     """
 
-    def __init__(self, scn: Scenario, env, streams, monitor, workforce, levers, early_help, tracer=None,
-                 months_12: float = YEAR_DAYS):
-        self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
-        self.months_12 = months_12  # working days in 12 calendar months (DfE's re-referral window), from the calendar
-        self.on_return = None  # set by the council: on_return(t, child) sends a returning child to the front door
+    def __init__(self, ctx: Context, workforce: Workforce, early_help: EarlyHelp):
+        scn, streams, monitor = ctx.scn, ctx.streams, ctx.monitor
+        self.scn, self.env, self.monitor, self.wf = scn, ctx.env, monitor, workforce
+        # working days in 12 calendar months (DfE's re-referral window), from the calendar
+        self.months_12 = ctx.calendar.working_days_in_12_months
+        self.hooks = ctx.hooks
         self.last_referral: dict[int, float] = {}  # child -> time of their latest referral (for DfE's re-referral)
-        self.trace = tracer
-        self.levers = levers
+        self.levers = ctx.levers
         self.early_help = early_help
         self.streams = streams
         teams = workforce.team_names
         handles = {k: np.array([k in scn.teams[t].handles for t in teams]) for k in HELD_CASE_TYPES}
         a = scn.workforce.allocation
         self.alloc = Allocator(workforce, handles, monitor, self.on_allocated, self.on_queued, self.on_released,
-                               ceiling=a.ceiling_share, priority=a.priority, tracer=tracer)
+                               ceiling=a.ceiling_share, priority=a.priority, hooks=ctx.hooks)
         self.strategy_days = a.strategy_discussion_days
         c = scn.cases
         self.drift = c.drift
@@ -186,14 +187,11 @@ class CaseFlow:
         if before is not None and t - before <= self.months_12 + TIME_TOL:
             m.count("re_referrals", t)
         self.last_referral[case.child] = t
-        if self.trace:
-            self.trace.child(case.child, t, "re-referred" if returning else "referred",
-                             detail="section 47 enquiry" if case.s47 else "")
+        self.hooks.child_referred(case, t, returning)
         if case.s47:  # the strategy discussion is held on a duty basis, allocated or not; the enquiry starts there
             case.strategy_t = t + self.strategy_days
             self.monitor.count("s47_enquiries", case.strategy_t)
-            if self.trace:
-                self.trace.child(case.child, case.strategy_t, "strategy discussion (duty)")
+            self.hooks.strategy_discussion(case, case.strategy_t)
         self._open_assessment(case, t)
 
     def _count_area(self, t: float) -> None:
@@ -222,7 +220,6 @@ class CaseFlow:
                 for _ in range(g.count):
                     case = self._new_case("assessment", -elapsed_days, None, self.wp.assessment)
                     self._draw_assessment(case, init)
-                    case.work_start = -elapsed_days
                     case.strategy_t = -elapsed_days + self.strategy_days if case.s47 else None
                     self.last_referral[case.child] = case.referral_t
                     cases.append(case)
@@ -262,7 +259,30 @@ class CaseFlow:
                 child = self.next_child
                 self.next_child += 1
                 self.last_referral[child] = float(referred_at[i])
-                self.on_return(float(at[i]), child)
+                self.hooks.child_returns(float(at[i]), child)
+
+    # -- who holds cases, as the council asks ---------------------------------------------
+    @property
+    def waiting(self) -> int:
+        """Cases waiting for a worker now."""
+        return self.alloc.waiting
+
+    @property
+    def handles(self) -> dict[str, np.ndarray]:
+        """Which teams hold each case type (a bool per team)."""
+        return self.alloc.handles
+
+    def waiting_points(self) -> np.ndarray:
+        """The workload points waiting for each team."""
+        return self.alloc.waiting_points()
+
+    def fill(self, t: float) -> None:
+        """Offer waiting cases to workers with room (a worker started, or capacity was freed)."""
+        self.alloc.fill(t)
+
+    def reallocate_from(self, w: int, t: float) -> None:
+        """Worker ``w`` has gone: their cases go to colleagues or back to the front of their queue."""
+        self.alloc.reallocate_from(w, t)
 
     # -- the allocator's news ------------------------------------------------------------
     def on_allocated(self, case: Case, t: float) -> None:
@@ -285,7 +305,6 @@ class CaseFlow:
             work = (case.icpc_days if case.icpc else case.base_days) * slow
             # a section 47 enquiry's work (and any conference) follows the duty strategy discussion
             dur = max(0.0, case.strategy_t - t) + work if case.s47 else work
-            case.work_start = t
         case.end = t + dur
         ev = self.env.timeout(dur, value=(case, case.token))
         ev.callbacks.append(self._assessment_done)
@@ -324,16 +343,12 @@ class CaseFlow:
         self._in_run_done += t - max(case.referral_t, 0.0)
         del self.open_assessments[case.id]
         case.end = None
-        if self.trace:
-            self.trace.child(case.child, t, "assessment completed", case.worker,
-                             f"{days} working days from referral" + (" (late)" if case.late else ""))
+        self.hooks.assessment_completed(case, t, days)
         if case.icpc:
             m.count("icpcs", t)
             if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
                 m.count("_icpcs_in_timescale", t)
-            if self.trace:
-                self.trace.child(case.child, t, "initial child protection conference", case.worker,
-                                 f"{t - case.strategy_t:.0f} working days after the strategy discussion")
+            self.hooks.icpc_held(case, t)
         if case.cp:
             self._transfer(case, "cp", t)
             return
@@ -370,8 +385,7 @@ class CaseFlow:
         d = self.plan_days[kind]() if duration is None else duration
         case.plan_start = t if started is None else started
         case.plan_due = t + d
-        if self.trace:
-            self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} starts", case.worker, f"{_weeks(d / WD)} at normal pace")
+        self.hooks.plan_started(case, kind, t, d)
         if kind == "cp":
             self._cp_plan_starts(case, t, counted=started is None)
         if not self.drifts[kind]:
@@ -425,10 +439,7 @@ class CaseFlow:
             cum, total = self._cp_plan_ends(case, t, cum, total)
         i = bisect_right(cum, u * total)
         nxt = ("close", "early_help", "cin", "cp", "cla")[min(i, 4)]
-        if self.trace:
-            late = max(0.0, t - case.plan_due) / WD
-            self.trace.child(case.child, t, f"{PLAN_NAMES[kind]} ends", case.worker,
-                             f"after {_weeks((t - case.plan_start) / WD)}" + (f", {_weeks(late)} late (drift)" if late >= 1 else ""))
+        self.hooks.plan_ended(case, kind, t, nxt)
         if nxt == "close":
             self._close(case, t)
         elif nxt == "early_help":
@@ -482,11 +493,9 @@ class CaseFlow:
         p *= 1.0 + self.drift.outcome_effect * case.drift_years
         back = self.rr_u() < p
         delay = min(self.rr_delay(), 52.0 * WD)
-        if self.trace:
-            self.trace.child(case.child, t, "stepped down to early help" if stepped_down else "case closed",
-                             detail=f"comes back after {_weeks(delay / WD)}" if back else "")
+        self.hooks.case_closed(case, t, stepped_down, delay if back else None)
         if back:  # the child comes back through the front door, as a contact about a known child
-            self.on_return(t + delay, case.child)
+            self.hooks.child_returns(t + delay, case.child)
 
     def _step_down(self, case: Case, t: float) -> None:
         """Step-down to early help: the statutory case closes; the family may or may not engage."""
@@ -527,7 +536,3 @@ class CaseFlow:
         m.set("_cases_created", week, self.created)
         m.set("_cases_closed_total", week, self.closed)
 
-
-def _weeks(n: float) -> str:
-    """A number of weeks in words, for traces: "1 week", "12 weeks"."""
-    return f"{n:.0f} week" + ("" if round(n) == 1 else "s")

@@ -57,5 +57,9 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
         if kind.measure:
             units = out[kind.measure.format(lever=i)] * getattr(lv, kind.unit_cost)
             interventions += units * share / WEEKS_PER_YEAR if kind.per_year else units
-    total = perm + agency + recruit + interventions
-    return dict(zip(COST_COLUMNS, (perm, agency, recruit, interventions, total)))
+    items = {"cost_permanent": perm, "cost_agency": agency, "cost_recruitment": recruit,
+             "cost_interventions": interventions}
+    items["cost_total"] = sum(items.values())
+    if list(items) != COST_COLUMNS:  # every declared cost item is worked out here, and only those
+        raise KeyError(f"cost items worked out {list(items)} differ from those declared {COST_COLUMNS}")
+    return items

@@ -11,14 +11,16 @@ from __future__ import annotations
 import gc
 import threading
 from contextlib import contextmanager
+from typing import Callable, Sequence
 
 import numpy as np
 import simpy
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WorkingCalendar
-from ..scenario.schema import GRADES, Scenario
+from ..scenario.schema import Scenario
 from ..scenario.streams import Streams
 from .cases import CaseFlow
+from .context import Context
 from .costs import weekly_costs
 from .demand import FrontDoor
 from .early_help import EarlyHelp
@@ -26,9 +28,15 @@ from .levers import LeverSchedule
 from .measures import ID_COLUMNS, MEASURES, WEEKLY_COLUMNS, declared_names
 from .monitoring import Monitor, pct
 from .recruitment import Staffing
+from .trace import Tracer, follow
 from .workforce import Workforce
 
 _EPS = 1e-7  # stocks are read just before a week boundary; flows at the boundary belong to the next week
+
+# Sub-models: parts that follow the service through its hooks (a plan started or ended, a week ending, ...) and
+# count measures of their own (declared in measures.py). Each is made with the replication's Context, after the
+# core parts are built and wired; adding one is a line here.
+SUBMODELS: tuple[Callable[[Context], object], ...] = ()
 
 
 _gc_lock = threading.Lock()
@@ -94,50 +102,49 @@ class Replication:
     - :class:`CaseFlow` moves cases from referral to closure and gives them to workers
       through its allocator; it asks :class:`EarlyHelp` what stepped-down families do.
     - :class:`Staffing` fills posts (recruitment, agency, cohorts) and turns leavers out;
-      it tells this class when a worker starts or leaves (``_on_start``, ``_on_leave``),
-      which tells the front door (screeners present) or the allocator (cases to move or
-      capacity freed).
+      it calls the hooks ``worker_started`` and ``worker_left``, to which this class subscribes
+      (``_on_start``, ``_on_leave``): it tells the front door (screeners present) or the case flow
+      (cases to move or capacity freed).
     - :class:`Workforce` holds every worker's state; the weekly step asks it who resigns.
     - :class:`Monitor` keeps the declared measures; :class:`LeverSchedule` answers what the
       scenario's levers change at a given time.
     """
 
-    def __init__(self, scn: Scenario, seed: int, replication: int, n_weeks: int, tracer=None):
+    def __init__(self, scn: Scenario, seed: int, replication: int, n_weeks: int, tracer: Tracer | None = None,
+                 submodels: Sequence[Callable[[Context], object]] = SUBMODELS):
         self.scn, self.n_weeks = scn, n_weeks
-        self.tracer = tracer
         self.calendar = WorkingCalendar(scn.start_date, n_weeks)
         self.env = CountingEnvironment()
-        self.streams = Streams(seed, replication)
-        self.monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers))
-        self.levers = LeverSchedule(scn, self.calendar)
-        env, streams, mon, levers = self.env, self.streams, self.monitor, self.levers
-        self.workforce = Workforce(scn, list(scn.teams), streams, mon)
-        self.early_help = EarlyHelp(scn, streams, mon, levers)
-        self.flow = CaseFlow(scn, env, streams, mon, self.workforce, levers, self.early_help, tracer,
-                             months_12=self.calendar.working_days_in_12_months)
-        self.door = FrontDoor(scn, self.calendar, env, streams, mon, levers, self.early_help,
-                              on_referral=self.flow.referral, tracer=tracer)
-        self.flow.on_return = self.door.returning_contact
-        self.staffing = Staffing(scn, list(scn.teams), env, streams, mon, self.workforce, levers,
-                                 self._on_start, self._on_leave, tracer)
+        monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers))
+        self.ctx = ctx = Context(scn, self.calendar, self.env, Streams(seed, replication), monitor,
+                                 LeverSchedule(scn, self.calendar))
+        self.monitor, self.levers, hooks = monitor, ctx.levers, ctx.hooks
+        self.workforce = Workforce(scn, list(scn.teams), ctx.streams, monitor)
+        if tracer is not None:  # an observer subscribes first: it sees each moment before the parts react
+            follow(tracer, hooks, self.workforce)
+        self.early_help = EarlyHelp(ctx)
+        self.flow = CaseFlow(ctx, self.workforce, self.early_help)
+        self.door = FrontDoor(ctx, self.early_help, on_referral=self.flow.referral)
+        self.staffing = Staffing(ctx, list(scn.teams), self.workforce)
+        # the wiring: who reacts to what
+        hooks.child_returns.append(self.door.returning_contact)
+        hooks.worker_started.append(self._on_start)
+        hooks.worker_left.append(self._on_leave)
+        # parts that follow the service through its hooks, each made with the context: one line each in SUBMODELS
+        self.submodels = [make(ctx) for make in submodels]
 
     # -- wiring ------------------------------------------------------------------------
     def _on_start(self, w: int, t: float) -> None:
-        if self.tracer:
-            wf = self.workforce
-            self.tracer.worker(w, t, "in post at the start" if t == 0 else "starts",
-                               f"{GRADES[wf.grade[w]]}, {'agency' if wf.agency[w] else 'permanent'}, "
-                               f"team {wf.team_names[wf.team[w]]}, {wf.fte[w]:g} FTE")
         if self.workforce.screens(w):
             self.door.set_screeners(self.workforce.screeners_present(), t)
         elif self.workforce.holds_cases[w] and t > 0:
-            self.flow.alloc.fill(t)  # a new worker takes waiting cases
+            self.flow.fill(t)  # a new worker takes waiting cases
 
-    def _on_leave(self, w: int, t: float) -> None:
+    def _on_leave(self, w: int, t: float, released: bool, returner: bool) -> None:
         if self.workforce.screens(w):
             self.door.set_screeners(self.workforce.screeners_present(), t)
-        self.flow.alloc.reallocate_from(w, t)
-        self.flow.alloc.fill(t)
+        self.flow.reallocate_from(w, t)
+        self.flow.fill(t)
 
     # -- steps -------------------------------------------------------------------------
     def start(self) -> None:
@@ -171,9 +178,10 @@ class Replication:
         wf, mon = self.workforce, self.monitor
         self.flow.snapshot(week, t)
         self.door.snapshot(week, t)
-        wf.snapshot(week, self.flow.alloc.waiting)
+        wf.snapshot(week, self.flow.waiting)
         self.staffing.snapshot(week)
         mon.set("supervision_load_pct", week, wf.supervision_load_pct())
+        self.ctx.hooks.week_ending(week, t)
         for i, lv, _, _ in self.levers.of_type("retention"):
             n = wf.n
             mon.set(f"_retention_fte_{i}", week, wf.fte_where(self.levers.retention_eligible(lv, wf.grade[:n], wf.agency[:n])))
@@ -186,11 +194,10 @@ class Replication:
             self.staffing.resign(int(w), t)
         self.staffing.reduce_agency(t)
         self.staffing.offer_cover()
-        alloc = self.flow.alloc
-        self.staffing.buy_or_release_project(wf.team_pressure(alloc.waiting_points(), alloc.handles), t)
+        self.staffing.buy_or_release_project(wf.team_pressure(self.flow.waiting_points(), self.flow.handles), t)
         wf.finish_asye(t)
         self.door.set_screeners(wf.screeners_present(), t)
-        alloc.fill(t)
+        self.flow.fill(t)
 
     def state(self) -> dict:
         """The service at the end of the run, as a start state reads it: everyone in post (team, grade,

@@ -21,11 +21,14 @@ are the front-door backlog.
 from __future__ import annotations
 
 import heapq
+from typing import Callable
 
 import numpy as np
 
 from ..scenario.distributions import BufferedSampler
 from ..scenario.schema import Scenario
+from .context import Context
+from .early_help import EarlyHelp
 
 NFA, EARLY_HELP, REFERRAL = 0, 1, 2
 
@@ -56,9 +59,10 @@ class FrontDoor:
     decided as a referral, or a family stepped up from early help).
     """
 
-    def __init__(self, scn: Scenario, calendar, env, streams, monitor, levers, early_help, on_referral, tracer=None):
-        self.env, self.monitor, self.on_referral = env, monitor, on_referral
-        self.trace = tracer
+    def __init__(self, ctx: Context, early_help: EarlyHelp, on_referral: Callable[..., None]):
+        scn, calendar, streams, levers, monitor = ctx.scn, ctx.calendar, ctx.streams, ctx.levers, ctx.monitor
+        self.env, self.monitor, self.on_referral = ctx.env, ctx.monitor, on_referral
+        self.hooks = ctx.hooks
         self.early_help = early_help
         self.timescale = scn.standards.decision_days
         horizon = calendar.horizon
@@ -123,8 +127,7 @@ class FrontDoor:
         self._n_returns += 1
         self.monitor.count("contacts", t)
         self.monitor.count("contacts_returning", t)
-        if self.trace:
-            self.trace.child(child, t, "contact about the child (known to the service)")
+        self.hooks.known_child_contact(child, t)
 
     def process(self):
         """One event per working day: hand that day's contacts (and any waiting) to screeners."""

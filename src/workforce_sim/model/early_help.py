@@ -13,7 +13,7 @@ import numpy as np
 
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.distributions import BufferedSampler, UniformBuffer
-from ..scenario.schema import Scenario
+from .context import Context
 
 
 class FrontDoorEarlyHelp:
@@ -32,9 +32,10 @@ class EarlyHelp:
     shifts the draws of any other part of the model.
     """
 
-    def __init__(self, scn: Scenario, streams, monitor, levers):
-        self.settings = scn.early_help
-        self.monitor, self.levers, self.streams = monitor, levers, streams
+    def __init__(self, ctx: Context):
+        streams = ctx.streams
+        self.settings = ctx.scn.early_help
+        self.monitor, self.levers, self.streams = ctx.monitor, ctx.levers, streams
         self.step_down_u = UniformBuffer(streams("cases.step_down.engagement"))
         self.step_down_days = BufferedSampler(self.settings.duration_weeks, streams("cases.step_down.duration"), WD)
         self.open_at_start = 0

@@ -35,6 +35,7 @@ class Measure:
     meaning: str
     published: bool = True  # a column of weekly.csv
     lever_type: str | None = None  # for a {lever} family: the lever type that has it
+    item: str = ""  # for a cost: the line of the budget it is, as a finance officer reads it
 
     @property
     def label(self) -> str:
@@ -44,8 +45,8 @@ class Measure:
         return text[:1].upper() + text[1:]
 
 
-def _m(name, kind, unit, meaning, published=True, lever_type=None) -> Measure:
-    return Measure(name, kind, unit, meaning, published, lever_type)
+def _m(name, kind, unit, meaning, published=True, lever_type=None, item="") -> Measure:
+    return Measure(name, kind, unit, meaning, published, lever_type, item)
 
 
 _PUBLISHED = [
@@ -127,11 +128,12 @@ _PUBLISHED = [
     _m("leavers_returning_as_agency", "flow", "workers", "permanent leavers who come back as agency workers"),
     _m("starters", "flow", "workers", "workers starting (permanent, newly qualified and agency)"),
     _m("social_worker_changes", "flow", "changes", "changes of social worker for a child"),
-    _m("cost_permanent", "cost", "£", "cost of permanent staff in the week"),
-    _m("cost_agency", "cost", "£", "cost of agency staff in the week"),
-    _m("cost_recruitment", "cost", "£", "cost of recruitment in the week"),
-    _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week"),
-    _m("cost_total", "cost", "£", "cost of the service in the week"),
+    # the cost items, each declared once with its line of the budget; the total last
+    _m("cost_permanent", "cost", "£", "cost of permanent staff in the week", item="Permanent staff"),
+    _m("cost_agency", "cost", "£", "cost of agency staff in the week", item="Agency staff"),
+    _m("cost_recruitment", "cost", "£", "cost of recruitment in the week", item="Recruitment"),
+    _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week", item="Interventions (levers)"),
+    _m("cost_total", "cost", "£", "cost of the service in the week", item="Total"),
 ]
 
 _INTERNAL = [
@@ -178,7 +180,8 @@ _INTERNAL = [
 
 MEASURES: dict[str, Measure] = {m.name: m for m in _PUBLISHED + _INTERNAL}
 WEEKLY_COLUMNS: list[str] = [m.name for m in _PUBLISHED]
-COST_COLUMNS: list[str] = [m.name for m in _PUBLISHED if m.kind == "cost"]
+COST_COLUMNS: list[str] = [m.name for m in _PUBLISHED if m.kind == "cost"]  # the items, then the total
+COST_ITEMS: dict[str, str] = {m.name: m.item for m in _PUBLISHED if m.kind == "cost"}  # column -> budget line
 ID_COLUMNS: list[str] = ["scenario", "replication", "week", "date"]
 
 

@@ -25,9 +25,10 @@ import numpy as np
 
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.distributions import BufferedSampler, UniformBuffer
-from ..scenario.schema import GRADES, Scenario
+from ..scenario.schema import GRADES
+from .context import Context
 from .levers import LEVERS, post_grade
-from .workforce import ASYE, SW
+from .workforce import ASYE, SW, Workforce
 
 
 class Post:
@@ -50,16 +51,16 @@ class Post:
 class Staffing:
     """Funded posts and how they are filled: recruitment rounds, agency cover, newly qualified cohorts, leaving.
 
-    ``on_start(w, t)`` and ``on_leave(w, t)`` tell the rest of the model a worker started or left.
+    It tells the rest of the model that a worker started, resigned or left through the hooks ``worker_started``,
+    ``worker_resigned`` and ``worker_left``.
     """
 
-    def __init__(self, scn: Scenario, team_names: list[str], env, streams, monitor, workforce, levers, on_start, on_leave,
-                 tracer=None):
-        self.scn, self.env, self.monitor, self.wf = scn, env, monitor, workforce
-        self.trace = tracer
-        self.levers = levers
+    def __init__(self, ctx: Context, team_names: list[str], workforce: Workforce):
+        scn, streams = ctx.scn, ctx.streams
+        self.scn, self.env, self.monitor, self.wf = scn, ctx.env, ctx.monitor, workforce
+        self.hooks = ctx.hooks
+        self.levers = ctx.levers
         self.team_names = team_names
-        self.on_start, self.on_leave = on_start, on_leave
         r, a = scn.workforce.recruitment, scn.workforce.agency
         # one stream per team and quantity: a change in one team's staffing never shifts another's draws
         self.hire_days = [BufferedSampler(r.time_to_hire_weeks, streams(f"recruitment.time_to_hire.{t}"), WD) for t in team_names]
@@ -114,7 +115,7 @@ class Staffing:
                     post.perm = w
                 else:
                     post.agency = w
-                self.on_start(w, 0.0)
+                self.hooks.worker_started(w, 0.0)
         # Some of the staff in post resigned shortly before the start and are working their notice.
         for w in range(self.wf.n):
             rest = self.wf.resigned_before_start(w, self.notice_agency if self.wf.agency[w] else self.notice_perm)
@@ -226,11 +227,10 @@ class Staffing:
         self.monitor.count("starters", t)
         if post.agency >= 0:
             self.depart(post.agency, t, released=True)
-        self.on_start(w, t)
+        self.hooks.worker_started(w, t)
 
     def _agency_fte(self) -> float:
-        wf, n = self.wf, self.wf.n
-        return float(wf.fte[:n][wf.active[:n] & wf.agency[:n]].sum())
+        return self.wf.fte_where(self.wf.agency[: self.wf.n])
 
     def _seek_agency(self, post: Post) -> bool:
         """Look for an agency worker for ``post`` if the council covers it and the cap has room; False if the cap is full."""
@@ -291,9 +291,8 @@ class Staffing:
                 continue
             weeks_left = max(1.0, lv.release_over_weeks - (t - a) / WD)
             n = int(np.ceil(excess / weeks_left - 1e-9))
-            wf, k = self.wf, self.wf.n
-            agency = np.flatnonzero(wf.active[:k] & wf.agency[:k] & ~wf.notice[:k])
-            for w in agency[np.argsort(wf.cases[agency], kind="stable")][:n]:  # fewest cases first
+            agency = self.wf.agency_staying()
+            for w in agency[np.argsort(self.wf.cases[agency], kind="stable")][:n]:  # fewest cases first
                 self.depart(int(w), t, released=True)  # the post stays wanted: offered again when the cap allows
 
     def _agency_arrives(self, ev) -> None:
@@ -309,7 +308,7 @@ class Staffing:
         post.agency = w
         self.started += 1
         self.monitor.count("starters", t)
-        self.on_start(w, t)
+        self.hooks.worker_started(w, t)
 
     def _cohort(self, t: float) -> None:
         """Newly qualified social workers join vacant posts; an academy's extra starters get new posts if needed."""
@@ -347,8 +346,7 @@ class Staffing:
     def _leave_after(self, w: int, t: float, notice: float) -> None:
         wf = self.wf
         wf.give_notice(w)
-        if self.trace:
-            self.trace.worker(w, t, "resigns", f"{wf.cases[w]} cases, pressure {wf.pressure[w]:.2f}")
+        self.hooks.worker_resigned(w, t)
         ev = self.env.timeout(notice, value=w)
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
 
@@ -370,10 +368,7 @@ class Staffing:
                         and not post.closed and t < post.until)
             if returner:
                 self.monitor.count("leavers_returning_as_agency", t)
-        if self.trace:
-            self.trace.worker(w, t, "released" if released else "leaves",
-                              f"hands over {wf.cases[w]} cases" + ("; comes back as agency" if returner else ""))
-        self.on_leave(w, t)
+        self.hooks.worker_left(w, t, released, returner)
         if post.perm == w:
             post.perm = -1
             self._vacant(post, t, returner)

@@ -246,6 +246,11 @@ class Workforce:
         mgr_fte = self.fte[:n][act & tm].sum()
         return 100.0 * staff_fte / (mgr_fte * self.span) if mgr_fte > 0 else np.nan
 
+    def agency_staying(self) -> np.ndarray:
+        """Agency workers in post and not on notice (by index)."""
+        n = self.n
+        return np.flatnonzero(self.active[:n] & self.agency[:n] & ~self.notice[:n])
+
     def fte_where(self, mask: np.ndarray) -> float:
         """FTE in post among the workers picked by ``mask`` (over all workers so far)."""
         n = self.n

@@ -39,7 +39,8 @@ TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly 
 # DfE table C2: assessments by whole working days from referral to completion; each bin's last day
 ASSESSMENT_BINS = ((0, "assessments_days_0"), (10, "assessments_days_1_10"), (20, "assessments_days_11_20"),
                    (30, "assessments_days_21_30"), (40, "assessments_days_31_40"), (45, "assessments_days_41_45"),
-                   (50, "assessments_days_46_50"), (60, "assessments_days_51_60"), (math.inf, "assessments_days_61_plus"))
+                   (50, "assessments_days_46_50"), (60, "assessments_days_51_60"),
+                   (math.inf, "assessments_days_61_plus"))
 _ASSESSMENT_BIN_ENDS = [b for b, _ in ASSESSMENT_BINS]
 # DfE table D7: child protection plans ending, by length (3 months is a quarter of a year of working days)
 # (each band's last length, its column): "3 months or less", "over 3 months to 6 months", "over 6 months
@@ -71,15 +72,15 @@ class Case:
         self.id, self.child, self.kind, self.points, self.referral_t = cid, child, kind, points, referral_t
         self.worker = self.last_worker = -1
         self.queued = False
-        self.queued_t = None
-        self.strategy_t = None
+        self.queued_t: float | None = None  # when it last started waiting
+        self.strategy_t: float | None = None  # the strategy discussion of a section 47 enquiry
         self.plan_start = self.plan_due = self.work_left = self.mark = 0.0
         self.drift_years = 0.0
         self.s47 = self.icpc = self.cp = False
         self.outcome_u = 0.0
         self.base_days = self.icpc_days = 0.0
-        self.end = None
-        self.remaining = None
+        self.end: float | None = None  # when the assessment's work ends (None: not under way)
+        self.remaining: float | None = None  # work left when it stopped for want of a worker
         self.token = 0
         self.late = self.pressured = self.returning = False
 
@@ -127,7 +128,8 @@ class CaseFlow:
         self.icpc_timescale = scn.standards.icpc_days
         self.new_draws = _CaseDraws(scn, streams, "cases")
         self.return_draws = _CaseDraws(scn, streams, "re_referral")
-        self.plan_days = {k: BufferedSampler(getattr(c.plans, k).duration_weeks, streams(f"cases.plans.{k}.duration"), WD)
+        self.plan_days = {k: BufferedSampler(getattr(c.plans, k).duration_weeks,
+                                             streams(f"cases.plans.{k}.duration"), WD)
                           for k in PLAN_KINDS}
         self.plan_end_u = {k: UniformBuffer(streams(f"cases.plans.{k}.ends")) for k in PLAN_KINDS}
         rr = scn.re_referral
@@ -272,7 +274,7 @@ class CaseFlow:
         """Which teams hold each case type (a bool per team)."""
         return self.alloc.handles
 
-    def waiting_points(self) -> np.ndarray:
+    def waiting_points(self) -> dict[str, float]:
         """The workload points waiting for each team."""
         return self.alloc.waiting_points()
 
@@ -304,7 +306,8 @@ class CaseFlow:
             case.pressured = case.pressured or ratio > 1.0 or (t - case.referral_t) > 1.0
             work = (case.icpc_days if case.icpc else case.base_days) * slow
             # a section 47 enquiry's work (and any conference) follows the duty strategy discussion
-            dur = max(0.0, case.strategy_t - t) + work if case.s47 else work
+            strategy = case.strategy_t if case.s47 else None
+            dur = work if strategy is None else max(0.0, strategy - t) + work
         case.end = t + dur
         ev = self.env.timeout(dur, value=(case, case.token))
         ev.callbacks.append(self._assessment_done)

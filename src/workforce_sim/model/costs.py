@@ -54,12 +54,12 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
         if lv.one_off_cost and first.size and lv.start < (scn.start_date + dt.timedelta(days=7 * n)):
             interventions[first[0]] += lv.one_off_cost
         kind = LEVERS[lv.type]
-        if kind.measure:
+        if kind.measure and kind.unit_cost:
             units = out[kind.measure.format(lever=i)] * getattr(lv, kind.unit_cost)
             interventions += units * share / WEEKS_PER_YEAR if kind.per_year else units
     items = {"cost_permanent": perm, "cost_agency": agency, "cost_recruitment": recruit,
              "cost_interventions": interventions}
-    items["cost_total"] = sum(items.values())
+    items["cost_total"] = perm + agency + recruit + interventions
     if list(items) != COST_COLUMNS:  # every declared cost item is worked out here, and only those
         raise KeyError(f"cost items worked out {list(items)} differ from those declared {COST_COLUMNS}")
     return items

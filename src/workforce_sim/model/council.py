@@ -184,7 +184,8 @@ class Replication:
         self.ctx.hooks.week_ending(week, t)
         for i, lv, _, _ in self.levers.of_type("retention"):
             n = wf.n
-            mon.set(f"_retention_fte_{i}", week, wf.fte_where(self.levers.retention_eligible(lv, wf.grade[:n], wf.agency[:n])))
+            eligible = self.levers.retention_eligible(lv, wf.grade[:n], wf.agency[:n])
+            mon.set(f"_retention_fte_{i}", week, wf.fte_where(eligible))
         return wf.supervision_ratio()
 
     def _turn_of_week(self, t: float, supervision: np.ndarray) -> None:

@@ -63,9 +63,11 @@ class Staffing:
         self.team_names = team_names
         r, a = scn.workforce.recruitment, scn.workforce.agency
         # one stream per team and quantity: a change in one team's staffing never shifts another's draws
-        self.hire_days = [BufferedSampler(r.time_to_hire_weeks, streams(f"recruitment.time_to_hire.{t}"), WD) for t in team_names]
+        self.hire_days = [BufferedSampler(r.time_to_hire_weeks, streams(f"recruitment.time_to_hire.{t}"), WD)
+                          for t in team_names]
         self.hire_fail = [UniformBuffer(streams(f"recruitment.outcome.{t}")) for t in team_names]
-        self.agency_days = [BufferedSampler(a.time_to_start_weeks, streams(f"agency.time_to_start.{t}"), WD) for t in team_names]
+        self.agency_days = [BufferedSampler(a.time_to_start_weeks, streams(f"agency.time_to_start.{t}"), WD)
+                            for t in team_names]
         self.agency_cover = [UniformBuffer(streams(f"agency.cover.{t}")) for t in team_names]
         self.agency_return = [UniformBuffer(streams(f"agency.return.{t}")) for t in team_names]
         self.market = a
@@ -135,16 +137,21 @@ class Staffing:
         """Posts funded by levers open on their start date and close (once vacant) after their end."""
         for i, lv, a, b in self.levers.items:
             grade = post_grade(lv)
-            if grade is not None:
-                team = self.team_names.index(lv.team)
-                ev = self.env.timeout(a - self.env.now, value=(team, GRADES.index(grade), lv.posts, b))
-                ev.callbacks.append(lambda e: self.add_posts(*e.value, t=self.env.now))
+            if grade is not None:  # a lever that funds posts names their team and number
+                team = self.team_names.index(getattr(lv, "team"))
+                ev = self.env.timeout(a - self.env.now, value=(team, GRADES.index(grade), getattr(lv, "posts"), b))
+                ev.callbacks.append(self._posts_funded)
             if b < float("inf") and LEVERS[lv.type].creates_posts:
                 ev = self.env.timeout(b - self.env.now, value=b)
                 ev.callbacks.append(lambda e: self._funding_ends(e.value, self.env.now))
 
+    def _posts_funded(self, ev) -> None:
+        team, grade, n, until = ev.value
+        self.add_posts(team, grade, n, until, self.env.now)
+
     def add_posts(self, team: int, grade: int, n: int, until: float, t: float) -> list[Post]:
-        """Open ``n`` funded posts of ``grade`` in ``team`` at ``t`` (vacant: recruited to and covered like any post)."""
+        """Open ``n`` funded posts of ``grade`` in ``team`` at ``t`` (vacant: recruited to and covered like any
+        post)."""
         new = [Post(len(self.posts) + k, team, grade, until) for k in range(n)]
         self.posts.extend(new)
         self.n_open += n
@@ -233,7 +240,8 @@ class Staffing:
         return self.wf.fte_where(self.wf.agency[: self.wf.n])
 
     def _seek_agency(self, post: Post) -> bool:
-        """Look for an agency worker for ``post`` if the council covers it and the cap has room; False if the cap is full."""
+        """Look for an agency worker for ``post`` if the council covers it and the cap has room; False if the cap
+        is full."""
         if post.agency >= 0 or post.agency_sought or post.perm >= 0 or not post.covered or post.closed:
             self.uncovered.pop(post.id, None)
             return True
@@ -248,7 +256,8 @@ class Staffing:
         return True
 
     def offer_cover(self) -> None:
-        """Vacancies the council wants covered, turned away while the cap was full, are offered again (oldest post first)."""
+        """Vacancies the council wants covered, turned away while the cap was full, are offered again (oldest post
+        first)."""
         for pid in sorted(self.uncovered):
             if not self._seek_agency(self.uncovered[pid]):
                 break
@@ -263,7 +272,8 @@ class Staffing:
         wf = self.wf
         for ti in np.flatnonzero(self.case_holding):
             mine = [p for p in self._project_posts if p.team == ti and not p.closed]
-            if self.team_pressure[ti] > m.project_pressure and len(mine) < m.project_share_of_posts * self.team_posts[ti]:
+            room = len(mine) < m.project_share_of_posts * self.team_posts[ti]
+            if self.team_pressure[ti] > m.project_pressure and room:
                 post = Post(len(self.posts), int(ti), SW, project=True)
                 self.posts.append(post)
                 self._project_posts.append(post)
@@ -351,7 +361,8 @@ class Staffing:
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
 
     def depart(self, w: int, t: float, released: bool = False) -> None:
-        """Worker ``w`` leaves at ``t`` (``released``: an agency worker let go by the council); their post falls vacant."""
+        """Worker ``w`` leaves at ``t`` (``released``: an agency worker let go by the council); their post falls
+        vacant."""
         wf = self.wf
         if not wf.active[w]:
             return

@@ -57,7 +57,8 @@ def follow(tracer: Tracer, hooks: Hooks, wf: Workforce) -> None:
     def plan_ended(case, kind: str, t: float, next_kind: str) -> None:
         late = max(0.0, t - case.plan_due) / WD
         tracer.child(case.child, t, f"{PLAN_NAMES[kind]} ends", case.worker,
-                     f"after {_weeks((t - case.plan_start) / WD)}" + (f", {_weeks(late)} late (drift)" if late >= 1 else ""))
+                     f"after {_weeks((t - case.plan_start) / WD)}"
+                     + (f", {_weeks(late)} late (drift)" if late >= 1 else ""))
 
     def started(w: int, t: float) -> None:
         tracer.worker(w, t, "in post at the start" if t == 0 else "starts",

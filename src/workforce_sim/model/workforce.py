@@ -329,7 +329,8 @@ class Workforce:
             m.set(f"_fte_agency_{name}", week, fte[of_grade & self.agency[:n]].sum())
         hc = act & self.holds_cases[:n]
         m.set("case_holding_fte", week, fte[hc].sum())
-        m.set("caseload_incl_unallocated", week, caseload_with_waiting(self.cases[:n][hc].sum(), waiting, fte[hc].sum()))
+        m.set("caseload_incl_unallocated", week,
+              caseload_with_waiting(self.cases[:n][hc].sum(), waiting, fte[hc].sum()))
         if hc.any():
             per = self.cases[:n][hc] / fte[hc]
             m.set("caseload_mean", week, self.cases[:n][hc].sum() / fte[hc].sum())
@@ -343,7 +344,8 @@ class Workforce:
 
 
 def caseload_with_waiting(held: float, waiting: float, fte: float) -> float:
-    """Cases per case-holding FTE counting unallocated cases: NaN (never manageable) when cases are open and nobody holds cases."""
+    """Cases per case-holding FTE counting unallocated cases: NaN (never manageable) when cases are open and nobody
+    holds cases."""
     if fte > 0:
         return (held + waiting) / fte
     return np.nan if held + waiting > 0 else 0.0

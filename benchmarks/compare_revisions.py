@@ -28,7 +28,10 @@ import json, sys, time
 sys.path.insert(0, {bench!r})
 from fingerprint import fingerprint
 from workforce_sim import load_scenario
-from workforce_sim.scenario.calendar import weeks_for_years
+try:
+    from workforce_sim.scenario.calendar import weeks_for_years
+except ImportError:  # a revision before the scenario/ folder (issue 27)
+    from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
 scn = load_scenario("baseline")
 n = weeks_for_years({years})

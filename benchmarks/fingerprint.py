@@ -22,7 +22,10 @@ import numpy as np
 
 from workforce_sim import bundled_names, load_scenario
 from workforce_sim.model import simulate
-from workforce_sim.scenario.calendar import weeks_for_years
+try:
+    from workforce_sim.scenario.calendar import weeks_for_years
+except ImportError:  # a revision before the scenario/ folder (issue 27)
+    from workforce_sim.calendar import weeks_for_years
 
 IGNORED = {"_events"}
 

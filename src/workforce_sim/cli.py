@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ import pandas as pd
 
 from .analysis.breaches import breach_rules
 from .analysis.compare import compare_table
-from .analysis.formats import money_difference, money_difference_range
+from .analysis.formats import money, money_difference, money_difference_range
 from .analysis.measures import MEASURE, MEASURES
 from .analysis.money import money_settings
 from .analysis.statistics import wilson
@@ -426,21 +427,19 @@ def _print_summary(result) -> None:
             click.echo(line)
 
 
-def _k(v: float) -> str:
-    """Money in thousands of pounds: £5,904k."""
-    return f"£{v / 1000:,.0f}k"
+_thousands = partial(money, unit="k")  # money as the printed comparison shows it: £5,904k
 
 
 def _diff_money(v: float) -> str:
     """A difference in cost as words: "£31k more" or "saves £12k" (never £-12k)."""
-    return money_difference(v, _k, 1000)
+    return money_difference(v, _thousands, 1000)
 
 
 # (column, label, format of one value, interval columns or None)
 COMPARE_ROWS = [
-    ("cost_per_year", "Cost a year (cash, average)", _k, None),
+    ("cost_per_year", "Cost a year (cash, average)", _thousands, None),
     ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
-    ("net_present_cost", "Net present cost (whole run, discounted)", _k,
+    ("net_present_cost", "Net present cost (whole run, discounted)", _thousands,
      ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
     ("net_present_cost_difference", "Net present cost vs first", _diff_money,
      ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
@@ -454,7 +453,7 @@ COMPARE_ROWS = [
     ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
     ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}".format, None),
     ("agency_share_pct_end", "Agency share of staff, last 13 weeks (%)", "{:.0f}".format, None),
-    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _k, None),
+    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _thousands, None),
 ]
 
 
@@ -499,8 +498,8 @@ def _interval_cell(row, col: str, ci) -> str:
     if col == "breach_weeks_avoided":
         return f"({lo:+.0f} to {hi:+.0f})"
     if _is_difference(col):
-        return f"({money_difference_range(lo, hi, _k)})"
-    return f"({_k(lo)} to {_k(hi)})"
+        return f"({money_difference_range(lo, hi, _thousands)})"
+    return f"({_thousands(lo)} to {_thousands(hi)})"
 
 
 @main.command()
@@ -612,7 +611,8 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     extra = b.cost_per_year - res.none.cost_per_year
     click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
     click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
-    click.echo(f"  cost per year £{b.cost_per_year:,.0f}: {money_difference(extra, '£{:,.0f}'.format, 1)} a year "
+    extra_words = money_difference(extra, partial(money, unit="£"), 1)
+    click.echo(f"  cost per year {money(b.cost_per_year, '£')}: {extra_words} a year "
                f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
 

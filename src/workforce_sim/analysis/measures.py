@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .formats import money
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -26,7 +28,7 @@ class Measure:
         if self.unit == "weeks":
             return f"{v:.0f} weeks"
         if self.unit == "£":
-            return f"£{v / 1e6:,.2f}m"
+            return money(v, "m")
         return f"{v:.1f}"
 
     def change(self, d: float) -> str:
@@ -41,8 +43,8 @@ class Measure:
             return f"{sign}{a:.0f} week{'s' if round(a) != 1 else ''}" if round(a) else f"{sign}<1 week"
         if self.unit == "£":
             if a >= 1e5:
-                return f"{sign}£{a / 1e6:,.2f}m"
-            return f"{sign}£{a / 1e3:,.0f}k" if round(a / 1e3) else f"{sign}<£1k"
+                return sign + money(a, "m")
+            return sign + money(a, "k") if round(a / 1e3) else f"{sign}<£1k"
         if a >= 0.05:
             return f"{sign}{a:.1f}"
         return f"{sign}{a:.2f}" if round(a, 2) else f"{sign}<0.01"

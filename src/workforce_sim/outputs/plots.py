@@ -36,7 +36,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule, first_breach
-from ..analysis.formats import and_list
+from ..analysis.formats import and_list, money
 from ..analysis.measures import MEASURE, MEASURES
 from ..analysis.money import financial_year_days
 from ..model.measures import describe
@@ -389,7 +389,7 @@ def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mappi
                       ecolor="#222222", capsize=3, error_kw={"linewidth": 1},
                       label=_text(_wrap(_label_of(labels, scen), 40)))
         if numbered:
-            ax.bar_label(bars, labels=[f"£{b:,.2f}m" if np.isfinite(b) else "" for b in v], padding=2,
+            ax.bar_label(bars, labels=[money(c, "m") if np.isfinite(c) else "" for c in part["value"]], padding=2,
                          fontsize=FONT_SIZE - 1)
     days = totals.groupby("financial_year", sort=False)["days"].max()
     ax.set_xticks(x, [_year_label(fy, int(days[fy])) for fy in shown])
@@ -474,10 +474,6 @@ def _who(names: list[str], labels, panels: bool) -> str:
             f"the {len(names)} scenarios ({listed})")
 
 
-def _millions(v: float) -> str:
-    return f"£{abs(v) / 1e6:,.2f}m"
-
-
 def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, BreachRule] | None = None,
              labels: Mapping[str, str] | None = None, budget: pd.DataFrame | None = None,
              compare: pd.DataFrame | None = None, real_terms: bool = False, target: float = 0.9) -> str:
@@ -510,8 +506,8 @@ def _budget_alt(budget: pd.DataFrame, labels: Mapping[str, str] | None, real_ter
     named = {fy: fy + (" (part year)" if fy in part else "") for fy in shown}
     for n in names:
         mine = totals[totals["scenario"] == n].set_index("financial_year").reindex(shown)["value"]
-        bits.append(f"{_label_of(labels, n)} {_millions(mine.iloc[0])} in {named[shown[0]]}"
-                    + (f" and {_millions(mine.iloc[-1])} in {named[shown[-1]]}" if len(shown) > 1 else ""))
+        bits.append(f"{_label_of(labels, n)} {money(mine.iloc[0], 'm')} in {named[shown[0]]}"
+                    + (f" and {money(mine.iloc[-1], 'm')} in {named[shown[-1]]}" if len(shown) > 1 else ""))
     return text + ". " + "; ".join(bits) + "." if shown else text + "."
 
 
@@ -523,7 +519,7 @@ def _cost_outcome_alt(compare: pd.DataFrame, labels: Mapping[str, str] | None, t
             f"futures: {_label_of(labels, pick['scenario'])}" if reached else
             f"no option reaches {target:.0%}; the ring marks the one with the best chance: "
             f"{_label_of(labels, pick['scenario'])}")
-    points = "; ".join(f"{_label_of(labels, r['scenario'])} {_millions(r['cost_per_year'])} a year, "
+    points = "; ".join(f"{_label_of(labels, r['scenario'])} {money(r['cost_per_year'], 'm')} a year, "
                        f"{r['p_sustained']:.0%}" for _, r in compare.iterrows())
     return (f"Scatter chart: each option's average cost a year (cash, £ million) against the share of simulated "
             f"futures in which caseloads stay manageable for the whole run, with 95% confidence intervals; {ring}. "

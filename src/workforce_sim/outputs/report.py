@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule
-from ..analysis.formats import money_difference, money_difference_range, setting_text
+from ..analysis.formats import money, money_difference, money_difference_range, setting_text
 from ..analysis.measures import MEASURES
 from ..analysis.money import financial_year_days
 from ..runs.files import atomic_write
@@ -81,28 +82,14 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _money(x: float) -> str:
-    """An amount of money in words: "£5.84m" from a million, else "£168,000"; never negative (say which way
-    a difference goes with :func:`_difference`)."""
-    x = abs(float(x))
-    if x >= 1e6:
-        return f"£{x / 1e6:,.2f}m"
-    return f"£{round(x, -3):,.0f}" if x >= 10_000 else f"£{x:,.0f}"  # a simulation's pounds are not exact
-
-
-def _millions(x: float) -> str:
-    """Money in a table cell, always in millions: "£5.84m" ("-" when unknown); never negative."""
-    return "-" if not np.isfinite(x) else f"£{abs(x) / 1e6:,.2f}m"
-
-
 def _difference(d: float) -> str:
     """A difference in cost from the first option, in millions: "saves £0.11m", "£0.17m more"."""
-    return money_difference(d, _millions, 0.01e6)
+    return money_difference(d, partial(money, unit="m"), 0.01e6)
 
 
 def _difference_interval(low: float, high: float) -> str:
     """The 95% interval of a cost difference, in millions: "from saving £0.20m to £0.10m more"."""
-    return money_difference_range(low, high, _millions)
+    return money_difference_range(low, high, partial(money, unit="m"))
 
 
 def _weeks(d: float) -> str:
@@ -190,14 +177,14 @@ def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame 
             unclear = [f"{what} {row[col]}" for what, col in (("weeks in breach", "outcome_vs_first"),
                                                                ("cost", "cost_vs_first"))
                        if str(row[col]).startswith("cannot")]  # a difference chance alone could give
-            out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {_money(more)} a year {word} than "
+            out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {money(more)} a year {word} than "
                        f"{_e(labels[ref['scenario']])} {buys}" +
                        (f" (but {_e('; '.join(unclear))})" if unclear else "") + ".")
         good = compare[compare["p_sustained"] >= 0.9]
         if len(good):
             best = good.sort_values("cost_per_year").iloc[0]
             out.append(f"The cheapest option that keeps caseloads manageable in at least 90% of futures is "
-                       f"<b>{_e(labels[best['scenario']])}</b> ({_money(best['cost_per_year'])} a year).")
+                       f"<b>{_e(labels[best['scenario']])}</b> ({money(best['cost_per_year'])} a year).")
         else:
             out.append("No option compared keeps caseloads manageable in 90% of simulated futures.")
     return out
@@ -243,11 +230,11 @@ def _option_rows(scns: list[Scenario], drawn: bool) -> list[tuple[str, Callable]
     """The rows of the options table: (row heading, function of (an option's row, whether it is the first) ->
     its cell's HTML)."""
     return [
-        ("Cost a year (cash, average over the run)", lambda r, f: _millions(r["cost_per_year"])),
+        ("Cost a year (cash, average over the run)", lambda r, f: money(r["cost_per_year"], "m")),
         ("Cost a year against the first", lambda r, f: _or_reference(r, f, lambda r: _difference(r["cost_difference_per_year"]))),
         (f"Net present cost of the run (real terms, discounted at {_rate_words(scns, 'discount_rate')} a year)",
-         lambda r, f: _millions(r["net_present_cost"]) + _ci(
-             f"{_millions(r['net_present_cost_ci95_low'])} to {_millions(r['net_present_cost_ci95_high'])}"
+         lambda r, f: money(r["net_present_cost"], "m") + _ci(
+             f"{money(r['net_present_cost_ci95_low'], 'm')} to {money(r['net_present_cost_ci95_high'], 'm')}"
              if np.isfinite(r["net_present_cost_ci95_low"]) else "")),
         ("Net present cost against the first",
          lambda r, f: _or_reference(r, f, lambda r: _difference(r["net_present_cost_difference"]) + _ci(_difference_interval(
@@ -311,8 +298,8 @@ def _with_interval(rows: pd.DataFrame, item: str, kind: str) -> str:
     """One budget.csv value in £m with its 95% interval under it in small print."""
     v = float(rows.loc[item, kind])
     lo, hi = float(rows.loc[item, f"{kind}_ci95_low"]), float(rows.loc[item, f"{kind}_ci95_high"])
-    ci = f"<br><small>{_millions(lo)} to {_millions(hi)}</small>" if np.isfinite(lo) and np.isfinite(hi) else ""
-    return _millions(v) + ci
+    ci = f"<br><small>{money(lo, 'm')} to {money(hi, 'm')}</small>" if np.isfinite(lo) and np.isfinite(hi) else ""
+    return money(v, "m") + ci
 
 
 def money_table(budget: pd.DataFrame, scenario: str) -> str:
@@ -333,13 +320,13 @@ def money_table(budget: pd.DataFrame, scenario: str) -> str:
         for item in ITEMS[:-1]:
             v = float(rows.loc[item, "cash"]) if item in rows.index else np.nan
             sums[item] += 0.0 if np.isnan(v) else v
-            cells.append(f"<td class='num' data-item='{item}'>{_millions(v)}</td>")
+            cells.append(f"<td class='num' data-item='{item}'>{money(v, 'm')}</td>")
         sums["cost_total"] += float(rows.loc["cost_total", "cash"])
         sums["real_terms"] += float(rows.loc["cost_total", "real_terms"])
         cells.append(f"<td class='num' data-item='cost_total'>{_with_interval(rows, 'cost_total', 'cash')}</td>")
         cells.append(f"<td class='num' data-item='real_terms'>{_with_interval(rows, 'cost_total', 'real_terms')}</td>")
         body.append(f"<tr data-year='{_e(fy)}'><th>{_year_cell(fy, int(rows['days'].iloc[0]))}</th>{''.join(cells)}</tr>")
-    total = "".join(f"<td class='num'>{_millions(sums[k])}</td>" for k in ITEMS + ["real_terms"])
+    total = "".join(f"<td class='num'>{money(sums[k], 'm')}</td>" for k in ITEMS + ["real_terms"])
     body.append(f"<tr class='sum'><th>Whole run</th>{total}</tr>")
     return f"<table class='money' data-scenario='{_e(scenario)}'>{head}{''.join(body)}</table>"
 
@@ -355,8 +342,8 @@ def money_options_table(budget: pd.DataFrame, scns: list[Scenario]) -> str:
         cells = []
         for s in scns:
             mine = rows[rows["scenario"] == s.name]
-            cells.append(f"<td class='num'>{_millions(mine['cash'].sum())}<br>"
-                         f"<small>{_millions(mine['real_terms'].sum())} real</small></td>")
+            cells.append(f"<td class='num'>{money(mine['cash'].sum(), 'm')}<br>"
+                         f"<small>{money(mine['real_terms'].sum(), 'm')} real</small></td>")
         name = "Whole run" if fy == "Whole run" else _year_cell(fy, int(rows["days"].max()))
         body.append(f"<tr{' class=sum' if fy == 'Whole run' else ''}><th>{name}</th>{''.join(cells)}</tr>")
     return f"<div class='wide'><table class='money-options'>{head}{''.join(body)}</table></div>"
@@ -430,7 +417,7 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Newly qualified cohort": f"{wf.recruitment.nqsw_cohort_size} a year",
             "Re-referral chance after closure": f"{s.re_referral.probability:.0%} before pressure factors",
             "Levers": "; ".join(f"{lv.label or lv.type} from {lv.start}" + (f" to {lv.end}" if lv.end else "")
-                                + (f", {_money(lv.cost_per_year)} a year" if lv.cost_per_year else "")
+                                + (f", {money(lv.cost_per_year)} a year" if lv.cost_per_year else "")
                                 for lv in s.levers) or "none",
             "Real terms and discounting": (
                 f"prices deflated by {setting_text(s.costs.deflator_per_year, percent=True)} a year; net present "

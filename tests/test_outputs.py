@@ -30,8 +30,8 @@ def test_mean_ci_covers_the_true_mean_95_percent():
 
 def test_run_command_writes_the_three_files(tmp_path):
     out = tmp_path / "run"
-    res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.5", "--reps", "3", "--seed", "5", "--out", str(out),
-                                    "--no-start-check"])
+    res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.5", "--reps", "3", "--seed", "5",
+                                    "--out", str(out), "--no-start-check"])
     assert res.exit_code == 0, res.output
     assert "Caseload per case-holding FTE" in res.output and "simulated futures" in res.output
     weekly, summary, manifest = read_run(out)

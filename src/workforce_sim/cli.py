@@ -190,7 +190,8 @@ class FiniteFloatRange(click.FloatRange):
 MAX_YEARS = 100
 
 
-def experiment_options(f=None, *, reps: int = 20, reps_help: str = "Replications (simulated futures) of each scenario."):
+def experiment_options(f=None, *, reps: int = 20,
+                       reps_help: str = "Replications (simulated futures) of each scenario."):
     """Options shared by every command that runs replications (``reps``: the default of --reps)."""
     if f is None:
         return lambda g: experiment_options(g, reps=reps, reps_help=reps_help)
@@ -205,7 +206,8 @@ def experiment_options(f=None, *, reps: int = 20, reps_help: str = "Replications
         click.option("--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes on this machine [default: all cores]."),
         click.option("--cluster", default=None, metavar="ADDRESS",
-                     help="Run on Dask: 'local' for a cluster on this machine, or a scheduler address such as tcp://HOST:8786."),
+                     help="Run on Dask: 'local' for a cluster on this machine, or a scheduler address such as "
+                          "tcp://HOST:8786."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -443,7 +445,8 @@ COMPARE_ROWS = [
      ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
     ("net_present_cost_difference", "Net present cost vs first", _diff_money,
      ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
-    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format, ("p_sustained_ci95_low", "p_sustained_ci95_high")),
+    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format,
+     ("p_sustained_ci95_low", "p_sustained_ci95_high")),
     ("breach_weeks", "Weeks in breach (average)", "{:.0f}".format, None),
     ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
      ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
@@ -568,7 +571,8 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
 @click.option("--target", required=True, metavar="EXPR",
               help='What must hold, e.g. "p_sustained>=0.9" or "caseload_mean<=17" (whole-run values); it is met '
                    "when the whole 95% confidence interval meets it, not only the average.")
-@click.option("--max", "max_level", type=FiniteFloatRange(min=0, min_open=True), default=None, help="Largest level to try [default: depends on the lever].")
+@click.option("--max", "max_level", type=FiniteFloatRange(min=0, min_open=True), default=None,
+              help="Largest level to try [default: depends on the lever].")
 @experiment_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for goal_seek.csv [default: a new folder in outputs/goal-seek-NAME/].")
@@ -594,7 +598,8 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
         click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
                    f"{e.ci95_high:.3g}; {verdict})", err=True)
 
-    click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} year{'s' if years != 1 else ''} each)", err=True)
+    click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} "
+               f"year{'s' if years != 1 else ''} each)", err=True)
     try:
         res = goal_seek(scn, lever, tgt, max_level=max_level, progress=show, years=years, reps=reps, seed=seed,
                         jobs=jobs, cluster=cluster)
@@ -623,7 +628,8 @@ def _enough_futures(tgt, reps: int) -> None:
         need = next(n for n in range(reps, 100_000) if tgt.surely_met(wilson(n, n)[0], 1.0))
         raise click.UsageError(
             f"with {reps} simulated futures, even {reps} of {reps} staying manageable gives a 95% confidence interval "
-            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; use --reps {need} or more")
+            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; "
+            f"use --reps {need} or more")
 
 
 def _not_found(res, tgt, lever: str, field: str, folder: Path) -> None:
@@ -747,7 +753,8 @@ def _print_ranking(result, method: str, measures) -> None:
     click.echo(f"\n{title}.\nRanked by the chance caseloads stay manageable (then by the caseload at the end):")
     label_w = min(48, max(len(str(r["label"])) for _, r in rows.iterrows())) + 2
     cell_w = 18
-    click.echo(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}" + "".join(f"{heads[m]:>{cell_w}}" for m in others))
+    click.echo(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}"
+               + "".join(f"{heads[m]:>{cell_w}}" for m in others))
     for _, r in rows.iterrows():
         cells = []
         for m in others:
@@ -885,7 +892,8 @@ def backtest(data_dir, holdout_months, out):
         click.echo(f"{r['month']:8} {r['measure']:10} {r['actual']:>8} {r['median']:>8.0f} "
                    f"{r['p10']:>8.0f}-{r['p90']:<8.0f}  {'yes' if r['inside'] else 'no'}")
     click.echo(f"\nMedian error of the median projection: {res['median_abs_pct_error']:.1f}%")
-    click.echo(f"Held-out values inside the 80% band: {res['coverage_80']:.0%} (a well-calibrated model covers about 80%)")
+    click.echo(f"Held-out values inside the 80% band: {res['coverage_80']:.0%} (a well-calibrated model covers "
+               "about 80%)")
     folder = out or new_run_folder(Path("outputs") / f"backtest-{data_dir.resolve().name}")
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(pd.DataFrame(res["rows"]), folder / "backtest.csv", plain=True)
@@ -909,7 +917,8 @@ def example_data(folder, seed, months):
 @click.argument("scenario")
 @click.option("--child", "children", multiple=True, type=click.IntRange(min=0),
               help="Child number to follow (repeatable). Default: the child with the most changes of social worker.")
-@click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0), help="Worker number to follow (repeatable).")
+@click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0),
+              help="Worker number to follow (repeatable).")
 @click.option("--years", default=5.0, show_default=True, type=FiniteFloatRange(min=0.02, max=30),
               help="Years to simulate (as for run: the length of the run is part of the simulated future).")
 @click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master seed (as for run).")

@@ -38,7 +38,9 @@ class Measure:
             return "-"
         sign, a = ("-" if d < 0 else "+"), abs(d)
         if self.unit == "share":
-            return f"{sign}{100 * a:.0f} point{'s' if round(100 * a) != 1 else ''}" if round(100 * a) else f"{sign}<1 point"
+            if not round(100 * a):
+                return f"{sign}<1 point"
+            return f"{sign}{100 * a:.0f} point{'s' if round(100 * a) != 1 else ''}"
         if self.unit == "weeks":
             return f"{sign}{a:.0f} week{'s' if round(a) != 1 else ''}" if round(a) else f"{sign}<1 week"
         if self.unit == "£":
@@ -52,7 +54,8 @@ class Measure:
 
 
 MEASURES = [
-    Measure("p_sustained", "Chance caseloads stay manageable for the whole run", "share", "Chance caseloads stay manageable"),
+    Measure("p_sustained", "Chance caseloads stay manageable for the whole run", "share",
+            "Chance caseloads stay manageable"),
     Measure("weeks_manageable", "Weeks before caseloads first become unmanageable (the whole run if they never do)",
             "weeks", "Weeks before the first breach"),
     Measure("caseload_end", "Caseload counting unallocated cases, last 13 weeks (per FTE)", "cases per FTE",

@@ -241,7 +241,8 @@ def fan_chart(weekly: pd.DataFrame, metric: str, threshold=None, colors: dict | 
     for thr in distinct:
         owners = [n for n in names if thresholds[n] == thr]
         if len(distinct) == 1:
-            ax.axhline(thr, color=THRESHOLD_GREY, linestyle="--", linewidth=1.2, label=f"manageable threshold ({thr:g})")
+            ax.axhline(thr, color=THRESHOLD_GREY, linestyle="--", linewidth=1.2,
+                       label=f"manageable threshold ({thr:g})")
         else:  # scenarios with different thresholds: each line in its scenario's colour, named
             who = ", ".join(_text(_label_of(labels, n)) for n in owners)
             ax.axhline(thr, color=colors[owners[0]], linestyle="--", linewidth=1.2,
@@ -588,7 +589,8 @@ def _note_spread(fig, note: str) -> None:
 
 def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list[str] | None = None,
                compare: pd.DataFrame | None = None, *, labels: Mapping[str, str] | None = None,
-               budget: pd.DataFrame | None = None, real_terms: bool = False, spread: str | None = None) -> dict[str, Chart]:
+               budget: pd.DataFrame | None = None, real_terms: bool = False,
+               spread: str | None = None) -> dict[str, Chart]:
     """Every chart of a run's tables, by file stem, each a :class:`Chart` (figure, title, alt text).
 
     Fan charts of ``metrics`` (default :data:`DEFAULT_METRICS`), each scenario with its own

@@ -119,7 +119,8 @@ def headline_lines(scn, part: pd.DataFrame, n: int) -> list[str]:
 
 
 def trajectory_line(part: pd.DataFrame) -> str | None:
-    """How the service changes from the first to the last whole year of the run, in one sentence (None for a one-year run)."""
+    """How the service changes from the first to the last whole year of the run, in one sentence (None for a
+    one-year run)."""
     years = [p for p in dict.fromkeys(part["period"]) if p.startswith("year ")]
     if len(years) < 2:
         return None
@@ -136,10 +137,12 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
 
     bits = [f"the caseload counting unallocated cases goes from {mean('caseload_incl_unallocated', first):.1f} to "
             f"{mean('caseload_incl_unallocated', last):.1f} per FTE",
-            f"cases waiting unallocated from {mean('unallocated_cases', first):.0f} to {mean('unallocated_cases', last):.0f} "
+            f"cases waiting unallocated from {mean('unallocated_cases', first):.0f} to "
+            f"{mean('unallocated_cases', last):.0f} "
             f"(child protection: {mean('cp_unallocated', first):.0f} to {mean('cp_unallocated', last):.0f})",
             f"agency staff from {agency_pct(first):.0f}% to {agency_pct(last):.0f}% of staff",
-            f"permanent leavers from {mean('leavers_permanent', first):.0f} to {mean('leavers_permanent', last):.0f} a year"]
+            f"permanent leavers from {mean('leavers_permanent', first):.0f} to "
+            f"{mean('leavers_permanent', last):.0f} a year"]
     return f"On average, from {first} to {last}: " + "; ".join(bits) + "."
 
 

@@ -27,7 +27,8 @@ import numpy as np
 from .files import atomic_write
 
 PARTIAL = ".partial"
-CHUNK_NAME = re.compile(r"s(\d{3,})-r(\d{7,})-(\d{7,})-([0-9a-f]{64})\.npz")  # a sensitivity analysis may run thousands of points
+# a sensitivity analysis may run thousands of points
+CHUNK_NAME = re.compile(r"s(\d{3,})-r(\d{7,})-(\d{7,})-([0-9a-f]{64})\.npz")
 
 
 def _to_stderr(message: str) -> None:
@@ -67,7 +68,8 @@ class ReplicationStore:
                             "starting afresh; to continue it instead, run its command again with --resume.")
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
-        atomic_write(self.dir / "run.json", lambda fh: fh.write(json.dumps(self.identity, indent=1, default=str).encode()), binary=True)
+        identity = json.dumps(self.identity, indent=1, default=str).encode()
+        atomic_write(self.dir / "run.json", lambda fh: fh.write(identity), binary=True)
 
     def _stored_identity(self):
         path = self.dir / "run.json"

@@ -59,7 +59,8 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
     """A scenario file from a path, a path relative to another file, or a bundled name."""
     p = Path(ref)
     if not str(ref).strip() or p.name in ("", ".", ".."):
-        raise ScenarioError([f"{_fmt_value(str(ref))}: not a scenario file; give the name or path of one, e.g. \"baseline\""])
+        raise ScenarioError([f"{_fmt_value(str(ref))}: not a scenario file; give the name or path of one, e.g. "
+                             "\"baseline\""])
     candidates = []
     if relative_to is not None and not p.is_absolute():
         candidates.append(relative_to.parent / p)
@@ -242,7 +243,8 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
         if len(cols) == 1 and (";" in cols[0] or "\t" in cols[0]):
             sep = "semicolons" if ";" in cols[0] else "tabs"
             raise ScenarioError([f"{path}: line 1: the columns seem to be separated by {sep}; the file should be "
-                                 f"comma-separated (in Excel: Save As, CSV UTF-8 (Comma delimited)), with columns from: {expected}"])
+                                 "comma-separated (in Excel: Save As, CSV UTF-8 (Comma delimited)), with columns "
+                                 f"from: {expected}"])
         if cols and not any(c.strip() in fields for c in cols):  # not the kind of file meant: show none of its content
             raise ScenarioError([f"{path}: line 1: does not look like a {key} file: its first line should name "
                                  f"columns from: {expected}"])
@@ -268,7 +270,8 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
                         v = base(float(v)) if base is int and float(v).is_integer() else base(v)
                     except (ValueError, OverflowError):
                         kind = "a whole number" if base is int else "a number"
-                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {_fmt_value(v)[1:-1]!r}: must be {kind}"]) from None
+                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {_fmt_value(v)[1:-1]!r}: "
+                                             f"must be {kind}"]) from None
                 clean[c] = v
             origin[(key, len(rows))] = f"{path}: line {line_no}"
             rows.append(clean)
@@ -293,7 +296,8 @@ def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> d
     base: dict = {}
     if parent is not None:
         if not isinstance(parent, str):
-            raise ScenarioError([f"{path}: extends = {_fmt_value(parent)}: must be the name or path of another scenario file"])
+            raise ScenarioError([f"{path}: extends = {_fmt_value(parent)}: must be the name or path of another "
+                                 "scenario file"])
         try:
             parent_path = resolve_path(parent, relative_to=path)
         except ScenarioError as exc:
@@ -307,7 +311,8 @@ def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> d
             if list_key in data:
                 raise ScenarioError([f"{path}: give either {file_key} or [[{list_key}]] entries, not both"])
             if not isinstance(ref, str) or not ref.strip():
-                raise ScenarioError([f"{path}: {file_key} = {_fmt_value(ref)}: must be the name of a CSV file next to the scenario"])
+                raise ScenarioError([f"{path}: {file_key} = {_fmt_value(ref)}: must be the name of a CSV file next to "
+                                     "the scenario"])
             data[list_key] = _read_csv(path.parent / ref, model, row_origins, list_key)
     merged = _merge(base, data, origin, str(path))
     for row_path, src in row_origins.items():  # rows read from CSV are blamed on their file and line
@@ -321,9 +326,11 @@ def _apply_override(data: dict, ov: Override, origin: _Origins) -> None:
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not one of them"])
+                raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not "
+                                     "one of them"])
             if not isinstance(node[int(part)], (dict, list)):
-                node[int(part)] = {}  # a key inside a plain value: the value becomes a table (and the schema says what is wrong)
+                # a key inside a plain value: the value becomes a table (and the schema says what is wrong)
+                node[int(part)] = {}
             node = node[int(part)]
         else:
             if part not in node or not isinstance(node[part], (dict, list)):
@@ -462,8 +469,9 @@ def _error_text(err: dict, path: list, value: Any, found: bool) -> str:
     return f"{key} = {_fmt_value(value)}: {msg}"
 
 
-UNCERTAIN_FORMS = (f"uncertain must be one of: {', '.join(UNCERTAIN_KINDS)}, e.g. {{ uncertain = \"uniform\", low = 0.5, "
-                   "high = 2.5 }, { uncertain = \"triangular\", low = 0.5, central = 1.5, high = 3 } or "
+UNCERTAIN_FORMS = (f"uncertain must be one of: {', '.join(UNCERTAIN_KINDS)}, e.g. "
+                   "{ uncertain = \"uniform\", low = 0.5, high = 2.5 }, "
+                   "{ uncertain = \"triangular\", low = 0.5, central = 1.5, high = 3 } or "
                    "{ uncertain = \"normal\", mean = 1.5, sd = 0.4, low = 0.5, high = 2.5 }")
 
 
@@ -532,7 +540,8 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
         parent = data.pop("extends", None)
         src = "<scenario>"
         if parent is not None and not isinstance(parent, str):
-            raise ScenarioError([f"{src}: extends = {_fmt_value(parent)}: must be the name or path of another scenario file"])
+            raise ScenarioError([f"{src}: extends = {_fmt_value(parent)}: must be the name or path of another "
+                                 "scenario file"])
         if parent is not None:
             base = _load_layers(resolve_path(parent), origin)
             data = _merge(base, data, origin, src)
@@ -644,9 +653,11 @@ def _annotation_at(key: str, data: dict | None) -> tuple[Any, list]:
         ann, _ = _unwrap(ann)
         members = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, _UnionType) else ()
         if members:  # a union of tables: the table's tag (type, dist, uncertain) says which
-            tag = next(((k, node[k]) for k in ("type", "dist", UNCERTAIN) if isinstance(node, dict) and k in node), None)
+            tag = next(((k, node[k]) for k in ("type", "dist", UNCERTAIN) if isinstance(node, dict) and k in node),
+                       None)
             ann = next((m for m in members if isinstance(m, type) and issubclass(m, BaseModel) and tag
-                        and tag[0] in m.model_fields and typing.get_args(m.model_fields[tag[0]].annotation) == (tag[1],)),
+                        and tag[0] in m.model_fields
+                        and typing.get_args(m.model_fields[tag[0]].annotation) == (tag[1],)),
                        None)
             if ann is None:
                 return None, []

@@ -289,7 +289,8 @@ def read_table(path: Path) -> list[dict]:
     name = path.name
     spec = FORMATS[name]
     if not path.is_file():
-        raise DataError(f"{path}: not found; a calibration folder needs {', '.join(FORMATS)} (see docs/data-formats.md)")
+        raise DataError(f"{path}: not found; a calibration folder needs {', '.join(FORMATS)} "
+                        "(see docs/data-formats.md)")
     reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     try:
         header = next(reader, None)
@@ -307,7 +308,8 @@ def read_table(path: Path) -> list[dict]:
             raise DataError(f"{path}: column(s) {', '.join(twice)} appear more than once in the header")
         missing = [c for c in spec if c not in cols]
         if missing:
-            hint = " (the file seems to use semicolons: save it with commas between values)" if ";" in ",".join(header) else ""
+            hint = (" (the file seems to use semicolons: save it with commas between values)"
+                    if ";" in ",".join(header) else "")
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(spec)}{hint}")
         rows, consistency = [], _Consistency(path)
         line = reader.line_num + 1
@@ -321,8 +323,9 @@ def read_table(path: Path) -> list[dict]:
                     what = _identifier(v, spec.get(c))
                     if what:
                         raise DataError(f"{path}: line {line}, column {c}: this value looks like {what}. "
-                                        f"workforce_sim reads only aggregate or pseudonymised data: remove it, or use "
-                                        f"a made-up code instead (the value is not shown here, to keep it out of logs).")
+                                        "workforce_sim reads only aggregate or pseudonymised data: remove it, or use "
+                                        "a made-up code instead (the value is not shown here, to keep it out of "
+                                        "logs).")
                 row = {c: _parse(spec[c], v, f"{path}: line {line}, column {c}")
                        for c, v in zip(cols, fields) if c in spec}
                 consistency.check(name, row, line)
@@ -420,7 +423,8 @@ def fit_demand(rows: list[dict]) -> DemandFit:
     months = sorted({r["month"] for r in rows})
     sources = sorted({r["source"] for r in rows})
     if len(months) < 13:
-        raise DataError(f"contacts.csv: {len(months)} months of data; at least 13 are needed to estimate a trend and seasonality")
+        raise DataError(f"contacts.csv: {len(months)} months of data; at least 13 are needed to estimate a trend and "
+                        "seasonality")
     mi = {m: i for i, m in enumerate(months)}
     si = {s: i for i, s in enumerate(sources)}
     days = _month_days(months)
@@ -456,7 +460,8 @@ def fit_demand(rows: list[dict]) -> DemandFit:
 
 
 # -- fitting staff and cases ----------------------------------------------------------------
-def fit_leaving(rows: list[dict], start: dt.date, end: dt.date) -> dict[tuple[str, str], tuple[float, float, int, float]]:
+def fit_leaving(rows: list[dict], start: dt.date,
+                end: dt.date) -> dict[tuple[str, str], tuple[float, float, int, float]]:
     """(grade, contract) -> (yearly leaving probability, its standard error, leavers, years at risk)."""
     out = {}
     for g in GRADES:
@@ -600,7 +605,8 @@ def _case_lines(cases: dict) -> list[str]:
         if t in cases:
             c = cases[t]
             out.append(tomlout.table(("cases", "plans", t, "duration_weeks"),
-                                     {"dist": "gamma", "mean": round(float(c["mean"]), 3), "cv": round(float(c["cv"]), 4)},
+                                     {"dist": "gamma", "mean": round(float(c["mean"]), 3),
+                                      "cv": round(float(c["cv"]), 4)},
                                      {"mean": f"se {c['mean_se']:.2f} weeks"}, heading=[f"{c['n']} closed {t} plans"]))
             if c["ends"]:
                 out.append(tomlout.table(("cases", "plans", t, "ends"),

@@ -187,4 +187,5 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
             hi, best = mid, e
         else:
             lo = mid
-    return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried, float(default_max if max_level is None else max_level))
+    return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried,
+                          float(default_max if max_level is None else max_level))

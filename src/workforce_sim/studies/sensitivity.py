@@ -127,7 +127,8 @@ def tornado_design(scn: Scenario, keys: list[str]) -> Design:
 
 
 def morris_design(scn: Scenario, keys: list[str], trajectories: int, seed: int) -> Design:
-    """Morris trajectories (SALib) through a grid of each setting's quantiles: ``trajectories`` x (settings + 1) points."""
+    """Morris trajectories (SALib) through a grid of each setting's quantiles: ``trajectories`` x (settings + 1)
+    points."""
     from SALib.sample import morris
 
     u = morris.sample(_problem(keys), trajectories, num_levels=MORRIS_LEVELS, seed=_rng(seed, "sensitivity.morris"))
@@ -262,7 +263,8 @@ def morris_table(scn: Scenario, design: Design, y: np.ndarray, seed: int) -> pd.
     chance = morris_chance(design, y, seed)
     for m, measure in enumerate(MEASURES):
         res = morris.analyze(problem, design.quantiles, y_mean[:, m], conf_level=CONF_LEVEL,
-                             num_resamples=RESAMPLES, num_levels=MORRIS_LEVELS, seed=_seed(seed, "sensitivity.morris.ci"))
+                             num_resamples=RESAMPLES, num_levels=MORRIS_LEVELS,
+                             seed=_seed(seed, "sensitivity.morris.ci"))
         for j, key in enumerate(design.keys):
             mu_star, conf = float(res["mu_star"][j]), float(res["mu_star_conf"][j])
             conf = 0.0 if not np.isfinite(conf) else conf
@@ -299,9 +301,9 @@ def sobol_table(scn: Scenario, design: Design, y_mean: np.ndarray, seed: int) ->
 
 
 TABLE_COLUMNS = ["method", "measure", "rank", "setting", "label", "source", "distribution", "low", "central", "high",
-                 "percent", "index", "index_ci95_low", "index_ci95_high", "clear", "at_low", "at_central", "at_high", "effect",
-                 "effect_ci95_low", "effect_ci95_high", "p_chance", "mu", "sigma", "first_order", "first_order_ci95_low",
-                 "first_order_ci95_high"]
+                 "percent", "index", "index_ci95_low", "index_ci95_high", "clear", "at_low", "at_central", "at_high",
+                 "effect", "effect_ci95_low", "effect_ci95_high", "p_chance", "mu", "sigma", "first_order",
+                 "first_order_ci95_low", "first_order_ci95_high"]
 
 
 TIE_BREAK = ["caseload_end", "weeks_manageable", "p_sustained", "cost_per_year"]  # settings equal on a measure
@@ -366,8 +368,8 @@ def uncertain_keys(scn: Scenario, only: Iterable[str] | None = None) -> list[str
     if only:
         missing = [k for k in only if k not in scn.uncertain]
         if missing:
-            raise ValueError(f"{', '.join(missing)}: not an uncertain setting of {scn.name}; its uncertain settings are: "
-                             f"{', '.join(keys)}")
+            raise ValueError(f"{', '.join(missing)}: not an uncertain setting of {scn.name}; its uncertain "
+                             f"settings are: {', '.join(keys)}")
         keys = [k for k in keys if k in set(only)]
     return keys
 
@@ -441,8 +443,9 @@ def _check_folder(out: Path, scn: Scenario, replace: bool) -> None:
              if isinstance(s, dict)]
     if old.get("kind") != "sensitivity" or names != [scn.label]:
         what = "a sensitivity analysis" if old.get("kind") == "sensitivity" else "the run"
-        raise FolderError(f"{out} holds {what} of {'; '.join(names)} started {old.get('started_utc', 'earlier')} (UTC). "
-                          "Add --replace to overwrite it, or choose another --out folder.")
+        raise FolderError(f"{out} holds {what} of {'; '.join(names)} started "
+                          f"{old.get('started_utc', 'earlier')} (UTC). Add --replace to overwrite it, or choose "
+                          "another --out folder.")
 
 
 def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("tornado",), years: float = 5,

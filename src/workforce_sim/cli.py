@@ -149,7 +149,7 @@ class Progress:
         self.interactive = interactive
         self.t0 = time.perf_counter()
         self.last_decile = -1
-        self.first = None
+        self.first: tuple[int, float] | None = None  # (done, time) at the first report
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()

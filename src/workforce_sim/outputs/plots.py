@@ -24,14 +24,15 @@ from __future__ import annotations
 import math
 import textwrap
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -42,6 +43,7 @@ from ..analysis.money import financial_year_days
 from ..model.measures import describe
 from ..runs.files import atomic_write
 from ..runs.reading import RunTables, run_tables, scenario_names
+from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult, read_sensitivity
 from .words import setting_at
 
@@ -87,7 +89,7 @@ SHORTEST_YEAR_SHOWN = 28  # days: a financial year the run covers less of is lef
 class Chart(NamedTuple):
     """One chart of a run: the figure, its title and a plain-word description for readers who cannot see it."""
 
-    figure: object
+    figure: Figure
     title: str
     alt: str
 
@@ -120,7 +122,7 @@ def _label_of(labels: Mapping[str, str] | None, name: str) -> str:
     return (labels or {}).get(name, name)
 
 
-def scenario_colors(names) -> dict[str, str]:
+def scenario_colors(names: Iterable[str]) -> dict[str, str]:
     """The colour of each scenario, by its order in the run."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
 
@@ -167,7 +169,8 @@ def _panels(n: int, title: str, ylabel: str, key: list, key_columns: int, xlabel
     key_height, grid_height = 0.12 + 0.28 * key_rows, 0.7 + 2.6 * nrows
     fig = plt.figure(layout="constrained", figsize=(11 if ncols == 3 else 10, 0.45 + key_height + grid_height))
     fig.suptitle(title, fontsize=FONT_SIZE + 3, x=0.01, ha="left")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[key_height, grid_height])
+    # two rows of subfigures come back as an array of two
+    top, bottom = cast(np.ndarray, fig.subfigures(2, 1, height_ratios=[key_height, grid_height]))
     top.legend(handles=key, loc="center left", ncols=key_columns, fontsize=FONT_SIZE, frameon=False)
     grid = bottom.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     flat = list(grid.ravel())
@@ -214,7 +217,8 @@ def fan_quantiles(weekly: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarr
 
 
 # -- week-by-week charts ---------------------------------------------------------------------
-def fan_chart(weekly: pd.DataFrame, metric: str, threshold=None, colors: dict | None = None,
+def fan_chart(weekly: pd.DataFrame, metric: str,
+              threshold: float | Mapping[str, float | BreachRule] | None = None, colors: dict | None = None,
               labels: Mapping[str, str] | None = None):
     """Middle future (median over replications) with bands holding 50% and 90% of futures, dates on the x axis.
 
@@ -568,7 +572,7 @@ SPREAD_NOTES = {  # what the spread between simulated futures holds, under every
 }
 
 
-def spread_kind(manifest: dict, scenarios) -> str | None:
+def spread_kind(manifest: dict, scenarios: list[Scenario]) -> str | None:
     """Which :data:`SPREAD_NOTES` a run's week-by-week charts carry: "drawn" (run --uncertainty), "central"
     (its scenarios have uncertain settings, held central) or None (nothing is uncertain: chance alone, as
     the report says)."""
@@ -656,7 +660,7 @@ def _axis_value(unit: str, v):
     return 100 * v if unit == "share" else v / 1e6 if unit == "£" else v
 
 
-def tornado_chart(result, measure: str) -> Chart:
+def tornado_chart(result: SensitivityResult, measure: str) -> Chart:
     """A tornado chart of one measure (a :class:`workforce_sim.studies.sensitivity.SensitivityResult` with a tornado):
     for each uncertain setting, the measure with that setting at its low and at its high (the others
     central), largest swing at the top, around the value with every setting central."""
@@ -680,7 +684,8 @@ def tornado_chart(result, measure: str) -> Chart:
     for yi, (_, r) in zip(y, rows.iterrows()):
         if not r["clear"]:
             note = "  no change" if r["index_ci95_high"] == 0 else "  could be chance"
-            ax.text(max(c, lows[yi], highs[yi]), yi, note, va="center", fontsize=FONT_SIZE - 2, color=THRESHOLD_GREY)
+            ax.text(max(c, lows[yi], highs[yi]), float(yi), note, va="center", fontsize=FONT_SIZE - 2,
+                    color=THRESHOLD_GREY)
     title = f"{m.label}, with each uncertain setting at its low and at its high"
     fig.suptitle(_wrap(title, 90), fontsize=FONT_SIZE + 2, x=0.01, ha="left")
     ax.set_xlabel(f"{unit_label}; the line is every setting at its central value ({m.show(central)})",
@@ -718,8 +723,8 @@ def save_charts(charts: dict[str, Chart], folder: Path, fmt: str = "png") -> lis
     for name, chart in charts.items():
         path = folder / f"{name}.{fmt}"
         meta = {"Title": chart.title, "Description": chart.alt}
-        atomic_write(path, lambda fh, c=chart, m=meta: c.figure.savefig(fh, format=fmt, dpi=120, metadata=m),
-                     binary=True)
+        # atomic_write calls the writer at once, while chart and meta are this chart's
+        atomic_write(path, lambda fh: chart.figure.savefig(fh, format=fmt, dpi=120, metadata=meta), binary=True)
         plt.close(chart.figure)
         paths.append(path)
     return paths

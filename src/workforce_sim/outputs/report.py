@@ -627,7 +627,7 @@ def build_sensitivity_report(folder: Path) -> str:
     result = read_sensitivity(Path(folder))
     scn, manifest = result.scenario, result.manifest
     n = manifest.get("replications")
-    years = manifest.get("years")
+    years = manifest["years"]
     methods = result.methods
     sizes = manifest.get("design_points") or {}
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -89,7 +89,8 @@ class ReplicationStore:
     def save(self, scenario: int, reps: list[int], arrays: dict[str, np.ndarray]) -> None:
         """Write one finished chunk of replications of one scenario (atomically), named with its checksum."""
         buf = io.BytesIO()
-        np.savez(buf, _reps=np.asarray(reps), **arrays)
+        # numpy's stub lets **arrays fill savez's allow_pickle: bool; the keys are measures, never allow_pickle
+        np.savez(buf, _reps=np.asarray(reps), **arrays)  # type: ignore[arg-type]
         data = buf.getvalue()
         name = f"s{scenario:03d}-r{reps[0]:07d}-{reps[-1]:07d}-{hashlib.sha256(data).hexdigest()}.npz"
         atomic_write(self.dir / name, lambda fh: fh.write(data), binary=True)

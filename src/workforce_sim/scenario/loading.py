@@ -15,17 +15,19 @@ import difflib
 import io
 import tomllib
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .distributions import UNCERTAIN_KINDS, UncertainSetting
 from .schema import SHOWN_AS_PERCENT, CaseGroup, Scenario, StaffGroup
 
-CSV_KEYS = {"staff_file": ("staff", StaffGroup), "open_cases_file": ("open_cases", CaseGroup)}
+CSV_KEYS: dict[str, tuple[str, type[BaseModel]]] = {"staff_file": ("staff", StaffGroup),
+                                                     "open_cases_file": ("open_cases", CaseGroup)}
 
 
 class ScenarioError(Exception):
@@ -195,9 +197,10 @@ class _Origins:
         if n.mark:
             found.append(n.mark)
         for part in loc:
-            n = n.kids.get(part)
-            if n is None:
+            kid = n.kids.get(part)
+            if kid is None:
                 return max(found) if found else None
+            n = kid
             if n.mark:
                 found.append(n.mark)
         stack = list(n.kids.values())
@@ -236,7 +239,7 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
             raise ScenarioError([f"{path}: not a file; expected a CSV file with columns from: {expected}"])
         raise ScenarioError([f"{path}: cannot be read: No such file or directory"])
     text = _read_text(path, "utf-8-sig")
-    rows = []
+    rows: list[dict] = []
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         cols = reader.fieldnames or []
@@ -426,20 +429,20 @@ def _dotted(path: list) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _describe(err: dict, data: dict, origin: _Origins, default_src: str) -> str:
+def _describe(err: Mapping[str, Any], data: dict, origin: _Origins, default_src: str) -> str:
     """One validation error as a line: the source that set the value, the key path, the value and what was expected."""
     src, text = _described(err, data, origin, default_src)
     return f"{src}: {text}"
 
 
-def _described(err: dict, data: dict, origin: _Origins, default_src: str) -> tuple[str, str]:
+def _described(err: Mapping[str, Any], data: dict, origin: _Origins, default_src: str) -> tuple[str, str]:
     """(the source that set the value, "key = value: what was expected") for one validation error."""
     path, value, found = _walk(data, err["loc"])
     src = _blame(origin, tuple(path), default_src)
     return src, _error_text(err, path, value, found)
 
 
-def _error_text(err: dict, path: list, value: Any, found: bool) -> str:
+def _error_text(err: Mapping[str, Any], path: list, value: Any, found: bool) -> str:
     key = _dotted(path)
     kind = err["type"]
     msg = err["msg"]
@@ -523,7 +526,7 @@ def _move_start(data: dict, start: dt.date, src: str) -> None:
                 lv[key] = shifted(lv[key], old, start)
 
 
-def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None = None,
+def load_scenario(ref: str | Path | dict, overrides: Sequence[str | Override] | None = None,
                   start: dt.date | None = None) -> Scenario:
     """Load, merge, override and validate a scenario.
 
@@ -568,6 +571,7 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
     scn, problems = _validated(data, origin, src)
     if problems:
         raise ScenarioError([f"{where}: {text}" for where, text in problems])
+    assert scn is not None  # _validated gives the scenario whenever it finds no problems
     if scn.uncertain:
         _check_uncertain(scn, data, origin, src)
     return scn
@@ -697,7 +701,7 @@ def _unwrap(ann: Any) -> tuple[Any, list]:
         return ann, metadata
 
 
-def as_setting(value: float, kind: type) -> float | int:
+def as_setting(value: float, kind: type | None) -> float | int:
     """A value for a setting (drawn, or at a design point), rounded to a whole number when the setting is one."""
     return int(round(value)) if kind is int else float(value)
 
@@ -742,7 +746,7 @@ def _gather_uncertain(data: dict, origin: _Origins, src: str, overridden: list[s
         data[UNCERTAIN] = record  # not a table: the schema says what is wrong
 
 
-def _spec_error(err: dict, path: tuple, table: dict, data: dict, origin: _Origins, src: str) -> str:
+def _spec_error(err: Mapping[str, Any], path: tuple, table: dict, data: dict, origin: _Origins, src: str) -> str:
     """One problem with an uncertain setting's table, as a line naming its key."""
     where, key = _blame(origin, path, src), _dotted(list(path))
     kind = table.get(UNCERTAIN)
@@ -750,7 +754,7 @@ def _spec_error(err: dict, path: tuple, table: dict, data: dict, origin: _Origin
         return f"{where}: {key}.{UNCERTAIN} = {_fmt_value(kind)}: must be one of: {', '.join(UNCERTAIN_KINDS)}"
     if err["type"] == "missing":
         needs = {"uniform": "low and high (and may have central)", "triangular": "low, central and high",
-                 "normal": "mean, sd, low and high"}[kind]
+                 "normal": "mean, sd, low and high"}[cast(str, kind)]  # a field is missing once the kind is known
         return f"{where}: {key}.{err['loc'][-1]}: missing; a {kind} uncertain setting needs {needs}"
     return _describe(dict(err, loc=path + tuple(err["loc"])), data, origin, src)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution, UncertainSetting
 
-GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")  # the one list of grades, in this order
-Grade = Literal[GRADES]
+Grade = Literal["asye", "social_worker", "senior_social_worker", "team_manager"]  # the one list of grades, in order
+GRADES: tuple[Grade, ...] = get_args(Grade)
 PostGrade = Literal["social_worker", "senior_social_worker", "team_manager"]
 Contract = Literal["permanent", "agency"]
 CaseType = Literal["assessment", "cin", "cp", "cla", "early_help"]
@@ -196,14 +196,26 @@ class WorkloadPoints(Strict):
     cla: Positive = 1.0
 
 
+DriftingPlan = Literal["cin", "cp", "cla"]
+WaitingWork = Literal["s47", "cp", "cla", "assessment", "cin"]  # the kinds of waiting case allocation orders
+
+
+def _drifting_plans() -> list[DriftingPlan]:
+    return ["cin", "cp"]
+
+
+def _allocation_order() -> list[WaitingWork]:
+    return ["s47", "cp", "cla", "assessment", "cin"]
+
+
 class Drift(Strict):
     """Plans that stop moving when their worker is overloaded or nobody holds them (illustrative)."""
 
     effect: NonNegative = Field(
         0.5, description="how much a plan slows per unit of its worker's pressure above capacity: it moves at 1 / (1 + "
                          "effect x (pressure - 1)); 0 turns drift off")
-    plans: list[Literal["cin", "cp", "cla"]] = Field(
-        default_factory=lambda: ["cin", "cp"], description="plans that drift (they also stand still while unallocated)")
+    plans: list[DriftingPlan] = Field(
+        default_factory=_drifting_plans, description="plans that drift (they also stand still while unallocated)")
     outcome_effect: NonNegative = Field(
         0.5, description="relative rise, per year of drift, in the chance a child protection plan ends in care and in "
                          "the chance the case comes back after closing")
@@ -309,8 +321,8 @@ class Allocation(Strict):
     ceiling_share: Annotated[float, Field(ge=1.0)] = Field(
         1.3, description="when nobody has room under capacity, cases go to the least loaded worker up to this multiple "
                          "of capacity; above it they wait unallocated")
-    priority: list[Literal["s47", "cp", "cla", "assessment", "cin"]] = Field(
-        default_factory=lambda: ["s47", "cp", "cla", "assessment", "cin"],
+    priority: list[WaitingWork] = Field(
+        default_factory=_allocation_order,
         description="order in which waiting cases are allocated (s47: assessments with a section 47 enquiry); first "
                     "come first served within each")
     strategy_discussion_days: NonNegative = Field(
@@ -392,13 +404,17 @@ class TeamManagers(LeverBase):
     posts: Count = Field(1, description="extra team manager posts (more supervision capacity)")
 
 
+def _retained_grades() -> list[Grade]:
+    return ["social_worker", "senior_social_worker"]
+
+
 class Retention(LeverBase):
     """Lever: a retention payment that makes eligible permanent staff less likely to leave."""
 
     type: Literal["retention"]
     leaving_reduction: Probability = Field(0.15, description="relative fall in leaving among eligible permanent staff")
     payment_per_worker_per_year: NonNegative = 2000.0
-    grades: list[Grade] = Field(default_factory=lambda: ["social_worker", "senior_social_worker"])
+    grades: list[Grade] = Field(default_factory=_retained_grades)
 
 
 class RecruitmentCampaign(LeverBase):
@@ -560,9 +576,9 @@ class Scenario(Strict):
             if "screening" in team.handles and len(team.handles) > 1:
                 out.append((f"teams.{tname}.handles", list(team.handles),
                             "a team that screens contacts at the front door cannot also hold cases"))
-        for w in ("screening",) + HELD_CASE_TYPES:
-            if w not in handled:
-                out.append(("teams", sorted(self.teams), f"some team must handle '{w}'"))
+        for work in ("screening",) + HELD_CASE_TYPES:
+            if work not in handled:
+                out.append(("teams", sorted(self.teams), f"some team must handle '{work}'"))
         return out
 
     def _staff_problems(self) -> list[tuple[str, object, str]]:
@@ -573,7 +589,7 @@ class Scenario(Strict):
             if g.team not in self.teams:
                 out.append((f"staff.{i}.team", g.team, f"one of the teams: {', '.join(sorted(self.teams))}"))
                 continue
-            post = "social_worker" if g.grade == "asye" else g.grade
+            post: PostGrade = "social_worker" if g.grade == "asye" else g.grade
             in_post[(g.team, post)] = in_post.get((g.team, post), 0) + g.count
             n_posts = self.teams[g.team].posts.get(post, 0)
             if in_post[(g.team, post)] > n_posts:

@@ -85,7 +85,7 @@ team trust unit visitor visitors youth
 """.split())
 
 
-FORMATS = {
+FORMATS: dict[str, dict[str, str | tuple[str, ...]]] = {  # each file's columns and the kind of value in each
     "contacts.csv": {"month": "month", "source": "text", "contacts": "count", "referrals": "count"},
     "staff.csv": {"staff_id": "text", "grade": GRADES, "contract": ("permanent", "agency"), "fte": "fte",
                   "start_date": "date", "end_date": "date?"},
@@ -250,7 +250,9 @@ class _Consistency:
     """Checks across the rows of one file: no row twice, ends after starts, a sane number of sources."""
 
     def __init__(self, path: Path):
-        self.path, self.seen, self.sources = path, {}, set()
+        self.path = path
+        self.seen: dict[tuple, int] = {}  # a row's key -> the line it is on
+        self.sources: set[str] = set()
 
     def _once(self, key, what: str, line: int) -> None:
         if key in self.seen:
@@ -430,7 +432,8 @@ def fit_demand(rows: list[dict]) -> DemandFit:
     days = _month_days(months)
     k = len(sources)
     n_cols = 1 + 2 * k + 11
-    X, y, off = [], [], []
+    x_rows: list[np.ndarray] = []
+    y, off = [], []
     for r in rows:
         m, s = r["month"], si[r["source"]]
         x = np.zeros(n_cols)
@@ -440,11 +443,11 @@ def fit_demand(rows: list[dict]) -> DemandFit:
         x[1 + k + s] = (mi[m] + 0.5) / 12.0  # years since the first month, at mid-month
         if m.month > 1:
             x[1 + 2 * k + m.month - 2] = 1.0
-        X.append(x)
+        x_rows.append(x)
         y.append(r["contacts"])
         off.append(math.log(days[mi[m]]))
-    X = np.array(X)
-    X = np.delete(X, 1, axis=1)  # source 0 has no level column of its own: the baseline level is its level
+    # source 0 has no level column of its own: the baseline level is its level
+    X = np.delete(np.array(x_rows), 1, axis=1)
     beta, cov = poisson_glm(X, np.array(y, float), np.array(off))
     beta = np.insert(beta, 1, 0.0)
     cov = np.insert(np.insert(cov, 1, 0.0, axis=0), 1, 0.0, axis=1)
@@ -463,7 +466,7 @@ def fit_demand(rows: list[dict]) -> DemandFit:
 def fit_leaving(rows: list[dict], start: dt.date,
                 end: dt.date) -> dict[tuple[str, str], tuple[float, float, int, float]]:
     """(grade, contract) -> (yearly leaving probability, its standard error, leavers, years at risk)."""
-    out = {}
+    out: dict[tuple[str, str], tuple[float, float, int, float]] = {}
     for g in GRADES:
         for c in ("permanent", "agency"):
             mine = [r for r in rows if r["grade"] == g and r["contract"] == c]
@@ -585,7 +588,8 @@ def _turnover_lines(leaving: dict, parent, extends: str) -> list[str]:
                                  {"agency_per_year": f"se {se:.5f} ({n} leavers in {years:.1f} FTE-years)"}))
     if perm:
         base = parent.workforce.turnover.permanent_per_year
-        values, notes = {}, {}
+        values: dict[str, float] = {}
+        notes: dict[str, str] = {}
         for g in GRADES:
             if g in perm:
                 p, se, n, years = perm[g]

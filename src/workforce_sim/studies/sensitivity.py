@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -162,7 +163,7 @@ def _setting_columns(scn: Scenario, keys: list[str]) -> dict[str, dict]:
         low, high = spec.range
         percent = in_percent(scn, key)
         out[key] = {"setting": key, "label": spec.label or key, "source": spec.source,
-                    "distribution": spec.describe(lambda v, percent=percent: setting_text(v, percent)), "low": low,
+                    "distribution": spec.describe(partial(setting_text, percent=percent)), "low": low,
                     "central": setting_value(scn, key), "high": high, "percent": percent}
     return out
 
@@ -213,6 +214,7 @@ def morris_steps(design: Design) -> list[tuple[int, int, int, float]]:
     """Each step of each Morris trajectory: (row before, row after, the setting moved, its move in quantiles)."""
     k = len(design.keys)
     u = design.quantiles
+    assert u is not None, "a Morris design carries its quantiles"
     out = []
     for start in range(0, len(u), k + 1):
         for a in range(start, start + k):
@@ -487,7 +489,8 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
                 "samples": samples if "sobol" in methods else None, "scenario": scn.model_dump(mode="json")}
     out = Path(out) if out is not None else None
     with replications_in(out, points, seed, n_weeks, identity=identity, resume=resume, progress=progress,
-                         notify=notify or (lambda message: None), check_folder=lambda: _check_folder(out, scn, replace),
+                         notify=notify or (lambda message: None),
+                         check_folder=lambda folder: _check_folder(folder, scn, replace),
                          task=outcomes_chunk) as work:
         started = dt.datetime.now(dt.timezone.utc)
         t0 = time.perf_counter()

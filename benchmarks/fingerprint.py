@@ -22,6 +22,7 @@ import numpy as np
 
 from workforce_sim import bundled_names, load_scenario
 from workforce_sim.model import simulate
+
 try:
     from workforce_sim.scenario.calendar import weeks_for_years
 except ImportError:  # a revision before the scenario/ folder (issue 27)

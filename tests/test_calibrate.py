@@ -184,7 +184,8 @@ def test_identifier_values_are_refused_without_being_printed(tmp_path, value, wh
     msg = str(exc.value)
     assert msg.startswith(f"{p}: line 3, column source: this value looks like {what}"), msg
     assert value not in msg and value.lower() not in msg.lower()
-    p.write_text(f"month,source,contacts,referrals\n2018-04,police,10,2\n2018-04,{lookalike!r},10,2\n".replace("'", '"'))
+    text = f"month,source,contacts,referrals\n2018-04,police,10,2\n2018-04,{lookalike!r},10,2\n"
+    p.write_text(text.replace("'", '"'))
     assert read_table(p)[1]["source"] == lookalike
 
 
@@ -242,7 +243,8 @@ def test_duplicate_rows_of_staff_and_cases_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("name, header, row", [
-    ("staff.csv", "staff_id,grade,contract,fte,start_date,end_date", "S1,social_worker,permanent,1,2018-05-01,2018-01-01"),
+    ("staff.csv", "staff_id,grade,contract,fte,start_date,end_date",
+     "S1,social_worker,permanent,1,2018-05-01,2018-01-01"),
     ("closed_cases.csv", "case_id,type,start_date,end_date,outcome", "C1,cin,2018-05-01,2018-01-01,close"),
 ])
 def test_an_end_date_before_its_start_date_is_refused(tmp_path, name, header, row):

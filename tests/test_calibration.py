@@ -22,7 +22,8 @@ PUBLISHED = {
                      "DfE Children's social work workforce 2019: 15.1% (about 15% in 2017, 15.9% in 2023)"),
     "caseload": (16.9, 15.5, 18.5, "cases held per case-holding FTE, unallocated cases not counted; "
                  "DfE workforce 2019: 16.9 (17.8 in 2017, 16.0 in 2023)"),
-    "re_referral_pct": (22.6, 20.5, 24.5, "referrals within 12 months of the child's previous referral, over all referrals; "
+    "re_referral_pct": (22.6, 20.5, 24.5, "referrals within 12 months of the child's previous referral, over all "
+                                          "referrals; "
                         "DfE Characteristics of children in need 2019: 22.6% (22% in 2023-24)"),
     "in_timescale_pct": (82.7, 80.0, 87.5, "assessments completed within 45 working days of referral; "
                          "DfE CIN 2018: 82.7% (85.7% in 2024-25, table C2)"),
@@ -79,7 +80,8 @@ def measures(weekly):
 def test_england_2019_holds_the_published_figure_every_year(measures, measure, year):
     published, low, high, source = PUBLISHED[measure]
     got = measures.loc[year, measure]
-    assert low <= got <= high, f"year {year}, {measure}: model {got:.1f}, published {published} ({source}), accepted {low}-{high}"
+    assert low <= got <= high, (f"year {year}, {measure}: model {got:.1f}, published {published} ({source}), "
+                                f"accepted {low}-{high}")
 
 
 @pytest.mark.parametrize("year", range(1, YEARS + 1))

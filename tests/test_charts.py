@@ -24,11 +24,11 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 
 from workforce_sim import load_scenario, run  # noqa: E402
-from workforce_sim.analysis.breaches import breach_rules
+from workforce_sim.analysis.breaches import breach_rules  # noqa: E402
 from workforce_sim.analysis.compare import compare_table  # noqa: E402
 from workforce_sim.analysis.money import money_settings  # noqa: E402
 from workforce_sim.cli import main  # noqa: E402
-from workforce_sim.outputs.plots import (
+from workforce_sim.outputs.plots import (  # noqa: E402
     COST_BY_YEAR,
     COST_VS_OUTCOME,
     DEFAULT_METRICS,
@@ -40,7 +40,7 @@ from workforce_sim.outputs.plots import (
 )
 from workforce_sim.outputs.report import _difference, _difference_interval, unclear_sentence  # noqa: E402
 from workforce_sim.outputs.words import plain_headline  # noqa: E402
-from workforce_sim.runs.reading import run_tables
+from workforce_sim.runs.reading import run_tables  # noqa: E402
 
 ROOT = Path(__file__).parent.parent
 THRESHOLDS = {"do-nothing": 18.0, "b": 15.0, "early-help": 18.0}  # b: the baseline with a tighter threshold
@@ -267,7 +267,8 @@ def test_plot_command_writes_each_chart_with_its_description(run_dir, charts):
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in (run_dir / "plots").glob("*.svg"))
     assert {"caseload_mean.svg", "cost_vs_outcome.svg", "p_sustained.svg", "cost_by_year.svg"} <= set(files)
-    assert html.escape(charts["caseload_mean"].alt, quote=False) in (run_dir / "plots" / "caseload_mean.svg").read_text()
+    svg = (run_dir / "plots" / "caseload_mean.svg").read_text()
+    assert html.escape(charts["caseload_mean"].alt, quote=False) in svg
     res = CliRunner().invoke(main, ["plot", str(run_dir), "--metric", "referrals", "--real-terms"])
     assert res.exit_code == 0, res.output
     assert (run_dir / "plots" / "referrals.png").stat().st_size > 10_000
@@ -466,7 +467,8 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     import nbclient
     import nbformat
     nb = nbformat.read(ROOT / "notebooks" / "01-planning-walkthrough.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 3  # the fan chart, the chance chart and the cost chart are shown
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]

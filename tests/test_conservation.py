@@ -21,7 +21,8 @@ def check_books(out: dict, scn) -> None:
     # every open case is either held by a worker or waiting unallocated
     assert np.array_equal(out["_cases_held"] + out["unallocated_cases"], open_now)
     # workers: at the start + starters - leavers = in post
-    assert np.array_equal(out["_workers_initial"] + cum(out["starters"]) - cum(out["leavers_incl_agency"]), out["_workers_in_post"])
+    assert np.array_equal(out["_workers_initial"] + cum(out["starters"]) - cum(out["leavers_incl_agency"]),
+                          out["_workers_in_post"])
     assert np.array_equal(out["_workers_started"], cum(out["starters"]))
     # posts: every funded post is filled by a permanent worker or vacant
     posts = sum(sum(t.posts.values()) for t in scn.teams.values())
@@ -38,7 +39,8 @@ def test_books_balance_on_the_baseline(baseline):
 
 def test_books_balance_under_heavy_turnover_and_shortage():
     scn = load_scenario("baseline", [
-        "workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6, senior_social_worker=0.6, team_manager=0.6}",
+        "workforce.turnover.permanent_per_year={asye=0.6, social_worker=0.6, senior_social_worker=0.6, "
+        "team_manager=0.6}",
         "workforce.turnover.agency_per_year=0.9", "workforce.recruitment.round_failure_share=0.9",
         "demand.trend_per_year=0.3"])
     out = simulate(scn, 4, 0, 156)

@@ -117,12 +117,14 @@ def test_assessment_days_are_whole_working_days_from_referral(traced):
 
 
 def test_child_protection_plan_lengths_are_from_start_to_end(traced):
-    """DfE table D7: plans ending, by the time from the plan's start to its end (a quarter of a year is 65 working days)."""
+    """DfE table D7: plans ending, by the time from the plan's start to its end (a quarter of a year is 65 working
+    days)."""
     rep, rows, out = traced
     ended, length = [], []
     for events in child_events(rows, "child protection plan starts", "child protection plan ends").values():
         start = None
-        for t, e in sorted(events, key=lambda x: (x[0], x[1].endswith("starts"))):  # an end before a start at the same time
+        # an end before a start at the same time
+        for t, e in sorted(events, key=lambda x: (x[0], x[1].endswith("starts"))):
             if e.endswith("starts"):
                 start = t
             else:

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from workforce_sim import run
 from workforce_sim.analysis.breaches import BreachRule, first_breach, weeks_in_breach
-from workforce_sim.analysis.summary import headline
 from workforce_sim.analysis.statistics import wilson
+from workforce_sim.analysis.summary import headline
 from workforce_sim.cli import main
 from workforce_sim.runs.backends import DASK_HINT
 from workforce_sim.runs.store import PARTIAL
@@ -212,7 +212,8 @@ def test_a_serial_run_reports_a_simulation_error_as_itself(monkeypatch, tmp_path
 
 
 def test_a_serial_run_keeps_each_batch_as_it_finishes_and_reports_progress(monkeypatch, tmp_path):
-    """Issue 14.2: with --jobs 1, Ctrl-C during the fourth batch keeps the first three; progress moves batch by batch."""
+    """Issue 14.2: with --jobs 1, Ctrl-C during the fourth batch keeps the first three; progress moves batch by
+    batch."""
     import workforce_sim.runs.experiment as experiment
 
     monkeypatch.setattr(experiment, "chunk_size", lambda *a: 1)  # one replication per batch

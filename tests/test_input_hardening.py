@@ -8,13 +8,18 @@ error boundary with --debug, and a property-based test that throws random scenar
 
 from __future__ import annotations
 
+import copy as _copy
+import datetime as _dt
 import time
+import tomllib as _tomllib
 
 import pytest
+import tomli_w
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from workforce_sim.cli import main
-from workforce_sim.scenario.loading import ScenarioError, load_scenario
+from workforce_sim.scenario.loading import ScenarioError, bundled_path, load_scenario
 
 
 def load_err(ref, overrides=None) -> list[str]:
@@ -35,8 +40,8 @@ def cli(*args):
 
 # -- item 5: the scenario name picks the output folder ---------------------------------------
 @pytest.mark.parametrize("value", ['"/tmp/x/escaped"', '"../.."', '""', '"a/b"', '"a\\\\b"', '".hidden"',
-                                   '"-rf"', '"x\\u0000y"', '"x\\ny"', pytest.param('"' + "n" * 10_000 + '"', id="10,000 characters"),
-                                   '"con:1"'])
+                                   '"-rf"', '"x\\u0000y"', '"x\\ny"',
+                                   pytest.param('"' + "n" * 10_000 + '"', id="10,000 characters"), '"con:1"'])
 def test_unsafe_scenario_names_are_refused(value):
     (line,) = load_err("baseline", [f"name={value}"])
     assert line.startswith("--set name: name = ")
@@ -57,7 +62,8 @@ def test_unsafe_name_in_a_file_names_file_and_key(tmp_path):
 
 def test_run_with_an_unsafe_name_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    res = cli("run", "baseline", "--set", f"name={tmp_path / 'escaped'}", "--years", "0.1", "--reps", "1", "--jobs", "1")
+    res = cli("run", "baseline", "--set", f"name={tmp_path / 'escaped'}", "--years", "0.1", "--reps", "1",
+              "--jobs", "1")
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "--set name" in res.output
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "outputs").exists()
@@ -125,7 +131,8 @@ def test_years_must_be_finite_and_bounded(years, tmp_path):
 # -- item 12: many keys, deep extends chains --------------------------------------------------
 def test_loading_8000_sources_is_fast(tmp_path):
     lines = ['extends = "baseline"', 'name = "many"', "[demand.sources]"]
-    lines += [f"s{i} = {{ contacts_per_year = 1.5, referral_share = 0.2, early_help_share = 0.1 }}" for i in range(8000)]
+    lines += [f"s{i} = {{ contacts_per_year = 1.5, referral_share = 0.2, early_help_share = 0.1 }}"
+              for i in range(8000)]
     p = tmp_path / "many.toml"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     t0 = time.perf_counter()
@@ -138,12 +145,14 @@ def test_loading_8000_sources_is_fast(tmp_path):
 def test_blame_stays_right_after_the_speed_up(tmp_path):
     mid = child(tmp_path, "[demand.sources.police]\nreferral_share = 1.4\n", name="mid.toml")
     leaf = tmp_path / "leaf.toml"
-    leaf.write_text('extends = "mid.toml"\nname = "leaf"\n[demand.sources.police]\ncontacts_per_year = 5\n', encoding="utf-8")
+    leaf.write_text('extends = "mid.toml"\nname = "leaf"\n[demand.sources.police]\ncontacts_per_year = 5\n',
+                    encoding="utf-8")
     (line,) = load_err(leaf)
     assert line.startswith(f"{mid.resolve()}: demand.sources.police.referral_share = 1.4")
     # a later file replacing the whole table takes the blame for everything in it
     leaf.write_text('extends = "mid.toml"\nname = "leaf"\n[demand.sources]\n'
-                    "police = { contacts_per_year = 5, referral_share = 2.0, early_help_share = 0.1 }\n", encoding="utf-8")
+                    "police = { contacts_per_year = 5, referral_share = 2.0, early_help_share = 0.1 }\n",
+                    encoding="utf-8")
     (line,) = load_err(leaf)
     assert line.startswith(f"{leaf.resolve()}: demand.sources.police.referral_share = 2.0")
     (line,) = load_err(leaf, ["demand.sources.police.referral_share=3"])
@@ -186,7 +195,8 @@ def test_csv_row_with_an_extra_field_names_file_and_line(tmp_path):
 
 
 def test_non_utf8_csv_names_file_and_line(tmp_path):
-    (tmp_path / "staff.csv").write_bytes(b"team,grade,count\nfront_door,social_worker,2\nfr\xe9nt_door,social_worker,1\n")
+    (tmp_path / "staff.csv").write_bytes(b"team,grade,count\nfront_door,social_worker,2\n"
+                                         b"fr\xe9nt_door,social_worker,1\n")
     p = child(tmp_path, 'staff_file = "staff.csv"\n')
     (line,) = load_err(p)
     assert line.startswith(f"{tmp_path / 'staff.csv'}: line 3: ")
@@ -205,7 +215,8 @@ def test_csv_with_an_over_long_cell_or_nul_is_a_plain_error(tmp_path):
     p = child(tmp_path, 'staff_file = "staff.csv"\n')
     res = cli("validate", str(p))
     assert res.exit_code == 2 and "Traceback" not in res.output and "staff.csv" in res.output
-    (tmp_path / "staff.csv").write_text("team,grade,count\n\"" + "x" * 200_000 + "\",social_worker,2\n", encoding="utf-8")
+    (tmp_path / "staff.csv").write_text("team,grade,count\n\"" + "x" * 200_000 + "\",social_worker,2\n",
+                                        encoding="utf-8")
     res = cli("validate", str(p))
     assert res.exit_code == 2 and "Traceback" not in res.output and "staff.csv" in res.output
 
@@ -223,13 +234,14 @@ def test_dollar_signs_in_a_name_do_not_break_the_charts(tmp_path):
     weeks = np.arange(10)
     weekly = pd.DataFrame({"scenario": name, "replication": 0, "week": weeks,
                            "date": pd.date_range("2024-01-01", periods=10, freq="W-MON"),
-                           "caseload_incl_unallocated": np.linspace(10, 20, 10), "staff_fte": 5.0, "staff_fte_agency": 1.0})
+                           "caseload_incl_unallocated": np.linspace(10, 20, 10), "staff_fte": 5.0,
+                           "staff_fte_agency": 1.0})
     compare = pd.DataFrame({"scenario": [name, name + "2"], "cost_per_year": [1e6, 2e6], "p_sustained": [0.5, 0.95],
                             "p_sustained_ci95_low": [0.4, 0.9], "p_sustained_ci95_high": [0.6, 1.0]})
     import inspect
     rule_args = {p: 18.0 if p == "threshold" else 4 for p in inspect.signature(BreachRule).parameters}
-    figs = [fan_chart(weekly, "caseload_incl_unallocated", 18.0), sustained_chart(weekly, {name: BreachRule(**rule_args)}),
-            cost_outcome_chart(compare)]
+    figs = [fan_chart(weekly, "caseload_incl_unallocated", 18.0),
+            sustained_chart(weekly, {name: BreachRule(**rule_args)}), cost_outcome_chart(compare)]
     for fig in figs:
         fig.savefig(tmp_path / "c.png")  # mathtext would raise ValueError here
         labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -315,15 +327,6 @@ def test_scenario_errors_outside_load_still_exit_2(monkeypatch):
 
 
 # -- property-based: random scenario files and --set values through validate and run ----------
-import copy as _copy
-import datetime as _dt
-import tomllib as _tomllib
-
-import tomli_w
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from workforce_sim.scenario.loading import bundled_path
-
 with bundled_path("baseline").open("rb") as _fh:
     BASELINE = _tomllib.load(_fh)
 
@@ -341,7 +344,8 @@ def _paths(node, prefix=()):
 
 
 PATHS = _paths(BASELINE)
-NAMES = ["name", "start_date", "extends", "staff_file", "open_cases_file", "colour", "mean", "dist", "cv", "x y", "", "0"]
+NAMES = ["name", "start_date", "extends", "staff_file", "open_cases_file", "colour", "mean", "dist", "cv", "x y", "",
+         "0"]
 
 _scalar = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -359,9 +363,10 @@ _value = st.recursive(
                             st.dictionaries(st.sampled_from(NAMES), inner, max_size=3)),
     max_leaves=6,
 )
-_dist = st.fixed_dictionaries({"dist": st.sampled_from(["gamma", "exponential", "lognormal", "fixed", "uniform", "empirical", "normal"])},
-                              optional={"mean": _scalar, "cv": _scalar, "value": _scalar, "low": _scalar, "high": _scalar,
-                                        "edges": st.lists(_scalar, max_size=4), "weights": st.lists(_scalar, max_size=4)})
+_dist = st.fixed_dictionaries(
+    {"dist": st.sampled_from(["gamma", "exponential", "lognormal", "fixed", "uniform", "empirical", "normal"])},
+    optional={"mean": _scalar, "cv": _scalar, "value": _scalar, "low": _scalar, "high": _scalar,
+              "edges": st.lists(_scalar, max_size=4), "weights": st.lists(_scalar, max_size=4)})
 MISSING = object()  # delete the key
 _change = st.tuples(st.sampled_from(PATHS), st.one_of(_value, _dist, st.just(MISSING),
                                                       st.tuples(st.just("unknown"), st.sampled_from(NAMES), _scalar)))
@@ -433,7 +438,8 @@ def _scenario_file(tmp_dir, changes) -> tuple:
     return p, keys
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=1000, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(changes=st.lists(_change, min_size=1, max_size=3), sets=st.lists(_change, max_size=2), quiet=st.booleans())
 def test_random_scenario_files_and_sets_through_validate(tmp_path, changes, sets, quiet):
     p, keys = _scenario_file(tmp_path, changes)
@@ -461,7 +467,8 @@ _mild = st.one_of(
 _scale = st.tuples(st.just("scale"), st.floats(min_value=0.5, max_value=1.5))
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(changes=st.one_of(
     st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(_mild, st.just(MISSING), _scale)), min_size=1, max_size=3),
     st.lists(st.tuples(st.sampled_from(PATHS), _scale), min_size=1, max_size=3)))  # plausible changes, so runs run

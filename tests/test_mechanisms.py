@@ -45,7 +45,8 @@ def test_caseload_pressure_raises_leaving_clearly():
 
 def test_supervision_overload_raises_leaving():
     few_managers = SHOCK + ["workforce.manager_span=3"]  # every team manager is over their span
-    on, off = paired(few_managers, few_managers + ["workforce.turnover.supervision_effect=0"], year2("leavers_permanent"))
+    on, off = paired(few_managers, few_managers + ["workforce.turnover.supervision_effect=0"],
+                     year2("leavers_permanent"))
     assert on > 1.15 * off, (on, off)
 
 
@@ -67,7 +68,8 @@ def test_pressure_is_weighted_caseload_over_capacity(baseline):
 # -- re-referral --------------------------------------------------------------------------------
 @pytest.mark.parametrize("factor", ["pressure_factor", "late_assessment_factor"])
 def test_pressure_and_lateness_raise_re_referrals(factor):
-    on, off = paired(SHOCK + [f"re_referral.{factor}=2.0"], SHOCK + [f"re_referral.{factor}=1.0"], year2("returns_after_closure"))
+    on, off = paired(SHOCK + [f"re_referral.{factor}=2.0"], SHOCK + [f"re_referral.{factor}=1.0"],
+                     year2("returns_after_closure"))
     assert on > 1.05 * off, (on, off)
 
 
@@ -80,7 +82,8 @@ def test_pressure_slows_assessments():
 # -- allocation ---------------------------------------------------------------------------------
 def test_the_ceiling_puts_overload_on_caseloads_before_cases_wait():
     on, off = paired(SHOCK, SHOCK + ["workforce.allocation.ceiling_share=1.0"],
-                     lambda out: np.array([np.nanmean(out["caseload_mean"][52:]), np.mean(out["unallocated_cases"][52:])]))
+                     lambda out: np.array([np.nanmean(out["caseload_mean"][52:]),
+                                           np.mean(out["unallocated_cases"][52:])]))
     assert on[0] > off[0] + 1.0 * 3 and on[1] < 0.7 * off[1], (on, off)
 
 
@@ -167,7 +170,8 @@ def test_agency_cover_recovers_after_a_temporary_cap_ends(tmp_path):
 def test_sustained_pressure_buys_agency_above_the_establishment():
     on, off = paired(SHOCK + ["workforce.agency.project_share_of_posts=0.3", "workforce.agency.max_share_of_posts=0.8"],
                      SHOCK + ["workforce.agency.project_share_of_posts=0", "workforce.agency.max_share_of_posts=0.8"],
-                     lambda out: np.array([np.mean(out["staff_fte_agency_project"][52:]), np.mean(out["staff_fte"][52:])]))
+                     lambda out: np.array([np.mean(out["staff_fte_agency_project"][52:]),
+                                           np.mean(out["staff_fte"][52:])]))
     assert off[0] == 0 and on[0] > 3 and on[1] > off[1] + 3, (on, off)
 
 
@@ -190,14 +194,16 @@ def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path
 def test_leavers_under_pressure_come_back_as_agency():
     on, off = paired(SHOCK + ["workforce.agency.leavers_return_share=1", "workforce.agency.max_share_of_posts=0.8"],
                      SHOCK + ["workforce.agency.leavers_return_share=0", "workforce.agency.max_share_of_posts=0.8"],
-                     lambda out: np.array([out["leavers_returning_as_agency"].sum(), np.mean(out["staff_fte_agency"][52:])]))
+                     lambda out: np.array([out["leavers_returning_as_agency"].sum(),
+                                           np.mean(out["staff_fte_agency"][52:])]))
     assert off[0] == 0 and on[0] > 5 and on[1] > off[1] + 1, (on, off)
 
 
 # -- the headline ---------------------------------------------------------------------------------
 def test_a_service_that_cannot_cope_is_never_called_manageable():
     """Demand outgrows the staff: cases wait, and the headline measure sees them."""
-    scn = load_scenario("baseline", SHOCK + ["workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=18}",
+    scn = load_scenario("baseline", SHOCK + ["workforce.capacity_points={asye=18, social_worker=18, "
+                                             "senior_social_worker=18}",
                                              "workforce.allocation.ceiling_share=1.0"])
     out = simulate(scn, 2, 0, 156)
     open_cases = out["assessments_open"] + out["cin_open"] + out["cp_open"] + out["cla_open"]
@@ -228,7 +234,7 @@ def test_recovering_council_unravels_when_its_temporary_team_ends():
     kept = run("recovering-council", years=3, reps=16, seed=7, jobs=2,
                overrides=["levers=[{type='extra_posts', start=2026-04-01, team='long_term', posts=10}]"])
     rule = breach_rules(ended.scenarios)["recovering-council"]
-    b_ended, b_kept = first_breach(ended.weekly, rule), first_breach(kept.weekly, rule)
+    b_ended = first_breach(ended.weekly, rule)
     assert (b_ended >= 52).mean() >= 0.8  # manageable through the funded year in most futures
     assert (b_ended < 156).mean() >= 0.8  # and broken within two years of the funding ending
     late = lambda res: res.weekly[res.weekly["week"] >= 104].groupby("replication")["caseload_incl_unallocated"].mean()  # noqa: E731

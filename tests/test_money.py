@@ -30,7 +30,8 @@ def test_pay_award_applies_each_first_of_april():
 
 def test_staff_costs_equal_fte_times_annual_cost():
     """Recompute from the public FTE columns with one salary for every grade."""
-    s = load_scenario("baseline", ["costs.salary={asye=50000, social_worker=50000, senior_social_worker=50000, team_manager=50000}",
+    s = load_scenario("baseline", ["costs.salary={asye=50000, social_worker=50000, senior_social_worker=50000, "
+                                   "team_manager=50000}",
                                    "costs.pay_award_per_year=0.0", "costs.on_cost_share=0.3",
                                    "costs.agency_premium_per_year=10000"])
     o = simulate(s, 3, 0, 60)
@@ -76,8 +77,8 @@ def test_real_terms_deflate_each_year_after_the_first():
 
 
 def test_run_writes_budget_csv(tmp_path):
-    res = CliRunner().invoke(main, ["run", "early-help", "--years", "1", "--reps", "2", "--jobs", "1", "--out", str(tmp_path),
-                                    "--no-start-check"])
+    res = CliRunner().invoke(main, ["run", "early-help", "--years", "1", "--reps", "2", "--jobs", "1",
+                                    "--out", str(tmp_path), "--no-start-check"])
     assert res.exit_code == 0, res.output
     b = pd.read_csv(tmp_path / "budget.csv")
     assert set(b.item) == set(COST_COLUMNS) and (b["cash"] >= 0).all()
@@ -87,8 +88,8 @@ def test_run_writes_budget_csv(tmp_path):
 
 
 # -- levers -----------------------------------------------------------------------------------
-OUTCOMES = ["contacts", "referrals", "re_referrals", "caseload_mean", "unallocated_cases", "staff_fte", "leavers_incl_agency",
-            "assessments_completed", "early_help_open", "vacancies_fte"]
+OUTCOMES = ["contacts", "referrals", "re_referrals", "caseload_mean", "unallocated_cases", "staff_fte",
+            "leavers_incl_agency", "assessments_completed", "early_help_open", "vacancies_fte"]
 
 ZERO_EFFECT = [
     {"type": "retention", "start": dt.date(2026, 6, 1), "leaving_reduction": 0.0, "payment_per_worker_per_year": 2000},
@@ -146,7 +147,8 @@ def test_early_help_investment_lowers_step_ups_and_returns():
 
 
 def test_threshold_training_lowers_partner_contacts_and_referrals():
-    lv = {"type": "threshold_training", "start": dt.date(2026, 4, 1), "contact_reduction": 0.2, "referral_reduction": 0.3}
+    lv = {"type": "threshold_training", "start": dt.date(2026, 4, 1), "contact_reduction": 0.2,
+          "referral_reduction": 0.3}
     base, trained = load_scenario("do-nothing"), with_lever(lv)
     a, b = simulate(base, 5, 0, 52), simulate(trained, 5, 0, 52)
     assert b["contacts_individuals"].sum() == a["contacts_individuals"].sum()  # not a partner agency
@@ -174,7 +176,8 @@ def test_posts_close_when_funding_ends():
 
 
 def test_academy_brings_more_newly_qualified_staff():
-    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 8, "cost_per_starter": 5000})
+    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 8,
+                       "cost_per_starter": 5000})
     none, more = paired(load_scenario("do-nothing"), acad, "staff_fte_asye", agg=np.mean, weeks=104)
     assert np.all(more > none + 3)
     o = simulate(acad, 30, 0, 104)
@@ -220,8 +223,8 @@ def test_scenario_library_has_the_options():
 
 # -- comparing and goal-seek ------------------------------------------------------------------
 def test_compare_writes_a_table_with_costs_and_outcomes(tmp_path):
-    res = CliRunner().invoke(main, ["compare", "do-nothing", "agency-reduction", "--years", "1", "--reps", "3", "--no-start-check",
-                                    "--jobs", "1", "--out", str(tmp_path)])
+    res = CliRunner().invoke(main, ["compare", "do-nothing", "agency-reduction", "--years", "1", "--reps", "3",
+                                    "--no-start-check", "--jobs", "1", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     c = pd.read_csv(tmp_path / "compare.csv")
     assert list(c.scenario) == ["do-nothing", "agency-reduction"]
@@ -308,7 +311,8 @@ def test_the_open_post_count_matches_the_posts(monkeypatch):
 
     monkeypatch.setattr(Staffing, "open_posts", checked)
     scn = load_scenario({"extends": "do-nothing", "name": "x", "levers": [
-        {"type": "extra_posts", "start": dt.date(2026, 4, 1), "end": dt.date(2027, 2, 28), "team": "long_term", "posts": 10},
+        {"type": "extra_posts", "start": dt.date(2026, 4, 1), "end": dt.date(2027, 2, 28), "team": "long_term",
+         "posts": 10},
         {"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 30}]})
     o = simulate(scn, 3, 0, 150)
     assert len(checks) > 100 and min(checks) < max(checks)
@@ -346,7 +350,8 @@ def test_compare_verdicts_point_the_right_way_and_npc_follows_the_green_book():
     rules = {s: BreachRule(18.0, 4) for s in ("ref", "better", "cheaper")}
     money = {s: Money(deflator_per_year=0.02, discount_rate=0.035) for s in rules}
     t = compare_table(w, rules, money).set_index("scenario")
-    assert t.loc["better", "outcome_vs_first"] == "fewer weeks in breach" and t.loc["better", "cost_vs_first"] == "costs more"
+    assert t.loc["better", "outcome_vs_first"] == "fewer weeks in breach"
+    assert t.loc["better", "cost_vs_first"] == "costs more"
     assert t.loc["cheaper", "outcome_vs_first"] == "the same in every future"
     assert t.loc["cheaper", "cost_vs_first"] == "costs less"
     assert t.loc["better", "breach_weeks_avoided"] == pytest.approx(64)

@@ -12,7 +12,8 @@ from workforce_sim.cli import main
 from workforce_sim.runs.folder import write_csv
 from workforce_sim.scenario import tomlout
 
-FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "=", "-", "-cmd|' /C calc'!A0"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "=", "-",
+            "-cmd|' /C calc'!A0"]
 
 
 def cells(path):

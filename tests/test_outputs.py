@@ -30,8 +30,8 @@ def test_mean_ci_covers_the_true_mean_95_percent():
 
 def test_run_command_writes_the_three_files(tmp_path):
     out = tmp_path / "run"
-    res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.5", "--reps", "3", "--seed", "5", "--out", str(out),
-                                    "--no-start-check"])
+    res = CliRunner().invoke(main, ["run", "baseline", "--years", "0.5", "--reps", "3", "--seed", "5",
+                                    "--out", str(out), "--no-start-check"])
     assert res.exit_code == 0, res.output
     assert "Caseload per case-holding FTE" in res.output and "simulated futures" in res.output
     weekly, summary, manifest = read_run(out)
@@ -217,3 +217,26 @@ def test_with_few_replications_the_interval_is_students_cut_at_the_range():
     assert t[0][1] < 0 and t[1][2] > 100  # what the t interval alone would say
     assert lo[0] == 0 and hi[0] == pytest.approx(t[0][2]) and lo[1] == pytest.approx(t[1][1]) and hi[1] == 100
     assert m == pytest.approx([3.0, 260 / 3])
+
+
+def test_money_reads_the_same_wherever_it_is_shown():
+    """One formatter for money: whole pounds, thousands, millions and, in words, whichever reads best."""
+    from functools import partial
+
+    from workforce_sim.analysis.formats import money, money_difference
+    from workforce_sim.analysis.measures import MEASURE
+    assert money(168_432.4, "£") == "£168,432" and money(5_904_321, "k") == "£5,904k"
+    assert money(5_838_000, "m") == "£5.84m" and money(40_000, "m") == "£0.04m"
+    # in words: millions from a million, thousands from £10,000 (a simulation's pounds are not exact)
+    assert money(1_000_000) == "£1.00m" and money(999_400) == "£999,000"
+    assert money(12_499) == "£12,000" and money(10_000) == "£10,000" and money(9_999.4) == "£9,999"
+    # never a negative amount (a difference says which way in words), never a zero with a sign
+    assert money(-4_000, "m") == "£0.00m" and money(-12_000, "k") == "£12k" and money(-250_000) == "£250,000"
+    assert money_difference(-4_000, partial(money, unit="m"), 0.01e6) == "saves less than £0.01m"
+    assert money_difference(170_000, partial(money, unit="m"), 0.01e6) == "£0.17m more"
+    assert money(float("nan")) == "-" and money(float("inf"), "k") == "-" and money(-np.inf, "£") == "-"
+    cost = MEASURE["cost_per_year"]
+    assert cost.show(6_090_000) == "£6.09m" and cost.show(np.nan) == "-"
+    assert cost.change(-210_000) == "-£0.21m" and cost.change(31_000) == "+£31k" and cost.change(400) == "+<£1k"
+    with pytest.raises(ValueError):
+        money(1.0, "bn")  # type: ignore[arg-type]

@@ -131,7 +131,8 @@ def test_files_that_are_not_a_run_are_not_overwritten_without_replace(tmp_path):
 def test_default_folders_keep_every_run_and_point_to_the_latest(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli("compare", "baseline", "retention", "--no-start-check", *SMALL_ARGS).exit_code == 0
-    res = cli("compare", "baseline", "early-help", "--no-start-check", "--set", "early-help:demand.trend_per_year=0.05", *SMALL_ARGS)
+    res = cli("compare", "baseline", "early-help", "--no-start-check", "--set", "early-help:demand.trend_per_year=0.05",
+              *SMALL_ARGS)
     assert res.exit_code == 0, res.output
     runs = sorted(p for p in Path("outputs/compare-baseline").iterdir() if p.is_dir() and not p.is_symlink())
     assert len(runs) == 2  # the first comparison is kept
@@ -212,7 +213,8 @@ from workforce_sim.cli import main
 
 PAUSE = float(os.environ["PAUSE"])
 writing = False
-real_write_run, real_replace, real_rmtree, real_unlink = experiment.write_run, os.replace, results.shutil.rmtree, os.unlink
+real_write_run, real_replace = experiment.write_run, os.replace
+real_rmtree, real_unlink = results.shutil.rmtree, os.unlink
 
 def paused(fn):
     def step(*args, **kwargs):

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim.cli import main
-from workforce_sim.scenario.loading import ScenarioError, bundled_names, load_scenario, parse_set
+from workforce_sim.scenario.loading import ScenarioError, bundled_names, bundled_path, load_scenario, parse_set
 
 
 def load_err(ref, overrides=None) -> list[str]:
@@ -24,7 +24,7 @@ def child(tmp_path, body: str, name="x.toml"):
 def test_baseline_is_valid_and_bundled(baseline):
     assert "baseline" in bundled_names()
     assert baseline.name == "baseline"
-    assert "ILLUSTRATIVE" in open(__import__("workforce_sim.scenario.loading", fromlist=["x"]).bundled_path("baseline")).read()
+    assert "ILLUSTRATIVE" in open(bundled_path("baseline")).read()
 
 
 def test_probability_error_names_file_key_value_and_expectation(tmp_path):
@@ -48,8 +48,10 @@ BAD_FILES = {
     "bad distribution parameter": ('[front_door]\nscreening_days = { dist = "gamma", mean = 1, cv = -2 }\n',
                                    ["front_door.screening_days.cv = -2"]),
     "shares not adding up": ("[cases.outcomes]\nnfa = 0.5\n", ["{p}: cases.outcomes = 1.08: shares must add up to 1"]),
-    "unknown team": ('[[staff]]\nteam = "mars"\ngrade = "social_worker"\n', ['staff.0.team = "mars"', "one of the teams"]),
-    "screening team holding cases": ('[teams.front_door]\nhandles = ["screening", "cin"]\n', ["cannot also hold cases"]),
+    "unknown team": ('[[staff]]\nteam = "mars"\ngrade = "social_worker"\n',
+                     ['staff.0.team = "mars"', "one of the teams"]),
+    "screening team holding cases": ('[teams.front_door]\nhandles = ["screening", "cin"]\n',
+                                     ["cannot also hold cases"]),
     "plan ending in its own type": ("[cases.plans.cp]\nends = { close = 0.5, cp = 0.5 }\n",
                                     ["cases.plans.cp.ends.cp = 0.5: a plan cannot end in a plan of its own type"]),
 }
@@ -72,7 +74,8 @@ def test_every_grade_needs_a_value():
 def test_staff_beyond_posts(tmp_path):
     p = child(tmp_path, "[teams.front_door]\nposts = { social_worker = 3, team_manager = 1 }\n")
     lines = load_err(p)
-    assert any("staff.0.count = 4" in line and "at most 3 social_worker posts in team front_door" in line for line in lines)
+    assert any("staff.0.count = 4" in line and "at most 3 social_worker posts in team front_door" in line
+               for line in lines)
 
 
 def test_invalid_toml_names_file(tmp_path):
@@ -220,7 +223,8 @@ def _leaf_keys(model, prefix=""):
         origin = typing.get_origin(ann)
         inner = unwrap(typing.get_args(ann)[-1]) if origin in (dict, list) else ann
         members = typing.get_args(inner) if typing.get_origin(inner) is typing.Union else ()
-        if members and all(isinstance(m, type) and issubclass(m, BaseModel) and "type" in m.model_fields for m in members):
+        if members and all(isinstance(m, type) and issubclass(m, BaseModel) and "type" in m.model_fields
+                           for m in members):
             for member in members:  # the kinds of lever (distributions have their own table)
                 out += _leaf_keys(member, f"{prefix}{name}.0.")
         elif isinstance(inner, type) and issubclass(inner, BaseModel):
@@ -236,7 +240,8 @@ def test_every_scenario_key_is_documented():
 
     from workforce_sim.scenario.schema import Scenario
     doc = (Path(__file__).parent.parent / "docs" / "scenario-files.md").read_text()
-    missing = [k for k in _leaf_keys(Scenario) if f"`{k.split('.')[-1]}`" not in doc and f".{k.split('.')[-1]}`" not in doc]
+    missing = [k for k in _leaf_keys(Scenario)
+               if f"`{k.split('.')[-1]}`" not in doc and f".{k.split('.')[-1]}`" not in doc]
     assert not missing, f"keys missing from docs/scenario-files.md: {missing}"
 
 
@@ -248,7 +253,8 @@ def test_every_published_column_is_declared_and_documented_in_the_readme():
     from workforce_sim.model.measures import MEASURES, WEEKLY_COLUMNS
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| column | meaning |"):]
-    listed = set(re.findall(r"`([a-z0-9_]+)`", "\n".join(l.split("|")[1] for l in table.splitlines() if l.startswith("| `"))))
+    rows = "\n".join(line.split("|")[1] for line in table.splitlines() if line.startswith("| `"))
+    listed = set(re.findall(r"`([a-z0-9_]+)`", rows))
     assert set(WEEKLY_COLUMNS) == listed, (set(WEEKLY_COLUMNS) ^ listed)
     assert all(MEASURES[c].unit and MEASURES[c].meaning for c in WEEKLY_COLUMNS)
 

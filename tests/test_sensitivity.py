@@ -131,7 +131,8 @@ def test_sobol_indices_of_a_known_function_through_the_engine(monkeypatch, tmp_p
     rows = res.ranking("sobol", "caseload_end").set_index("setting").loc[keys]
     v = 7.0 ** 2 / 8 + 0.1 * math.pi ** 4 / 5 + 0.1 ** 2 * math.pi ** 8 / 18 + 0.5
     first = [0.5 * (1 + 0.1 * math.pi ** 4 / 5) ** 2 / v, 7.0 ** 2 / 8 / v, 0.0]
-    total = [first[0] + 0.1 ** 2 * math.pi ** 8 * (1 / 18 - 1 / 50) / v, first[1], 0.1 ** 2 * math.pi ** 8 * 8 / 225 / v]
+    total = [first[0] + 0.1 ** 2 * math.pi ** 8 * (1 / 18 - 1 / 50) / v, first[1],
+             0.1 ** 2 * math.pi ** 8 * 8 / 225 / v]
     for j, key in enumerate(keys):
         r = rows.loc[key]
         assert r["first_order_ci95_low"] <= first[j] <= r["first_order_ci95_high"], (key, r, first[j])
@@ -226,7 +227,8 @@ def test_the_command_line_refuses_what_it_cannot_do(tmp_path):
     from workforce_sim.scenario import tomlout
 
     fixed = tmp_path / "fixed.toml"  # the baseline with every setting known
-    fixed.write_text(tomlout.dumps(with_values(load_scenario("baseline"), {}).model_dump(mode="python")), encoding="utf-8")
+    fixed.write_text(tomlout.dumps(with_values(load_scenario("baseline"), {}).model_dump(mode="python")),
+                     encoding="utf-8")
     cases = {
         ("sensitivity", str(fixed)): "baseline has no uncertain settings to analyse",
         ("run", str(fixed), "--uncertainty", "--no-start-check", "--reps", "1", "--years", "0.1"):
@@ -236,14 +238,16 @@ def test_the_command_line_refuses_what_it_cannot_do(tmp_path):
     }
     for args, expected in cases.items():
         r = CliRunner().invoke(main, list(args))
-        assert r.exit_code == 2 and expected in " ".join(r.output.split()) and "Traceback" not in r.output, (args, r.output)
+        assert r.exit_code == 2 and expected in " ".join(r.output.split()) and "Traceback" not in r.output, (
+            args, r.output)
 
 
 def test_the_morris_test_of_chance_holds_its_level_and_finds_a_real_effect():
     """Under no effect (noise only, heavy-tailed: Student's t with 3 degrees of freedom), the sign-flip test calls a
     setting clear about 1 time in 20 or less; a setting whose effect is about twice one future's noise is found."""
     scn = load_scenario(with_values(load_scenario("baseline"), {}).model_dump(),
-                        [f'{k}={{uncertain="uniform", low=0, high=1}}' for k in (HIRE, "costs.cost_per_recruitment_round")])
+                        [f'{k}={{uncertain="uniform", low=0, high=1}}'
+                         for k in (HIRE, "costs.cost_per_recruitment_round")])
     keys = list(scn.uncertain)
     false, found, trials = 0, 0, 40
     for t in range(trials):
@@ -346,5 +350,6 @@ def test_a_draw_that_is_no_scenario_stops_the_run_before_anything_runs(tmp_path)
         'demand.sources.schools.early_help_share={uncertain="uniform", low=0.05, high=0.6}'])
     seen = []
     with pytest.raises(ScenarioError, match="is not a valid scenario"):
-        run(scn, years=0.2, reps=28, seed=2, jobs=1, uncertainty=True, out=tmp_path / "r", progress=lambda d, t: seen.append(d))
+        run(scn, years=0.2, reps=28, seed=2, jobs=1, uncertainty=True, out=tmp_path / "r",
+            progress=lambda d, t: seen.append(d))
     assert max(seen, default=0) == 0 and not list((tmp_path / "r").glob(".partial/*.npz"))

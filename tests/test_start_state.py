@@ -63,7 +63,8 @@ def test_check_numbers_are_the_runs_week_0_and_settled_means():
         assert t.loc[col, "settled"] == pytest.approx(settled), col
         assert t.loc[col, "change_pct"] == pytest.approx(100 * (settled - start) / start), col
         diff = abs(settled - start)
-        per_future = w[w["week"] >= 104].groupby("replication")[col].mean() - w[w["week"] == 0].set_index("replication")[col]
+        per_future = (w[w["week"] >= 104].groupby("replication")[col].mean()
+                      - w[w["week"] == 0].set_index("replication")[col])
         se = per_future.std(ddof=1) / np.sqrt(len(per_future))
         assert t.loc[col, "settled_se"] == pytest.approx(se), col
         assert t.loc[col, "moves"] == (diff > settling.TOLERANCE * start and diff >= settling.MIN_CHANGE
@@ -154,7 +155,8 @@ def test_words_name_the_largest_moves_first_then_the_rest():
     assert list(check.moving()["label"]) == ["Thing 5", "Thing 1", "Thing 0", "Thing 2", "Thing 3"]
     text = check.words()[1]
     assert text.index("thing 5 rise from 0 to 12,") < text.index("thing 1 fall from 100 to 40 (-60%)")
-    assert "and thing 0 rise from 100 to 150 (+50%); also more than 10% from the start: thing 2 (+20%), thing 3 (+11%)." in text
+    assert ("and thing 0 rise from 100 to 150 (+50%); also more than 10% from the start: thing 2 (+20%), "
+            "thing 3 (+11%).") in text
     assert "thing 4" not in text  # 5%: settled
 
 
@@ -164,7 +166,8 @@ def test_validate_prints_the_check_words_and_table_with_the_users_set_values():
     res = CliRunner().invoke(main, ["validate", "baseline", *sets])
     assert res.exit_code == 0, res.output
     resolved = load_scenario("baseline", _few_cin_cases())
-    assert "Start-state check" not in res.stdout and "[workforce.turnover]" in res.stdout  # stdout stays a scenario file
+    # stdout stays a scenario file
+    assert "Start-state check" not in res.stdout and "[workforce.turnover]" in res.stdout
     err = res.stderr
     assert "OK: baseline is a valid scenario" in err
     assert "Start-state check for baseline" in err and "The start state is not where this scenario settles" in err
@@ -267,8 +270,8 @@ def test_settle_writes_a_start_state_where_the_scenario_settles(tmp_path):
     assert 250 < cin < 450, cin  # the plans came back to where the service holds them (about 340)
     for team, t in scn.teams.items():
         for grade, posts in t.posts.items():
-            held = sum(g.count for g in scn.staff if g.team == team and (g.grade == grade or
-                                                                        (g.grade == "asye" and grade == "social_worker")))
+            held = sum(g.count for g in scn.staff
+                       if g.team == team and (g.grade == grade or (g.grade == "asye" and grade == "social_worker")))
             assert held <= posts, (team, grade, held, posts)
     assert any(g.contract == "agency" for g in scn.staff)
     again = CliRunner().invoke(main, ["settle", "baseline", "--out", str(out), "--years", "4", "--reps", "1"])

@@ -94,7 +94,8 @@ def test_more_staff_never_raises_mean_caseload(base_caseload):
 
 def test_more_demand_never_lowers_mean_caseload(base_caseload):
     sets = [f"demand.sources.{s}.contacts_per_year={v * 1.4}" for s, v in
-            (("police", 2300), ("schools", 1250), ("health", 1050), ("la_services", 900), ("individuals", 700), ("other", 1000))]
+            (("police", 2300), ("schools", 1250), ("health", 1050), ("la_services", 900), ("individuals", 700),
+             ("other", 1000))]
     got = mean_caseload(load_scenario("baseline", sets))
     assert np.all(got > base_caseload), (got, base_caseload)
 
@@ -104,8 +105,9 @@ def test_an_assessment_is_late_only_after_the_timescale(days, in_time):
     """With every assessment taking exactly ``days`` working days and no waiting, the share within
     45 working days is all or nothing: 45 days is in time, 46 is late. (Days are counted as DfE counts
     them, from the referral's date to the completion's, so a whole number of days is exact.)"""
-    scn = load_scenario("baseline", [f"cases.assessment_days={{dist='fixed', value={days}}}", "cases.s47_share=0",
-                                     "cases.pressure_slowdown=0",
-                                     "workforce.capacity_points={asye=200, social_worker=200, senior_social_worker=200}"])
+    scn = load_scenario("baseline", [
+        f"cases.assessment_days={{dist='fixed', value={days}}}", "cases.s47_share=0", "cases.pressure_slowdown=0",
+        "workforce.capacity_points={asye=200, social_worker=200, senior_social_worker=200}"])
     out = simulate(scn, 3, 0, 40)
-    assert np.nanmin(out["assessments_in_timescale_pct"][12:]) == in_time == np.nanmax(out["assessments_in_timescale_pct"][12:])
+    in_timescale = out["assessments_in_timescale_pct"][12:]
+    assert np.nanmin(in_timescale) == in_time == np.nanmax(in_timescale)

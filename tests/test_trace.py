@@ -42,7 +42,8 @@ def test_child_story_counts_waits_and_workers():
     tl = pd.DataFrame([
         (d, 0.0, "child", 7, "referred", -1, ""),
         (d, 0.0, "child", 7, "waiting unallocated (assessment)", -1, ""),
-        (pd.Timestamp("2019-04-01").date(), 20.0, "child", 7, "allocated (assessment)", 3, "after waiting 19 working days; x"),
+        (pd.Timestamp("2019-04-01").date(), 20.0, "child", 7, "allocated (assessment)", 3,
+         "after waiting 19 working days; x"),
         (pd.Timestamp("2019-06-01").date(), 60.0, "child", 7, "allocated (cp)", 5, "x"),
         (pd.Timestamp("2019-11-01").date(), 170.0, "child", 7, "allocated (cp)", 3, "x"),
     ], columns=["date", "clock_days", "who", "id", "event", "worker", "detail"])

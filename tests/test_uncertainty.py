@@ -28,7 +28,8 @@ def _errors(ref, sets=()):
 def test_a_range_in_place_of_a_number_runs_at_its_central_value_and_is_recorded():
     s = load_scenario("baseline", [f'{PRESSURE}={{uncertain="uniform", low=0.5, high=3.5}}',
                                    'demand.trend_per_year={uncertain="triangular", low=0, central=0.01, high=0.05}',
-                                   'workforce.absence.rate={uncertain="normal", mean=0.04, sd=0.01, low=0.01, high=0.07}'])
+                                   'workforce.absence.rate={uncertain="normal", mean=0.04, sd=0.01, low=0.01, '
+                                   'high=0.07}'])
     assert s.workforce.turnover.pressure_effect == 2.0  # the midpoint of a uniform range
     assert s.demand.trend_per_year == 0.01  # a triangle's peak
     assert s.workforce.absence.rate == 0.04  # a normal's mean
@@ -40,16 +41,19 @@ def test_a_range_in_place_of_a_number_runs_at_its_central_value_and_is_recorded(
 def test_bad_ranges_name_the_file_the_key_and_what_was_expected(tmp_path):
     base = 'extends = "baseline"\nname = "x"\n[workforce.turnover]\npressure_effect = '
     cases = {
-        '{ uncertain = "uniform", low = 3, high = 1 }': "workforce.turnover.pressure_effect = {uncertain = \"uniform\", "
+        '{ uncertain = "uniform", low = 3, high = 1 }': "workforce.turnover.pressure_effect = {uncertain = "
+                                                        "\"uniform\", "
                                                         "low = 3, high = 1}: high (1) must be greater than low (3)",
-        '{ uncertain = "uniform", low = -1, high = 1 }': "its low (-1) is not allowed: workforce.turnover.pressure_effect "
+        '{ uncertain = "uniform", low = -1, high = 1 }': "its low (-1) is not allowed: "
+                                                         "workforce.turnover.pressure_effect "
                                                          "= -1.0: must be zero or more",
         '{ uncertain = "wide", low = 0, high = 1 }': "pressure_effect.uncertain = \"wide\": must be one of: uniform, "
                                                      "triangular, normal",
         '{ uncertain = "triangular", low = 0, high = 1 }': "pressure_effect.central: missing; a triangular uncertain "
                                                            "setting needs low, central and high",
         '{ uncertain = "uniform", lo = 0, high = 1 }': "pressure_effect.lo: unknown key (did you mean 'low'?)",
-        '{ uncertain = "normal", mean = 1, sd = 0.5, low = 1.5, high = 2 }': "mean (1) must be between low (1.5) and high",
+        '{ uncertain = "normal", mean = 1, sd = 0.5, low = 1.5, high = 2 }': "mean (1) must be between low "
+                                                                             "(1.5) and high",
     }
     for spec, expected in cases.items():
         f = write_toml(tmp_path / "x.toml", base + spec + "\n")
@@ -111,7 +115,8 @@ def test_whole_number_settings_take_whole_numbers():
 def test_draws_follow_each_settings_distribution():
     s = load_scenario("baseline", [f'{PRESSURE}={{uncertain="uniform", low=0.5, high=2.5}}',
                                    'demand.trend_per_year={uncertain="triangular", low=0, central=0.01, high=0.05}',
-                                   'workforce.absence.rate={uncertain="normal", mean=0.04, sd=0.02, low=0.01, high=0.07}'])
+                                   'workforce.absence.rate={uncertain="normal", mean=0.04, sd=0.02, low=0.01, '
+                                   'high=0.07}'])
     d = draws_table([s], seed=7, reps=600)
     assert stats.kstest(d[PRESSURE], stats.uniform(0.5, 2.0).cdf).pvalue > 0.001
     assert stats.kstest(d["demand.trend_per_year"], stats.triang(0.2, loc=0, scale=0.05).cdf).pvalue > 0.001

@@ -70,7 +70,8 @@ def test_littles_law_holds_under_turnover_and_a_growing_backlog():
     """
     scn = load_scenario("baseline", [
         "demand.trend_per_year=0", "demand.seasonality=[1,1,1,1,1,1,1,1,1,1,1,1]",
-        "workforce.turnover.permanent_per_year={asye=0.3, social_worker=0.3, senior_social_worker=0.3, team_manager=0.3}",
+        "workforce.turnover.permanent_per_year={asye=0.3, social_worker=0.3, senior_social_worker=0.3, "
+        "team_manager=0.3}",
         "workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=16}"])
     n_weeks = 156
     bounds = WorkingCalendar(scn.start_date, n_weeks).week_bounds

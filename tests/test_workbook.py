@@ -38,7 +38,8 @@ def two(tmp_path_factory):
 @pytest.fixture(scope="module")
 def one(tmp_path_factory):
     """One scenario with a low threshold, so that caseloads stop being manageable in some futures."""
-    res = run(["baseline"], years=1.2, reps=3, seed=1, jobs=1, overrides=["standards.manageable_caseload=15"])  # below the baseline's caseload of about 15.1-15.4: breaches
+    # a threshold below the baseline's caseload of about 15.1-15.4: breaches
+    res = run(["baseline"], years=1.2, reps=3, seed=1, jobs=1, overrides=["standards.manageable_caseload=15"])
     inputs = _inputs(res, compare=False)
     path = tmp_path_factory.mktemp("one") / "results.xlsx"
     write_workbook(path, **inputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ import pandas as pd
 
 from .analysis.breaches import breach_rules
 from .analysis.compare import compare_table
-from .analysis.formats import money_difference, money_difference_range
+from .analysis.formats import money, money_difference, money_difference_range
 from .analysis.measures import MEASURE, MEASURES
 from .analysis.money import money_settings
 from .analysis.statistics import wilson
@@ -148,7 +149,7 @@ class Progress:
         self.interactive = interactive
         self.t0 = time.perf_counter()
         self.last_decile = -1
-        self.first = None
+        self.first: tuple[int, float] | None = None  # (done, time) at the first report
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()
@@ -189,7 +190,8 @@ class FiniteFloatRange(click.FloatRange):
 MAX_YEARS = 100
 
 
-def experiment_options(f=None, *, reps: int = 20, reps_help: str = "Replications (simulated futures) of each scenario."):
+def experiment_options(f=None, *, reps: int = 20,
+                       reps_help: str = "Replications (simulated futures) of each scenario."):
     """Options shared by every command that runs replications (``reps``: the default of --reps)."""
     if f is None:
         return lambda g: experiment_options(g, reps=reps, reps_help=reps_help)
@@ -204,7 +206,8 @@ def experiment_options(f=None, *, reps: int = 20, reps_help: str = "Replications
         click.option("--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes on this machine [default: all cores]."),
         click.option("--cluster", default=None, metavar="ADDRESS",
-                     help="Run on Dask: 'local' for a cluster on this machine, or a scheduler address such as tcp://HOST:8786."),
+                     help="Run on Dask: 'local' for a cluster on this machine, or a scheduler address such as "
+                          "tcp://HOST:8786."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -426,25 +429,24 @@ def _print_summary(result) -> None:
             click.echo(line)
 
 
-def _k(v: float) -> str:
-    """Money in thousands of pounds: £5,904k."""
-    return f"£{v / 1000:,.0f}k"
+_thousands = partial(money, unit="k")  # money as the printed comparison shows it: £5,904k
 
 
 def _diff_money(v: float) -> str:
     """A difference in cost as words: "£31k more" or "saves £12k" (never £-12k)."""
-    return money_difference(v, _k, 1000)
+    return money_difference(v, _thousands, 1000)
 
 
 # (column, label, format of one value, interval columns or None)
 COMPARE_ROWS = [
-    ("cost_per_year", "Cost a year (cash, average)", _k, None),
+    ("cost_per_year", "Cost a year (cash, average)", _thousands, None),
     ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
-    ("net_present_cost", "Net present cost (whole run, discounted)", _k,
+    ("net_present_cost", "Net present cost (whole run, discounted)", _thousands,
      ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
     ("net_present_cost_difference", "Net present cost vs first", _diff_money,
      ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
-    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format, ("p_sustained_ci95_low", "p_sustained_ci95_high")),
+    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format,
+     ("p_sustained_ci95_low", "p_sustained_ci95_high")),
     ("breach_weeks", "Weeks in breach (average)", "{:.0f}".format, None),
     ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
      ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
@@ -454,7 +456,7 @@ COMPARE_ROWS = [
     ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
     ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}".format, None),
     ("agency_share_pct_end", "Agency share of staff, last 13 weeks (%)", "{:.0f}".format, None),
-    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _k, None),
+    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _thousands, None),
 ]
 
 
@@ -499,8 +501,8 @@ def _interval_cell(row, col: str, ci) -> str:
     if col == "breach_weeks_avoided":
         return f"({lo:+.0f} to {hi:+.0f})"
     if _is_difference(col):
-        return f"({money_difference_range(lo, hi, _k)})"
-    return f"({_k(lo)} to {_k(hi)})"
+        return f"({money_difference_range(lo, hi, _thousands)})"
+    return f"({_thousands(lo)} to {_thousands(hi)})"
 
 
 @main.command()
@@ -569,7 +571,8 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
 @click.option("--target", required=True, metavar="EXPR",
               help='What must hold, e.g. "p_sustained>=0.9" or "caseload_mean<=17" (whole-run values); it is met '
                    "when the whole 95% confidence interval meets it, not only the average.")
-@click.option("--max", "max_level", type=FiniteFloatRange(min=0, min_open=True), default=None, help="Largest level to try [default: depends on the lever].")
+@click.option("--max", "max_level", type=FiniteFloatRange(min=0, min_open=True), default=None,
+              help="Largest level to try [default: depends on the lever].")
 @experiment_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for goal_seek.csv [default: a new folder in outputs/goal-seek-NAME/].")
@@ -595,7 +598,8 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
         click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
                    f"{e.ci95_high:.3g}; {verdict})", err=True)
 
-    click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} year{'s' if years != 1 else ''} each)", err=True)
+    click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} "
+               f"year{'s' if years != 1 else ''} each)", err=True)
     try:
         res = goal_seek(scn, lever, tgt, max_level=max_level, progress=show, years=years, reps=reps, seed=seed,
                         jobs=jobs, cluster=cluster)
@@ -612,7 +616,8 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     extra = b.cost_per_year - res.none.cost_per_year
     click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
     click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
-    click.echo(f"  cost per year £{b.cost_per_year:,.0f}: {money_difference(extra, '£{:,.0f}'.format, 1)} a year "
+    extra_words = money_difference(extra, partial(money, unit="£"), 1)
+    click.echo(f"  cost per year {money(b.cost_per_year, '£')}: {extra_words} a year "
                f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
 
@@ -623,7 +628,8 @@ def _enough_futures(tgt, reps: int) -> None:
         need = next(n for n in range(reps, 100_000) if tgt.surely_met(wilson(n, n)[0], 1.0))
         raise click.UsageError(
             f"with {reps} simulated futures, even {reps} of {reps} staying manageable gives a 95% confidence interval "
-            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; use --reps {need} or more")
+            f"from {wilson(reps, reps)[0]:.0%}, so no level can meet {tgt} with its interval; "
+            f"use --reps {need} or more")
 
 
 def _not_found(res, tgt, lever: str, field: str, folder: Path) -> None:
@@ -747,7 +753,8 @@ def _print_ranking(result, method: str, measures) -> None:
     click.echo(f"\n{title}.\nRanked by the chance caseloads stay manageable (then by the caseload at the end):")
     label_w = min(48, max(len(str(r["label"])) for _, r in rows.iterrows())) + 2
     cell_w = 18
-    click.echo(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}" + "".join(f"{heads[m]:>{cell_w}}" for m in others))
+    click.echo(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}"
+               + "".join(f"{heads[m]:>{cell_w}}" for m in others))
     for _, r in rows.iterrows():
         cells = []
         for m in others:
@@ -885,7 +892,8 @@ def backtest(data_dir, holdout_months, out):
         click.echo(f"{r['month']:8} {r['measure']:10} {r['actual']:>8} {r['median']:>8.0f} "
                    f"{r['p10']:>8.0f}-{r['p90']:<8.0f}  {'yes' if r['inside'] else 'no'}")
     click.echo(f"\nMedian error of the median projection: {res['median_abs_pct_error']:.1f}%")
-    click.echo(f"Held-out values inside the 80% band: {res['coverage_80']:.0%} (a well-calibrated model covers about 80%)")
+    click.echo(f"Held-out values inside the 80% band: {res['coverage_80']:.0%} (a well-calibrated model covers "
+               "about 80%)")
     folder = out or new_run_folder(Path("outputs") / f"backtest-{data_dir.resolve().name}")
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(pd.DataFrame(res["rows"]), folder / "backtest.csv", plain=True)
@@ -909,7 +917,8 @@ def example_data(folder, seed, months):
 @click.argument("scenario")
 @click.option("--child", "children", multiple=True, type=click.IntRange(min=0),
               help="Child number to follow (repeatable). Default: the child with the most changes of social worker.")
-@click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0), help="Worker number to follow (repeatable).")
+@click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0),
+              help="Worker number to follow (repeatable).")
 @click.option("--years", default=5.0, show_default=True, type=FiniteFloatRange(min=0.02, max=30),
               help="Years to simulate (as for run: the length of the run is part of the simulated future).")
 @click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master seed (as for run).")

@@ -115,7 +115,8 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool) ->
     avoided = (ref["breach_weeks"] - r["breach_weeks"]).to_numpy()
     row["breach_weeks_avoided"] = avoided.mean()
     _, row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = mean_ci(avoided)
-    gain = (np.isinf(r["first_breach_week"]).astype(float) - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
+    gain = (np.isinf(r["first_breach_week"]).astype(float)
+            - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
     row["p_sustained_difference"], row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = (
         mean_ci(gain))
     npc_diff = (r["net_present_cost"] - ref["net_present_cost"]).to_numpy()

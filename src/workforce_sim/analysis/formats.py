@@ -1,11 +1,42 @@
-"""How numbers read in words, wherever they are shown: a setting's value, a difference in money, a list."""
+"""How numbers read in words, wherever they are shown: an amount of money, a setting's value, a difference in
+money, a list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
 import numpy as np
 
+MoneyUnit = Literal["£", "k", "m", "auto"]
 
-def money_difference(d: float, fmt, smallest: float) -> str:
+
+def money(x: float, unit: MoneyUnit = "auto") -> str:
+    """An amount of money as a reader sees it, "-" when unknown (not finite). ``unit``:
+
+    - ``"£"``: whole pounds, "£168,432";
+    - ``"k"``: thousands of pounds, "£5,904k";
+    - ``"m"``: millions of pounds to two places, "£5.84m";
+    - ``"auto"``, for words: "£5.84m" from a million, else to the thousand from £10,000 ("£168,000": a
+      simulation's pounds are not exact), else whole pounds ("£9,876").
+
+    Money is never shown as a negative number: a negative amount shows its size, and which way a difference
+    goes is said in words by :func:`money_difference` ("saves £12k", "£12k more")."""
+    if not np.isfinite(x):
+        return "-"
+    a = abs(float(x))
+    if unit == "m" or (unit == "auto" and a >= 1e6):
+        return f"£{a / 1e6:,.2f}m"
+    if unit == "k":
+        return f"£{a / 1e3:,.0f}k"
+    if unit == "auto" and a >= 10_000:
+        return f"£{round(a, -3):,.0f}"
+    if unit in ("£", "auto"):
+        return f"£{a:,.0f}"
+    raise ValueError(f"unknown unit of money {unit!r}: use '£', 'k', 'm' or 'auto'")
+
+
+def money_difference(d: float, fmt: Callable[[float], str], smallest: float) -> str:
     """A difference in cost as words, never a negative amount: "saves £0.11m", "£0.17m more", "no
     difference", or "less than £0.01m more" when ``fmt`` (which shows an amount) rounds it to nothing;
     ``smallest`` is the least amount ``fmt`` shows."""
@@ -20,7 +51,7 @@ def money_difference(d: float, fmt, smallest: float) -> str:
 
 
 
-def money_difference_range(low: float, high: float, fmt) -> str:
+def money_difference_range(low: float, high: float, fmt: Callable[[float], str]) -> str:
     """The 95% interval of a difference in cost as words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more",
     or "from saving £0.20m to £0.10m more" ("" when unknown)."""
     if not (np.isfinite(low) and np.isfinite(high)):

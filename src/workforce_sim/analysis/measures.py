@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .formats import money
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -26,7 +28,7 @@ class Measure:
         if self.unit == "weeks":
             return f"{v:.0f} weeks"
         if self.unit == "£":
-            return f"£{v / 1e6:,.2f}m"
+            return money(v, "m")
         return f"{v:.1f}"
 
     def change(self, d: float) -> str:
@@ -36,13 +38,15 @@ class Measure:
             return "-"
         sign, a = ("-" if d < 0 else "+"), abs(d)
         if self.unit == "share":
-            return f"{sign}{100 * a:.0f} point{'s' if round(100 * a) != 1 else ''}" if round(100 * a) else f"{sign}<1 point"
+            if not round(100 * a):
+                return f"{sign}<1 point"
+            return f"{sign}{100 * a:.0f} point{'s' if round(100 * a) != 1 else ''}"
         if self.unit == "weeks":
             return f"{sign}{a:.0f} week{'s' if round(a) != 1 else ''}" if round(a) else f"{sign}<1 week"
         if self.unit == "£":
             if a >= 1e5:
-                return f"{sign}£{a / 1e6:,.2f}m"
-            return f"{sign}£{a / 1e3:,.0f}k" if round(a / 1e3) else f"{sign}<£1k"
+                return sign + money(a, "m")
+            return sign + money(a, "k") if round(a / 1e3) else f"{sign}<£1k"
         if a >= 0.05:
             return f"{sign}{a:.1f}"
         return f"{sign}{a:.2f}" if round(a, 2) else f"{sign}<0.01"
@@ -50,7 +54,8 @@ class Measure:
 
 
 MEASURES = [
-    Measure("p_sustained", "Chance caseloads stay manageable for the whole run", "share", "Chance caseloads stay manageable"),
+    Measure("p_sustained", "Chance caseloads stay manageable for the whole run", "share",
+            "Chance caseloads stay manageable"),
     Measure("weeks_manageable", "Weeks before caseloads first become unmanageable (the whole run if they never do)",
             "weeks", "Weeks before the first breach"),
     Measure("caseload_end", "Caseload counting unallocated cases, last 13 weeks (per FTE)", "cases per FTE",

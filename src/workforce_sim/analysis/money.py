@@ -4,12 +4,14 @@ cost discounted as HM Treasury's Green Book asks."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..model.measures import COST_COLUMNS, COST_ITEMS
+from ..scenario.schema import Scenario
 from .statistics import bounded_interval
 
 
@@ -69,7 +71,7 @@ class Money:
 
 
 
-def money_settings(scenarios) -> dict[str, Money]:
+def money_settings(scenarios: Iterable[Scenario]) -> dict[str, Money]:
     """Each scenario's :class:`Money`, keyed by name."""
     return {s.name: Money(s.costs.deflator_per_year, s.costs.discount_rate) for s in scenarios}
 
@@ -107,8 +109,8 @@ def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) ->
                 rows.append((scen, fy, days, item, COST_ITEMS[item], mean[j], lo[j], hi[j],
                              mean[j] / deflator, lo[j] / deflator, hi[j] / deflator, f"{base} prices"))
     out = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
-    money = [c for c in BUDGET_COLUMNS if c.startswith(("cash", "real_terms"))]
-    out[money] = out[money].round(0)  # whole pounds: a simulation's pence mean nothing
+    pounds = [c for c in BUDGET_COLUMNS if c.startswith(("cash", "real_terms"))]
+    out[pounds] = out[pounds].round(0)  # whole pounds: a simulation's pence mean nothing
     return out
 
 

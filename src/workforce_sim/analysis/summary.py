@@ -149,7 +149,8 @@ PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_p
 
 
 
-def precision_report(weekly: pd.DataFrame, precision: float, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
+def precision_report(weekly: pd.DataFrame, precision: float,
+                     rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
     """For each scenario and key measure (whole-run average per replication): is the 95% CI
     half-width within ``precision`` times the mean, and about how many replications would make it so?
 

@@ -24,24 +24,26 @@ from __future__ import annotations
 import math
 import textwrap
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule, first_breach
-from ..analysis.formats import and_list
+from ..analysis.formats import and_list, money
 from ..analysis.measures import MEASURE, MEASURES
 from ..analysis.money import financial_year_days
 from ..model.measures import describe
 from ..runs.files import atomic_write
 from ..runs.reading import RunTables, run_tables, scenario_names
+from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult, read_sensitivity
 from .words import setting_at
 
@@ -87,7 +89,7 @@ SHORTEST_YEAR_SHOWN = 28  # days: a financial year the run covers less of is lef
 class Chart(NamedTuple):
     """One chart of a run: the figure, its title and a plain-word description for readers who cannot see it."""
 
-    figure: object
+    figure: Figure
     title: str
     alt: str
 
@@ -120,7 +122,7 @@ def _label_of(labels: Mapping[str, str] | None, name: str) -> str:
     return (labels or {}).get(name, name)
 
 
-def scenario_colors(names) -> dict[str, str]:
+def scenario_colors(names: Iterable[str]) -> dict[str, str]:
     """The colour of each scenario, by its order in the run."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
 
@@ -167,7 +169,8 @@ def _panels(n: int, title: str, ylabel: str, key: list, key_columns: int, xlabel
     key_height, grid_height = 0.12 + 0.28 * key_rows, 0.7 + 2.6 * nrows
     fig = plt.figure(layout="constrained", figsize=(11 if ncols == 3 else 10, 0.45 + key_height + grid_height))
     fig.suptitle(title, fontsize=FONT_SIZE + 3, x=0.01, ha="left")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[key_height, grid_height])
+    # two rows of subfigures come back as an array of two
+    top, bottom = cast(np.ndarray, fig.subfigures(2, 1, height_ratios=[key_height, grid_height]))
     top.legend(handles=key, loc="center left", ncols=key_columns, fontsize=FONT_SIZE, frameon=False)
     grid = bottom.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     flat = list(grid.ravel())
@@ -214,7 +217,8 @@ def fan_quantiles(weekly: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarr
 
 
 # -- week-by-week charts ---------------------------------------------------------------------
-def fan_chart(weekly: pd.DataFrame, metric: str, threshold=None, colors: dict | None = None,
+def fan_chart(weekly: pd.DataFrame, metric: str,
+              threshold: float | Mapping[str, float | BreachRule] | None = None, colors: dict | None = None,
               labels: Mapping[str, str] | None = None):
     """Middle future (median over replications) with bands holding 50% and 90% of futures, dates on the x axis.
 
@@ -241,7 +245,8 @@ def fan_chart(weekly: pd.DataFrame, metric: str, threshold=None, colors: dict | 
     for thr in distinct:
         owners = [n for n in names if thresholds[n] == thr]
         if len(distinct) == 1:
-            ax.axhline(thr, color=THRESHOLD_GREY, linestyle="--", linewidth=1.2, label=f"manageable threshold ({thr:g})")
+            ax.axhline(thr, color=THRESHOLD_GREY, linestyle="--", linewidth=1.2,
+                       label=f"manageable threshold ({thr:g})")
         else:  # scenarios with different thresholds: each line in its scenario's colour, named
             who = ", ".join(_text(_label_of(labels, n)) for n in owners)
             ax.axhline(thr, color=colors[owners[0]], linestyle="--", linewidth=1.2,
@@ -389,7 +394,7 @@ def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mappi
                       ecolor="#222222", capsize=3, error_kw={"linewidth": 1},
                       label=_text(_wrap(_label_of(labels, scen), 40)))
         if numbered:
-            ax.bar_label(bars, labels=[f"£{b:,.2f}m" if np.isfinite(b) else "" for b in v], padding=2,
+            ax.bar_label(bars, labels=[money(c, "m") if np.isfinite(c) else "" for c in part["value"]], padding=2,
                          fontsize=FONT_SIZE - 1)
     days = totals.groupby("financial_year", sort=False)["days"].max()
     ax.set_xticks(x, [_year_label(fy, int(days[fy])) for fy in shown])
@@ -474,10 +479,6 @@ def _who(names: list[str], labels, panels: bool) -> str:
             f"the {len(names)} scenarios ({listed})")
 
 
-def _millions(v: float) -> str:
-    return f"£{abs(v) / 1e6:,.2f}m"
-
-
 def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, BreachRule] | None = None,
              labels: Mapping[str, str] | None = None, budget: pd.DataFrame | None = None,
              compare: pd.DataFrame | None = None, real_terms: bool = False, target: float = 0.9) -> str:
@@ -510,8 +511,8 @@ def _budget_alt(budget: pd.DataFrame, labels: Mapping[str, str] | None, real_ter
     named = {fy: fy + (" (part year)" if fy in part else "") for fy in shown}
     for n in names:
         mine = totals[totals["scenario"] == n].set_index("financial_year").reindex(shown)["value"]
-        bits.append(f"{_label_of(labels, n)} {_millions(mine.iloc[0])} in {named[shown[0]]}"
-                    + (f" and {_millions(mine.iloc[-1])} in {named[shown[-1]]}" if len(shown) > 1 else ""))
+        bits.append(f"{_label_of(labels, n)} {money(mine.iloc[0], 'm')} in {named[shown[0]]}"
+                    + (f" and {money(mine.iloc[-1], 'm')} in {named[shown[-1]]}" if len(shown) > 1 else ""))
     return text + ". " + "; ".join(bits) + "." if shown else text + "."
 
 
@@ -523,7 +524,7 @@ def _cost_outcome_alt(compare: pd.DataFrame, labels: Mapping[str, str] | None, t
             f"futures: {_label_of(labels, pick['scenario'])}" if reached else
             f"no option reaches {target:.0%}; the ring marks the one with the best chance: "
             f"{_label_of(labels, pick['scenario'])}")
-    points = "; ".join(f"{_label_of(labels, r['scenario'])} {_millions(r['cost_per_year'])} a year, "
+    points = "; ".join(f"{_label_of(labels, r['scenario'])} {money(r['cost_per_year'], 'm')} a year, "
                        f"{r['p_sustained']:.0%}" for _, r in compare.iterrows())
     return (f"Scatter chart: each option's average cost a year (cash, £ million) against the share of simulated "
             f"futures in which caseloads stay manageable for the whole run, with 95% confidence intervals; {ring}. "
@@ -571,7 +572,7 @@ SPREAD_NOTES = {  # what the spread between simulated futures holds, under every
 }
 
 
-def spread_kind(manifest: dict, scenarios) -> str | None:
+def spread_kind(manifest: dict, scenarios: list[Scenario]) -> str | None:
     """Which :data:`SPREAD_NOTES` a run's week-by-week charts carry: "drawn" (run --uncertainty), "central"
     (its scenarios have uncertain settings, held central) or None (nothing is uncertain: chance alone, as
     the report says)."""
@@ -592,7 +593,8 @@ def _note_spread(fig, note: str) -> None:
 
 def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list[str] | None = None,
                compare: pd.DataFrame | None = None, *, labels: Mapping[str, str] | None = None,
-               budget: pd.DataFrame | None = None, real_terms: bool = False, spread: str | None = None) -> dict[str, Chart]:
+               budget: pd.DataFrame | None = None, real_terms: bool = False,
+               spread: str | None = None) -> dict[str, Chart]:
     """Every chart of a run's tables, by file stem, each a :class:`Chart` (figure, title, alt text).
 
     Fan charts of ``metrics`` (default :data:`DEFAULT_METRICS`), each scenario with its own
@@ -658,7 +660,7 @@ def _axis_value(unit: str, v):
     return 100 * v if unit == "share" else v / 1e6 if unit == "£" else v
 
 
-def tornado_chart(result, measure: str) -> Chart:
+def tornado_chart(result: SensitivityResult, measure: str) -> Chart:
     """A tornado chart of one measure (a :class:`workforce_sim.studies.sensitivity.SensitivityResult` with a tornado):
     for each uncertain setting, the measure with that setting at its low and at its high (the others
     central), largest swing at the top, around the value with every setting central."""
@@ -682,7 +684,8 @@ def tornado_chart(result, measure: str) -> Chart:
     for yi, (_, r) in zip(y, rows.iterrows()):
         if not r["clear"]:
             note = "  no change" if r["index_ci95_high"] == 0 else "  could be chance"
-            ax.text(max(c, lows[yi], highs[yi]), yi, note, va="center", fontsize=FONT_SIZE - 2, color=THRESHOLD_GREY)
+            ax.text(max(c, lows[yi], highs[yi]), float(yi), note, va="center", fontsize=FONT_SIZE - 2,
+                    color=THRESHOLD_GREY)
     title = f"{m.label}, with each uncertain setting at its low and at its high"
     fig.suptitle(_wrap(title, 90), fontsize=FONT_SIZE + 2, x=0.01, ha="left")
     ax.set_xlabel(f"{unit_label}; the line is every setting at its central value ({m.show(central)})",
@@ -720,8 +723,8 @@ def save_charts(charts: dict[str, Chart], folder: Path, fmt: str = "png") -> lis
     for name, chart in charts.items():
         path = folder / f"{name}.{fmt}"
         meta = {"Title": chart.title, "Description": chart.alt}
-        atomic_write(path, lambda fh, c=chart, m=meta: c.figure.savefig(fh, format=fmt, dpi=120, metadata=m),
-                     binary=True)
+        # atomic_write calls the writer at once, while chart and meta are this chart's
+        atomic_write(path, lambda fh: chart.figure.savefig(fh, format=fmt, dpi=120, metadata=meta), binary=True)
         plt.close(chart.figure)
         paths.append(path)
     return paths

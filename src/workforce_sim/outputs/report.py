@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule
-from ..analysis.formats import money_difference, money_difference_range, setting_text
+from ..analysis.formats import money, money_difference, money_difference_range, setting_text
 from ..analysis.measures import MEASURES
 from ..analysis.money import financial_year_days
 from ..runs.files import atomic_write
@@ -52,7 +53,8 @@ h3 { margin-top: 1.4rem; }
 li { margin-bottom: 0.4rem; } img { max-width: 100%; height: auto; display: block; margin: 1rem 0; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } td.num { text-align: right; white-space: nowrap; } tr.sum td, tr.sum th { font-weight: bold; }
+th { background: #f2f2f2; } td.num { text-align: right; white-space: nowrap; } \
+tr.sum td, tr.sum th { font-weight: bold; }
 small { color: #555; } .wide { overflow-x: auto; } td.effect { text-align: right; min-width: 7rem; }
 summary { cursor: pointer; margin: 0.4rem 0; font-weight: bold; }
 """
@@ -81,28 +83,14 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _money(x: float) -> str:
-    """An amount of money in words: "£5.84m" from a million, else "£168,000"; never negative (say which way
-    a difference goes with :func:`_difference`)."""
-    x = abs(float(x))
-    if x >= 1e6:
-        return f"£{x / 1e6:,.2f}m"
-    return f"£{round(x, -3):,.0f}" if x >= 10_000 else f"£{x:,.0f}"  # a simulation's pounds are not exact
-
-
-def _millions(x: float) -> str:
-    """Money in a table cell, always in millions: "£5.84m" ("-" when unknown); never negative."""
-    return "-" if not np.isfinite(x) else f"£{abs(x) / 1e6:,.2f}m"
-
-
 def _difference(d: float) -> str:
     """A difference in cost from the first option, in millions: "saves £0.11m", "£0.17m more"."""
-    return money_difference(d, _millions, 0.01e6)
+    return money_difference(d, partial(money, unit="m"), 0.01e6)
 
 
 def _difference_interval(low: float, high: float) -> str:
     """The 95% interval of a cost difference, in millions: "from saving £0.20m to £0.10m more"."""
-    return money_difference_range(low, high, _millions)
+    return money_difference_range(low, high, partial(money, unit="m"))
 
 
 def _weeks(d: float) -> str:
@@ -184,20 +172,22 @@ def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame 
             word = "more" if more >= 0 else "less"
             avoided = row["breach_weeks_avoided"]
             weeks = round(abs(avoided))
-            buys = (f"and spends {weeks} fewer week{'s' if weeks != 1 else ''} in breach on average" if avoided > 0.5 else
-                    f"and spends {weeks} more week{'s' if weeks != 1 else ''} in breach on average" if avoided < -0.5 else
+            buys = (f"and spends {weeks} fewer week{'s' if weeks != 1 else ''} in breach on average"
+                    if avoided > 0.5 else
+                    f"and spends {weeks} more week{'s' if weeks != 1 else ''} in breach on average"
+                    if avoided < -0.5 else
                     "with about the same number of weeks in breach")
             unclear = [f"{what} {row[col]}" for what, col in (("weeks in breach", "outcome_vs_first"),
                                                                ("cost", "cost_vs_first"))
                        if str(row[col]).startswith("cannot")]  # a difference chance alone could give
-            out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {_money(more)} a year {word} than "
+            out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {money(more)} a year {word} than "
                        f"{_e(labels[ref['scenario']])} {buys}" +
                        (f" (but {_e('; '.join(unclear))})" if unclear else "") + ".")
         good = compare[compare["p_sustained"] >= 0.9]
         if len(good):
             best = good.sort_values("cost_per_year").iloc[0]
             out.append(f"The cheapest option that keeps caseloads manageable in at least 90% of futures is "
-                       f"<b>{_e(labels[best['scenario']])}</b> ({_money(best['cost_per_year'])} a year).")
+                       f"<b>{_e(labels[best['scenario']])}</b> ({money(best['cost_per_year'])} a year).")
         else:
             out.append("No option compared keeps caseloads manageable in 90% of simulated futures.")
     return out
@@ -243,15 +233,17 @@ def _option_rows(scns: list[Scenario], drawn: bool) -> list[tuple[str, Callable]
     """The rows of the options table: (row heading, function of (an option's row, whether it is the first) ->
     its cell's HTML)."""
     return [
-        ("Cost a year (cash, average over the run)", lambda r, f: _millions(r["cost_per_year"])),
-        ("Cost a year against the first", lambda r, f: _or_reference(r, f, lambda r: _difference(r["cost_difference_per_year"]))),
+        ("Cost a year (cash, average over the run)", lambda r, f: money(r["cost_per_year"], "m")),
+        ("Cost a year against the first",
+         lambda r, f: _or_reference(r, f, lambda r: _difference(r["cost_difference_per_year"]))),
         (f"Net present cost of the run (real terms, discounted at {_rate_words(scns, 'discount_rate')} a year)",
-         lambda r, f: _millions(r["net_present_cost"]) + _ci(
-             f"{_millions(r['net_present_cost_ci95_low'])} to {_millions(r['net_present_cost_ci95_high'])}"
+         lambda r, f: money(r["net_present_cost"], "m") + _ci(
+             f"{money(r['net_present_cost_ci95_low'], 'm')} to {money(r['net_present_cost_ci95_high'], 'm')}"
              if np.isfinite(r["net_present_cost_ci95_low"]) else "")),
         ("Net present cost against the first",
-         lambda r, f: _or_reference(r, f, lambda r: _difference(r["net_present_cost_difference"]) + _ci(_difference_interval(
-             r["net_present_cost_difference_ci95_low"], r["net_present_cost_difference_ci95_high"])))),
+         lambda r, f: _or_reference(r, f, lambda r: _difference(r["net_present_cost_difference"]) + _ci(
+             _difference_interval(r["net_present_cost_difference_ci95_low"],
+                                  r["net_present_cost_difference_ci95_high"])))),
         ("Cost against the first, in words", lambda r, f: _or_reference(r, f, lambda r: _e(r["cost_vs_first"]))),
         ("Chance caseloads stay manageable for the whole run",
          lambda r, f: f"{r['p_sustained']:.0%}" + _ci(
@@ -265,11 +257,14 @@ def _option_rows(scns: list[Scenario], drawn: bool) -> list[tuple[str, Callable]
         ("Weeks in breach against the first",
          lambda r, f: _or_reference(r, f, lambda r: _weeks(r["breach_weeks_avoided"]) + _ci(_weeks_interval(
              r["breach_weeks_avoided_ci95_low"], r["breach_weeks_avoided_ci95_high"])))),
-        ("Weeks in breach against the first, in words", lambda r, f: _or_reference(r, f, lambda r: _e(r["outcome_vs_first"]))),
+        ("Weeks in breach against the first, in words",
+         lambda r, f: _or_reference(r, f, lambda r: _e(r["outcome_vs_first"]))),
         ("Future by future against the first" + (" (each future with its own draw of the uncertain settings)"
                                                  if drawn else ""),
-         lambda r, f: _or_reference(r, f, lambda r: _e(beats_first(r, drawn)) if "fewer_breach_weeks_share" in r else "-")),
-        ("Caseload counting unallocated cases, last 13 weeks", lambda r, f: f"{r['caseload_incl_unallocated_end']:.1f}"),
+         lambda r, f: _or_reference(r, f, lambda r: _e(beats_first(r, drawn)) if "fewer_breach_weeks_share" in r
+                                    else "-")),
+        ("Caseload counting unallocated cases, last 13 weeks",
+         lambda r, f: f"{r['caseload_incl_unallocated_end']:.1f}"),
         ("Caseload per FTE (DfE), last 13 weeks", lambda r, f: f"{r['caseload_mean_end']:.1f}"),
         ("Unallocated cases, last 13 weeks", lambda r, f: f"{r['unallocated_cases_end']:.0f}"),
         ("Agency share of staff, last 13 weeks", lambda r, f: f"{r['agency_share_pct_end']:.0f}%"),
@@ -311,8 +306,8 @@ def _with_interval(rows: pd.DataFrame, item: str, kind: str) -> str:
     """One budget.csv value in £m with its 95% interval under it in small print."""
     v = float(rows.loc[item, kind])
     lo, hi = float(rows.loc[item, f"{kind}_ci95_low"]), float(rows.loc[item, f"{kind}_ci95_high"])
-    ci = f"<br><small>{_millions(lo)} to {_millions(hi)}</small>" if np.isfinite(lo) and np.isfinite(hi) else ""
-    return _millions(v) + ci
+    ci = f"<br><small>{money(lo, 'm')} to {money(hi, 'm')}</small>" if np.isfinite(lo) and np.isfinite(hi) else ""
+    return money(v, "m") + ci
 
 
 def money_table(budget: pd.DataFrame, scenario: str) -> str:
@@ -333,13 +328,14 @@ def money_table(budget: pd.DataFrame, scenario: str) -> str:
         for item in ITEMS[:-1]:
             v = float(rows.loc[item, "cash"]) if item in rows.index else np.nan
             sums[item] += 0.0 if np.isnan(v) else v
-            cells.append(f"<td class='num' data-item='{item}'>{_millions(v)}</td>")
+            cells.append(f"<td class='num' data-item='{item}'>{money(v, 'm')}</td>")
         sums["cost_total"] += float(rows.loc["cost_total", "cash"])
         sums["real_terms"] += float(rows.loc["cost_total", "real_terms"])
         cells.append(f"<td class='num' data-item='cost_total'>{_with_interval(rows, 'cost_total', 'cash')}</td>")
         cells.append(f"<td class='num' data-item='real_terms'>{_with_interval(rows, 'cost_total', 'real_terms')}</td>")
-        body.append(f"<tr data-year='{_e(fy)}'><th>{_year_cell(fy, int(rows['days'].iloc[0]))}</th>{''.join(cells)}</tr>")
-    total = "".join(f"<td class='num'>{_millions(sums[k])}</td>" for k in ITEMS + ["real_terms"])
+        body.append(f"<tr data-year='{_e(fy)}'><th>{_year_cell(fy, int(rows['days'].iloc[0]))}</th>"
+                    f"{''.join(cells)}</tr>")
+    total = "".join(f"<td class='num'>{money(sums[k], 'm')}</td>" for k in ITEMS + ["real_terms"])
     body.append(f"<tr class='sum'><th>Whole run</th>{total}</tr>")
     return f"<table class='money' data-scenario='{_e(scenario)}'>{head}{''.join(body)}</table>"
 
@@ -355,8 +351,8 @@ def money_options_table(budget: pd.DataFrame, scns: list[Scenario]) -> str:
         cells = []
         for s in scns:
             mine = rows[rows["scenario"] == s.name]
-            cells.append(f"<td class='num'>{_millions(mine['cash'].sum())}<br>"
-                         f"<small>{_millions(mine['real_terms'].sum())} real</small></td>")
+            cells.append(f"<td class='num'>{money(mine['cash'].sum(), 'm')}<br>"
+                         f"<small>{money(mine['real_terms'].sum(), 'm')} real</small></td>")
         name = "Whole run" if fy == "Whole run" else _year_cell(fy, int(rows["days"].max()))
         body.append(f"<tr{' class=sum' if fy == 'Whole run' else ''}><th>{name}</th>{''.join(cells)}</tr>")
     return f"<div class='wide'><table class='money-options'>{head}{''.join(body)}</table></div>"
@@ -426,11 +422,12 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Agency leaving a year": f"{wf.turnover.agency_per_year:.0%}",
             "Recruitment round": f"{wf.recruitment.time_to_hire_weeks.mean_value:.0f} weeks; "
                                  f"{wf.recruitment.round_failure_share:.0%} fail",
-            "Agency cover": f"{wf.agency.cover_share:.0%} of vacancies, at most {wf.agency.max_share_of_posts:.0%} of posts",
+            "Agency cover": f"{wf.agency.cover_share:.0%} of vacancies, at most "
+                            f"{wf.agency.max_share_of_posts:.0%} of posts",
             "Newly qualified cohort": f"{wf.recruitment.nqsw_cohort_size} a year",
             "Re-referral chance after closure": f"{s.re_referral.probability:.0%} before pressure factors",
             "Levers": "; ".join(f"{lv.label or lv.type} from {lv.start}" + (f" to {lv.end}" if lv.end else "")
-                                + (f", {_money(lv.cost_per_year)} a year" if lv.cost_per_year else "")
+                                + (f", {money(lv.cost_per_year)} a year" if lv.cost_per_year else "")
                                 for lv in s.levers) or "none",
             "Real terms and discounting": (
                 f"prices deflated by {setting_text(s.costs.deflator_per_year, percent=True)} a year; net present "
@@ -479,7 +476,8 @@ METHOD_WORDS_BY_SPREAD = {  # (how futures differ, what the intervals show), by 
                                        "uncertainty about the assumptions themselves."),
     "central": ("but the same assumptions (the uncertain settings at their central values)",
                 "they show chance variation between futures with the same assumptions, not uncertainty about the "
-                "assumptions themselves (see <code>workforce-sim sensitivity</code> and <code>run --uncertainty</code>)."),
+                "assumptions themselves (see <code>workforce-sim sensitivity</code> and <code>run "
+                "--uncertainty</code>)."),
     "drawn": ("and, for each uncertain setting, a value of its own drawn from the range the scenario file gives "
               "(a probabilistic sensitivity analysis); every other assumption is the same",
               "they show chance and what is not known about the uncertain settings together; every other "
@@ -511,12 +509,13 @@ def build_report(run_dir: Path) -> str:
              f"<style>{CSS}</style></head><body>",
              "<h1>Will caseloads stay manageable?</h1>",
              f"<p>{who} {n} simulated futures of {span} from {scns[0].start_date:%-d %B %Y}. Produced by "
-             f"workforce_sim {_e(manifest.get('workforce_sim_version'))} on {_e(str(manifest.get('started_utc', ''))[:10])} "
-             f"(seed {_e(manifest.get('seed'))}).</p>",
+             f"workforce_sim {_e(manifest.get('workforce_sim_version'))} on "
+             f"{_e(str(manifest.get('started_utc', ''))[:10])} (seed {_e(manifest.get('seed'))}).</p>",
              headline_section(summary, scns, n, years, spread == "drawn"),
-             "<p class='note'>These results depend on the scenario's assumptions (listed below). The scenarios that come "
-             "with workforce_sim are illustrative, not any council's own data.</p>",
-             "<h2>Key findings</h2><ul>" + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>"]
+             "<p class='note'>These results depend on the scenario's assumptions (listed below). The scenarios "
+             "that come with workforce_sim are illustrative, not any council's own data.</p>",
+             "<h2>Key findings</h2><ul>"
+             + "".join(f"<li>{f}</li>" for f in findings(summary, scns, compare, n)) + "</ul>"]
     if compare is not None:
         parts.append(options_section(compare, scns, n, spread == "drawn"))
     parts.append(money_section(t, cost_chart))
@@ -547,7 +546,8 @@ SENSITIVITY_METHOD = """
 single value (<code>{ uncertain = "uniform", low = 0.5, high = 2.5 }</code>). Everything else in the scenario
 is held as it is, including the staff and open cases on the start date: those are the service as it stands,
 not assumptions (so part of a change at a setting's low or high is the service moving, over the run, towards
-where it would settle with that value). The scenario was run at many combinations of the settings' values, every combination on
+where it would settle with that value). The scenario was run at many combinations of the settings' values, \
+every combination on
 the same simulated futures (the same chance events), so the differences between combinations come from the
 settings, and a setting that cannot affect a measure gets exactly zero.</p>
 <ul>
@@ -627,7 +627,7 @@ def build_sensitivity_report(folder: Path) -> str:
     result = read_sensitivity(Path(folder))
     scn, manifest = result.scenario, result.manifest
     n = manifest.get("replications")
-    years = manifest.get("years")
+    years = manifest["years"]
     methods = result.methods
     sizes = manifest.get("design_points") or {}
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -653,7 +653,8 @@ def build_sensitivity_report(folder: Path) -> str:
         for m in MEASURES[:1] + MEASURES[2:3]:
             parts.append(_img(tornado_chart(result, m.name)))
         more = "".join(_img(tornado_chart(result, m.name)) for m in (MEASURES[1], MEASURES[3]))
-        parts.append(f"<details><summary>The weeks before the first breach and the cost a year</summary>{more}</details>")
+        parts.append("<details><summary>The weeks before the first breach and the cost a year</summary>"
+                     f"{more}</details>")
         parts.append(_sensitivity_table(result, "tornado"))
     for method in [m for m in methods if m != "tornado"]:
         title = {"morris": "Morris screening", "sobol": "Sobol indices"}[method]

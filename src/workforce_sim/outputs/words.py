@@ -14,17 +14,19 @@ import pandas as pd
 
 from ..analysis.breaches import BreachRule
 from ..analysis.formats import and_list, setting_text
-from ..analysis.measures import MEASURE
+from ..analysis.measures import MEASURE, Measure
 from ..analysis.summary import value
+from ..scenario.schema import Scenario
+from ..studies.sensitivity import SensitivityResult
 
 
-def setting_at(row, end: str) -> str:
+def setting_at(row: pd.Series, end: str) -> str:
     """A sensitivity table row's setting at one end ("low", "central" or "high"), as :func:`setting_text`
     writes it (a table written before the ``percent`` column shows the number as it is)."""
     return setting_text(float(row[end]), bool(row.get("percent", False)))
 
 
-def when(scn, week: float) -> str:
+def when(scn: Scenario, week: float) -> str:
     """A week of the run as words: "never", or "week 92 (Nov 2020)"."""
     if not np.isfinite(week):
         return "never"
@@ -67,7 +69,7 @@ def run_length(years: float) -> str:
     return f"{years:g} year" + ("" if years == 1 else "s")
 
 
-def plain_headline(scn, part: pd.DataFrame, n: int, years: float | None = None) -> str:
+def plain_headline(scn: Scenario, part: pd.DataFrame, n: int, years: float | None = None) -> str:
     """The headline answer in plain words, for a director: yes or no, when, and how sure.
 
     For example: "No. In a typical future caseloads first go above 18 cases per social worker in
@@ -101,7 +103,7 @@ def plain_headline(scn, part: pd.DataFrame, n: int, years: float | None = None) 
     return text
 
 
-def headline_lines(scn, part: pd.DataFrame, n: int) -> list[str]:
+def headline_lines(scn: Scenario, part: pd.DataFrame, n: int) -> list[str]:
     """Sentences for one scenario from its summary rows ``part`` over ``n`` simulated futures."""
     rule = BreachRule(scn.standards.manageable_caseload, scn.standards.breach_weeks)
     sus = part[part["metric"] == "p_sustained"].set_index("period")
@@ -119,7 +121,8 @@ def headline_lines(scn, part: pd.DataFrame, n: int) -> list[str]:
 
 
 def trajectory_line(part: pd.DataFrame) -> str | None:
-    """How the service changes from the first to the last whole year of the run, in one sentence (None for a one-year run)."""
+    """How the service changes from the first to the last whole year of the run, in one sentence (None for a
+    one-year run)."""
     years = [p for p in dict.fromkeys(part["period"]) if p.startswith("year ")]
     if len(years) < 2:
         return None
@@ -136,10 +139,12 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
 
     bits = [f"the caseload counting unallocated cases goes from {mean('caseload_incl_unallocated', first):.1f} to "
             f"{mean('caseload_incl_unallocated', last):.1f} per FTE",
-            f"cases waiting unallocated from {mean('unallocated_cases', first):.0f} to {mean('unallocated_cases', last):.0f} "
+            f"cases waiting unallocated from {mean('unallocated_cases', first):.0f} to "
+            f"{mean('unallocated_cases', last):.0f} "
             f"(child protection: {mean('cp_unallocated', first):.0f} to {mean('cp_unallocated', last):.0f})",
             f"agency staff from {agency_pct(first):.0f}% to {agency_pct(last):.0f}% of staff",
-            f"permanent leavers from {mean('leavers_permanent', first):.0f} to {mean('leavers_permanent', last):.0f} a year"]
+            f"permanent leavers from {mean('leavers_permanent', first):.0f} to "
+            f"{mean('leavers_permanent', last):.0f} a year"]
     return f"On average, from {first} to {last}: " + "; ".join(bits) + "."
 
 
@@ -178,7 +183,7 @@ def _size(method: str, row, measure) -> str:
     return f": it accounts for about {share:.0%} of the measure's variation, with its interactions"
 
 
-def index_text(method: str, row, measure) -> str:
+def index_text(method: str, row: pd.Series, measure: Measure) -> str:
     """One setting's effect on one measure as a table shows it (a row of sensitivity.csv): the tornado's change
     from low to high ("-40 points"), Morris's mu* ("12 weeks"), or a Sobol total index ("0.42"); "no change"
     when the measure did not move at all."""
@@ -191,7 +196,7 @@ def index_text(method: str, row, measure) -> str:
     return f"{row['index']:.2f}"
 
 
-def sensitivity_sentences(result, method: str | None = None) -> list[str]:
+def sensitivity_sentences(result: SensitivityResult, method: str | None = None) -> list[str]:
     """The answer to "which assumptions decide the answer?" in plain words, from a
     :class:`workforce_sim.studies.sensitivity.SensitivityResult`: which settings move the chance that caseloads stay
     manageable most (or, if no setting clearly moves it, the caseload at the end), which others move the
@@ -217,9 +222,10 @@ def sensitivity_sentences(result, method: str | None = None) -> list[str]:
         unmoved.append((measure, same))
     if unmoved:
         what = " nor ".join(_the(m) for m, _ in unmoved)
-        same = [v for m, v in unmoved if v and m.name != "caseload_end"]
+        chances = [v for m, v in unmoved if v and m.name != "caseload_end"]
         out.append(f"No uncertain setting changed {what} clearly enough for {n} simulated futures to show"
-                   + (f" (caseloads stay manageable {', '.join(same)} at every combination tried)" if same else "")
+                   + (f" (caseloads stay manageable {', '.join(chances)} at every combination tried)"
+                      if chances else "")
                    + (f"; so this reads {_the(measure)} instead." if not clear.empty else "."))
     if clear.empty:
         out.append(f"No uncertain setting made a difference to it that {n} simulated futures can show: over the ranges "
@@ -286,7 +292,7 @@ def _lower(label) -> str:
     return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
 
 
-def uncertainty_line(scns, drawn: bool) -> str | None:
+def uncertainty_line(scns: list[Scenario], drawn: bool) -> str | None:
     """What the spread of a run's results shows, in one sentence: chance alone, or what is not known as well
     (None when no scenario has uncertain settings and nothing was drawn)."""
     counts = {len(s.uncertain) for s in scns}
@@ -300,7 +306,7 @@ def uncertainty_line(scns, drawn: bool) -> str | None:
     return None
 
 
-def beats_first(row, drawn: bool) -> str:
+def beats_first(row: pd.Series, drawn: bool) -> str:
     """How often, future by future, an option beats the first (a row of compare.csv), in words."""
     shares = [(row["fewer_breach_weeks_share"], "fewer weeks in breach"), (row["same_breach_weeks_share"], "the same"),
               (row["more_breach_weeks_share"], "more")]

@@ -65,7 +65,7 @@ ILLUSTRATIVE = ("The scenarios that come with workforce_sim are illustrative: th
                 "use your own figures before relying on the results.")
 
 
-def write_workbook(path, summary: pd.DataFrame, budget: pd.DataFrame, manifest: dict,
+def write_workbook(path: Path, summary: pd.DataFrame, budget: pd.DataFrame, manifest: dict,
                    compare: pd.DataFrame | None = None, labels: dict[str, str] | None = None) -> None:
     """Write a run's results to ``path`` as an Excel workbook, atomically.
 
@@ -347,7 +347,7 @@ def _about_run(ws, row: int, manifest: dict, scenarios: list[dict], labels: dict
     for s in scenarios:
         if s.get("description"):
             row += 1
-            _put(ws, row, 1, labels.get(s.get("name"), s.get("name")), font=BOLD)
+            _put(ws, row, 1, labels.get(s.get("name", ""), s.get("name")), font=BOLD)
             _put(ws, row, 2, s["description"])
     row += 1
     _put(ws, row, 1, "Note", font=BOLD)
@@ -563,7 +563,7 @@ def _summary_sheet(ws, summary: pd.DataFrame) -> None:
     for i, rec in enumerate(summary.itertuples(index=False), start=1):
         row = header_row + i
         rec = dict(zip(columns, rec))
-        fmt = SUMMARY_FORMATS.get(rec.get("unit"), DETAIL)
+        fmt = SUMMARY_FORMATS.get(rec.get("unit", ""), DETAIL)
         for col, key in enumerate(columns, start=1):
             value = rec[key]
             if key in value_columns and isinstance(value, float) and math.isinf(value) \

@@ -236,14 +236,14 @@ def default_jobs(work_seconds: float, cluster: str | None, precision: float | No
 @contextlib.contextmanager
 def replications_in(out: Path | None, scns: list[Scenario], seed: int, n_weeks: int, *, identity: dict,
                     resume: bool, progress: Callable[[int, int], None] | None, notify: Callable[[str], None],
-                    check_folder: Callable[[], None], task: Callable[..., dict[str, np.ndarray]] | None = None,
+                    check_folder: Callable[[Path], None], task: Callable[..., dict[str, np.ndarray]] | None = None,
                     task_args: tuple = ()) -> Iterator[Replications]:
     """The replications of a run or a study, ready to fill: the one orchestration that :func:`run` and
     :func:`workforce_sim.studies.sensitivity.sensitivity` share.
 
     With ``out``, the folder is locked (one writer at a time) and recovered, the replications stored there for
     ``identity`` are loaded and new ones stored as they finish; a new run (not ``resume``) first calls
-    ``check_folder()``, which refuses a folder holding another's results. The caller writes its files inside the
+    ``check_folder(out)``, which refuses a folder holding another's results. The caller writes its files inside the
     block; the stored batches are cleared when it leaves without an error.
     """
     with contextlib.ExitStack() as stack:
@@ -253,7 +253,7 @@ def replications_in(out: Path | None, scns: list[Scenario], seed: int, n_weeks: 
             recover_run_folder(out)
             store = ReplicationStore(out, identity, notify)
             if not (resume and store.exists()):  # a resumed run was checked when it started
-                check_folder()
+                check_folder(out)
             store.open(resume)
         work = Replications(scns, seed, n_weeks, store, progress, task=task, task_args=task_args)
         if store is not None:
@@ -395,7 +395,8 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     n_weeks = weeks_for_years(plan.years)
     identity = _identity(scns, plan, n_weeks)
     with replications_in(plan.out, scns, seed, n_weeks, identity=identity, resume=resume, progress=progress,
-                         notify=plan.notify, check_folder=lambda: _check_folder(plan.out, scns, replace, plan.notify),
+                         notify=plan.notify,
+                         check_folder=lambda folder: _check_folder(folder, scns, replace, plan.notify),
                          task_args=(uncertainty,)) as work:
         result = _replicated(work, scns, plan, identity)
         if plan.out is not None:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +33,8 @@ def atomic_write(path: Path, write: Callable[[IO], object], binary: bool = False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.p{os.getpid()}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": "", "encoding": "utf-8"})) as fh:
+        fh: IO = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", newline="", encoding="utf-8")
+        with fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -59,7 +61,7 @@ def pid_alive(pid: int) -> bool:
     """Whether a process with this id is running on this machine."""
     if pid <= 0:
         return False
-    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl-C on Windows
+    if sys.platform == "win32":  # os.kill(pid, 0) would send Ctrl-C on Windows
         import ctypes
 
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

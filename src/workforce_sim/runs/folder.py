@@ -8,8 +8,9 @@ import json
 import os
 import re
 import shutil
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -133,7 +134,10 @@ def _has_carriage_return(df: pd.DataFrame) -> bool:
 
 def write_json(obj: dict, path: Path) -> None:
     """Write ``obj`` to ``path`` as indented JSON, atomically."""
-    atomic_write(Path(path), lambda fh: (json.dump(obj, fh, indent=2, default=str), fh.write("\n")))
+    def write(fh: IO) -> None:
+        json.dump(obj, fh, indent=2, default=str)
+        fh.write("\n")
+    atomic_write(Path(path), write)
 
 
 WORKBOOK = "results.xlsx"
@@ -169,8 +173,7 @@ def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = Non
     tables = {"weekly.csv": weekly, "summary.csv": result.summary, "budget.csv": result.budget}
     tables.update(extra or {})
     writers: dict[str, Callable[[Path], None]] = {
-        name: (lambda path, df=df, name=name: write_csv(df, path, plain=name != "weekly.csv"))
-        for name, df in tables.items()}
+        name: partial(write_csv, df, plain=name != "weekly.csv") for name, df in tables.items()}
     writers.update(files(result) if files is not None else {})
     writers["manifest.json"] = lambda path: write_json(result.manifest, path)
     return commit_files(out_dir, writers)

@@ -48,8 +48,9 @@ BUDGET_NEEDS = {"scenario", "financial_year", "days", "item", "cash", "cash_ci95
 
 
 
-COMPARE_NEEDS = {"scenario", "cost_per_year", "cost_difference_per_year", "p_sustained", "p_sustained_difference_ci95_low",
-                 "net_present_cost_difference_ci95_high", "breach_weeks_avoided_ci95_high", "outcome_vs_first",
+COMPARE_NEEDS = {"scenario", "cost_per_year", "cost_difference_per_year", "p_sustained",
+                 "p_sustained_difference_ci95_low", "net_present_cost_difference_ci95_high",
+                 "breach_weeks_avoided_ci95_high", "outcome_vs_first",
                  "cost_vs_first", "agency_share_pct_end"}
 
 

@@ -27,7 +27,8 @@ import numpy as np
 from .files import atomic_write
 
 PARTIAL = ".partial"
-CHUNK_NAME = re.compile(r"s(\d{3,})-r(\d{7,})-(\d{7,})-([0-9a-f]{64})\.npz")  # a sensitivity analysis may run thousands of points
+# a sensitivity analysis may run thousands of points
+CHUNK_NAME = re.compile(r"s(\d{3,})-r(\d{7,})-(\d{7,})-([0-9a-f]{64})\.npz")
 
 
 def _to_stderr(message: str) -> None:
@@ -67,7 +68,8 @@ class ReplicationStore:
                             "starting afresh; to continue it instead, run its command again with --resume.")
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
-        atomic_write(self.dir / "run.json", lambda fh: fh.write(json.dumps(self.identity, indent=1, default=str).encode()), binary=True)
+        identity = json.dumps(self.identity, indent=1, default=str).encode()
+        atomic_write(self.dir / "run.json", lambda fh: fh.write(identity), binary=True)
 
     def _stored_identity(self):
         path = self.dir / "run.json"
@@ -87,7 +89,8 @@ class ReplicationStore:
     def save(self, scenario: int, reps: list[int], arrays: dict[str, np.ndarray]) -> None:
         """Write one finished chunk of replications of one scenario (atomically), named with its checksum."""
         buf = io.BytesIO()
-        np.savez(buf, _reps=np.asarray(reps), **arrays)
+        # numpy's stub lets **arrays fill savez's allow_pickle: bool; the keys are measures, never allow_pickle
+        np.savez(buf, _reps=np.asarray(reps), **arrays)  # type: ignore[arg-type]
         data = buf.getvalue()
         name = f"s{scenario:03d}-r{reps[0]:07d}-{reps[-1]:07d}-{hashlib.sha256(data).hexdigest()}.npz"
         atomic_write(self.dir / name, lambda fh: fh.write(data), binary=True)

@@ -67,7 +67,8 @@ class WorkingCalendar:
 
     def date_of(self, t: float) -> dt.date:
         """The calendar date of clock time ``t`` (working days from the start; the working day it falls in)."""
-        day = np.busday_offset(np.datetime64(self.start, "D"), int(np.floor(t)), roll="forward", busdaycal=self._busdaycal)
+        day = np.busday_offset(np.datetime64(self.start, "D"), int(np.floor(t)), roll="forward",
+                               busdaycal=self._busdaycal)
         return day.astype(dt.date)
 
     def working_days_between(self, a: dt.date, b: dt.date) -> int:

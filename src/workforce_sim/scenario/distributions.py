@@ -18,7 +18,7 @@ analysis and ``run --uncertainty`` use its range (see :mod:`workforce_sim.scenar
 
 from __future__ import annotations
 
-from typing import Annotated, Callable, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Callable, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
@@ -60,7 +60,7 @@ class _Dist(BaseModel):
 _FROZEN: dict[tuple[type, str], object] = {}
 
 
-def _frozen_of(dist: _Dist):
+def _frozen_of(dist: _Dist | _Uncertain):
     """``dist.frozen()``, made once per distinct distribution (scipy takes about a millisecond to build one)."""
     key = (type(dist), dist.model_dump_json())
     got = _FROZEN.get(key)
@@ -291,6 +291,9 @@ class _Uncertain(BaseModel):
 
     label: str = Field("", max_length=120, description="the setting in a few plain words, for tables and reports")
     source: str = Field("", max_length=300, description="where the range comes from, in a few words")
+    if TYPE_CHECKING:  # every kind has them, each in its own place among its fields
+        low: float
+        high: float
 
     @model_validator(mode="after")
     def _order(self):

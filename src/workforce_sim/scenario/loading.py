@@ -15,17 +15,19 @@ import difflib
 import io
 import tomllib
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .distributions import UNCERTAIN_KINDS, UncertainSetting
 from .schema import SHOWN_AS_PERCENT, CaseGroup, Scenario, StaffGroup
 
-CSV_KEYS = {"staff_file": ("staff", StaffGroup), "open_cases_file": ("open_cases", CaseGroup)}
+CSV_KEYS: dict[str, tuple[str, type[BaseModel]]] = {"staff_file": ("staff", StaffGroup),
+                                                     "open_cases_file": ("open_cases", CaseGroup)}
 
 
 class ScenarioError(Exception):
@@ -59,7 +61,8 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
     """A scenario file from a path, a path relative to another file, or a bundled name."""
     p = Path(ref)
     if not str(ref).strip() or p.name in ("", ".", ".."):
-        raise ScenarioError([f"{_fmt_value(str(ref))}: not a scenario file; give the name or path of one, e.g. \"baseline\""])
+        raise ScenarioError([f"{_fmt_value(str(ref))}: not a scenario file; give the name or path of one, e.g. "
+                             "\"baseline\""])
     candidates = []
     if relative_to is not None and not p.is_absolute():
         candidates.append(relative_to.parent / p)
@@ -194,9 +197,10 @@ class _Origins:
         if n.mark:
             found.append(n.mark)
         for part in loc:
-            n = n.kids.get(part)
-            if n is None:
+            kid = n.kids.get(part)
+            if kid is None:
                 return max(found) if found else None
+            n = kid
             if n.mark:
                 found.append(n.mark)
         stack = list(n.kids.values())
@@ -235,14 +239,15 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
             raise ScenarioError([f"{path}: not a file; expected a CSV file with columns from: {expected}"])
         raise ScenarioError([f"{path}: cannot be read: No such file or directory"])
     text = _read_text(path, "utf-8-sig")
-    rows = []
+    rows: list[dict] = []
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         cols = reader.fieldnames or []
         if len(cols) == 1 and (";" in cols[0] or "\t" in cols[0]):
             sep = "semicolons" if ";" in cols[0] else "tabs"
             raise ScenarioError([f"{path}: line 1: the columns seem to be separated by {sep}; the file should be "
-                                 f"comma-separated (in Excel: Save As, CSV UTF-8 (Comma delimited)), with columns from: {expected}"])
+                                 "comma-separated (in Excel: Save As, CSV UTF-8 (Comma delimited)), with columns "
+                                 f"from: {expected}"])
         if cols and not any(c.strip() in fields for c in cols):  # not the kind of file meant: show none of its content
             raise ScenarioError([f"{path}: line 1: does not look like a {key} file: its first line should name "
                                  f"columns from: {expected}"])
@@ -268,7 +273,8 @@ def _read_csv(path: Path, model: type[BaseModel], origin: dict, key: str) -> lis
                         v = base(float(v)) if base is int and float(v).is_integer() else base(v)
                     except (ValueError, OverflowError):
                         kind = "a whole number" if base is int else "a number"
-                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {_fmt_value(v)[1:-1]!r}: must be {kind}"]) from None
+                        raise ScenarioError([f"{path}: line {line_no}, column {c} = {_fmt_value(v)[1:-1]!r}: "
+                                             f"must be {kind}"]) from None
                 clean[c] = v
             origin[(key, len(rows))] = f"{path}: line {line_no}"
             rows.append(clean)
@@ -293,7 +299,8 @@ def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> d
     base: dict = {}
     if parent is not None:
         if not isinstance(parent, str):
-            raise ScenarioError([f"{path}: extends = {_fmt_value(parent)}: must be the name or path of another scenario file"])
+            raise ScenarioError([f"{path}: extends = {_fmt_value(parent)}: must be the name or path of another "
+                                 "scenario file"])
         try:
             parent_path = resolve_path(parent, relative_to=path)
         except ScenarioError as exc:
@@ -307,7 +314,8 @@ def _load_layers(path: Path, origin: _Origins, seen: tuple[Path, ...] = ()) -> d
             if list_key in data:
                 raise ScenarioError([f"{path}: give either {file_key} or [[{list_key}]] entries, not both"])
             if not isinstance(ref, str) or not ref.strip():
-                raise ScenarioError([f"{path}: {file_key} = {_fmt_value(ref)}: must be the name of a CSV file next to the scenario"])
+                raise ScenarioError([f"{path}: {file_key} = {_fmt_value(ref)}: must be the name of a CSV file next to "
+                                     "the scenario"])
             data[list_key] = _read_csv(path.parent / ref, model, row_origins, list_key)
     merged = _merge(base, data, origin, str(path))
     for row_path, src in row_origins.items():  # rows read from CSV are blamed on their file and line
@@ -321,9 +329,11 @@ def _apply_override(data: dict, ov: Override, origin: _Origins) -> None:
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not one of them"])
+                raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not "
+                                     "one of them"])
             if not isinstance(node[int(part)], (dict, list)):
-                node[int(part)] = {}  # a key inside a plain value: the value becomes a table (and the schema says what is wrong)
+                # a key inside a plain value: the value becomes a table (and the schema says what is wrong)
+                node[int(part)] = {}
             node = node[int(part)]
         else:
             if part not in node or not isinstance(node[part], (dict, list)):
@@ -419,20 +429,20 @@ def _dotted(path: list) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _describe(err: dict, data: dict, origin: _Origins, default_src: str) -> str:
+def _describe(err: Mapping[str, Any], data: dict, origin: _Origins, default_src: str) -> str:
     """One validation error as a line: the source that set the value, the key path, the value and what was expected."""
     src, text = _described(err, data, origin, default_src)
     return f"{src}: {text}"
 
 
-def _described(err: dict, data: dict, origin: _Origins, default_src: str) -> tuple[str, str]:
+def _described(err: Mapping[str, Any], data: dict, origin: _Origins, default_src: str) -> tuple[str, str]:
     """(the source that set the value, "key = value: what was expected") for one validation error."""
     path, value, found = _walk(data, err["loc"])
     src = _blame(origin, tuple(path), default_src)
     return src, _error_text(err, path, value, found)
 
 
-def _error_text(err: dict, path: list, value: Any, found: bool) -> str:
+def _error_text(err: Mapping[str, Any], path: list, value: Any, found: bool) -> str:
     key = _dotted(path)
     kind = err["type"]
     msg = err["msg"]
@@ -462,8 +472,9 @@ def _error_text(err: dict, path: list, value: Any, found: bool) -> str:
     return f"{key} = {_fmt_value(value)}: {msg}"
 
 
-UNCERTAIN_FORMS = (f"uncertain must be one of: {', '.join(UNCERTAIN_KINDS)}, e.g. {{ uncertain = \"uniform\", low = 0.5, "
-                   "high = 2.5 }, { uncertain = \"triangular\", low = 0.5, central = 1.5, high = 3 } or "
+UNCERTAIN_FORMS = (f"uncertain must be one of: {', '.join(UNCERTAIN_KINDS)}, e.g. "
+                   "{ uncertain = \"uniform\", low = 0.5, high = 2.5 }, "
+                   "{ uncertain = \"triangular\", low = 0.5, central = 1.5, high = 3 } or "
                    "{ uncertain = \"normal\", mean = 1.5, sd = 0.4, low = 0.5, high = 2.5 }")
 
 
@@ -515,7 +526,7 @@ def _move_start(data: dict, start: dt.date, src: str) -> None:
                 lv[key] = shifted(lv[key], old, start)
 
 
-def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None = None,
+def load_scenario(ref: str | Path | dict, overrides: Sequence[str | Override] | None = None,
                   start: dt.date | None = None) -> Scenario:
     """Load, merge, override and validate a scenario.
 
@@ -532,7 +543,8 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
         parent = data.pop("extends", None)
         src = "<scenario>"
         if parent is not None and not isinstance(parent, str):
-            raise ScenarioError([f"{src}: extends = {_fmt_value(parent)}: must be the name or path of another scenario file"])
+            raise ScenarioError([f"{src}: extends = {_fmt_value(parent)}: must be the name or path of another "
+                                 "scenario file"])
         if parent is not None:
             base = _load_layers(resolve_path(parent), origin)
             data = _merge(base, data, origin, src)
@@ -559,6 +571,7 @@ def load_scenario(ref: str | Path | dict, overrides: list[str | Override] | None
     scn, problems = _validated(data, origin, src)
     if problems:
         raise ScenarioError([f"{where}: {text}" for where, text in problems])
+    assert scn is not None  # _validated gives the scenario whenever it finds no problems
     if scn.uncertain:
         _check_uncertain(scn, data, origin, src)
     return scn
@@ -644,9 +657,11 @@ def _annotation_at(key: str, data: dict | None) -> tuple[Any, list]:
         ann, _ = _unwrap(ann)
         members = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, _UnionType) else ()
         if members:  # a union of tables: the table's tag (type, dist, uncertain) says which
-            tag = next(((k, node[k]) for k in ("type", "dist", UNCERTAIN) if isinstance(node, dict) and k in node), None)
+            tag = next(((k, node[k]) for k in ("type", "dist", UNCERTAIN) if isinstance(node, dict) and k in node),
+                       None)
             ann = next((m for m in members if isinstance(m, type) and issubclass(m, BaseModel) and tag
-                        and tag[0] in m.model_fields and typing.get_args(m.model_fields[tag[0]].annotation) == (tag[1],)),
+                        and tag[0] in m.model_fields
+                        and typing.get_args(m.model_fields[tag[0]].annotation) == (tag[1],)),
                        None)
             if ann is None:
                 return None, []
@@ -686,7 +701,7 @@ def _unwrap(ann: Any) -> tuple[Any, list]:
         return ann, metadata
 
 
-def as_setting(value: float, kind: type) -> float | int:
+def as_setting(value: float, kind: type | None) -> float | int:
     """A value for a setting (drawn, or at a design point), rounded to a whole number when the setting is one."""
     return int(round(value)) if kind is int else float(value)
 
@@ -731,7 +746,7 @@ def _gather_uncertain(data: dict, origin: _Origins, src: str, overridden: list[s
         data[UNCERTAIN] = record  # not a table: the schema says what is wrong
 
 
-def _spec_error(err: dict, path: tuple, table: dict, data: dict, origin: _Origins, src: str) -> str:
+def _spec_error(err: Mapping[str, Any], path: tuple, table: dict, data: dict, origin: _Origins, src: str) -> str:
     """One problem with an uncertain setting's table, as a line naming its key."""
     where, key = _blame(origin, path, src), _dotted(list(path))
     kind = table.get(UNCERTAIN)
@@ -739,7 +754,7 @@ def _spec_error(err: dict, path: tuple, table: dict, data: dict, origin: _Origin
         return f"{where}: {key}.{UNCERTAIN} = {_fmt_value(kind)}: must be one of: {', '.join(UNCERTAIN_KINDS)}"
     if err["type"] == "missing":
         needs = {"uniform": "low and high (and may have central)", "triangular": "low, central and high",
-                 "normal": "mean, sd, low and high"}[kind]
+                 "normal": "mean, sd, low and high"}[cast(str, kind)]  # a field is missing once the kind is known
         return f"{where}: {key}.{err['loc'][-1]}: missing; a {kind} uncertain setting needs {needs}"
     return _describe(dict(err, loc=path + tuple(err["loc"])), data, origin, src)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution, UncertainSetting
 
-GRADES = ("asye", "social_worker", "senior_social_worker", "team_manager")  # the one list of grades, in this order
-Grade = Literal[GRADES]
+Grade = Literal["asye", "social_worker", "senior_social_worker", "team_manager"]  # the one list of grades, in order
+GRADES: tuple[Grade, ...] = get_args(Grade)
 PostGrade = Literal["social_worker", "senior_social_worker", "team_manager"]
 Contract = Literal["permanent", "agency"]
 CaseType = Literal["assessment", "cin", "cp", "cla", "early_help"]
@@ -99,12 +99,16 @@ class Standards(Strict):
     """Practice standards and the manageable-caseload threshold."""
 
     manageable_caseload: Positive = Field(
-        18.0, description="cases per case-holding FTE at or below which caseloads count as manageable (local benchmark; there is no national cap)")
+        18.0, description="cases per case-holding FTE at or below which caseloads count as manageable (local "
+                          "benchmark; there is no national cap)")
     decision_days: Positive = Field(1.0, description="working days to decide on a contact (Working Together 2018)")
-    assessment_days: Positive = Field(45.0, description="working days to complete a child and family assessment (Working Together 2018)")
-    icpc_days: Positive = Field(15.0, description="working days from strategy discussion to initial child protection conference")
+    assessment_days: Positive = Field(45.0, description="working days to complete a child and family assessment "
+                                                        "(Working Together 2018)")
+    icpc_days: Positive = Field(15.0, description="working days from strategy discussion to initial child protection "
+                                                  "conference")
     breach_weeks: Annotated[int, Field(ge=1)] = Field(
-        4, description="consecutive weeks the caseload (unallocated cases included) must be above the threshold to count as a breach")
+        4, description="consecutive weeks the caseload (unallocated cases included) must be above the threshold to "
+                       "count as a breach")
 
 
 class Source(Strict):
@@ -114,11 +118,13 @@ class Source(Strict):
     referral_share: Probability = Field(description="share of this source's contacts that become referrals")
     early_help_share: Probability = Field(description="share of this source's contacts sent to early help")
     partner: bool = Field(True, description="whether the partners' threshold factor applies to this source")
-    trend_per_year: Growth | None = Field(None, description="growth per year for this source; default the demand-wide trend")
+    trend_per_year: Growth | None = Field(None, description="growth per year for this source; default the "
+                                                            "demand-wide trend")
 
 
 class Demand(Strict):
-    """Contacts arriving at the front door: how many come from each source, how they grow, and how they vary by month."""
+    """Contacts arriving at the front door: how many come from each source, how they grow, and how they vary by
+    month."""
 
     sources: dict[str, Source] = Field(min_length=1)
     trend_per_year: Growth = Field(0.0, description="growth of contacts per year, e.g. 0.03 for 3% a year")
@@ -136,7 +142,8 @@ class FrontDoor(Strict):
 
 
 class EarlyHelp(Strict):
-    """Early help for families: how many take it up, how long it lasts, and how many are later referred to social care."""
+    """Early help for families: how many take it up, how long it lasts, and how many are later referred to social
+    care."""
 
     engagement_share: Probability
     duration_weeks: Distribution
@@ -189,25 +196,41 @@ class WorkloadPoints(Strict):
     cla: Positive = 1.0
 
 
+DriftingPlan = Literal["cin", "cp", "cla"]
+WaitingWork = Literal["s47", "cp", "cla", "assessment", "cin"]  # the kinds of waiting case allocation orders
+
+
+def _drifting_plans() -> list[DriftingPlan]:
+    return ["cin", "cp"]
+
+
+def _allocation_order() -> list[WaitingWork]:
+    return ["s47", "cp", "cla", "assessment", "cin"]
+
+
 class Drift(Strict):
     """Plans that stop moving when their worker is overloaded or nobody holds them (illustrative)."""
 
     effect: NonNegative = Field(
-        0.5, description="how much a plan slows per unit of its worker's pressure above capacity: it moves at 1 / (1 + effect x (pressure - 1)); 0 turns drift off")
-    plans: list[Literal["cin", "cp", "cla"]] = Field(
-        default_factory=lambda: ["cin", "cp"], description="plans that drift (they also stand still while unallocated)")
+        0.5, description="how much a plan slows per unit of its worker's pressure above capacity: it moves at 1 / (1 + "
+                         "effect x (pressure - 1)); 0 turns drift off")
+    plans: list[DriftingPlan] = Field(
+        default_factory=_drifting_plans, description="plans that drift (they also stand still while unallocated)")
     outcome_effect: NonNegative = Field(
-        0.5, description="relative rise, per year of drift, in the chance a child protection plan ends in care and in the chance the case comes back after closing")
+        0.5, description="relative rise, per year of drift, in the chance a child protection plan ends in care and in "
+                         "the chance the case comes back after closing")
 
 
 class Cases(Strict):
-    """How referrals move through social care: assessments, section 47 enquiries, conferences, plans and the weight of each case."""
+    """How referrals move through social care: assessments, section 47 enquiries, conferences, plans and the weight
+    of each case."""
 
     assessment_days: Distribution = Field(
         description="working days of work an assessment takes once allocated, when its worker is not overloaded "
                     "(waits, pressure and conferences add to it; DfE's durations count from referral)")
     pressure_slowdown: NonNegative = Field(
-        description="extra assessment time per unit of caseload pressure above the manageable threshold (0.8: 20% over the threshold takes 16% longer)")
+        description="extra assessment time per unit of caseload pressure above the manageable threshold (0.8: 20% over "
+                    "the threshold takes 16% longer)")
     s47_share: Probability
     icpc_share_of_s47: Probability
     cp_plan_share_of_icpc: Probability
@@ -224,11 +247,13 @@ class ReReferral(Strict):
     A returning child reaches the front door as a contact about a known child. DfE counts the
     referral a re-referral only if it is within 12 months of the child's previous referral."""
 
-    probability: Probability = Field(description="chance a closed case comes back (within the delay), before the factors below")
+    probability: Probability = Field(description="chance a closed case comes back (within the delay), before the "
+                                                 "factors below")
     late_assessment_factor: Annotated[float, Field(ge=1.0)] = 1.0
     pressure_factor: Annotated[float, Field(ge=1.0)] = 1.0
     early_help_not_engaged_factor: Annotated[float, Field(ge=1.0)] = 1.0
-    delay_weeks: Distribution = Field(description="weeks from closure to the contact about the returning child (at most 52)")
+    delay_weeks: Distribution = Field(description="weeks from closure to the contact about the returning child "
+                                                  "(at most 52)")
     closed_before_start_per_year: NonNegative = Field(
         0.0, description="cases closed in the year before the run starts; they may return during the first year")
 
@@ -242,19 +267,24 @@ class GradeCapacity(Strict):
 
 
 class Turnover(Strict):
-    """Staff leaving: how many permanent and agency staff leave each year, how pressure and supervision raise that, and notice periods."""
+    """Staff leaving: how many permanent and agency staff leave each year, how pressure and supervision raise that,
+    and notice periods."""
 
-    permanent_per_year: Annotated[dict[Grade, Probability], AfterValidator(_every_grade)] = Field(description="share of permanent staff of each grade leaving in a year at normal pressure")
+    permanent_per_year: Annotated[dict[Grade, Probability], AfterValidator(_every_grade)] = Field(
+        description="share of permanent staff of each grade leaving in a year at normal pressure")
     agency_per_year: Probability
-    pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure above the threshold")
+    pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure "
+                                                     "above the threshold")
     pressure_smoothing_weeks: Annotated[float, Field(ge=1.0)] = 13.0
-    supervision_effect: NonNegative = Field(0.0, description="relative rise in leaving per unit of supervision overload")
+    supervision_effect: NonNegative = Field(
+        0.0, description="relative rise in leaving per unit of supervision overload")
     notice_weeks_permanent: NonNegative = 6.0
     notice_weeks_agency: NonNegative = 1.0
 
 
 class Recruitment(Strict):
-    """Filling vacant posts: how long recruitment takes, how often a round fails, and the yearly intake of newly qualified social workers."""
+    """Filling vacant posts: how long recruitment takes, how often a round fails, and the yearly intake of newly
+    qualified social workers."""
 
     time_to_hire_weeks: Distribution
     round_failure_share: Probability
@@ -263,19 +293,24 @@ class Recruitment(Strict):
 
 
 class Agency(Strict):
-    """Agency social workers: how much of the vacancy gap they cover, the cap on their numbers, and when teams take on more under pressure."""
+    """Agency social workers: how much of the vacancy gap they cover, the cap on their numbers, and when teams take
+    on more under pressure."""
 
     max_share_of_posts: Probability = Field(description="cap on agency FTE as a share of funded case-work posts")
     cover_share: Probability = Field(1.0, description="share of vacancies the council seeks agency cover for")
     time_to_start_weeks: Distribution
     project_share_of_posts: Probability = Field(
-        0.0, description="agency FTE a team may buy above its establishment under sustained pressure, as a share of its posts (0: never)")
+        0.0, description="agency FTE a team may buy above its establishment under sustained pressure, as a share of "
+                         "its posts (0: never)")
     project_pressure: Positive = Field(
-        1.15, description="a team buys agency above establishment while its smoothed pressure (held and waiting work over capacity) is above this")
+        1.15, description="a team buys agency above establishment while its smoothed pressure (held and waiting work "
+                          "over capacity) is above this")
     project_release_pressure: Positive = Field(
-        0.95, description="agency above establishment is released, one a week, while the team's smoothed pressure is below this")
+        0.95, description="agency above establishment is released, one a week, while the team's smoothed pressure is "
+                          "below this")
     leavers_return_share: Probability = Field(
-        0.0, description="share of permanent leavers under sustained pressure who come back as agency workers to cover their own post")
+        0.0, description="share of permanent leavers under sustained pressure who come back as agency workers to cover "
+                         "their own post")
     return_pressure: Positive = Field(
         1.0, description="smoothed caseload pressure above which a permanent leaver may come back as an agency worker")
 
@@ -284,12 +319,15 @@ class Allocation(Strict):
     """How team managers give cases to workers (practice notes: allocation)."""
 
     ceiling_share: Annotated[float, Field(ge=1.0)] = Field(
-        1.3, description="when nobody has room under capacity, cases go to the least loaded worker up to this multiple of capacity; above it they wait unallocated")
-    priority: list[Literal["s47", "cp", "cla", "assessment", "cin"]] = Field(
-        default_factory=lambda: ["s47", "cp", "cla", "assessment", "cin"],
-        description="order in which waiting cases are allocated (s47: assessments with a section 47 enquiry); first come first served within each")
+        1.3, description="when nobody has room under capacity, cases go to the least loaded worker up to this multiple "
+                         "of capacity; above it they wait unallocated")
+    priority: list[WaitingWork] = Field(
+        default_factory=_allocation_order,
+        description="order in which waiting cases are allocated (s47: assessments with a section 47 enquiry); first "
+                    "come first served within each")
     strategy_discussion_days: NonNegative = Field(
-        1.0, description="working days from a referral to its section 47 strategy discussion, held on a duty basis whether or not the case is allocated")
+        1.0, description="working days from a referral to its section 47 strategy discussion, held on a duty basis "
+                         "whether or not the case is allocated")
 
 
 class Absence(Strict):
@@ -300,7 +338,8 @@ class Absence(Strict):
 
 
 class Workforce(Strict):
-    """The social work workforce: caseload capacity, new starters, leaving, recruitment, agency cover, absence and case allocation."""
+    """The social work workforce: caseload capacity, new starters, leaving, recruitment, agency cover, absence and
+    case allocation."""
 
     capacity_points: GradeCapacity = Field(description="weighted caseload one FTE can be allocated, by grade")
     asye_protected_share: Probability = 0.9
@@ -318,12 +357,17 @@ class Workforce(Strict):
 class Costs(Strict):
     """What staff and recruitment cost (councils should put in their own figures)."""
 
-    salary: Annotated[dict[Grade, Positive], AfterValidator(_every_grade)] = Field(description="annual basic pay per FTE at the start date, by grade")
-    on_cost_share: Probability = Field(description="employer on-costs (pension, National Insurance) as a share of salary")
-    pay_award_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(ge=-0.5, le=1.0, description="pay rise applied each 1 April")
-    agency_premium_per_year: NonNegative = Field(description="extra cost of an agency FTE over a permanent one (salary and on-costs)")
+    salary: Annotated[dict[Grade, Positive], AfterValidator(_every_grade)] = Field(
+        description="annual basic pay per FTE at the start date, by grade")
+    on_cost_share: Probability = Field(
+        description="employer on-costs (pension, National Insurance) as a share of salary")
+    pay_award_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(
+        ge=-0.5, le=1.0, description="pay rise applied each 1 April")
+    agency_premium_per_year: NonNegative = Field(
+        description="extra cost of an agency FTE over a permanent one (salary and on-costs)")
     cost_per_hire: NonNegative = Field(description="cost of each permanent hire (interviews, checks, induction)")
-    cost_per_recruitment_round: NonNegative = Field(description="cost of each recruitment round (advert, agency search)")
+    cost_per_recruitment_round: NonNegative = Field(
+        description="cost of each recruitment round (advert, agency search)")
     asye_support_per_starter: NonNegative = Field(description="support and training for each newly qualified starter")
     deflator_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(0.02, ge=-0.5, le=1.0, description=(
         "general inflation a year (HM Treasury GDP deflator) used to show costs in real terms, in the prices of the "
@@ -360,20 +404,25 @@ class TeamManagers(LeverBase):
     posts: Count = Field(1, description="extra team manager posts (more supervision capacity)")
 
 
+def _retained_grades() -> list[Grade]:
+    return ["social_worker", "senior_social_worker"]
+
+
 class Retention(LeverBase):
     """Lever: a retention payment that makes eligible permanent staff less likely to leave."""
 
     type: Literal["retention"]
     leaving_reduction: Probability = Field(0.15, description="relative fall in leaving among eligible permanent staff")
     payment_per_worker_per_year: NonNegative = 2000.0
-    grades: list[Grade] = Field(default_factory=lambda: ["social_worker", "senior_social_worker"])
+    grades: list[Grade] = Field(default_factory=_retained_grades)
 
 
 class RecruitmentCampaign(LeverBase):
     """Lever: a recruitment campaign that makes hiring quicker and means fewer recruitment rounds fail."""
 
     type: Literal["recruitment_campaign"]
-    time_to_hire_factor: Annotated[float, Field(gt=0, le=1)] = Field(0.8, description="recruitment rounds take this share of their usual time")
+    time_to_hire_factor: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.8, description="recruitment rounds take this share of their usual time")
     round_failure_reduction: Probability = Field(0.3, description="relative fall in the share of rounds that fail")
 
 
@@ -383,7 +432,8 @@ class NqswAcademy(LeverBase):
     type: Literal["nqsw_academy"]
     extra_cohort: Count = Field(4, description="newly qualified social workers each year on top of the usual cohort")
     cost_per_starter: NonNegative = Field(5000.0, description="supervision and training for each extra starter")
-    team: str | None = Field(None, description="team given new posts when there are not enough vacancies (default: the largest case-holding team)")
+    team: str | None = Field(None, description="team given new posts when there are not enough vacancies (default: the "
+                                               "largest case-holding team)")
 
 
 class AgencyCap(LeverBase):
@@ -391,24 +441,29 @@ class AgencyCap(LeverBase):
 
     type: Literal["agency_cap"]
     max_share_of_posts: Probability = Field(description="new cap on agency FTE as a share of funded posts")
-    release_over_weeks: NonNegative = Field(26.0, description="agency staff above the new cap are released evenly over this many weeks")
+    release_over_weeks: NonNegative = Field(26.0, description="agency staff above the new cap are released evenly over "
+                                                              "this many weeks")
 
 
 class EarlyHelpInvestment(LeverBase):
     """Lever: investment in early help, so more families engage and fewer step up to social care or come back."""
 
     type: Literal["early_help"]
-    engagement_increase: Probability = Field(0.10, description="added to the share of families who engage with early help")
+    engagement_increase: Probability = Field(0.10, description="added to the share of families who engage with "
+                                                               "early help")
     step_up_reduction: Probability = Field(0.20, description="relative fall in step-ups from early help to social care")
-    re_referral_reduction: Probability = Field(0.10, description="relative fall in returns of cases stepped down to early help")
+    re_referral_reduction: Probability = Field(0.10, description="relative fall in returns of cases stepped down to "
+                                                                 "early help")
 
 
 class ThresholdTraining(LeverBase):
-    """Lever: threshold training for partner agencies, so they make fewer contacts and fewer of them become referrals."""
+    """Lever: threshold training for partner agencies, so they make fewer contacts and fewer of them become
+    referrals."""
 
     type: Literal["threshold_training"]
     contact_reduction: Probability = Field(0.05, description="relative fall in contacts from partner agencies")
-    referral_reduction: Probability = Field(0.10, description="relative fall in partners' contacts that become referrals")
+    referral_reduction: Probability = Field(0.10, description="relative fall in partners' contacts that "
+                                                              "become referrals")
 
 
 Lever = Annotated[
@@ -445,7 +500,8 @@ class CaseGroup(Strict):
 
 
 class Scenario(Strict):
-    """A whole council: its demand, how cases flow, its workforce, teams, staff and open cases at the start, costs and levers."""
+    """A whole council: its demand, how cases flow, its workforce, teams, staff and open cases at the start, costs
+    and levers."""
 
     name: ScenarioName = Field(description="names the output folder (outputs/NAME), so a plain folder name")
     description: str = ""
@@ -500,12 +556,14 @@ class Scenario(Strict):
             if abs(t - 1.0) > SHARE_TOLERANCE:
                 out.append((f"cases.plans.{kind}.ends", round(t, 6), "shares must add up to 1"))
             if getattr(e, kind) > 0:
-                out.append((f"cases.plans.{kind}.ends.{kind}", getattr(e, kind), "a plan cannot end in a plan of its own type"))
+                out.append((f"cases.plans.{kind}.ends.{kind}", getattr(e, kind),
+                            "a plan cannot end in a plan of its own type"))
         for name, src in self.demand.sources.items():
             r = src.referral_share * (self.demand.partner_threshold_factor if src.partner else 1.0)
             if r + src.early_help_share > 1.0 + 1e-9:
                 out.append((f"demand.sources.{name}", round(r + src.early_help_share, 6),
-                            "referral share (after the partner threshold factor) plus early help share must be at most 1"))
+                            "referral share (after the partner threshold factor) plus early help share must "
+                            "be at most 1"))
         return out
 
     def _team_problems(self) -> list[tuple[str, object, str]]:
@@ -518,9 +576,9 @@ class Scenario(Strict):
             if "screening" in team.handles and len(team.handles) > 1:
                 out.append((f"teams.{tname}.handles", list(team.handles),
                             "a team that screens contacts at the front door cannot also hold cases"))
-        for w in ("screening",) + HELD_CASE_TYPES:
-            if w not in handled:
-                out.append(("teams", sorted(self.teams), f"some team must handle '{w}'"))
+        for work in ("screening",) + HELD_CASE_TYPES:
+            if work not in handled:
+                out.append(("teams", sorted(self.teams), f"some team must handle '{work}'"))
         return out
 
     def _staff_problems(self) -> list[tuple[str, object, str]]:
@@ -531,7 +589,7 @@ class Scenario(Strict):
             if g.team not in self.teams:
                 out.append((f"staff.{i}.team", g.team, f"one of the teams: {', '.join(sorted(self.teams))}"))
                 continue
-            post = "social_worker" if g.grade == "asye" else g.grade
+            post: PostGrade = "social_worker" if g.grade == "asye" else g.grade
             in_post[(g.team, post)] = in_post.get((g.team, post), 0) + g.count
             n_posts = self.teams[g.team].posts.get(post, 0)
             if in_post[(g.team, post)] > n_posts:

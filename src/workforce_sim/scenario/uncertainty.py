@@ -16,7 +16,7 @@ in ``Scenario.uncertain`` by its key path. This module makes the scenarios that 
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ STREAM_PREFIX = "uncertain."  # a setting's stream is this and its key path, e.g
 
 def setting_value(scn: Scenario, key: str) -> float:
     """The value a scenario runs with at a dotted ``key`` (for an uncertain setting, its central value)."""
-    node = scn.model_dump(mode="python")
+    node: Any = scn.model_dump(mode="python")
     for part in key_path(key):
         node = node[part]
     return float(node)

@@ -85,7 +85,7 @@ team trust unit visitor visitors youth
 """.split())
 
 
-FORMATS = {
+FORMATS: dict[str, dict[str, str | tuple[str, ...]]] = {  # each file's columns and the kind of value in each
     "contacts.csv": {"month": "month", "source": "text", "contacts": "count", "referrals": "count"},
     "staff.csv": {"staff_id": "text", "grade": GRADES, "contract": ("permanent", "agency"), "fte": "fte",
                   "start_date": "date", "end_date": "date?"},
@@ -250,7 +250,9 @@ class _Consistency:
     """Checks across the rows of one file: no row twice, ends after starts, a sane number of sources."""
 
     def __init__(self, path: Path):
-        self.path, self.seen, self.sources = path, {}, set()
+        self.path = path
+        self.seen: dict[tuple, int] = {}  # a row's key -> the line it is on
+        self.sources: set[str] = set()
 
     def _once(self, key, what: str, line: int) -> None:
         if key in self.seen:
@@ -289,7 +291,8 @@ def read_table(path: Path) -> list[dict]:
     name = path.name
     spec = FORMATS[name]
     if not path.is_file():
-        raise DataError(f"{path}: not found; a calibration folder needs {', '.join(FORMATS)} (see docs/data-formats.md)")
+        raise DataError(f"{path}: not found; a calibration folder needs {', '.join(FORMATS)} "
+                        "(see docs/data-formats.md)")
     reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     try:
         header = next(reader, None)
@@ -307,7 +310,8 @@ def read_table(path: Path) -> list[dict]:
             raise DataError(f"{path}: column(s) {', '.join(twice)} appear more than once in the header")
         missing = [c for c in spec if c not in cols]
         if missing:
-            hint = " (the file seems to use semicolons: save it with commas between values)" if ";" in ",".join(header) else ""
+            hint = (" (the file seems to use semicolons: save it with commas between values)"
+                    if ";" in ",".join(header) else "")
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(spec)}{hint}")
         rows, consistency = [], _Consistency(path)
         line = reader.line_num + 1
@@ -321,8 +325,9 @@ def read_table(path: Path) -> list[dict]:
                     what = _identifier(v, spec.get(c))
                     if what:
                         raise DataError(f"{path}: line {line}, column {c}: this value looks like {what}. "
-                                        f"workforce_sim reads only aggregate or pseudonymised data: remove it, or use "
-                                        f"a made-up code instead (the value is not shown here, to keep it out of logs).")
+                                        "workforce_sim reads only aggregate or pseudonymised data: remove it, or use "
+                                        "a made-up code instead (the value is not shown here, to keep it out of "
+                                        "logs).")
                 row = {c: _parse(spec[c], v, f"{path}: line {line}, column {c}")
                        for c, v in zip(cols, fields) if c in spec}
                 consistency.check(name, row, line)
@@ -420,13 +425,15 @@ def fit_demand(rows: list[dict]) -> DemandFit:
     months = sorted({r["month"] for r in rows})
     sources = sorted({r["source"] for r in rows})
     if len(months) < 13:
-        raise DataError(f"contacts.csv: {len(months)} months of data; at least 13 are needed to estimate a trend and seasonality")
+        raise DataError(f"contacts.csv: {len(months)} months of data; at least 13 are needed to estimate a trend and "
+                        "seasonality")
     mi = {m: i for i, m in enumerate(months)}
     si = {s: i for i, s in enumerate(sources)}
     days = _month_days(months)
     k = len(sources)
     n_cols = 1 + 2 * k + 11
-    X, y, off = [], [], []
+    x_rows: list[np.ndarray] = []
+    y, off = [], []
     for r in rows:
         m, s = r["month"], si[r["source"]]
         x = np.zeros(n_cols)
@@ -436,11 +443,11 @@ def fit_demand(rows: list[dict]) -> DemandFit:
         x[1 + k + s] = (mi[m] + 0.5) / 12.0  # years since the first month, at mid-month
         if m.month > 1:
             x[1 + 2 * k + m.month - 2] = 1.0
-        X.append(x)
+        x_rows.append(x)
         y.append(r["contacts"])
         off.append(math.log(days[mi[m]]))
-    X = np.array(X)
-    X = np.delete(X, 1, axis=1)  # source 0 has no level column of its own: the baseline level is its level
+    # source 0 has no level column of its own: the baseline level is its level
+    X = np.delete(np.array(x_rows), 1, axis=1)
     beta, cov = poisson_glm(X, np.array(y, float), np.array(off))
     beta = np.insert(beta, 1, 0.0)
     cov = np.insert(np.insert(cov, 1, 0.0, axis=0), 1, 0.0, axis=1)
@@ -456,9 +463,10 @@ def fit_demand(rows: list[dict]) -> DemandFit:
 
 
 # -- fitting staff and cases ----------------------------------------------------------------
-def fit_leaving(rows: list[dict], start: dt.date, end: dt.date) -> dict[tuple[str, str], tuple[float, float, int, float]]:
+def fit_leaving(rows: list[dict], start: dt.date,
+                end: dt.date) -> dict[tuple[str, str], tuple[float, float, int, float]]:
     """(grade, contract) -> (yearly leaving probability, its standard error, leavers, years at risk)."""
-    out = {}
+    out: dict[tuple[str, str], tuple[float, float, int, float]] = {}
     for g in GRADES:
         for c in ("permanent", "agency"):
             mine = [r for r in rows if r["grade"] == g and r["contract"] == c]
@@ -580,7 +588,8 @@ def _turnover_lines(leaving: dict, parent, extends: str) -> list[str]:
                                  {"agency_per_year": f"se {se:.5f} ({n} leavers in {years:.1f} FTE-years)"}))
     if perm:
         base = parent.workforce.turnover.permanent_per_year
-        values, notes = {}, {}
+        values: dict[str, float] = {}
+        notes: dict[str, str] = {}
         for g in GRADES:
             if g in perm:
                 p, se, n, years = perm[g]
@@ -600,7 +609,8 @@ def _case_lines(cases: dict) -> list[str]:
         if t in cases:
             c = cases[t]
             out.append(tomlout.table(("cases", "plans", t, "duration_weeks"),
-                                     {"dist": "gamma", "mean": round(float(c["mean"]), 3), "cv": round(float(c["cv"]), 4)},
+                                     {"dist": "gamma", "mean": round(float(c["mean"]), 3),
+                                      "cv": round(float(c["cv"]), 4)},
                                      {"mean": f"se {c['mean_se']:.2f} weeks"}, heading=[f"{c['n']} closed {t} plans"]))
             if c["ends"]:
                 out.append(tomlout.table(("cases", "plans", t, "ends"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -16,7 +17,21 @@ from ..runs.files import atomic_write
 from ..scenario.calendar import next_month
 from .calibrate import _month_days
 
-TRUTH = {
+
+class Truth(TypedDict):
+    """The known parameters the example data are drawn from."""
+
+    sources: dict[str, tuple[float, float, float]]
+    seasonality: list[float]
+    leaving: dict[tuple[str, str], float]  # (grade, contract) -> share leaving a year
+    staff: dict[tuple[str, str], int]  # (grade, contract) -> posts
+    plans: dict[str, tuple[float, float, dict[str, float]]]  # mean weeks, cv, how plans end
+    plans_per_year: dict[str, int]
+    assessment_outcomes: dict[str, float]
+    assessments_per_year: int
+
+
+TRUTH: Truth = {
     "sources": {  # contacts a year at the first month, yearly trend, referral share
         "police": (2300.0, 0.04, 0.12), "schools": (1250.0, 0.02, 0.24), "health": (1050.0, 0.0, 0.22),
         "la_services": (900.0, -0.02, 0.25), "individuals": (700.0, 0.03, 0.22), "other": (1000.0, 0.01, 0.20)},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -152,7 +153,8 @@ def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, **ru
 
 
 def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: float | None = None,
-              tolerance: float = 0.01, progress=None, **run_kw) -> GoalSeekResult:
+              tolerance: float = 0.01, progress: Callable[[Evaluation], None] | None = None,
+              **run_kw) -> GoalSeekResult:
     """Find the smallest level of ``lever_type`` whose run meets ``target`` with its whole 95% interval
     (the lower bound of ``p_sustained>=0.9`` at least 0.9), not only on average.
 
@@ -187,4 +189,5 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
             hi, best = mid, e
         else:
             lo = mid
-    return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried, float(default_max if max_level is None else max_level))
+    return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried,
+                          float(default_max if max_level is None else max_level))

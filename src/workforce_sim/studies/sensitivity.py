@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -127,7 +128,8 @@ def tornado_design(scn: Scenario, keys: list[str]) -> Design:
 
 
 def morris_design(scn: Scenario, keys: list[str], trajectories: int, seed: int) -> Design:
-    """Morris trajectories (SALib) through a grid of each setting's quantiles: ``trajectories`` x (settings + 1) points."""
+    """Morris trajectories (SALib) through a grid of each setting's quantiles: ``trajectories`` x (settings + 1)
+    points."""
     from SALib.sample import morris
 
     u = morris.sample(_problem(keys), trajectories, num_levels=MORRIS_LEVELS, seed=_rng(seed, "sensitivity.morris"))
@@ -161,7 +163,7 @@ def _setting_columns(scn: Scenario, keys: list[str]) -> dict[str, dict]:
         low, high = spec.range
         percent = in_percent(scn, key)
         out[key] = {"setting": key, "label": spec.label or key, "source": spec.source,
-                    "distribution": spec.describe(lambda v, percent=percent: setting_text(v, percent)), "low": low,
+                    "distribution": spec.describe(partial(setting_text, percent=percent)), "low": low,
                     "central": setting_value(scn, key), "high": high, "percent": percent}
     return out
 
@@ -212,6 +214,7 @@ def morris_steps(design: Design) -> list[tuple[int, int, int, float]]:
     """Each step of each Morris trajectory: (row before, row after, the setting moved, its move in quantiles)."""
     k = len(design.keys)
     u = design.quantiles
+    assert u is not None, "a Morris design carries its quantiles"
     out = []
     for start in range(0, len(u), k + 1):
         for a in range(start, start + k):
@@ -262,7 +265,8 @@ def morris_table(scn: Scenario, design: Design, y: np.ndarray, seed: int) -> pd.
     chance = morris_chance(design, y, seed)
     for m, measure in enumerate(MEASURES):
         res = morris.analyze(problem, design.quantiles, y_mean[:, m], conf_level=CONF_LEVEL,
-                             num_resamples=RESAMPLES, num_levels=MORRIS_LEVELS, seed=_seed(seed, "sensitivity.morris.ci"))
+                             num_resamples=RESAMPLES, num_levels=MORRIS_LEVELS,
+                             seed=_seed(seed, "sensitivity.morris.ci"))
         for j, key in enumerate(design.keys):
             mu_star, conf = float(res["mu_star"][j]), float(res["mu_star_conf"][j])
             conf = 0.0 if not np.isfinite(conf) else conf
@@ -299,9 +303,9 @@ def sobol_table(scn: Scenario, design: Design, y_mean: np.ndarray, seed: int) ->
 
 
 TABLE_COLUMNS = ["method", "measure", "rank", "setting", "label", "source", "distribution", "low", "central", "high",
-                 "percent", "index", "index_ci95_low", "index_ci95_high", "clear", "at_low", "at_central", "at_high", "effect",
-                 "effect_ci95_low", "effect_ci95_high", "p_chance", "mu", "sigma", "first_order", "first_order_ci95_low",
-                 "first_order_ci95_high"]
+                 "percent", "index", "index_ci95_low", "index_ci95_high", "clear", "at_low", "at_central", "at_high",
+                 "effect", "effect_ci95_low", "effect_ci95_high", "p_chance", "mu", "sigma", "first_order",
+                 "first_order_ci95_low", "first_order_ci95_high"]
 
 
 TIE_BREAK = ["caseload_end", "weeks_manageable", "p_sustained", "cost_per_year"]  # settings equal on a measure
@@ -366,8 +370,8 @@ def uncertain_keys(scn: Scenario, only: Iterable[str] | None = None) -> list[str
     if only:
         missing = [k for k in only if k not in scn.uncertain]
         if missing:
-            raise ValueError(f"{', '.join(missing)}: not an uncertain setting of {scn.name}; its uncertain settings are: "
-                             f"{', '.join(keys)}")
+            raise ValueError(f"{', '.join(missing)}: not an uncertain setting of {scn.name}; its uncertain "
+                             f"settings are: {', '.join(keys)}")
         keys = [k for k in keys if k in set(only)]
     return keys
 
@@ -441,8 +445,9 @@ def _check_folder(out: Path, scn: Scenario, replace: bool) -> None:
              if isinstance(s, dict)]
     if old.get("kind") != "sensitivity" or names != [scn.label]:
         what = "a sensitivity analysis" if old.get("kind") == "sensitivity" else "the run"
-        raise FolderError(f"{out} holds {what} of {'; '.join(names)} started {old.get('started_utc', 'earlier')} (UTC). "
-                          "Add --replace to overwrite it, or choose another --out folder.")
+        raise FolderError(f"{out} holds {what} of {'; '.join(names)} started "
+                          f"{old.get('started_utc', 'earlier')} (UTC). Add --replace to overwrite it, or choose "
+                          "another --out folder.")
 
 
 def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("tornado",), years: float = 5,
@@ -484,7 +489,8 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
                 "samples": samples if "sobol" in methods else None, "scenario": scn.model_dump(mode="json")}
     out = Path(out) if out is not None else None
     with replications_in(out, points, seed, n_weeks, identity=identity, resume=resume, progress=progress,
-                         notify=notify or (lambda message: None), check_folder=lambda: _check_folder(out, scn, replace),
+                         notify=notify or (lambda message: None),
+                         check_folder=lambda folder: _check_folder(folder, scn, replace),
                          task=outcomes_chunk) as work:
         started = dt.datetime.now(dt.timezone.utc)
         t0 = time.perf_counter()

@@ -243,7 +243,8 @@ def start_state_check(scn: Scenario | str | Path, years: int = YEARS, reps: int 
 
 
 def start_state_checks(scns: list[Scenario], **kw) -> list[StartStateCheck]:
-    """The check for each scenario; scenarios that differ only in name, demand growth and levers share one simulation."""
+    """The check for each scenario; scenarios that differ only in name, demand growth and levers share one
+    simulation."""
     done: list[tuple[dict, StartStateCheck]] = []
     out = []
     for scn in scns:
@@ -309,7 +310,8 @@ def _staff_groups(scn: Scenario, states: list[dict]) -> list[dict]:
         for team, grade, contract, fte, wk in state["staff"]:
             key = (team, grade, contract, fte)
             if key not in count:
-                near = [g for g in groups if g[0] == team and g[2] == contract and _post_grade(g[1]) == _post_grade(grade)]
+                near = [g for g in groups
+                        if g[0] == team and g[2] == contract and _post_grade(g[1]) == _post_grade(grade)]
                 key = near[0] if near else key
             if key not in count:
                 groups.append(key)

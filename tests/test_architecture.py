@@ -1,6 +1,6 @@
 """The house's plan, held against the code: the package's folders are layers whose imports run one way, there is
-no import loop (imports inside functions count too, so none can hide one), and no function is longer than a
-reader can hold (60 lines).
+no import loop (imports inside functions count too, so none can hide one), no function is longer than a
+reader can hold (60 lines), and the linter (ruff) and the type checker (mypy) find nothing.
 
 These read the source, not the running model: they fail when a change adds an arrow that runs back up, a loop, or
 a long function, and say which.
@@ -9,11 +9,14 @@ a long function, and say which.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "workforce_sim"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "workforce_sim"
 PACKAGE = "workforce_sim"
 # the layers, lowest first: a module may import from its own layer and those before it, never from those after
 LAYERS = ["version", "scenario", "model", "analysis", "runs", "studies", "outputs", "api", "cli", "__main__"]
@@ -139,3 +142,20 @@ def test_no_function_is_over_60_lines(folder):
             if n > LONGEST:
                 long.append(f"{path.relative_to(SRC)}:{line} {name} ({n} lines)")
     assert long == [], "functions over 60 lines:\n" + "\n".join(long)
+
+
+def _tool(module: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_ruff_finds_nothing():
+    """The linter's rules (pyproject.toml, [tool.ruff]) hold in src/, tests/ and benchmarks/."""
+    done = _tool("ruff", "check", "--no-cache", "src", "tests", "benchmarks")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_type_checker_finds_nothing():
+    """mypy (pyproject.toml, [tool.mypy]) finds no error in src/."""
+    done = _tool("mypy", "--no-incremental", "src/workforce_sim")
+    assert done.returncode == 0, done.stdout + done.stderr

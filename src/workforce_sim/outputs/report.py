@@ -25,6 +25,7 @@ from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule
 from ..analysis.formats import money, money_difference, money_difference_range, setting_text
 from ..analysis.measures import MEASURES
 from ..analysis.money import financial_year_days
+from ..model.measures import COST_COLUMNS, COST_ITEMS
 from ..runs.files import atomic_write
 from ..runs.reading import RunTables, run_tables
 from ..scenario.schema import Scenario
@@ -70,9 +71,7 @@ UNCERTAINTY = {  # what the bands of the charts show, by what the run drew (see 
               "uncertain settings (listed below, with their ranges), so futures differ both in their chance events "
               "and in those settings. Every other assumption is fixed."),
 }
-ITEMS = ["cost_permanent", "cost_agency", "cost_recruitment", "cost_interventions", "cost_total"]
-ITEM_HEADS = {"cost_permanent": "Permanent staff", "cost_agency": "Agency", "cost_recruitment": "Recruitment",
-              "cost_interventions": "Interventions", "cost_total": "Total"}
+ITEMS = COST_COLUMNS  # the cost items as declared (model/measures.py), the total last
 CHART_ORDER = [SUSTAINED, MANAGEABLE_MEASURE, "caseload_mean", COST_VS_OUTCOME, "unallocated_cases", "cp_unallocated",
                "assessments_overdue", "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye", "vacancies_fte"]
 
@@ -317,7 +316,7 @@ def money_table(budget: pd.DataFrame, scenario: str) -> str:
     part = budget[budget["scenario"] == scenario]
     years = list(dict.fromkeys(part["financial_year"].astype(str)))
     prices = str(part["prices"].iloc[0]) if len(part) else ""
-    heads = "".join(f"<th>{ITEM_HEADS[i]}</th>" for i in ITEMS[:-1])
+    heads = "".join(f"<th>{COST_ITEMS[i]}</th>" for i in ITEMS[:-1])
     head = (f"<tr><th rowspan='2'>Financial year</th><th colspan='{len(ITEMS)}'>Cash</th>"
             f"<th rowspan='2'>Total in real terms<br><small>{_e(prices)}</small></th></tr>"
             f"<tr>{heads}<th>Total</th></tr>")

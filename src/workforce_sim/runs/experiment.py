@@ -30,7 +30,7 @@ from ..analysis.money import budget_table, money_settings
 from ..analysis.summary import precision_report, summarise
 from ..model import ID_COLUMNS, WEEKLY_COLUMNS, simulate, week_dates
 from ..scenario.calendar import weeks_for_years
-from ..scenario.loading import load_scenario
+from ..scenario.loading import as_scenario
 from ..scenario.schema import Scenario
 from ..scenario.uncertainty import check_draws, drawn, draws_table
 from ..version import __version__
@@ -87,12 +87,6 @@ class RunResult:
         return budget_table(self.weekly, money_settings(self.scenarios))
 
 
-def _as_scenario(s: Scenario | str | Path, overrides) -> Scenario:
-    if isinstance(s, Scenario):
-        return load_scenario(s.model_dump(), overrides) if overrides else s
-    return load_scenario(s, overrides)
-
-
 def seconds_per_replication(scn: Scenario, n_weeks: int) -> float:
     """A rough estimate of one replication's run time, from the scenario's contacts and length."""
     contacts = sum(s.contacts_per_year for s in scn.demand.sources.values())
@@ -135,7 +129,7 @@ def _load_all(scenarios, overrides) -> list[Scenario]:
     """The run's scenarios, loaded and with ``overrides`` applied; their names must differ."""
     if isinstance(scenarios, (Scenario, str, Path)):
         scenarios = [scenarios]
-    scns = [_as_scenario(s, overrides) for s in scenarios]
+    scns = [as_scenario(s, overrides) for s in scenarios]
     names = [s.name for s in scns]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ within one run; got {', '.join(names)} "

@@ -526,6 +526,14 @@ def _move_start(data: dict, start: dt.date, src: str) -> None:
                 lv[key] = shifted(lv[key], old, start)
 
 
+def as_scenario(ref: Scenario | str | Path | dict, overrides: Sequence[str | Override] | None = None) -> Scenario:
+    """``ref`` as a scenario: a :class:`Scenario` as it is (with ``overrides`` applied through the loader, so that
+    they are checked and recorded as from a file), anything else loaded by :func:`load_scenario`."""
+    if isinstance(ref, Scenario):
+        return load_scenario(ref.model_dump(), overrides) if overrides else ref
+    return load_scenario(ref, overrides)
+
+
 def load_scenario(ref: str | Path | dict, overrides: Sequence[str | Override] | None = None,
                   start: dt.date | None = None) -> Scenario:
     """Load, merge, override and validate a scenario.
@@ -593,7 +601,7 @@ def _validated(data: dict, origin: _Origins, src: str) -> tuple[Scenario | None,
 
 
 # -- settings that are not known -----------------------------------------------------------
-_SPEC = TypeAdapter(UncertainSetting)
+_SPEC: TypeAdapter[Any] = TypeAdapter(UncertainSetting)
 
 
 def _specs_in(node: Any, path: tuple) -> list[tuple[tuple, dict]]:

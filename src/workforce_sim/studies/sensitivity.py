@@ -46,7 +46,7 @@ from ..runs.experiment import default_jobs, replications_in, seconds_per_replica
 from ..runs.files import FolderError
 from ..runs.folder import MoreFiles, commit_files, previous_run, recover_run_folder, write_csv, write_json
 from ..scenario.calendar import weeks_for_years
-from ..scenario.loading import ScenarioError, load_scenario
+from ..scenario.loading import ScenarioError, as_scenario, load_scenario
 from ..scenario.schema import Scenario
 from ..scenario.streams import stream_code
 from ..scenario.uncertainty import applied, in_percent, quantiles_to_values, setting_value, with_values
@@ -466,8 +466,7 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
     results (sensitivity.csv, points.csv, manifest.json, and the files ``files(result)`` names: the Python API's
     :func:`workforce_sim.api.sensitivity` adds plots/tornado-*.png) are written there as one unit.
     """
-    scn = scenario if isinstance(scenario, Scenario) and not overrides else load_scenario(
-        scenario.model_dump() if isinstance(scenario, Scenario) else scenario, overrides)
+    scn = as_scenario(scenario, overrides)
     unknown = set(methods) - set(METHODS)
     methods = [m for m in METHODS if m in set(methods)] or ["tornado"]
     if unknown:

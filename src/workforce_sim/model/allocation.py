@@ -29,11 +29,16 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..scenario.schema import HELD_CASE_TYPES
 from .hooks import Hooks
+from .monitoring import Monitor
+from .workforce import Workforce
+
+CaseNews = Callable[[Any, float], None]  # told (case, t)
 
 _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 
@@ -67,8 +72,9 @@ class Allocator:
     case flow that a case got a worker, started waiting, or is about to lose its worker.
     """
 
-    def __init__(self, workforce, team_handles: dict[str, np.ndarray], monitor, on_allocated, on_queued,
-                 on_released=None, ceiling: float = 1.0, priority=("s47", "cp", "cla", "assessment", "cin"),
+    def __init__(self, workforce: Workforce, team_handles: dict[str, np.ndarray], monitor: Monitor,
+                 on_allocated: CaseNews, on_queued: CaseNews, on_released: CaseNews | None = None,
+                 ceiling: float = 1.0, priority: Sequence[str] = ("s47", "cp", "cla", "assessment", "cin"),
                  hooks: Hooks | None = None):
         self.wf = workforce
         self.hooks = hooks if hooks is not None else Hooks()
@@ -264,10 +270,10 @@ class Allocator:
             ws = np.array(sorted(pool.ramping), dtype=int)
             pool._ramp_arrays = (ws, np.array([base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))
         ws, full, start = pool._ramp_arrays
-        cap = self.wf.ramped(t, full, start)
+        caps = self.wf.ramped(t, full, start)
         lw = self.wf.points[ws]
-        ratio = lw / np.where(cap > 0, cap, 1.0)
-        return _least(ratio, ws, cap - lw >= need), _least(ratio, ws, c * cap - lw >= need)
+        ratio = lw / np.where(caps > 0, caps, 1.0)
+        return _least(ratio, ws, caps - lw >= need), _least(ratio, ws, c * caps - lw >= need)
 
     def _assign(self, case, w: int, t: float) -> None:
         if case.last_worker >= 0 and case.last_worker != w:

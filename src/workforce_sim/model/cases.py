@@ -28,6 +28,7 @@ import numpy as np
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.distributions import BufferedSampler, UniformBuffer
 from ..scenario.schema import HELD_CASE_TYPES, Scenario
+from ..scenario.streams import Streams
 from .allocation import Allocator
 from .context import Context
 from .early_help import EarlyHelp
@@ -88,7 +89,7 @@ class Case:
 class _CaseDraws:
     """The per-case random quantities for one family of cases (new or returning)."""
 
-    def __init__(self, scn: Scenario, streams, prefix: str):
+    def __init__(self, scn: Scenario, streams: Streams, prefix: str):
         c = scn.cases
         self.mix = UniformBuffer(streams(f"{prefix}.mix"))
         self.assessment_days = BufferedSampler(c.assessment_days, streams(f"{prefix}.assessment_days"))

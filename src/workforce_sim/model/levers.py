@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..scenario.calendar import WorkingCalendar
 from ..scenario.schema import GRADES, Lever, Scenario
 
 INF = float("inf")
@@ -82,7 +83,7 @@ class LeverSchedule:
     Each lever is in force from its start (clock ``a``) until the day after its end (``b``).
     """
 
-    def __init__(self, scn: Scenario, calendar):
+    def __init__(self, scn: Scenario, calendar: WorkingCalendar):
         self.scn = scn
         self.calendar = calendar
         self.items = []  # (index, lever, clock start, clock end)

@@ -62,7 +62,7 @@ class Monitor:
         self.array(name)[:] += np.bincount(w[keep], weights=None if weights is None else np.asarray(weights)[keep],
                                             minlength=self.n_weeks)[: self.n_weeks]
 
-    def set(self, name: str, week: int, value: float) -> None:
+    def set(self, name: str, week: int, value: float | np.floating) -> None:
         """Set stock ``name`` for ``week``."""
         self.array(name)[week] = value
 

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
 from ..scenario.schema import GRADES, Scenario
+from ..scenario.streams import Streams
+from .monitoring import Monitor
 
 ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
 
@@ -31,7 +33,7 @@ class Workforce:
     at the front door, how loaded supervision is, who is eligible for a retention payment.
     """
 
-    def __init__(self, scn: Scenario, team_names: list[str], streams, monitor):
+    def __init__(self, scn: Scenario, team_names: list[str], streams: Streams, monitor: Monitor):
         wf = scn.workforce
         self.scn = scn
         self.monitor = monitor

@@ -190,11 +190,13 @@ class CaseFlow:
         if before is not None and t - before <= self.months_12 + TIME_TOL:
             m.count("re_referrals", t)
         self.last_referral[case.child] = t
-        self.hooks.child_referred(case, t, returning)
+        if self.hooks.child_referred:
+            self.hooks.child_referred(case, t, returning)
         if case.s47:  # the strategy discussion is held on a duty basis, allocated or not; the enquiry starts there
             case.strategy_t = t + self.strategy_days
             self.monitor.count("s47_enquiries", case.strategy_t)
-            self.hooks.strategy_discussion(case, case.strategy_t)
+            if self.hooks.strategy_discussion:
+                self.hooks.strategy_discussion(case, case.strategy_t)
         self._open_assessment(case, t)
 
     def _count_area(self, t: float) -> None:
@@ -262,7 +264,8 @@ class CaseFlow:
                 child = self.next_child
                 self.next_child += 1
                 self.last_referral[child] = float(referred_at[i])
-                self.hooks.child_returns(float(at[i]), child)
+                if self.hooks.child_returns:
+                    self.hooks.child_returns(float(at[i]), child)
 
     # -- who holds cases, as the council asks ---------------------------------------------
     @property
@@ -347,12 +350,14 @@ class CaseFlow:
         self._in_run_done += t - max(case.referral_t, 0.0)
         del self.open_assessments[case.id]
         case.end = None
-        self.hooks.assessment_completed(case, t, days)
+        if self.hooks.assessment_completed:
+            self.hooks.assessment_completed(case, t, days)
         if case.icpc:
             m.count("icpcs", t)
             if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
                 m.count("_icpcs_in_timescale", t)
-            self.hooks.icpc_held(case, t)
+            if self.hooks.icpc_held:
+                self.hooks.icpc_held(case, t)
         if case.cp:
             self._transfer(case, "cp", t)
             return
@@ -389,7 +394,8 @@ class CaseFlow:
         d = self.plan_days[kind]() if duration is None else duration
         case.plan_start = t if started is None else started
         case.plan_due = t + d
-        self.hooks.plan_started(case, kind, t, d)
+        if self.hooks.plan_started:
+            self.hooks.plan_started(case, kind, t, d)
         if kind == "cp":
             self._cp_plan_starts(case, t, counted=started is None)
         if not self.drifts[kind]:
@@ -443,7 +449,8 @@ class CaseFlow:
             cum, total = self._cp_plan_ends(case, t, cum, total)
         i = bisect_right(cum, u * total)
         nxt = ("close", "early_help", "cin", "cp", "cla")[min(i, 4)]
-        self.hooks.plan_ended(case, kind, t, nxt)
+        if self.hooks.plan_ended:
+            self.hooks.plan_ended(case, kind, t, nxt)
         if nxt == "close":
             self._close(case, t)
         elif nxt == "early_help":
@@ -497,9 +504,11 @@ class CaseFlow:
         p *= 1.0 + self.drift.outcome_effect * case.drift_years
         back = self.rr_u() < p
         delay = min(self.rr_delay(), 52.0 * WD)
-        self.hooks.case_closed(case, t, stepped_down, delay if back else None)
+        if self.hooks.case_closed:
+            self.hooks.case_closed(case, t, stepped_down, delay if back else None)
         if back:  # the child comes back through the front door, as a contact about a known child
-            self.hooks.child_returns(t + delay, case.child)
+            if self.hooks.child_returns:
+                self.hooks.child_returns(t + delay, case.child)
 
     def _step_down(self, case: Case, t: float) -> None:
         """Step-down to early help: the statutory case closes; the family may or may not engage."""

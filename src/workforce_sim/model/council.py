@@ -181,7 +181,8 @@ class Replication:
         wf.snapshot(week, self.flow.waiting)
         self.staffing.snapshot(week)
         mon.set("supervision_load_pct", week, wf.supervision_load_pct())
-        self.ctx.hooks.week_ending(week, t)
+        if self.ctx.hooks.week_ending:
+            self.ctx.hooks.week_ending(week, t)
         for i, lv, _, _ in self.levers.of_type("retention"):
             n = wf.n
             eligible = self.levers.retention_eligible(lv, wf.grade[:n], wf.agency[:n])

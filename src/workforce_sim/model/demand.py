@@ -127,7 +127,8 @@ class FrontDoor:
         self._n_returns += 1
         self.monitor.count("contacts", t)
         self.monitor.count("contacts_returning", t)
-        self.hooks.known_child_contact(child, t)
+        if self.hooks.known_child_contact:
+            self.hooks.known_child_contact(child, t)
 
     def process(self):
         """One event per working day: hand that day's contacts (and any waiting) to screeners."""

@@ -117,7 +117,8 @@ class Staffing:
                     post.perm = w
                 else:
                     post.agency = w
-                self.hooks.worker_started(w, 0.0)
+                if self.hooks.worker_started:
+                    self.hooks.worker_started(w, 0.0)
         # Some of the staff in post resigned shortly before the start and are working their notice.
         for w in range(self.wf.n):
             rest = self.wf.resigned_before_start(w, self.notice_agency if self.wf.agency[w] else self.notice_perm)
@@ -234,7 +235,8 @@ class Staffing:
         self.monitor.count("starters", t)
         if post.agency >= 0:
             self.depart(post.agency, t, released=True)
-        self.hooks.worker_started(w, t)
+        if self.hooks.worker_started:
+            self.hooks.worker_started(w, t)
 
     def _agency_fte(self) -> float:
         return self.wf.fte_where(self.wf.agency[: self.wf.n])
@@ -318,7 +320,8 @@ class Staffing:
         post.agency = w
         self.started += 1
         self.monitor.count("starters", t)
-        self.hooks.worker_started(w, t)
+        if self.hooks.worker_started:
+            self.hooks.worker_started(w, t)
 
     def _cohort(self, t: float) -> None:
         """Newly qualified social workers join vacant posts; an academy's extra starters get new posts if needed."""
@@ -356,7 +359,8 @@ class Staffing:
     def _leave_after(self, w: int, t: float, notice: float) -> None:
         wf = self.wf
         wf.give_notice(w)
-        self.hooks.worker_resigned(w, t)
+        if self.hooks.worker_resigned:
+            self.hooks.worker_resigned(w, t)
         ev = self.env.timeout(notice, value=w)
         ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
 
@@ -379,7 +383,8 @@ class Staffing:
                         and not post.closed and t < post.until)
             if returner:
                 self.monitor.count("leavers_returning_as_agency", t)
-        self.hooks.worker_left(w, t, released, returner)
+        if self.hooks.worker_left:
+            self.hooks.worker_left(w, t, released, returner)
         if post.perm == w:
             post.perm = -1
             self._vacant(post, t, returner)

@@ -11,7 +11,7 @@ YEARS = 1.0
 
 
 def test_same_seed_gives_identical_output_and_csv_bytes(tmp_path):
-    from workforce_sim.runs.folder import write_run
+    from workforce_sim import write_run  # the Python API's: the README's way to write a run
     a = run("baseline", years=YEARS, reps=2, seed=7)
     b = run("baseline", years=YEARS, reps=2, seed=7)
     pd.testing.assert_frame_equal(a.weekly, b.weekly)
@@ -19,6 +19,8 @@ def test_same_seed_gives_identical_output_and_csv_bytes(tmp_path):
     write_run(b, tmp_path / "b")
     for f in ("weekly.csv", "summary.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
+        ["weekly.csv", "summary.csv", "budget.csv", "results.xlsx", "manifest.json"])  # as the README says
 
 
 def test_different_seed_or_replication_differs(baseline):

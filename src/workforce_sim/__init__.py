@@ -18,9 +18,9 @@ workbook); :mod:`workforce_sim.api` and the command line sit on top.
 """
 
 from .analysis.summary import summarise
-from .api import run, sensitivity
+from .api import run, sensitivity, write_run
 from .runs.experiment import RunResult
-from .runs.folder import read_run, write_run
+from .runs.folder import read_run
 from .scenario.loading import ScenarioError, bundled_names, load_scenario
 from .scenario.schema import Scenario
 from .version import __version__

@@ -11,7 +11,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable
 
-from .runs import experiment
+from .runs import experiment, folder
 from .runs.folder import WORKBOOK
 from .studies import sensitivity as _sensitivity
 
@@ -55,3 +55,9 @@ def run(*args: Any, **kwargs: Any) -> experiment.RunResult:
 def sensitivity(*args: Any, **kwargs: Any) -> _sensitivity.SensitivityResult:
     kwargs.setdefault("files", sensitivity_files)
     return _sensitivity.sensitivity(*args, **kwargs)
+
+
+def write_run(result: experiment.RunResult, out_dir: str | Path, extra: dict[str, Any] | None = None) -> list[Path]:
+    """Write ``result`` into ``out_dir`` as one unit: weekly.csv, summary.csv, budget.csv, any ``extra`` tables,
+    results.xlsx and manifest.json (see :func:`workforce_sim.runs.folder.write_run`)."""
+    return folder.write_run(result, Path(out_dir), extra if extra is not None else result.tables, run_files)

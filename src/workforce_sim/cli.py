@@ -9,26 +9,17 @@ from functools import partial
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 
 from .analysis.breaches import breach_rules
 from .analysis.compare import compare_table
-from .analysis.formats import money, money_difference, money_difference_range
-from .analysis.measures import MEASURE, MEASURES
+from .analysis.formats import money, money_difference
+from .analysis.measures import MEASURES
 from .analysis.money import money_settings
 from .analysis.statistics import wilson
-from .analysis.summary import WHOLE_RUN_TOTAL, value
 from .api import run as run_experiment, sensitivity
-from .outputs.words import (
-    beats_first,
-    headline_lines,
-    index_text,
-    plain_headline,
-    sensitivity_sentences,
-    setting_at,
-    uncertainty_line,
-)
+from .outputs.console import compare_lines, ranking_lines, summary_lines
+from .outputs.words import sensitivity_sentences
 from .runs.backends import ClusterUnreachable, DaskMissing, available_cores
 from .runs.files import FolderError, atomic_write
 from .runs.folder import (
@@ -60,28 +51,6 @@ from .studies.tracing import child_story, most_moved_child, trace
 from .version import __version__
 
 SET_HELP = "Override a scenario value, e.g. --set demand.trend_per_year=0.05 (repeatable; VALUE is read as TOML)."
-# rows of the printed summary: (measure, statistic, label with its unit, format, scale)
-KEY_ROWS = [
-    ("caseload_incl_unallocated", "average", "Caseload counting unallocated cases (per FTE, average)", "{:.1f}", 1),
-    ("caseload_incl_unallocated", "end of period", "  at the end of the year", "{:.1f}", 1),
-    ("caseload_mean", "average", "Caseload per case-holding FTE (DfE, average)", "{:.1f}", 1),
-    ("caseload_p90", "average", "Caseload of the 90th percentile worker (average)", "{:.1f}", 1),
-    ("workers_over_threshold_pct", "average", "Workers over the threshold (%, average)", "{:.0f}", 1),
-    ("unallocated_cases", "average", "Unallocated cases (average)", "{:.0f}", 1),
-    ("unallocated_cases", "end of period", "  at the end of the year", "{:.0f}", 1),
-    ("cp_unallocated", "average", "Child protection cases unallocated (average)", "{:.0f}", 1),
-    ("contacts", "total", "Contacts (in the year)", "{:,.0f}", 1),
-    ("referrals", "total", "Referrals (in the year)", "{:,.0f}", 1),
-    ("front_door_backlog", "average", "Contacts awaiting a decision (average)", "{:.0f}", 1),
-    ("assessments_in_timescale_pct", "average", "Assessments within 45 working days (%)", "{:.0f}", 1),
-    ("re_referral_pct", "average", "Re-referrals within 12 months (% of referrals)", "{:.0f}", 1),
-    ("staff_fte", "average", "Staff in post (FTE, average)", "{:.1f}", 1),
-    ("staff_fte_agency", "average", "Agency staff (FTE, average)", "{:.1f}", 1),
-    ("vacancies_fte", "average", "Vacant posts (average)", "{:.1f}", 1),
-    ("leavers_permanent", "total", "Permanent staff leaving (in the year)", "{:.0f}", 1),
-    ("turnover_rate_pct", "average", "Permanent staff turnover (% a year)", "{:.0f}", 1),
-    ("cost_total", "total", "Cost (£ thousand in the year, cash)", "{:,.0f}", 1 / 1000),
-]
 
 
 def _fail(err: ScenarioError) -> None:
@@ -323,7 +292,8 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
     result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
                          resume=resume, replace=replace, precision=precision, max_reps=max_reps,
                          uncertainty=uncertainty)
-    _print_summary(result)
+    for line in summary_lines(result):
+        click.echo(line)
     _print_written(result, out, precision, max_reps)
 
 
@@ -392,119 +362,6 @@ def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
             _finish_folder(out, ours, ok)
 
 
-def _drawn(manifest: dict) -> bool:
-    """Whether a run drew its uncertain settings for each replication (run --uncertainty)."""
-    return bool((manifest.get("uncertainty") or {}).get("drawn"))
-
-
-def _print_summary(result) -> None:
-    """Each scenario's answer in plain words first, then the numbers behind it, year by year."""
-    s = result.summary
-    n = result.manifest["replications"]
-    for scn in result.scenarios:
-        part = s[s["scenario"] == scn.name]
-        years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"] or ["whole run"]  # < a year: the run
-        click.echo(f"\n{scn.label}: {n} simulated futures from {scn.start_date:%-d %B %Y}")
-        click.echo("Will caseloads stay manageable? " + plain_headline(scn, part, n, result.manifest.get("years")))
-        spread = uncertainty_line([scn], _drawn(result.manifest))
-        if spread:
-            click.echo(spread)
-        click.echo("\nEach year: the mean over the simulated futures (95% confidence interval)")
-        width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
-        cells_width = 27
-        click.echo(f"{'':{width}}" + "".join(f"{y:>{cells_width}}" for y in years))
-        for metric, statistic, label, fmt, k in KEY_ROWS:
-            cells = []
-            for y in years:
-                row = value(part, metric, y, WHOLE_RUN_TOTAL if (y, statistic) == ("whole run", "total") else statistic)
-                if np.isnan(row["mean"]):
-                    cells.append(f"{'-':>{cells_width}}")
-                    continue
-                ci = "" if np.isnan(row["ci95_low"]) else \
-                    f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
-                cells.append(f"{fmt.format(k * row['mean']) + ci:>{cells_width}}")
-            click.echo(f"{label:{width}}" + "".join(cells))
-        click.echo("")
-        for line in headline_lines(scn, part, n):
-            click.echo(line)
-
-
-_thousands = partial(money, unit="k")  # money as the printed comparison shows it: £5,904k
-
-
-def _diff_money(v: float) -> str:
-    """A difference in cost as words: "£31k more" or "saves £12k" (never £-12k)."""
-    return money_difference(v, _thousands, 1000)
-
-
-# (column, label, format of one value, interval columns or None)
-COMPARE_ROWS = [
-    ("cost_per_year", "Cost a year (cash, average)", _thousands, None),
-    ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
-    ("net_present_cost", "Net present cost (whole run, discounted)", _thousands,
-     ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
-    ("net_present_cost_difference", "Net present cost vs first", _diff_money,
-     ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
-    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format,
-     ("p_sustained_ci95_low", "p_sustained_ci95_high")),
-    ("breach_weeks", "Weeks in breach (average)", "{:.0f}".format, None),
-    ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
-     ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
-    ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}".format, None),
-    ("caseload_incl_unallocated_end", "Caseload counting unallocated, last 13 weeks", "{:.1f}".format, None),
-    ("caseload_mean_end", "Caseload per FTE (DfE), last 13 weeks", "{:.1f}".format, None),
-    ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
-    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}".format, None),
-    ("agency_share_pct_end", "Agency share of staff, last 13 weeks (%)", "{:.0f}".format, None),
-    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _thousands, None),
-]
-
-
-def _rates(scns) -> str:
-    """The discount rate of the scenarios in words: "3.5% (HM Treasury Green Book)", or each scenario's."""
-    rates = {s.costs.discount_rate for s in scns}
-    if rates == {0.035}:
-        return "3.5% a year (HM Treasury Green Book)"
-    if len(rates) == 1:
-        return f"{rates.pop():.1%} a year"
-    return "each scenario's rate a year (" + ", ".join(f"{s.name} {s.costs.discount_rate:.1%}" for s in scns) + ")"
-
-
-def _is_difference(col: str) -> bool:
-    return "difference" in col or "avoided" in col
-
-
-def _cell(row, col: str, fmt) -> str:
-    """One value of the printed comparison ("-" for the first scenario's differences from itself)."""
-    v = row[col]
-    if row.name == 0 and _is_difference(col):
-        return "reference"
-    if col == "median_weeks_to_first_breach" and np.isinf(v):
-        return "never"
-    if col == "cost_per_breach_week_avoided" and row["cost_difference"] <= 0 < row["breach_weeks_avoided"]:
-        return "saves money too"
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "-"
-    return fmt(v)
-
-
-def _interval_cell(row, col: str, ci) -> str:
-    """The 95% interval under a value of the printed comparison, in brackets ("" when there is none).
-
-    A difference in cost is in words, like the value above it: "(saves £221k to £919k)",
-    "(£12k to £40k more)" or "(from saving £30k to £20k more)"."""
-    lo, hi = row[ci[0]], row[ci[1]]
-    if (row.name == 0 and _is_difference(col)) or not (np.isfinite(lo) and np.isfinite(hi)):
-        return ""
-    if col == "p_sustained":
-        return f"({lo:.0%} to {hi:.0%})"
-    if col == "breach_weeks_avoided":
-        return f"({lo:+.0f} to {hi:+.0f})"
-    if _is_difference(col):
-        return f"({money_difference_range(lo, hi, _thousands)})"
-    return f"({_thousands(lo)} to {_thousands(hi)})"
-
-
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
 @experiment_options
@@ -530,38 +387,8 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
                          uncertainty=uncertainty,
                          extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
                                                                         money_settings(scns), labels)})
-    table = result.tables["compare.csv"].reset_index(drop=True)
-    n = result.manifest["replications"]
-    click.echo(f"\n{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
-               f"{scns[0].start_date:%-d %B %Y}; the first scenario is the reference. Money in £ thousand (k), cash; "
-               f"net present cost in real terms, discounted at {_rates(scns)}. Brackets: 95% confidence intervals.\n")
-    for i, row in table.iterrows():
-        click.echo(f"  {chr(65 + i) if i < 26 else i + 1}  {row['label']}")
-    keys = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(table))]
-    lines = []  # (label, cells): each value, and under it its 95% interval
-    for col, label, fmt, ci in COMPARE_ROWS:
-        lines.append((label, [_cell(row, col, fmt) for _, row in table.iterrows()]))
-        if ci is not None:
-            lines.append(("", [_interval_cell(row, col, ci) for _, row in table.iterrows()]))
-    width = max(12, max(len(c) for _, cells in lines for c in cells) + 2)
-    label_w = max(len(label) for label, _ in lines) + 2
-    click.echo(f"\n{'':{label_w}}" + "".join(f"{k:>{width}}" for k in keys))
-    for label, cells in lines:
-        click.echo(f"{label:{label_w}}" + "".join(f"{c:>{width}}" for c in cells))
-    click.echo("")
-    for i, row in table.iloc[1:].iterrows():
-        outcome, cost = row["outcome_vs_first"], row["cost_vs_first"]
-        outcome = outcome if outcome.endswith("weeks in breach") else f"weeks in breach {outcome}"
-        cost = cost if cost.startswith("costs") else f"cost {cost}"
-        click.echo(f"{row['label']} against {table.iloc[0]['label']}: {outcome}; {cost}. Future by future: "
-                   f"{beats_first(row, uncertainty)}.")
-    spread = uncertainty_line(scns, uncertainty)
-    if spread:
-        click.echo(spread)
-    unclear = table.iloc[1:]["outcome_vs_first"].str.startswith("cannot").sum()
-    if unclear:
-        click.echo(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
-                   f"{n} futures: run again with more --reps (or --precision 0.05) before choosing between them.")
+    for line in compare_lines(result, scns, years, uncertainty):
+        click.echo(line)
     _print_written(result, out, precision, max_reps)
 
 
@@ -724,45 +551,11 @@ def _print_sensitivity(result, out: Path, chosen: list[str], reps: int) -> None:
         click.echo(f"\nWith every setting at its central value ({reps} simulated futures): "
                    + "; ".join(f"{m.label[0].lower()}{m.label[1:]} {m.show(central[m.name])}" for m in MEASURES) + ".")
     for method in result.methods:
-        _print_ranking(result, method, MEASURE)
+        for line in ranking_lines(result, method):
+            click.echo(line)
     click.echo("\nIn words: " + " ".join(sensitivity_sentences(result)))
     click.echo(f"\nWrote sensitivity.csv, points.csv, manifest.json{' and plots/' if 'tornado' in chosen else ''} to "
                f"{out}/ in {result.manifest['run_seconds']:.0f} s. Report: workforce-sim report {out}")
-
-
-def _print_ranking(result, method: str, measures) -> None:
-    """One method's ranking of the settings, by the chance of staying manageable (ties by the caseload at the end),
-    with each measure's index beside it."""
-    rows = result.ranking(method, "p_sustained")
-    n = result.manifest["replications"]
-    others = ["p_sustained", "weeks_manageable", "caseload_end", "cost_per_year"]
-    heads = {"p_sustained": "chance", "weeks_manageable": "weeks manageable", "caseload_end": "caseload at end",
-             "cost_per_year": "cost a year"}
-    table = result.table[result.table["method"] == method].set_index(["setting", "measure"])
-    if method == "tornado":
-        title = ("One at a time: the change in each measure from the setting's low to its high, the others central; "
-                 "a chance changes in percentage points (in brackets: could be chance, its 95% interval over the "
-                 f"{n} futures includes no change; 'no change': none in any future)")
-    elif method == "morris":
-        title = ("Morris screening: mu*, the average size of the change in each measure across the setting's whole "
-                 f"range, over the other settings' values (in brackets: could be chance; flipping the signs of the "
-                 f"{n} futures' changes gives a mu* as large at least 1 time in 20)")
-    else:
-        title = ("Sobol total indices: the share of each measure's variation a setting accounts for, with its "
-                 "interactions (in brackets: its 95% interval reaches zero)")
-    click.echo(f"\n{title}.\nRanked by the chance caseloads stay manageable (then by the caseload at the end):")
-    label_w = min(48, max(len(str(r["label"])) for _, r in rows.iterrows())) + 2
-    cell_w = 18
-    click.echo(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}"
-               + "".join(f"{heads[m]:>{cell_w}}" for m in others))
-    for _, r in rows.iterrows():
-        cells = []
-        for m in others:
-            row = table.loc[(r["setting"], m)]
-            text = index_text(method, row, measures[m])
-            cells.append(f"{text if row['clear'] or text == 'no change' else '(' + text + ')':>{cell_w}}")
-        span = f"{setting_at(r, 'low')} to {setting_at(r, 'high')}"
-        click.echo(f"{int(r['rank']):>4}  {str(r['label'])[:label_w - 2]:{label_w}}{span:>16}" + "".join(cells))
 
 
 def _not_into_package(path: Path) -> None:

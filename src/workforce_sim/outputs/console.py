@@ -1,0 +1,234 @@
+"""What the command line prints: an answer and its tables as lines of text for a terminal.
+
+The command line echoes these lines; the words come from :mod:`.words`, the numbers from a run's tables.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ..analysis.formats import money, money_difference, money_difference_range
+from ..analysis.measures import MEASURE
+from ..analysis.summary import WHOLE_RUN_TOTAL, value
+from ..runs.experiment import RunResult
+from ..scenario.schema import Scenario
+from ..studies.sensitivity import SensitivityResult
+from .words import beats_first, headline_lines, index_text, plain_headline, setting_at, uncertainty_line
+
+# rows of the printed summary: (measure, statistic, label with its unit, format, scale)
+KEY_ROWS = [
+    ("caseload_incl_unallocated", "average", "Caseload counting unallocated cases (per FTE, average)", "{:.1f}", 1),
+    ("caseload_incl_unallocated", "end of period", "  at the end of the year", "{:.1f}", 1),
+    ("caseload_mean", "average", "Caseload per case-holding FTE (DfE, average)", "{:.1f}", 1),
+    ("caseload_p90", "average", "Caseload of the 90th percentile worker (average)", "{:.1f}", 1),
+    ("workers_over_threshold_pct", "average", "Workers over the threshold (%, average)", "{:.0f}", 1),
+    ("unallocated_cases", "average", "Unallocated cases (average)", "{:.0f}", 1),
+    ("unallocated_cases", "end of period", "  at the end of the year", "{:.0f}", 1),
+    ("cp_unallocated", "average", "Child protection cases unallocated (average)", "{:.0f}", 1),
+    ("contacts", "total", "Contacts (in the year)", "{:,.0f}", 1),
+    ("referrals", "total", "Referrals (in the year)", "{:,.0f}", 1),
+    ("front_door_backlog", "average", "Contacts awaiting a decision (average)", "{:.0f}", 1),
+    ("assessments_in_timescale_pct", "average", "Assessments within 45 working days (%)", "{:.0f}", 1),
+    ("re_referral_pct", "average", "Re-referrals within 12 months (% of referrals)", "{:.0f}", 1),
+    ("staff_fte", "average", "Staff in post (FTE, average)", "{:.1f}", 1),
+    ("staff_fte_agency", "average", "Agency staff (FTE, average)", "{:.1f}", 1),
+    ("vacancies_fte", "average", "Vacant posts (average)", "{:.1f}", 1),
+    ("leavers_permanent", "total", "Permanent staff leaving (in the year)", "{:.0f}", 1),
+    ("turnover_rate_pct", "average", "Permanent staff turnover (% a year)", "{:.0f}", 1),
+    ("cost_total", "total", "Cost (£ thousand in the year, cash)", "{:,.0f}", 1 / 1000),
+]
+
+
+def drawn(manifest: dict) -> bool:
+    """Whether a run drew its uncertain settings for each replication (run --uncertainty)."""
+    return bool((manifest.get("uncertainty") or {}).get("drawn"))
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """Each scenario's answer in plain words first, then the numbers behind it, year by year (the lines
+    ``run`` prints)."""
+    out: list[str] = []
+    s = result.summary
+    n = result.manifest["replications"]
+    for scn in result.scenarios:
+        part = s[s["scenario"] == scn.name]
+        years = [p for p in dict.fromkeys(part["period"]) if p != "whole run"] or ["whole run"]  # < a year: the run
+        out.append(f"\n{scn.label}: {n} simulated futures from {scn.start_date:%-d %B %Y}")
+        out.append("Will caseloads stay manageable? " + plain_headline(scn, part, n, result.manifest.get("years")))
+        spread = uncertainty_line([scn], drawn(result.manifest))
+        if spread:
+            out.append(spread)
+        out.append("\nEach year: the mean over the simulated futures (95% confidence interval)")
+        width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
+        cells_width = 27
+        out.append(f"{'':{width}}" + "".join(f"{y:>{cells_width}}" for y in years))
+        for metric, statistic, label, fmt, k in KEY_ROWS:
+            cells = []
+            for y in years:
+                row = value(part, metric, y, WHOLE_RUN_TOTAL if (y, statistic) == ("whole run", "total") else statistic)
+                if np.isnan(row["mean"]):
+                    cells.append(f"{'-':>{cells_width}}")
+                    continue
+                ci = "" if np.isnan(row["ci95_low"]) else \
+                    f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
+                cells.append(f"{fmt.format(k * row['mean']) + ci:>{cells_width}}")
+            out.append(f"{label:{width}}" + "".join(cells))
+        out.append("")
+        for line in headline_lines(scn, part, n):
+            out.append(line)
+    return out
+
+
+_thousands = partial(money, unit="k")  # money as the printed comparison shows it: £5,904k
+
+
+def _diff_money(v: float) -> str:
+    """A difference in cost as words: "£31k more" or "saves £12k" (never £-12k)."""
+    return money_difference(v, _thousands, 1000)
+
+
+# (column, label, format of one value, interval columns or None)
+COMPARE_ROWS = [
+    ("cost_per_year", "Cost a year (cash, average)", _thousands, None),
+    ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
+    ("net_present_cost", "Net present cost (whole run, discounted)", _thousands,
+     ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
+    ("net_present_cost_difference", "Net present cost vs first", _diff_money,
+     ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
+    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format,
+     ("p_sustained_ci95_low", "p_sustained_ci95_high")),
+    ("breach_weeks", "Weeks in breach (average)", "{:.0f}".format, None),
+    ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
+     ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
+    ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}".format, None),
+    ("caseload_incl_unallocated_end", "Caseload counting unallocated, last 13 weeks", "{:.1f}".format, None),
+    ("caseload_mean_end", "Caseload per FTE (DfE), last 13 weeks", "{:.1f}".format, None),
+    ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
+    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}".format, None),
+    ("agency_share_pct_end", "Agency share of staff, last 13 weeks (%)", "{:.0f}".format, None),
+    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _thousands, None),
+]
+
+
+def _rates(scns) -> str:
+    """The discount rate of the scenarios in words: "3.5% (HM Treasury Green Book)", or each scenario's."""
+    rates = {s.costs.discount_rate for s in scns}
+    if rates == {0.035}:
+        return "3.5% a year (HM Treasury Green Book)"
+    if len(rates) == 1:
+        return f"{rates.pop():.1%} a year"
+    return "each scenario's rate a year (" + ", ".join(f"{s.name} {s.costs.discount_rate:.1%}" for s in scns) + ")"
+
+
+def _is_difference(col: str) -> bool:
+    return "difference" in col or "avoided" in col
+
+
+def _cell(row, col: str, fmt) -> str:
+    """One value of the printed comparison ("-" for the first scenario's differences from itself)."""
+    v = row[col]
+    if row.name == 0 and _is_difference(col):
+        return "reference"
+    if col == "median_weeks_to_first_breach" and np.isinf(v):
+        return "never"
+    if col == "cost_per_breach_week_avoided" and row["cost_difference"] <= 0 < row["breach_weeks_avoided"]:
+        return "saves money too"
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "-"
+    return fmt(v)
+
+
+def _interval_cell(row, col: str, ci) -> str:
+    """The 95% interval under a value of the printed comparison, in brackets ("" when there is none).
+
+    A difference in cost is in words, like the value above it: "(saves £221k to £919k)",
+    "(£12k to £40k more)" or "(from saving £30k to £20k more)"."""
+    lo, hi = row[ci[0]], row[ci[1]]
+    if (row.name == 0 and _is_difference(col)) or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    if col == "p_sustained":
+        return f"({lo:.0%} to {hi:.0%})"
+    if col == "breach_weeks_avoided":
+        return f"({lo:+.0f} to {hi:+.0f})"
+    if _is_difference(col):
+        return f"({money_difference_range(lo, hi, _thousands)})"
+    return f"({_thousands(lo)} to {_thousands(hi)})"
+
+
+def compare_lines(result: RunResult, scns: list[Scenario], years: float, uncertainty: bool) -> list[str]:
+    """The options side by side, as ``compare`` prints them: a key, each measure with its 95% interval under it,
+    and each option against the first in words."""
+    out: list[str] = []
+    table = result.tables["compare.csv"].reset_index(drop=True)
+    n = result.manifest["replications"]
+    out.append(f"\n{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
+               f"{scns[0].start_date:%-d %B %Y}; the first scenario is the reference. Money in £ thousand (k), cash; "
+               f"net present cost in real terms, discounted at {_rates(scns)}. Brackets: 95% confidence intervals.\n")
+    for i, row in table.iterrows():
+        out.append(f"  {chr(65 + i) if i < 26 else i + 1}  {row['label']}")
+    keys = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(table))]
+    lines = []  # (label, cells): each value, and under it its 95% interval
+    for col, label, fmt, ci in COMPARE_ROWS:
+        lines.append((label, [_cell(row, col, fmt) for _, row in table.iterrows()]))
+        if ci is not None:
+            lines.append(("", [_interval_cell(row, col, ci) for _, row in table.iterrows()]))
+    width = max(12, max(len(c) for _, cells in lines for c in cells) + 2)
+    label_w = max(len(label) for label, _ in lines) + 2
+    out.append(f"\n{'':{label_w}}" + "".join(f"{k:>{width}}" for k in keys))
+    for label, cells in lines:
+        out.append(f"{label:{label_w}}" + "".join(f"{c:>{width}}" for c in cells))
+    out.append("")
+    for i, row in table.iloc[1:].iterrows():
+        outcome, cost = row["outcome_vs_first"], row["cost_vs_first"]
+        outcome = outcome if outcome.endswith("weeks in breach") else f"weeks in breach {outcome}"
+        cost = cost if cost.startswith("costs") else f"cost {cost}"
+        out.append(f"{row['label']} against {table.iloc[0]['label']}: {outcome}; {cost}. Future by future: "
+                   f"{beats_first(row, uncertainty)}.")
+    spread = uncertainty_line(scns, uncertainty)
+    if spread:
+        out.append(spread)
+    unclear = table.iloc[1:]["outcome_vs_first"].str.startswith("cannot").sum()
+    if unclear:
+        out.append(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
+                   f"{n} futures: run again with more --reps (or --precision 0.05) before choosing between them.")
+    return out
+
+
+def ranking_lines(result: SensitivityResult, method: str) -> list[str]:
+    """One method's ranking of the settings, by the chance of staying manageable (ties by the caseload at the end),
+    with each measure's index beside it (the lines ``sensitivity`` prints)."""
+    out: list[str] = []
+    measures = MEASURE
+    rows = result.ranking(method, "p_sustained")
+    n = result.manifest["replications"]
+    others = ["p_sustained", "weeks_manageable", "caseload_end", "cost_per_year"]
+    heads = {"p_sustained": "chance", "weeks_manageable": "weeks manageable", "caseload_end": "caseload at end",
+             "cost_per_year": "cost a year"}
+    table = result.table[result.table["method"] == method].set_index(["setting", "measure"])
+    if method == "tornado":
+        title = ("One at a time: the change in each measure from the setting's low to its high, the others central; "
+                 "a chance changes in percentage points (in brackets: could be chance, its 95% interval over the "
+                 f"{n} futures includes no change; 'no change': none in any future)")
+    elif method == "morris":
+        title = ("Morris screening: mu*, the average size of the change in each measure across the setting's whole "
+                 f"range, over the other settings' values (in brackets: could be chance; flipping the signs of the "
+                 f"{n} futures' changes gives a mu* as large at least 1 time in 20)")
+    else:
+        title = ("Sobol total indices: the share of each measure's variation a setting accounts for, with its "
+                 "interactions (in brackets: its 95% interval reaches zero)")
+    out.append(f"\n{title}.\nRanked by the chance caseloads stay manageable (then by the caseload at the end):")
+    label_w = min(48, max(len(str(r["label"])) for _, r in rows.iterrows())) + 2
+    cell_w = 18
+    out.append(f"{'rank':>4}  {'setting':{label_w}}{'low to high':>16}"
+               + "".join(f"{heads[m]:>{cell_w}}" for m in others))
+    for _, r in rows.iterrows():
+        cells = []
+        for m in others:
+            row = table.loc[(r["setting"], m)]
+            text = index_text(method, row, measures[m])
+            cells.append(f"{text if row['clear'] or text == 'no change' else '(' + text + ')':>{cell_w}}")
+        span = f"{setting_at(r, 'low')} to {setting_at(r, 'high')}"
+        out.append(f"{int(r['rank']):>4}  {str(r['label'])[:label_w - 2]:{label_w}}{span:>16}" + "".join(cells))
+    return out

@@ -1,1 +1,2 @@
-"""What people read: answers in words, charts, the HTML report and the Excel workbook."""
+"""What people read: answers in words, the tables the command line prints, charts, the HTML report and the Excel
+workbook."""

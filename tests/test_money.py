@@ -365,7 +365,7 @@ def test_compare_verdicts_point_the_right_way_and_npc_follows_the_green_book():
 
 
 def test_a_saving_prints_as_a_saving_with_its_interval_in_words():
-    from workforce_sim.cli import _cell, _diff_money, _interval_cell
+    from workforce_sim.outputs.console import _cell, _diff_money, _interval_cell
     row = pd.Series({"net_present_cost_difference": -570_000.0, "net_present_cost_difference_ci95_low": -919_000.0,
                      "net_present_cost_difference_ci95_high": -221_000.0, "cost_difference": -1.0,
                      "breach_weeks_avoided": 3.0, "cost_per_breach_week_avoided": np.nan}, name=1)

@@ -182,6 +182,27 @@ def _identifier(value: str, kind) -> str | None:
     return None
 
 
+def _shape(raw: str) -> str:
+    """What is wrong with a value, in words that never repeat it (a data file may hold personal data)."""
+    v = raw.strip()
+    if not v:
+        return "is empty"
+    if any(ch.isalpha() for ch in v):
+        return "holds letters"
+    if v.startswith("-"):
+        return "is negative"
+    if any(ch.isspace() for ch in v):
+        return "holds spaces"
+    return "is not of that form"
+
+
+def _bad(where: str, raw: str, expected: str, shape: str | None = None) -> DataError:
+    """A value that cannot be read: the file, line and column, what is wrong and what was expected; never the value
+    itself, which may be personal data written in the wrong column (it would end up in logs and screenshots)."""
+    return DataError(f"{where}: the value {shape or _shape(raw)}; it must be {expected} (the value is not shown, to "
+                     "keep personal data out of logs)")
+
+
 def _parse(kind, raw: str, where: str):
     v = raw.strip()
     if kind == "text":
@@ -190,23 +211,23 @@ def _parse(kind, raw: str, where: str):
         return v
     if kind == "count":
         if not re.fullmatch(r"\d+", v):
-            raise DataError(f"{where} = {raw!r}: must be a whole number of 0 or more")
+            raise _bad(where, raw, "a whole number of 0 or more")
         return int(v)
     if kind == "fte":
         try:
             x = float(v)
         except ValueError:
-            raise DataError(f"{where} = {raw!r}: must be a number above 0 and at most 1") from None
+            raise _bad(where, raw, "a number above 0 and at most 1") from None
         if not 0 < x <= 1:
-            raise DataError(f"{where} = {raw!r}: must be a number above 0 and at most 1")
+            raise DataError(f"{where}: must be a number above 0 and at most 1, such as 0.5 for half time")
         return x
     if kind == "month":
         try:
             d = dt.date.fromisoformat(v + "-01")
         except ValueError:
-            raise DataError(f"{where} = {raw!r}: must be a month written YYYY-MM, e.g. 2018-04") from None
+            raise _bad(where, raw, "a month written YYYY-MM, e.g. 2018-04") from None
         if not 1900 <= d.year <= 2100:
-            raise DataError(f"{where} = {raw!r}: must be a month between 1900 and 2100")
+            raise DataError(f"{where}: must be a month between 1900 and 2100")
         return d
     if kind in ("date", "date?"):
         if not v and kind == "date?":
@@ -214,13 +235,13 @@ def _parse(kind, raw: str, where: str):
         try:
             d = dt.date.fromisoformat(v)
         except ValueError:
-            raise DataError(f"{where} = {raw!r}: must be a date written YYYY-MM-DD") from None
+            raise _bad(where, raw, "a date written YYYY-MM-DD") from None
         if not 1900 <= d.year <= 2100:
-            raise DataError(f"{where} = {raw!r}: must be a date between 1900 and 2100")
+            raise DataError(f"{where}: must be a date between 1900 and 2100")
         return d
     if isinstance(kind, tuple):
         if v not in kind:
-            raise DataError(f"{where} = {raw!r}: must be one of {', '.join(kind)}")
+            raise _bad(where, raw, f"one of {', '.join(kind)}", "is none of these")
         return v
     raise AssertionError(kind)
 

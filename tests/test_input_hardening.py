@@ -504,3 +504,24 @@ def test_a_folder_as_staff_file_is_a_plain_error(tmp_path):
 def test_other_number_options_refuse_nan_and_inf(args):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2 and ("not a finite number" in res.output or "not in the range" in res.output), res.output
+
+
+@pytest.mark.parametrize("key", ["staff.².count=1", "staff.٣.count=1", "open_cases.¹=1", "levers.²=[]"])
+def test_unicode_digits_in_a_key_are_a_plain_error(key):
+    """'²' and other Unicode digits pass str.isdigit() but not int(): a key holding one is a plain error that names
+    the key, never an internal error (issue 26, item 8)."""
+    with pytest.raises(ScenarioError, match="--set"):
+        load_scenario("baseline", [key])
+    r = CliRunner().invoke(main, ["validate", "baseline", "--set", key])
+    assert r.exit_code == 2 and "stopped" not in r.output and "Traceback" not in r.output, r.output
+
+
+def test_folders_named_with_unicode_digits_do_not_stop_recovery_or_resume(tmp_path):
+    """A staging folder or a run folder whose number is a Unicode digit is someone else's: left alone, no crash."""
+    from workforce_sim.runs.folder import interrupted_runs, recover_run_folder
+
+    (tmp_path / ".staging-²").mkdir()
+    recover_run_folder(tmp_path)  # a pid that is no ASCII number is not ours to judge: removed as stale
+    for name in ("2026-12-06_010101-²", "2026-12-06_010101-2"):
+        (tmp_path / name / ".partial").mkdir(parents=True)
+    assert [p.name for p in interrupted_runs(tmp_path)] == ["2026-12-06_010101-2", "2026-12-06_010101-²"]

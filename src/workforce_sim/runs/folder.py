@@ -243,7 +243,7 @@ def recover_run_folder(out_dir: Path) -> None:
         _roll_forward(out_dir)
         for staging in out_dir.glob(STAGING + "*"):
             pid = staging.name[len(STAGING):]
-            if not (pid.isdigit() and pid_alive(int(pid))):
+            if not (pid.isascii() and pid.isdigit() and pid_alive(int(pid))):
                 shutil.rmtree(staging, ignore_errors=True)
         for folder in (out_dir, out_dir / "plots", out_dir / ".partial"):
             if folder.is_dir():
@@ -341,7 +341,7 @@ def interrupted_runs(parent: Path) -> list[Path]:
         return []
     def order(p: Path):  # "..._221037-10" after "..._221037-2"
         stamp, _, n = p.name.rpartition("-")
-        return (stamp, int(n)) if n.isdigit() and "_" in stamp else (p.name, 1)
+        return (stamp, int(n)) if n.isascii() and n.isdigit() and "_" in stamp else (p.name, 1)
 
     return sorted((p for p in parent.iterdir() if p.is_dir() and not p.is_symlink() and (p / ".partial").is_dir()),
                   key=order)

@@ -79,6 +79,11 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
     raise ScenarioError([f"{ref}: no such scenario file (bundled scenarios: {known})"])
 
 
+def _is_index(part: str) -> bool:
+    """Whether a part of a key path is a list index: ASCII digits only ("²" and other Unicode digits are not)."""
+    return part.isascii() and part.isdigit()
+
+
 def parse_set(text: str) -> Override:
     """``KEY=VALUE`` from the command line; VALUE is read as a TOML value (never run as code)."""
     if "=" not in text:
@@ -328,7 +333,7 @@ def _apply_override(data: dict, ov: Override, origin: _Origins) -> None:
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            if not _is_index(part) or int(part) >= len(node):
                 raise ScenarioError([f"--set {ov.key}: {'.'.join(parts[:i])} has {len(node)} entries; '{part}' is not "
                                      "one of them"])
             if not isinstance(node[int(part)], (dict, list)):
@@ -341,12 +346,12 @@ def _apply_override(data: dict, ov: Override, origin: _Origins) -> None:
             node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
+        if not _is_index(last) or int(last) >= len(node):
             raise ScenarioError([f"--set {ov.key}: no entry '{last}' in that list"])
         node[int(last)] = ov.value
     else:
         node[last] = ov.value
-    _record(origin, tuple(int(p) if p.isdigit() else p for p in parts), ov.value, f"--set {ov.key}")
+    _record(origin, tuple(int(p) if _is_index(p) else p for p in parts), ov.value, f"--set {ov.key}")
 
 
 def _blame(origin: _Origins, loc: tuple, default: str) -> str:
@@ -595,7 +600,7 @@ def _validated(data: dict, origin: _Origins, src: str) -> tuple[Scenario | None,
         return None, [(src, "values nested too deeply to be a scenario")]
     out = []
     for key, value, expected in scn.problems():
-        loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+        loc = tuple(int(p) if _is_index(p) else p for p in key.split("."))
         out.append((_blame(origin, loc, src), f"{key} = {_fmt_value(value)}: {expected}"))
     return (None if out else scn), out
 
@@ -637,7 +642,7 @@ def _get_at(data: Any, path: tuple) -> tuple[bool, Any]:
 
 def key_path(key: str) -> tuple:
     """A dotted key such as ``levers.0.leaving_reduction`` as a path (list positions as numbers)."""
-    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+    return tuple(int(p) if _is_index(p) else p for p in key.split("."))
 
 
 def number_type(key: str, data: dict | None = None) -> type | None:

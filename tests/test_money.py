@@ -383,3 +383,25 @@ def test_goal_seek_says_at_once_when_too_few_futures_can_meet_a_chance_with_its_
                                     "--reps", "20", "--years", "0.2", "--jobs", "1"])
     assert out.exit_code == 2 and "even 20 of 20" in out.output and "--reps 35" in out.output
     assert "Searching" not in out.output  # nothing was simulated
+
+
+def test_compare_intervals_stay_within_what_each_measure_can_take():
+    """Two futures that disagree completely give a t interval far wider than the run (issue 26, item 9: -75 to +64
+    weeks in a 52-week run): each interval is cut to its measure's range (weeks avoided within the run, a chance
+    within 100 points, a cost never below zero), and the mean stays as it is."""
+    from workforce_sim.analysis.breaches import BreachRule
+    from workforce_sim.analysis.compare import compare_table
+    from workforce_sim.analysis.money import Money
+    weeks, breaching, fine = 52, [19.0] * 52, [17.0] * 52
+    w = _synthetic({"ref": fine, "option": fine}, {"ref": 1e5, "option": 1e5}, reps=2, weeks=weeks)
+    # future 0: the reference breaches all year and the option does not; future 1 the other way round
+    flip = (((w["scenario"] == "ref") & (w["replication"] == 0))
+            | ((w["scenario"] == "option") & (w["replication"] == 1)))
+    w.loc[flip, ["caseload_incl_unallocated", "caseload_mean", "caseload_p90"]] = breaching[0]
+    rules = {s: BreachRule(18.0, 4) for s in ("ref", "option")}
+    t = compare_table(w, rules, {s: Money() for s in rules}).set_index("scenario")
+    row = t.loc["option"]
+    assert row["breach_weeks_avoided"] == 0 and row["p_sustained_difference"] == 0
+    assert row["breach_weeks_avoided_ci95_low"] == -weeks and row["breach_weeks_avoided_ci95_high"] == weeks
+    assert row["p_sustained_difference_ci95_low"] == -1 and row["p_sustained_difference_ci95_high"] == 1
+    assert row["cost_total_ci95_low"] >= 0 and row["net_present_cost_ci95_low"] >= 0

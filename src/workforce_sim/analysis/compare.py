@@ -75,7 +75,8 @@ def compare_table(weekly: pd.DataFrame, rules: dict[str, BreachRule], money: dic
     money = money or {}
     labels = labels or {}
     reps = {s: per_replication(weekly[weekly["scenario"] == s], rules[s], money.get(s, Money())) for s in names}
-    rows = [_row(s, reps[s], reps[names[0]], labels.get(s, s), s == names[0]) for s in names]
+    n_weeks = int(weekly["week"].max()) + 1
+    rows = [_row(s, reps[s], reps[names[0]], labels.get(s, s), s == names[0], n_weeks) for s in names]
     years = sorted((c for c in rows[0] if c.startswith("cost_year_")), key=lambda c: int(c.rsplit("_", 1)[1]))
     order = COMPARE_COLUMNS[:COMPARE_COLUMNS.index("cost_per_year") + 1] + years + \
         COMPARE_COLUMNS[COMPARE_COLUMNS.index("cost_per_year") + 1:]
@@ -96,13 +97,15 @@ COMPARE_COLUMNS = [
     "lower_cost_share", "unallocated_cases_end", "assessments_in_timescale_pct", "agency_share_pct_end"]
 
 
-def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool) -> dict:
+def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool, n_weeks: int) -> dict:
     """One scenario's row of compare.csv: ``r`` its replications (from :func:`per_replication`), ``ref`` the
-    first scenario's, on the same futures."""
+    first scenario's, on the same futures of ``n_weeks`` weeks. Every interval stays within what its measure can
+    take: a cost is never below zero, weeks avoided are within the run, a chance moves by at most 100 points."""
     row: dict = {"scenario": s, "label": label, "replications": len(r)}
     for col in [c for c in r.columns if c not in ("first_breach_week",)]:
         row[col] = r[col].mean()
-    lo, hi = mean_ci(r["cost_total"].to_numpy())[1:]
+    _, *ci = mean_ci(r["cost_total"].to_numpy())
+    lo, hi = _within((ci[0], ci[1]), 0.0, np.inf)
     row["cost_total_ci95_low"], row["cost_total_ci95_high"] = lo, hi
     k = int(np.isinf(r["first_breach_week"]).sum())
     row["p_sustained"] = k / len(r)
@@ -114,14 +117,18 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool) ->
     row["cost_difference_per_year"] = (r["cost_per_year"] - ref["cost_per_year"]).mean()
     avoided = (ref["breach_weeks"] - r["breach_weeks"]).to_numpy()
     row["breach_weeks_avoided"] = avoided.mean()
-    _, row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = mean_ci(avoided)
+    _, *ci = mean_ci(avoided)
+    row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = _within((ci[0], ci[1]), -n_weeks,
+                                                                                          n_weeks)
     gain = (np.isinf(r["first_breach_week"]).astype(float)
             - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
-    row["p_sustained_difference"], row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = (
-        mean_ci(gain))
+    m, *ci = mean_ci(gain)
+    row["p_sustained_difference"] = m
+    row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = _within((ci[0], ci[1]), -1, 1)
     npc_diff = (r["net_present_cost"] - ref["net_present_cost"]).to_numpy()
-    row["net_present_cost"], row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = (
-        mean_ci(r["net_present_cost"].to_numpy()))
+    m, *ci = mean_ci(r["net_present_cost"].to_numpy())
+    row["net_present_cost"] = m
+    row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = _within((ci[0], ci[1]), 0.0, np.inf)
     row["net_present_cost_difference"], row["net_present_cost_difference_ci95_low"], \
         row["net_present_cost_difference_ci95_high"] = mean_ci(npc_diff)
     # how often, future by future, the option does better than the first (each future: the same chance
@@ -132,6 +139,11 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool) ->
     row["lower_cost_share"] = float((r["cost_total"] < ref["cost_total"]).mean())
     _verdicts(row, r, first, d, dlo, dhi, avoided)
     return row
+
+
+def _within(ci: tuple[float, float], low: float, high: float) -> tuple[float, float]:
+    """A 95% interval cut to what its measure can take (a t interval of a few futures can reach past it)."""
+    return float(np.clip(ci[0], low, high)), float(np.clip(ci[1], low, high))
 
 
 def _verdicts(row: dict, r: pd.DataFrame, first: bool, d: float, dlo: float, dhi: float, avoided: np.ndarray) -> None:

@@ -364,3 +364,24 @@ def test_shipped_example_data_is_what_the_generator_makes(tmp_path):
     write_example(tmp_path, seed=1, months=48)
     for name in ("contacts.csv", "staff.csv", "closed_cases.csv", "README.txt"):
         assert (shipped / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_a_fitted_file_names_its_parent_by_the_path_from_where_it_is_written(tmp_path, monkeypatch):
+    """`calibrate --extends my.toml --out sub/fit.toml` (issue 26, item 5) wrote extends = "my.toml", which the loader
+    looks for beside fit.toml: it loaded only from the folder it was made in, or picked up a sub/my.toml instead.
+    The parent is now written by its path from the output file's folder; a bundled parent keeps its name."""
+    write_example(tmp_path / "data", seed=2, months=24)
+    (tmp_path / "my.toml").write_text('extends = "baseline"\nname = "mine"\n[standards]\nmanageable_caseload = 17\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "my.toml").write_text('extends = "baseline"\nname = "decoy"\n[standards]\n'
+                                              'manageable_caseload = 25\n')
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["calibrate", "data", "--extends", "my.toml", "--out", "sub/fit.toml"])
+    assert res.exit_code == 0, res.output
+    assert tomllib.loads((tmp_path / "sub" / "fit.toml").read_text())["extends"] == "../my.toml"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # loads from anywhere, with my.toml's standard, not the decoy's
+    assert load_scenario(tmp_path / "sub" / "fit.toml").standards.manageable_caseload == 17
+    res = CliRunner().invoke(main, ["calibrate", str(tmp_path / "data"), "--out", str(tmp_path / "sub" / "b.toml")])
+    assert res.exit_code == 0 and tomllib.loads((tmp_path / "sub" / "b.toml").read_text())["extends"] == "baseline"

@@ -648,7 +648,7 @@ def calibrate(data_dir, out, name, parent):
     _not_into_package(out)
     try:
         cal = fit(data_dir)
-        text = scenario_text(cal, name or out.stem, parent)
+        text = scenario_text(cal, name or out.stem, parent, out)
     except DataError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

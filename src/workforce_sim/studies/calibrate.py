@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 
 from ..scenario import tomlout
 from ..scenario.calendar import england_bank_holidays, next_month
-from ..scenario.loading import load_scenario
+from ..scenario.loading import bundled_path, load_scenario, resolve_path
 from ..scenario.schema import GRADES
 
 PLAN_TYPES = ("cin", "cp", "cla")
@@ -643,8 +644,18 @@ def _case_lines(cases: dict) -> list[str]:
     return out
 
 
-def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str:
-    """The fitted scenario as TOML that extends ``extends``, with standard errors in comments.
+def extends_from(extends: str, out: Path | None) -> str:
+    """How the fitted file at ``out`` names the scenario it extends: a bundled scenario by its name, a scenario file
+    by its path from ``out``'s folder (where the loader looks for it), so the file loads from anywhere."""
+    path = resolve_path(extends)
+    if out is None or path.resolve() == bundled_path(path.stem).resolve():
+        return extends
+    return Path(os.path.relpath(path.resolve(), Path(out).resolve().parent)).as_posix()
+
+
+def scenario_text(cal: Calibration, name: str, extends: str = "baseline", out: Path | None = None) -> str:
+    """The fitted scenario as TOML that extends ``extends``, with standard errors in comments; written to ``out``, it
+    names ``extends`` by its path from there (:func:`extends_from`).
 
     Every key, value and table header is written by tomli-w (through :mod:`tomlout`), so a
     source name or a scenario name, whatever characters it holds, stays a name: it cannot add a
@@ -653,7 +664,8 @@ def scenario_text(cal: Calibration, name: str, extends: str = "baseline") -> str
 
     start = next_month(cal.demand.months[-1])
     parent = load_scenario(extends)
-    chunks = (_header(cal.demand, name, extends, start) + _source_lines(cal.demand, parent, extends, start)
+    chunks = (_header(cal.demand, name, extends_from(extends, out), start)
+              + _source_lines(cal.demand, parent, extends, start)
               + _turnover_lines(cal.leaving, parent, extends) + _case_lines(cal.cases))
     return "\n".join(chunks)
 

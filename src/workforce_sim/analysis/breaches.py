@@ -11,11 +11,9 @@ import pandas as pd
 MANAGEABLE_MEASURE = "caseload_incl_unallocated"
 
 
-
 MANAGEABLE_MEANING = ("caseloads count waiting (unallocated) children against the staff who would hold them, and a "
                       "breach is that caseload above the threshold for {weeks} weeks running, or open cases with "
                       "nobody to hold them")
-
 
 
 @dataclass(frozen=True)
@@ -33,11 +31,9 @@ class BreachRule:
                 f"workers may be above it); " + MANAGEABLE_MEANING.format(weeks=self.weeks) + ".")
 
 
-
 def breach_rules(scenarios) -> dict[str, BreachRule]:
     """Each scenario's breach rule, from its standards, keyed by scenario name."""
     return {s.name: BreachRule(s.standards.manageable_caseload, s.standards.breach_weeks) for s in scenarios}
-
 
 
 def breach_starts(values: np.ndarray, rule: BreachRule) -> np.ndarray:
@@ -50,7 +46,6 @@ def breach_starts(values: np.ndarray, rule: BreachRule) -> np.ndarray:
     return np.concatenate([full, np.zeros(k - 1, bool)])
 
 
-
 def weeks_in_breach(values: np.ndarray, rule: BreachRule) -> int:
     """How many weeks of one series lie in a breach (a run of at least ``rule.weeks`` weeks over)."""
     start = breach_starts(values, rule)
@@ -60,7 +55,6 @@ def weeks_in_breach(values: np.ndarray, rule: BreachRule) -> int:
     return int(covered.sum())
 
 
-
 def first_breach(weekly: pd.DataFrame, rule: BreachRule) -> pd.Series:
     """Per replication: the week (0 = the first) in which the first breach begins; inf if none."""
     out = {}
@@ -68,6 +62,5 @@ def first_breach(weekly: pd.DataFrame, rule: BreachRule) -> pd.Series:
         starts = np.flatnonzero(breach_starts(part[MANAGEABLE_MEASURE].to_numpy(), rule))
         out[rep] = float(part["week"].to_numpy()[starts[0]]) if starts.size else np.inf
     return pd.Series(out, dtype=float).rename_axis("replication")
-
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from ..scenario.calendar import WEEKS_PER_YEAR
 from .breaches import MANAGEABLE_MEASURE, BreachRule, first_breach, weeks_in_breach
 from .money import Money, costs_by_financial_year, net_present_cost
-from .statistics import mean_ci, wilson
+from .statistics import mean_ci, mean_ci_within, wilson
 
 END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier than a single week
 
@@ -104,9 +104,7 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool, n_
     row: dict = {"scenario": s, "label": label, "replications": len(r)}
     for col in [c for c in r.columns if c not in ("first_breach_week",)]:
         row[col] = r[col].mean()
-    _, *ci = mean_ci(r["cost_total"].to_numpy())
-    lo, hi = _within((ci[0], ci[1]), 0.0, np.inf)
-    row["cost_total_ci95_low"], row["cost_total_ci95_high"] = lo, hi
+    _, row["cost_total_ci95_low"], row["cost_total_ci95_high"] = mean_ci_within(r["cost_total"].to_numpy(), 0, np.inf)
     k = int(np.isinf(r["first_breach_week"]).sum())
     row["p_sustained"] = k / len(r)
     row["p_sustained_ci95_low"], row["p_sustained_ci95_high"] = wilson(k, len(r))
@@ -117,18 +115,15 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool, n_
     row["cost_difference_per_year"] = (r["cost_per_year"] - ref["cost_per_year"]).mean()
     avoided = (ref["breach_weeks"] - r["breach_weeks"]).to_numpy()
     row["breach_weeks_avoided"] = avoided.mean()
-    _, *ci = mean_ci(avoided)
-    row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = _within((ci[0], ci[1]), -n_weeks,
-                                                                                          n_weeks)
+    _, row["breach_weeks_avoided_ci95_low"], row["breach_weeks_avoided_ci95_high"] = mean_ci_within(
+        avoided, -n_weeks, n_weeks)
     gain = (np.isinf(r["first_breach_week"]).astype(float)
             - np.isinf(ref["first_breach_week"]).astype(float)).to_numpy()
-    m, *ci = mean_ci(gain)
-    row["p_sustained_difference"] = m
-    row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = _within((ci[0], ci[1]), -1, 1)
+    row["p_sustained_difference"], row["p_sustained_difference_ci95_low"], row["p_sustained_difference_ci95_high"] = (
+        mean_ci_within(gain, -1, 1))
     npc_diff = (r["net_present_cost"] - ref["net_present_cost"]).to_numpy()
-    m, *ci = mean_ci(r["net_present_cost"].to_numpy())
-    row["net_present_cost"] = m
-    row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = _within((ci[0], ci[1]), 0.0, np.inf)
+    row["net_present_cost"], row["net_present_cost_ci95_low"], row["net_present_cost_ci95_high"] = mean_ci_within(
+        r["net_present_cost"].to_numpy(), 0, np.inf)
     row["net_present_cost_difference"], row["net_present_cost_difference_ci95_low"], \
         row["net_present_cost_difference_ci95_high"] = mean_ci(npc_diff)
     # how often, future by future, the option does better than the first (each future: the same chance
@@ -139,11 +134,6 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool, n_
     row["lower_cost_share"] = float((r["cost_total"] < ref["cost_total"]).mean())
     _verdicts(row, r, first, d, dlo, dhi, avoided)
     return row
-
-
-def _within(ci: tuple[float, float], low: float, high: float) -> tuple[float, float]:
-    """A 95% interval cut to what its measure can take (a t interval of a few futures can reach past it)."""
-    return float(np.clip(ci[0], low, high)), float(np.clip(ci[1], low, high))
 
 
 def _verdicts(row: dict, r: pd.DataFrame, first: bool, d: float, dlo: float, dhi: float, avoided: np.ndarray) -> None:

@@ -50,7 +50,6 @@ def money_difference(d: float, fmt: Callable[[float], str], smallest: float) -> 
     return f"saves {shown}" if d < 0 else f"{shown} more"
 
 
-
 def money_difference_range(low: float, high: float, fmt: Callable[[float], str]) -> str:
     """The 95% interval of a difference in cost as words: "saves £0.06m to £0.59m", "£0.41m to £0.55m more",
     or "from saving £0.20m to £0.10m more" ("" when unknown)."""
@@ -63,12 +62,10 @@ def money_difference_range(low: float, high: float, fmt: Callable[[float], str])
     return f"from saving {fmt(-low)} to {fmt(high)} more"
 
 
-
 def setting_text(value: float, percent: bool = False) -> str:
     """A setting's value as a reader sees it: a share, a chance or a rate a year as a percentage ("4%",
     "2.5%"), any other number as it is ("14", "0.5")."""
     return f"{round(100 * value, 6):g}%" if percent else f"{value:g}"
-
 
 
 def and_list(items: list[str]) -> str:

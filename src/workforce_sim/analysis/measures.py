@@ -52,7 +52,6 @@ class Measure:
         return f"{sign}{a:.2f}" if round(a, 2) else f"{sign}<0.01"
 
 
-
 MEASURES = [
     Measure("p_sustained", "Chance caseloads stay manageable for the whole run", "share",
             "Chance caseloads stay manageable"),
@@ -64,9 +63,7 @@ MEASURES = [
 ]
 
 
-
 MEASURE = {m.name: m for m in MEASURES}
-
 
 
 HEADLINE = "p_sustained"

@@ -22,12 +22,10 @@ def financial_year(dates: pd.Series) -> pd.Series:
     return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
 
 
-
 def financial_year_days(fy: str) -> int:
     """The days in a financial year named like "2027-28" (366 when it holds a 29 February)."""
     start = int(str(fy)[:4])
     return (dt.date(start + 1, 4, 1) - dt.date(start, 4, 1)).days
-
 
 
 def costs_by_financial_year(weekly: pd.DataFrame) -> pd.DataFrame:
@@ -53,13 +51,8 @@ def costs_by_financial_year(weekly: pd.DataFrame) -> pd.DataFrame:
     return out.sort_index(level=[1, 2]).sort_index(level=0, key=lambda x: x.map(order), sort_remaining=False)
 
 
-
-
-
-
 BUDGET_COLUMNS = ["scenario", "financial_year", "days", "item", "what", "cash", "cash_ci95_low", "cash_ci95_high",
                   "real_terms", "real_terms_ci95_low", "real_terms_ci95_high", "prices"]
-
 
 
 @dataclass(frozen=True)
@@ -70,18 +63,15 @@ class Money:
     discount_rate: float = 0.035
 
 
-
 def money_settings(scenarios: Iterable[Scenario]) -> dict[str, Money]:
     """Each scenario's :class:`Money`, keyed by name."""
     return {s.name: Money(s.costs.deflator_per_year, s.costs.discount_rate) for s in scenarios}
-
 
 
 def years_from_first(fy: pd.Series | list[str]) -> np.ndarray:
     """Whole financial years from the first in ``fy`` ("2026-27" is 0, "2027-28" is 1, ...)."""
     start = np.array([int(str(x)[:4]) for x in fy])
     return start - start.min() if start.size else start
-
 
 
 def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) -> pd.DataFrame:
@@ -112,7 +102,6 @@ def budget_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) ->
     pounds = [c for c in BUDGET_COLUMNS if c.startswith(("cash", "real_terms"))]
     out[pounds] = out[pounds].round(0)  # whole pounds: a simulation's pence mean nothing
     return out
-
 
 
 def net_present_cost(per_rep_fy: pd.DataFrame, money: Money) -> pd.Series:

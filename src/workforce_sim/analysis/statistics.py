@@ -20,7 +20,6 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     return m, m - half, m + half
 
 
-
 def bootstrap_interval(values: np.ndarray, level: float = 0.95, resamples: int = 2000, seed: int = 20261127,
                        expand: bool = True):
     """Means of the columns of ``values`` (replications x measures) with bootstrap 95% intervals, ignoring
@@ -58,7 +57,6 @@ def bootstrap_interval(values: np.ndarray, level: float = 0.95, resamples: int =
     return mean, low, high
 
 
-
 def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -> tuple[np.ndarray, np.ndarray]:
     """(Expanded) BCa interval of the mean of each column of ``x`` (n x k, no NaN, n >= 2)."""
     n, k = x.shape
@@ -86,9 +84,7 @@ def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -
     return low, high
 
 
-
 FEW_FOR_BOOTSTRAP = 5  # below this many replications the bootstrap cannot reach beyond the data
-
 
 
 def bounded_interval(x: np.ndarray, edges: list[tuple[float, float]]):
@@ -97,11 +93,15 @@ def bounded_interval(x: np.ndarray, edges: list[tuple[float, float]]):
     than :data:`FEW_FOR_BOOTSTRAP` replications the Student-t interval cut at the range."""
     if len(x) >= FEW_FOR_BOOTSTRAP:
         return bootstrap_interval(x)
-    cols = [mean_ci(x[:, j]) for j in range(x.shape[1])]
-    mean, lo, hi = (np.array(c, dtype=float) for c in zip(*cols)) if cols else (np.empty(0),) * 3
-    e = np.array(edges, dtype=float).reshape(-1, 2)
-    return mean, np.clip(lo, e[:, 0], e[:, 1]), np.clip(hi, e[:, 0], e[:, 1])
+    cols = [mean_ci_within(x[:, j], low, high) for j, (low, high) in enumerate(edges)]
+    return tuple(np.array(c, dtype=float) for c in zip(*cols)) if cols else (np.empty(0),) * 3
 
+
+def mean_ci_within(values: np.ndarray, low: float, high: float) -> tuple[float, float, float]:
+    """:func:`mean_ci` with the interval cut at what the measure can take (``low`` to ``high``): a t interval of a
+    few replications can reach past it (a chance below 0, more weeks than the run)."""
+    m, lo, hi = mean_ci(values)
+    return m, float(np.clip(lo, low, high)), float(np.clip(hi, low, high))
 
 
 # -- the headline answer ---------------------------------------------------------------------
@@ -114,7 +114,6 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
-
 
 
 def wilson_half_width(p: float, n: int) -> float:

@@ -28,7 +28,6 @@ def periods(n_weeks: int) -> list[tuple[str, int, int]]:
     return out
 
 
-
 STATISTICS = {  # how each kind of measure is summarised over a period: (statistic, weekly values -> one number)
     "flow": "total",         # events: the period's total (for the whole run, the total a year on average)
     "cost": "total",         # money: likewise
@@ -37,13 +36,10 @@ STATISTICS = {  # how each kind of measure is summarised over a period: (statist
 }
 
 
-
 WHOLE_RUN_TOTAL = "total a year"  # a flow over the whole run: its total divided by the run's length in years
 
 
-
 END = "end of period"
-
 
 
 def bounds(metric: str) -> tuple[float, float]:
@@ -55,7 +51,6 @@ def bounds(metric: str) -> tuple[float, float]:
     if m.unit == "%" and metric != "supervision_load_pct":
         return 0.0, 100.0
     return 0.0, np.inf
-
 
 
 def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None) -> pd.DataFrame:
@@ -110,7 +105,6 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
     return out.reset_index(drop=True)
 
 
-
 def _summary_rows(scen: str, period: str, statistic: str, values: pd.DataFrame, units: dict) -> pd.DataFrame:
     """Summary rows of one scenario, period and statistic from per-replication ``values`` (a column a measure).
 
@@ -126,10 +120,8 @@ def _summary_rows(scen: str, period: str, statistic: str, values: pd.DataFrame, 
                          "p10": q[0], "p50": q[1], "p90": q[2], "replications": np.isfinite(x).sum(axis=0)})
 
 
-
 SUMMARY_COLUMNS = ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low", "ci95_high", "p10", "p50",
                    "p90", "replications"]
-
 
 
 def value(summary: pd.DataFrame, metric: str, period: str = "whole run", statistic: str | None = None) -> pd.Series:
@@ -142,11 +134,9 @@ def value(summary: pd.DataFrame, metric: str, period: str = "whole run", statist
     return rows.iloc[0]
 
 
-
 # -- how many replications are enough ------------------------------------------------------
 PRECISION_MEASURES = ["caseload_mean", "caseload_p90", "workers_over_threshold_pct", "assessments_in_timescale_pct",
                       "staff_fte"]
-
 
 
 def precision_report(weekly: pd.DataFrame, precision: float,

@@ -116,8 +116,6 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(str(text), width, break_long_words=True, break_on_hyphens=False)) or str(text)
 
 
-
-
 def _label_of(labels: Mapping[str, str] | None, name: str) -> str:
     return (labels or {}).get(name, name)
 
@@ -459,8 +457,6 @@ def _month_span(weekly: pd.DataFrame) -> str:
     return f"from {d.min():%B %Y} to {d.max():%B %Y}"
 
 
-
-
 def _number(v: float) -> str:
     """A chart value in words: 1,234, 85.3, 16, 0."""
     if not np.isfinite(v):
@@ -627,14 +623,6 @@ def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list
 def _title_of(fig) -> str:
     """A figure's title: its suptitle (small multiples) or its axes' left title."""
     return fig.get_suptitle() or fig.axes[0].get_title(loc="left") or fig.axes[0].get_title()
-
-
-
-
-
-
-
-
 
 
 def charts_of_run(run: Path | RunTables, metrics: list[str] | None = None, *,

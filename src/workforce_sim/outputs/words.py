@@ -152,8 +152,6 @@ def trajectory_line(part: pd.DataFrame) -> str | None:
 METHOD_WORDS = {"tornado": "one at a time", "morris": "Morris screening", "sobol": "Sobol indices"}
 
 
-
-
 def _why(row) -> str:
     """Where a setting's range comes from, in brackets ("" when the scenario does not say)."""
     source = str(row.get("source") or "").strip()

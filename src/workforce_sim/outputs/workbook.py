@@ -315,7 +315,6 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
     ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
 
 
-
 def _manageable_rule(scenarios: list[dict]) -> str:
     """The scenarios' standard of a manageable caseload in words (or where to read them when they differ)."""
     rules = [((s.get("standards") or {}).get("manageable_caseload"), (s.get("standards") or {}).get("breach_weeks"))

@@ -42,17 +42,14 @@ class RunTables:
     compare: pd.DataFrame | None
 
 
-
 BUDGET_NEEDS = {"scenario", "financial_year", "days", "item", "cash", "cash_ci95_low", "cash_ci95_high", "real_terms",
                 "real_terms_ci95_low", "real_terms_ci95_high", "prices"}
-
 
 
 COMPARE_NEEDS = {"scenario", "cost_per_year", "cost_difference_per_year", "p_sustained",
                  "p_sustained_difference_ci95_low", "net_present_cost_difference_ci95_high",
                  "breach_weeks_avoided_ci95_high", "outcome_vs_first",
                  "cost_vs_first", "agency_share_pct_end"}
-
 
 
 def _named_as_manifest(table: pd.DataFrame, names: list[str], needs: set[str]) -> pd.DataFrame | None:
@@ -64,7 +61,6 @@ def _named_as_manifest(table: pd.DataFrame, names: list[str], needs: set[str]) -
     if len(found) != len(names):
         return None
     return table.assign(scenario=table["scenario"].map(dict(zip(found, names))))
-
 
 
 def run_tables(run_dir: Path) -> RunTables:

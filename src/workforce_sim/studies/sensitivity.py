@@ -58,10 +58,6 @@ RESAMPLES = 1000  # bootstrap resamples for the Morris and Sobol intervals
 CONF_LEVEL = 0.95
 
 
-
-
-
-
 # -- one replication, reduced ----------------------------------------------------------------
 def replication_outcomes(scn: Scenario, reps: list[int], arrays: dict[str, np.ndarray], n_weeks: int) -> np.ndarray:
     """The measures of :data:`MEASURES` for each replication (replications x measures) from its weekly arrays:
@@ -519,8 +515,6 @@ def _manifest(scn: Scenario, identity: dict, designs: list[Design], y_means: lis
             "replications_run": points * reps, **run, "labels": [scn.label], "scenarios": [scn.model_dump(mode="json")],
             "central": {m.name: float(y_means[0][0, i]) for i, m in enumerate(MEASURES)}
             if designs[0].method == "tornado" else None}
-
-
 
 
 def write_sensitivity(result: SensitivityResult, out: Path, files: MoreFiles | None = None) -> list[Path]:

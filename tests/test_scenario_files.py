@@ -323,3 +323,19 @@ def test_a_bad_lever_value_names_its_key_and_who_set_it():
         load_scenario("retention", ["levers.0.leaving_reduction=1.5"])
     assert e.value.lines == ["--set levers.0.leaving_reduction: levers.0.leaving_reduction = 1.5: must be a "
                              "probability (0 to 1)"]
+
+
+def test_overrides_apply_to_a_scenario_already_loaded(baseline):
+    """run() and sensitivity() take a loaded Scenario with --set overrides (loading.as_scenario): the overrides
+    go through the loader, checked and recorded as from a file; without overrides the scenario is used as it is."""
+    from workforce_sim import run
+    from workforce_sim.scenario.loading import as_scenario
+
+    got = as_scenario(baseline, ["demand.trend_per_year=0.07"])
+    assert got.demand.trend_per_year == 0.07 != baseline.demand.trend_per_year
+    assert "demand.trend_per_year=0.07" in got.changes
+    assert as_scenario(baseline) is baseline
+    with pytest.raises(ScenarioError, match="demand.trend_per_yer"):
+        as_scenario(baseline, ["demand.trend_per_yer=0.07"])
+    result = run(baseline, years=0.05, reps=1, seed=1, overrides=["demand.trend_per_year=0.07"], jobs=1)
+    assert result.scenarios[0].demand.trend_per_year == 0.07

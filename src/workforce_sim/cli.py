@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .analysis.breaches import breach_rules
+from .analysis.breaches import breach_rules, team_words
 from .analysis.compare import compare_table
 from .analysis.formats import money, money_difference
 from .analysis.measures import MEASURES
@@ -410,7 +410,8 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     target when its 95% confidence interval does (for p_sustained>=0.9, the interval's lower end is
     at least 0.9); when a level meets it only on average, goal-seek says about how many futures
     (--reps) would settle it. If SCENARIO has no lever of that kind, one is added from its start
-    date (extra posts go to the largest case-holding team). Writes every level tried to goal_seek.csv.
+    date (extra posts go to the team where caseloads most often break first with none, else the largest
+    case-holding team). Writes every level tried to goal_seek.csv.
     """
     (scn,) = _load_all((scenario,), sets, start)
     try:
@@ -422,8 +423,10 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
 
     def show(e):
         verdict = "meets" if e.met else ("meets on average only" if e.met_on_average else "misses")
+        where = (f"; breaks first in {team_words(e.breaks_first)} in {e.breaks_first_share:.0%} of futures"
+                 if e.breaks_first else "")
         click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
-                   f"{e.ci95_high:.3g}; {verdict})", err=True)
+                   f"{e.ci95_high:.3g}; {verdict}{where})", err=True)
 
     click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} "
                f"year{'s' if years != 1 else ''} each)", err=True)
@@ -712,6 +715,8 @@ def example_data(folder, seed, months):
               help="Child number to follow (repeatable). Default: the child with the most changes of social worker.")
 @click.option("--worker", "workers", multiple=True, type=click.IntRange(min=0),
               help="Worker number to follow (repeatable).")
+@click.option("--team", default=None, metavar="TEAM",
+              help="Follow a case-holding team instead: its workers, the children they hold, its caseload.")
 @click.option("--years", default=5.0, show_default=True, type=FiniteFloatRange(min=0.02, max=30),
               help="Years to simulate (as for run: the length of the run is part of the simulated future).")
 @click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master seed (as for run).")
@@ -720,13 +725,15 @@ def example_data(folder, seed, months):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the timeline as CSV to this file.")
-def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
+def trace_cmd(scenario, children, workers, team, years, seed, replication, sets, out):
     """Follow a child (or a worker) through one simulated future: dates, events, who holds the case, waits.
 
     Tracing changes no result: it is the same future that `run` simulates with the same seed and
     --years (replication 0 is run's first). Child and worker numbers are those the trace prints.
     """
     (scn,) = _load_all((scenario,), sets, None)
+    if team is not None:
+        return _trace_team(scn, team, years, seed, replication, out)
     everyone = not children and not workers
     timeline = trace(scn, years, seed, replication, None if everyone else list(children),
                      None if everyone else list(workers))
@@ -747,6 +754,22 @@ def trace_cmd(scenario, children, workers, years, seed, replication, sets, out):
         click.echo("\n" + child_story(timeline, c))
     if out:
         write_csv(shown, out)
+        click.echo(f"Wrote {out}")
+
+
+def _trace_team(scn, team, years, seed, replication, out) -> None:
+    """``trace --team``: one team's workers, the children they hold and its caseload every four weeks."""
+    try:
+        timeline = trace(scn, years, seed, replication, team=team)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    for _, r in timeline.iterrows():
+        held = f" [worker {r['worker']}]" if r["worker"] >= 0 and r["who"] == "child" else ""
+        detail = f": {r['detail']}" if r["detail"] else ""
+        who = f"{r['who']} {r['id']:<5} " if r["who"] != "team" else f"team {team}: "
+        click.echo(f"{r['date']:%a %d %b %Y}  {who}{r['event']}{held}{detail}")
+    if out:
+        write_csv(timeline, out)
         click.echo(f"Wrote {out}")
 
 

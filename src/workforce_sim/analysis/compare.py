@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.calendar import WEEKS_PER_YEAR
-from .breaches import MANAGEABLE_MEASURE, BreachRule, first_breach, weeks_in_breach
+from .breaches import MANAGEABLE_MEASURE, BreachRule, breach_weeks_any, breaches_by_team, first_team
 from .money import Money, costs_by_financial_year, net_present_cost
 from .statistics import mean_ci, mean_ci_within, wilson
 
@@ -21,8 +21,9 @@ END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier t
 def per_replication(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.DataFrame:
     """One row per replication of one scenario with the measures compared (and a sensitivity analysis's):
     costs, caseloads over the last :data:`END_WEEKS` weeks, weeks in breach and the week the first breach
-    began (inf if none)."""
+    began (inf if none) and where (a team, ``service``, or "" if none)."""
     g = weekly.groupby("replication", sort=True)
+    by_team = breaches_by_team(weekly, rule)
     last = weekly["week"] >= weekly["week"].max() + 1 - END_WEEKS
     end = weekly[last].groupby("replication", sort=True)
     n_weeks = weekly["week"].max() + 1
@@ -36,8 +37,10 @@ def per_replication(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.
         "unallocated_cases_end": end["unallocated_cases"].mean(),
         "assessments_in_timescale_pct": g["assessments_in_timescale_pct"].mean(),
         "agency_share_pct_end": 100 * end["staff_fte_agency"].sum() / end["staff_fte"].sum(),
-        "breach_weeks": g[MANAGEABLE_MEASURE].apply(lambda c: float(weeks_in_breach(c.to_numpy(), rule))),
-        "first_breach_week": first_breach(weekly, rule),
+        "caseload_worst_team_end": end["caseload_worst_team"].mean() if "caseload_worst_team" in weekly else np.nan,
+        "breach_weeks": g.apply(lambda part: float(breach_weeks_any(part, rule)), include_groups=False),
+        "first_breach_week": by_team.min(axis=1),
+        "first_breach_team": first_team(by_team),
     })
     per_year = weekly.assign(year=(weekly["week"] // round(WEEKS_PER_YEAR)).astype(int) + 1)
     yearly = per_year.groupby(["replication", "year"])["cost_total"].sum().unstack()
@@ -89,7 +92,8 @@ COMPARE_COLUMNS = [
     "cost_difference", "cost_difference_ci95_low", "cost_difference_ci95_high", "cost_difference_per_year",
     "caseload_mean_end", "caseload_incl_unallocated_end", "caseload_p90_end", "p_sustained", "p_sustained_ci95_low",
     "p_sustained_ci95_high", "p_sustained_difference", "p_sustained_difference_ci95_low",
-    "p_sustained_difference_ci95_high", "median_weeks_to_first_breach", "breach_weeks", "breach_weeks_avoided",
+    "p_sustained_difference_ci95_high", "median_weeks_to_first_breach", "breaks_first", "breaks_first_share",
+    "caseload_worst_team_end", "breach_weeks", "breach_weeks_avoided",
     "breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high", "cost_per_breach_week_avoided",
     "net_present_cost", "net_present_cost_ci95_low", "net_present_cost_ci95_high", "net_present_cost_difference",
     "net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high", "outcome_vs_first",
@@ -102,8 +106,11 @@ def _row(s: str, r: pd.DataFrame, ref: pd.DataFrame, label: str, first: bool, n_
     first scenario's, on the same futures of ``n_weeks`` weeks. Every interval stays within what its measure can
     take: a cost is never below zero, weeks avoided are within the run, a chance moves by at most 100 points."""
     row: dict = {"scenario": s, "label": label, "replications": len(r)}
-    for col in [c for c in r.columns if c not in ("first_breach_week",)]:
+    for col in [c for c in r.columns if c not in ("first_breach_week", "first_breach_team")]:
         row[col] = r[col].mean()
+    where = r["first_breach_team"][r["first_breach_team"] != ""]
+    row["breaks_first"] = str(where.value_counts().index[0]) if len(where) else ""
+    row["breaks_first_share"] = float((where == row["breaks_first"]).sum() / len(r)) if len(where) else 0.0
     _, row["cost_total_ci95_low"], row["cost_total_ci95_high"] = mean_ci_within(r["cost_total"].to_numpy(), 0, np.inf)
     k = int(np.isinf(r["first_breach_week"]).sum())
     row["p_sustained"] = k / len(r)

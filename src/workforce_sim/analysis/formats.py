@@ -71,3 +71,11 @@ def setting_text(value: float, percent: bool = False) -> str:
 def and_list(items: list[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def standard_text(standard) -> str:
+    """A manageable caseload as set in a scenario: "18", or by team "assessment 18, long term 17, children in care
+    15"."""
+    if isinstance(standard, dict):
+        return ", ".join(f"{team.replace('_', ' ')} {float(v):g}" for team, v in standard.items())
+    return f"{float(standard):g}"

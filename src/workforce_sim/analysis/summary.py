@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..model.measures import ID_COLUMNS, describe
 from ..scenario.calendar import WEEKS_PER_YEAR
-from .breaches import BreachRule, first_breach
+from .breaches import BreachRule, breaches_by_team, first_breach, first_team
 from .statistics import bounded_interval, mean_ci, wilson, wilson_half_width
 
 
@@ -181,11 +181,17 @@ def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame
       Wilson 95% interval;
     - ``weeks_to_first_breach``: the 10th, 50th and 90th percentiles of the week the first
       breach begins. A replication with no breach counts as "never" (inf): it is not left
-      out, so a percentile is inf when too few breached.
+      out, so a percentile is inf when too few breached;
+    - ``team_breaches`` and ``breaks_first``, one row per team (the statistic names the team,
+      ``service`` for the service as a whole): how often each breaches, when, and how often it is
+      where caseloads break first (:func:`_team_rows`).
+
+    A breach in any team is a breach: a future in which one team breaches never counts as manageable.
     """
     rows = []
     for scen, df in weekly.groupby("scenario", sort=False):
-        breach = first_breach(df, rules[scen])
+        by_team = breaches_by_team(df, rules[scen])
+        breach = by_team.min(axis=1)
         n = len(breach)
         n_weeks = int(df["week"].max()) + 1
         for label, _, b in periods(n_weeks):
@@ -196,4 +202,23 @@ def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame
         q = np.percentile(breach.to_numpy(), [10, 50, 90], method="inverted_cdf")
         rows.append((scen, "weeks_to_first_breach", "whole run", "percentiles", "weeks", np.nan, np.nan, np.nan,
                      q[0], q[1], q[2], n))
+        rows += _team_rows(scen, by_team)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _team_rows(scen: str, by_team: pd.DataFrame) -> list[tuple]:
+    """Where caseloads break, per watched team (and ``service``, the service as a whole): ``team_breaches`` (the
+    share of futures in which it breaches at some time, with the percentiles of the week its first breach begins,
+    inf for never) and ``breaks_first`` (the share of futures in which its breach is the first anywhere)."""
+    rows = []
+    n = len(by_team)
+    first = first_team(by_team)
+    for team in by_team.columns:
+        weeks = by_team[team].to_numpy(dtype=float)
+        k = int(np.isfinite(weeks).sum())
+        q = np.percentile(weeks, [10, 50, 90], method="inverted_cdf")
+        rows.append((scen, "team_breaches", "whole run", team, "share", k / n, *wilson(k, n), q[0], q[1], q[2], n))
+        k = int((first == team).sum())
+        rows.append((scen, "breaks_first", "whole run", team, "share", k / n, *wilson(k, n), np.nan, np.nan, np.nan,
+                     n))
+    return rows

@@ -10,6 +10,7 @@ only place that knows them all.
 """
 
 from .council import Replication, simulate, week_dates
-from .measures import COST_COLUMNS, ID_COLUMNS, MEASURES, WEEKLY_COLUMNS
+from .measures import COST_COLUMNS, ID_COLUMNS, MEASURES, WEEKLY_COLUMNS, weekly_columns
 
-__all__ = ["simulate", "Replication", "week_dates", "WEEKLY_COLUMNS", "ID_COLUMNS", "COST_COLUMNS", "MEASURES"]
+__all__ = ["simulate", "Replication", "week_dates", "WEEKLY_COLUMNS", "ID_COLUMNS", "COST_COLUMNS", "MEASURES",
+           "weekly_columns"]

@@ -90,7 +90,7 @@ class Allocator:
         self.on_allocated = on_allocated
         self.on_queued = on_queued
         self.on_released = on_released
-        self._max_base = float(max(workforce.cap_by_grade))  # nobody's full capacity is larger (FTE <= 1)
+        self._max_base = float(workforce.cap_table.max())  # nobody's full capacity is larger (FTE <= 1)
         n_teams = len(next(iter(team_handles.values())))
         self._kinds_of_team = [[k for k in team_handles if team_handles[k][ti]] for ti in range(n_teams)]
         self._pools = {k: _Pool() for k in team_handles}
@@ -397,6 +397,13 @@ class Allocator:
             for c in self.queues[cls]:
                 if c.queued:
                     yield cls, c
+
+    def waiting_by_kind(self) -> dict[str, int]:
+        """Cases waiting, by case type (section 47 enquiries counted as assessments)."""
+        out = dict.fromkeys(HELD_CASE_TYPES, 0)
+        for cls, k in self.n_waiting.items():
+            out[self.kind_of[cls]] += k
+        return out
 
     def waiting_points(self) -> dict[str, float]:
         """Workload points waiting, by case type."""

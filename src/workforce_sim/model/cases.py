@@ -278,6 +278,10 @@ class CaseFlow:
         """Which teams hold each case type (a bool per team)."""
         return self.alloc.handles
 
+    def waiting_by_kind(self) -> dict[str, int]:
+        """Cases waiting for a worker now, by case type."""
+        return self.alloc.waiting_by_kind()
+
     def waiting_points(self) -> dict[str, float]:
         """The workload points waiting for each team."""
         return self.alloc.waiting_points()

@@ -115,7 +115,8 @@ class Replication:
         self.scn, self.n_weeks = scn, n_weeks
         self.calendar = WorkingCalendar(scn.start_date, n_weeks)
         self.env = CountingEnvironment()
-        monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers))
+        monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers,
+                                                                     scn.case_holding_teams()))
         self.ctx = ctx = Context(scn, self.calendar, self.env, Streams(seed, replication), monitor,
                                  LeverSchedule(scn, self.calendar))
         self.monitor, self.levers, hooks = monitor, ctx.levers, ctx.hooks
@@ -179,6 +180,7 @@ class Replication:
         self.flow.snapshot(week, t)
         self.door.snapshot(week, t)
         wf.snapshot(week, self.flow.waiting)
+        wf.team_snapshot(week, self.flow.waiting_by_kind(), self.flow.handles)
         self.staffing.snapshot(week)
         mon.set("supervision_load_pct", week, wf.supervision_load_pct())
         if self.ctx.hooks.week_ending:

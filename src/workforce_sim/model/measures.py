@@ -118,6 +118,9 @@ _PUBLISHED = [
     _m("caseload_incl_unallocated", "stock", "cases per FTE",
        "caseload per case-holding FTE counting unallocated cases (the manageable measure; NaN when no staff hold "
        "open cases)"),
+    _m("caseload_worst_team", "stock", "cases per FTE",
+       "caseload of the most loaded case-holding team, counting the cases waiting for it (the largest "
+       "caseload_incl_unallocated_TEAM; NaN when a team has open cases and no staff to hold them)"),
     _m("caseload_p90", "stock", "cases per FTE", "caseload of the 90th-percentile case-holding worker"),
     _m("caseload_max", "stock", "cases per FTE", "caseload of the most loaded case-holding worker"),
     _m("workers_over_threshold_pct", "stock", "%", "case-holding workers over the manageable caseload"),
@@ -149,6 +152,14 @@ _PUBLISHED = [
     _m("cost_recruitment", "cost", "£", "cost of recruitment in the week", item="Recruitment"),
     _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week", item="Interventions (levers)"),
     _m("cost_total", "cost", "£", "cost of the service in the week", item="Total"),
+]
+
+_BY_TEAM = [  # published, one column per case-holding team, after the service-wide caseloads
+    _m("caseload_incl_unallocated_{team}", "stock", "cases per FTE",
+       "caseload of one team per case-holding FTE, counting the cases waiting for it (the manageable measure, team "
+       "by team; NaN when the team has open cases and no staff to hold them)"),
+    _m("caseload_{team}", "stock", "cases per FTE",
+       "caseload of one team per case-holding FTE, allocated cases only (DfE's measure, team by team)"),
 ]
 
 _INTERNAL = [
@@ -196,17 +207,33 @@ _INTERNAL = [
     _m("_events", "stock", "events", "SimPy events the replication processed", False),
 ]
 
-MEASURES: dict[str, Measure] = {m.name: m for m in _PUBLISHED + _INTERNAL}
-WEEKLY_COLUMNS: list[str] = [m.name for m in _PUBLISHED]
+MEASURES: dict[str, Measure] = {m.name: m for m in _PUBLISHED + _BY_TEAM + _INTERNAL}
+WEEKLY_COLUMNS: list[str] = [m.name for m in _PUBLISHED]  # the columns every scenario has; then one per team
+_TEAM_COLUMNS_AFTER = "caseload_worst_team"
+
+
+def team_columns(teams) -> list[str]:
+    """The weekly.csv columns of case-holding ``teams``: each team's caseload counting waiting cases, then each
+    team's caseload of allocated cases."""
+    return [m.name.format(team=t) for m in _BY_TEAM for t in teams]
+
+
+def weekly_columns(teams) -> list[str]:
+    """The weekly.csv columns (after the identifying ones) of a scenario whose case-holding teams are ``teams``."""
+    at = WEEKLY_COLUMNS.index(_TEAM_COLUMNS_AFTER) + 1
+    return WEEKLY_COLUMNS[:at] + team_columns(teams) + WEEKLY_COLUMNS[at:]
 COST_COLUMNS: list[str] = [m.name for m in _PUBLISHED if m.kind == "cost"]  # the items, then the total
 COST_ITEMS: dict[str, str] = {m.name: m.item for m in _PUBLISHED if m.kind == "cost"}  # column -> budget line
 ID_COLUMNS: list[str] = ["scenario", "replication", "week", "date"]
 
 
-def declared_names(sources, levers) -> set[str]:
-    """Every concrete measure name for a scenario with these contact ``sources`` and ``levers``."""
-    names: set[str] = set()
+def declared_names(sources, levers, teams=()) -> set[str]:
+    """Every concrete measure name for a scenario with these contact ``sources``, ``levers`` and case-holding
+    ``teams``."""
+    names: set[str] = set(team_columns(teams))
     for m in MEASURES.values():
+        if "{team}" in m.name:
+            continue
         if "{grade}" in m.name:
             names.update(m.name.format(grade=g) for g in GRADES)
         elif "{source}" in m.name:
@@ -222,7 +249,7 @@ def describe(name: str) -> Measure:
     """The declaration of ``name`` (a family's declaration for a member such as ``_fte_agency_asye``)."""
     if name in MEASURES:
         return MEASURES[name]
-    for m in MEASURES.values():
+    for m in sorted(MEASURES.values(), key=lambda m: -len(m.name.partition("{")[0])):  # the longest head first
         head, brace, tail = m.name.partition("{")
         if brace and name.startswith(head) and len(name) > len(head) and tail.endswith("}"):
             return m

@@ -38,10 +38,9 @@ class Workforce:
         self.scn = scn
         self.monitor = monitor
         self.team_names = team_names
-        self.threshold = scn.standards.manageable_caseload
-        self.cap_by_grade = np.array([wf.capacity_points.asye * wf.asye_protected_share,
-                                      wf.capacity_points.social_worker,
-                                      wf.capacity_points.senior_social_worker, 0.0])
+        self.std_table, self.cap_table = capacity_tables(scn, team_names)
+        holding = scn.case_holding_teams()
+        self.threshold = np.array([scn.standard(t) if t in holding else np.inf for t in team_names])  # by team
         self.ramp_days = wf.ramp_up_weeks * WORKING_DAYS_PER_WEEK
         self.ramp0 = wf.ramp_up_start_share
         self.asye_days = wf.asye_weeks * WORKING_DAYS_PER_WEEK
@@ -58,6 +57,7 @@ class Workforce:
         self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
         self._rng_absence = [streams(f"absence.{t}") for t in team_names]
         self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
+        self.case_holding = [i for i, t in enumerate(team_names) if t in scn.case_holding_teams()]
         self.span = wf.manager_span
         self._changes: list[int] = []  # workers whose availability or capacity changed, for the allocator
         self.n = 0
@@ -166,7 +166,7 @@ class Workforce:
     # -- capacity -------------------------------------------------------------------
     def capacity(self, t: float, idx: np.ndarray) -> np.ndarray:
         """Weighted caseload the workers ``idx`` can be allocated at time ``t``."""
-        return self.ramped(t, self.cap_by_grade[self.grade[idx]] * self.fte[idx], self.start[idx])
+        return self.ramped(t, self.cap_table[self.team[idx], self.grade[idx]] * self.fte[idx], self.start[idx])
 
     def ramped(self, t: float, base: np.ndarray, start: np.ndarray) -> np.ndarray:
         """Full capacity ``base`` scaled down for workers who started recently (at ``start``)."""
@@ -182,7 +182,7 @@ class Workforce:
 
     def full_capacity(self, i: int) -> float:
         """Points worker ``i`` can carry once ramped up (the ``base`` of :meth:`capacity`)."""
-        return float(self.cap_by_grade[self.grade[i]] * self.fte[i])
+        return float(self.cap_table[self.team[i], self.grade[i]] * self.fte[i])
 
     def available(self) -> np.ndarray:
         """Mask of workers who can take new work now (in post, not on notice, not absent)."""
@@ -194,16 +194,17 @@ class Workforce:
         return bool(self.holds_cases[i] and self.active[i] and not self.notice[i] and not self.absent[i])
 
     def load_ratio(self, i: int) -> float:
-        """Worker ``i``'s caseload pressure now: weighted caseload over full capacity (1 = at capacity)."""
-        cap = self.cap_by_grade[self.grade[i]] * self.fte[i]
-        return self.load[i] / cap if cap > 0 else 0.0
+        """Worker ``i``'s caseload pressure now: weighted caseload over their team's manageable standard in points
+        (1 = at the standard)."""
+        std = self.std_table[self.team[i], self.grade[i]] * self.fte[i]
+        return self.load[i] / std if std > 0 else 0.0
 
     def progress(self, i: int, t: float) -> float:
         """Plan-days of progress a case held by worker ``i`` throughout would have made by ``t`` (a running total)."""
         return float(self.work_clock[i] + self.pace[i] * (t - self.clock_t))
 
     def team_pressure(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]) -> np.ndarray:
-        """Per team: held plus waiting workload over the full capacity of its case-holders in post.
+        """Per team: held plus waiting workload over what its case-holders in post carry at the manageable standard.
 
         Waiting work of a case type is shared among the teams that handle it in proportion to
         their capacity. A team with work and no capacity has pressure 2 (as supervision does).
@@ -211,7 +212,7 @@ class Workforce:
         n, n_teams = self.n, len(self.team_names)
         hc = self.active[:n] & self.holds_cases[:n]
         team = self.team[:n][hc]
-        cap = np.bincount(team, weights=self.cap_by_grade[self.grade[:n][hc]] * self.fte[:n][hc], minlength=n_teams)
+        cap = np.bincount(team, weights=self.std_table[team, self.grade[:n][hc]] * self.fte[:n][hc], minlength=n_teams)
         work = np.bincount(team, weights=self.points[:n][hc], minlength=n_teams)
         for kind, pts in waiting_points.items():
             if pts > 0:
@@ -267,8 +268,8 @@ class Workforce:
         n = self.n
         act = self.active[:n]
         hc = self.holds_cases[:n] & act
-        cap = self.cap_by_grade[self.grade[:n]] * self.fte[:n]
-        now_ratio = np.where(hc & (cap > 0), self.points[:n] / np.where(cap > 0, cap, 1.0), 1.0)
+        std = self.std_table[self.team[:n], self.grade[:n]] * self.fte[:n]
+        now_ratio = np.where(hc & (std > 0), self.points[:n] / np.where(std > 0, std, 1.0), 1.0)
         self.work_clock[:n] += self.pace[:n] * (t - self.clock_t)
         self.clock_t = t
         self.pace[:n] = np.where(hc, 1.0 / (1.0 + self.drift_effect * np.maximum(0.0, now_ratio - 1.0)), 1.0)
@@ -338,11 +339,49 @@ class Workforce:
             m.set("caseload_mean", week, self.cases[:n][hc].sum() / fte[hc].sum())
             m.set("caseload_p90", week, np.percentile(per, 90))
             m.set("caseload_max", week, per.max())
-            m.set("workers_over_threshold_pct", week, 100.0 * np.mean(per > self.threshold))
+            m.set("workers_over_threshold_pct", week, 100.0 * np.mean(per > self.threshold[self.team[:n][hc]]))
         else:
             for k in ("caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct"):
                 m.set(k, week, np.nan)
         m.set("_cases_held", week, self.cases[:n][act].sum())
+
+    def team_snapshot(self, week: int, waiting: dict[str, int], handles: dict[str, np.ndarray]) -> None:
+        """Each case-holding team's caseload per case-holding FTE (DfE's measure) and counting the cases waiting for
+        it; the largest of the latter is ``caseload_worst_team``. Cases of a type several teams handle are shared
+        among them in proportion to their case-holding FTE."""
+        m, n, n_teams = self.monitor, self.n, len(self.team_names)
+        hc = self.active[:n] & self.holds_cases[:n]
+        fte = np.bincount(self.team[:n][hc], weights=self.fte[:n][hc], minlength=n_teams)
+        held = np.bincount(self.team[:n][hc], weights=self.cases[:n][hc], minlength=n_teams)
+        queued = np.zeros(n_teams)
+        for kind, k in waiting.items():
+            if k:
+                mine = np.where(handles[kind], fte, 0.0)
+                queued += k * (mine / mine.sum() if mine.sum() > 0 else handles[kind] / handles[kind].sum())
+        worst = -np.inf
+        for ti in self.case_holding:
+            name = self.team_names[ti]
+            m.set(f"caseload_{name}", week, held[ti] / fte[ti] if fte[ti] > 0 else np.nan)
+            with_waiting = caseload_with_waiting(held[ti], queued[ti], fte[ti])
+            m.set(f"caseload_incl_unallocated_{name}", week, with_waiting)
+            worst = max(worst, with_waiting) if not np.isnan(with_waiting) else np.inf
+        m.set("caseload_worst_team", week, worst if np.isfinite(worst) else np.nan)
+
+
+def capacity_tables(scn: Scenario, team_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Points one FTE carries (team x grade): at the team's manageable standard, and at capacity (the most a manager
+    allocates before going over). A case of weight 1 is one point, so a worker at the standard holds at most the
+    standard number of cases; a newly qualified worker's are scaled by ``asye_protected_share``; team managers hold
+    none. Capacity is the standard unless the scenario sets ``workforce.capacity_points``."""
+    wf = scn.workforce
+    share = np.array([wf.asye_protected_share, 1.0, 1.0, 0.0])
+    holding = scn.case_holding_teams()
+    std = np.array([scn.standard(t) if t in holding else 0.0 for t in team_names])[:, None] * share[None, :]
+    cp = wf.capacity_points
+    if cp is None:
+        return std, std.copy()
+    cap = np.array([cp.asye * wf.asye_protected_share, cp.social_worker, cp.senior_social_worker, 0.0])
+    return std, np.tile(cap, (len(team_names), 1))
 
 
 def caseload_with_waiting(held: float, waiting: float, fte: float) -> float:

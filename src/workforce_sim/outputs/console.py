@@ -9,6 +9,7 @@ from functools import partial
 
 import numpy as np
 
+from ..analysis.breaches import team_words
 from ..analysis.formats import money, money_difference, money_difference_range
 from ..analysis.measures import MEASURE
 from ..analysis.summary import WHOLE_RUN_TOTAL, value
@@ -103,6 +104,8 @@ COMPARE_ROWS = [
     ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
      ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
     ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}".format, None),
+    ("breaks_first", "Breaks first in (share of futures)", str, None),
+    ("caseload_worst_team_end", "Caseload of the worst team, last 13 weeks", "{:.1f}".format, None),
     ("caseload_incl_unallocated_end", "Caseload counting unallocated, last 13 weeks", "{:.1f}".format, None),
     ("caseload_mean_end", "Caseload per FTE (DfE), last 13 weeks", "{:.1f}".format, None),
     ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
@@ -133,6 +136,8 @@ def _cell(row, col: str, fmt) -> str:
         return "reference"
     if col == "median_weeks_to_first_breach" and np.isinf(v):
         return "never"
+    if col == "breaks_first":
+        return f"{team_words(v)} ({row['breaks_first_share']:.0%})" if isinstance(v, str) and v else "nowhere"
     if col == "cost_per_breach_week_avoided" and row["cost_difference"] <= 0 < row["breach_weeks_avoided"]:
         return "saves money too"
     if v is None or (isinstance(v, float) and np.isnan(v)):

@@ -32,11 +32,12 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule, first_breach
+from ..analysis.breaches import MANAGEABLE_MEASURE, TEAM_MEASURE, BreachRule, first_breach
 from ..analysis.formats import and_list, money
 from ..analysis.measures import MEASURE, MEASURES
 from ..analysis.money import financial_year_days
@@ -341,6 +342,65 @@ def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: 
     return fig
 
 
+BY_TEAM = "caseloads_by_team"
+
+
+def _team_medians(weekly: pd.DataFrame, rules: Mapping[str, BreachRule]) -> dict[str, dict[str, tuple]]:
+    """Per team the run has columns for, per scenario: dates, the 5th, 50th and 95th percentiles over futures of
+    the team's caseload counting waiting cases, and its standard."""
+    out: dict[str, dict[str, tuple]] = {}
+    for scen, part in weekly.groupby("scenario", sort=False):
+        for team, std in rules[scen].teams:
+            col = TEAM_MEASURE.format(team=team)
+            if col not in part.columns:
+                continue
+            wide = part.assign(_d=pd.to_datetime(part["date"])).pivot(index="_d", columns="replication", values=col)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q = np.nanpercentile(wide.to_numpy(dtype=float), [5, 50, 95], axis=1)
+            out.setdefault(team, {})[scen] = (wide.index.to_numpy(), q, std)
+    return out
+
+
+def team_chart(weekly: pd.DataFrame, rules: Mapping[str, BreachRule], colors: dict | None = None,
+               labels: Mapping[str, str] | None = None):
+    """Each case-holding team's caseload counting the cases waiting for it, one panel per team (small multiples):
+    each scenario's middle future with a band holding 90% of futures, and the team's manageable standard."""
+    teams = _team_medians(weekly, rules)
+    names = scenario_names(weekly)
+    colors = colors or scenario_colors(names)
+    key: list[Artist] = [Line2D([], [], color=colors[n], linewidth=2, label=f"{_text(_label_of(labels, n))}: median")
+                         for n in names]
+    key += [Patch(color="#333333", alpha=0.15, linewidth=0, label="90% of futures"),
+            Line2D([], [], color=THRESHOLD_GREY, linestyle="--", linewidth=1.2, label="the team's standard")]
+    fig, axes = _panels(len(teams), "Caseload by team, counting the cases waiting for it", "cases per FTE", key,
+                        min(3, len(key)))
+    for ax, (team, by_scen) in zip(axes, teams.items()):
+        for scen, (x, q, std) in by_scen.items():
+            ax.fill_between(x, q[0], q[2], color=colors[scen], alpha=0.15, linewidth=0)
+            ax.plot(x, q[1], color=colors[scen], linewidth=2)
+        for std in sorted({v[2] for v in by_scen.values()}):
+            ax.axhline(std, color=THRESHOLD_GREY, linestyle="--", linewidth=1.2)
+        _panel_title(ax, team.replace("_", " ").capitalize(), len(axes) > 4)
+    _date_axis(axes[0])
+    return fig
+
+
+def _team_alt(weekly: pd.DataFrame, rules: Mapping[str, BreachRule], labels: Mapping[str, str] | None) -> str:
+    teams = _team_medians(weekly, rules)
+    names = scenario_names(weekly)
+    bits = []
+    for team, by_scen in teams.items():
+        ends = ", ".join(f"{_label_of(labels, s) + ' ' if len(names) > 1 else ''}{_number(q[1][-1])}"
+                         for s, (_, q, _) in by_scen.items())
+        stds = sorted({v[2] for v in by_scen.values()})
+        bits.append(f"{team.replace('_', ' ')} (standard {' or '.join(f'{v:g}' for v in stds)}): {ends}")
+    return (f"Small multiples, one panel per case-holding team: the team's caseload counting the cases waiting for "
+            f"it, in cases per FTE, for {_who(names, labels, False)}, week by week {_month_span(weekly)}; the line "
+            f"is the middle future, the band holds 90% of futures, the dashed line is the team's standard. In the "
+            f"last week the middle future is: " + "; ".join(bits) + ".")
+
+
 # -- money -----------------------------------------------------------------------------------
 def _budget_totals(budget: pd.DataFrame, real_terms: bool) -> pd.DataFrame:
     """budget.csv's total rows with the columns a chart of them needs (value, low, high in £)."""
@@ -487,6 +547,8 @@ def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, 
         return _cost_outcome_alt(compare, labels, target)
     if name == SUSTAINED:
         return _sustained_alt(weekly, rules or {}, labels)
+    if name == BY_TEAM:
+        return _team_alt(weekly, rules or {}, labels)
     return _fan_alt(name, weekly, rules, labels)
 
 
@@ -613,6 +675,8 @@ def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list
     for m in metrics or DEFAULT_METRICS:
         add(m, fan_chart(weekly, m, rules, colors, labels), weekly=weekly, rules=rules)
     add(SUSTAINED, sustained_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
+    if _team_medians(weekly, rules):
+        add(BY_TEAM, team_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
     if budget is not None and len(budget):
         add(COST_BY_YEAR, budget_chart(budget, colors, labels, real_terms), budget=budget, real_terms=real_terms)
     if compare is not None and len(compare) > 1:

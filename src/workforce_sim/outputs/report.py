@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..analysis.breaches import MANAGEABLE_MEASURE, BreachRule
-from ..analysis.formats import money, money_difference, money_difference_range, setting_text
+from ..analysis.breaches import MANAGEABLE_MEASURE, breach_rule
+from ..analysis.formats import money, money_difference, money_difference_range, setting_text, standard_text
 from ..analysis.measures import MEASURES
 from ..analysis.money import financial_year_days
 from ..model.measures import COST_COLUMNS, COST_ITEMS
@@ -31,7 +31,7 @@ from ..runs.reading import RunTables, run_tables
 from ..scenario.schema import Scenario
 from ..scenario.uncertainty import in_percent, setting_value
 from ..studies.sensitivity import is_sensitivity_folder, read_sensitivity
-from .plots import COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, charts_of_run, spread_kind, tornado_chart
+from .plots import BY_TEAM, COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, charts_of_run, spread_kind, tornado_chart
 from .words import (
     METHOD_WORDS,
     beats_first,
@@ -72,8 +72,9 @@ UNCERTAINTY = {  # what the bands of the charts show, by what the run drew (see 
               "and in those settings. Every other assumption is fixed."),
 }
 ITEMS = COST_COLUMNS  # the cost items as declared (model/measures.py), the total last
-CHART_ORDER = [SUSTAINED, MANAGEABLE_MEASURE, "caseload_mean", COST_VS_OUTCOME, "unallocated_cases", "cp_unallocated",
-               "assessments_overdue", "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye", "vacancies_fte"]
+CHART_ORDER = [SUSTAINED, BY_TEAM, MANAGEABLE_MEASURE, "caseload_mean", COST_VS_OUTCOME, "unallocated_cases",
+               "cp_unallocated", "assessments_overdue", "staff_fte_permanent", "staff_fte_agency", "staff_fte_asye",
+               "vacancies_fte"]
 
 
 # -- words and numbers ----------------------------------------------------------------------
@@ -155,7 +156,7 @@ def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame 
     share it, then one item per scenario, then (comparing) what each option costs and buys against the first."""
     out = []
     labels = {s.name: s.label for s in scns}
-    rules = {s.name: BreachRule(s.standards.manageable_caseload, s.standards.breach_weeks).describe() for s in scns}
+    rules = {s.name: breach_rule(s).describe() for s in scns}
     shared = len(set(rules.values())) == 1
     if shared:
         out.append(_e(rules[scns[0].name]))
@@ -408,8 +409,9 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Funded posts": "; ".join(f"{_plain_name(t)}: {sum(team.posts.values()):g} posts"
                                       for t, team in s.teams.items()),
             "Staff in post at the start": f"{sum(g.count for g in s.staff)}",
-            "Manageable caseload": f"{s.standards.manageable_caseload:g} cases per FTE, unallocated cases counted; "
-                                   f"a breach is {s.standards.breach_weeks} weeks above it in a row",
+            "Manageable caseload": f"{standard_text(s.standards.manageable_caseload)} cases per FTE, unallocated "
+                                   f"cases counted; a breach is {s.standards.breach_weeks} weeks above it in a row, "
+                                   f"in any team",
             "Allocation": f"up to {wf.allocation.ceiling_share:.0%} of capacity before cases wait; "
                           f"waiting cases in the order {', '.join(wf.allocation.priority)}",
             "Drift": (f"plans ({', '.join(s.cases.drift.plans)}) slow by {s.cases.drift.effect:g} per unit of pressure "

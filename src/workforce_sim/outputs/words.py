@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..analysis.breaches import BreachRule
+from ..analysis.breaches import SERVICE, breach_rule, team_words
 from ..analysis.formats import and_list, setting_text
 from ..analysis.measures import MEASURE, Measure
 from ..analysis.summary import value
@@ -75,7 +75,7 @@ def plain_headline(scn: Scenario, part: pd.DataFrame, n: int, years: float | Non
     For example: "No. In a typical future caseloads first go above 18 cases per social worker in
     about 21 months (by November 2027); by year 5 they have in every future."
     """
-    thr = f"{scn.standards.manageable_caseload:g}"
+    thr = _standard_words(scn)
     sus = part[part["metric"] == "p_sustained"].set_index("period")
     whole = sus.loc["whole run"]
     p = float(whole["mean"])
@@ -98,14 +98,48 @@ def plain_headline(scn: Scenario, part: pd.DataFrame, n: int, years: float | Non
             text += (f"; in 1 future in 10 they have gone above it within {_months(b['p10'])} "
                      f"(by {_month(scn, b['p10'])})")
         text += "."
+    where = where_line(scn, part, n)
+    text += (f" {where}" if where else "")
     text += (f" (95% confidence interval for the share of futures that stay manageable: {whole['ci95_low']:.0%} to "
              f"{whole['ci95_high']:.0%}, from {n} simulated futures.)")
     return text
 
 
+def _standard_words(scn: Scenario) -> str:
+    """The standard in the headline: "18", or "its team's standard" when the teams' standards differ."""
+    stds = {scn.standard(t) for t in scn.case_holding_teams()}
+    return f"{stds.pop():g}" if len(stds) == 1 else "its team's standard of"
+
+
+def where_line(scn: Scenario, part: pd.DataFrame, n: int) -> str:
+    """Which team breaks first, when and how often, in a sentence ("" when no team breaches, or from a summary
+    written before teams were watched). For example: "Caseloads break first in the children in care team (4 of 5
+    futures, typically from week 23 (Sep 2026)); the assessment team goes over in 3 of 5. Averaged over the whole
+    service, caseloads breach in 0 of 5."
+    """
+    rows = part[part["metric"].isin(["team_breaches", "breaks_first"])]
+    if rows.empty:
+        return ""
+    first = rows[rows["metric"] == "breaks_first"].set_index("statistic")["mean"]
+    ever = rows[rows["metric"] == "team_breaches"].set_index("statistic")
+    if not (first > 0).any():
+        return ""
+    order = first.sort_values(ascending=False, kind="stable")
+    lead = str(order.index[0])
+    bits = [f"Caseloads break first in {team_words(lead)} ({round(order.iloc[0] * n)} of {n} futures, typically "
+            f"from {when(scn, ever.loc[lead, 'p50'])})"]
+    others = [f"{team_words(t)} goes over in {round(r['mean'] * n)} of {n}" for t, r in ever.iterrows()
+              if t not in (lead, SERVICE) and r["mean"] > 0]
+    text = bits[0] + ("; " + "; ".join(others) if others else "") + "."
+    if SERVICE in ever.index and lead != SERVICE:
+        text += (f" Averaged over the whole service, caseloads breach in {round(ever.loc[SERVICE, 'mean'] * n)} of "
+                 f"{n}.")
+    return text
+
+
 def headline_lines(scn: Scenario, part: pd.DataFrame, n: int) -> list[str]:
     """Sentences for one scenario from its summary rows ``part`` over ``n`` simulated futures."""
-    rule = BreachRule(scn.standards.manageable_caseload, scn.standards.breach_weeks)
+    rule = breach_rule(scn)
     sus = part[part["metric"] == "p_sustained"].set_index("period")
     whole = sus.loc["whole run"]
     lines = [f"Caseloads stayed manageable for the whole run in {round(whole['mean'] * n)} of {n} simulated futures: "
@@ -117,6 +151,9 @@ def headline_lines(scn: Scenario, part: pd.DataFrame, n: int) -> list[str]:
     b = part[part["metric"] == "weeks_to_first_breach"].iloc[0]
     lines.append(f"First breach begins: median {when(scn, b['p50'])}; 10th percentile {when(scn, b['p10'])}, "
                  f"90th percentile {when(scn, b['p90'])}.")
+    where = where_line(scn, part, n)
+    if where:
+        lines.append(where)
     return lines
 
 

@@ -30,6 +30,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from ..analysis.breaches import team_words
+from ..analysis.formats import standard_text
 from ..analysis.money import financial_year_days
 from ..runs.files import atomic_write
 
@@ -258,6 +260,16 @@ def _summary_value(summary: pd.DataFrame, scenario: str, metric: str, period: st
     return tuple(rows.iloc[0][c] for c in columns)
 
 
+def _breaks_first(summary: pd.DataFrame, scenario: str) -> str | None:
+    """Where caseloads break first, most often first: "children in care team 75%; assessment team 25%"; "nowhere"
+    when no team breaches; empty for a run written before teams were watched."""
+    rows = summary[(summary["scenario"] == scenario) & (summary["metric"] == "breaks_first")]
+    if rows.empty:
+        return None
+    rows = rows[rows["mean"] > 0].sort_values("mean", ascending=False, kind="stable")
+    return "; ".join(f"{team_words(r['statistic'])} {r['mean']:.0%}" for _, r in rows.iterrows()) or "nowhere"
+
+
 def _week_or_never(week):
     """A week of first breach: "never" for infinity, empty when unknown."""
     if week is None or (isinstance(week, float) and math.isnan(week)):
@@ -294,20 +306,21 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
     years = [p for p in dict.fromkeys(sustained["period"]) if p != "whole run"]
     _header(ws, header_row, ["Scenario", "Stays manageable for the whole run", "95% interval: low",
                              "95% interval: high"] + [f"Stays manageable to the end of {y}" for y in years] +
-            ["Median weeks until the first breach", "Caseload at the end (cases per FTE, incl. unallocated)",
-             "Cost a year (£, cash)"])
+            ["Median weeks until the first breach", "Where caseloads break first (share of futures)",
+             "Caseload at the end (cases per FTE, incl. unallocated)", "Cost a year (£, cash)"])
     row = header_row
     for name in names:
         row += 1
-        values = [labels.get(name, name)]
+        values: list = [labels.get(name, name)]
         values += list(_summary_value(summary, name, "p_sustained", "whole run", "share of futures"))
         values += [_summary_value(summary, name, "p_sustained", y, "share of futures")[0] for y in years]
         formats = [None, SHARE, SHARE, SHARE] + [SHARE] * len(years)
         week = _summary_value(summary, name, "weeks_to_first_breach", "whole run", "percentiles", ("p50",))[0]
         values.append(_week_or_never(week))
+        values.append(_breaks_first(summary, name))
         values.append(_summary_value(summary, name, "caseload_incl_unallocated", "whole run", "end of period")[0])
         values.append(_summary_value(summary, name, "cost_total", "whole run", "total a year")[0])
-        formats += [PLAIN_WHOLE, ONE_DP, MONEY]
+        formats += [PLAIN_WHOLE, None, ONE_DP, MONEY]
         for col, (v, fmt) in enumerate(zip(values, formats), start=1):
             _put(ws, row, col, v, fmt)
     _about_run(ws, row + 2, manifest, scenarios, labels)
@@ -317,12 +330,14 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
 
 def _manageable_rule(scenarios: list[dict]) -> str:
     """The scenarios' standard of a manageable caseload in words (or where to read them when they differ)."""
-    rules = [((s.get("standards") or {}).get("manageable_caseload"), (s.get("standards") or {}).get("breach_weeks"))
-             for s in scenarios]
-    if len(set(rules)) == 1 and None not in rules[0]:
-        threshold, weeks = rules[0]
-        return (f"at most {threshold:g} cases per case-holding FTE, counting unallocated cases; a breach is {weeks} "
-                f"weeks running above it, or open cases with nobody to hold them")
+    rules = [(repr((s.get("standards") or {}).get("manageable_caseload")),
+              (s.get("standards") or {}).get("breach_weeks")) for s in scenarios]
+    standard = (scenarios[0].get("standards") or {}).get("manageable_caseload") if scenarios else None
+    if len(set(rules)) == 1 and standard is not None and rules[0][1] is not None:
+        weeks = rules[0][1]
+        return (f"at most {standard_text(standard)} cases per case-holding FTE in every team, counting unallocated "
+                f"cases; a breach is {weeks} weeks running above it in any team, or open cases with nobody to hold "
+                f"them")
     return "the scenarios' standards differ: see standards on the Assumptions sheet"
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from ..analysis.breaches import breach_rules
 from ..analysis.money import budget_table, money_settings
 from ..analysis.summary import precision_report, summarise
-from ..model import ID_COLUMNS, WEEKLY_COLUMNS, simulate, week_dates
+from ..model import ID_COLUMNS, simulate, week_dates, weekly_columns
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import as_scenario
 from ..scenario.schema import Scenario
@@ -50,7 +50,8 @@ def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, 
     """One replication as a weekly table (with the ``_`` accounting columns if asked; with ``uncertainty``,
     the scenario's uncertain settings drawn for this replication, as ``run --uncertainty`` does)."""
     out = simulate(drawn(scn, seed, replication) if uncertainty else scn, seed, replication, n_weeks)
-    cols = WEEKLY_COLUMNS + (sorted(k for k in out if k.startswith("_")) if accounting else [])
+    extra = sorted(k for k in out if k.startswith("_")) if accounting else []
+    cols = weekly_columns(scn.case_holding_teams()) + extra
     df = pd.DataFrame({k: out[k] for k in cols})
     df.insert(0, "date", pd.to_datetime(week_dates(scn, n_weeks)).date)
     df.insert(0, "week", np.arange(n_weeks))
@@ -68,7 +69,7 @@ def simulate_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int,
     This is the unit of work sent to worker processes and Dask workers.
     """
     outs = [simulate(drawn(scn, seed, r) if uncertainty else scn, seed, r, n_weeks) for r in reps]
-    return {k: np.stack([o[k] for o in outs]) for k in WEEKLY_COLUMNS}
+    return {k: np.stack([o[k] for o in outs]) for k in weekly_columns(scn.case_holding_teams())}
 
 
 @dataclass
@@ -108,7 +109,7 @@ def _chunks(missing: list[int], size: int) -> list[list[int]]:
 
 def weekly_frame(scn: Scenario, reps: list[int], arrays: dict[str, np.ndarray], n_weeks: int) -> pd.DataFrame:
     """Replications ``reps`` of one scenario as weekly rows, from their (replications x weeks) ``arrays``."""
-    cols = {k: np.asarray(arrays[k]).reshape(-1) for k in WEEKLY_COLUMNS}
+    cols = {k: np.asarray(arrays[k]).reshape(-1) for k in weekly_columns(scn.case_holding_teams())}
     dates = pd.to_datetime(week_dates(scn, n_weeks)).date
     head = {"scenario": np.full(len(reps) * n_weeks, scn.name, dtype=object),
             "replication": np.repeat(reps, n_weeks), "week": np.tile(np.arange(n_weeks), len(reps)),
@@ -120,7 +121,7 @@ def _assemble(scns: list[Scenario], done: dict, n_reps: dict[int, int], n_weeks:
     frames = []
     for s, scn in enumerate(scns):
         reps = list(range(n_reps[s]))
-        arrays = {k: np.stack([done[(s, r)][k] for r in reps]) for k in WEEKLY_COLUMNS}
+        arrays = {k: np.stack([done[(s, r)][k] for r in reps]) for k in weekly_columns(scn.case_holding_teams())}
         frames.append(weekly_frame(scn, reps, arrays, n_weeks))
     return pd.concat(frames, ignore_index=True)
 
@@ -281,7 +282,7 @@ def _replicate(work: Replications, ex: cf.Executor, width: int, reps: int, preci
         target = min(max_reps, max(target + width, min(2 * target, need)))
 
 
-def _manifest(identity: dict, replications: int, started: dt.datetime, seconds: float, backend: str,
+def _manifest(identity: dict, columns: list[str], replications: int, started: dt.datetime, seconds: float, backend: str,
               overrides: list[str] | None) -> dict:
     """What the run was and how it ran, for manifest.json."""
     return {
@@ -297,7 +298,7 @@ def _manifest(identity: dict, replications: int, started: dt.datetime, seconds: 
         "platform": platform.platform(),
         "overrides": list(dict.fromkeys(c for s in identity["scenarios"] for c in s.get("changes") or [])),
         "labels": [", ".join([s["name"], *(s.get("changes") or [])]) for s in identity["scenarios"]],
-        "columns": ID_COLUMNS + WEEKLY_COLUMNS,
+        "columns": ID_COLUMNS + columns,
         "scenarios": identity["scenarios"],
     }
 
@@ -446,7 +447,8 @@ def _replicated(work: Replications, scns: list[Scenario], plan: _Plan, identity:
     seconds = time.perf_counter() - t0
     summary = summarise(weekly, breach_rules(scns))
     backend = plan.cluster or ("serial" if jobs <= 1 else f"processes x{jobs}")
-    manifest = _manifest(identity, target, started, seconds, backend, plan.overrides)
+    columns = [c for c in weekly.columns if c not in ID_COLUMNS]
+    manifest = _manifest(identity, columns, target, started, seconds, backend, plan.overrides)
     if plan.precision is not None:
         manifest["precision"] = _precision_note(plan.precision, plan.max_reps, target, report)
     manifest["uncertainty"] = uncertainty_note(scns, plan.uncertainty)

@@ -98,9 +98,12 @@ class Strict(BaseModel):
 class Standards(Strict):
     """Practice standards and the manageable-caseload threshold."""
 
-    manageable_caseload: Positive = Field(
+    manageable_caseload: Positive | dict[str, Positive] = Field(
         18.0, description="cases per case-holding FTE at or below which caseloads count as manageable (local "
-                          "benchmark; there is no national cap)")
+                          "benchmark; there is no national cap): one number for every case-holding team, or a "
+                          "table by team, e.g. { assessment = 18, children_in_care = 15 }. A full-time worker's "
+                          "capacity is their team's standard in workload points (a case of weight 1 is one point), "
+                          "so a worker at capacity holds at most the standard number of cases")
     decision_days: Positive = Field(1.0, description="working days to decide on a contact (Working Together 2018)")
     assessment_days: Positive = Field(45.0, description="working days to complete a child and family assessment "
                                                         "(Working Together 2018)")
@@ -341,7 +344,11 @@ class Workforce(Strict):
     """The social work workforce: caseload capacity, new starters, leaving, recruitment, agency cover, absence and
     case allocation."""
 
-    capacity_points: GradeCapacity = Field(description="weighted caseload one FTE can be allocated, by grade")
+    capacity_points: GradeCapacity | None = Field(
+        None, description="weighted caseload one FTE can be allocated, by grade, the same in every team; when left "
+                          "out (as in the bundled scenarios), it is the team's manageable standard in points, so a "
+                          "worker at capacity is at the standard, not above it. Pressure is always measured against "
+                          "the standard")
     asye_protected_share: Probability = 0.9
     asye_weeks: Positive = 52.0
     ramp_up_weeks: NonNegative = 12.0
@@ -534,6 +541,23 @@ class Scenario(Strict):
         """Teams that hold cases (handle any case type), in file order."""
         return [name for name, t in self.teams.items() if set(t.handles) & set(HELD_CASE_TYPES)]
 
+    def standard(self, team: str) -> float:
+        """The manageable caseload of case-holding ``team`` (cases per case-holding FTE)."""
+        m = self.standards.manageable_caseload
+        return float(m[team]) if isinstance(m, dict) else float(m)
+
+    def service_standard(self) -> float:
+        """The manageable caseload of the service as a whole: the team standards weighted by each team's
+        case-holding posts (the one standard when there is one)."""
+        m = self.standards.manageable_caseload
+        if not isinstance(m, dict):
+            return float(m)
+        teams = self.case_holding_teams()
+        posts = [sum(n for g, n in self.teams[t].posts.items() if g != "team_manager") for t in teams]
+        if sum(posts) <= 0:
+            return sum(self.standard(t) for t in teams) / len(teams)
+        return float(sum(p * self.standard(t) for p, t in zip(posts, teams)) / sum(posts))
+
     def largest_case_holding_team(self) -> str:
         """The case-holding team with the most social worker posts (the first such, on a tie)."""
         return max(self.case_holding_teams(), key=lambda name: self.teams[name].posts.get("social_worker", 0))
@@ -579,6 +603,21 @@ class Scenario(Strict):
         for work in ("screening",) + HELD_CASE_TYPES:
             if work not in handled:
                 out.append(("teams", sorted(self.teams), f"some team must handle '{work}'"))
+        return out + self._standard_problems()
+
+    def _standard_problems(self) -> list[tuple[str, object, str]]:
+        """A table of standards names every case-holding team and nothing else."""
+        m = self.standards.manageable_caseload
+        if not isinstance(m, dict):
+            return []
+        holding = self.case_holding_teams()
+        out: list[tuple[str, object, str]] = [
+            (f"standards.manageable_caseload.{t}", m[t], f"a case-holding team: one of {', '.join(holding)}")
+            for t in m if t not in holding]
+        missing = [t for t in holding if t not in m]
+        if missing:
+            out.append(("standards.manageable_caseload", sorted(m),
+                        f"a standard for every case-holding team (missing: {', '.join(missing)})"))
         return out
 
     def _staff_problems(self) -> list[tuple[str, object, str]]:

@@ -78,6 +78,8 @@ class Evaluation:
     met: bool
     met_on_average: bool = False
     replications: int = 0
+    breaks_first: str = ""  # where caseloads most often break first at this level (a team, "service" or "")
+    breaks_first_share: float = 0.0  # the share of futures in which they break first there
 
     def replications_needed(self, target: "Target") -> int | None:
         """About how many replications would make the interval meet the target, if the mean stayed where it
@@ -115,12 +117,14 @@ class GoalSeekResult:
         rows = [{"lever": self.lever, "field": self.field, "level": e.level, "target": str(self.target),
                  "value": e.value, "ci95_low": e.ci95_low, "ci95_high": e.ci95_high,
                  "meets_on_average": e.met_on_average, "meets_with_its_interval": e.met,
-                 "replications": e.replications, "cost_per_year": e.cost_per_year} for e in self.tried]
+                 "replications": e.replications, "cost_per_year": e.cost_per_year,
+                 "breaks_first": e.breaks_first, "breaks_first_share": e.breaks_first_share} for e in self.tried]
         return pd.DataFrame(rows)
 
 
-def lever_with_level(scn: Scenario, lever_type: str, level: float) -> Scenario:
-    """The scenario with its first lever of ``lever_type`` set to ``level`` (one is added if it has none)."""
+def lever_with_level(scn: Scenario, lever_type: str, level: float, team: str | None = None) -> Scenario:
+    """The scenario with its first lever of ``lever_type`` set to ``level`` (one is added if it has none; extra
+    posts of an added lever go to ``team``, by default the largest case-holding team)."""
     if lever_type not in LEVELS:
         raise GoalSeekError(f"goal-seek works with these levers: {', '.join(LEVELS)}")
     field, whole, _ = LEVELS[lever_type]
@@ -130,15 +134,16 @@ def lever_with_level(scn: Scenario, lever_type: str, level: float) -> Scenario:
     if idx is None:
         new = {"type": lever_type, "start": scn.start_date, "label": f"{lever_type} (goal-seek)"}
         if LEVERS[lever_type].post_grade is not None:
-            new["team"] = scn.largest_case_holding_team()
+            new["team"] = team or scn.largest_case_holding_team()
         levers.append(new)
         idx = len(levers) - 1
     levers[idx][field] = int(round(level)) if whole else float(level)
     return load_scenario(data)
 
 
-def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, **run_kw) -> Evaluation:
-    res = run(lever_with_level(scn, lever_type, level), **run_kw)
+def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, team: str | None = None,
+              **run_kw) -> Evaluation:
+    res = run(lever_with_level(scn, lever_type, level, team), **run_kw)
     s = res.summary
     row = s[(s["metric"] == target.metric) & (s["period"] == "whole run") & (s["statistic"] != END)]
     if row.empty:
@@ -148,8 +153,11 @@ def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, **ru
     years = res.weekly["week"].nunique() / WEEKS_PER_YEAR
     cost = res.weekly.groupby("replication")["cost_total"].sum().mean() / years
     lo, hi = float(row["ci95_low"]), float(row["ci95_high"])
+    first = s[s["metric"] == "breaks_first"].sort_values("mean", ascending=False, kind="stable")
+    where = str(first["statistic"].iloc[0]) if len(first) and first["mean"].iloc[0] > 0 else ""
     return Evaluation(level, float(row["mean"]), lo, hi, float(cost), target.surely_met(lo, hi),
-                      target.met(float(row["mean"])), int(res.manifest["replications"]))
+                      target.met(float(row["mean"])), int(res.manifest["replications"]), where,
+                      float(first["mean"].iloc[0]) if where else 0.0)
 
 
 def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: float | None = None,
@@ -159,7 +167,9 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
     (the lower bound of ``p_sustained>=0.9`` at least 0.9), not only on average.
 
     ``run_kw`` go to :func:`workforce_sim.run` (years, reps, seed, jobs, ...).
-    Whole-number levers are searched exactly; others to within ``tolerance``.
+    Whole-number levers are searched exactly; others to within ``tolerance``. If the scenario has no lever
+    of that type, one is added; an added lever of extra posts goes to the team where caseloads most often break
+    first with none (else the largest case-holding team).
     """
     target = parse_target(target) if isinstance(target, str) else target
     if lever_type not in LEVELS:
@@ -168,14 +178,18 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
     hi = float(default_max if max_level is None else max_level)
     tried: list[Evaluation] = []
 
+    team: str | None = None
+
     def ev(level: float) -> Evaluation:
-        e = _evaluate(scn, lever_type, level, target, **run_kw)
+        e = _evaluate(scn, lever_type, level, target, team, **run_kw)
         tried.append(e)
         if progress:
             progress(e)
         return e
 
     none = ev(0.0)
+    if none.breaks_first in scn.case_holding_teams():
+        team = none.breaks_first  # an added lever's posts go where caseloads break first
     if none.met:
         return GoalSeekResult(lever_type, field, target, True, 0.0, none, none, tried, hi)
     top = ev(hi)

@@ -35,7 +35,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from ..analysis.breaches import BreachRule
+from ..analysis.breaches import breach_rule
 from ..analysis.compare import per_replication
 from ..analysis.formats import setting_text
 from ..analysis.measures import MEASURES
@@ -64,7 +64,7 @@ def replication_outcomes(scn: Scenario, reps: list[int], arrays: dict[str, np.nd
     whether caseloads stayed manageable (1 or 0), the weeks before the first breach (``n_weeks`` if none),
     the caseload counting unallocated cases over the last 13 weeks, and the cost a year (cash)."""
     weekly = weekly_frame(scn, reps, arrays, n_weeks)
-    rule = BreachRule(scn.standards.manageable_caseload, scn.standards.breach_weeks)
+    rule = breach_rule(scn)
     per = per_replication(weekly, rule, Money(scn.costs.deflator_per_year, scn.costs.discount_rate))
     first = per["first_breach_week"].to_numpy(dtype=float)
     return np.column_stack([np.isinf(first).astype(float), np.minimum(first, n_weeks),

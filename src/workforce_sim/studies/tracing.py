@@ -23,15 +23,20 @@ TRACE_COLUMNS = ["date", "clock_days", "who", "id", "event", "worker", "detail"]
 
 def trace(scenario: Scenario | str | Path, years: float = 5.0, seed: int = 42, replication: int = 0,
           children: list[int] | None = None, workers: list[int] | None = None,
-          overrides: list[str] | None = None) -> pd.DataFrame:
-    """The timeline of ``children`` and ``workers`` (ids; None and None: everyone) in one replication.
+          overrides: list[str] | None = None, team: str | None = None) -> pd.DataFrame:
+    """The timeline of ``children`` and ``workers`` (ids; None and None: everyone) in one replication; with
+    ``team``, of that team instead: its workers, the children while its workers hold them, and the team's
+    caseload every four weeks (who "team").
 
-    Columns: date, clock_days (working days from the start), who ("child" or "worker"), id,
+    Columns: date, clock_days (working days from the start), who ("child", "worker" or "team"), id,
     event, worker (the worker involved, -1 for none) and detail.
     """
     scn = scenario if isinstance(scenario, Scenario) and not overrides else load_scenario(
         scenario.model_dump() if isinstance(scenario, Scenario) else scenario, overrides)
-    everyone = children is None and workers is None
+    if team is not None and team not in scn.case_holding_teams():
+        raise ValueError(f"no case-holding team {team!r} in {scn.name}; its teams are "
+                         f"{', '.join(scn.case_holding_teams())}")
+    everyone = (children is None and workers is None) or team is not None
     tracer = Tracer(children=None if everyone else (children or []), workers=None if everyone else (workers or []))
     n_weeks = weeks_for_years(years)
     with collector_paused():
@@ -39,10 +44,29 @@ def trace(scenario: Scenario | str | Path, years: float = 5.0, seed: int = 42, r
         rep.start()
         rep.run()
     cal = WorkingCalendar(scn.start_date, n_weeks)
-    rows = sorted((r for r in tracer.rows if r[0] <= cal.horizon), key=lambda r: r[0])  # stable: same-time order kept
+    rows = [r for r in tracer.rows if r[0] <= cal.horizon]
+    if team is not None:
+        rows = _team_rows(rep, team, rows, cal)
+    rows.sort(key=lambda r: r[0])  # stable: same-time order kept
     df = pd.DataFrame(rows, columns=["clock_days", "who", "id", "event", "worker", "detail"])
     df.insert(0, "date", [cal.date_of(t) for t in df["clock_days"]])
     return df[TRACE_COLUMNS]
+
+
+def _team_rows(rep: Replication, team: str, rows: list, cal: WorkingCalendar) -> list:
+    """The rows of one team's workers and of children while they hold them, and a row on the team's caseload
+    every four weeks."""
+    wf = rep.workforce
+    ti = wf.team_names.index(team)
+    mine = {int(w) for w in range(wf.n) if wf.team[w] == ti}
+    kept = [r for r in rows if (r[1] == "worker" and r[2] in mine) or (r[1] == "child" and r[4] in mine)]
+    weekly = rep.monitor.results([f"caseload_incl_unallocated_{team}", f"caseload_{team}"])
+    with_waiting, held = weekly[f"caseload_incl_unallocated_{team}"], weekly[f"caseload_{team}"]
+    for week in range(0, len(held), 4):
+        kept.append((float(cal.week_bounds[week + 1]) - 1e-6, "team", ti, "caseload",
+                     -1, f"{held[week]:.1f} cases per FTE held, {with_waiting[week]:.1f} counting those waiting "
+                         f"(standard {rep.scn.standard(team):g})"))
+    return kept
 
 
 def child_story(timeline: pd.DataFrame, child: int) -> str:

@@ -85,8 +85,9 @@ def plain_headline(scn: Scenario, part: pd.DataFrame, n: int, years: float | Non
     length = run_length(years) if years else None
     text = answer_word(p, float(whole["ci95_low"]), float(whole["ci95_high"])) + " "
     if np.isfinite(b["p50"]):
+        soon = "within the first month" if b["p50"] * 7 / 30.44 < 0.5 else f"in {_months(b['p50'])}"
         text += (f"In a typical future caseloads (counting children waiting for a social worker) first go above {thr} "
-                 f"cases per social worker in {_months(b['p50'])} (by {_month(scn, b['p50'])})")
+                 f"cases per social worker {soon} (by {_month(scn, b['p50'])})")
         gone = next((q for q in year_labels if sus.loc[q, "mean"] == 0), None)
         text += (f"; by {gone} they have in every future." if gone else
                  f"; in {k} of {n} futures they stay at or below it for the whole run.")

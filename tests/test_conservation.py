@@ -48,6 +48,24 @@ def test_books_balance_under_heavy_turnover_and_shortage():
     assert out["leavers_incl_agency"].sum() > 50 and out["unallocated_cases"].max() > 50  # the stress really happened
 
 
+def test_books_balance_in_a_short_agency_market():
+    """A market that offers few agency workers, at a premium that moves, with project workers and leavers coming
+    back as agency under the national rules: every worker is still accounted for, requests wait (never fewer
+    than none, never more than were placed), and agency cover never exceeds the posts it covers."""
+    scn = load_scenario("baseline", [
+        "demand.trend_per_year=0.4", "workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=16}",
+        "workforce.agency.offers_per_year_per_post=0.15", "workforce.agency.max_share_of_posts=0.8",
+        "workforce.agency.project_share_of_posts=0.3", "workforce.agency.project_share_of_posts_under_rules=0.2",
+        "workforce.agency.leavers_return_share=1"])
+    out = simulate(scn, 5, 0, 156)
+    check_books(out, scn)
+    waiting = out["agency_requests_waiting"]
+    assert waiting.max() > 3 and out["staff_fte_agency_project"].max() > 0  # the shortage really happened
+    assert np.all(waiting >= 0) and np.all(waiting <= np.cumsum(out["agency_requests"]))
+    cover = out["staff_fte_agency"] - out["staff_fte_agency_project"]
+    assert np.all(cover <= out["vacancies_fte"] + 1e-9)
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(turnover=st.floats(0.0, 0.8), demand=st.floats(0.3, 2.0), absence=st.floats(0.0, 0.3),
        cover=st.floats(0.0, 1.0), seed=st.integers(0, 2**31))

@@ -150,6 +150,10 @@ def test_drifted_child_protection_plans_end_in_care_more_often():
 
 
 # -- the agency market ---------------------------------------------------------------------------
+# the national agency rules of 2024 off (the baseline has them on): project workers and returners as the council chose
+NO_RULES = ["workforce.agency.national_rules_2024=false"]
+
+
 def _cap_lever(tmp_path):
     path = tmp_path / "cap.toml"
     path.write_text('extends = "baseline"\nname = "cap"\n[[levers]]\ntype = "agency_cap"\nstart = 2026-06-01\n'
@@ -168,8 +172,10 @@ def test_agency_cover_recovers_after_a_temporary_cap_ends(tmp_path):
 
 
 def test_sustained_pressure_buys_agency_above_the_establishment():
-    on, off = paired(SHOCK + ["workforce.agency.project_share_of_posts=0.3", "workforce.agency.max_share_of_posts=0.8"],
-                     SHOCK + ["workforce.agency.project_share_of_posts=0", "workforce.agency.max_share_of_posts=0.8"],
+    on, off = paired(SHOCK + NO_RULES + ["workforce.agency.project_share_of_posts=0.3",
+                                         "workforce.agency.max_share_of_posts=0.8"],
+                     SHOCK + NO_RULES + ["workforce.agency.project_share_of_posts=0",
+                                         "workforce.agency.max_share_of_posts=0.8"],
                      lambda out: np.array([np.mean(out["staff_fte_agency_project"][52:]),
                                            np.mean(out["staff_fte"][52:])]))
     assert off[0] == 0 and on[0] > 3 and on[1] > off[1] + 3, (on, off)
@@ -182,6 +188,7 @@ def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path
     path.write_text('extends = "baseline"\nname = "relief"\n[demand]\ntrend_per_year = 0.4\n'
                     '[workforce]\ncapacity_points = { asye = 18, social_worker = 18, senior_social_worker = 16 }\n'
                     '[workforce.agency]\nproject_share_of_posts = 0.3\nmax_share_of_posts = 0.8\n'
+                    'national_rules_2024 = false\n'
                     '[[levers]]\ntype = "threshold_training"\nstart = 2027-04-01\ncontact_reduction = 0.9\n'
                     'referral_reduction = 0.9\n', encoding="utf-8")
     scn = load_scenario(str(path))
@@ -192,19 +199,98 @@ def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path
 
 
 def test_leavers_under_pressure_come_back_as_agency():
-    on, off = paired(SHOCK + ["workforce.agency.leavers_return_share=1", "workforce.agency.max_share_of_posts=0.8"],
-                     SHOCK + ["workforce.agency.leavers_return_share=0", "workforce.agency.max_share_of_posts=0.8"],
+    on, off = paired(SHOCK + NO_RULES + ["workforce.agency.leavers_return_share=1",
+                                         "workforce.agency.max_share_of_posts=0.8"],
+                     SHOCK + NO_RULES + ["workforce.agency.leavers_return_share=0",
+                                         "workforce.agency.max_share_of_posts=0.8"],
                      lambda out: np.array([out["leavers_returning_as_agency"].sum(),
                                            np.mean(out["staff_fte_agency"][52:])]))
     assert off[0] == 0 and on[0] > 5 and on[1] > off[1] + 1, (on, off)
 
 
+def _uncovered(out):
+    """Vacant posts with nobody covering them (vacancies less agency cover, project workers aside)."""
+    return out["vacancies_fte"] - (out["staff_fte_agency"] - out["staff_fte_agency_project"])
+
+
+def test_a_finite_agency_market_leaves_posts_vacant():
+    """The same demand and the same futures: with the market offering 0.1 workers a year per post (about 10 a
+    year, against some 13 to 20 asked for) requests wait, agency FTE is lower and more vacancies go uncovered
+    than with a market that meets every request."""
+    short = ["workforce.agency.offers_per_year_per_post=0.1"]
+    plenty = ["workforce.agency.offers_per_year_per_post=1000"]  # in effect no limit
+    on, off = paired(short, plenty, lambda out: np.array([np.mean(out["staff_fte_agency"][26:]),
+                                                          np.mean(_uncovered(out)[26:]),
+                                                          np.mean(out["agency_requests_waiting"][26:])]))
+    assert off[2] == 0 and on[2] > 3, (on, off)
+    assert on[0] < off[0] - 3 and on[1] > off[1] + 3, (on, off)
+
+
+# a surge: demand +40% a year, and teams buy agency above the establishment; the national rules off (no price cap)
+SURGE = SHOCK + NO_RULES + ["workforce.agency.project_share_of_posts=0.3", "workforce.agency.max_share_of_posts=0.8"]
+
+
+def test_the_agency_premium_rises_with_demand_on_the_market():
+    """The same market (0.3 offers a year per post): when the council asks for more than it offers, the premium
+    rises above the one in costs; at the baseline's demand it stays there."""
+    premium = late_mean("agency_premium_per_year")
+    calm, surge = paired(NO_RULES, SURGE, premium)
+    base = 3 * load_scenario("baseline").costs.agency_premium_per_year
+    assert calm == pytest.approx(base) and surge > 1.1 * base, (calm, surge, base)
+
+
+def test_agency_costs_follow_the_moving_premium():
+    """The premium moves only what agency staff cost: runs with and without it are the same futures, and the
+    difference in cost_agency is the agency FTE times the rise in the premium (with the pay award)."""
+    from workforce_sim.model.costs import pay_factor
+    from workforce_sim.model.council import week_dates
+    from workforce_sim.scenario.calendar import WEEKS_PER_YEAR
+    moving = load_scenario("baseline", SURGE)
+    flat = load_scenario("baseline", SURGE + ["workforce.agency.premium_rise=0"])
+    a, b = simulate(moving, 11, 0, WEEKS), simulate(flat, 11, 0, WEEKS)
+    assert np.array_equal(a["staff_fte_agency"], b["staff_fte_agency"])
+    pay = pay_factor(moving.start_date, week_dates(moving, WEEKS), moving.costs.pay_award_per_year)
+    rise = a["agency_premium_per_year"] - b["agency_premium_per_year"]
+    assert rise.max() > 2000, rise.max()
+    assert np.allclose(a["cost_agency"] - b["cost_agency"], a["staff_fte_agency"] * rise * pay / WEEKS_PER_YEAR, atol=1)
+
+
+def test_the_national_rules_cap_the_premium():
+    """The same surge (project workers kept under the rules): the premium stops at the price cap."""
+    rules = ["workforce.agency.national_rules_2024=true", "workforce.agency.project_share_of_posts_under_rules=0.3",
+             "workforce.agency.price_cap_premium_per_year=22000"]
+    capped = paired(SURGE + rules, SURGE, lambda out: float(out["agency_premium_per_year"].max()), reps=1)
+    assert capped[0] == 22000 and capped[1] > 22000, capped
+
+
+def test_the_national_rules_stop_agency_above_the_establishment():
+    """Under the rules a team buys no more project workers than project_share_of_posts_under_rules allows (0)."""
+    rules = ["workforce.agency.national_rules_2024=true", "workforce.agency.project_share_of_posts_under_rules=0"]
+    on, off = paired(SURGE + rules, SURGE, late_mean("staff_fte_agency_project"))
+    assert on == 0 and off > 3, (on, off)
+
+
+def test_the_cooling_off_period_delays_leavers_returning_as_agency():
+    """Under the rules a leaver who returns as agency starts on their old post only after the cooling-off
+    period: with every leaver under pressure returning, agency cover is lower and more posts stay uncovered with
+    13 weeks of cooling off than with none (everything else the same, the rules' notice included)."""
+    returning = SHOCK + ["workforce.agency.national_rules_2024=true", "workforce.agency.leavers_return_share=1",
+                         "workforce.agency.max_share_of_posts=0.8", "workforce.agency.offers_per_year_per_post=1000"]
+    on, off = paired(returning + ["workforce.agency.cooling_off_weeks=13"],
+                     returning + ["workforce.agency.cooling_off_weeks=0"],
+                     lambda out: np.array([out["leavers_returning_as_agency"].sum(), np.mean(_uncovered(out)[26:])]))
+    assert on[0] > 5, on
+    assert on[1] > off[1] + 1, (on, off)
+
+
 # -- the headline ---------------------------------------------------------------------------------
 def test_a_service_that_cannot_cope_is_never_called_manageable():
     """Demand outgrows the staff: cases wait, and the headline measure sees them."""
-    scn = load_scenario("baseline", SHOCK + ["workforce.capacity_points={asye=18, social_worker=18, "
-                                             "senior_social_worker=18}",
-                                             "workforce.allocation.ceiling_share=1.0"])
+    # the agency rules off: with them on (four weeks' agency notice) this future's first week with a fifth of cases
+    # waiting comes one week before the breach (48 against 49); the two were equal before, a knife edge
+    scn = load_scenario("baseline", SHOCK + NO_RULES + ["workforce.capacity_points={asye=18, social_worker=18, "
+                                                        "senior_social_worker=18}",
+                                                        "workforce.allocation.ceiling_share=1.0"])
     out = simulate(scn, 2, 0, 156)
     open_cases = out["assessments_open"] + out["cin_open"] + out["cp_open"] + out["cla_open"]
     waiting_a_lot = out["unallocated_cases"] > 0.2 * open_cases

@@ -3,7 +3,8 @@
 Staff costs are the FTE in post at the end of each week (by grade and contract)
 times a week's share of the annual cost: salary plus employer on-costs, raised
 by the pay award each 1 April; an agency FTE costs that plus the agency
-premium. Recruitment costs are counted per round, per permanent hire and per
+premium of the week (``agency_premium_per_year``: the premium in costs, moved
+by the agency market, see :mod:`.agency_market`). Recruitment costs are counted per round, per permanent hire and per
 newly qualified starter. Interventions cost their running cost pro rata for
 the days in force, their one-off cost in the week they start, and any cost per
 worker or per starter. Money is in the currency of the scenario, in cash terms
@@ -40,7 +41,7 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
     for g in GRADES:
         annual = c.salary[g] * (1.0 + c.on_cost_share)
         perm += out[f"_fte_permanent_{g}"] * annual
-        agency += out[f"_fte_agency_{g}"] * (annual + c.agency_premium_per_year)
+        agency += out[f"_fte_agency_{g}"] * (annual + out["agency_premium_per_year"])
     perm *= pay / WEEKS_PER_YEAR
     agency *= pay / WEEKS_PER_YEAR
     recruit = (out["_recruitment_rounds"] * c.cost_per_recruitment_round

@@ -143,7 +143,17 @@ _PUBLISHED = [
     _m("leavers_permanent_fte", "flow", "FTE", "permanent staff FTE leaving"),
     _m("turnover_rate_pct", "derived", "% a year",
        "permanent FTE leaving, at a yearly rate, as a share of permanent FTE in post (DfE's turnover rate)"),
-    _m("leavers_returning_as_agency", "flow", "workers", "permanent leavers who come back as agency workers"),
+    _m("leavers_returning_as_agency", "flow", "workers",
+       "permanent leavers who come back as agency workers (under the national rules, after the cooling-off period)"),
+    _m("agency_requests", "flow", "requests",
+       "requests for an agency worker the council places on the market (each vacancy or post above the "
+       "establishment counted once, when asked for)"),
+    _m("agency_requests_waiting", "stock", "requests",
+       "requests for an agency worker the market has not met yet, each leaving a post vacant (0 when supply is "
+       "not limited)"),
+    _m("agency_premium_per_year", "stock", "£ per FTE a year",
+       "agency premium in force over a permanent FTE, a year, in the prices of the start date (moves with the "
+       "council's demand on the market; under the national rules, no higher than the price cap)"),
     _m("starters", "flow", "workers", "workers starting (permanent, newly qualified and agency)"),
     _m("social_worker_changes", "flow", "changes", "changes of social worker for a child"),
     # the cost items, each declared once with its line of the budget; the total last

@@ -26,6 +26,7 @@ import numpy as np
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.distributions import BufferedSampler, UniformBuffer
 from ..scenario.schema import GRADES
+from .agency_market import RULES_AGENCY_NOTICE_WEEKS, AgencyMarket
 from .context import Context
 from .levers import LEVERS, post_grade
 from .workforce import ASYE, SW, Workforce
@@ -78,12 +79,21 @@ class Staffing:
         self.uncovered: dict[int, Post] = {}  # posts the council wants covered, waiting for room under the cap
         self.notice_perm = scn.workforce.turnover.notice_weeks_permanent * WD
         self.notice_agency = scn.workforce.turnover.notice_weeks_agency * WD
+        # the national rules of 2024: agency notice of four weeks (or the council's own, if shorter), a cooling-off
+        # period before a permanent leaver returns as agency, and a limit on agency above the establishment
+        rules = a.national_rules_2024
+        if rules:
+            self.notice_agency = min(RULES_AGENCY_NOTICE_WEEKS, scn.workforce.turnover.notice_weeks_permanent) * WD
+        self.cooling_off = a.cooling_off_weeks * WD if rules else 0.0
+        self.project_share = (min(a.project_share_of_posts, a.project_share_of_posts_under_rules) if rules
+                              else a.project_share_of_posts)
         self.posts: list[Post] = []
         for ti, name in enumerate(team_names):
             for grade, count in scn.teams[name].posts.items():
                 for _ in range(count):
                     self.posts.append(Post(len(self.posts), ti, GRADES.index(grade)))
         self.n_open = len(self.posts)  # funded posts not closed (kept as a count: read on every agency decision)
+        self.offers = AgencyMarket(scn, len(self.posts))
         self._project_posts: list[Post] = []
         self.agency_pending = 0
         self.started = 0
@@ -170,6 +180,7 @@ class Staffing:
         if not post.project:
             self.n_open -= 1
         self.uncovered.pop(post.id, None)
+        self.offers.waiting.pop(post.id, None)
         post.round += 1  # cancels a round in flight
         post.covered = False
         if post.agency >= 0:
@@ -206,7 +217,10 @@ class Staffing:
         self._open_round(post)
         share = self.market.cover_share if cover_share is None else cover_share
         post.covered = self.agency_cover[post.team]() < share or returner
-        self._seek_agency(post)
+        if returner:
+            self._return_as_agency(post)
+        else:
+            self._seek_agency(post)
 
     def _open_round(self, post: Post) -> None:
         post.round += 1
@@ -229,6 +243,7 @@ class Staffing:
 
     def _fill(self, post: Post, grade: int, t: float) -> None:
         post.round += 1
+        self.offers.waiting.pop(post.id, None)
         w = self.wf.add(post.team, grade, False, 1.0, t, post.id)
         post.perm = w
         self.started += 1
@@ -241,25 +256,62 @@ class Staffing:
     def _agency_fte(self) -> float:
         return self.wf.fte_where(self.wf.agency[: self.wf.n])
 
+    def _cap_full(self) -> bool:
+        """No room under the council's agency cap for one more (in post, on the way or asked for)."""
+        asked = self._agency_fte() + self.agency_pending + len(self.offers.waiting)
+        return asked + 1.0 > self._agency_cap(self.env.now) + 1e-9
+
+    @staticmethod
+    def _wants_agency(post: Post) -> bool:
+        return post.agency < 0 and not post.agency_sought and post.perm < 0 and post.covered and not post.closed
+
     def _seek_agency(self, post: Post) -> bool:
-        """Look for an agency worker for ``post`` if the council covers it and the cap has room; False if the cap
-        is full."""
-        if post.agency >= 0 or post.agency_sought or post.perm >= 0 or not post.covered or post.closed:
+        """Ask the market for an agency worker for ``post`` if the council covers it and the cap has room (the
+        request waits if the market has no offer in hand); False if the cap is full."""
+        if not self._wants_agency(post):
             self.uncovered.pop(post.id, None)
+            self.offers.waiting.pop(post.id, None)
             return True
-        if self._agency_fte() + self.agency_pending + 1.0 > self._agency_cap(self.env.now) + 1e-9:
+        if post.id in self.offers.waiting:
+            return True
+        if self._cap_full():
             self.uncovered[post.id] = post
             return False
         self.uncovered.pop(post.id, None)
-        post.agency_sought = True
-        self.agency_pending += 1
-        ev = self.env.timeout(self.agency_days[post.team](), value=post)
-        ev.callbacks.append(self._agency_arrives)
+        self.monitor.count("agency_requests", self.env.now)
+        if self.offers.take_offer():
+            self._send_for(post)
+        else:
+            self.offers.waiting[post.id] = post
         return True
 
+    def _send_for(self, post: Post, delay: float = 0.0) -> None:
+        """An agency worker is found for ``post``: they start after the time to start (and ``delay``)."""
+        post.agency_sought = True
+        self.agency_pending += 1
+        ev = self.env.timeout(self.agency_days[post.team]() + delay, value=post)
+        ev.callbacks.append(self._agency_arrives)
+
+    def _return_as_agency(self, post: Post) -> None:
+        """A permanent leaver comes back as an agency worker on their own post, outside the market's offers (after
+        the cooling-off period under the national rules); within the cap, or the post waits for room like any."""
+        if not self._wants_agency(post):
+            return
+        if self._cap_full():
+            self.uncovered[post.id] = post
+            return
+        self._send_for(post, self.cooling_off)
+
     def offer_cover(self) -> None:
-        """Vacancies the council wants covered, turned away while the cap was full, are offered again (oldest post
-        first)."""
+        """The week's agency offers meet waiting requests (oldest first); then vacancies the council wants covered,
+        turned away while the cap was full, are offered again (oldest post first)."""
+        self.offers.new_week()
+        waiting = self.offers.waiting
+        while waiting and self.offers.in_hand >= 1.0 - 1e-9:
+            post = waiting.pop(next(iter(waiting)))
+            if self._wants_agency(post):
+                self.offers.in_hand -= 1.0
+                self._send_for(post)
         for pid in sorted(self.uncovered):
             if not self._seek_agency(self.uncovered[pid]):
                 break
@@ -268,13 +320,13 @@ class Staffing:
         """Sustained pressure in a case-holding team buys agency above its establishment; relief releases it."""
         self.team_pressure += self.alpha * (pressure - self.team_pressure)
         m = self.market
-        if m.project_share_of_posts <= 0:
+        if self.project_share <= 0:
             return
         self._project_posts = [p for p in self._project_posts if not p.closed]
         wf = self.wf
         for ti in np.flatnonzero(self.case_holding):
             mine = [p for p in self._project_posts if p.team == ti and not p.closed]
-            room = len(mine) < m.project_share_of_posts * self.team_posts[ti]
+            room = len(mine) < self.project_share * self.team_posts[ti]
             if self.team_pressure[ti] > m.project_pressure and room:
                 post = Post(len(self.posts), int(ti), SW, project=True)
                 self.posts.append(post)
@@ -406,5 +458,7 @@ class Staffing:
         m.set("staff_fte_agency_project", week,
               sum(wf.fte[p.agency] for p in self._project_posts if p.agency >= 0 and wf.active[p.agency]))
         m.set("_posts_open", week, self.open_posts())
+        m.set("agency_requests_waiting", week, len(self.offers.waiting))
+        m.set("agency_premium_per_year", week, self.offers.premium)
         m.set("_workers_started", week, self.started)
         m.set("_workers_left", week, self.left)

@@ -316,6 +316,26 @@ class Agency(Strict):
                          "their own post")
     return_pressure: Positive = Field(
         1.0, description="smoothed caseload pressure above which a permanent leaver may come back as an agency worker")
+    offers_per_year_per_post: NonNegative | None = Field(
+        None, description="agency workers the market can offer this council in a year, per funded post at the start "
+                          "(none: no limit); requests beyond it wait, the post vacant, until the market has a worker")
+    premium_rise: NonNegative = Field(
+        0.0, description="how the agency premium moves with demand: it rises by this share of itself for each unit by "
+                         "which the council's requests in the last 52 weeks exceed the market's offers a year")
+    national_rules_2024: bool = Field(
+        False, description="apply the national rules for agency child and family social workers (DfE statutory "
+                           "guidance, in force from 31 October 2024): a price cap on the premium, a limit on agency "
+                           "workers above the establishment, a cooling-off period before a permanent leaver returns "
+                           "as agency, and agency notice no longer than 4 weeks")
+    price_cap_premium_per_year: NonNegative | None = Field(
+        None, description="under the national rules, the most the agency premium may reach, a year per FTE in the "
+                          "prices of the start date (none: the premium in costs)")
+    cooling_off_weeks: NonNegative = Field(
+        13.0, description="under the national rules, weeks after leaving a permanent post before the leaver may "
+                          "work as agency for the same council (the guidance: three months)")
+    project_share_of_posts_under_rules: Probability = Field(
+        0.0, description="under the national rules, agency FTE a team may buy above its establishment, as a share of "
+                         "its posts (the lower of this and project_share_of_posts)")
 
 
 class Allocation(Strict):

@@ -54,8 +54,8 @@ RATES = {
     "cp_plans_per_icpc": (0.86, 0.81, 0.91, "child protection plans started in the year over initial conferences; "
                           "DfE CIN: 61,840 / 72,100 in 2024-25 (64,390 plans in 2021-22 against 74,000 to 77,000 "
                           "conferences a year)"),
-    "children_in_need_per_10k": (334.0, 310.0, 360.0, "children in need at the year's end per 10,000 children; DfE CIN: "
-                                 "399,510 at 31 March 2019 (330.1 in 2020, 338.7 in 2023)"),
+    "children_in_need_per_10k": (334.0, 310.0, 360.0, "children in need at the year's end per 10,000 children; "
+                                 "DfE CIN: 399,510 at 31 March 2019 (330.1 in 2020, 338.7 in 2023)"),
 }
 
 # DfE CIN 2025 table C2: assessments by working days from referral to completion (2024-25)

@@ -109,3 +109,17 @@ def test_the_summary_gives_plans_per_conference_as_a_ratio_of_totals():
 def test_a_bad_population_is_refused_with_what_is_expected(bad):
     with pytest.raises(ScenarioError, match="population.children"):
         load_scenario("baseline", [f"population.children={bad}"])
+
+
+def test_a_council_can_reach_a_month_with_a_third_of_referrals_re_referred():
+    """The reference letter's council: re-referrals were nearly a third of assessments in one month. A council
+    where more closed cases come back (38% before the factors, against the baseline's 30%) and half of families
+    take up early help (against three quarters) has a month above 30% in the second year of each future, while its
+    yearly rate stays below a third."""
+    scn = load_scenario("baseline", ["demand.trend_per_year=0", "re_referral.probability=0.38",
+                                     "early_help.engagement_share=0.5"])
+    for r in range(2):
+        out = simulate(scn, 4, r, 104)
+        month = out["re_referrals"][52:104].reshape(13, 4).sum(1) / out["referrals"][52:104].reshape(13, 4).sum(1)
+        year = out["re_referrals"][52:].sum() / out["referrals"][52:].sum()
+        assert month.max() > 0.30 and year < 0.33, (month.max(), year)

@@ -34,6 +34,30 @@ PUBLISHED = {
                     "DfE workforce 2019: 6,000 vacancies against 30,700 in post"),
 }
 
+# England's case mix per 10,000 children under 18 (population.children: 79,200, England's 11.96 million over 151
+# councils). Flows are the year's totals; stocks are read in the last week of each year (DfE: at 31 March). The
+# tolerance is the published figure's spread over nearby years (national-series.md, B and A1-A2) plus the Monte
+# Carlo error of a yearly mean over 12 replications (about 2% for enquiries, 3% for conferences and plans, 4% for
+# children starting care); an accepted range holds a modest change in pressure (the rates are set by shares and
+# normal durations, not workload). Fitted: every row here (see docs/validation.md).
+RATES = {
+    "s47_per_10k": (167.2, 150.0, 186.0, "section 47 enquiries started in the year per 10,000 children; DfE CIN 2020: "
+                    "201,000, 167.2 (about 157 in 2016-17, 191.6 in 2022-23)"),
+    "icpc_per_10k": (64.4, 55.0, 70.0, "initial child protection conferences in the year per 10,000 children; DfE CIN "
+                     "2020: 77,470, 64.4 (about 65 in 2016-17, 63.2 in 2022-23, about 59 in 2024-25)"),
+    "cp_plans_per_10k": (43.7, 39.0, 48.0, "children on child protection plans at the year's end per 10,000 children; "
+                         "DfE CIN: 43.7 at 31 March 2019, 42.8 in 2020 (45 in 2018)"),
+    "cla_per_10k": (65.0, 60.0, 71.0, "children looked after at the year's end per 10,000 children; DfE looked-after "
+                    "children: 65 at 31 March 2019 (64 in 2018, 67 in 2020)"),
+    "cla_started_per_10k": (26.5, 22.0, 30.0, "children starting to be looked after in the year per 10,000 children; "
+                            "31,680 in 2018-19 over 11.96 million (30,970 in 2019-20, 32,050 in 2017-18)"),
+    "cp_plans_per_icpc": (0.86, 0.81, 0.91, "child protection plans started in the year over initial conferences; "
+                          "DfE CIN: 61,840 / 72,100 in 2024-25 (64,390 plans in 2021-22 against 74,000 to 77,000 "
+                          "conferences a year)"),
+    "children_in_need_per_10k": (334.0, 310.0, 360.0, "children in need at the year's end per 10,000 children; "
+                                 "DfE CIN: 399,510 at 31 March 2019 (330.1 in 2020, 338.7 in 2023)"),
+}
+
 # DfE CIN 2025 table C2: assessments by working days from referral to completion (2024-25)
 C2_BANDS = ["0", "1_10", "11_20", "21_30", "31_40", "41_45", "46_50", "51_60", "61_plus"]
 C2_COUNTS = [11680, 75590, 112180, 102260, 131380, 122730, 37640, 27860, 27500]
@@ -47,6 +71,7 @@ def yearly_measures(weekly: pd.DataFrame) -> pd.DataFrame:
 
     Flows are summed over the year before dividing (a year's rate); rates of stocks are averaged over its weeks."""
     w = weekly.assign(year=(weekly["week"] // 52).clip(upper=YEARS - 1) + 1)
+    w = w[w["week"] < 52 * YEARS]  # whole years only (a run of 5 years has 261 weeks)
     rows = {}
     for year, d in w.groupby("year"):
         s = d[["referrals", "re_referrals", "assessments_completed"]].sum()
@@ -61,8 +86,21 @@ def yearly_measures(weekly: pd.DataFrame) -> pd.DataFrame:
             "vacancy_pct": d["vacancy_rate_pct"].mean(),
             "unallocated_share_pct": 100 * d["unallocated_cases"].sum()
             / d[["assessments_open", "cin_open", "cp_open", "cla_open"]].sum().sum(),
+            **year_rates(d, year),
         }
     return pd.DataFrame(rows).T
+
+
+def year_rates(d: pd.DataFrame, year: int) -> dict:
+    """The case-mix rates of one simulated year (averaged over replications): flows per 10,000 children summed over
+    the year, stocks per 10,000 in its last week, and plans started per conference as the ratio of the totals."""
+    flows = d[["s47_enquiries_per_10k", "icpcs_per_10k", "cla_started_per_10k", "cp_plans_started", "icpcs"]]
+    f = flows.groupby(d["replication"]).sum().mean()
+    end = d[d["week"] == 52 * year - 1][["cp_open_per_10k", "cla_open_per_10k", "children_in_need_per_10k"]].mean()
+    return {"s47_per_10k": f["s47_enquiries_per_10k"], "icpc_per_10k": f["icpcs_per_10k"],
+            "cla_started_per_10k": f["cla_started_per_10k"], "cp_plans_per_icpc": f["cp_plans_started"] / f["icpcs"],
+            "cp_plans_per_10k": end["cp_open_per_10k"], "cla_per_10k": end["cla_open_per_10k"],
+            "children_in_need_per_10k": end["children_in_need_per_10k"]}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +123,15 @@ def test_england_2019_holds_the_published_figure_every_year(measures, measure, y
 
 
 @pytest.mark.parametrize("year", range(1, YEARS + 1))
+@pytest.mark.parametrize("measure", list(RATES))
+def test_england_2019_sits_on_englands_case_mix_every_year(measures, measure, year):
+    published, low, high, source = RATES[measure]
+    got = measures.loc[year, measure]
+    assert low <= got <= high, (f"year {year}, {measure}: model {got:.2f}, published {published} ({source}), "
+                                f"accepted {low}-{high}")
+
+
+@pytest.mark.parametrize("year", range(1, YEARS + 1))
 def test_england_2019_has_no_growing_queue(measures, year):
     """A steady national council allocates its cases: under 1% of open cases wait unallocated, every year."""
     assert measures.loc[year, "unallocated_share_pct"] < 1.0, measures["unallocated_share_pct"]
@@ -103,3 +150,15 @@ def test_child_protection_plan_lengths_fall_in_dfe_d7_bands(weekly):
     got = weekly[[f"cp_plans_ended_{b}" for b in D7_BANDS]].sum().to_numpy()
     got, want = 100 * got / got.sum(), 100 * np.array(D7_COUNTS) / sum(D7_COUNTS)
     assert np.abs(got - want).max() < 3.0, dict(zip(D7_BANDS, np.round(got - want, 2)))
+
+
+@pytest.mark.slow
+def test_the_baseline_sits_on_englands_case_mix_every_year():
+    """The baseline (36,000 children, demand growing 2% a year) shares england-2019's case-mix settings: each rate
+    within the same accepted range, every year of five (6 futures; about 30 s on 2 cores)."""
+    w = run("baseline", years=YEARS, reps=6, seed=2019, jobs=2).weekly
+    w = w[w["week"] < 52 * YEARS].assign(year=lambda d: d["week"] // 52 + 1)
+    for year, d in w.groupby("year"):
+        for measure, got in year_rates(d, year).items():
+            published, low, high, source = RATES[measure]
+            assert low <= got <= high, f"baseline, year {year}, {measure}: model {got:.2f}, accepted {low}-{high}"

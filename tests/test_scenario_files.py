@@ -47,7 +47,7 @@ BAD_FILES = {
                              ["front_door.screening_days", "exponential, gamma"]),
     "bad distribution parameter": ('[front_door]\nscreening_days = { dist = "gamma", mean = 1, cv = -2 }\n',
                                    ["front_door.screening_days.cv = -2"]),
-    "shares not adding up": ("[cases.outcomes]\nnfa = 0.5\n", ["{p}: cases.outcomes = 1.08: shares must add up to 1"]),
+    "shares not adding up": ("[cases.outcomes]\nnfa = 0.5\n", ["{p}: cases.outcomes = 1.082: shares must add up to 1"]),
     "unknown team": ('[[staff]]\nteam = "mars"\ngrade = "social_worker"\n',
                      ['staff.0.team = "mars"', "one of the teams"]),
     "screening team holding cases": ('[teams.front_door]\nhandles = ["screening", "cin"]\n',

@@ -40,6 +40,17 @@ WHOLE_RUN_TOTAL = "total a year"  # a flow over the whole run: its total divided
 
 
 END = "end of period"
+RATIO = "ratio of totals"  # a ratio of two flows (e.g. plans started per conference): the period's totals divided
+
+
+def _ratio_of_totals(g, ratios: list[str]) -> pd.DataFrame:
+    """Per replication, each ratio measure as its numerator's total over the period over its denominator's."""
+    out = {}
+    for m in ratios:
+        num, den = describe(m).ratio_of  # type: ignore[misc]
+        n, d = g[num].sum(), g[den].sum()
+        out[m] = n / d.where(d > 0)
+    return pd.DataFrame(out)
 
 
 def bounds(metric: str) -> tuple[float, float]:
@@ -64,7 +75,8 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
       ``total a year`` on average);
     - a stock (open cases, staff, caseloads): the **average** over the period's weeks, and, in a
       second row, the level at the **end of period** (its last week);
-    - a rate or percentage: the **average** of the weeks that had something to measure.
+    - a rate or percentage: the **average** of the weeks that had something to measure; a ratio of
+      two flows (plans started per conference) also the **ratio of totals** over the period.
 
     ``mean`` is the mean over replications with a bootstrap 95% interval
     (:func:`bootstrap_interval`), which stays within what the measure can be; p10, p50 and p90
@@ -77,6 +89,7 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
     flows = [m for m in metrics if STATISTICS[kinds[m]] == "total"]
     stocks = [m for m in metrics if kinds[m] == "stock"]
     averaged = [m for m in metrics if m not in flows]
+    ratios = [m for m in metrics if describe(m).ratio_of]
     frames = []
     for scen, df in weekly.groupby("scenario", sort=False):
         n_weeks = int(df["week"].max()) + 1
@@ -89,12 +102,12 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
                 total = total / (n_weeks / WEEKS_PER_YEAR)
             end = part[part["week"] == b - 1].set_index("replication").sort_index()[stocks]
             blocks = [(total, WHOLE_RUN_TOTAL if label == "whole run" else "total"),
-                      (average, "average"), (end, END)]
+                      (average, "average"), (end, END), (_ratio_of_totals(g, ratios), RATIO)]
             for values, statistic in blocks:
                 frames.append(_summary_rows(scen, label, statistic, values, units))
     out = pd.concat(frames, ignore_index=True)
     order = {m: i for i, m in enumerate(metrics)}
-    stat_order = {"total": 0, WHOLE_RUN_TOTAL: 0, "average": 1, END: 2}
+    stat_order = {"total": 0, WHOLE_RUN_TOTAL: 0, "average": 1, END: 2, RATIO: 3}
     period_order = {p: i for i, p in enumerate(dict.fromkeys(out["period"]))}
     out = out.assign(_s=out["scenario"].map({s: i for i, s in enumerate(dict.fromkeys(weekly["scenario"]))}),
                      _p=out["period"].map(period_order), _m=out["metric"].map(order),

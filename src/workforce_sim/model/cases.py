@@ -10,7 +10,12 @@ and child protection by default) move more slowly while their worker is over
 capacity and not at all while unallocated; a child protection plan that
 drifted is likelier to end in care, and its case to come back. Cases that
 wait unallocated, or whose assessment ran under pressure or late, are more
-likely to come back within a year.
+likely to come back within a year. Every child protection plan starts at an
+initial conference after a section 47 enquiry: a child in need plan that
+escalates goes through a strategy discussion, an enquiry and a conference
+(one scheduled event), and becomes a plan with the conference's chance;
+otherwise a new child in need plan follows. Families stepped up from early
+help may have their own outcome mix.
 
 Random draws are made per case, in the order cases arise, from streams that
 belong to one quantity each, so scenarios that differ elsewhere still see the
@@ -67,7 +72,7 @@ class Case:
     __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "queued_t", "referral_t",
                  "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "strategy_t", "end",
                  "remaining", "token", "late", "pressured", "returning",
-                 "plan_start", "plan_due", "work_left", "mark", "drift_years")
+                 "plan_start", "plan_due", "work_left", "mark", "drift_years", "step_up", "enquiry")
 
     def __init__(self, cid: int, child: int, kind: str, points: float, referral_t: float):
         self.id, self.child, self.kind, self.points, self.referral_t = cid, child, kind, points, referral_t
@@ -84,6 +89,8 @@ class Case:
         self.remaining: float | None = None  # work left when it stopped for want of a worker
         self.token = 0
         self.late = self.pressured = self.returning = False
+        self.step_up = False  # referred by early help (a step-up): its own outcome mix, if the scenario gives one
+        self.enquiry = False  # a child in need plan under a section 47 enquiry, awaiting its initial conference
 
 
 class _CaseDraws:
@@ -140,6 +147,13 @@ class CaseFlow:
         o = c.outcomes
         self.outcome_cum = np.cumsum([o.nfa, o.early_help, o.cin, o.cla]).tolist()
         self.outcome_names = ("nfa", "early_help", "cin", "cla")
+        eh = scn.early_help
+        so = eh.step_up_outcomes or o
+        self.step_up_cum = np.cumsum([so.nfa, so.early_help, so.cin, so.cla]).tolist()
+        self.step_up_s47 = c.s47_share if eh.step_up_s47_share is None else eh.step_up_s47_share
+        # escalation of a child in need plan: the conference's timing and its decision, from their own streams
+        self.escalation_icpc_days = BufferedSampler(c.s47_to_icpc_days, streams("cases.escalation.s47_to_icpc_days"))
+        self.escalation_u = UniformBuffer(streams("cases.escalation.plan"))
         self.plan_ends = {}  # kind -> (cumulative shares of each ending, their total)
         for k in PLAN_KINDS:
             ends = getattr(c.plans, k).ends
@@ -169,7 +183,7 @@ class CaseFlow:
 
     def _draw_assessment(self, case: Case, draws: _CaseDraws) -> None:
         c = self.scn.cases
-        case.s47 = draws.mix() < c.s47_share
+        case.s47 = draws.mix() < (self.step_up_s47 if case.step_up else c.s47_share)
         case.icpc = draws.mix() < c.icpc_share_of_s47 and case.s47
         case.cp = draws.mix() < c.cp_plan_share_of_icpc and case.icpc
         case.outcome_u = draws.mix()
@@ -177,10 +191,12 @@ class CaseFlow:
         case.icpc_days = draws.icpc_days()
         case.points = self.wp.s47 if case.s47 else self.wp.assessment
 
-    def referral(self, t: float, child: int | None = None, returning: bool = False) -> None:
-        """A referral is accepted: an assessment is needed. ``returning``: a child whose case closed before."""
+    def referral(self, t: float, child: int | None = None, returning: bool = False, step_up: bool = False) -> None:
+        """A referral is accepted: an assessment is needed. ``returning``: a child whose case closed before;
+        ``step_up``: a family stepped up from early help."""
         case = self._new_case("assessment", t, child, self.wp.assessment)
         case.returning = returning
+        case.step_up = step_up
         self._draw_assessment(case, self.return_draws if returning else self.new_draws)
         m = self.monitor
         m.count("referrals", t)
@@ -298,7 +314,7 @@ class CaseFlow:
     def on_allocated(self, case: Case, t: float) -> None:
         """A case got a worker: an assessment starts (or resumes) its work; a drifting plan moves again."""
         if case.kind != "assessment":
-            if self.drifts[case.kind]:
+            if self.drifts[case.kind] and not case.enquiry:
                 self._schedule_plan(case, t)
             return
         if case.queued_t is not None and t - case.queued_t > 1.0:
@@ -365,7 +381,8 @@ class CaseFlow:
         if case.cp:
             self._transfer(case, "cp", t)
             return
-        i = bisect_right(self.outcome_cum, case.outcome_u * self.outcome_cum[-1])
+        cum = self.step_up_cum if case.step_up else self.outcome_cum
+        i = bisect_right(cum, case.outcome_u * cum[-1])
         outcome = self.outcome_names[min(i, 3)]
         if outcome == "nfa":
             self._close(case, t)
@@ -402,6 +419,8 @@ class CaseFlow:
             self.hooks.plan_started(case, kind, t, d)
         if kind == "cp":
             self._cp_plan_starts(case, t, counted=started is None)
+        elif kind == "cla" and started is None:
+            self.monitor.count("cla_started", t)
         if not self.drifts[kind]:
             if not placed:
                 self.alloc.place(case, t)
@@ -410,7 +429,8 @@ class CaseFlow:
             return
         case.work_left = d
         if placed:
-            self._schedule_plan(case, t)
+            if case.worker >= 0:  # (a case placed but waiting moves once allocated: on_allocated)
+                self._schedule_plan(case, t)
         else:
             self.alloc.place(case, t)  # on_allocated schedules it, if a worker is found
 
@@ -443,9 +463,9 @@ class CaseFlow:
             self._plan_ends(case, self.env.now)
 
     def _plan_ends(self, case: Case, t: float) -> None:
-        """The plan's work is done: the case closes, steps down or moves to another plan."""
+        """The plan's work is done: the case closes, steps down or moves to another plan (a child in need
+        plan escalating to child protection goes through a section 47 enquiry and a conference first)."""
         kind = case.kind
-        self.open[kind] -= 1
         cum, total = self.plan_ends[kind]
         u = self.plan_end_u[kind]()
         if kind == "cp":
@@ -453,6 +473,10 @@ class CaseFlow:
             cum, total = self._cp_plan_ends(case, t, cum, total)
         i = bisect_right(cum, u * total)
         nxt = ("close", "early_help", "cin", "cp", "cla")[min(i, 4)]
+        if kind == "cin" and nxt == "cp":
+            self._escalate(case, t)
+            return
+        self.open[kind] -= 1
         if self.hooks.plan_ended:
             self.hooks.plan_ended(case, kind, t, nxt)
         if nxt == "close":
@@ -462,6 +486,41 @@ class CaseFlow:
         else:
             case.token += 1
             self._transfer(case, nxt, t)
+
+    def _escalate(self, case: Case, t: float) -> None:
+        """A child in need plan escalates: a strategy discussion starts a section 47 enquiry and an initial
+        conference follows (table C4's timing). The child stays in need, with the same worker, meanwhile."""
+        case.token += 1  # nothing of the plan is in flight while the enquiry runs
+        case.enquiry = True
+        case.strategy_t = t + self.strategy_days
+        self.monitor.count("s47_enquiries", case.strategy_t)
+        if self.hooks.strategy_discussion:
+            self.hooks.strategy_discussion(case, case.strategy_t)
+        self.alloc.reweigh(case, self.wp.s47)
+        icpc_t = case.strategy_t + self.escalation_icpc_days()
+        ev = self.env.timeout(icpc_t - t, value=case)
+        ev.callbacks.append(self._escalation_conference)
+
+    def _escalation_conference(self, ev) -> None:
+        """The initial conference of an escalated child in need plan: a child protection plan with the
+        conference's chance (cases.cp_plan_share_of_icpc), otherwise a new child in need plan."""
+        case, t, m = ev.value, self.env.now, self.monitor
+        case.enquiry = False
+        m.count("icpcs", t)
+        if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
+            m.count("_icpcs_in_timescale", t)
+        if self.hooks.icpc_held:
+            self.hooks.icpc_held(case, t)
+        nxt = "cp" if self.escalation_u() < self.scn.cases.cp_plan_share_of_icpc else "cin"
+        self.open["cin"] -= 1
+        if self.hooks.plan_ended:
+            self.hooks.plan_ended(case, "cin", t, nxt)
+        case.token += 1
+        if nxt == "cp":
+            self._transfer(case, "cp", t)
+        else:
+            self.alloc.reweigh(case, self.wp.cin)
+            self._begin_plan(case, "cin", t, placed=True)
 
     def _cp_plan_starts(self, case: Case, t: float, counted: bool) -> None:
         if counted:

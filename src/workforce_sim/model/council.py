@@ -215,9 +215,11 @@ class Replication:
     def collect(self) -> dict[str, np.ndarray]:
         """Every declared measure by week: flows and stocks, then the derived measures and costs."""
         mon, n_weeks = self.monitor, self.n_weeks
-        out = mon.results(sorted(mon.declared - {m.name for m in MEASURES.values() if m.kind in ("derived", "cost")}
+        out = mon.results(sorted(mon.declared - {m.name for m in MEASURES.values()
+                                                 if m.kind in ("derived", "cost") or m.per_10k_of}
                                  - {"_workers_initial", "_clock", "_events"}))
         out.update(derived_measures(out))
+        out.update(rates_per_10k(out, self.scn.population.children))
         out["early_help_open"] = self.early_help.open_by_week(out["_early_help_started"], out["_early_help_ended"])
         out.update(weekly_costs(self.scn, self.calendar.week_dates, out, self.levers))
         out["_workers_initial"] = np.full(n_weeks, float(sum(g.count for g in self.scn.staff)))
@@ -242,12 +244,19 @@ def derived_measures(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "contacts_decided_in_timescale_pct": pct(out["_contacts_decided_in_timescale"], out["_contacts_decided"]),
         "re_referral_pct": pct(out["re_referrals"], out["referrals"]),
         "cp_plans_repeat_pct": pct(out["_cp_plans_repeat"], out["cp_plans_started"]),
+        "cp_plans_per_icpc": pct(out["cp_plans_started"], out["icpcs"]) / 100.0,
         "cp_plans_ended_2y_pct": pct(out["cp_plans_ended_2y_plus"], out["cp_plans_ended"]),
         # DfE's workforce rates: turnover is a yearly rate (a week's leavers times weeks in a year)
         "turnover_rate_pct": pct(out["leavers_permanent_fte"] * WEEKS_PER_YEAR, permanent),
         "vacancy_rate_pct": pct(out["vacancies_fte"], out["vacancies_fte"] + permanent),
         "agency_rate_pct": pct(out["staff_fte_agency"], out["staff_fte"]),
     }
+
+
+def rates_per_10k(out: dict[str, np.ndarray], children: int) -> dict[str, np.ndarray]:
+    """The measures DfE publishes per 10,000 children, week by week (a flow's yearly total is its yearly rate)."""
+    base = dict(out, children_in_need=out["assessments_open"] + out["cin_open"] + out["cp_open"] + out["cla_open"])
+    return {m.name: base[m.per_10k_of] * (1e4 / children) for m in MEASURES.values() if m.per_10k_of}
 
 
 def week_dates(scn: Scenario, n_weeks: int) -> np.ndarray:

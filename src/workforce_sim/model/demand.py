@@ -214,7 +214,7 @@ class FrontDoor:
 
     def _step_up(self, ev) -> None:
         self.monitor.count("early_help_step_ups", self.env.now)
-        self.on_referral(self.env.now)
+        self.on_referral(self.env.now, step_up=True)
 
     def snapshot(self, week: int, t: float) -> None:
         """Contacts arrived by ``t`` and not yet decided."""

@@ -36,6 +36,8 @@ class Measure:
     published: bool = True  # a column of weekly.csv
     lever_type: str | None = None  # for a {lever} family: the lever type that has it
     item: str = ""  # for a cost: the line of the budget it is, as a finance officer reads it
+    per_10k_of: str | None = None  # a rate: this measure per 10,000 children (population.children), week by week
+    ratio_of: tuple[str, str] | None = None  # a ratio of two flows: summaries also give the ratio of their totals
 
     @property
     def label(self) -> str:
@@ -45,8 +47,13 @@ class Measure:
         return text[:1].upper() + text[1:]
 
 
-def _m(name, kind, unit, meaning, published=True, lever_type=None, item="") -> Measure:
-    return Measure(name, kind, unit, meaning, published, lever_type, item)
+def _m(name, kind, unit, meaning, published=True, lever_type=None, item="", per_10k_of=None, ratio_of=None) -> Measure:
+    return Measure(name, kind, unit, meaning, published, lever_type, item, per_10k_of, ratio_of)
+
+
+def _rate(of: str, kind: str, meaning: str) -> Measure:
+    """``of`` per 10,000 children (population.children), as DfE publishes rates."""
+    return _m(f"{of}_per_10k", kind, "per 10,000 children", meaning, per_10k_of=of)
 
 
 _PUBLISHED = [
@@ -113,6 +120,22 @@ _PUBLISHED = [
        "child protection plans ending that lasted 2 years or more (DfE table D7)"),
     _m("cp_plans_ended_2y_pct", "derived", "%",
        "child protection plans ending that lasted 2 years or more (DfE table D7)"),
+    _m("cla_started", "flow", "children", "children starting to be looked after (a care episode starting)"),
+    _m("cp_plans_per_icpc", "derived", "plans per conference",
+       "child protection plans started per initial conference held (summaries add the ratio of the period's totals)",
+       ratio_of=("cp_plans_started", "icpcs")),
+    # rates per 10,000 children (population.children), as DfE publishes them: a flow's total over a year is the
+    # year's rate; a stock's value in the last week of a year is the rate at its end (31 March in a run from 1 April)
+    _rate("referrals", "flow", "referrals per 10,000 children"),
+    _rate("s47_enquiries", "flow", "section 47 enquiries started per 10,000 children"),
+    _rate("icpcs", "flow", "initial child protection conferences per 10,000 children"),
+    _rate("cp_plans_started", "flow", "child protection plans started per 10,000 children"),
+    _rate("cla_started", "flow", "children starting to be looked after per 10,000 children"),
+    _rate("children_in_need", "stock",
+          "children in need per 10,000 children: open assessments, child in need and child protection plans and "
+          "children in care (DfE's children in need count)"),
+    _rate("cp_open", "stock", "children on child protection plans per 10,000 children"),
+    _rate("cla_open", "stock", "children in care (looked after) per 10,000 children"),
     _m("caseload_mean", "stock", "cases per FTE",
        "caseload per case-holding FTE, allocated cases only (DfE's measure)"),
     _m("caseload_incl_unallocated", "stock", "cases per FTE",

@@ -144,17 +144,6 @@ class FrontDoor(Strict):
     screening_days: Distribution = Field(description="working days one screener spends on one contact")
 
 
-class EarlyHelp(Strict):
-    """Early help for families: how many take it up, how long it lasts, and how many are later referred to social
-    care."""
-
-    engagement_share: Probability
-    duration_weeks: Distribution
-    step_up_share_engaged: Probability
-    step_up_share_not_engaged: Probability
-    step_up_delay_weeks: Distribution
-
-
 class Outcomes(Strict):
     """How assessments end when no child protection plan follows (shares add up to 1)."""
 
@@ -162,6 +151,38 @@ class Outcomes(Strict):
     early_help: Probability
     cin: Probability
     cla: Probability
+
+
+class EarlyHelp(Strict):
+    """Early help for families: how many take it up, how long it lasts, how many are later referred to social
+    care, and how the assessments of those step-ups end."""
+
+    engagement_share: Probability
+    duration_weeks: Distribution
+    step_up_share_engaged: Probability
+    step_up_share_not_engaged: Probability
+    step_up_delay_weeks: Distribution
+    step_up_outcomes: Outcomes | None = Field(
+        None, description="how the assessments of families stepped up from early help end when no child protection "
+                          "plan follows (shares add up to 1; default: as any referral's, cases.outcomes)")
+    step_up_s47_share: Probability | None = Field(
+        None, description="share of step-ups from early help that have a section 47 enquiry (default: "
+                          "cases.s47_share)")
+
+
+def _children(v: int) -> int:
+    if not 1 <= v <= 2_000_000:
+        raise ValueError("must be the council's number of children under 18, a whole number from 1 to 2,000,000 "
+                         "(e.g. 36000)")
+    return v
+
+
+class Population(Strict):
+    """The council's child population, for rates per 10,000 children as DfE publishes them."""
+
+    children: Annotated[int, AfterValidator(_children)] = Field(
+        description="children under 18 living in the council's area (ONS mid-year estimate): the denominator of "
+                    "every rate per 10,000 children")
 
 
 class PlanEnds(Strict):
@@ -533,6 +554,7 @@ class Scenario(Strict):
     name: ScenarioName = Field(description="names the output folder (outputs/NAME), so a plain folder name")
     description: str = ""
     start_date: StartDate
+    population: Population
     standards: Standards = Standards()
     demand: Demand
     front_door: FrontDoor
@@ -590,10 +612,13 @@ class Scenario(Strict):
     def _share_problems(self) -> list[tuple[str, object, str]]:
         """Shares that must add up to 1, plans that end in their own type, sources that send more than all."""
         out: list[tuple[str, object, str]] = []
-        s = self.cases.outcomes
-        total = s.nfa + s.early_help + s.cin + s.cla
-        if abs(total - 1.0) > SHARE_TOLERANCE:
-            out.append(("cases.outcomes", round(total, 6), "shares must add up to 1"))
+        for key, s in (("cases.outcomes", self.cases.outcomes), ("early_help.step_up_outcomes",
+                                                                self.early_help.step_up_outcomes)):
+            if s is None:
+                continue
+            total = s.nfa + s.early_help + s.cin + s.cla
+            if abs(total - 1.0) > SHARE_TOLERANCE:
+                out.append((key, round(total, 6), "shares must add up to 1"))
         for kind in ("cin", "cp", "cla"):
             e = getattr(self.cases.plans, kind).ends
             t = e.close + e.early_help + e.cin + e.cp + e.cla

@@ -40,3 +40,14 @@ def test_pressure_drives_permanent_staff_out_when_demand_outgrows_the_service(pa
 
 def test_some_team_rises_above_its_standard(paired):
     assert np.all(paired["over"] > 1.0), paired["over"]
+
+
+def test_work_waiting_for_a_team_weighs_on_its_staff():
+    """The same futures with the team's waiting work felt (waiting_pressure_share 1) and not (0): more permanent
+    staff leave when children wait unallocated for their team."""
+    weeks = int(round(YEARS * 365.25 / 7))
+    leavers = {}
+    for share in (0.0, 1.0):
+        scn = load_scenario("baseline", SURGE + [f"workforce.turnover.waiting_pressure_share={share}"])
+        leavers[share] = sum(simulate(scn, 23, rep, weeks)["leavers_permanent"][52:].sum() for rep in range(6))
+    assert leavers[1.0] >= 1.05 * leavers[0.0], leavers

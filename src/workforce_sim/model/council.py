@@ -194,7 +194,9 @@ class Replication:
     def _turn_of_week(self, t: float, supervision: np.ndarray) -> None:
         """Pressure, leaving, absence and the end of the ASYE year move on; waiting cases are offered again."""
         wf = self.workforce
-        for w in wf.weekly(supervision, t, self.levers):
+        cap, waiting = wf.team_waiting(self.flow.waiting_points(), self.flow.handles)
+        waiting_ratio = np.where(cap > 0, waiting / np.where(cap > 0, cap, 1.0), 0.0)
+        for w in wf.weekly(supervision, t, self.levers, waiting_ratio):
             self.staffing.resign(int(w), t)
         self.staffing.reduce_agency(t)
         self.staffing.offer_cover()

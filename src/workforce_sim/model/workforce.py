@@ -48,6 +48,7 @@ class Workforce:
         self.hazard_perm = np.array([-math.log1p(-min(to.permanent_per_year[g], 0.999999)) for g in GRADES])
         self.hazard_agency = -math.log1p(-min(to.agency_per_year, 0.999999))
         self.alpha = 1.0 / to.pressure_smoothing_weeks
+        self.waiting_share = to.waiting_pressure_share
         self.drift_effect = scn.cases.drift.effect
         q = 1.0 / wf.absence.mean_spell_weeks
         r = wf.absence.rate
@@ -211,15 +212,25 @@ class Workforce:
         """
         n, n_teams = self.n, len(self.team_names)
         hc = self.active[:n] & self.holds_cases[:n]
+        cap, waiting = self.team_waiting(waiting_points, handles)
+        work = np.bincount(self.team[:n][hc], weights=self.points[:n][hc], minlength=n_teams) + waiting
+        return np.where(cap > 0, work / np.where(cap > 0, cap, 1.0), np.where(work > 0, 2.0, 0.0))
+
+    def team_waiting(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Per team: what its case-holders in post carry at the standard (points), and the points waiting for it
+        (work of a type several teams handle shared in proportion to the first)."""
+        n, n_teams = self.n, len(self.team_names)
+        hc = self.active[:n] & self.holds_cases[:n]
         team = self.team[:n][hc]
         cap = np.bincount(team, weights=self.std_table[team, self.grade[:n][hc]] * self.fte[:n][hc], minlength=n_teams)
-        work = np.bincount(team, weights=self.points[:n][hc], minlength=n_teams)
+        waiting = np.zeros(n_teams)
         for kind, pts in waiting_points.items():
             if pts > 0:
                 share = np.where(handles[kind], cap, 0.0)
                 total = share.sum()
-                work = work + (pts * share / total if total > 0 else np.where(handles[kind], pts, 0.0))
-        return np.where(cap > 0, work / np.where(cap > 0, cap, 1.0), np.where(work > 0, 2.0, 0.0))
+                waiting += pts * share / total if total > 0 else np.where(handles[kind], pts, 0.0)
+        return cap, waiting
 
     # -- the staff as a whole ----------------------------------------------------------
     def screeners_present(self) -> int:
@@ -260,8 +271,11 @@ class Workforce:
         return float(self.fte[:n][self.active[:n] & mask].sum())
 
     # -- weekly update ----------------------------------------------------------------
-    def weekly(self, supervision_ratio: np.ndarray, t: float, levers) -> np.ndarray:
-        """Advance pressure, leaving hazard, absence and ASYE year by one week.
+    def weekly(self, supervision_ratio: np.ndarray, t: float, levers, waiting_ratio: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Advance pressure, leaving hazard, absence and ASYE year by one week. ``waiting_ratio`` (per team: work
+        waiting unallocated for it over what its staff carry at the standard) adds to the pressure its case-holders
+        feel, by ``waiting_pressure_share``; their own caseload alone sets how fast their plans move.
 
         Returns the workers who resign now.
         """
@@ -274,6 +288,8 @@ class Workforce:
         self.clock_t = t
         self.pace[:n] = np.where(hc, 1.0 / (1.0 + self.drift_effect * np.maximum(0.0, now_ratio - 1.0)), 1.0)
         tm = act & (self.grade[:n] == TM)
+        if waiting_ratio is not None and self.waiting_share > 0:
+            now_ratio = now_ratio + np.where(hc, self.waiting_share * waiting_ratio[self.team[:n]], 0.0)
         now_ratio = np.where(tm, supervision_ratio[self.team[:n]], now_ratio)
         self.pressure[:n] += self.alpha * (now_ratio - self.pressure[:n])
         to = self.scn.workforce.turnover

@@ -300,6 +300,10 @@ class Turnover(Strict):
     pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure "
                                                      "above the threshold")
     pressure_smoothing_weeks: Annotated[float, Field(ge=1.0)] = 13.0
+    waiting_pressure_share: NonNegative = Field(
+        0.0, description="share of the work waiting unallocated for a team that its case-holders feel as pressure "
+                         "(spread over them by FTE): unallocated cases sit with the team's duty worker and manager. "
+                         "0: a worker feels only their own caseload")
     supervision_effect: NonNegative = Field(
         0.0, description="relative rise in leaving per unit of supervision overload")
     notice_weeks_permanent: NonNegative = 6.0

@@ -190,7 +190,8 @@ def test_nqsw_cohort_arrives_in_its_month():
 
 # -- priority and the queues, on a team of one ----------------------------------------------------
 def _one_worker_team(baseline, ceiling=1.0):
-    """An allocator over one full-time social worker in the assessment team (capacity 22 points)."""
+    """An allocator over one full-time social worker in the assessment team (capacity: the team's standard, in
+    points)."""
     from workforce_sim.model.allocation import Allocator
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.model.workforce import SW, Workforce
@@ -213,7 +214,7 @@ def _case(i, s47=False, points=1.0):
 
 def test_a_new_case_queues_behind_waiting_cases_of_its_class(baseline):
     alloc, wf, w, got = _one_worker_team(baseline)
-    for i in range(22):
+    for i in range(int(wf.full_capacity(w))):
         assert alloc.place(_case(i), 0.0)
     assert not alloc.place(_case(100), 1.0)  # full: waits
     alloc.release(next(c for c in wf.caseset[w] if c.id == 0), 2.0)  # room for one, no fill yet
@@ -223,7 +224,7 @@ def test_a_new_case_queues_behind_waiting_cases_of_its_class(baseline):
 
 def test_a_blocked_higher_risk_case_is_not_overtaken_by_a_lower_risk_one(baseline):
     alloc, wf, w, got = _one_worker_team(baseline)
-    for i in range(22):
+    for i in range(int(wf.full_capacity(w))):
         alloc.place(_case(i), 0.0)
     alloc.place(_case(200, s47=True), 1.0)  # a section 47 enquiry (1.5 points) waits
     alloc.place(_case(201), 1.0)  # and an ordinary assessment (1 point)
@@ -238,7 +239,7 @@ def test_a_blocked_higher_risk_case_is_not_overtaken_by_a_lower_risk_one(baselin
 def test_a_leavers_cases_go_to_the_front_of_their_queue(baseline):
     from workforce_sim.model.workforce import SW
     alloc, wf, w, got = _one_worker_team(baseline)
-    for i in range(22):
+    for i in range(int(wf.full_capacity(w))):
         alloc.place(_case(i), 0.0)
     alloc.place(_case(300), 1.0)  # waiting before the worker leaves
     other = wf.add(wf.team[w], SW, False, 1.0, -300.0, 1)

@@ -75,7 +75,7 @@ def test_only_a_number_setting_can_be_uncertain_and_the_record_must_name_one():
 
 def test_a_combination_the_schema_refuses_at_either_end_is_an_error():
     # the shares must add up to 1: nfa alone cannot move without the others
-    text = _errors("baseline", ['cases.outcomes.nfa={uncertain="uniform", low=0.40, high=0.50, central=0.42}'])
+    text = _errors("baseline", ['cases.outcomes.nfa={uncertain="uniform", low=0.40, high=0.50, central=0.418}'])
     assert "its low (0.4) is not allowed" in text and "shares must add up to 1" in text
     # a high end alone out of range, among the baseline's own uncertain settings (all valid at their lows)
     text = _errors("baseline", ['workforce.absence.rate={uncertain="uniform", low=0.01, high=1.5, central=0.03}'])

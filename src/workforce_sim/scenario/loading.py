@@ -442,9 +442,16 @@ def _describe(err: Mapping[str, Any], data: dict, origin: _Origins, default_src:
 
 def _described(err: Mapping[str, Any], data: dict, origin: _Origins, default_src: str) -> tuple[str, str]:
     """(the source that set the value, "key = value: what was expected") for one validation error."""
+    err = {**err, "loc": _untagged(err["loc"])}
     path, value, found = _walk(data, err["loc"])
     src = _blame(origin, tuple(path), default_src)
     return src, _error_text(err, path, value, found)
+
+
+def _untagged(loc) -> tuple:
+    """An error's key path without the form a manageable caseload was read as (one number, or a table by team)."""
+    return tuple(p for i, p in enumerate(loc)
+                 if not (p in ("number", "table") and i > 0 and loc[i - 1] == "manageable_caseload"))
 
 
 def _error_text(err: Mapping[str, Any], path: list, value: Any, found: bool) -> str:

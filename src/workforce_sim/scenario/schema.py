@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from .distributions import Distribution, UncertainSetting
 
@@ -95,10 +95,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
+def _number_or_table(v) -> str:
+    """Which form a manageable caseload is written in: a table by team, or one number."""
+    return "table" if isinstance(v, dict) else "number"
+
+
+# one number for every case-holding team, or a table by team; checked as one or the other (one error, not two)
+StandardValue = Annotated[Union[Annotated[Positive, Tag("number")], Annotated[dict[str, Positive], Tag("table")]],
+                          Discriminator(_number_or_table)]
+
+
 class Standards(Strict):
     """Practice standards and the manageable-caseload threshold."""
 
-    manageable_caseload: Positive | dict[str, Positive] = Field(
+    manageable_caseload: StandardValue = Field(
         18.0, description="cases per case-holding FTE at or below which caseloads count as manageable (local "
                           "benchmark; there is no national cap): one number for every case-holding team, or a "
                           "table by team, e.g. { assessment = 18, children_in_care = 15 }. A full-time worker's "

@@ -44,9 +44,11 @@ def new_demand():
     """Whether two runs saw the same new demand, which no scenario's staffing can change: contacts less
     those about children coming back after closure, week by week; referrals less returns, within a few
     of each other in total by every week (a returning child screened ahead of a new contact can push
-    its decision over a week boundary, or past the end of the run)."""
+    its decision over a week boundary, or past the end of the run; and with a finite agency market, which
+    every team draws on, the front door's agency cover can arrive in another week, so its screening runs
+    a little ahead or behind: the totals still meet)."""
     def same(a, b) -> bool:
         contacts = [(f["contacts"] - f["contacts_returning"]).reset_index(drop=True) for f in (a, b)]
         referrals = [(f["referrals"] - f["returns_after_closure"]).cumsum().to_numpy() for f in (a, b)]
-        return contacts[0].equals(contacts[1]) and abs(referrals[0] - referrals[1]).max() <= 3
+        return contacts[0].equals(contacts[1]) and abs(referrals[0] - referrals[1]).max() <= 8
     return same

@@ -9,6 +9,7 @@ from workforce_sim import load_scenario, read_run, run
 from workforce_sim.analysis.statistics import mean_ci
 from workforce_sim.cli import main
 from workforce_sim.model.council import ID_COLUMNS, WEEKLY_COLUMNS
+from workforce_sim.model.measures import weekly_columns
 
 CONTRACT = ["scenario", "replication", "week", "date", "contacts", "referrals", "assessments_open",
             "assessments_overdue", "assessments_completed", "assessments_in_timescale_pct", "unallocated_cases",
@@ -35,7 +36,10 @@ def test_run_command_writes_the_three_files(tmp_path):
     assert res.exit_code == 0, res.output
     assert "Caseload per case-holding FTE" in res.output and "simulated futures" in res.output
     weekly, summary, manifest = read_run(out)
-    assert list(weekly.columns) == ID_COLUMNS + WEEKLY_COLUMNS and set(CONTRACT) <= set(weekly.columns)
+    teams = ["assessment", "long_term", "children_in_care"]  # the baseline's case-holding teams, in file order
+    assert list(weekly.columns) == ID_COLUMNS + weekly_columns(teams) and set(CONTRACT) <= set(weekly.columns)
+    assert set(weekly_columns(teams)) - set(WEEKLY_COLUMNS) == {
+        f"caseload{kind}_{t}" for kind in ("", "_incl_unallocated") for t in teams}
     assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2026-04-01")
     assert list(summary.columns) == ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low",
                                      "ci95_high", "p10", "p50", "p90", "replications"]
@@ -106,7 +110,7 @@ def test_bootstrap_interval_agrees_with_scipy_and_covers_the_mean():
 
 def test_several_scenarios_in_one_run_share_demand(new_demand):
     a = load_scenario("baseline")
-    b = load_scenario("baseline", ["name=more_posts", "teams.long_term.posts.social_worker=36"])
+    b = load_scenario("baseline", ["name=more_posts", "teams.long_term.posts.social_worker=45"])
     w = run([a, b], years=0.5, reps=2, seed=3).weekly
     x, y = w[w.scenario == "baseline"].reset_index(drop=True), w[w.scenario == "more_posts"].reset_index(drop=True)
     assert new_demand(x, y)

@@ -50,9 +50,12 @@ def test_streams_are_named_and_independent():
 
 def test_staffing_change_leaves_demand_columns_identical(baseline, new_demand):
     """Common random numbers: more case-holding staff, same contacts and referrals, week by week."""
-    more = load_scenario("baseline", ["teams.long_term.posts.social_worker=36",
-                                      "teams.children_in_care.posts.senior_social_worker=8",
-                                      "staff.16.count=6"])
+    lt, cic = baseline.teams["long_term"].posts, baseline.teams["children_in_care"].posts
+    i, group = next((i, g) for i, g in enumerate(baseline.staff)
+                    if (g.team, g.grade, g.contract) == ("children_in_care", "senior_social_worker", "permanent"))
+    more = load_scenario("baseline", [f"teams.long_term.posts.social_worker={lt['social_worker'] + 3}",
+                                      f"teams.children_in_care.posts.senior_social_worker="
+                                      f"{cic['senior_social_worker'] + 4}", f"staff.{i}.count={group.count + 3}"])
     for r in range(2):
         a = replication_frame(baseline, 3, r, 52)
         b = replication_frame(more, 3, r, 52)

@@ -122,13 +122,11 @@ def test_leavers_come_back_as_agency_only_under_pressure():
     assert left >= 10 and back == left, f"bar at 0.01 (everyone above it): {back} of {left} permanent leavers came back"
     back, left = came_back(run(always + ["workforce.agency.return_pressure=100"], weeks=60))
     assert left >= 10 and back == 0, f"bar at 100 (nobody above it): {back} of {left} permanent leavers came back"
-    roomy = run(always + ["workforce.capacity_points={asye=60, social_worker=60, senior_social_worker=60}",
-                          "workforce.manager_span=30"], weeks=60)
+    roomy = run(always + ["standards.manageable_caseload=60", "workforce.manager_span=30"], weeks=60)
     back, left = came_back(roomy)
     assert left >= 10 and back == 0, f"no pressure: {back} of {left} permanent leavers came back"
     # under pressure (every case-holding team over capacity) the leavers do come back, with the usual bar
-    short = run(always + ["demand.trend_per_year=0.2",
-                          "workforce.capacity_points={asye=15, social_worker=15, senior_social_worker=14}"], weeks=60)
+    short = run(always + ["demand.trend_per_year=0.2", "standards.manageable_caseload=12"], weeks=60)
     back, left = came_back(short)
     assert back >= 0.5 * left > 0, f"under pressure: only {back} of {left} permanent leavers came back"
 

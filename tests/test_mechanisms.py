@@ -13,10 +13,11 @@ from workforce_sim import load_scenario
 from workforce_sim.analysis.breaches import BreachRule, breach_starts
 from workforce_sim.model import simulate
 
-# demand grows 40% a year, and workers take fewer cases: the service cannot keep up (the assessment team first)
-SHOCK = ["demand.trend_per_year=0.4", "workforce.capacity_points={asye=18, social_worker=18, senior_social_worker=16}"]
-# every case-holding team over capacity from the start, and demand still growing
-SHORT = ["demand.trend_per_year=0.2", "workforce.capacity_points={asye=15, social_worker=15, senior_social_worker=14}"]
+# demand grows 40% a year, and a lower standard (so capacity) of 15: the service cannot keep up (the assessment team
+# first)
+SHOCK = ["demand.trend_per_year=0.4", "standards.manageable_caseload=15"]
+# every case-holding team over its standard (and capacity) of 12 from the start, and demand still growing
+SHORT = ["demand.trend_per_year=0.2", "standards.manageable_caseload=12"]
 WEEKS = 104
 
 
@@ -50,19 +51,21 @@ def test_supervision_overload_raises_leaving():
     assert on > 1.15 * off, (on, off)
 
 
-def test_pressure_is_weighted_caseload_over_capacity(baseline):
+def test_pressure_is_weighted_caseload_over_the_standard(baseline):
     """A worker full of child protection cases (1.5 points each) is under more pressure than one with as
-    many child in need cases (1 point each)."""
+    many child in need cases (1 point each): weighted caseload over the team's standard in points."""
     from workforce_sim.model.cases import Case
     from workforce_sim.model.monitoring import Monitor
     from workforce_sim.model.workforce import SW, Workforce
     from workforce_sim.scenario.streams import Streams
     wf = Workforce(baseline, list(baseline.teams), Streams(1, 0), Monitor(np.arange(3.0), set()))
-    cp, cin = wf.add(2, SW, False, 1.0, -300, 0), wf.add(2, SW, False, 1.0, -300, 1)
+    lt = list(baseline.teams).index("long_term")
+    cp, cin = wf.add(lt, SW, False, 1.0, -300, 0), wf.add(lt, SW, False, 1.0, -300, 1)
     for k in range(16):
         wf.take_case(cp, Case(k, k, "cp", 1.5, 0.0))
         wf.take_case(cin, Case(100 + k, 100 + k, "cin", 1.0, 0.0))
-    assert wf.load_ratio(cp) == pytest.approx(24 / 22) and wf.load_ratio(cin) == pytest.approx(16 / 22)
+    std = baseline.standard("long_term")
+    assert wf.load_ratio(cp) == pytest.approx(24 / std) and wf.load_ratio(cin) == pytest.approx(16 / std)
 
 
 # -- re-referral --------------------------------------------------------------------------------
@@ -88,8 +91,9 @@ def test_the_ceiling_puts_overload_on_caseloads_before_cases_wait():
 
 
 def test_under_a_demand_shock_caseloads_pass_the_threshold_before_cases_queue():
-    out = simulate(load_scenario("baseline", SHOCK), 5, 0, 156)
-    above = np.flatnonzero(out["caseload_p90"] > 18.0)  # the most loaded tenth of workers
+    scn = load_scenario("baseline", SHOCK)
+    out = simulate(scn, 5, 0, 156)
+    above = np.flatnonzero(out["caseload_p90"] > scn.service_standard())  # the most loaded tenth of workers
     queue = np.flatnonzero(out["unallocated_cases"] > 0.05 * (out["assessments_open"] + out["cin_open"]
                                                               + out["cp_open"] + out["cla_open"]))
     assert above.size and queue.size and above[0] < queue[0], (above[:3], queue[:3])
@@ -186,7 +190,7 @@ def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path
     pressure is released again."""
     path = tmp_path / "relief.toml"
     path.write_text('extends = "baseline"\nname = "relief"\n[demand]\ntrend_per_year = 0.4\n'
-                    '[workforce]\ncapacity_points = { asye = 18, social_worker = 18, senior_social_worker = 16 }\n'
+                    '[standards]\nmanageable_caseload = 15\n'
                     '[workforce.agency]\nproject_share_of_posts = 0.3\nmax_share_of_posts = 0.8\n'
                     'national_rules_2024 = false\n'
                     '[[levers]]\ntype = "threshold_training"\nstart = 2027-04-01\ncontact_reduction = 0.9\n'
@@ -199,10 +203,12 @@ def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path
 
 
 def test_leavers_under_pressure_come_back_as_agency():
-    on, off = paired(SHOCK + NO_RULES + ["workforce.agency.leavers_return_share=1",
-                                         "workforce.agency.max_share_of_posts=0.8"],
-                     SHOCK + NO_RULES + ["workforce.agency.leavers_return_share=0",
-                                         "workforce.agency.max_share_of_posts=0.8"],
+    # a market with room for every request and half the vacancies covered, so that returners add to agency cover
+    # rather than take the place of cover that would have come anyway
+    market = ["workforce.agency.max_share_of_posts=0.8", "workforce.agency.offers_per_year_per_post=100",
+              "workforce.agency.cover_share=0.5"]
+    on, off = paired(SHOCK + NO_RULES + market + ["workforce.agency.leavers_return_share=1"],
+                     SHOCK + NO_RULES + market + ["workforce.agency.leavers_return_share=0"],
                      lambda out: np.array([out["leavers_returning_as_agency"].sum(),
                                            np.mean(out["staff_fte_agency"][52:])]))
     assert off[0] == 0 and on[0] > 5 and on[1] > off[1] + 1, (on, off)
@@ -349,7 +355,7 @@ def test_vacancies_at_the_start_are_covered_up_to_the_cover_share():
     is covered at the start and agency stays level over the first four weeks; at a cover share of 1 all 8
     empty ones are, and agency grows by about 8 as the workers arrive (3 weeks on average). Drawing each
     empty vacancy at the cover share would add about 4 at 0.5."""
-    fewer = ["staff.11.count=1", "staff.17.count=1"]  # long-term and children-in-care agency social workers
+    fewer = ["staff.11.count=2", "staff.17.count=1"]  # long-term and children-in-care agency social workers
     start = load_scenario("baseline", fewer)
     assert sum(g.count * g.fte for g in start.staff if g.contract == "agency") == 8
     assert sum(start.teams[t].posts[g] for t in start.teams for g in start.teams[t].posts) - sum(

@@ -29,6 +29,7 @@ from workforce_sim.analysis.compare import compare_table  # noqa: E402
 from workforce_sim.analysis.money import money_settings  # noqa: E402
 from workforce_sim.cli import main  # noqa: E402
 from workforce_sim.outputs.plots import (  # noqa: E402
+    BY_TEAM,
     COST_BY_YEAR,
     COST_VS_OUTCOME,
     DEFAULT_METRICS,
@@ -147,11 +148,11 @@ def _threshold_lines(ax) -> list[float]:
 
 # -- the charts -------------------------------------------------------------------------------
 def test_every_chart_passes_the_checks(charts, single_charts):
-    assert set(DEFAULT_METRICS) | {SUSTAINED, COST_BY_YEAR, COST_VS_OUTCOME} == set(charts)
+    assert set(DEFAULT_METRICS) | {SUSTAINED, BY_TEAM, COST_BY_YEAR, COST_VS_OUTCOME} == set(charts)
     assert "cost_total" not in charts  # the annualised weekly cost is gone: cost is by financial year
     for name, chart in charts.items():
         assert chart_problems(chart.figure, LABELS.values(), fan=name in DEFAULT_METRICS) == [], name
-    assert set(single_charts) == set(DEFAULT_METRICS) | {SUSTAINED, COST_BY_YEAR}  # no comparison of one
+    assert set(single_charts) == set(DEFAULT_METRICS) | {SUSTAINED, BY_TEAM, COST_BY_YEAR}  # no comparison of one
     for name, chart in single_charts.items():
         assert chart_problems(chart.figure, ["baseline"], fan=name in DEFAULT_METRICS) == [], name
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from workforce_sim.analysis.summary import HEADLINE_METRICS
 from workforce_sim.cli import main
 from workforce_sim.model.measures import describe
 from workforce_sim.scenario.loading import bundled_path
@@ -128,7 +129,7 @@ def test_no_interval_lies_outside_what_its_measure_can_be(walked):
     assert len(summaries) >= 4
     for path in summaries:
         s = pd.read_csv(path)
-        heads = s["metric"].isin(["p_sustained", "weeks_to_first_breach"])
+        heads = s["metric"].isin(HEADLINE_METRICS)
         body = s[~heads]
         assert (body[["ci95_low", "mean"]].min(axis=1).dropna() >= 0).all(), path
         pct = body[body["unit"] == "%"]

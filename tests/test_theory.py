@@ -86,8 +86,14 @@ def base_caseload(baseline):
 
 
 def test_more_staff_never_raises_mean_caseload(base_caseload):
-    more = load_scenario("baseline", ["teams.long_term.posts.social_worker=38", "staff.8.count=31",
-                                      "teams.assessment.posts.social_worker=16", "staff.3.count=13"])
+    base = load_scenario("baseline")
+    sets = []
+    for team in ("long_term", "assessment"):  # five more social workers in post in each, and the posts for them
+        i = next(i for i, g in enumerate(base.staff)
+                 if (g.team, g.grade, g.contract) == (team, "social_worker", "permanent"))
+        sets += [f"teams.{team}.posts.social_worker={base.teams[team].posts['social_worker'] + 5}",
+                 f"staff.{i}.count={base.staff[i].count + 5}"]
+    more = load_scenario("baseline", sets)
     got = mean_caseload(more)
     assert np.all(got < base_caseload), (got, base_caseload)
 
@@ -107,6 +113,7 @@ def test_an_assessment_is_late_only_after_the_timescale(days, in_time):
     them, from the referral's date to the completion's, so a whole number of days is exact.)"""
     scn = load_scenario("baseline", [
         f"cases.assessment_days={{dist='fixed', value={days}}}", "cases.s47_share=0", "cases.pressure_slowdown=0",
+        "early_help.step_up_s47_share=0", "cases.plans.cin.ends={close=0.71, early_help=0.265, cp=0, cla=0.025}",
         "workforce.capacity_points={asye=200, social_worker=200, senior_social_worker=200}"])
     out = simulate(scn, 3, 0, 40)
     in_timescale = out["assessments_in_timescale_pct"][12:]

@@ -184,6 +184,9 @@ def precision_report(weekly: pd.DataFrame, precision: float,
     return pd.DataFrame(rows)
 
 
+HEADLINE_METRICS = ["p_sustained", "weeks_to_first_breach", "team_breaches", "breaks_first"]  # rows of headline()
+
+
 def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame:
     """Will caseloads stay manageable, and for how long?
 

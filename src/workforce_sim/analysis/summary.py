@@ -225,7 +225,8 @@ def headline(weekly: pd.DataFrame, rules: dict[str, BreachRule]) -> pd.DataFrame
 def _team_rows(scen: str, by_team: pd.DataFrame) -> list[tuple]:
     """Where caseloads break, per watched team (and ``service``, the service as a whole): ``team_breaches`` (the
     share of futures in which it breaches at some time, with the percentiles of the week its first breach begins,
-    inf for never) and ``breaks_first`` (the share of futures in which its breach is the first anywhere)."""
+    inf for never) and ``breaks_first`` (the share of futures in which its breach is the first anywhere, with the
+    percentiles of the week it begins in those futures)."""
     rows = []
     n = len(by_team)
     first = first_team(by_team)
@@ -234,7 +235,8 @@ def _team_rows(scen: str, by_team: pd.DataFrame) -> list[tuple]:
         k = int(np.isfinite(weeks).sum())
         q = np.percentile(weeks, [10, 50, 90], method="inverted_cdf")
         rows.append((scen, "team_breaches", "whole run", team, "share", k / n, *wilson(k, n), q[0], q[1], q[2], n))
-        k = int((first == team).sum())
-        rows.append((scen, "breaks_first", "whole run", team, "share", k / n, *wilson(k, n), np.nan, np.nan, np.nan,
-                     n))
+        mine = first == team
+        k = int(mine.sum())
+        q = np.percentile(weeks[mine.to_numpy()], [10, 50, 90], method="inverted_cdf") if k else [np.nan] * 3
+        rows.append((scen, "breaks_first", "whole run", team, "share", k / n, *wilson(k, n), q[0], q[1], q[2], n))
     return rows

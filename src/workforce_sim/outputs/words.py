@@ -127,8 +127,9 @@ def where_line(scn: Scenario, part: pd.DataFrame, n: int) -> str:
         return ""
     order = first.sort_values(ascending=False, kind="stable")
     lead = str(order.index[0])
-    bits = [f"Caseloads break first in {team_words(lead)} ({round(order.iloc[0] * n)} of {n} futures, typically "
-            f"from {when(scn, ever.loc[lead, 'p50'])})"]
+    week = rows[(rows["metric"] == "breaks_first") & (rows["statistic"] == lead)]["p50"].iloc[0]
+    typically = f", typically from {when(scn, week)}" if np.isfinite(week) else ""
+    bits = [f"Caseloads break first in {team_words(lead)} ({round(order.iloc[0] * n)} of {n} futures{typically})"]
     others = [f"{team_words(t)} goes over in {round(r['mean'] * n)} of {n}" for t, r in ever.iterrows()
               if t not in (lead, SERVICE) and r["mean"] > 0]
     text = bits[0] + ("; " + "; ".join(others) if others else "") + "."

@@ -298,6 +298,14 @@ def _sustained_curve(part: pd.DataFrame, rule: BreachRule) -> tuple[np.ndarray, 
     return pd.to_datetime(first_rep["date"]).to_numpy(), 100 * p
 
 
+def _where_threshold(rule: BreachRule) -> str:
+    """The standard a breach is counted against, in a legend: "threshold 18 in any team", "each team's standard"."""
+    stds = {s for _, s in rule.teams}
+    if not rule.teams:
+        return f"threshold {rule.threshold:g}"
+    return f"threshold {stds.pop():g} in any team" if len(stds) == 1 else "each team's standard"
+
+
 def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: dict | None = None,
                     labels: Mapping[str, str] | None = None):
     """The chance that no breach has begun so far, per scenario, over time (each by its own rule).
@@ -313,7 +321,7 @@ def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: 
         for scen, (x, p) in curves.items():
             rule = rules[scen]
             ax.step(x, p, where="post", color=colors[scen], linewidth=2,
-                    label=_wrap(f"{_text(_label_of(labels, scen))} (threshold {rule.threshold:g}, "
+                    label=_wrap(f"{_text(_label_of(labels, scen))} ({_where_threshold(rule)}, "
                                 f"{rule.weeks} weeks running)", 45))
         ax.set_ylim(-2, 102)
         _style(ax, title, "% of simulated futures")
@@ -322,7 +330,7 @@ def sustained_chart(weekly: pd.DataFrame, rules: dict[str, BreachRule], colors: 
     ref = names[0]
     same_rule = len({rules[s] for s in names}) == 1
     rule = rules[ref]
-    what = (f"share of futures with no breach yet (above {rule.threshold:g} for {rule.weeks} weeks running)"
+    what = (f"share of futures with no breach yet (above {_where_threshold(rule)} for {rule.weeks} weeks running)"
             if same_rule else "share of futures with no breach yet (each by its own threshold)")
     key = [Line2D([], [], color="#333333", linewidth=2, label=what),
            Line2D([], [], color=REFERENCE_GREY, linewidth=1.2,

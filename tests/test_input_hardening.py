@@ -247,7 +247,7 @@ def test_dollar_signs_in_a_name_do_not_break_the_charts(tmp_path):
     compare = pd.DataFrame({"scenario": [name, name + "2"], "cost_per_year": [1e6, 2e6], "p_sustained": [0.5, 0.95],
                             "p_sustained_ci95_low": [0.4, 0.9], "p_sustained_ci95_high": [0.6, 1.0]})
     import inspect
-    defaults = {"threshold": 18.0, "weeks": 4, "teams": ()}
+    defaults = {"threshold": 18.0, "weeks": 4, "teams": (), "service": True}
     rule_args = {p: defaults[p] for p in inspect.signature(BreachRule).parameters}
     figs = [fan_chart(weekly, "caseload_incl_unallocated", 18.0),
             sustained_chart(weekly, {name: BreachRule(**rule_args)}), cost_outcome_chart(compare)]

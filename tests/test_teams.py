@@ -139,3 +139,42 @@ def test_trace_follows_a_team():
     assert "team assessment" not in res.output
     bad = CliRunner().invoke(main, ["trace", "baseline", "--team", "front_door", "--years", "0.1"])
     assert bad.exit_code != 0 and "its teams are assessment, long_term, children_in_care" in bad.output
+
+
+def test_a_table_of_standards_reads_in_the_answer_and_watches_the_teams_not_an_average():
+    table = "standards.manageable_caseload={assessment=20, long_term=17, children_in_care=15}"
+    scn = load_scenario("baseline", [table])
+    rule = breach_rule(scn)
+    assert rule.threshold == pytest.approx(round((20 * 20 + 49 * 17 + 15 * 15) / 84, 1))  # posts-weighted, a guide
+    assert [name for name, _, _ in rule.series()] == list(TEAMS)  # the service's average is not judged
+    weeks = 60
+    df = team_frame([[16.0] * weeks] * 2, {"assessment": [[19.0] * weeks] * 2, "long_term": [[16.0] * weeks] * 2,
+                                           "children_in_care": [[16.0] * 5 + [14.0] * 55, [14.0] * weeks]})
+    part = headline(df, {"s": rule})
+    text = plain_headline(scn, part, 2)
+    assert ("first go above their team's standard (assessment 20, long term 17, children in care 15 cases per "
+            "social worker) within the first month") in text
+    assert "break first in the children in care team (1 of 2 futures" in text
+
+
+def test_a_run_folder_from_before_teams_and_population_is_still_read(tmp_path):
+    """A folder written before this version (no population in its manifest, no team columns) still gives its
+    tables and charts, judged on the service as it was."""
+    import json
+
+    from workforce_sim import run
+    from workforce_sim.outputs.plots import charts_of_run
+    from workforce_sim.runs.folder import write_run
+    from workforce_sim.runs.reading import run_tables
+    out = tmp_path / "old"
+    write_run(run("baseline", years=0.3, reps=2, seed=1), out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for s in manifest["scenarios"]:
+        s.pop("population", None)
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    weekly = pd.read_csv(out / "weekly.csv")
+    weekly.drop(columns=[c for c in weekly.columns if any(c.endswith("_" + t) for t in TEAMS)]).to_csv(
+        out / "weekly.csv", index=False)
+    tables = run_tables(out)
+    assert tables.scenarios[0].population is None
+    assert "caseloads_by_team" not in charts_of_run(tables)

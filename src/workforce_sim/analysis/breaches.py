@@ -23,17 +23,20 @@ MANAGEABLE_MEANING = ("caseloads count waiting (unallocated) children against th
 class BreachRule:
     """When caseloads stop being manageable: the manageable measure (allocated plus unallocated cases per
     case-holding FTE) above its standard, or missing (open cases and no case-holding staff), for ``weeks``
-    consecutive weeks, in any case-holding team (``teams``: each team's name and standard) or in the service as a
-    whole (``threshold``)."""
+    consecutive weeks, in any case-holding team (``teams``: each team's name and standard) or, with ``service``, in
+    the service as a whole (``threshold``). With a table of standards the service is not watched: its average
+    caseload and an average of the standards weigh the teams differently (staff in post against posts), so it could
+    breach with no team over; the teams' own series catch open cases with nobody to hold them."""
 
     threshold: float
     weeks: int = 4
     teams: tuple[tuple[str, float], ...] = ()
+    service: bool = True
 
     def series(self) -> list[tuple[str, str, float]]:
         """(name, weekly.csv column, standard) of every series the rule watches: each team, then the service."""
-        return [(t, TEAM_MEASURE.format(team=t), s) for t, s in self.teams] + [
-            (SERVICE, MANAGEABLE_MEASURE, self.threshold)]
+        return [(t, TEAM_MEASURE.format(team=t), s) for t, s in self.teams] + (
+            [(SERVICE, MANAGEABLE_MEASURE, self.threshold)] if self.service or not self.teams else [])
 
     def describe(self) -> str:
         """The rule in one sentence for a reader."""
@@ -46,8 +49,7 @@ class BreachRule:
                     f"the service as a whole"
         else:
             where = ("cases per case-holding FTE by team (" + ", ".join(f"{_team_words(t)} {s:g}"
-                                                                     for t, s in self.teams)
-                     + f") and {self.threshold:g} over the service as a whole")
+                                                                     for t, s in self.teams) + ")")
         return (f"Threshold: {where}; " + MANAGEABLE_MEANING.format(weeks=self.weeks)
                 + ("; a breach in any one team counts." if self.teams else "."))
 
@@ -63,13 +65,15 @@ def _team_words(team: str) -> str:
 
 def team_words(team: str) -> str:
     """How a reader names where a breach happened: "the children in care team", "the service as a whole"."""
-    return _team_words(team) if team == SERVICE else f"the {_team_words(team)} team"
+    words = _team_words(team)
+    return words if team == SERVICE or words.endswith(" team") else f"the {words} team"
 
 
 def breach_rule(scn) -> BreachRule:
     """A scenario's breach rule, from its standards and its case-holding teams."""
-    return BreachRule(scn.service_standard(), scn.standards.breach_weeks,
-                      tuple((t, scn.standard(t)) for t in scn.case_holding_teams()))
+    table = isinstance(scn.standards.manageable_caseload, dict)
+    return BreachRule(round(scn.service_standard(), 1), scn.standards.breach_weeks,
+                      tuple((t, scn.standard(t)) for t in scn.case_holding_teams()), service=not table)
 
 
 def breach_rules(scenarios) -> dict[str, BreachRule]:

@@ -38,7 +38,7 @@ def per_replication(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.
         "assessments_in_timescale_pct": g["assessments_in_timescale_pct"].mean(),
         "agency_share_pct_end": 100 * end["staff_fte_agency"].sum() / end["staff_fte"].sum(),
         "caseload_worst_team_end": end["caseload_worst_team"].mean() if "caseload_worst_team" in weekly else np.nan,
-        "breach_weeks": g.apply(lambda part: float(breach_weeks_any(part, rule)), include_groups=False),
+        "breach_weeks": pd.Series({rep: float(breach_weeks_any(part, rule)) for rep, part in g}),
         "first_breach_week": by_team.min(axis=1),
         "first_breach_team": first_team(by_team),
     })

@@ -221,7 +221,7 @@ class Replication:
                                                  if m.kind in ("derived", "cost") or m.per_10k_of}
                                  - {"_workers_initial", "_clock", "_events"}))
         out.update(derived_measures(out))
-        out.update(rates_per_10k(out, self.scn.population.children))
+        out.update(rates_per_10k(out, self.scn.population.children if self.scn.population else np.nan))
         out["early_help_open"] = self.early_help.open_by_week(out["_early_help_started"], out["_early_help_ended"])
         out.update(weekly_costs(self.scn, self.calendar.week_dates, out, self.levers))
         out["_workers_initial"] = np.full(n_weeks, float(sum(g.count for g in self.scn.staff)))
@@ -255,8 +255,9 @@ def derived_measures(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def rates_per_10k(out: dict[str, np.ndarray], children: int) -> dict[str, np.ndarray]:
-    """The measures DfE publishes per 10,000 children, week by week (a flow's yearly total is its yearly rate)."""
+def rates_per_10k(out: dict[str, np.ndarray], children: float) -> dict[str, np.ndarray]:
+    """The measures DfE publishes per 10,000 children, week by week (a flow's yearly total is its yearly rate; NaN
+    when the population is not known)."""
     base = dict(out, children_in_need=out["assessments_open"] + out["cin_open"] + out["cp_open"] + out["cla_open"])
     return {m.name: base[m.per_10k_of] * (1e4 / children) for m in MEASURES.values() if m.per_10k_of}
 

@@ -87,13 +87,13 @@ def plain_headline(scn: Scenario, part: pd.DataFrame, n: int, years: float | Non
     if np.isfinite(b["p50"]):
         soon = "within the first month" if b["p50"] * 7 / 30.44 < 0.5 else f"in {_months(b['p50'])}"
         text += (f"In a typical future caseloads (counting children waiting for a social worker) first go above {thr} "
-                 f"cases per social worker {soon} (by {_month(scn, b['p50'])})")
+                 f"{soon} (by {_month(scn, b['p50'])})")
         gone = next((q for q in year_labels if sus.loc[q, "mean"] == 0), None)
         text += (f"; by {gone} they have in every future." if gone else
                  f"; in {k} of {n} futures they stay at or below it for the whole run.")
     else:
         text += (f"In {k} of {n} simulated futures caseloads (counting children waiting for a social worker) stay at "
-                 f"or below {thr} cases per social worker for the whole run"
+                 f"or below {thr} for the whole run"
                  + (f" ({length})" if length else ""))
         if k < n and np.isfinite(b["p10"]):
             text += (f"; in 1 future in 10 they have gone above it within {_months(b['p10'])} "
@@ -107,9 +107,14 @@ def plain_headline(scn: Scenario, part: pd.DataFrame, n: int, years: float | Non
 
 
 def _standard_words(scn: Scenario) -> str:
-    """The standard in the headline: "18", or "its team's standard" when the teams' standards differ."""
-    stds = {scn.standard(t) for t in scn.case_holding_teams()}
-    return f"{stds.pop():g}" if len(stds) == 1 else "its team's standard of"
+    """The standard in the headline: "18 cases per social worker", or by team when the teams' standards differ:
+    "their team's standard (assessment 20, long term 17, children in care 15 cases per social worker)"."""
+    teams = scn.case_holding_teams()
+    stds = {scn.standard(t) for t in teams}
+    if len(stds) == 1:
+        return f"{stds.pop():g} cases per social worker"
+    return ("their team's standard (" + ", ".join(f"{t.replace('_', ' ')} {scn.standard(t):g}" for t in teams)
+            + " cases per social worker)")
 
 
 def where_line(scn: Scenario, part: pd.DataFrame, n: int) -> str:

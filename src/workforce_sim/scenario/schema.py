@@ -568,7 +568,9 @@ class Scenario(Strict):
     name: ScenarioName = Field(description="names the output folder (outputs/NAME), so a plain folder name")
     description: str = ""
     start_date: StartDate
-    population: Population
+    population: Population | None = Field(None, description=(
+        "the council's child population; a scenario file must give it (the loader says so), a run folder written "
+        "before it existed has none"))
     standards: Standards = Standards()
     demand: Demand
     front_door: FrontDoor
@@ -662,6 +664,14 @@ class Scenario(Strict):
         for work in ("screening",) + HELD_CASE_TYPES:
             if work not in handled:
                 out.append(("teams", sorted(self.teams), f"some team must handle '{work}'"))
+        reserved = {"service", "mean", "max", "p90", "worst_team"}
+        for tname in self.case_holding_teams():
+            if tname in reserved or tname.startswith("incl_unallocated"):
+                out.append((f"teams.{tname}", tname, "another name: 'service', 'mean', 'max', 'p90', 'worst_team' "
+                            "and names starting 'incl_unallocated' are taken by the service-wide caseload columns"))
+        if self.population is None:
+            out.append(("population.children", None, "the number of children under 18 in the council's area (ONS "
+                        "mid-year estimate), for rates per 10,000 children: [population] children = 36000"))
         return out + self._standard_problems()
 
     def _standard_problems(self) -> list[tuple[str, object, str]]:

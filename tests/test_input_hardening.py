@@ -534,3 +534,12 @@ def test_folders_named_with_unicode_digits_do_not_stop_recovery_or_resume(tmp_pa
     for name in ("2026-12-06_010101-²", "2026-12-06_010101-2"):
         (tmp_path / name / ".partial").mkdir(parents=True)
     assert [p.name for p in interrupted_runs(tmp_path)] == ["2026-12-06_010101-2", "2026-12-06_010101-²"]
+
+
+@pytest.mark.parametrize("value, decimal", [("5%", "0.05"), ("12.5 %", "0.125"), ("-2%", "-0.02")])
+def test_a_percentage_is_answered_with_the_decimal_to_write(value, decimal):
+    """Shares and rates are decimals; a planner who writes 5% is told to write 0.05, not only "not a number"."""
+    (line,) = load_err("baseline", [f"demand.trend_per_year={value}"])
+    assert line.endswith(f"must be a number: write {decimal} for {value.strip()}"), line
+    (line,) = load_err("baseline", ["demand.trend_per_year=five"])
+    assert "write" not in line and "must be a valid number" in line

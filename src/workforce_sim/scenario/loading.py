@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import difflib
 import io
+import re
 import tomllib
 import typing
 from collections.abc import Mapping, Sequence
@@ -448,6 +449,9 @@ def _described(err: Mapping[str, Any], data: dict, origin: _Origins, default_src
     return src, _error_text(err, path, value, found)
 
 
+_PERCENT = re.compile(r"\s*[-+]?\d+(\.\d+)?\s*%\s*")  # "5%": a share or a rate written as a percentage
+
+
 def _untagged(loc) -> tuple:
     """An error's key path without the form a manageable caseload was read as (one number, or a table by team)."""
     return tuple(p for i, p in enumerate(loc)
@@ -478,6 +482,9 @@ def _error_text(err: Mapping[str, Any], path: list, value: Any, found: bool) -> 
         msg = "a distribution needs a dist key, e.g. { dist = \"gamma\", mean = 20, cv = 0.5 }"
     else:
         msg = msg.replace("Input should be", "must be")
+        if isinstance(value, str) and _PERCENT.fullmatch(value):
+            pct = value.strip()
+            msg = f"must be a number: write {float(pct[:-1].strip()) / 100:g} for {pct}"
         if isinstance(value, dict) and {"low", "high"} & set(value) and UNCERTAIN not in value:
             msg += ('; to give a range for a setting that is not known, say which kind, e.g. '
                     '{ uncertain = "uniform", low = ..., high = ... }')

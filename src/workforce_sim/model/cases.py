@@ -209,11 +209,25 @@ class CaseFlow:
         if self.hooks.child_referred:
             self.hooks.child_referred(case, t, returning)
         if case.s47:  # the strategy discussion is held on a duty basis, allocated or not; the enquiry starts there
-            case.strategy_t = t + self.strategy_days
-            self.monitor.count("s47_enquiries", case.strategy_t)
-            if self.hooks.strategy_discussion:
-                self.hooks.strategy_discussion(case, case.strategy_t)
+            self._strategy_discussion(case, t)
         self._open_assessment(case, t)
+
+    def _strategy_discussion(self, case: Case, t: float) -> None:
+        """A section 47 enquiry starts at a strategy discussion held on a duty basis (``strategy_days`` after ``t``);
+        the initial conference is timed from it."""
+        case.strategy_t = t + self.strategy_days
+        self.monitor.count("s47_enquiries", case.strategy_t)
+        if self.hooks.strategy_discussion:
+            self.hooks.strategy_discussion(case, case.strategy_t)
+
+    def _conference_held(self, case: Case, t: float) -> None:
+        """An initial child protection conference is held now, within the ICPC timescale of its strategy discussion
+        or not."""
+        self.monitor.count("icpcs", t)
+        if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
+            self.monitor.count("_icpcs_in_timescale", t)
+        if self.hooks.icpc_held:
+            self.hooks.icpc_held(case, t)
 
     def _count_area(self, t: float) -> None:
         self._area += self.open["assessment"] * (t - self._area_t)
@@ -373,11 +387,7 @@ class CaseFlow:
         if self.hooks.assessment_completed:
             self.hooks.assessment_completed(case, t, days)
         if case.icpc:
-            m.count("icpcs", t)
-            if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
-                m.count("_icpcs_in_timescale", t)
-            if self.hooks.icpc_held:
-                self.hooks.icpc_held(case, t)
+            self._conference_held(case, t)
         if case.cp:
             self._transfer(case, "cp", t)
             return
@@ -492,10 +502,7 @@ class CaseFlow:
         conference follows (table C4's timing). The child stays in need, with the same worker, meanwhile."""
         case.token += 1  # nothing of the plan is in flight while the enquiry runs
         case.enquiry = True
-        case.strategy_t = t + self.strategy_days
-        self.monitor.count("s47_enquiries", case.strategy_t)
-        if self.hooks.strategy_discussion:
-            self.hooks.strategy_discussion(case, case.strategy_t)
+        self._strategy_discussion(case, t)
         self.alloc.reweigh(case, self.wp.s47)
         icpc_t = case.strategy_t + self.escalation_icpc_days()
         ev = self.env.timeout(icpc_t - t, value=case)
@@ -504,13 +511,9 @@ class CaseFlow:
     def _escalation_conference(self, ev) -> None:
         """The initial conference of an escalated child in need plan: a child protection plan with the
         conference's chance (cases.cp_plan_share_of_icpc), otherwise a new child in need plan."""
-        case, t, m = ev.value, self.env.now, self.monitor
+        case, t = ev.value, self.env.now
         case.enquiry = False
-        m.count("icpcs", t)
-        if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
-            m.count("_icpcs_in_timescale", t)
-        if self.hooks.icpc_held:
-            self.hooks.icpc_held(case, t)
+        self._conference_held(case, t)
         nxt = "cp" if self.escalation_u() < self.scn.cases.cp_plan_share_of_icpc else "cin"
         self.open["cin"] -= 1
         if self.hooks.plan_ended:

@@ -17,7 +17,7 @@ move on within a year or so). Under the national rules of 2024 the premium stops
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -46,15 +46,46 @@ class AgencyMarket:
         self.week = 0
         self.premium = min(self.base, self.cap)
 
-    def take_offer(self) -> bool:
-        """A request is placed: True if an offer is in hand (taken), False if it must wait."""
+    def ask(self, post) -> bool:
+        """The council asks for a worker for ``post``: True if an offer is in hand (taken), else the request waits
+        (its post vacant) and False."""
         self.requests[self.week % len(self.requests)] += 1
+        if self._use_offer():
+            return True
+        self.waiting[post.id] = post
+        return False
+
+    def _use_offer(self) -> bool:
         if not self.limited:
             return True
         if self.in_hand >= 1.0 - 1e-9:
             self.in_hand -= 1.0
             return True
         return False
+
+    @property
+    def n_waiting(self) -> int:
+        """Requests waiting for an offer."""
+        return len(self.waiting)
+
+    def is_waiting(self, post_id: int) -> bool:
+        """Whether a request for this post waits for an offer."""
+        return post_id in self.waiting
+
+    def withdraw(self, post_id: int) -> None:
+        """The post no longer needs a worker from the market (filled, closed or no longer covered)."""
+        self.waiting.pop(post_id, None)
+
+    def meet_waiting(self, still_wanted: Callable[[Any], bool]) -> list:
+        """Waiting requests met by the offers in hand, oldest first; a request whose post no longer wants a worker
+        is dropped without using an offer."""
+        met = []
+        while self.waiting and self.in_hand >= 1.0 - 1e-9:
+            post = self.waiting.pop(next(iter(self.waiting)))
+            if still_wanted(post):
+                self.in_hand -= 1.0
+                met.append(post)
+        return met
 
     def new_week(self) -> None:
         """A week's offers come in and the premium moves."""

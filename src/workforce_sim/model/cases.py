@@ -212,19 +212,20 @@ class CaseFlow:
             self._strategy_discussion(case, t)
         self._open_assessment(case, t)
 
-    def _strategy_discussion(self, case: Case, t: float) -> None:
+    def _strategy_discussion(self, case: Case, t: float) -> float:
         """A section 47 enquiry starts at a strategy discussion held on a duty basis (``strategy_days`` after ``t``);
-        the initial conference is timed from it."""
-        case.strategy_t = t + self.strategy_days
-        self.monitor.count("s47_enquiries", case.strategy_t)
+        the initial conference is timed from it. Returns when it is held."""
+        case.strategy_t = held = t + self.strategy_days
+        self.monitor.count("s47_enquiries", held)
         if self.hooks.strategy_discussion:
-            self.hooks.strategy_discussion(case, case.strategy_t)
+            self.hooks.strategy_discussion(case, held)
+        return held
 
     def _conference_held(self, case: Case, t: float) -> None:
         """An initial child protection conference is held now, within the ICPC timescale of its strategy discussion
         or not."""
         self.monitor.count("icpcs", t)
-        if t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
+        if case.strategy_t is not None and t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
             self.monitor.count("_icpcs_in_timescale", t)
         if self.hooks.icpc_held:
             self.hooks.icpc_held(case, t)
@@ -502,9 +503,9 @@ class CaseFlow:
         conference follows (table C4's timing). The child stays in need, with the same worker, meanwhile."""
         case.token += 1  # nothing of the plan is in flight while the enquiry runs
         case.enquiry = True
-        self._strategy_discussion(case, t)
+        strategy_t = self._strategy_discussion(case, t)
         self.alloc.reweigh(case, self.wp.s47)
-        icpc_t = case.strategy_t + self.escalation_icpc_days()
+        icpc_t = strategy_t + self.escalation_icpc_days()
         ev = self.env.timeout(icpc_t - t, value=case)
         ev.callbacks.append(self._escalation_conference)
 

@@ -180,7 +180,7 @@ class Staffing:
         if not post.project:
             self.n_open -= 1
         self.uncovered.pop(post.id, None)
-        self.offers.waiting.pop(post.id, None)
+        self.offers.withdraw(post.id)
         post.round += 1  # cancels a round in flight
         post.covered = False
         if post.agency >= 0:
@@ -243,7 +243,7 @@ class Staffing:
 
     def _fill(self, post: Post, grade: int, t: float) -> None:
         post.round += 1
-        self.offers.waiting.pop(post.id, None)
+        self.offers.withdraw(post.id)
         w = self.wf.add(post.team, grade, False, 1.0, t, post.id)
         post.perm = w
         self.started += 1
@@ -258,7 +258,7 @@ class Staffing:
 
     def _cap_full(self) -> bool:
         """No room under the council's agency cap for one more (in post, on the way or asked for)."""
-        asked = self._agency_fte() + self.agency_pending + len(self.offers.waiting)
+        asked = self._agency_fte() + self.agency_pending + self.offers.n_waiting
         return asked + 1.0 > self._agency_cap(self.env.now) + 1e-9
 
     @staticmethod
@@ -270,19 +270,17 @@ class Staffing:
         request waits if the market has no offer in hand); False if the cap is full."""
         if not self._wants_agency(post):
             self.uncovered.pop(post.id, None)
-            self.offers.waiting.pop(post.id, None)
+            self.offers.withdraw(post.id)
             return True
-        if post.id in self.offers.waiting:
+        if self.offers.is_waiting(post.id):
             return True
         if self._cap_full():
             self.uncovered[post.id] = post
             return False
         self.uncovered.pop(post.id, None)
         self.monitor.count("agency_requests", self.env.now)
-        if self.offers.take_offer():
+        if self.offers.ask(post):
             self._send_for(post)
-        else:
-            self.offers.waiting[post.id] = post
         return True
 
     def _send_for(self, post: Post, delay: float = 0.0) -> None:
@@ -306,12 +304,8 @@ class Staffing:
         """The week's agency offers meet waiting requests (oldest first); then vacancies the council wants covered,
         turned away while the cap was full, are offered again (oldest post first)."""
         self.offers.new_week()
-        waiting = self.offers.waiting
-        while waiting and self.offers.in_hand >= 1.0 - 1e-9:
-            post = waiting.pop(next(iter(waiting)))
-            if self._wants_agency(post):
-                self.offers.in_hand -= 1.0
-                self._send_for(post)
+        for post in self.offers.meet_waiting(self._wants_agency):
+            self._send_for(post)
         for pid in sorted(self.uncovered):
             if not self._seek_agency(self.uncovered[pid]):
                 break
@@ -458,7 +452,7 @@ class Staffing:
         m.set("staff_fte_agency_project", week,
               sum(wf.fte[p.agency] for p in self._project_posts if p.agency >= 0 and wf.active[p.agency]))
         m.set("_posts_open", week, self.open_posts())
-        m.set("agency_requests_waiting", week, len(self.offers.waiting))
+        m.set("agency_requests_waiting", week, self.offers.n_waiting)
         m.set("agency_premium_per_year", week, self.offers.premium)
         m.set("_workers_started", week, self.started)
         m.set("_workers_left", week, self.left)

@@ -178,3 +178,13 @@ def test_a_run_folder_from_before_teams_and_population_is_still_read(tmp_path):
     tables = run_tables(out)
     assert tables.scenarios[0].population is None
     assert "caseloads_by_team" not in charts_of_run(tables)
+
+
+def test_work_of_a_type_two_teams_hold_is_shared_by_their_weight():
+    """Waiting work of a case type held by several teams is shared in proportion to their weight (FTE for the
+    caseload columns, capacity at the standard for pressure), equally when none has any; other teams get none."""
+    from workforce_sim.model.workforce import share_among_teams
+    handles = {"cin": np.array([False, True, True]), "cla": np.array([False, False, True])}
+    got = share_among_teams({"cin": 8, "cla": 2}, handles, np.array([5.0, 3.0, 1.0]))
+    assert got == pytest.approx([0.0, 6.0, 2.0 + 2.0])
+    assert share_among_teams({"cin": 8}, handles, np.zeros(3)) == pytest.approx([0.0, 4.0, 4.0])

@@ -11,6 +11,7 @@ same worker the same threshold in every scenario (common random numbers).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -224,13 +225,7 @@ class Workforce:
         hc = self.active[:n] & self.holds_cases[:n]
         team = self.team[:n][hc]
         cap = np.bincount(team, weights=self.std_table[team, self.grade[:n][hc]] * self.fte[:n][hc], minlength=n_teams)
-        waiting = np.zeros(n_teams)
-        for kind, pts in waiting_points.items():
-            if pts > 0:
-                share = np.where(handles[kind], cap, 0.0)
-                total = share.sum()
-                waiting += pts * share / total if total > 0 else np.where(handles[kind], pts, 0.0)
-        return cap, waiting
+        return cap, share_among_teams(waiting_points, handles, cap)
 
     # -- the staff as a whole ----------------------------------------------------------
     def screeners_present(self) -> int:
@@ -369,19 +364,26 @@ class Workforce:
         hc = self.active[:n] & self.holds_cases[:n]
         fte = np.bincount(self.team[:n][hc], weights=self.fte[:n][hc], minlength=n_teams)
         held = np.bincount(self.team[:n][hc], weights=self.cases[:n][hc], minlength=n_teams)
-        queued = np.zeros(n_teams)
-        for kind, k in waiting.items():
-            if k:
-                mine = np.where(handles[kind], fte, 0.0)
-                queued += k * (mine / mine.sum() if mine.sum() > 0 else handles[kind] / handles[kind].sum())
-        worst = -np.inf
+        queued = share_among_teams(waiting, handles, fte)
+        with_waiting = []
         for ti in self.case_holding:
             name = self.team_names[ti]
             m.set(f"caseload_{name}", week, held[ti] / fte[ti] if fte[ti] > 0 else np.nan)
-            with_waiting = caseload_with_waiting(held[ti], queued[ti], fte[ti])
-            m.set(f"caseload_incl_unallocated_{name}", week, with_waiting)
-            worst = max(worst, with_waiting) if not np.isnan(with_waiting) else np.inf
-        m.set("caseload_worst_team", week, worst if np.isfinite(worst) else np.nan)
+            with_waiting.append(caseload_with_waiting(held[ti], queued[ti], fte[ti]))
+            m.set(f"caseload_incl_unallocated_{name}", week, with_waiting[-1])
+        m.set("caseload_worst_team", week, np.max(with_waiting))  # NaN if any team is NaN: never manageable
+
+
+def share_among_teams(amounts: Mapping[str, float], handles: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """Per team: its share of the ``amounts`` of work waiting by case type, each shared among the teams that handle
+    the type in proportion to their ``weights`` (equally when none of them has any)."""
+    out = np.zeros(len(weights))
+    for kind, amount in amounts.items():
+        if amount:
+            mine = np.where(handles[kind], weights, 0.0)
+            total = mine.sum()
+            out += amount * (mine / total if total > 0 else handles[kind] / handles[kind].sum())
+    return out
 
 
 def capacity_tables(scn: Scenario, team_names: list[str]) -> tuple[np.ndarray, np.ndarray]:

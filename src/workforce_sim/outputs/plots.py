@@ -683,7 +683,7 @@ def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list
     for m in metrics or DEFAULT_METRICS:
         add(m, fan_chart(weekly, m, rules, colors, labels), weekly=weekly, rules=rules)
     add(SUSTAINED, sustained_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
-    if _team_medians(weekly, rules):
+    if any(TEAM_MEASURE.format(team=t) in weekly.columns for r in rules.values() for t, _ in r.teams):
         add(BY_TEAM, team_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
     if budget is not None and len(budget):
         add(COST_BY_YEAR, budget_chart(budget, colors, labels, real_terms), budget=budget, real_terms=real_terms)

@@ -188,3 +188,14 @@ def test_work_of_a_type_two_teams_hold_is_shared_by_their_weight():
     got = share_among_teams({"cin": 8, "cla": 2}, handles, np.array([5.0, 3.0, 1.0]))
     assert got == pytest.approx([0.0, 6.0, 2.0 + 2.0])
     assert share_among_teams({"cin": 8}, handles, np.zeros(3)) == pytest.approx([0.0, 4.0, 4.0])
+
+
+def test_goal_seek_adds_posts_where_caseloads_break_first():
+    """With no extra-posts lever in the scenario, goal-seek adds one to the team that breaks first with none (here
+    the children in care team, held to a standard of 14), not to the largest team, and says so."""
+    from workforce_sim.studies.goalseek import goal_seek
+    table = "standards.manageable_caseload={assessment=18, long_term=18, children_in_care=14}"
+    scn = load_scenario("baseline", [table])
+    res = goal_seek(scn, "extra_posts", "p_sustained>=0.5", max_level=2, years=0.3, reps=3, seed=4, jobs=1)
+    assert res.none.breaks_first == "children_in_care" and res.team == "children_in_care"
+    assert scn.largest_case_holding_team() != "children_in_care"

@@ -435,6 +435,10 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
                         jobs=jobs, cluster=cluster)
     except GoalSeekError as exc:
         raise click.UsageError(str(exc)) from None
+    if res.team:
+        where = "where caseloads break first with none" if res.team == res.none.breaks_first else \
+            "the largest case-holding team"
+        click.echo(f"The added {lever} went to {team_words(res.team)}, {where}.", err=True)
     folder = out or new_run_folder(Path("outputs") / f"goal-seek-{scn.name}")
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(res.table(), folder / "goal_seek.csv", plain=True)

@@ -111,6 +111,7 @@ class GoalSeekResult:
     none: Evaluation
     tried: list[Evaluation]
     max_level: float
+    team: str | None = None  # the team an added lever's posts went to (None: the scenario had the lever, or no team)
 
     def table(self) -> pd.DataFrame:
         """Every level tried, in the order tried, as goal_seek.csv holds them."""
@@ -190,11 +191,14 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
     none = ev(0.0)
     if none.breaks_first in scn.case_holding_teams():
         team = none.breaks_first  # an added lever's posts go where caseloads break first
+    added = None
+    if LEVERS[lever_type].post_grade is not None and not any(lv.type == lever_type for lv in scn.levers):
+        added = team or scn.largest_case_holding_team()
     if none.met:
-        return GoalSeekResult(lever_type, field, target, True, 0.0, none, none, tried, hi)
+        return GoalSeekResult(lever_type, field, target, True, 0.0, none, none, tried, hi, added)
     top = ev(hi)
     if not top.met:
-        return GoalSeekResult(lever_type, field, target, False, None, None, none, tried, hi)
+        return GoalSeekResult(lever_type, field, target, False, None, None, none, tried, hi, added)
     lo, best = 0.0, top
     while (hi - lo > 1) if whole else (hi - lo > tolerance):
         mid = float(np.floor((lo + hi) / 2)) if whole else (lo + hi) / 2
@@ -204,4 +208,4 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
         else:
             lo = mid
     return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried,
-                          float(default_max if max_level is None else max_level))
+                          float(default_max if max_level is None else max_level), added)

@@ -543,3 +543,14 @@ def test_a_percentage_is_answered_with_the_decimal_to_write(value, decimal):
     assert line.endswith(f"must be a number: write {decimal} for {value.strip()}"), line
     (line,) = load_err("baseline", ["demand.trend_per_year=five"])
     assert "write" not in line and "must be a valid number" in line
+
+
+def test_a_scenario_without_its_child_population_is_refused_with_what_to_add(tmp_path):
+    from workforce_sim.scenario.loading import bundled_path
+    data = _tomllib.loads(bundled_path("baseline").read_text(encoding="utf-8"))
+    del data["population"]
+    data["name"] = "own"
+    p = tmp_path / "own.toml"
+    p.write_text(tomli_w.dumps(data), encoding="utf-8")
+    lines = load_err(str(p))
+    assert any("population.children" in line and "[population] children = 36000" in line for line in lines), lines

@@ -435,10 +435,7 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
                         jobs=jobs, cluster=cluster)
     except GoalSeekError as exc:
         raise click.UsageError(str(exc)) from None
-    if res.team:
-        where = "where caseloads break first with none" if res.team == res.none.breaks_first else \
-            "the largest case-holding team"
-        click.echo(f"The added {lever} went to {team_words(res.team)}, {where}.", err=True)
+    _say_where_added(res, lever)
     folder = out or new_run_folder(Path("outputs") / f"goal-seek-{scn.name}")
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(res.table(), folder / "goal_seek.csv", plain=True)
@@ -454,6 +451,14 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     click.echo(f"  cost per year {money(b.cost_per_year, '£')}: {extra_words} a year "
                f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+
+
+def _say_where_added(res, lever: str) -> None:
+    """Which team an extra-posts lever that goal-seek added went to, and why."""
+    if res.team:
+        where = ("where caseloads break first with none" if res.team == res.none.breaks_first
+                 else "the largest case-holding team")
+        click.echo(f"The added {lever} went to {team_words(res.team)}, {where}.", err=True)
 
 
 def _enough_futures(tgt, reps: int) -> None:

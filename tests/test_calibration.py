@@ -58,6 +58,30 @@ RATES = {
                                  "DfE CIN: 399,510 at 31 March 2019 (330.1 in 2020, 338.7 in 2023)"),
 }
 
+# Children in care: where they live at 31 March (shares of children in care) and why they left care in the year
+# (shares of those leaving), each year. England 2019 (national-series.md A2, A3; secondary copies of DfE's release,
+# so a wider tolerance): foster care 72% (kinship 13% of all); secure units, children's homes and semi-independent
+# living 12% plus independent living 4%; placed with parents 7%; placed for adoption 3%. Leaving: returned home 31%
+# (2018), adopted 12% (3,570 of 29,460 in 2018-19; 13% in 2018), special guardianship 13% (3,830 of 29,460; 11% in
+# 2018). Fitted: every row (care.needs, care.exits, care.proceedings.orders); the Monte Carlo error of a year's
+# share over 12 replications is about 1 point.
+CARE = {
+    "foster_pct": (72.0, 67.0, 77.0, "children in foster care of any kind (kinship, in-house, agency) at 31 March"),
+    "kinship_pct": (13.0, 10.0, 16.0, "children fostered by a relative or friend at 31 March"),
+    "homes_and_supported_pct": (16.0, 12.0, 20.0, "children in children's homes (secure units among them) or in "
+                                "supported, semi-independent or independent living at 31 March"),
+    "with_parents_pct": (7.0, 5.0, 10.0, "children placed with parents at 31 March"),
+    "placed_for_adoption_pct": (3.0, 1.5, 5.0, "children placed for adoption at 31 March"),
+    "ceased_home_pct": (31.0, 25.0, 38.0, "children leaving care in the year who returned home"),
+    "ceased_adoption_pct": (12.0, 8.0, 17.0, "children leaving care in the year who were adopted"),
+    "ceased_sgo_pct": (13.0, 9.0, 17.0, "children leaving care in the year under a special guardianship order"),
+}
+PLACEMENT_GROUPS = {"foster_pct": ["kinship_foster", "in_house_foster", "agency_foster"],
+                    "kinship_pct": ["kinship_foster"],
+                    "homes_and_supported_pct": ["in_house_home", "external_home", "supported"],
+                    "with_parents_pct": ["with_parents"], "placed_for_adoption_pct": ["placed_for_adoption"]}
+EXITS = ["home", "adoption", "sgo", "aged_18", "other"]
+
 # DfE CIN 2025 table C2: assessments by working days from referral to completion (2024-25)
 C2_BANDS = ["0", "1_10", "11_20", "21_30", "31_40", "41_45", "46_50", "51_60", "61_plus"]
 C2_COUNTS = [11680, 75590, 112180, 102260, 131380, 122730, 37640, 27860, 27500]
@@ -86,7 +110,7 @@ def yearly_measures(weekly: pd.DataFrame) -> pd.DataFrame:
             "vacancy_pct": d["vacancy_rate_pct"].mean(),
             "unallocated_share_pct": 100 * d["unallocated_cases"].sum()
             / d[["assessments_open", "cin_open", "cp_open", "cla_open"]].sum().sum(),
-            **year_rates(d, year),
+            **year_rates(d, year), **care_shares(d, year),
         }
     return pd.DataFrame(rows).T
 
@@ -101,6 +125,17 @@ def year_rates(d: pd.DataFrame, year: int) -> dict:
             "cla_started_per_10k": f["cla_started_per_10k"], "cp_plans_per_icpc": f["cp_plans_started"] / f["icpcs"],
             "cp_plans_per_10k": end["cp_open_per_10k"], "cla_per_10k": end["cla_open_per_10k"],
             "children_in_need_per_10k": end["children_in_need_per_10k"]}
+
+
+def care_shares(d: pd.DataFrame, year: int) -> dict:
+    """Where children in care live in the last week of a year, and why those who left care in it left (shares over
+    all replications' children)."""
+    end = d[d["week"] == 52 * year - 1]
+    out = {k: 100 * end[[f"cla_{p}" for p in ps]].sum().sum() / end["cla_open"].sum()
+           for k, ps in PLACEMENT_GROUPS.items()}
+    ceased = d[[f"cla_ceased_{r}" for r in EXITS]].sum()
+    out.update({f"ceased_{r}_pct": 100 * ceased[f"cla_ceased_{r}"] / ceased.sum() for r in EXITS})
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +163,15 @@ def test_england_2019_sits_on_englands_case_mix_every_year(measures, measure, ye
     published, low, high, source = RATES[measure]
     got = measures.loc[year, measure]
     assert low <= got <= high, (f"year {year}, {measure}: model {got:.2f}, published {published} ({source}), "
+                                f"accepted {low}-{high}")
+
+
+@pytest.mark.parametrize("year", range(1, YEARS + 1))
+@pytest.mark.parametrize("measure", list(CARE))
+def test_england_2019_children_in_care_live_and_leave_as_englands_do(measures, measure, year):
+    published, low, high, source = CARE[measure]
+    got = measures.loc[year, measure]
+    assert low <= got <= high, (f"year {year}, {measure}: model {got:.1f}, published {published} ({source}), "
                                 f"accepted {low}-{high}")
 
 

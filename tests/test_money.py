@@ -253,6 +253,7 @@ def constructed_for_goal_seek(base: dict) -> dict:
     })
     base["re_referral"]["closed_before_start_per_year"] = 0
     base["cases"]["plans"]["cla"]["duration_weeks"] = {"dist": "fixed", "value": 1000}
+    del base["care"]  # children in care as a headcount: no 18th birthdays, orders or arrivals to end or add cases
     wf = base["workforce"]
     wf["capacity_points"] = {"asye": 1000, "social_worker": 1000, "senior_social_worker": 1000}
     wf["turnover"].update({"permanent_per_year": zero, "agency_per_year": 0.0})
@@ -331,7 +332,8 @@ def _synthetic(caseloads: dict[str, list[float]], weekly_cost: dict[str, float],
                 c = series[w]
                 rows.append({"scenario": name, "replication": r, "week": w, "date": dates[w], "cost_total": cost,
                              "cost_permanent": cost, "cost_agency": 0.0, "cost_recruitment": 0.0,
-                             "cost_interventions": 0.0,
+                             "cost_interventions": 0.0, "cost_placements": 0.0, "cost_legal": 0.0,
+                             "cost_leaving_care": 0.0,
                              "caseload_mean": c, "caseload_p90": c, "caseload_incl_unallocated": c,
                              "unallocated_cases": 0.0, "assessments_in_timescale_pct": 85.0,
                              "staff_fte_agency": 10.0, "staff_fte": 90.0})

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from typing import Callable
 
 import numpy as np
 
@@ -159,12 +160,12 @@ class CaseFlow:
             ends = getattr(c.plans, k).ends
             shares = [ends.close, ends.early_help, ends.cin, ends.cp, ends.cla]
             self.plan_ends[k] = (np.cumsum(shares).tolist(), sum(shares))
-        self.next_case = 0
-        self.next_child = 0
+        self.edge_u = UniformBuffer(streams("cases.edge_of_care"))  # drawn for every child about to start care
+        self.care_length: Callable[[Case, float, float, float | None], float] | None = None  # wired by the council
+        self.next_case = self.next_child = 0
         self.open = {"assessment": 0, "cin": 0, "cp": 0, "cla": 0}
         self.open_assessments: dict[int, float] = {}  # case id -> referral time, of assessments open now
-        self.created = 0
-        self.closed = 0
+        self.created = self.closed = 0
         # Little's law accounting: area under the open-assessments counter, and time each assessment
         # has been open within the run (kept separately, so the two can be checked against each other)
         self._area = 0.0
@@ -298,6 +299,14 @@ class CaseFlow:
                 if self.hooks.child_returns:
                     self.hooks.child_returns(float(at[i]), child)
 
+    def enter_care(self, t: float) -> None:
+        """A child starts care with no referral (an unaccompanied asylum-seeking child): a new case in care."""
+        self._begin_plan(self._new_case("cla", t, None, self.wp.cla), "cla", t)
+
+    def reweigh(self, case: Case, points: float) -> None:
+        """A case's weight on its worker's caseload changes (a child in care proceedings weighs more)."""
+        self.alloc.reweigh(case, points)
+
     # -- who holds cases, as the council asks ---------------------------------------------
     @property
     def waiting(self) -> int:
@@ -404,7 +413,11 @@ class CaseFlow:
 
     # -- plans -----------------------------------------------------------------------
     def _transfer(self, case: Case, kind: str, t: float) -> None:
-        """The case moves to a plan of ``kind``, staying with its worker if their team handles it."""
+        """The case moves to a plan of ``kind``, staying with its worker if their team handles it. A child about to
+        start care stays at home on a child in need plan instead if edge-of-care support keeps them there."""
+        if kind == "cla" and self.edge_u() >= self.levers.care_entry_factor(t):
+            self.monitor.count("care_entries_avoided", t)
+            kind = "cin"
         w = case.worker
         points = getattr(self.wp, kind)
         if w >= 0 and self.alloc.handles[kind][self.wf.team[w]]:
@@ -424,6 +437,8 @@ class CaseFlow:
         case.kind = kind
         self.open[kind] += 1
         d = self.plan_days[kind]() if duration is None else duration
+        if kind == "cla" and self.care_length is not None:
+            d = self.care_length(case, t, d, started)
         case.plan_start = t if started is None else started
         case.plan_due = t + d
         if self.hooks.plan_started:

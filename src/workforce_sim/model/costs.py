@@ -1,4 +1,5 @@
-"""What each week costs: permanent staff, agency staff, recruitment and interventions.
+"""What each week costs: permanent staff, agency staff, recruitment, interventions, and children in care
+(placements, care proceedings, care leavers).
 
 Staff costs are the FTE in post at the end of each week (by grade and contract)
 times a week's share of the annual cost: salary plus employer on-costs, raised
@@ -18,7 +19,7 @@ import datetime as dt
 import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR
-from ..scenario.schema import GRADES, Scenario
+from ..scenario.schema import GRADES, PLACEMENTS, Scenario
 from .levers import LEVERS
 from .measures import COST_COLUMNS
 
@@ -59,8 +60,26 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
             units = out[kind.measure.format(lever=i)] * getattr(lv, kind.unit_cost)
             interventions += units * share / WEEKS_PER_YEAR if kind.per_year else units
     items = {"cost_permanent": perm, "cost_agency": agency, "cost_recruitment": recruit,
-             "cost_interventions": interventions}
-    items["cost_total"] = perm + agency + recruit + interventions
+             "cost_interventions": interventions, **care_costs(scn, week_dates, out)}
+    items["cost_total"] = np.sum(list(items.values()), axis=0)
     if list(items) != COST_COLUMNS:  # every declared cost item is worked out here, and only those
         raise KeyError(f"cost items worked out {list(items)} differ from those declared {COST_COLUMNS}")
     return items
+
+
+def care_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Placements (each week's children in each placement type at its weekly price), the legal cost of proceedings
+    issued and the support of care leavers, each price rising every 1 April (children's homes by more). Zero
+    without a [care] section."""
+    z = np.zeros(len(week_dates))
+    care = scn.care
+    if care is None:
+        return {"cost_placements": z, "cost_legal": z.copy(), "cost_leaving_care": z.copy()}
+    growth = pay_factor(scn.start_date, week_dates, care.price_growth_per_year)
+    homes = growth * pay_factor(scn.start_date, week_dates, care.residential_growth_per_year)
+    placements = z.copy()
+    for p in PLACEMENTS:
+        placements += out[f"cla_{p}"] * care.weekly_price[p] * (homes if p.endswith("_home") else growth)
+    return {"cost_placements": placements,
+            "cost_legal": out["proceedings_issued"] * care.proceedings.legal_cost * growth,
+            "cost_leaving_care": out["care_leavers"] * care.leavers.cost_per_year / WEEKS_PER_YEAR * growth}

@@ -19,6 +19,7 @@ import simpy
 from ..scenario.calendar import WEEKS_PER_YEAR, WorkingCalendar
 from ..scenario.schema import Scenario
 from ..scenario.streams import Streams
+from .care import ChildrenInCare
 from .cases import CaseFlow
 from .context import Context
 from .costs import weekly_costs
@@ -127,10 +128,15 @@ class Replication:
         self.flow = CaseFlow(ctx, self.workforce, self.early_help)
         self.door = FrontDoor(ctx, self.early_help, on_referral=self.flow.referral)
         self.staffing = Staffing(ctx, list(scn.teams), self.workforce)
+        self.care = ChildrenInCare(ctx, self.flow) if scn.care is not None else None
         # the wiring: who reacts to what
         hooks.child_returns.append(self.door.returning_contact)
         hooks.worker_started.append(self._on_start)
         hooks.worker_left.append(self._on_leave)
+        if self.care is not None:  # children in care: how long care lasts, who leaves it, each week's placements
+            self.flow.care_length = self.care.length
+            hooks.plan_ended.append(self.care.ended)
+            hooks.week_ending.append(self.care.week_ending)
         # parts that follow the service through its hooks, each made with the context: one line each in SUBMODELS
         self.submodels = [make(ctx) for make in submodels]
 
@@ -157,6 +163,8 @@ class Replication:
         self.flow.start_state(self.scn.open_cases)
         self.staffing.schedule_cohorts(self.calendar)
         self.early_help.start_state(self.scn.open_cases)
+        if self.care is not None:
+            self.care.start_state()
         self.env.process(self._weekly())
         self.env.process(self.door.process())
 

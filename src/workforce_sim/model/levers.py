@@ -62,6 +62,10 @@ LEVERS: dict[str, LeverKind] = {k.type: k for k in [
               "engagement_increase", False, 0.5),
     LeverKind("threshold_training", "partners make fewer contacts and fewer of them become referrals",
               "referral_reduction", False, 0.9),
+    LeverKind("foster_carers", "recruits more of the council's own foster carers (fewer agency placements)",
+              "places_per_year", False, 60, measure="_foster_places_recruited_{lever}", unit_cost="cost_per_place"),
+    LeverKind("edge_of_care", "supports families on the edge of care (fewer children start care)",
+              "entry_reduction", False, 0.9),
 ]}
 
 
@@ -108,6 +112,14 @@ class LeverSchedule:
     def active(self, kind: str, t: float):
         """The levers of type ``kind`` in force at time ``t``."""
         return [lv for _, lv, a, b in self._by_type.get(kind, ()) if a <= t < b]
+
+    def active_items(self, kind: str, t: float):
+        """(index, lever) of each lever of type ``kind`` in force at time ``t``."""
+        return [(i, lv) for i, lv, a, b in self._by_type.get(kind, ()) if a <= t < b]
+
+    def care_entry_factor(self, t: float) -> float:
+        """Edge-of-care support: the share of children who would start care at ``t`` who still do."""
+        return float(np.prod([1.0 - lv.entry_reduction for lv in self.active("edge_of_care", t)]))
 
     def _mask(self, a: float, b: float, times: np.ndarray) -> np.ndarray:
         return (times >= a) & (times < b)

@@ -56,6 +56,29 @@ def _rate(of: str, kind: str, meaning: str) -> Measure:
     return _m(f"{of}_per_10k", kind, "per 10,000 children", meaning, per_10k_of=of)
 
 
+_PLACEMENT_WORDS = {
+    "kinship_foster": "with foster carers who are family or friends (kinship)",
+    "in_house_foster": "with the council's own foster carers", "agency_foster": "with an agency's foster carers",
+    "in_house_home": "in the council's own children's homes", "external_home": "in private children's homes",
+    "supported": "in supported accommodation (16 and 17)", "with_parents": "placed with parents",
+    "placed_for_adoption": "placed for adoption", "other": "in other placements"}
+_EXIT_WORDS = {"home": "returned home (a supervision order or no order among them)", "adoption": "adopted",
+               "sgo": "under a special guardianship order", "aged_18": "on their 18th birthday",
+               "other": "for other reasons (independent living, a residence order, ...)"}
+_CARE = [  # children in care as the budget sees them (model/care.py; zeros in a scenario without a [care] section)
+    *(_m(f"cla_{p}", "stock", "children", f"children in care living {w}") for p, w in _PLACEMENT_WORDS.items()),
+    *(_m(f"cla_ceased_{r}", "flow", "children", f"children leaving care {w}") for r, w in _EXIT_WORDS.items()),
+    _m("uasc_started", "flow", "children", "unaccompanied asylum-seeking children starting care"),
+    _m("care_entries_avoided", "flow", "children",
+       "children kept at home on a child in need plan by edge-of-care support instead of starting care"),
+    _m("placement_moves", "flow", "moves", "children moving placement (to adopters, or their in-house place lost)"),
+    _m("proceedings_issued", "flow", "children", "children whose care proceedings were issued"),
+    _m("proceedings_open", "stock", "children", "children in care proceedings"),
+    _m("foster_places_in_house", "stock", "places", "places with the council's own foster carers"),
+    _m("care_leavers", "stock", "young people", "care leavers supported by a personal adviser (18 to 21, or 25)"),
+    _m("care_leavers_per_adviser", "stock", "young people per FTE", "care leavers per personal adviser FTE"),
+]
+
 _PUBLISHED = [
     _m("contacts", "flow", "contacts", "contacts reaching the front door"),
     _m("contacts_returning", "flow", "contacts",
@@ -121,6 +144,7 @@ _PUBLISHED = [
     _m("cp_plans_ended_2y_pct", "derived", "%",
        "child protection plans ending that lasted 2 years or more (DfE table D7)"),
     _m("cla_started", "flow", "children", "children starting to be looked after (a care episode starting)"),
+    *_CARE,
     _m("cp_plans_per_icpc", "derived", "plans per conference",
        "child protection plans started per initial conference held (summaries add the ratio of the period's totals)",
        ratio_of=("cp_plans_started", "icpcs")),
@@ -184,6 +208,11 @@ _PUBLISHED = [
     _m("cost_agency", "cost", "£", "cost of agency staff in the week", item="Agency staff"),
     _m("cost_recruitment", "cost", "£", "cost of recruitment in the week", item="Recruitment"),
     _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week", item="Interventions (levers)"),
+    _m("cost_placements", "cost", "£", "cost of children in care's placements in the week",
+       item="Children looked after: placements"),
+    _m("cost_legal", "cost", "£", "legal cost of care proceedings issued in the week",
+       item="Children looked after: care proceedings (legal)"),
+    _m("cost_leaving_care", "cost", "£", "cost of supporting care leavers in the week", item="Leaving care"),
     _m("cost_total", "cost", "£", "cost of the service in the week", item="Total"),
 ]
 
@@ -235,6 +264,11 @@ _INTERNAL = [
     _m("_retention_fte_{lever}", "stock", "FTE", "staff eligible for a retention payment", False, "retention"),
     _m("_academy_starters_{lever}", "flow", "workers",
        "extra starters from a newly qualified academy", False, "nqsw_academy"),
+    _m("_foster_places_recruited_{lever}", "flow", "places",
+       "in-house foster places approved through a foster carers lever", False, "foster_carers"),
+    *(_m(f"orders_{o}", "flow", "children", f"care proceedings ending in {w}", False) for o, w in (
+        ("care_order", "a care order"), ("sgo", "a special guardianship order"),
+        ("home", "a supervision order or no order"))),
     # the run itself
     _m("_clock", "stock", "working days", "simulation clock at the end of the week", False),
     _m("_events", "stock", "events", "SimPy events the replication processed", False),

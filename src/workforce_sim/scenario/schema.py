@@ -438,6 +438,120 @@ class Costs(Strict):
         "discount rate a year for net present cost (HM Treasury Green Book: 3.5%), applied to real-terms costs"))
 
 
+# -- children in care as the budget sees them -----------------------------------------------
+AgeBand = Literal["under_1", "1_4", "5_9", "10_15", "16_17"]
+AGE_BANDS: tuple[AgeBand, ...] = get_args(AgeBand)
+AGE_BAND_YEARS = {"under_1": (0.0, 1.0), "1_4": (1.0, 5.0), "5_9": (5.0, 10.0), "10_15": (10.0, 16.0),
+                  "16_17": (16.0, 18.0)}
+# where a child lives while looked after (DfE SSDA903 placement types, grouped); "foster" in a need is a foster
+# place with a carer who is not family: in-house when the council has a place, otherwise an agency's
+PlacementNeed = Literal["kinship_foster", "foster", "childrens_home", "supported", "with_parents", "other"]
+PLACEMENTS = ("kinship_foster", "in_house_foster", "agency_foster", "in_house_home", "external_home", "supported",
+              "with_parents", "placed_for_adoption", "other")
+ExitReason = Literal["home", "adoption", "sgo", "other"]
+EXIT_REASONS = ("home", "adoption", "sgo", "aged_18", "other")
+
+
+def _shares(v: dict) -> dict:
+    total = sum(v.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ValueError(f"shares must add up to 1 (they add up to {total:.4g})")
+    return v
+
+
+def _every_band(v: dict) -> dict:
+    missing = [b for b in AGE_BANDS if b not in v]
+    if missing:
+        raise ValueError(f"needs a value for every age band ({', '.join(AGE_BANDS)}); missing: {', '.join(missing)}")
+    return v
+
+
+AgeMix = Annotated[dict[AgeBand, Probability], AfterValidator(_every_band), AfterValidator(_shares)]
+NeedMix = Annotated[dict[PlacementNeed, Probability], AfterValidator(_shares)]
+ExitMix = Annotated[dict[ExitReason, Probability], AfterValidator(_shares)]
+Order = Literal["care_order", "sgo", "home"]
+OrderMix = Annotated[dict[Order, Probability], AfterValidator(_shares)]
+
+
+class Proceedings(Strict):
+    """Care proceedings (section 31): a state of a child's time in care, with its own weight on the caseload and a
+    legal cost, ending in an order."""
+
+    share_of_entries: Probability = Field(
+        description="share of children starting care (other than unaccompanied asylum-seeking children) who do so "
+                    "in care proceedings; the rest are accommodated under section 20")
+    duration_weeks: Distribution = Field(description="weeks from issue to the final order (MoJ family court "
+                                                     "statistics: mean weeks to first disposal)")
+    orders: OrderMix = Field(description="the final order: a care order (the child stays in care), a special "
+                                         "guardianship order (the child leaves care to their guardian), or home "
+                                         "(a supervision order or no order)")
+    extra_points: NonNegative = Field(
+        0.5, description="workload points a child in proceedings weighs on top of a child in care's")
+    legal_cost: NonNegative = Field(
+        description="legal cost of one set of proceedings (counsel, court fees, experts), counted when issued")
+
+
+class InHousePool(Strict):
+    """The council's own places of one kind (foster carers' places, beds in its children's homes): recruited and
+    lost; when none is free, a child who needs one goes to an agency or a private home at its price."""
+
+    places: Count = Field(description="places approved on the start date")
+    recruited_per_year: NonNegative = Field(0.0, description="new places approved a year")
+    lost_per_year: Probability = Field(0.0, description="share of places lost a year (carers leaving or retiring)")
+
+
+class CareLeavers(Strict):
+    """Young people who leave care at 18: supported by a personal adviser to 21, or 25 on request."""
+
+    at_start: Count = Field(description="care leavers aged 18 to 20 the service supports on the start date")
+    to_25_share: Probability = Field(description="share who ask for support to 25")
+    personal_advisers_fte: NonNegative = Field(description="personal advisers in post (their caseload is care "
+                                                           "leavers per adviser)")
+    cost_per_year: NonNegative = Field(description="cost of supporting one care leaver a year (adviser time, "
+                                                   "accommodation and allowances)")
+
+
+class Care(Strict):
+    """Children in care as the budget sees them: who comes in (age, route), where they live (placement type and the
+    council's own places), how they leave (reason, 18th birthday), court proceedings, care leavers and the weekly
+    price of each placement."""
+
+    entry_age: AgeMix = Field(description="age on starting care (DfE SSDA903, starts by age)")
+    age_at_start: AgeMix = Field(description="age of the children in care on the start date (DfE, at 31 March)")
+    needs: Annotated[dict[AgeBand, NeedMix], AfterValidator(_every_band)] = Field(
+        description="by age band on starting: the placement a child needs (foster: an in-house place if free, "
+                    "else an agency's; childrens_home: an in-house bed if free, else a private home)")
+    exits: Annotated[dict[AgeBand, ExitMix], AfterValidator(_every_band)] = Field(
+        description="by age band on starting: how a child leaves care unless an order in proceedings or their "
+                    "18th birthday ends it first")
+    adoption_weeks: Distribution = Field(description="weeks from starting care to an adoption order")
+    placed_for_adoption_weeks: NonNegative = Field(
+        description="weeks a child to be adopted lives with the adopters (placed for adoption) before the order")
+    uasc_per_year: NonNegative = Field(
+        0.0, description="unaccompanied asylum-seeking children arriving a year (their own stream: no referral)")
+    proceedings: Proceedings
+    foster_places: InHousePool
+    home_places: InHousePool = InHousePool(places=0)
+    leavers: CareLeavers
+    weekly_price: Annotated[dict[str, NonNegative], AfterValidator(lambda v: _every_placement(v))] = Field(
+        description="price of a week in each placement type, at the start date")
+    price_growth_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(
+        0.0, ge=-0.5, le=1.0, description="rise in every placement price, the legal cost and the cost of care "
+                                          "leavers each 1 April")
+    residential_growth_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(
+        0.0, ge=-0.5, le=1.0, description="further rise in the price of children's homes each 1 April")
+
+
+def _every_placement(v: dict) -> dict:
+    unknown = [k for k in v if k not in PLACEMENTS]
+    if unknown:
+        raise ValueError(f"unknown placement type {unknown[0]!r}; one of {', '.join(PLACEMENTS)}")
+    missing = [k for k in PLACEMENTS if k not in v]
+    if missing:
+        raise ValueError(f"needs a price for every placement type; missing: {', '.join(missing)}")
+    return v
+
+
 # -- investment levers ---------------------------------------------------------------------
 class LeverBase(Strict):
     """Common to every lever: when it runs and its running cost."""
@@ -528,9 +642,27 @@ class ThresholdTraining(LeverBase):
                                                               "become referrals")
 
 
+class FosterCarers(LeverBase):
+    """Lever: recruiting more of the council's own foster carers, so fewer children go to an agency's carers."""
+
+    type: Literal["foster_carers"]
+    places_per_year: NonNegative = Field(6.0, description="extra in-house foster places approved a year")
+    cost_per_place: NonNegative = Field(
+        10000.0, description="cost of recruiting, assessing and approving one place (marketing, assessment, panel)")
+
+
+class EdgeOfCare(LeverBase):
+    """Lever: intensive support for families on the edge of care, so fewer children start to be looked after."""
+
+    type: Literal["edge_of_care"]
+    entry_reduction: Probability = Field(
+        0.10, description="relative fall in children starting care (those kept at home stay on a child in need "
+                          "plan)")
+
+
 Lever = Annotated[
     Union[ExtraPosts, TeamManagers, Retention, RecruitmentCampaign, NqswAcademy, AgencyCap,
-          EarlyHelpInvestment, ThresholdTraining],
+          EarlyHelpInvestment, ThresholdTraining, FosterCarers, EdgeOfCare],
     Field(discriminator="type"),
 ]
 
@@ -582,6 +714,9 @@ class Scenario(Strict):
     staff: list[StaffGroup] = Field(default_factory=list)
     open_cases: list[CaseGroup] = Field(default_factory=list)
     costs: Costs
+    care: Care | None = Field(None, description=(
+        "children in care as the budget sees them (placements, proceedings, care leavers and their prices); without "
+        "it children in care are a headcount on the caseload and cost nothing"))
     levers: list[Lever] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list, description=(
         "settings changed for this run on the command line (--set, --start), recorded by workforce-sim"))
@@ -623,7 +758,22 @@ class Scenario(Strict):
     def problems(self) -> list[tuple[str, object, str]]:
         """Cross-checks between sections: (key path, value, what was expected)."""
         return (self._share_problems() + self._team_problems() + self._staff_problems() + self._lever_problems()
-                + self._workforce_problems())
+                + self._workforce_problems() + self._care_problems())
+
+    def _care_problems(self) -> list[tuple[str, object, str]]:
+        """Supported accommodation only from 16; levers on placements need the care section."""
+        out: list[tuple[str, object, str]] = []
+        if self.care is not None:
+            for band in AGE_BANDS[:-1]:
+                if self.care.needs[band].get("supported", 0.0) > 0:
+                    out.append((f"care.needs.{band}.supported", self.care.needs[band]["supported"],
+                                "0: supported accommodation is for young people aged 16 and 17"))
+            return out
+        for i, lv in enumerate(self.levers):
+            if lv.type in ("foster_carers", "edge_of_care"):
+                out.append((f"levers.{i}.type", lv.type, "a [care] section in the scenario (placements and their "
+                            "prices), which this lever acts on"))
+        return out
 
     def _share_problems(self) -> list[tuple[str, object, str]]:
         """Shares that must add up to 1, plans that end in their own type, sources that send more than all."""

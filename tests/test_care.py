@@ -1,0 +1,151 @@
+"""Children in care as the budget sees them: placements, the council's own places, proceedings, 18th birthdays,
+care leavers and what each costs (model/care.py, model/costs.py).
+
+Every child in care is somewhere: the placement counts add up to the children in care in every week. With no
+in-house foster places every fostered child (not with family) is with an agency, and the cost rises by exactly the
+price difference, week by week. The invest-to-save levers are checked on common random numbers, lever on against
+off: the same children start care in both runs, so a difference is the lever's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workforce_sim import load_scenario
+from workforce_sim.model import simulate
+from workforce_sim.model.care import YEAR_DAYS
+from workforce_sim.model.costs import pay_factor
+from workforce_sim.model.council import Replication, week_dates
+from workforce_sim.scenario.schema import PLACEMENTS
+
+WEEKS = 156
+
+
+def _run(scn, seed=3, rep=0, weeks=WEEKS):
+    return simulate(scn, seed, rep, weeks)
+
+
+@pytest.mark.parametrize("name", ["baseline", "england-2019", "recovering-council"])
+def test_every_child_in_care_is_somewhere_and_in_house_places_are_never_overfilled(name):
+    out = _run(load_scenario(name))
+    placed = sum(out[f"cla_{p}"] for p in PLACEMENTS)
+    assert np.array_equal(placed, out["cla_open"])
+    assert (out["cla_in_house_foster"] <= out["foster_places_in_house"]).all()
+    assert out["cla_agency_foster"].min() > 0 and out["cla_in_house_foster"].min() > 0
+    # every child who starts care is counted, and every one who leaves with a reason (stocks are read at a week's end)
+    ceased = sum(out[f"cla_ceased_{r}"] for r in ("home", "adoption", "sgo", "aged_18", "other"))
+    assert np.array_equal(np.diff(out["cla_open"]), (out["cla_started"] - ceased)[1:])
+
+
+def test_with_no_in_house_foster_places_every_fostered_child_is_with_an_agency_at_exactly_the_price_difference(base):
+    own = load_scenario(base)
+    base["care"]["foster_places"] = {"places": 0}
+    none = load_scenario(base)
+    a, b = _run(own), _run(none)
+    assert a["cla_in_house_foster"].sum() > 1000  # the council's carers hold children in every week of the first run
+    assert not b["cla_in_house_foster"].any()
+    assert np.array_equal(b["cla_agency_foster"], a["cla_agency_foster"] + a["cla_in_house_foster"])
+    for p in set(PLACEMENTS) - {"in_house_foster", "agency_foster"}:
+        assert np.array_equal(a[f"cla_{p}"], b[f"cla_{p}"]), p
+    for k in ("cla_open", "caseload_mean", "cost_permanent", "cost_agency", "cost_legal", "cost_leaving_care"):
+        assert np.array_equal(a[k], b[k], equal_nan=True), k  # placements alone change
+    price = own.care.weekly_price
+    growth = pay_factor(own.start_date, week_dates(own, WEEKS), own.care.price_growth_per_year)
+    extra = a["cla_in_house_foster"] * (price["agency_foster"] - price["in_house_foster"]) * growth
+    assert b["cost_placements"] - a["cost_placements"] == pytest.approx(extra, rel=1e-12, abs=1e-6)
+    assert b["cost_total"] - a["cost_total"] == pytest.approx(extra, rel=1e-9, abs=1e-3)
+
+
+def test_each_weeks_placement_cost_is_its_children_at_their_prices(baseline):
+    out = _run(baseline, weeks=110)
+    care, dates = baseline.care, week_dates(baseline, 110)
+    growth = pay_factor(baseline.start_date, dates, care.price_growth_per_year)
+    homes = growth * pay_factor(baseline.start_date, dates, care.residential_growth_per_year)
+    assert growth[-1] > growth[0] and homes[-1] > growth[-1]  # prices rise each 1 April, children's homes faster
+    want = sum(out[f"cla_{p}"] * care.weekly_price[p] * (homes if p.endswith("_home") else growth)
+               for p in PLACEMENTS)
+    assert out["cost_placements"] == pytest.approx(want, rel=1e-12)
+    assert out["cost_legal"] == pytest.approx(out["proceedings_issued"] * care.proceedings.legal_cost * growth)
+    assert out["cost_leaving_care"].sum() > 0 and out["cost_placements"].sum() > 2 * out["cost_permanent"].sum()
+
+
+@pytest.mark.parametrize("reps", [4])
+def test_the_foster_carer_lever_lowers_placement_cost_on_the_same_futures(reps):
+    ref, opt = load_scenario("do-nothing"), load_scenario("foster-carers")
+    saved = []
+    for r in range(reps):
+        a, b = _run(ref, 11, r), _run(opt, 11, r)
+        assert np.array_equal(a["cla_open"], b["cla_open"])  # the same children in care: placements differ
+        assert b["foster_places_in_house"][-1] >= a["foster_places_in_house"][-1] + 20  # 30 recruited, some lost
+        assert b["cla_in_house_foster"][-52:].mean() > a["cla_in_house_foster"][-52:].mean() + 10
+        saved.append(a["cost_placements"].sum() - b["cost_placements"].sum())
+    assert min(saved) > 250_000, saved  # in every future, by the third year about 30 places at £400 a week
+
+
+def test_edge_of_care_support_means_fewer_children_start_care_and_placements_cost_less():
+    ref, opt = load_scenario("do-nothing"), load_scenario("edge-of-care")
+    for r in range(3):
+        a, b = _run(ref, 5, r), _run(opt, 5, r)
+        assert a["care_entries_avoided"].sum() == 0 < b["care_entries_avoided"].sum()
+        assert b["cla_started"].sum() < a["cla_started"].sum()
+        assert b["cla_open"][-1] < a["cla_open"][-1]
+        assert b["cost_placements"].sum() < a["cost_placements"].sum()
+
+
+def _ran(scn, weeks=WEEKS, seed=9):
+    rep = Replication(scn, seed, 0, weeks)
+    rep.start()
+    rep.run()
+    return rep
+
+
+def test_a_child_in_proceedings_weighs_more_and_nobody_stays_in_care_past_18(baseline):
+    rep = _ran(baseline)
+    care, t = rep.care, rep.env.now
+    extra = baseline.care.proceedings.extra_points
+    base = baseline.cases.workload_points.cla
+    in_proceedings = 0
+    for case in rep.workforce.held_cases():
+        ep = care.episodes.get(case.id) if case.kind == "cla" else None
+        if ep is None:
+            continue
+        assert (ep.end - ep.start) <= (18.0 - ep.age) * YEAR_DAYS + 1e-6  # care ends by the 18th birthday
+        busy = ep.proceedings_end is not None and ep.proceedings_end > t
+        in_proceedings += busy
+        assert case.points == pytest.approx(base + extra if busy else base)
+    assert in_proceedings > 10
+
+
+def test_care_leavers_come_from_18th_birthdays_and_are_supported_to_21_or_25(base):
+    base["care"]["leavers"]["at_start"] = 0
+    out = _run(load_scenario(base), weeks=150)  # under three years: nobody's support has ended yet
+    assert np.array_equal(out["care_leavers"], np.cumsum(out["cla_ceased_aged_18"]))
+    assert out["care_leavers"][-1] > 20
+    assert out["care_leavers_per_adviser"][-1] == pytest.approx(
+        out["care_leavers"][-1] / base["care"]["leavers"]["personal_advisers_fte"])
+
+
+def test_without_a_care_section_children_in_care_are_a_headcount_that_costs_nothing(base):
+    del base["care"]
+    out = _run(load_scenario(base), weeks=30)
+    assert out["cla_open"].min() > 100
+    for k in [f"cla_{p}" for p in PLACEMENTS] + ["cost_placements", "cost_legal", "cost_leaving_care"]:
+        assert not out[k].any(), k
+    assert out["cost_total"] == pytest.approx(out["cost_permanent"] + out["cost_agency"] + out["cost_recruitment"]
+                                              + out["cost_interventions"])
+
+
+def test_a_placement_lever_without_a_care_section_is_refused_by_name(base):
+    from workforce_sim.scenario.loading import ScenarioError
+    del base["care"]
+    base["levers"] = [{"type": "foster_carers", "start": "2026-05-01"}]
+    with pytest.raises(ScenarioError, match=r"levers\.0\.type.*\[care\] section"):
+        load_scenario(base)
+
+
+def test_supported_accommodation_is_refused_for_under_16s(base):
+    from workforce_sim.scenario.loading import ScenarioError
+    base["care"]["needs"]["10_15"] = {"foster": 0.5, "supported": 0.5}
+    with pytest.raises(ScenarioError, match=r"care\.needs\.10_15\.supported.*16 and 17"):
+        load_scenario(base)

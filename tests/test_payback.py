@@ -1,0 +1,131 @@
+"""When does an option pay back? payback.csv's differences by financial year, the payback year and the futures
+paid back, on weekly tables built so that every answer is known; then what compare writes and prints."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workforce_sim.analysis.money import Money
+from workforce_sim.analysis.payback import NOT_WITHIN_RUN, PAYBACK_COLUMNS, payback_by_option, payback_table
+from workforce_sim.analysis.statistics import wilson
+from workforce_sim.model.measures import COST_COLUMNS
+
+# 313 weeks from 1 April 2028 are exactly six financial years (2028-29 to 2033-34, one 29 February): no part year
+START, WEEKS = dt.date(2028, 4, 1), 313
+YEARS = ["2028-29", "2029-30", "2030-31", "2031-32", "2032-33", "2033-34"]
+
+
+def synthetic(extra: dict[str, list[list[float]]], weeks: int = WEEKS, start: dt.date = START) -> pd.DataFrame:
+    """A weekly table: a reference costing £10,000 a week (more in some futures than others) and options costing
+    the same but for ``extra[option][r][y]`` in one week of each financial year y (the week starting in October,
+    wholly inside the year) in future r. Every cost item is a column, all in ``cost_total``."""
+    dates = [start + dt.timedelta(days=7 * w) for w in range(weeks)]
+    october = {}  # financial year's index -> its week starting in October
+    for w, d in enumerate(dates):
+        y = (d.year - start.year) - (d.month < 4)
+        if d.month == 10 and y not in october:
+            october[y] = w
+    reps = len(next(iter(extra.values())))
+    rows = []
+    for name, by_rep in [("ref", [[0.0] * len(october)] * reps)] + list(extra.items()):
+        for r in range(reps):
+            cost = np.full(weeks, 10_000.0 + 1_000.0 * r)  # futures differ: only paired differences are exact
+            for y, w in october.items():
+                cost[w] += by_rep[r][y] if y < len(by_rep[r]) else 0.0
+            rows.append(pd.DataFrame({"scenario": name, "replication": r, "week": range(weeks), "date": dates,
+                                      **{c: 0.0 for c in COST_COLUMNS}, "cost_total": cost}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _rows(table: pd.DataFrame, option: str) -> pd.DataFrame:
+    return table[table["scenario"] == option].set_index("financial_year")
+
+
+def test_an_option_pays_back_when_its_cost_so_far_is_no_more_than_the_first():
+    """+100 in its first year, then 60 a year saved: £100, £40 and then -£20 so far, so it pays back in its third
+    year (a year with a saving is not yet a year it has paid back in)."""
+    t = payback_table(synthetic({"invest": [[100.0] + [-60.0] * 5] * 4}))
+    assert list(t.columns) == PAYBACK_COLUMNS
+    rows = _rows(t, "invest")
+    assert list(rows.index) == YEARS and (rows["against"] == "ref").all()
+    assert list(rows["difference_cash"]) == [100, -60, -60, -60, -60, -60]
+    assert list(rows["cumulative_cash"]) == [100, 40, -20, -80, -140, -200]
+    # the futures differ, but each future's difference is the same: paired, the interval has no width
+    assert (rows["difference_cash_ci95_low"] == rows["difference_cash"]).all()
+    assert (rows["cumulative_cash_ci95_high"] == rows["cumulative_cash"]).all()
+    assert set(rows["payback_year"]) == {"2030-31"} and set(rows["payback_year_real_terms"]) == {"2030-31"}
+    assert list(rows["paid_back_futures"]) == [0, 0, 4, 4, 4, 4] and (rows["replications"] == 4).all()
+    assert not rows["part_year"].any() and list(rows["days"]) == [365, 365, 365, 366, 365, 365]
+
+
+def test_futures_paid_back_are_counted_with_wilsons_interval():
+    """Four futures save 60 a year and one only 10: on average £100, £50, £0 so far (at zero counts), so it pays
+    back in 2030-31; by the end of the run four of the five futures have paid back."""
+    t = payback_table(synthetic({"invest": [[100.0] + [-60.0] * 5] * 4 + [[100.0] + [-10.0] * 5]}))
+    rows = _rows(t, "invest")
+    assert list(rows["cumulative_cash"]) == [100, 50, 0, -50, -100, -150]
+    assert set(rows["payback_year"]) == {"2030-31"}
+    last = rows.iloc[-1]
+    assert last["paid_back_futures"] == 4 and last["paid_back_share"] == pytest.approx(0.8)
+    assert (last["paid_back_share_ci95_low"], last["paid_back_share_ci95_high"]) == pytest.approx(wilson(4, 5))
+    # the differences vary between futures now: an interval with width, around the mean
+    assert last["cumulative_cash_ci95_low"] < -150 < last["cumulative_cash_ci95_high"]
+    option = payback_by_option(t).iloc[0]
+    assert (option["payback_year"], option["paid_back_futures"], option["replications"]) == ("2030-31", 4, 5)
+
+
+def test_payback_needs_the_cost_so_far_to_stay_at_or_below_the_first():
+    """£100, -£50, £50, -£50 so far: below the first in its second year but above again in its third, so it pays
+    back in its fourth."""
+    t = payback_table(synthetic({"swings": [[100.0, -150.0, 100.0, -100.0, 0.0, 0.0]] * 3}))
+    rows = _rows(t, "swings")
+    assert list(rows["cumulative_cash"]) == [100, -50, 50, -50, -50, -50]
+    assert set(rows["payback_year"]) == {"2031-32"}
+
+
+def test_cheaper_from_the_start_pays_back_in_its_first_year_and_dearer_never():
+    t = payback_table(synthetic({"cheaper": [[-10.0] * 6] * 3, "dearer": [[10.0] * 6] * 3, "same": [[0.0] * 6] * 3}))
+    assert set(_rows(t, "cheaper")["payback_year"]) == {"2028-29"}
+    assert set(_rows(t, "dearer")["payback_year"]) == {NOT_WITHIN_RUN}
+    assert list(_rows(t, "dearer")["paid_back_futures"]) == [0] * 6
+    assert set(_rows(t, "same")["payback_year"]) == {"2028-29"}  # no more than the first: at zero
+    by = payback_by_option(t).set_index("scenario")
+    assert by.loc["dearer", "cumulative_cash_end"] == 60 and by.loc["cheaper", "paid_back_share"] == 1.0
+    assert list(by.index) == ["cheaper", "dearer", "same"]
+
+
+def test_part_years_are_marked():
+    """60 weeks from 1 April 2026: all of 2026-27 (the week spanning 31 March shared by its days) and 55 days of
+    2027-28."""
+    t = payback_table(synthetic({"invest": [[100.0, -60.0]] * 2}, weeks=60, start=dt.date(2026, 4, 1)))
+    rows = _rows(t, "invest")
+    assert list(rows["days"]) == [365, 55] and list(rows["part_year"]) == [False, True]
+    assert set(rows["payback_year"]) == {NOT_WITHIN_RUN}  # £40 more by the end of the run
+    by = payback_by_option(t).iloc[0]
+    assert by["last_year"] == "2027-28" and by["last_year_part"]
+
+
+def test_real_terms_divide_each_year_by_the_deflator():
+    """With 10% a year: the second year's -60 is -60 / 1.1 in the first year's prices, the third's -60 / 1.21."""
+    t = payback_table(synthetic({"invest": [[100.0] + [-60.0] * 5] * 3}),
+                      {"ref": Money(deflator_per_year=0.1), "invest": Money(deflator_per_year=0.1)})
+    rows = _rows(t, "invest")
+    expected = [100 / 1.1 ** k if k == 0 else -60 / 1.1 ** k for k in range(6)]
+    np.testing.assert_allclose(rows["difference_real_terms"], np.round(expected), atol=0)
+    np.testing.assert_allclose(rows["cumulative_real_terms"], np.round(np.cumsum(expected)), atol=1)
+    assert list(rows["difference_cash"]) == [100, -60, -60, -60, -60, -60]  # cash is not deflated
+    assert set(rows["prices"]) == {"2028-29 prices"}
+    # each scenario is deflated by its own rate: here only the option's cost (£11,000 a week on average, as the
+    # first's) is deflated, so in its second year it is 1/11 less than the first's in real terms
+    t = payback_table(synthetic({"invest": [[0.0] * 6] * 3}), {"invest": Money(deflator_per_year=0.1),
+                                                                "ref": Money(deflator_per_year=0.0)})
+    assert _rows(t, "invest")["difference_real_terms"].iloc[1] == pytest.approx(11_000 * 365 / 7 * (1 / 1.1 - 1),
+                                                                                abs=0.5)
+
+
+def test_one_scenario_has_no_options():
+    w = synthetic({"invest": [[0.0] * 6]})
+    t = payback_table(w[w["scenario"] == "ref"])
+    assert t.empty and list(t.columns) == PAYBACK_COLUMNS

@@ -113,7 +113,7 @@ def payback_table(weekly: pd.DataFrame, money: dict[str, Money] | None = None) -
 def payback_by_option(table: pd.DataFrame) -> pd.DataFrame:
     """One row per option of a payback table (payback.csv): its payback year (cash), whether that year is a part
     year, and at the end of the run (its last year) the futures paid back, of how many, their share with its
-    interval, and the mean cost so far against the first (cash)."""
+    interval, and the mean cost so far against the first (cash); and its first and last years."""
     rows = []
     for scen, part in table.groupby("scenario", sort=False):
         last = part.iloc[-1]
@@ -122,7 +122,8 @@ def payback_by_option(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({"scenario": scen, "against": last["against"], "payback_year": year,
                      "payback_in_part_year": bool(at["part_year"].iloc[0]) if len(at) else False,
                      "payback_days": int(at["days"].iloc[0]) if len(at) else 0,
-                     "last_year": str(last["financial_year"]), "last_year_part": bool(last["part_year"]),
+                     "first_year": str(part["financial_year"].iloc[0]), "last_year": str(last["financial_year"]),
+                     "last_year_part": bool(last["part_year"]),
                      "replications": int(last["replications"]), "paid_back_futures": int(last["paid_back_futures"]),
                      "paid_back_share": float(last["paid_back_share"]),
                      "paid_back_share_ci95_low": float(last["paid_back_share_ci95_low"]),

@@ -129,3 +129,91 @@ def test_one_scenario_has_no_options():
     w = synthetic({"invest": [[0.0] * 6]})
     t = payback_table(w[w["scenario"] == "ref"])
     assert t.empty and list(t.columns) == PAYBACK_COLUMNS
+
+
+# -- what compare writes and prints -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """``compare do-nothing extra-posts``, small: 1.5 years from April (a whole financial year and a part year),
+    2 futures. Returns the folder and what the command printed."""
+    from click.testing import CliRunner
+
+    from workforce_sim.cli import main
+    out = tmp_path_factory.mktemp("compare")
+    res = CliRunner().invoke(main, ["compare", "do-nothing", "extra-posts", "--years", "1.5", "--reps", "2",
+                                    "--jobs", "1", "--no-start-check", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out, res.output
+
+
+def test_compare_writes_payback_csv_whose_differences_are_budget_csvs(compared):
+    out, printed = compared
+    payback = pd.read_csv(out / "payback.csv", dtype={"financial_year": str})
+    budget = pd.read_csv(out / "budget.csv", dtype={"financial_year": str})
+    assert list(payback.columns) == PAYBACK_COLUMNS and set(payback["scenario"]) == {"extra-posts"}
+    totals = budget[budget["item"] == "cost_total"].pivot(index="financial_year", columns="scenario", values="cash")
+    rows = payback.set_index("financial_year")
+    assert list(rows.index) == list(totals.index) == ["2026-27", "2027-28"]
+    # the mean of the futures' differences is the difference of the means; each rounded to the pound
+    np.testing.assert_allclose(rows["difference_cash"], totals["extra-posts"] - totals["do-nothing"], atol=1)
+    np.testing.assert_allclose(rows["cumulative_cash"], (totals["extra-posts"] - totals["do-nothing"]).cumsum(),
+                               atol=2)
+    assert list(rows["part_year"]) == [False, True]
+    assert (rows["difference_cash"] > 0).all() and set(rows["payback_year"]) == {NOT_WITHIN_RUN}  # posts cost
+    # printed after the options side by side: each year, and the answer in words, no line over 110 characters
+    block = printed[printed.index("extra-posts against do-nothing, by financial year"):printed.index("\nWrote ")]
+    assert "2027-28 (part: " in block and "Does not pay back within the run: £" in block
+    assert ("more than do-nothing in all by the end of 2027-28 (part year); paid back in 0 of 2 futures"
+            in " ".join(block.split()))  # its lines wrapped
+    assert max(len(line) for line in block.splitlines()) <= 110 and "£-" not in block
+
+
+def test_the_workbook_holds_budget_csv_and_payback_csv(compared):
+    """Read back from results.xlsx: each financial year's total on the Budget sheet is budget.csv's, and the
+    Payback sheet is payback.csv's, to the pound."""
+    import openpyxl
+    out, _ = compared
+    wb = openpyxl.load_workbook(out / "results.xlsx")
+    budget = pd.read_csv(out / "budget.csv", dtype={"financial_year": str})
+    payback = pd.read_csv(out / "payback.csv", dtype={"financial_year": str})
+    ws = wb["Budget"]
+    top = next(c.row for c in ws["A"] if c.value == "Scenario")
+    total_col = [c.value for c in ws[top]].index("Total")
+    basis, seen = None, 0
+    for row in ws.iter_rows(min_row=top + 1, values_only=True):
+        if row[0] in ("Cash",) or (isinstance(row[0], str) and row[0].startswith("Real terms")):
+            basis = "cash" if row[0] == "Cash" else "real_terms"
+            continue
+        if row[0] is None or row[1] == "All years":
+            continue
+        want = budget[(budget["scenario"] == row[0]) & (budget["financial_year"] == row[1])
+                      & (budget["item"] == "cost_total")][basis].iloc[0]
+        assert row[total_col] == pytest.approx(want, abs=0.5)
+        seen += 1
+    assert seen == 2 * 2 * 2  # two scenarios, two years, cash and real terms
+    ws = wb["Payback"]
+    top = next(c.row for c in ws["A"] if c.value == "Option")
+    names = [c.value for c in ws[top]]
+    rows = [dict(zip(names, r)) for r in ws.iter_rows(min_row=top + 1, values_only=True) if r[0] is not None]
+    years = [r for r in rows if r["Financial year"] != "Pays back"]
+    assert [r["Financial year"] for r in years] == list(payback["financial_year"])
+    for r, (_, rec) in zip(years, payback.iterrows()):
+        assert r["Extra cost in the year (cash)"] == rec["difference_cash"]
+        assert r["Extra cost added up to the year's end (real terms)"] == rec["cumulative_real_terms"]
+        assert r["Futures paid back by the year's end"] == rec["paid_back_futures"]
+    assert years[-1]["Covers"].startswith("part year")
+    assert rows[-1]["Covers"].startswith("Does not pay back within the run")
+
+
+def test_the_report_shows_the_cost_against_the_first_and_when_it_pays_back(compared):
+    from workforce_sim.outputs.report import build_report
+    out, _ = compared
+    page = build_report(out)
+    table = page[page.index("<table class='payback'>"):]
+    payback = pd.read_csv(out / "payback.csv", dtype={"financial_year": str})
+    assert "<h3>Cost against do-nothing by financial year</h3>" in page
+    for _, rec in payback.iterrows():
+        for kind in ("difference_cash", "cumulative_cash"):
+            cell = table.split(f"data-year='{rec['financial_year']}'")[1].split(f"data-kind='{kind}'>")[1]
+            assert cell.startswith(f"£{rec[kind] / 1e6:,.2f}m more"), cell[:40]
+    assert "part year: " in page and "Does not pay back within the run" in page

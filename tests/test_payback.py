@@ -217,3 +217,17 @@ def test_the_report_shows_the_cost_against_the_first_and_when_it_pays_back(compa
             cell = table.split(f"data-year='{rec['financial_year']}'")[1].split(f"data-kind='{kind}'>")[1]
             assert cell.startswith(f"£{rec[kind] / 1e6:,.2f}m more"), cell[:40]
     assert "part year: " in page and "Does not pay back within the run" in page
+
+
+def test_printed_words_say_when_it_pays_back_and_savings_as_savings():
+    from workforce_sim.outputs.console import payback_lines
+    t = payback_table(synthetic({"invest": [[100_000.0] + [-60_000.0] * 5] * 3,
+                                 "cheaper": [[-10_000.0] * 6] * 3}))
+    lines = payback_lines(t, {"ref": "Do nothing", "invest": "Foster carers"})
+    text = "\n".join(lines)
+    assert "Foster carers against Do nothing, by financial year" in text
+    assert "  2029-30" in text and "saves £60k" in text and "£40k more" in text and "£-" not in text
+    assert "Pays back in 2030-31 (in 3 of 3 futures by the end of the run)." in text
+    assert "Pays back in 2028-29, the run's first year (in 3 of 3 futures by the end of the run)." in text
+    assert not any("(" in line for line in lines[2:9])  # every future alike: no interval to show
+    assert max(len(line) for line in lines) <= 110

@@ -225,14 +225,15 @@ def _year_label(fy: str, days: int, part: bool) -> str:
 def _so_far_cells(rec, kind: str) -> tuple[str, str]:
     """One difference of a row of payback.csv as two cells: the value in words, and under it its interval."""
     lo, hi = rec[f"{kind}_ci95_low"], rec[f"{kind}_ci95_high"]
-    interval = f"({money_difference_range(lo, hi, _thousands)})" if np.isfinite(lo) and np.isfinite(hi) else ""
+    interval = f"({money_difference_range(lo, hi, _thousands)})" if lo < hi else ""  # none: one future, or all alike
     return _diff_money(rec[kind]), interval
 
 
 def payback_lines(payback: pd.DataFrame, labels: dict[str, str]) -> list[str]:
     """When each option pays back, as ``compare`` prints it after the options side by side: per option, its
     cost against the first by financial year, in the year and added up to the year's end (cash, with 95%
-    intervals under the values), and when it pays back in words (from payback.csv)."""
+    intervals under the values, none where every future is alike), and when it pays back in words (from
+    payback.csv)."""
     out: list[str] = []
     for _, option in payback_by_option(payback).iterrows():
         name, first = labels.get(option["scenario"], option["scenario"]), labels.get(option["against"],
@@ -250,7 +251,8 @@ def payback_lines(payback: pd.DataFrame, labels: dict[str, str]) -> list[str]:
         out.append(f"{'':{label_w}}{heads[0]:>{width}}{heads[1]:>{width}}")
         for year, (v1, ci1), (v2, ci2) in cells:
             out.append(f"  {year:{label_w - 2}}{v1:>{width}}{v2:>{width}}")
-            out.append(f"{'':{label_w}}{ci1:>{width}}{ci2:>{width}}")
+            if ci1 or ci2:
+                out.append(f"{'':{label_w}}{ci1:>{width}}{ci2:>{width}}")
         out += textwrap.wrap(payback_sentence(option, first, _thousands, 1000), WIDTH)
     return out
 

@@ -415,8 +415,9 @@ def payback_section(payback: pd.DataFrame, labels: dict[str, str], n: int) -> st
                     cells.append("<td class='num'>-</td>")
                     continue
                 r = rows.loc[s]
+                lo, hi = r[f"{kind}_ci95_low"], r[f"{kind}_ci95_high"]
                 cells.append(f"<td class='num' data-scenario='{_e(s)}' data-kind='{kind}'>{_difference(r[kind])}"
-                             f"{_ci(_difference_interval(r[f'{kind}_ci95_low'], r[f'{kind}_ci95_high']))}</td>")
+                             f"{_ci(_difference_interval(lo, hi) if lo < hi else '')}</td>")  # none if all alike
         body.append(f"<tr data-year='{_e(fy)}'><th>{_year_cell(fy, int(rows['days'].max()))}</th>{''.join(cells)}"
                     "</tr>")
     said = "".join(f"<td colspan='2' data-scenario='{_e(o['scenario'])}'>"

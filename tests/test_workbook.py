@@ -11,18 +11,21 @@ from workforce_sim import run
 from workforce_sim.analysis.breaches import breach_rules
 from workforce_sim.analysis.compare import compare_table
 from workforce_sim.analysis.money import money_settings
+from workforce_sim.analysis.payback import payback_table
 from workforce_sim.outputs.workbook import write_workbook
 
-ALL_SHEETS = ["Headline", "Budget", "Options compared", "Assumptions", "Summary"]
+ALL_SHEETS = ["Headline", "Budget", "Options compared", "Payback", "Assumptions", "Summary"]
 
 
 def _inputs(res, compare=True) -> dict:
     """write_workbook's arguments from a run."""
-    table = None
+    table = payback = None
     if compare:
         table = compare_table(res.weekly, breach_rules(res.scenarios), money_settings(res.scenarios),
                               {s.name: s.label for s in res.scenarios})
-    return {"summary": res.summary, "budget": res.budget, "manifest": res.manifest, "compare": table}
+        payback = payback_table(res.weekly, money_settings(res.scenarios))
+    return {"summary": res.summary, "budget": res.budget, "manifest": res.manifest, "compare": table,
+            "payback": payback}
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +244,9 @@ def test_text_that_looks_like_a_formula_stays_text(two, tmp_path):
     rename = {"do-nothing": "=1+1", "retention": "@SUM(A1)"}
     manifest = dict(inputs["manifest"], labels=["=1+1", "+cmd|' /C calc'!A0"],
                     scenarios=[dict(s, name=rename[s["name"]]) for s in inputs["manifest"]["scenarios"]])
-    tables = {k: inputs[k].assign(scenario=inputs[k]["scenario"].map(rename)) for k in ("summary", "budget", "compare")}
+    tables = {k: inputs[k].assign(scenario=inputs[k]["scenario"].map(rename))
+              for k in ("summary", "budget", "compare", "payback")}
+    tables["payback"]["against"] = tables["payback"]["against"].map(rename)
     tables["compare"]["label"] = ["=1+1", "+cmd|' /C calc'!A0"]
     path = tmp_path / "results.xlsx"
     write_workbook(path, manifest=manifest, **tables)
@@ -254,6 +259,7 @@ def test_text_that_looks_like_a_formula_stays_text(two, tmp_path):
                 if cell.value in ("=1+1", "@SUM(A1)", "+cmd|' /C calc'!A0"):
                     seen.setdefault(ws.title, set()).add(cell.value)
     assert seen["Headline"] == seen["Budget"] == seen["Options compared"] == {"=1+1", "+cmd|' /C calc'!A0"}
+    assert seen["Payback"] == {"+cmd|' /C calc'!A0"}  # the options (the first is named in the title)
     assert {"=1+1", "@SUM(A1)"} <= seen["Assumptions"]  # the names, in the "name" row
     assert seen["Summary"] == {"=1+1", "@SUM(A1)"}
     headline = pd.read_excel(path, sheet_name="Headline", header=_header_row(wb["Headline"], "Scenario") - 1,

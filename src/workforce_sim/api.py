@@ -25,7 +25,7 @@ def run_files(result: experiment.RunResult) -> Writers:
         from .outputs.workbook import write_workbook  # openpyxl loads only when a run is written
 
         write_workbook(path, result.summary, result.budget, result.manifest, compare=result.tables.get("compare.csv"),
-                       labels={s.name: s.label for s in result.scenarios})
+                       labels={s.name: s.label for s in result.scenarios}, payback=result.tables.get("payback.csv"))
 
     return {WORKBOOK: workbook}
 

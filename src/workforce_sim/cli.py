@@ -16,6 +16,7 @@ from .analysis.compare import compare_table
 from .analysis.formats import money, money_difference
 from .analysis.measures import MEASURES
 from .analysis.money import money_settings
+from .analysis.payback import payback_table
 from .analysis.statistics import wilson
 from .api import run as run_experiment, sensitivity
 from .outputs.console import compare_lines, ranking_lines, summary_lines
@@ -373,8 +374,10 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     The first SCENARIO is the reference; every scenario runs on the same simulated
     futures, so differences come from the options. Each difference has a 95% interval, and
     an option whose interval includes no difference "cannot be told apart" from the first at
-    this number of futures (add --reps). Writes compare.csv and results.xlsx beside the usual
-    results.
+    this number of futures (add --reps). Then, for each option, its cost against the first by
+    financial year, in the year and added up, and the year it pays back: the first year at whose end
+    it has cost no more than the first, on average, and does not cost more again. Writes compare.csv,
+    payback.csv and results.xlsx beside the usual results.
     """
 
     scns = _load_all(scenarios, sets, start)
@@ -386,7 +389,8 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
                          resume=resume, replace=replace, precision=precision, max_reps=max_reps,
                          uncertainty=uncertainty,
                          extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
-                                                                        money_settings(scns), labels)})
+                                                                        money_settings(scns), labels),
+                                          "payback.csv": payback_table(r.weekly, money_settings(scns))})
     for line in compare_lines(result, scns, years, uncertainty):
         click.echo(line)
     _print_written(result, out, precision, max_reps)

@@ -5,18 +5,29 @@ The command line echoes these lines; the words come from :mod:`.words`, the numb
 
 from __future__ import annotations
 
+import textwrap
 from functools import partial
 
 import numpy as np
+import pandas as pd
 
 from ..analysis.breaches import team_words
 from ..analysis.formats import money, money_difference, money_difference_range
 from ..analysis.measures import MEASURE
+from ..analysis.payback import payback_by_option
 from ..analysis.summary import WHOLE_RUN_TOTAL, value
 from ..runs.experiment import RunResult
 from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult
-from .words import beats_first, headline_lines, index_text, plain_headline, setting_at, uncertainty_line
+from .words import (
+    beats_first,
+    headline_lines,
+    index_text,
+    payback_sentence,
+    plain_headline,
+    setting_at,
+    uncertainty_line,
+)
 
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
 KEY_ROWS = [
@@ -198,6 +209,51 @@ def compare_lines(result: RunResult, scns: list[Scenario], years: float, uncerta
     if unclear:
         out.append(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
                    f"{n} futures: run again with more --reps (or --precision 0.05) before choosing between them.")
+    if "payback.csv" in result.tables:
+        out += payback_lines(result.tables["payback.csv"], dict(zip(table["scenario"], table["label"])))
+    return out
+
+
+WIDTH = 110  # the widest line printed
+
+
+def _year_label(fy: str, days: int, part: bool) -> str:
+    """A financial year as a row of the printed payback table: "2027-28", or "2027-28 (part: 55 days)"."""
+    return f"{fy} (part: {days} days)" if part else fy
+
+
+def _so_far_cells(rec, kind: str) -> tuple[str, str]:
+    """One difference of a row of payback.csv as two cells: the value in words, and under it its interval."""
+    lo, hi = rec[f"{kind}_ci95_low"], rec[f"{kind}_ci95_high"]
+    interval = f"({money_difference_range(lo, hi, _thousands)})" if lo < hi else ""  # none: one future, or all alike
+    return _diff_money(rec[kind]), interval
+
+
+def payback_lines(payback: pd.DataFrame, labels: dict[str, str]) -> list[str]:
+    """When each option pays back, as ``compare`` prints it after the options side by side: per option, its
+    cost against the first by financial year, in the year and added up to the year's end (cash, with 95%
+    intervals under the values, none where every future is alike), and when it pays back in words (from
+    payback.csv)."""
+    out: list[str] = []
+    for _, option in payback_by_option(payback).iterrows():
+        name, first = labels.get(option["scenario"], option["scenario"]), labels.get(option["against"],
+                                                                                     option["against"])
+        rows = payback[payback["scenario"] == option["scenario"]]
+        out.append("")
+        out += textwrap.wrap(f"{name} against {first}, by financial year (cash; 95% confidence intervals under "
+                             "the values):", WIDTH)
+        cells = [(_year_label(str(r["financial_year"]), int(r["days"]), bool(r["part_year"])),
+                  _so_far_cells(r, "difference_cash"), _so_far_cells(r, "cumulative_cash"))
+                 for _, r in rows.iterrows()]
+        label_w = max(len(c[0]) for c in cells) + 4
+        heads = ("In the year", "Added up to the year's end")
+        width = max(len(t) for c in cells for t in c[1] + c[2] + heads) + 3
+        out.append(f"{'':{label_w}}{heads[0]:>{width}}{heads[1]:>{width}}")
+        for year, (v1, ci1), (v2, ci2) in cells:
+            out.append(f"  {year:{label_w - 2}}{v1:>{width}}{v2:>{width}}")
+            if ci1 or ci2:
+                out.append(f"{'':{label_w}}{ci1:>{width}}{ci2:>{width}}")
+        out += textwrap.wrap(payback_sentence(option, first, _thousands, 1000), WIDTH)
     return out
 
 

@@ -25,6 +25,7 @@ from ..analysis.breaches import MANAGEABLE_MEASURE, breach_rule
 from ..analysis.formats import money, money_difference, money_difference_range, setting_text, standard_text
 from ..analysis.measures import MEASURES
 from ..analysis.money import financial_year_days
+from ..analysis.payback import payback_by_option
 from ..model.measures import COST_COLUMNS, COST_ITEMS
 from ..runs.files import atomic_write
 from ..runs.reading import RunTables, run_tables
@@ -37,6 +38,7 @@ from .words import (
     beats_first,
     headline_lines,
     index_text,
+    payback_sentence,
     plain_headline,
     run_length,
     sensitivity_sentences,
@@ -393,6 +395,45 @@ def money_section(t: RunTables, chart: Chart | None) -> str:
     return "\n".join(parts)
 
 
+def payback_section(payback: pd.DataFrame, labels: dict[str, str], n: int) -> str:
+    """Cost against the first by financial year (HTML): for each option, its extra cost in each year and added
+    up to the year's end (cash, with 95% intervals), and under its columns when it pays back in words."""
+    first = str(payback["against"].iloc[0])
+    first_label = labels.get(first, first)
+    options = payback_by_option(payback)
+    names = [labels.get(s, s) for s in options["scenario"]]
+    head = ("<tr><th rowspan='2'>Financial year</th>" + "".join(f"<th colspan='2'>{_e(x)}</th>" for x in names)
+            + "</tr><tr>" + "<th>In the year</th><th>Added up to the year's end</th>" * len(names) + "</tr>")
+    years = list(dict.fromkeys(payback["financial_year"].astype(str)))
+    body = []
+    for fy in years:
+        rows = payback[payback["financial_year"].astype(str) == fy].set_index("scenario")
+        cells = []
+        for s in options["scenario"]:
+            for kind in ("difference_cash", "cumulative_cash"):
+                if s not in rows.index:
+                    cells.append("<td class='num'>-</td>")
+                    continue
+                r = rows.loc[s]
+                lo, hi = r[f"{kind}_ci95_low"], r[f"{kind}_ci95_high"]
+                cells.append(f"<td class='num' data-scenario='{_e(s)}' data-kind='{kind}'>{_difference(r[kind])}"
+                             f"{_ci(_difference_interval(lo, hi) if lo < hi else '')}</td>")  # none if all alike
+        body.append(f"<tr data-year='{_e(fy)}'><th>{_year_cell(fy, int(rows['days'].max()))}</th>{''.join(cells)}"
+                    "</tr>")
+    said = "".join(f"<td colspan='2' data-scenario='{_e(o['scenario'])}'>"
+                   f"{_e(payback_sentence(o, first_label, partial(money, unit='m'), 0.01e6, interval=True))}</td>"
+                   for _, o in options.iterrows())
+    body.append(f"<tr class='sum'><th>When it pays back</th>{said}</tr>")
+    return (f"<h3>Cost against {_e(first_label)} by financial year</h3>"
+            f"<p>Each option's cost less {_e(first_label)}'s, in cash, future by future on the same {n} simulated "
+            "futures: the average, with its 95% confidence interval in small print, in each year and added up to "
+            f"the year's end. An option pays back in the first financial year at whose end it has cost no more than "
+            f"{_e(first_label)} so far, on average, and does not cost more again before the run ends; the futures "
+            "paid back are those in which, by the end of the run, it has cost no more. The same in real terms is in "
+            "the run's payback.csv and its workbook.</p>"
+            f"<div class='wide'><table class='payback'>{head}{''.join(body)}</table></div>")
+
+
 def assumptions(scns: list[Scenario]) -> pd.DataFrame:
     """The main assumptions of each scenario, side by side (columns: scenario names)."""
     rows = {}
@@ -520,6 +561,8 @@ def build_report(run_dir: Path) -> str:
     if compare is not None:
         parts.append(options_section(compare, scns, n, spread == "drawn"))
     parts.append(money_section(t, cost_chart))
+    if t.payback is not None and len(t.payback):
+        parts.append(payback_section(t.payback, t.labels, n))
     parts.append(f"<h2>Charts</h2><p>{UNCERTAINTY[spread]} Each scenario keeps its colour on every chart.</p>")
     for key in [k for k in CHART_ORDER if k in charts] + [k for k in charts if k not in CHART_ORDER]:
         parts.append(_img(charts[key]))

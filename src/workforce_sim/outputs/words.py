@@ -8,13 +8,15 @@ headline rows of ``summary.csv`` (``p_sustained`` by period and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..analysis.breaches import SERVICE, breach_rule, team_words
-from ..analysis.formats import and_list, setting_text
+from ..analysis.formats import and_list, money_difference, setting_text
 from ..analysis.measures import MEASURE, Measure
+from ..analysis.payback import NOT_WITHIN_RUN
 from ..analysis.summary import value
 from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult
@@ -355,3 +357,29 @@ def beats_first(row: pd.Series, drawn: bool) -> str:
     text = ", ".join(f"{what} in {share:.0%}" for share, what in shares if share > 0 or what == "fewer weeks in breach")
     futures = "futures (each with its own draw of the uncertain settings)" if drawn else "futures"
     return f"{text} of the {futures}; lower cost in {row['lower_cost_share']:.0%}"
+
+
+def payback_sentence(option: pd.Series, against: str, fmt: Callable[[float], str], smallest: float,
+                     interval: bool = False) -> str:
+    """When an option pays back against the first (``against``, its label), in words, from a row of
+    :func:`~workforce_sim.analysis.payback.payback_by_option`: "Pays back in 2029-30 (in 46 of 50 futures by
+    the end of the run)." or "Does not pay back within the run (£1.20m more in all by the end of 2030-31; paid
+    back in 3 of 50 futures)." ``fmt`` shows an amount of money (``smallest``: the least it shows); with
+    ``interval``, the share of futures paid back has its 95% interval."""
+    k, n = int(option["paid_back_futures"]), int(option["replications"])
+    futures = f"in {k} of {n} future{'s' if n != 1 else ''}"
+    share = ""
+    if interval and np.isfinite(option["paid_back_share_ci95_low"]):
+        share = (f"; 95% interval {option['paid_back_share_ci95_low']:.0%} to "
+                 f"{option['paid_back_share_ci95_high']:.0%} of futures")
+    if option["payback_year"] == NOT_WITHIN_RUN:
+        so_far = money_difference(float(option["cumulative_cash_end"]), fmt, smallest)
+        part = " (part year)" if option["last_year_part"] else ""
+        return (f"Does not pay back within the run: {so_far} than {against} in all by the end of "
+                f"{option['last_year']}{part}; paid back {futures} by then{share}.")
+    when_ = str(option["payback_year"])
+    if option["payback_in_part_year"]:
+        when_ += f" (part year: {int(option['payback_days'])} days)"
+    if option["payback_year"] == option["first_year"]:
+        when_ += ", the run's first year"
+    return f"Pays back in {when_} ({futures} by the end of the run{share})."

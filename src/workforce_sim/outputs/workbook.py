@@ -8,8 +8,10 @@ The sheets, in order:
 2. **Budget**: cost by financial year and item, in cash and then in real terms, with a
    total per scenario.
 3. **Options compared** (only when several scenarios were compared): compare.csv for a reader.
-4. **Assumptions**: every setting of every scenario, one row per setting, one column per scenario.
-5. **Summary**: summary.csv as it is, with a filter.
+4. **Payback** (only with payback.csv, from ``compare``): each option's cost against the first by financial
+   year, in the year and added up, and when it pays back.
+5. **Assumptions**: every setting of every scenario, one row per setting, one column per scenario.
+6. **Summary**: summary.csv as it is, with a filter.
 
 Everything is written as values (no formulas), numbers as numbers and dates as dates,
 so the workbook can be used for further sums. Text that begins like a formula (a
@@ -31,9 +33,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from ..analysis.breaches import team_words
-from ..analysis.formats import standard_text
+from ..analysis.formats import money, standard_text
 from ..analysis.money import financial_year_days
+from ..analysis.payback import payback_by_option
 from ..runs.files import atomic_write
+from .words import payback_sentence
 
 # Number formats.
 MONEY = "£#,##0"
@@ -68,12 +72,14 @@ ILLUSTRATIVE = ("The scenarios that come with workforce_sim are illustrative: th
 
 
 def write_workbook(path: Path, summary: pd.DataFrame, budget: pd.DataFrame, manifest: dict,
-                   compare: pd.DataFrame | None = None, labels: dict[str, str] | None = None) -> None:
+                   compare: pd.DataFrame | None = None, labels: dict[str, str] | None = None,
+                   payback: pd.DataFrame | None = None) -> None:
     """Write a run's results to ``path`` as an Excel workbook, atomically.
 
-    ``summary``, ``budget`` and ``compare`` are the tables of summary.csv, budget.csv and
-    compare.csv (``compare`` only when several scenarios were compared: the Options
-    compared sheet is written when it has two rows or more); ``manifest`` is the run's
+    ``summary``, ``budget``, ``compare`` and ``payback`` are the tables of summary.csv, budget.csv,
+    compare.csv and payback.csv (``compare`` only when several scenarios were compared: the Options
+    compared sheet is written when it has two rows or more; the Payback sheet when ``payback`` has
+    a row); ``manifest`` is the run's
     manifest (manifest.json). ``labels`` maps scenario names to the labels shown; by
     default the manifest's labels, else the names.
 
@@ -92,6 +98,8 @@ def write_workbook(path: Path, summary: pd.DataFrame, budget: pd.DataFrame, mani
     _budget_sheet(wb.create_sheet(), budget, manifest, labels)
     if compare is not None and len(compare) >= 2:
         _compare_sheet(wb.create_sheet(), compare, manifest, labels)
+    if payback is not None and len(payback):
+        _payback_sheet(wb.create_sheet(), payback, manifest, labels)
     _assumptions_sheet(wb.create_sheet(), manifest, labels)
     _summary_sheet(wb.create_sheet(), summary)
     atomic_write(Path(path), wb.save, binary=True)
@@ -486,6 +494,66 @@ def _compare_sheet(ws, compare: pd.DataFrame, manifest: dict, labels: dict[str, 
             elif is_difference and i == 0:
                 value = "reference"
             _put(ws, row, col, value, fmt)
+    _fit_columns(ws, header_row, header_row)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
+
+
+# the Payback sheet's columns after the option, its financial year and what of it the run covers: (heading,
+# payback.csv column, number format)
+PAYBACK_HEADER = ["Option", "Financial year", "Covers"]
+PAYBACK_COLUMNS = [
+    ("Extra cost in the year (cash)", "difference_cash", MONEY_CHANGE),
+    ("In the year: 95% low", "difference_cash_ci95_low", MONEY_CHANGE),
+    ("In the year: 95% high", "difference_cash_ci95_high", MONEY_CHANGE),
+    ("Extra cost added up to the year's end (cash)", "cumulative_cash", MONEY_CHANGE),
+    ("Added up: 95% low", "cumulative_cash_ci95_low", MONEY_CHANGE),
+    ("Added up: 95% high", "cumulative_cash_ci95_high", MONEY_CHANGE),
+    ("Extra cost in the year (real terms)", "difference_real_terms", MONEY_CHANGE),
+    ("In the year, real terms: 95% low", "difference_real_terms_ci95_low", MONEY_CHANGE),
+    ("In the year, real terms: 95% high", "difference_real_terms_ci95_high", MONEY_CHANGE),
+    ("Extra cost added up to the year's end (real terms)", "cumulative_real_terms", MONEY_CHANGE),
+    ("Added up, real terms: 95% low", "cumulative_real_terms_ci95_low", MONEY_CHANGE),
+    ("Added up, real terms: 95% high", "cumulative_real_terms_ci95_high", MONEY_CHANGE),
+    ("Futures paid back by the year's end", "paid_back_futures", WHOLE),
+    ("Share of futures paid back", "paid_back_share", SHARE),
+    ("Share paid back: 95% low", "paid_back_share_ci95_low", SHARE),
+    ("Share paid back: 95% high", "paid_back_share_ci95_high", SHARE),
+]
+
+
+def _payback_sheet(ws, payback: pd.DataFrame, manifest: dict, labels: dict[str, str]) -> None:
+    """Payback: each option's cost against the first by financial year, in the year and added up to the year's
+    end, with 95% intervals, and after each option the year it pays back in words."""
+    ws.title = "Payback"
+    first = str(payback["against"].iloc[0])
+    first_label = labels.get(first, first)
+    prices = ", ".join(str(p) for p in dict.fromkeys(payback["prices"]))
+    header_row = _title(ws, f"Cost against {first_label} by financial year (1 April to 31 March), £", [
+        f"Each option's cost less {first_label}'s, future by future on the same {manifest.get('replications', '')} "
+        f"simulated futures: the mean and its 95% interval. Cash is in each year's own prices; real terms are in "
+        f"{prices}. A negative extra cost is shown as a saving.",
+        f"An option pays back in the first financial year at whose end it has cost no more than {first_label} so "
+        "far, on average, and does not cost more again before the run ends. A future has paid back by a year's end "
+        "when in it the option has cost no more so far.",
+        "A part year is a financial year the run covers only some days of; its costs are for those days only.",
+    ])
+    _header(ws, header_row, PAYBACK_HEADER + [c[0] for c in PAYBACK_COLUMNS])
+    row = header_row
+    for _, option in payback_by_option(payback).iterrows():
+        label = labels.get(option["scenario"], option["scenario"])
+        for _, rec in payback[payback["scenario"] == option["scenario"]].iterrows():
+            row += 1
+            _put(ws, row, 1, label)
+            _put(ws, row, 2, str(rec["financial_year"]))
+            _put(ws, row, 3, _covers(str(rec["financial_year"]), rec["days"]))
+            for col, (_, key, fmt) in enumerate(PAYBACK_COLUMNS, start=len(PAYBACK_HEADER) + 1):
+                _put(ws, row, col, rec[key], fmt)
+        row += 1
+        _put(ws, row, 1, label, font=BOLD)
+        _put(ws, row, 2, "Pays back", font=BOLD)
+        _put(ws, row, 3, payback_sentence(option, first_label, money, 1), font=BOLD)
+        for col in range(1, len(PAYBACK_HEADER) + len(PAYBACK_COLUMNS) + 1):
+            ws.cell(row=row, column=col).border = RULE_ABOVE
     _fit_columns(ws, header_row, header_row)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
 

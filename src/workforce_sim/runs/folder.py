@@ -117,7 +117,7 @@ def write_json(obj: dict, path: Path) -> None:
 
 WORKBOOK = "results.xlsx"
 RUN_FILES = ("weekly.csv", "summary.csv", "budget.csv", WORKBOOK, "manifest.json")
-DERIVED = ("compare.csv", "draws.csv", "report.html", "plots")  # made with or from a run's files
+DERIVED = ("compare.csv", "payback.csv", "draws.csv", "report.html", "plots")  # made with or from a run's files
 SENSITIVITY_FILES = ("sensitivity.csv", "points.csv")  # a sensitivity analysis's (with its manifest.json and plots/)
 OUTPUTS = RUN_FILES + DERIVED + SENSITIVITY_FILES  # a new commit clears those of the old it does not write
 JOURNAL = ".commit.json"

@@ -11,6 +11,7 @@ import pandas as pd
 from ..analysis.breaches import BreachRule, breach_rules
 from ..analysis.compare import compare_table
 from ..analysis.money import money_settings
+from ..analysis.payback import PAYBACK_COLUMNS, payback_table
 from ..scenario.schema import Scenario
 from .folder import read_run
 
@@ -27,8 +28,9 @@ class RunTables:
     ``compare`` is compare.csv (a ``compare`` run), or worked out from weekly.csv for a run of several
     scenarios without one (or with one from an older workforce_sim); None for one scenario. ``budget``
     is budget.csv, never worked out again from weekly.csv's rounded pounds (None if the run has none).
-    Scenario names and labels in these tables are the manifest's (a CSV file may hold a name with a
-    quote in front, written so that a spreadsheet does not run it as a formula).
+    ``payback`` is payback.csv (a ``compare`` run), or worked out from weekly.csv like ``compare``; None for
+    one scenario. Scenario names and labels in these tables are the manifest's (a CSV file may hold a name
+    with a quote in front, written so that a spreadsheet does not run it as a formula).
     """
 
     folder: Path
@@ -40,6 +42,7 @@ class RunTables:
     labels: dict[str, str]
     budget: pd.DataFrame | None
     compare: pd.DataFrame | None
+    payback: pd.DataFrame | None = None
 
 
 BUDGET_NEEDS = {"scenario", "financial_year", "days", "item", "cash", "cash_ci95_low", "cash_ci95_high", "real_terms",
@@ -63,8 +66,24 @@ def _named_as_manifest(table: pd.DataFrame, names: list[str], needs: set[str]) -
     return table.assign(scenario=table["scenario"].map(dict(zip(found, names))))
 
 
+def _payback(run_dir: Path, weekly: pd.DataFrame, scns: list[Scenario]) -> pd.DataFrame | None:
+    """payback.csv with the manifest's names (its options matched by order, and the first), or worked out from
+    weekly.csv when the run has none or one from an older workforce_sim; None for one scenario."""
+    names = [s.name for s in scns]
+    if len(names) < 2:
+        return None
+    if (run_dir / "payback.csv").is_file():
+        table = pd.read_csv(run_dir / "payback.csv", dtype={"financial_year": str, "payback_year": str,
+                                                            "payback_year_real_terms": str})
+        if set(PAYBACK_COLUMNS) <= set(table.columns) and len(scenario_names(table)) == len(names) - 1:
+            return table.assign(scenario=table["scenario"].map(dict(zip(scenario_names(table), names[1:]))),
+                                against=names[0])
+    return payback_table(weekly, money_settings(scns))
+
+
 def run_tables(run_dir: Path) -> RunTables:
-    """Read the finished run in ``run_dir`` (weekly.csv, summary.csv, budget.csv, compare.csv, manifest.json)."""
+    """Read the finished run in ``run_dir`` (weekly.csv, summary.csv, budget.csv, compare.csv, payback.csv,
+    manifest.json)."""
 
     run_dir = Path(run_dir)
     weekly, summary, manifest = read_run(run_dir)
@@ -83,4 +102,5 @@ def run_tables(run_dir: Path) -> RunTables:
         if compare is None:
             compare = compare_table(weekly, rules, money_settings(scns), labels)
         compare = compare.assign(label=compare["scenario"].map(labels))
-    return RunTables(run_dir, weekly, summary, manifest, scns, rules, labels, budget, compare)
+    return RunTables(run_dir, weekly, summary, manifest, scns, rules, labels, budget, compare,
+                     _payback(run_dir, weekly, scns))

@@ -115,9 +115,16 @@ class ChildrenInCare:
         self.age_u, self.route_u = u["age"], u["route"]
         self.order = _Mix(care.proceedings.orders, u["order"])
         self.needs: dict[str, _Mix] = {b: _Mix(care.needs[b], UniformBuffer(s(f"care.needs.{b}"))) for b in AGE_BANDS}
+        self.not_adopted: dict[str, _Mix] = {b: _Mix({k: v for k, v in care.exits[b].items() if k != "adoption"}
+                                                     or {"other": 1.0}, UniformBuffer(s(f"care.exits.{b}.not_adopted")))
+                                              for b in AGE_BANDS}
         self.exits: dict[str, _Mix] = {b: _Mix(care.exits[b], UniformBuffer(s(f"care.exits.{b}"))) for b in AGE_BANDS}
         self.proceedings_days = BufferedSampler(care.proceedings.duration_weeks, s("care.proceedings.duration"), WD)
         self.adoption_days = BufferedSampler(care.adoption_weeks, s("care.adoption"), WD)
+        self.adoption_share: dict[str, float] = {b: care.exits[b].get("adoption", 0.0) for b in AGE_BANDS}
+        self.adoption_sf = care.adoption_weeks.frozen().sf
+        self.stay_sf = scn.cases.plans.cla.duration_weeks.frozen().sf
+        self.start_u = UniformBuffer(s("care.start_state"))
         self.rng = s("care.week")  # in-house places recruited and lost, care leavers at the start
         self.uasc_rng = s("care.uasc")
         self.leaver_u = UniformBuffer(s("care.leavers"))
@@ -183,10 +190,11 @@ class ChildrenInCare:
 
     def _how_it_ends(self, ep: Episode, band: str, route: str, elapsed: float, days: float) -> float:
         """The reason care will end and the working days left until it does (before the 18th birthday)."""
-        reason = self.exits[band]()
+        reason = self.exits[band]() if elapsed <= 0 else self._reason_in_care_since(band, elapsed)
         adoption = self.adoption_days()
-        if elapsed > 0:  # in the start state, the rest of a child's care is the case flow's (drawn for the time spent)
-            adoption = days + elapsed
+        if elapsed > 0 and reason == "adoption":  # an adoption that takes longer than the time already in care
+            rest = self.care.adoption_weeks.sample_residual(self.rng, np.array([elapsed / WD]))
+            adoption = elapsed + float(rest[0]) * WD
         if route != "proceedings":
             ep.reason = reason
             return days if reason != "adoption" else adoption - elapsed
@@ -201,6 +209,18 @@ class ChildrenInCare:
             return max(length, adoption) - elapsed
         ep.reason = reason
         return max(days, length - elapsed)
+
+    def _reason_in_care_since(self, band: str, elapsed: float) -> str:
+        """(start state) How a child in care for ``elapsed`` working days will leave: to be adopted as often as such
+        children are among those still in care after that long (adoptions take ``care.adoption_weeks``, other
+        stays ``cases.plans.cla.duration_weeks``), otherwise as other children of their age leave."""
+        p = self.adoption_share[band]
+        weeks = elapsed / WD
+        adopted = p * float(self.adoption_sf(weeks))
+        other = (1.0 - p) * float(self.stay_sf(weeks))
+        if adopted > 0 and self.start_u() * (adopted + other) < adopted:
+            return "adoption"
+        return self.not_adopted[band]()
 
     def _place(self, ep: Episode, need: str, t: float) -> None:
         if need == "foster":

@@ -35,7 +35,7 @@ class Measure:
     meaning: str
     published: bool = True  # a column of weekly.csv
     lever_type: str | None = None  # for a {lever} family: the lever type that has it
-    item: str = ""  # for a cost: the line of the budget it is, as a finance officer reads it
+    item: str = ""  # for a cost: its line of the budget as a finance officer reads it (section 251's headings)
     per_10k_of: str | None = None  # a rate: this measure per 10,000 children (population.children), week by week
     ratio_of: tuple[str, str] | None = None  # a ratio of two flows: summaries also give the ratio of their totals
 
@@ -204,10 +204,13 @@ _PUBLISHED = [
     _m("starters", "flow", "workers", "workers starting (permanent, newly qualified and agency)"),
     _m("social_worker_changes", "flow", "changes", "changes of social worker for a child"),
     # the cost items, each declared once with its line of the budget; the total last
-    _m("cost_permanent", "cost", "£", "cost of permanent staff in the week", item="Permanent staff"),
-    _m("cost_agency", "cost", "£", "cost of agency staff in the week", item="Agency staff"),
-    _m("cost_recruitment", "cost", "£", "cost of recruitment in the week", item="Recruitment"),
-    _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week", item="Interventions (levers)"),
+    _m("cost_permanent", "cost", "£", "cost of permanent staff in the week",
+       item="Social work (safeguarding): permanent staff"),
+    _m("cost_agency", "cost", "£", "cost of agency staff in the week",
+       item="Social work (safeguarding): agency staff"),
+    _m("cost_recruitment", "cost", "£", "cost of recruitment in the week",
+       item="Social work (safeguarding): recruitment"),
+    _m("cost_interventions", "cost", "£", "cost of interventions (levers) in the week", item="Investments (levers)"),
     _m("cost_placements", "cost", "£", "cost of children in care's placements in the week",
        item="Children looked after: placements"),
     _m("cost_legal", "cost", "£", "legal cost of care proceedings issued in the week",

@@ -219,7 +219,7 @@ WIDTH = 110  # the widest line printed
 
 def _year_label(fy: str, days: int, part: bool) -> str:
     """A financial year as a row of the printed payback table: "2027-28", or "2027-28 (part: 55 days)"."""
-    return f"{fy} (part: {days} days)" if part else fy
+    return f"{fy} (part: {days} day{'s' if days != 1 else ''})" if part else fy
 
 
 def _so_far_cells(rec, kind: str) -> tuple[str, str]:

@@ -52,12 +52,16 @@ def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, 
     out = simulate(drawn(scn, seed, replication) if uncertainty else scn, seed, replication, n_weeks)
     extra = sorted(k for k in out if k.startswith("_")) if accounting else []
     cols = weekly_columns(scn.case_holding_teams()) + extra
-    df = pd.DataFrame({k: out[k] for k in cols})
-    df.insert(0, "date", pd.to_datetime(week_dates(scn, n_weeks)).date)
-    df.insert(0, "week", np.arange(n_weeks))
-    df.insert(0, "replication", replication)
-    df.insert(0, "scenario", scn.name)
-    return df
+    head = {"scenario": np.full(n_weeks, scn.name, dtype=object), "replication": np.full(n_weeks, replication),
+            "week": np.arange(n_weeks), "date": pd.to_datetime(week_dates(scn, n_weeks)).date}
+    return _frame(head, {k: out[k] for k in cols})
+
+
+def _frame(head: dict, measures: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The identifying columns, then the measures as one block of numbers (a frame of over a hundred separate
+    columns is slow to work with, and pandas warns)."""
+    values = pd.DataFrame(np.column_stack(list(measures.values())) if measures else None, columns=list(measures))
+    return pd.concat([pd.DataFrame(head), values], axis=1)
 
 
 def simulate_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int,
@@ -114,7 +118,7 @@ def weekly_frame(scn: Scenario, reps: list[int], arrays: dict[str, np.ndarray], 
     head = {"scenario": np.full(len(reps) * n_weeks, scn.name, dtype=object),
             "replication": np.repeat(reps, n_weeks), "week": np.tile(np.arange(n_weeks), len(reps)),
             "date": np.tile(dates, len(reps))}
-    return pd.DataFrame(head | cols)
+    return _frame(head, cols)
 
 
 def _assemble(scns: list[Scenario], done: dict, n_reps: dict[int, int], n_weeks: int) -> pd.DataFrame:

@@ -250,7 +250,7 @@ def read_run(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read back what :func:`write_run` wrote (finishing first a write that was interrupted)."""
     out_dir = Path(out_dir)
     recover_run_folder(out_dir)
-    weekly = pd.read_csv(out_dir / "weekly.csv", parse_dates=["date"])
+    weekly = pd.read_csv(out_dir / "weekly.csv", parse_dates=["date"]).copy()  # one block per type: quick to use
     summary = pd.read_csv(out_dir / "summary.csv")
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     return weekly, summary, manifest

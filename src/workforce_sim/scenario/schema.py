@@ -488,7 +488,8 @@ class Proceedings(Strict):
     extra_points: NonNegative = Field(
         0.5, description="workload points a child in proceedings weighs on top of a child in care's")
     legal_cost: NonNegative = Field(
-        description="legal cost of one set of proceedings (counsel, court fees, experts), counted when issued")
+        description="legal cost of one child's proceedings (solicitors, counsel, court fees, experts), counted "
+                    "when issued")
 
 
 class InHousePool(Strict):

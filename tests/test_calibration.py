@@ -138,6 +138,15 @@ def care_shares(d: pd.DataFrame, year: int) -> dict:
     return out
 
 
+def assert_within(table: dict, measures: pd.DataFrame, measure: str, year: int) -> None:
+    """The model's ``measure`` in ``year`` is within the accepted range its ``table`` gives, with the figure and its
+    source in the message."""
+    published, low, high, source = table[measure]
+    got = measures.loc[year, measure]
+    assert low <= got <= high, (f"year {year}, {measure}: model {got:.2f}, published {published} ({source}), "
+                                f"accepted {low}-{high}")
+
+
 @pytest.fixture(scope="module")
 def weekly():
     return run("england-2019", years=YEARS, reps=REPS, seed=2019, jobs=2).weekly
@@ -151,28 +160,19 @@ def measures(weekly):
 @pytest.mark.parametrize("year", range(1, YEARS + 1))
 @pytest.mark.parametrize("measure", list(PUBLISHED))
 def test_england_2019_holds_the_published_figure_every_year(measures, measure, year):
-    published, low, high, source = PUBLISHED[measure]
-    got = measures.loc[year, measure]
-    assert low <= got <= high, (f"year {year}, {measure}: model {got:.1f}, published {published} ({source}), "
-                                f"accepted {low}-{high}")
+    assert_within(PUBLISHED, measures, measure, year)
 
 
 @pytest.mark.parametrize("year", range(1, YEARS + 1))
 @pytest.mark.parametrize("measure", list(RATES))
 def test_england_2019_sits_on_englands_case_mix_every_year(measures, measure, year):
-    published, low, high, source = RATES[measure]
-    got = measures.loc[year, measure]
-    assert low <= got <= high, (f"year {year}, {measure}: model {got:.2f}, published {published} ({source}), "
-                                f"accepted {low}-{high}")
+    assert_within(RATES, measures, measure, year)
 
 
 @pytest.mark.parametrize("year", range(1, YEARS + 1))
 @pytest.mark.parametrize("measure", list(CARE))
 def test_england_2019_children_in_care_live_and_leave_as_englands_do(measures, measure, year):
-    published, low, high, source = CARE[measure]
-    got = measures.loc[year, measure]
-    assert low <= got <= high, (f"year {year}, {measure}: model {got:.1f}, published {published} ({source}), "
-                                f"accepted {low}-{high}")
+    assert_within(CARE, measures, measure, year)
 
 
 @pytest.mark.parametrize("year", range(1, YEARS + 1))

@@ -33,6 +33,7 @@ from workforce_sim.outputs.plots import (  # noqa: E402
     COST_BY_YEAR,
     COST_VS_OUTCOME,
     DEFAULT_METRICS,
+    PLACEMENTS_CHART,
     SUSTAINED,
     budget_chart,
     charts_of_run,
@@ -107,7 +108,8 @@ def chart_problems(fig, labels, fan: bool) -> list[str]:
     for ax in fig.axes:
         lines = [ln for ln in ax.get_lines() if ln.get_label() and not ln.get_label().startswith("_")]
         data = [ln for ln in lines if len(ln.get_xdata()) >= 2 and np.isfinite(np.asarray(ln.get_ydata(), float)).any()]
-        points = [c for c in ax.collections if len(getattr(c, "get_offsets", lambda: [])()) > 0]
+        points = [c for c in ax.collections if len(getattr(c, "get_offsets", lambda: [])()) > 0
+                  or isinstance(c, PolyCollection) and any(len(path.vertices) > 2 for path in c.get_paths())]
         bars = [p for c in ax.containers if isinstance(c, BarContainer) for p in c.patches if p.get_height() > 0]
         if not data and not points and not bars:
             problems.append("empty: nothing is drawn")
@@ -148,11 +150,11 @@ def _threshold_lines(ax) -> list[float]:
 
 # -- the charts -------------------------------------------------------------------------------
 def test_every_chart_passes_the_checks(charts, single_charts):
-    assert set(DEFAULT_METRICS) | {SUSTAINED, BY_TEAM, COST_BY_YEAR, COST_VS_OUTCOME} == set(charts)
+    assert set(DEFAULT_METRICS) | {SUSTAINED, BY_TEAM, COST_BY_YEAR, COST_VS_OUTCOME, PLACEMENTS_CHART} == set(charts)
     assert "cost_total" not in charts  # the annualised weekly cost is gone: cost is by financial year
     for name, chart in charts.items():
         assert chart_problems(chart.figure, LABELS.values(), fan=name in DEFAULT_METRICS) == [], name
-    assert set(single_charts) == set(DEFAULT_METRICS) | {SUSTAINED, BY_TEAM, COST_BY_YEAR}  # no comparison of one
+    assert set(single_charts) == set(DEFAULT_METRICS) | {SUSTAINED, BY_TEAM, COST_BY_YEAR, PLACEMENTS_CHART}  # one
     for name, chart in single_charts.items():
         assert chart_problems(chart.figure, ["baseline"], fan=name in DEFAULT_METRICS) == [], name
 
@@ -241,6 +243,8 @@ def test_alt_texts_are_sentences_that_say_what_the_chart_shows(charts):
     assert "stayed manageable" in charts[SUSTAINED].alt and "financial year" in charts[COST_BY_YEAR].alt
     assert "in cash" in charts[COST_BY_YEAR].alt and "part year" in charts[COST_BY_YEAR].alt
     assert "chance" in charts[COST_VS_OUTCOME].title.lower() and "£" in charts[COST_VS_OUTCOME].alt
+    alt = charts[PLACEMENTS_CHART].alt  # where children in care live, in the last week, adding up to them all
+    assert alt.startswith("Stacked areas") and "agency foster carers" in alt and "the council's own foster" in alt
 
 
 def test_the_checks_catch_a_broken_chart(run_dir):

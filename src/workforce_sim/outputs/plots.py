@@ -409,6 +409,62 @@ def _team_alt(weekly: pd.DataFrame, rules: Mapping[str, BreachRule], labels: Map
             f"last week the middle future is: " + "; ".join(bits) + ".")
 
 
+# -- children in care ---------------------------------------------------------------------------
+PLACEMENTS_CHART = "children_in_care_by_placement"
+PLACEMENT_GROUPS = {  # the chart's bands, cheapest first, and the weekly.csv placement columns in each
+    "With family or friends (kinship foster care)": ["kinship_foster"],
+    "The council's own foster carers": ["in_house_foster"],
+    "Agency foster carers": ["agency_foster"],
+    "Children's homes (the council's own and private)": ["in_house_home", "external_home"],
+    "Supported accommodation (16 and 17)": ["supported"],
+    "With parents, placed for adoption, other": ["with_parents", "placed_for_adoption", "other"],
+}
+
+
+def has_placements(weekly: pd.DataFrame) -> bool:
+    """Whether a run's weekly.csv follows children in care by placement (a scenario with a [care] section)."""
+    cols = [f"cla_{p}" for ps in PLACEMENT_GROUPS.values() for p in ps]
+    return all(c in weekly.columns for c in cols) and bool(weekly[cols].to_numpy().any())
+
+
+def _placement_means(weekly: pd.DataFrame) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Per scenario: the weeks' dates and, per band of :data:`PLACEMENT_GROUPS`, its children in care averaged over
+    the simulated futures."""
+    out = {}
+    for scen, part in weekly.groupby("scenario", sort=False):
+        by_week = part.assign(_d=pd.to_datetime(part["date"])).groupby("_d")
+        bands = {g: by_week[[f"cla_{p}" for p in ps]].mean().sum(axis=1).to_numpy()
+                 for g, ps in PLACEMENT_GROUPS.items()}
+        out[scen] = (np.array(sorted(by_week.groups)), bands)
+    return out
+
+
+def placements_chart(weekly: pd.DataFrame, labels: Mapping[str, str] | None = None):
+    """Children in care by where they live, one panel per scenario (small multiples): stacked bands of the average
+    future, cheapest placements at the bottom."""
+    data = _placement_means(weekly)
+    colours = dict(zip(PLACEMENT_GROUPS, [PALETTE[2], PALETTE[5], PALETTE[0], PALETTE[3], PALETTE[4], PALETTE[6]]))
+    key: list[Artist] = [Patch(color=c, label=g) for g, c in colours.items()]
+    fig, axes = _panels(len(data), "Children in care by where they live (the average future)", "children", key, 2)
+    for ax, (scen, (x, bands)) in zip(axes, data.items()):
+        ax.stackplot(x, *bands.values(), colors=list(colours.values()), linewidth=0)
+        _panel_title(ax, _label_of(labels, scen), len(axes) > 4)
+    _date_axis(axes[0])
+    return fig
+
+
+def _placements_alt(weekly: pd.DataFrame, labels: Mapping[str, str] | None) -> str:
+    data = _placement_means(weekly)
+    bits = []
+    for scen, (_, bands) in data.items():
+        last = {g: v[-1] for g, v in bands.items()}
+        bits.append(f"{_label_of(labels, scen)}: {_number(sum(last.values()))} children, of whom "
+                    + ", ".join(f"{_number(v)} {g[0].lower() + g[1:]}" for g, v in last.items()))
+    return (f"Stacked areas, one panel for each of {_who(list(data), labels, False)}: children in care by where "
+            f"they live, the average over the simulated futures, week by week {_month_span(weekly)}. In the last "
+            f"week: " + "; ".join(bits) + ".")
+
+
 # -- money -----------------------------------------------------------------------------------
 def _budget_totals(budget: pd.DataFrame, real_terms: bool) -> pd.DataFrame:
     """budget.csv's total rows with the columns a chart of them needs (value, low, high in £)."""
@@ -449,7 +505,7 @@ def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mappi
     fig, ax = plt.subplots(figsize=(10, 5.0), layout="constrained")
     width = min(0.8 / max(1, len(names)), 0.3)
     x = np.arange(len(shown))
-    numbered = len(names) <= 3  # few bars: each shows its value, to read without the table
+    numbered = len(names) * len(shown) <= 12  # few bars: each shows its value, to read without the table
     for i, scen in enumerate(names):
         part = totals[totals["scenario"] == scen].set_index("financial_year").reindex(shown)
         v = part["value"].to_numpy() / 1e6
@@ -557,6 +613,8 @@ def alt_text(name: str, weekly: pd.DataFrame | None = None, rules: Mapping[str, 
         return _sustained_alt(weekly, rules or {}, labels)
     if name == BY_TEAM:
         return _team_alt(weekly, rules or {}, labels)
+    if name == PLACEMENTS_CHART:
+        return _placements_alt(weekly, labels)
     return _fan_alt(name, weekly, rules, labels)
 
 
@@ -675,7 +733,7 @@ def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list
 
     def add(key, fig, **alt_args):
         alt = alt_text(key, labels=labels, **alt_args)
-        if spread and key not in (COST_BY_YEAR, COST_VS_OUTCOME):
+        if spread and key not in (COST_BY_YEAR, COST_VS_OUTCOME, PLACEMENTS_CHART):  # money and averages
             _note_spread(fig, SPREAD_NOTES[spread])
             alt += f" {SPREAD_NOTES[spread]}."
         out[key] = Chart(fig, _title_of(fig), alt)
@@ -685,6 +743,8 @@ def all_charts(weekly: pd.DataFrame, rules: dict[str, BreachRule], metrics: list
     add(SUSTAINED, sustained_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
     if any(TEAM_MEASURE.format(team=t) in weekly.columns for r in rules.values() for t, _ in r.teams):
         add(BY_TEAM, team_chart(weekly, rules, colors, labels), weekly=weekly, rules=rules)
+    if has_placements(weekly):
+        add(PLACEMENTS_CHART, placements_chart(weekly, labels), weekly=weekly)
     if budget is not None and len(budget):
         add(COST_BY_YEAR, budget_chart(budget, colors, labels, real_terms), budget=budget, real_terms=real_terms)
     if compare is not None and len(compare) > 1:

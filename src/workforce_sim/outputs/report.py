@@ -32,7 +32,17 @@ from ..runs.reading import RunTables, run_tables
 from ..scenario.schema import Scenario
 from ..scenario.uncertainty import in_percent, setting_value
 from ..studies.sensitivity import is_sensitivity_folder, read_sensitivity
-from .plots import BY_TEAM, COST_BY_YEAR, COST_VS_OUTCOME, SUSTAINED, Chart, charts_of_run, spread_kind, tornado_chart
+from .plots import (
+    BY_TEAM,
+    COST_BY_YEAR,
+    COST_VS_OUTCOME,
+    PLACEMENTS_CHART,
+    SUSTAINED,
+    Chart,
+    charts_of_run,
+    spread_kind,
+    tornado_chart,
+)
 from .words import (
     METHOD_WORDS,
     beats_first,
@@ -539,7 +549,7 @@ def build_report(run_dir: Path) -> str:
     scns, summary, manifest, compare = t.scenarios, t.summary, t.manifest, t.compare
     spread = spread_kind(manifest, scns)
     charts = charts_of_run(t)
-    cost_chart = charts.pop(COST_BY_YEAR, None)
+    cost_chart, care_chart = charts.pop(COST_BY_YEAR, None), charts.pop(PLACEMENTS_CHART, None)
     n = t.weekly["replication"].nunique()
     years = manifest.get("years")
     who = (f"Scenario: {_e(scns[0].label)}." if len(scns) == 1 else
@@ -563,6 +573,9 @@ def build_report(run_dir: Path) -> str:
     parts.append(money_section(t, cost_chart))
     if t.payback is not None and len(t.payback):
         parts.append(payback_section(t.payback, t.labels, n))
+    if care_chart is not None:
+        parts.append("<h3>Children in care: where they live</h3><p>Placements are the largest line of the budget: "
+                     "each child costs the weekly price of where they live. " + _img(care_chart) + "</p>")
     parts.append(f"<h2>Charts</h2><p>{UNCERTAINTY[spread]} Each scenario keeps its colour on every chart.</p>")
     for key in [k for k in CHART_ORDER if k in charts] + [k for k in charts if k not in CHART_ORDER]:
         parts.append(_img(charts[key]))

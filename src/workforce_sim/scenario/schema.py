@@ -64,11 +64,17 @@ def _start_date(v: dt.date) -> dt.date:
     return v
 
 
-def _every_grade(v: dict) -> dict:
-    missing = [g for g in GRADES if g not in v]
-    if missing:
-        raise ValueError(f"needs a value for every grade; missing: {', '.join(missing)}")
-    return v
+def _needs_every(keys: tuple[str, ...], what: str):
+    """A check that a table has a value for every one of ``keys`` (every grade, every age band, ...)."""
+    def check(v: dict) -> dict:
+        missing = [k for k in keys if k not in v]
+        if missing:
+            raise ValueError(f"needs a value for every {what}; missing: {', '.join(missing)}")
+        return v
+    return check
+
+
+_every_grade = _needs_every(GRADES, "grade")
 
 
 class _ShownAsPercent:
@@ -459,11 +465,7 @@ def _shares(v: dict) -> dict:
     return v
 
 
-def _every_band(v: dict) -> dict:
-    missing = [b for b in AGE_BANDS if b not in v]
-    if missing:
-        raise ValueError(f"needs a value for every age band ({', '.join(AGE_BANDS)}); missing: {', '.join(missing)}")
-    return v
+_every_band = _needs_every(AGE_BANDS, f"age band ({', '.join(AGE_BANDS)})")
 
 
 AgeMix = Annotated[dict[AgeBand, Probability], AfterValidator(_every_band), AfterValidator(_shares)]

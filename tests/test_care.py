@@ -93,6 +93,35 @@ def test_edge_of_care_support_means_fewer_children_start_care_and_placements_cos
         assert b["cost_placements"].sum() < a["cost_placements"].sum()
 
 
+def _with_lever(base: dict, lever: dict):
+    base["levers"] = [{"start": "2026-04-01", **lever}]
+    return load_scenario(base)
+
+
+def test_stepping_children_down_from_residential_care_moves_them_and_costs_less(base):
+    ref = load_scenario(base)
+    opt = _with_lever(base, {"type": "residential_step_down", "children_per_year": 6, "cost_per_child": 8000})
+    a, b = _run(ref), _run(opt)
+    assert np.array_equal(a["cla_open"], b["cla_open"])  # the same children in care, living elsewhere
+    homes = ["cla_external_home", "cla_in_house_home"]
+    assert sum(b[h][-1] for h in homes) < sum(a[h][-1] for h in homes)
+    assert b["placement_moves"].sum() - a["placement_moves"].sum() == pytest.approx(18, abs=1)  # 6 a year, 3 years
+    assert b["cost_placements"].sum() < a["cost_placements"].sum() - 1e6
+    assert b["cost_interventions"].sum() == pytest.approx(8000 * (b["placement_moves"].sum()
+                                                                   - a["placement_moves"].sum()))
+
+
+def test_reunification_support_brings_children_home_sooner(base):
+    ref = load_scenario(base)
+    opt = _with_lever(base, {"type": "reunification", "length_reduction": 0.3})
+    a, b = _run(ref), _run(opt)
+    # the same children start care (until children home sooner come back through the front door at other times)
+    assert np.array_equal(a["cla_started"][:52], b["cla_started"][:52])
+    assert b["cla_ceased_home"][:52].sum() > a["cla_ceased_home"][:52].sum()
+    assert b["cla_open"][-52:].mean() < a["cla_open"][-52:].mean() - 5
+    assert b["cost_placements"].sum() < a["cost_placements"].sum()
+
+
 def _ran(scn, weeks=WEEKS, seed=9):
     rep = Replication(scn, seed, 0, weeks)
     rep.start()

@@ -13,7 +13,8 @@ from workforce_sim.studies.goalseek import LEVELS
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "levers.md"
 EXAMPLE = {"extra_posts": {"team": "long_term", "posts": 2}, "team_managers": {"team": "long_term"},
            "retention": {}, "recruitment_campaign": {}, "nqsw_academy": {}, "agency_cap": {"max_share_of_posts": 0.1},
-           "early_help": {}, "threshold_training": {}, "foster_carers": {}, "edge_of_care": {}}
+           "early_help": {}, "threshold_training": {}, "foster_carers": {}, "edge_of_care": {},
+           "residential_step_down": {}, "reunification": {}}
 
 
 def test_every_schema_lever_type_is_in_the_registry_and_documented():

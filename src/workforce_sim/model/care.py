@@ -135,6 +135,7 @@ class ChildrenInCare:
         self.leavers: list[float] = []  # when each care leaver's support ends (a heap)
         self.lever_carry: dict[int, float] = {}  # in-house foster places a lever has part-recruited
         self._arriving = False
+        self._home_sooner = 1.0
 
     # -- the start -----------------------------------------------------------------------
     def start_state(self) -> None:
@@ -167,6 +168,7 @@ class ChildrenInCare:
             route = "proceedings" if self.route_u() < self.care.proceedings.share_of_entries else "section_20"
         band = _band(ep.age)
         need = self.needs["16_17" if route == "uasc" else band]()
+        self._home_sooner = self.levers.home_sooner_factor(t) if started is None else 1.0
         left = self._how_it_ends(ep, band, route, elapsed, days)
         to_18 = max(0.0, (18.0 - ep.age) * YEAR_DAYS - elapsed)
         if left >= to_18:  # the 18th birthday comes first
@@ -195,6 +197,8 @@ class ChildrenInCare:
         if elapsed > 0 and reason == "adoption":  # an adoption that takes longer than the time already in care
             rest = self.care.adoption_weeks.sample_residual(self.rng, np.array([elapsed / WD]))
             adoption = elapsed + float(rest[0]) * WD
+        if reason == "home":  # reunification support, for children starting care while it runs
+            days *= self._home_sooner
         if route != "proceedings":
             ep.reason = reason
             return days if reason != "adoption" else adoption - elapsed
@@ -304,9 +308,35 @@ class ChildrenInCare:
         m.set("care_leavers_per_adviser", week, len(self.leavers) / pa if pa > 0 else np.nan)
         m.set("proceedings_open", week, self.proceedings_open)
         m.set("foster_places_in_house", week, self.foster.places)
-        self._carers(t)
+        self._places(t)
+        for i, lv in self.levers.active_items("residential_step_down", t):
+            for _ in range(self._due(i, lv.children_per_year)):
+                self._step_down(i, t)
 
-    def _carers(self, t: float) -> None:
+    def _due(self, i: int, per_year: float) -> int:
+        """Lever ``i``'s whole units due this week, at ``per_year`` (a fraction is carried to the next week)."""
+        carry = self.lever_carry.get(i, 0.0) + per_year / WEEKS_PER_YEAR
+        whole = math.floor(carry + 1e-9)
+        self.lever_carry[i] = carry - whole
+        return whole
+
+    def _step_down(self, i: int, t: float) -> None:
+        """A residential step-down lever moves a child from a private children's home (else the council's own) to a
+        foster family, or at 16 or 17 to supported accommodation; the child who has been in care longest first."""
+        homes = [e for e in self.episodes.values() if e.placement == "external_home"] or [
+            e for e in self.episodes.values() if e.placement == "in_house_home"]
+        if not homes:
+            return
+        ep = homes[0]
+        if ep.age + (t - ep.start) / YEAR_DAYS >= 16.0:
+            self._move(ep, "supported", t)
+        else:
+            self._move(ep, "in_house_foster" if self.foster.places > len(self.foster.children) else "agency_foster", t)
+            if ep.placement == "in_house_foster":
+                self.foster.children.append(ep)
+        self.monitor.count(f"_stepped_down_{i}", t)
+
+    def _places(self, t: float) -> None:
         """A week of in-house places: recruited (and by levers), lost (children in a lost place move)."""
         week = 1.0 / WEEKS_PER_YEAR
         for pool, setting in ((self.foster, self.care.foster_places), (self.homes, self.care.home_places)):
@@ -318,9 +348,7 @@ class ChildrenInCare:
                 self.count[ep.placement] += 1
                 self.monitor.count("placement_moves", t)
         for i, lv in self.levers.active_items("foster_carers", t):
-            carry = self.lever_carry.get(i, 0.0) + lv.places_per_year * week
-            whole = math.floor(carry + 1e-9)
-            self.lever_carry[i] = carry - whole
+            whole = self._due(i, lv.places_per_year)
             if whole:
                 self.foster.places += whole
                 self.monitor.count(f"_foster_places_recruited_{i}", t, whole)

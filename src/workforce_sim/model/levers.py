@@ -66,6 +66,9 @@ LEVERS: dict[str, LeverKind] = {k.type: k for k in [
               "places_per_year", False, 60, measure="_foster_places_recruited_{lever}", unit_cost="cost_per_place"),
     LeverKind("edge_of_care", "supports families on the edge of care (fewer children start care)",
               "entry_reduction", False, 0.9),
+    LeverKind("residential_step_down", "moves children from children's homes to foster families",
+              "children_per_year", False, 30, measure="_stepped_down_{lever}", unit_cost="cost_per_child"),
+    LeverKind("reunification", "supports children to return home sooner", "length_reduction", False, 0.9),
 ]}
 
 
@@ -120,6 +123,11 @@ class LeverSchedule:
     def care_entry_factor(self, t: float) -> float:
         """Edge-of-care support: the share of children who would start care at ``t`` who still do."""
         return float(np.prod([1.0 - lv.entry_reduction for lv in self.active("edge_of_care", t)]))
+
+    def home_sooner_factor(self, t: float) -> float:
+        """Reunification support: the share of their time in care that children who will return home, starting
+        care at ``t``, still spend."""
+        return float(np.prod([1.0 - lv.length_reduction for lv in self.active("reunification", t)]))
 
     def _mask(self, a: float, b: float, times: np.ndarray) -> np.ndarray:
         return (times >= a) & (times < b)

@@ -269,6 +269,8 @@ _INTERNAL = [
        "extra starters from a newly qualified academy", False, "nqsw_academy"),
     _m("_foster_places_recruited_{lever}", "flow", "places",
        "in-house foster places approved through a foster carers lever", False, "foster_carers"),
+    _m("_stepped_down_{lever}", "flow", "children",
+       "children moved from children's homes through a residential step-down lever", False, "residential_step_down"),
     *(_m(f"orders_{o}", "flow", "children", f"care proceedings ending in {w}", False) for o, w in (
         ("care_order", "a care order"), ("sgo", "a special guardianship order"),
         ("home", "a supervision order or no order"))),

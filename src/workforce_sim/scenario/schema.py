@@ -663,9 +663,29 @@ class EdgeOfCare(LeverBase):
                           "plan)")
 
 
+class ResidentialStepDown(LeverBase):
+    """Lever: planned moves of children from children's homes to foster families (or, at 16 and 17, supported
+    accommodation)."""
+
+    type: Literal["residential_step_down"]
+    children_per_year: NonNegative = Field(4.0, description="children moved from children's homes a year")
+    cost_per_child: NonNegative = Field(
+        8000.0, description="support for each move (matching, transition and support for the new carers)")
+
+
+class Reunification(LeverBase):
+    """Lever: support for children to return home safely and sooner."""
+
+    type: Literal["reunification"]
+    length_reduction: Probability = Field(
+        0.20, description="relative fall in the time in care of children who will return home, for those starting "
+                          "care while it runs")
+
+
+CARE_LEVERS = ("foster_carers", "edge_of_care", "residential_step_down", "reunification")
 Lever = Annotated[
     Union[ExtraPosts, TeamManagers, Retention, RecruitmentCampaign, NqswAcademy, AgencyCap,
-          EarlyHelpInvestment, ThresholdTraining, FosterCarers, EdgeOfCare],
+          EarlyHelpInvestment, ThresholdTraining, FosterCarers, EdgeOfCare, ResidentialStepDown, Reunification],
     Field(discriminator="type"),
 ]
 
@@ -773,7 +793,7 @@ class Scenario(Strict):
                                 "0: supported accommodation is for young people aged 16 and 17"))
             return out
         for i, lv in enumerate(self.levers):
-            if lv.type in ("foster_carers", "edge_of_care"):
+            if lv.type in CARE_LEVERS:
                 out.append((f"levers.{i}.type", lv.type, "a [care] section in the scenario (placements and their "
                             "prices), which this lever acts on"))
         return out

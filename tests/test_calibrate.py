@@ -332,8 +332,8 @@ def test_a_value_in_the_wrong_column_is_never_echoed(tmp_path, file, header, goo
     p.write_text(f"{header}\n{good}\n{bad.format(personal)}\n")
     with pytest.raises(DataError) as exc:
         read_table(p)
-    text = str(exc.value)
-    assert "line 3, column" in text, text
+    text = str(exc.value).replace(str(p), "FILE")  # the temporary folder's name may hold digits ("pytest-124")
+    assert text.startswith("FILE: line 3, column"), text
     for word in personal.split():
         assert word not in text, text
 

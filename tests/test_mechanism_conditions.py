@@ -238,6 +238,7 @@ def test_pressure_below_capacity_does_not_lower_leaving():
     """Pressure raises leaving only above capacity: in a service with room to spare (and managers within their
     span), switching the pressure effect off changes nothing at all (the same futures, common random numbers)."""
     roomy = ["workforce.capacity_points={asye=60, social_worker=60, senior_social_worker=60}",
+             "standards.manageable_caseload=40",  # pressure is weighted caseload over the standard
              "workforce.manager_span=30",
              "levers=[]"]
     on = run(roomy, weeks=60)

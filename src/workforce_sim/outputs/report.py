@@ -487,9 +487,32 @@ def assumptions(scns: list[Scenario]) -> pd.DataFrame:
             "Uncertain settings (central value; range)": "; ".join(
                 f"{spec.label or key}: {_central(s, key)} ({_range(s, key)})" for key, spec in s.uncertain.items())
                 or "none",
-        }
+        } | care_assumptions(s)
         rows[s.name] = col
     return pd.DataFrame(rows)
+
+
+def care_assumptions(s: Scenario) -> dict[str, str]:
+    """The main assumptions about children in care (none without a [care] section)."""
+    c = s.care
+    if c is None:
+        return {"Children in care": "a headcount on the caseload, at no cost (no [care] section)"}
+    price = c.weekly_price
+    p = c.proceedings
+    return {
+        "Placements a week (at the start)": (
+            f"own foster carers {money(price['in_house_foster'])}, agency foster carers "
+            f"{money(price['agency_foster'])}, own children's homes {money(price['in_house_home'])}, private "
+            f"children's homes {money(price['external_home'])}, supported accommodation {money(price['supported'])}; "
+            f"rising {c.price_growth_per_year:.0%} a year (children's homes {c.residential_growth_per_year:.0%} more)"),
+        "The council's own places": (f"{c.foster_places.places} foster places ({c.foster_places.recruited_per_year:g} "
+                                     f"approved and {c.foster_places.lost_per_year:.0%} lost a year); "
+                                     f"{c.home_places.places} children's home beds"),
+        "Care proceedings": (f"{p.share_of_entries:.0%} of children starting care; {p.duration_weeks.mean_value:.0f} "
+                             f"weeks on average; {money(p.legal_cost)} each"),
+        "Care leavers": (f"{c.leavers.at_start} at the start, supported to 21 ({c.leavers.to_25_share:.0%} to 25), "
+                         f"{money(c.leavers.cost_per_year)} a year each"),
+    }
 
 
 def _central(scn: Scenario, key: str) -> str:

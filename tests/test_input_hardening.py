@@ -554,3 +554,31 @@ def test_a_scenario_without_its_child_population_is_refused_with_what_to_add(tmp
     p.write_text(tomli_w.dumps(data), encoding="utf-8")
     lines = load_err(str(p))
     assert any("population.children" in line and "[population] children = 36000" in line for line in lines), lines
+
+
+# -- issue 26, item 2: money never overflows ---------------------------------------------------
+@pytest.mark.parametrize("key", ["costs.salary.social_worker", "costs.agency_premium_per_year",
+                                 "care.weekly_price.external_home", "care.proceedings.legal_cost",
+                                 "care.leavers.cost_per_year", "levers.0.cost_per_year"])
+def test_an_amount_of_money_beyond_any_budget_is_refused_by_its_key(key):
+    over = ["levers=[{type='retention', start=2026-05-01}]"] if key.startswith("levers") else []
+    (line,) = load_err("baseline", over + [f"{key}=1e20"])
+    assert line.startswith(f"--set {key}: {key} = 1e+20: must be an amount of money from 0 to 1,000,000,000"), line
+    load_scenario("baseline", over + [f"{key}=1e9"])  # the largest amount is accepted
+
+
+def test_costs_that_would_not_be_finite_stop_the_run_with_a_plain_message(baseline):
+    """Each amount is bounded, but their sums are checked too: a week's cost is never written as inf or nan."""
+    import numpy as np
+
+    from workforce_sim.model import simulate
+    from workforce_sim.model.costs import weekly_costs
+    from workforce_sim.model.council import Replication, week_dates
+    rep = Replication(baseline, 1, 0, 3)
+    rep.start()
+    rep.run()
+    out = rep.monitor.results(sorted(rep.monitor.declared))
+    assert np.isfinite(simulate(baseline, 1, 0, 3)["cost_total"]).all()
+    out["_fte_permanent_social_worker"] = out["_fte_permanent_social_worker"] * np.inf
+    with pytest.raises(ValueError, match="costs grew too large to count"):
+        weekly_costs(baseline, week_dates(baseline, 3), out, rep.levers)

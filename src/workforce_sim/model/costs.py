@@ -62,6 +62,9 @@ def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarra
     items = {"cost_permanent": perm, "cost_agency": agency, "cost_recruitment": recruit,
              "cost_interventions": interventions, **care_costs(scn, week_dates, out)}
     items["cost_total"] = np.sum(list(items.values()), axis=0)
+    if not np.isfinite(items["cost_total"]).all():  # every amount is bounded; this guards the sums of them
+        raise ValueError("the costs grew too large to count (above any council's budget): check the [costs] and "
+                         "[care] amounts and the number of posts")
     if list(items) != COST_COLUMNS:  # every declared cost item is worked out here, and only those
         raise KeyError(f"cost items worked out {list(items)} differ from those declared {COST_COLUMNS}")
     return items

@@ -88,6 +88,23 @@ SHOWN_AS_PERCENT = _ShownAsPercent()
 Probability = Annotated[float, AfterValidator(_probability), SHOWN_AS_PERCENT]
 Growth = Annotated[float, Field(ge=-0.9), SHOWN_AS_PERCENT]  # a change a year: 0.03 is 3% a year; -0.9 at the least
 NonNegative = Annotated[float, AfterValidator(_non_negative)]
+MONEY_MAX = 1e9  # any one amount of money in a scenario: a sum larger than £1bn is a typing slip, and would overflow
+
+
+def _money(v: float) -> float:
+    if not 0.0 <= v <= MONEY_MAX:
+        raise ValueError(f"must be an amount of money from 0 to {MONEY_MAX:,.0f} (pounds)")
+    return v
+
+
+def _positive_money(v: float) -> float:
+    if v <= 0:
+        raise ValueError("must be more than zero")
+    return _money(v)
+
+
+Money = Annotated[float, AfterValidator(_money)]
+PositiveMoney = Annotated[float, AfterValidator(_positive_money)]
 Positive = Annotated[float, AfterValidator(_positive)]
 Count = Annotated[int, AfterValidator(_non_negative)]
 ScenarioName = Annotated[str, AfterValidator(safe_name)]
@@ -368,7 +385,7 @@ class Agency(Strict):
                            "guidance, in force from 31 October 2024): a price cap on the premium, a limit on agency "
                            "workers above the establishment, a cooling-off period before a permanent leaver returns "
                            "as agency, and agency notice no longer than 4 weeks")
-    price_cap_premium_per_year: NonNegative | None = Field(
+    price_cap_premium_per_year: Money | None = Field(
         None, description="under the national rules, the most the agency premium may reach, a year per FTE in the "
                           "prices of the start date (none: the premium in costs)")
     cooling_off_weeks: NonNegative = Field(
@@ -425,18 +442,18 @@ class Workforce(Strict):
 class Costs(Strict):
     """What staff and recruitment cost (councils should put in their own figures)."""
 
-    salary: Annotated[dict[Grade, Positive], AfterValidator(_every_grade)] = Field(
+    salary: Annotated[dict[Grade, PositiveMoney], AfterValidator(_every_grade)] = Field(
         description="annual basic pay per FTE at the start date, by grade")
     on_cost_share: Probability = Field(
         description="employer on-costs (pension, National Insurance) as a share of salary")
     pay_award_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(
         ge=-0.5, le=1.0, description="pay rise applied each 1 April")
-    agency_premium_per_year: NonNegative = Field(
+    agency_premium_per_year: Money = Field(
         description="extra cost of an agency FTE over a permanent one (salary and on-costs)")
-    cost_per_hire: NonNegative = Field(description="cost of each permanent hire (interviews, checks, induction)")
-    cost_per_recruitment_round: NonNegative = Field(
+    cost_per_hire: Money = Field(description="cost of each permanent hire (interviews, checks, induction)")
+    cost_per_recruitment_round: Money = Field(
         description="cost of each recruitment round (advert, agency search)")
-    asye_support_per_starter: NonNegative = Field(description="support and training for each newly qualified starter")
+    asye_support_per_starter: Money = Field(description="support and training for each newly qualified starter")
     deflator_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(0.02, ge=-0.5, le=1.0, description=(
         "general inflation a year (HM Treasury GDP deflator) used to show costs in real terms, in the prices of the "
         "financial year the run starts in"))
@@ -489,7 +506,7 @@ class Proceedings(Strict):
                                          "(a supervision order or no order)")
     extra_points: NonNegative = Field(
         0.5, description="workload points a child in proceedings weighs on top of a child in care's")
-    legal_cost: NonNegative = Field(
+    legal_cost: Money = Field(
         description="legal cost of one child's proceedings (solicitors, counsel, court fees, experts), counted "
                     "when issued")
 
@@ -510,7 +527,7 @@ class CareLeavers(Strict):
     to_25_share: Probability = Field(description="share who ask for support to 25")
     personal_advisers_fte: NonNegative = Field(description="personal advisers in post (their caseload is care "
                                                            "leavers per adviser)")
-    cost_per_year: NonNegative = Field(description="cost of supporting one care leaver a year (adviser time, "
+    cost_per_year: Money = Field(description="cost of supporting one care leaver a year (adviser time, "
                                                    "accommodation and allowances)")
 
 
@@ -536,7 +553,7 @@ class Care(Strict):
     foster_places: InHousePool
     home_places: InHousePool = InHousePool(places=0)
     leavers: CareLeavers
-    weekly_price: Annotated[dict[str, NonNegative], AfterValidator(lambda v: _every_placement(v))] = Field(
+    weekly_price: Annotated[dict[str, Money], AfterValidator(lambda v: _every_placement(v))] = Field(
         description="price of a week in each placement type, at the start date")
     price_growth_per_year: Annotated[float, SHOWN_AS_PERCENT] = Field(
         0.0, ge=-0.5, le=1.0, description="rise in every placement price, the legal cost and the cost of care "
@@ -562,8 +579,8 @@ class LeverBase(Strict):
     label: str = Field("", description="a name for the lever in outputs")
     start: dt.date
     end: dt.date | None = Field(None, description="last day (none: to the end of the run)")
-    cost_per_year: NonNegative = Field(0.0, description="running cost while the lever is in force")
-    one_off_cost: NonNegative = Field(0.0, description="cost on the start date")
+    cost_per_year: Money = Field(0.0, description="running cost while the lever is in force")
+    one_off_cost: Money = Field(0.0, description="cost on the start date")
 
 
 class ExtraPosts(LeverBase):
@@ -592,7 +609,7 @@ class Retention(LeverBase):
 
     type: Literal["retention"]
     leaving_reduction: Probability = Field(0.15, description="relative fall in leaving among eligible permanent staff")
-    payment_per_worker_per_year: NonNegative = 2000.0
+    payment_per_worker_per_year: Money = 2000.0
     grades: list[Grade] = Field(default_factory=_retained_grades)
 
 
@@ -610,7 +627,7 @@ class NqswAcademy(LeverBase):
 
     type: Literal["nqsw_academy"]
     extra_cohort: Count = Field(4, description="newly qualified social workers each year on top of the usual cohort")
-    cost_per_starter: NonNegative = Field(5000.0, description="supervision and training for each extra starter")
+    cost_per_starter: Money = Field(5000.0, description="supervision and training for each extra starter")
     team: str | None = Field(None, description="team given new posts when there are not enough vacancies (default: the "
                                                "largest case-holding team)")
 
@@ -650,7 +667,7 @@ class FosterCarers(LeverBase):
 
     type: Literal["foster_carers"]
     places_per_year: NonNegative = Field(6.0, description="extra in-house foster places approved a year")
-    cost_per_place: NonNegative = Field(
+    cost_per_place: Money = Field(
         10000.0, description="cost of recruiting, assessing and approving one place (marketing, assessment, panel)")
 
 
@@ -669,7 +686,7 @@ class ResidentialStepDown(LeverBase):
 
     type: Literal["residential_step_down"]
     children_per_year: NonNegative = Field(4.0, description="children moved from children's homes a year")
-    cost_per_child: NonNegative = Field(
+    cost_per_child: Money = Field(
         8000.0, description="support for each move (matching, transition and support for the new carers)")
 
 

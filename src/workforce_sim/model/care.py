@@ -2,8 +2,8 @@
 how and when they leave, care leavers, and the council's own foster and children's home places.
 
 The case flow decides *that* a child starts care, and its children in care team holds the case. This part decides
-the rest, from streams of its own (so the same children, with the same ages, routes and needs, arrive in every
-scenario of a comparison):
+the rest, from streams of its own, drawn in the order children start care (so while the same children start care,
+they have the same ages, routes and needs in every scenario of a comparison; docs/levers.md says when they do not):
 
 - **who and how**: age on starting (``care.entry_age``); in care proceedings or accommodated under section 20;
   unaccompanied asylum-seeking children arrive as their own stream, straight into care;
@@ -139,10 +139,12 @@ class ChildrenInCare:
 
     # -- the start -----------------------------------------------------------------------
     def start_state(self) -> None:
-        """Care leavers already supported on the start date (18 to 20: support ends within three years), and the
+        """Care leavers already supported on the start date (support ends within three years, or seven for those
+        supported to 25), and the
         arrival of unaccompanied asylum-seeking children."""
         n = self.care.leavers.at_start
-        self.leavers = sorted((self.rng.random(n) * 3 * YEAR_DAYS).tolist())
+        years = np.where(self.rng.random(n) < self.care.leavers.to_25_share, 7.0, 3.0)  # to 25 on request, else 21
+        self.leavers = sorted((self.rng.random(n) * years * YEAR_DAYS).tolist())
         if self.care.uasc_per_year > 0:
             self.env.process(self._uasc_arrivals())
 
@@ -199,10 +201,14 @@ class ChildrenInCare:
             adoption = elapsed + float(rest[0]) * WD
         if reason == "home":  # reunification support, for children starting care while it runs
             days *= self._home_sooner
+        if reason == "adoption" and route == "section_20":
+            route = "proceedings"  # an adoption needs a placement order, made in care proceedings
         if route != "proceedings":
             ep.reason = reason
-            return days if reason != "adoption" else adoption - elapsed
+            return days
         length, order = self.proceedings_days(), self.order()
+        if reason == "adoption":
+            order = "care_order"  # (with a placement order)
         if length > elapsed:  # still in proceedings
             ep.proceedings_end, ep.order = length - elapsed, order
             if order != "care_order":  # the order ends care
@@ -291,6 +297,7 @@ class ChildrenInCare:
         self._vacate(ep)
         self.count[ep.placement] -= 1
         self.monitor.count(f"cla_ceased_{ep.reason}", t)
+        case.settled = ep.reason in ("aged_18", "adoption")  # an adult, or an adopted child: not back as a child
         if ep.reason == "aged_18":
             years = 7.0 if self.leaver_u() < self.care.leavers.to_25_share else 3.0
             heapq.heappush(self.leavers, t + years * YEAR_DAYS)
@@ -327,7 +334,7 @@ class ChildrenInCare:
             e for e in self.episodes.values() if e.placement == "in_house_home"]
         if not homes:
             return
-        ep = homes[0]
+        ep = min(homes, key=lambda e: e.start)
         if ep.age + (t - ep.start) / YEAR_DAYS >= 16.0:
             self._move(ep, "supported", t)
         else:

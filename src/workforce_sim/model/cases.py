@@ -73,7 +73,7 @@ class Case:
     __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "queued_t", "referral_t",
                  "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "strategy_t", "end",
                  "remaining", "token", "late", "pressured", "returning",
-                 "plan_start", "plan_due", "work_left", "mark", "drift_years", "step_up", "enquiry")
+                 "plan_start", "plan_due", "work_left", "mark", "drift_years", "step_up", "enquiry", "settled")
 
     def __init__(self, cid: int, child: int, kind: str, points: float, referral_t: float):
         self.id, self.child, self.kind, self.points, self.referral_t = cid, child, kind, points, referral_t
@@ -92,6 +92,7 @@ class Case:
         self.late = self.pressured = self.returning = False
         self.step_up = False  # referred by early help (a step-up): its own outcome mix, if the scenario gives one
         self.enquiry = False  # a child in need plan under a section 47 enquiry, awaiting its initial conference
+        self.settled = False  # left care at 18 or adopted (the children in care model says): does not come back
 
 
 class _CaseDraws:
@@ -584,7 +585,7 @@ class CaseFlow:
         if not_engaged:
             p *= rr.early_help_not_engaged_factor
         p *= 1.0 + self.drift.outcome_effect * case.drift_years
-        back = self.rr_u() < p
+        back = self.rr_u() < p and not case.settled
         delay = min(self.rr_delay(), 52.0 * WD)
         if self.hooks.case_closed:
             self.hooks.case_closed(case, t, stepped_down, delay if back else None)

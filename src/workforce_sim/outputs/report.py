@@ -387,9 +387,10 @@ def money_section(t: RunTables, chart: Chart | None) -> str:
         f"{_e(prices)}, deflated by {_e(_rate_words(t.scenarios, 'deflator_per_year'))} a year. £m is million "
         "pounds. " + ("In the table of totals the small print is the same total in real terms; in each option's "
                       "table, small print" if len(t.scenarios) > 1 else "Small print") +
-        " under a total is its 95% confidence interval. Interventions are the running costs of "
-        "the scenario's levers. A year the run covers only in part is marked with its days. Every item in real "
-        "terms is in the run's budget.csv.</p>")
+        " under a total is its 95% confidence interval. Investments (levers) are what the scenario's levers "
+        "cost: their running costs and their costs per unit (a payment, a starter, a foster place, a move). "
+        "A year the run covers only in part is marked with its days. Every item in real terms is in the run's "
+        "budget.csv.</p>")
     if len(t.scenarios) == 1:
         parts.append(f"<div class='wide'>{money_table(t.budget, t.scenarios[0].name)}</div>")
         if chart is not None:
@@ -542,8 +543,10 @@ Intervals are 95% confidence intervals over the simulated futures: {{intervals}}
 <p><b>Limits.</b> The results are only as good as the scenario's figures. The bundled scenarios are
 illustrative: their rates come from national statistics for England and their effect sizes for investments
 are assumptions, many without a published source (see the project's docs/levers.md). The model leaves out,
-among other things, the quality of practice, children's outcomes, placement sufficiency and costs, court work,
-and changes in demand caused by anything outside the scenario. Use it to compare options and to see how
+among other things, the quality of practice, children's outcomes, placement moves other than to adopters or
+after losing an in-house place, pre-proceedings work, any effect of caseload pressure on placements, and changes
+in demand caused by anything outside the scenario. Children in care's placements, court proceedings and care
+leavers are costed at the scenario's prices. Use it to compare options and to see how
 fragile a position is, not as a forecast.</p>
 """
 METHOD_WORDS_BY_SPREAD = {  # (how futures differ, what the intervals show), by what the run drew

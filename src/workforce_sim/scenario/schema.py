@@ -807,12 +807,12 @@ class Scenario(Strict):
             for band in AGE_BANDS[:-1]:
                 if self.care.needs[band].get("supported", 0.0) > 0:
                     out.append((f"care.needs.{band}.supported", self.care.needs[band]["supported"],
-                                "0: supported accommodation is for young people aged 16 and 17"))
+                                "0 here: supported accommodation is for young people aged 16 and 17 only"))
             return out
         for i, lv in enumerate(self.levers):
             if lv.type in CARE_LEVERS:
-                out.append((f"levers.{i}.type", lv.type, "a [care] section in the scenario (placements and their "
-                            "prices), which this lever acts on"))
+                out.append((f"levers.{i}.type", lv.type, "a lever that needs a [care] section in the scenario "
+                            "(placements and their prices, which it acts on); add one, or remove the lever"))
         return out
 
     def _share_problems(self) -> list[tuple[str, object, str]]:

@@ -161,6 +161,8 @@ def test_wilson_interval_known_values():
     assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
     lo, hi = wilson(5, 10)
     assert (lo, hi) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    # none or all: the bound is exactly 0 or 1 (rounding once left 6.9e-18, printed as "0.00000000000000000693889")
+    assert wilson(0, 50)[0] == 0.0 and wilson(50, 50)[1] == 1.0 and wilson(37, 50)[0] > 0
 
 
 def test_headline_is_in_summary_and_printed(tmp_path):

@@ -162,7 +162,7 @@ def test_compare_writes_payback_csv_whose_differences_are_budget_csvs(compared):
     assert (rows["difference_cash"] > 0).all() and set(rows["payback_year"]) == {NOT_WITHIN_RUN}  # posts cost
     # printed after the options side by side: each year, and the answer in words, no line over 110 characters
     block = printed[printed.index("extra-posts against do-nothing, by financial year"):printed.index("\nWrote ")]
-    assert "2027-28 (part: " in block and "Does not pay back within the run: £" in block
+    assert "2027-28 (part year: " in block and "Does not pay back within the run: £" in block
     assert ("more than do-nothing in all by the end of 2027-28 (part year); paid back in 0 of 2 futures"
             in " ".join(block.split()))  # its lines wrapped
     assert max(len(line) for line in block.splitlines()) <= 110 and "£-" not in block
@@ -231,3 +231,18 @@ def test_printed_words_say_when_it_pays_back_and_savings_as_savings():
     assert "Pays back in 2028-29, the run's first year (in 3 of 3 futures by the end of the run)." in text
     assert not any("(" in line for line in lines[2:9])  # every future alike: no interval to show
     assert max(len(line) for line in lines) <= 110
+
+
+def test_a_part_year_reads_the_same_everywhere_and_one_day_is_one_day():
+    """The printed table, the payback sentence, the report's headings and the chart's ticks say a part year with one
+    helper: "part year: 1 day", never "1 days"."""
+    import pandas as pd
+
+    from workforce_sim.outputs.words import part_year_words, payback_sentence
+    assert part_year_words(1) == "part year: 1 day" and part_year_words(59) == "part year: 59 days"
+    option = pd.Series({"payback_year": "2018-19", "payback_in_part_year": True, "payback_days": 1,
+                        "first_year": "2018-19", "last_year": "2023-24", "last_year_part": True, "replications": 4,
+                        "paid_back_futures": 4, "paid_back_share": 1.0, "paid_back_share_ci95_low": 0.51,
+                        "paid_back_share_ci95_high": 1.0, "cumulative_cash_end": -5000.0})
+    sentence = payback_sentence(option, "do-nothing", str, 1000)
+    assert "Pays back in 2018-19 (part year: 1 day), the run's first year" in sentence, sentence

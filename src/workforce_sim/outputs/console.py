@@ -23,6 +23,7 @@ from .words import (
     beats_first,
     headline_lines,
     index_text,
+    part_year_words,
     payback_sentence,
     plain_headline,
     setting_at,
@@ -218,8 +219,8 @@ WIDTH = 110  # the widest line printed
 
 
 def _year_label(fy: str, days: int, part: bool) -> str:
-    """A financial year as a row of the printed payback table: "2027-28", or "2027-28 (part: 55 days)"."""
-    return f"{fy} (part: {days} day{'s' if days != 1 else ''})" if part else fy
+    """A financial year as a row of the printed payback table: "2027-28", or "2027-28 (part year: 55 days)"."""
+    return f"{fy} ({part_year_words(days)})" if part else fy
 
 
 def _so_far_cells(rec, kind: str) -> tuple[str, str]:

@@ -46,7 +46,7 @@ from ..runs.files import atomic_write
 from ..runs.reading import RunTables, run_tables, scenario_names
 from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult, read_sensitivity
-from .words import setting_at
+from .words import part_year_words, setting_at
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -486,7 +486,7 @@ def _years_shown(totals: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def _year_label(fy: str, days: int) -> str:
-    return fy if days >= financial_year_days(fy) else f"{fy}\n(part year: {days} day{'s' if days != 1 else ''})"
+    return fy if days >= financial_year_days(fy) else f"{fy}\n({part_year_words(days)})"
 
 
 def budget_chart(budget: pd.DataFrame, colors: dict | None = None, labels: Mapping[str, str] | None = None,

@@ -48,6 +48,7 @@ from .words import (
     beats_first,
     headline_lines,
     index_text,
+    part_year_words,
     payback_sentence,
     plain_headline,
     run_length,
@@ -311,7 +312,7 @@ def _year_cell(fy: str, days: int) -> str:
     """A financial year as a table heading, a part year with its days."""
     if days >= financial_year_days(fy):
         return _e(fy)
-    return f"{_e(fy)}<br><small>part year: {days} day{'s' if days != 1 else ''}</small>"
+    return f"{_e(fy)}<br><small>{part_year_words(days)}</small>"
 
 
 def _with_interval(rows: pd.DataFrame, item: str, kind: str) -> str:

@@ -359,6 +359,11 @@ def beats_first(row: pd.Series, drawn: bool) -> str:
     return f"{text} of the {futures}; lower cost in {row['lower_cost_share']:.0%}"
 
 
+def part_year_words(days: int) -> str:
+    """A financial year the run covers only in part, in words: "part year: 1 day", "part year: 59 days"."""
+    return f"part year: {days} day{'s' if days != 1 else ''}"
+
+
 def payback_sentence(option: pd.Series, against: str, fmt: Callable[[float], str], smallest: float,
                      interval: bool = False) -> str:
     """When an option pays back against the first (``against``, its label), in words, from a row of
@@ -379,7 +384,7 @@ def payback_sentence(option: pd.Series, against: str, fmt: Callable[[float], str
                 f"{option['last_year']}{part}; paid back {futures} by then{share}.")
     when_ = str(option["payback_year"])
     if option["payback_in_part_year"]:
-        when_ += f" (part year: {int(option['payback_days'])} days)"
+        when_ += f" ({part_year_words(int(option['payback_days']))})"
     if option["payback_year"] == option["first_year"]:
         when_ += ", the run's first year"
     return f"Pays back in {when_} ({futures} by the end of the run{share})."

@@ -178,3 +178,62 @@ def test_supported_accommodation_is_refused_for_under_16s(base):
     base["care"]["needs"]["10_15"] = {"foster": 0.5, "supported": 0.5}
     with pytest.raises(ScenarioError, match=r"care\.needs\.10_15\.supported.*aged 16 and 17 only"):
         load_scenario(base)
+
+
+class _Returns:
+    """Follows, through the hooks, who left care for good (at 18, or adopted) and which children come back."""
+
+    def __init__(self, ctx):
+        self.settled: dict[int, float] = {}  # child -> when they left care for good
+        self.left_care: dict[int, float] = {}  # child -> when they last left care
+        self.returns: list[tuple[float, int]] = []  # (when the child comes back, child)
+        ctx.hooks.plan_ended.append(self._ended)
+        ctx.hooks.child_returns.append(lambda t, child: self.returns.append((t, child)))
+
+    def _ended(self, case, kind, t, next_kind):
+        if kind == "cla":
+            self.left_care[case.child] = t
+            if case.settled:  # set by the children in care model, which hears of the plan's end first
+                self.settled[case.child] = t
+
+    def back_after(self, left: dict[int, float]) -> set[int]:
+        """Children of ``left`` who come back after they left."""
+        return {child for t, child in self.returns if child in left and t > left[child]}
+
+
+def test_young_people_leaving_care_at_18_and_adopted_children_do_not_come_back_as_children(baseline):
+    rep = Replication(baseline, 4, 0, WEEKS, submodels=[_Returns])
+    rep.start()
+    rep.run()
+    seen = rep.submodels[0]
+    assert len(seen.settled) > 30
+    assert seen.back_after(seen.left_care)  # others who left care may come back
+    assert not seen.back_after(seen.settled)
+
+
+def test_every_child_to_be_adopted_is_in_care_proceedings(baseline):
+    rep = _ran(baseline)
+    new = [ep for ep in rep.care.episodes.values() if ep.start > 0]  # started in the run (not the start state)
+    adopted = [ep for ep in new if ep.reason == "adoption"]
+    assert len(adopted) > 5
+    assert all(ep.order == "care_order" for ep in adopted)  # with a placement order
+    assert any(ep.order == "" for ep in new)  # others are accommodated under section 20
+
+
+def test_care_leavers_on_the_start_date_include_those_supported_to_25(base):
+    base["care"]["leavers"].update({"at_start": 200, "to_25_share": 0.5})
+    rep = Replication(load_scenario(base), 1, 0, 10)
+    rep.start()
+    beyond_21 = [t for t in rep.care.leavers if t > 3 * YEAR_DAYS]
+    assert 50 < len(beyond_21) < 150 and max(rep.care.leavers) <= 7 * YEAR_DAYS
+
+
+def test_residential_step_down_moves_the_child_in_care_longest_first(base):
+    rep = Replication(_with_lever(base, {"type": "residential_step_down"}), 2, 0, 10)
+    rep.start()
+    care = rep.care
+    homes = [ep for ep in care.episodes.values() if ep.placement == "external_home"]
+    longest = min(homes, key=lambda ep: ep.start)
+    care._step_down(0, 0.0)
+    assert longest.placement != "external_home"
+    assert all(ep.placement == "external_home" for ep in homes if ep is not longest)

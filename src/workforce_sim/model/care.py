@@ -107,7 +107,6 @@ class ChildrenInCare:
         self.care: Care = scn.care
         care = scn.care
         self.env, self.monitor, self.levers, self.flow = ctx.env, ctx.monitor, ctx.levers, flow
-        self.week_days = WD
         self.base_points = scn.cases.workload_points.cla
         u = {name: UniformBuffer(s(f"care.{name}")) for name in ("entry_age", "age_now", "route", "order", "age")}
         self.entry_band = _Mix(care.entry_age, u["entry_age"])

@@ -269,11 +269,11 @@ class Allocator:
         if pool._ramp_arrays is None:
             ws = np.array(sorted(pool.ramping), dtype=int)
             pool._ramp_arrays = (ws, np.array([base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))
-        ws, full, start = pool._ramp_arrays
-        caps = self.wf.ramped(t, full, start)
-        lw = self.wf.points[ws]
-        ratio = lw / np.where(caps > 0, caps, 1.0)
-        return _least(ratio, ws, caps - lw >= need), _least(ratio, ws, c * caps - lw >= need)
+        ws, full, starts = pool._ramp_arrays
+        caps = self.wf.ramped(t, full, starts)
+        held = self.wf.points[ws]
+        ratio = held / np.where(caps > 0, caps, 1.0)
+        return _least(ratio, ws, caps - held >= need), _least(ratio, ws, c * caps - held >= need)
 
     def _assign(self, case, w: int, t: float) -> None:
         if case.last_worker >= 0 and case.last_worker != w:
@@ -359,7 +359,7 @@ class Allocator:
                 self._assign(c, to, t)
             else:
                 unplaced.append(c)
-        for c in reversed(unplaced):
+        for c in unplaced[::-1]:  # (reversed() of a list of Any trips mypyc 2.4's compiler)
             self._enqueue(c, t, front=True)
 
     def fill(self, t: float, only: str | None = None) -> None:

@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK as WD
-from ..scenario.distributions import BufferedSampler, UniformBuffer
 from ..scenario.schema import AGE_BAND_YEARS, AGE_BANDS, PLACEMENTS, Care
+from .clock import call_after
 from .context import Context
+from .draws import BufferedSampler, UniformBuffer
 
 YEAR_DAYS = 52.0 * WD  # the case flow's year of working days
 UASC_AGES = (16.0, 18.0)  # most unaccompanied asylum-seeking children in care are 16 or 17 (illustrative)
@@ -250,8 +251,7 @@ class ChildrenInCare:
         if counted:
             self.monitor.count("proceedings_issued", t)
         self.flow.reweigh(case, self.base_points + self.care.proceedings.extra_points)
-        ev = self.env.timeout(rest, value=(case, ep))
-        ev.callbacks.append(self._final_order)
+        call_after(self.env, rest, self._final_order, (case, ep))
 
     def _final_order(self, ev) -> None:
         case, ep = ev.value
@@ -267,9 +267,8 @@ class ChildrenInCare:
         if at <= t:
             self._move(ep, "placed_for_adoption", t, counted=False)
             return
-        ev = self.env.timeout(at - t, value=ep)
-        ev.callbacks.append(lambda e: None if e.value.closed else self._move(e.value, "placed_for_adoption",
-                                                                               self.env.now))
+        call_after(self.env, at - t,
+                   lambda e: None if e.value.closed else self._move(e.value, "placed_for_adoption", self.env.now), ep)
 
     def _move(self, ep: Episode, to: str, t: float, counted: bool = True) -> None:
         """A child moves to another placement (leaving an in-house place, which frees it)."""

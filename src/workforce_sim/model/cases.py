@@ -32,11 +32,12 @@ from typing import Callable
 import numpy as np
 
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
-from ..scenario.distributions import BufferedSampler, UniformBuffer
 from ..scenario.schema import HELD_CASE_TYPES, Scenario
 from ..scenario.streams import Streams
 from .allocation import Allocator
+from .clock import call_after
 from .context import Context
+from .draws import BufferedSampler, UniformBuffer
 from .early_help import EarlyHelp
 from .workforce import Workforce
 
@@ -358,8 +359,7 @@ class CaseFlow:
             strategy = case.strategy_t if case.s47 else None
             dur = work if strategy is None else max(0.0, strategy - t) + work
         case.end = t + dur
-        ev = self.env.timeout(dur, value=(case, case.token))
-        ev.callbacks.append(self._assessment_done)
+        call_after(self.env, dur, self._assessment_done, (case, case.token))
 
     def on_queued(self, case: Case, t: float) -> None:
         """A case waits unallocated: an assessment's work stands still (a drifting plan already did, on release)."""
@@ -451,8 +451,7 @@ class CaseFlow:
         if not self.drifts[kind]:
             if not placed:
                 self.alloc.place(case, t)
-            ev = self.env.timeout(d, value=(case, case.token))
-            ev.callbacks.append(self._plan_done)
+            call_after(self.env, d, self._plan_done, (case, case.token))
             return
         case.work_left = d
         if placed:
@@ -470,8 +469,7 @@ class CaseFlow:
         case.mark = self.wf.progress(w, t)
         case.token += 1
         wait = max(0.0, case.work_left) / self.wf.pace[w]
-        ev = self.env.timeout(wait, value=(case, case.token))
-        ev.callbacks.append(self._plan_check)
+        call_after(self.env, wait, self._plan_check, (case, case.token))
 
     def _plan_check(self, ev) -> None:
         case, token = ev.value
@@ -522,8 +520,7 @@ class CaseFlow:
         strategy_t = self._strategy_discussion(case, t)
         self.alloc.reweigh(case, self.wp.s47)
         icpc_t = strategy_t + self.escalation_icpc_days()
-        ev = self.env.timeout(icpc_t - t, value=case)
-        ev.callbacks.append(self._escalation_conference)
+        call_after(self.env, icpc_t - t, self._escalation_conference, case)
 
     def _escalation_conference(self, ev) -> None:
         """The initial conference of an escalated child in need plan: a child protection plan with the

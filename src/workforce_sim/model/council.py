@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from typing import Callable, Sequence
 
 import numpy as np
-import simpy
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WorkingCalendar
 from ..scenario.schema import Scenario
 from ..scenario.streams import Streams
 from .care import ChildrenInCare
 from .cases import CaseFlow
+from .clock import Clock
 from .context import Context
 from .costs import weekly_costs
 from .demand import FrontDoor
@@ -71,19 +71,6 @@ def collector_paused():
                 gc.enable()
 
 
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes (for speed measurements)."""
-
-    def __init__(self):
-        super().__init__()
-        self.processed = 0
-
-    def step(self) -> None:
-        """Process the next event, and count it."""
-        self.processed += 1
-        super().step()
-
-
 def simulate(scn: Scenario, seed: int, replication: int, n_weeks: int) -> dict[str, np.ndarray]:
     """Run one replication; returns every declared measure by week (published columns and ``_`` accounting)."""
     with collector_paused():
@@ -115,7 +102,7 @@ class Replication:
                  submodels: Sequence[Callable[[Context], object]] = SUBMODELS):
         self.scn, self.n_weeks = scn, n_weeks
         self.calendar = WorkingCalendar(scn.start_date, n_weeks)
-        self.env = CountingEnvironment()
+        self.env = Clock()
         monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers,
                                                                      scn.case_holding_teams()))
         self.ctx = ctx = Context(scn, self.calendar, self.env, Streams(seed, replication), monitor,

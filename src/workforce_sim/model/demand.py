@@ -25,9 +25,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..scenario.distributions import BufferedSampler
 from ..scenario.schema import Scenario
+from .clock import call_after
 from .context import Context
+from .draws import BufferedSampler
 from .early_help import EarlyHelp
 
 NFA, EARLY_HELP, REFERRAL = 0, 1, 2
@@ -156,7 +157,8 @@ class FrontDoor:
     def _assign_in_order(self, i0: int, i1: int, back: list) -> None:
         """Contacts i0..i1-1 and those about returning children (``back``), in order of arrival, each to the
         earliest free screener. A contact that waited starts no earlier than now."""
-        free, now, timeout = self.free, self.env.now, self.env.timeout
+        free, env = self.free, self.env
+        now = env.now
         # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
         arr = self.arrival[i0:i1].tolist()
         service, outcome = self.service[i0:i1].tolist(), self.outcome[i0:i1].tolist()
@@ -172,7 +174,7 @@ class FrontDoor:
                 self.ret_arrival.append(t_arr)
                 self.ret_start.append(start)
                 self.ret_end.append(end)
-                timeout(end - now, value=child).callbacks.append(self._refer_returning)
+                call_after(env, end - now, self._refer_returning, child)
                 j += 1
             if k == i1 - i0:
                 break
@@ -183,9 +185,9 @@ class FrontDoor:
             ends.append(end)
             o = outcome[k]
             if o == REFERRAL:
-                timeout(end - now).callbacks.append(self._refer)
+                call_after(env, end - now, self._refer)
             elif o == EARLY_HELP and step_up[i0 + k]:
-                timeout(end + step_up_days[i0 + k] - now).callbacks.append(self._step_up)
+                call_after(env, end + step_up_days[i0 + k] - now, self._step_up)
         if i1 > i0:
             self.start[i0:i1] = starts
             self.end[i0:i1] = ends

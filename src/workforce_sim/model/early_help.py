@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
-from ..scenario.distributions import BufferedSampler, UniformBuffer
 from .context import Context
+from .draws import BufferedSampler, UniformBuffer
 
 
 class FrontDoorEarlyHelp:

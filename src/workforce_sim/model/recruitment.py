@@ -24,10 +24,11 @@ import datetime as dt
 import numpy as np
 
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
-from ..scenario.distributions import BufferedSampler, UniformBuffer
 from ..scenario.schema import GRADES
 from .agency_market import RULES_AGENCY_NOTICE_WEEKS, AgencyMarket
+from .clock import call_after
 from .context import Context
+from .draws import BufferedSampler, UniformBuffer
 from .levers import LEVERS, post_grade
 from .workforce import ASYE, SW, Workforce
 
@@ -150,11 +151,10 @@ class Staffing:
             grade = post_grade(lv)
             if grade is not None:  # a lever that funds posts names their team and number
                 team = self.team_names.index(getattr(lv, "team"))
-                ev = self.env.timeout(a - self.env.now, value=(team, GRADES.index(grade), getattr(lv, "posts"), b))
-                ev.callbacks.append(self._posts_funded)
+                call_after(self.env, a - self.env.now, self._posts_funded,
+                           (team, GRADES.index(grade), getattr(lv, "posts"), b))
             if b < float("inf") and LEVERS[lv.type].creates_posts:
-                ev = self.env.timeout(b - self.env.now, value=b)
-                ev.callbacks.append(lambda e: self._funding_ends(e.value, self.env.now))
+                call_after(self.env, b - self.env.now, lambda e: self._funding_ends(e.value, self.env.now), b)
 
     def _posts_funded(self, ev) -> None:
         team, grade, n, until = ev.value
@@ -203,8 +203,7 @@ class Staffing:
                 break
             if day >= start:
                 t = float(calendar.working_days_between(start, day))
-                ev = self.env.timeout(t - self.env.now)
-                ev.callbacks.append(lambda e: self._cohort(self.env.now))
+                call_after(self.env, t - self.env.now, lambda e: self._cohort(self.env.now))
             year += 1
 
     # -- vacancies -------------------------------------------------------------------
@@ -226,8 +225,8 @@ class Staffing:
         post.round += 1
         t = self.env.now
         self.monitor.count("_recruitment_rounds", t)
-        ev = self.env.timeout(self.hire_days[post.team]() * self.levers.hire_time_factor(t), value=(post, post.round))
-        ev.callbacks.append(self._round_done)
+        call_after(self.env, self.hire_days[post.team]() * self.levers.hire_time_factor(t), self._round_done,
+                   (post, post.round))
 
     def _round_done(self, ev) -> None:
         post, rnd = ev.value
@@ -287,8 +286,7 @@ class Staffing:
         """An agency worker is found for ``post``: they start after the time to start (and ``delay``)."""
         post.agency_sought = True
         self.agency_pending += 1
-        ev = self.env.timeout(self.agency_days[post.team]() + delay, value=post)
-        ev.callbacks.append(self._agency_arrives)
+        call_after(self.env, self.agency_days[post.team]() + delay, self._agency_arrives, post)
 
     def _return_as_agency(self, post: Post) -> None:
         """A permanent leaver comes back as an agency worker on their own post, outside the market's offers (after
@@ -318,9 +316,9 @@ class Staffing:
             return
         self._project_posts = [p for p in self._project_posts if not p.closed]
         wf = self.wf
-        for ti in np.flatnonzero(self.case_holding):
+        for ti in np.flatnonzero(self.case_holding).tolist():
             mine = [p for p in self._project_posts if p.team == ti and not p.closed]
-            room = len(mine) < self.project_share * self.team_posts[ti]
+            room = bool(len(mine) < self.project_share * self.team_posts[ti])
             if self.team_pressure[ti] > m.project_pressure and room:
                 post = Post(len(self.posts), int(ti), SW, project=True)
                 self.posts.append(post)
@@ -407,8 +405,7 @@ class Staffing:
         wf.give_notice(w)
         if self.hooks.worker_resigned:
             self.hooks.worker_resigned(w, t)
-        ev = self.env.timeout(notice, value=w)
-        ev.callbacks.append(lambda e: self.depart(e.value, self.env.now))
+        call_after(self.env, notice, lambda e: self.depart(e.value, self.env.now), w)
 
     def depart(self, w: int, t: float, released: bool = False) -> None:
         """Worker ``w`` leaves at ``t`` (``released``: an agency worker let go by the council); their post falls
@@ -425,8 +422,8 @@ class Staffing:
             self.monitor.count("leavers_permanent", t)
             self.monitor.count("leavers_permanent_fte", t, wf.fte[w])
             u = self.agency_return[post.team]()  # drawn for every permanent leaver: common random numbers
-            returner = (wf.pressure[w] > self.market.return_pressure and u < self.market.leavers_return_share
-                        and not post.closed and t < post.until)
+            returner = bool(wf.pressure[w] > self.market.return_pressure and u < self.market.leavers_return_share
+                            and not post.closed and t < post.until)
             if returner:
                 self.monitor.count("leavers_returning_as_agency", t)
         if self.hooks.worker_left:

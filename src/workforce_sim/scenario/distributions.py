@@ -242,49 +242,6 @@ Distribution = Annotated[
 """Any one of the distributions above, chosen by its ``dist`` key."""
 
 
-class BufferedSampler:
-    """Draws from one distribution in blocks, handing values out one at a time.
-
-    One sampler owns one random stream, so the values it hands out depend only
-    on how many were asked of it before: draws for one quantity never shift the
-    draws for another. Scaling (e.g. weeks to working days) is applied here.
-    """
-
-    __slots__ = ("_dist", "_rng", "_scale", "_buf", "_i", "_block")
-
-    def __init__(self, dist: _Dist, rng: np.random.Generator, scale: float = 1.0, block: int = 512):
-        self._dist, self._rng, self._scale, self._block = dist, rng, scale, block
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        if self._i >= len(self._buf):
-            self._buf = (self._dist.sample(self._rng, self._block) * self._scale).tolist()
-            self._i = 0
-        v = self._buf[self._i]
-        self._i += 1
-        return v
-
-
-class UniformBuffer:
-    """Uniform(0, 1) numbers from one stream, drawn in blocks."""
-
-    __slots__ = ("_rng", "_buf", "_i", "_block")
-
-    def __init__(self, rng: np.random.Generator, block: int = 1024):
-        self._rng, self._block = rng, block
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        if self._i >= len(self._buf):
-            self._buf = self._rng.random(self._block).tolist()
-            self._i = 0
-        v = self._buf[self._i]
-        self._i += 1
-        return v
-
-
 # -- settings that are not known ------------------------------------------------------------
 class _Uncertain(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)

@@ -1,0 +1,63 @@
+"""The model's clock (model/clock.py) schedules and processes events exactly as SimPy does."""
+
+import pytest
+import simpy
+
+from workforce_sim.model.clock import Clock, call_after
+
+
+def _trace(env, schedule) -> list:
+    """Events at equal and different times, made by ``schedule(env, delay, callback, value)``; the order they fire."""
+    fired = []
+
+    def note(ev):
+        fired.append((env.now, ev.value))
+        if ev.value == "b":  # an event made while events are being processed
+            schedule(env, 0.0, note, "b-child")
+
+    def proc():
+        yield env.timeout(1.0)
+        fired.append((env.now, "process"))
+        schedule(env, 0.5, note, "from process")
+
+    for delay, value in ((2.0, "a"), (1.0, "b"), (1.0, "c"), (0.0, "d"), (2.0, "e")):
+        schedule(env, delay, note, value)
+    env.process(proc())
+    env.run(until=3.0)
+    return fired
+
+
+def _simpy_way(env, delay, callback, value):
+    env.timeout(delay, value=value).callbacks.append(callback)
+
+
+def test_call_after_and_the_clock_fire_events_in_simpys_order():
+    want = _trace(simpy.Environment(), _simpy_way)
+    assert len(want) == 8
+    assert _trace(Clock(), call_after) == want
+    assert _trace(Clock(), _simpy_way) == want
+    assert _trace(simpy.Environment(), call_after) == want
+
+
+class _StepCounting(simpy.Environment):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def step(self):
+        self.steps += 1
+        super().step()
+
+
+def test_the_clock_counts_the_events_it_processed():
+    counted = _StepCounting()
+    _trace(counted, call_after)
+    env = Clock()
+    _trace(env, call_after)
+    assert counted.steps > 8 and env.processed == counted.steps
+    assert env.processed == counted.steps  # reading the count does not move it
+
+
+def test_a_negative_delay_is_refused_as_simpy_refuses_it():
+    with pytest.raises(ValueError, match="Negative delay"):
+        call_after(Clock(), -1.0, lambda e: None)

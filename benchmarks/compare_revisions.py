@@ -33,6 +33,10 @@ try:
 except ImportError:  # a revision before the scenario/ folder (issue 27)
     from workforce_sim.calendar import weeks_for_years
 from workforce_sim.model import simulate
+try:
+    from workforce_sim.model import CORE
+except ImportError:  # a revision before the compiled core (issue 28)
+    CORE = "Python source"
 scn = load_scenario("baseline")
 n = weeks_for_years({years})
 simulate(scn, 1, 0, 10)
@@ -41,7 +45,8 @@ out = simulate(scn, 42, 0, n)
 secs = time.perf_counter() - t
 refs = float(out["referrals"].sum())
 prints = [fingerprint(simulate(scn, s, 0, weeks_for_years(1))) for s in (1, 2)] if {check} else []
-print(json.dumps({{"secs": secs, "referrals": refs, "events": float(out["_events"][0]), "prints": prints}}))
+print(json.dumps({{"secs": secs, "referrals": refs, "events": float(out["_events"][0]), "prints": prints,
+                  "core": CORE}}))
 """
 
 
@@ -69,18 +74,18 @@ def main() -> None:
         old_src = unpack(a.rev, Path(tmp))
         new_src = ROOT / "src"
         times = {"earlier": [], "this tree": []}
-        prints, refs, events = {}, {}, {}
+        prints, refs, events, cores = {}, {}, {}, {}
         for r in range(a.rounds):
             for name, src in (("earlier", old_src), ("this tree", new_src)):
                 got = measure(src, a.years, check=(r == 0))
                 times[name].append(got["secs"])
-                refs[name], events[name] = got["referrals"], got["events"]
+                refs[name], events[name], cores[name] = got["referrals"], got["events"], got["core"]
                 if r == 0:
                     prints[name] = got["prints"]
         best = {k: min(v) for k, v in times.items()}
         print(f"baseline, {a.years:g} simulated years, one replication, best of {a.rounds} (fresh process each)")
         for name, v in times.items():
-            print(f"  {name:10s} ({a.rev if name == 'earlier' else 'working tree'}): {best[name]:.3f} s"
+            print(f"  {name:10s} ({a.rev if name == 'earlier' else 'working tree'}, {cores[name]}): {best[name]:.3f} s"
                   f"   rounds: {', '.join(f'{x:.3f}' for x in v)}")
         print(f"  speed-up: {best['earlier'] / best['this tree']:.2f}x")
         per = {k: 1e6 * best[k] / refs[k] for k in best}

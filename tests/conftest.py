@@ -1,5 +1,7 @@
 import copy
 import os
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -52,3 +54,21 @@ def new_demand():
         referrals = [(f["referrals"] - f["returns_after_closure"]).cumsum().to_numpy() for f in (a, b)]
         return contacts[0].equals(contacts[1]) and abs(referrals[0] - referrals[1]).max() <= 8
     return same
+
+
+@pytest.fixture
+def on_python_source(request):
+    """For a test that patches the model's internals, which a compiled class does not allow.
+
+    Returns True when the test has already run, and passed, in a child process on the model's Python source
+    (where the compiled core is in use here): the test then returns at once. Returns False where this process
+    runs the Python source itself: the test runs here. Either way the test's assertions are checked."""
+    from workforce_sim.model import CORE
+    if CORE.startswith("Python source"):
+        return False
+    env = dict(os.environ, WORKFORCE_SIM_PURE="1")
+    root = request.config.rootpath
+    args = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", request.node.nodeid]
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
+    return True

@@ -9,8 +9,9 @@ counting (:mod:`.monitoring`). :mod:`.council` wires them together and is the
 only place that knows them all.
 """
 
+from .core import CORE  # first: it decides whether the compiled core or the Python source is imported
 from .council import Replication, simulate, week_dates
 from .measures import COST_COLUMNS, ID_COLUMNS, MEASURES, WEEKLY_COLUMNS, weekly_columns
 
-__all__ = ["simulate", "Replication", "week_dates", "WEEKLY_COLUMNS", "ID_COLUMNS", "COST_COLUMNS", "MEASURES",
+__all__ = ["CORE", "simulate", "Replication", "week_dates", "WEEKLY_COLUMNS", "ID_COLUMNS", "COST_COLUMNS", "MEASURES",
            "weekly_columns"]

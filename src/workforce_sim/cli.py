@@ -21,7 +21,7 @@ from .analysis.statistics import wilson
 from .api import run as run_experiment, sensitivity
 from .outputs.console import compare_lines, ranking_lines, summary_lines
 from .outputs.words import sensitivity_sentences
-from .runs.backends import ClusterUnreachable, DaskMissing, available_cores
+from .runs.backends import ClusterUnreachable, DaskMissing, Workers, available_cores
 from .runs.files import FolderError, atomic_write
 from .runs.folder import (
     interrupted_runs,
@@ -287,12 +287,13 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
     the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
     scns = _load_all(scenarios, sets, start)
-    if not no_start_check:
-        _print_start_checks(scns, seed, jobs)
-    out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
-                         resume=resume, replace=replace, precision=precision, max_reps=max_reps,
-                         uncertainty=uncertainty)
+    with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
+        if not no_start_check:
+            _print_start_checks(scns, seed, workers)
+        out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
+        result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+                             ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                             uncertainty=uncertainty, workers=workers)
     for line in summary_lines(result):
         click.echo(line)
     _print_written(result, out, precision, max_reps)
@@ -309,24 +310,27 @@ def _print_written(result, out: Path, precision, max_reps) -> None:
     click.echo(f"Charts: workforce-sim plot {out}   Report: workforce-sim report {out}")
 
 
-def _print_start_checks(scns, seed, jobs) -> None:
-    for check in _start_checks(scns, seed=seed, jobs=jobs):
+def _print_start_checks(scns, seed, workers: Workers) -> None:
+    for check in _start_checks(scns, seed=seed, workers=workers):
         click.echo("", err=True)
         for line in check.words(repeat=False):
             click.echo(line, err=True)
     click.echo("", err=True)
 
 
-def _start_checks(scns, seed: int, jobs: int | None):
-    """The start-state check of each scenario (with the user's --set values), saying first that it runs."""
+def _start_checks(scns, seed: int, workers: Workers):
+    """The start-state check of each scenario (with the user's --set values), saying first that it runs; on
+    ``workers``, the command's workers, which the run then uses too."""
     names = ", ".join(s.name for s in scns)
     click.echo(f"Checking the start state of {names} ({CHECK_REPS} simulated futures of {CHECK_YEARS} years)...",
                err=True)
     try:
-        return start_state_checks(scns, seed=seed, jobs=jobs or available_cores())
+        return start_state_checks(scns, seed=seed, jobs=workers.jobs, workers=workers)
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
         sys.exit(130)
+    except (DaskMissing, ClusterUnreachable) as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
@@ -381,16 +385,17 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     """
 
     scns = _load_all(scenarios, sets, start)
-    if not no_start_check:
-        _print_start_checks(scns, seed, jobs)
-    out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
     labels = {s.name: s.label for s in scns}
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
-                         resume=resume, replace=replace, precision=precision, max_reps=max_reps,
-                         uncertainty=uncertainty,
-                         extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
-                                                                        money_settings(scns), labels),
-                                          "payback.csv": payback_table(r.weekly, money_settings(scns))})
+    with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
+        if not no_start_check:
+            _print_start_checks(scns, seed, workers)
+        out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
+        result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+                             ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                             uncertainty=uncertainty, workers=workers,
+                             extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
+                                                                            money_settings(scns), labels),
+                                              "payback.csv": payback_table(r.weekly, money_settings(scns))})
     for line in compare_lines(result, scns, years, uncertainty):
         click.echo(line)
     _print_written(result, out, precision, max_reps)
@@ -808,7 +813,8 @@ def validate(scenario, sets, quiet, no_start_check):
         click.echo(tomlout.dumps(scn.model_dump(mode="python")))
     click.echo(f"OK: {scenario} is a valid scenario ({scn.name}).", err=quiet is False)
     if not no_start_check:
-        (check,) = _start_checks([scn], seed=CHECK_SEED, jobs=None)
+        with Workers(available_cores()) as workers:
+            (check,) = _start_checks([scn], seed=CHECK_SEED, workers=workers)
         for line in ["", *check.words(), "", *check.table_lines()]:
             click.echo(line, err=quiet is False)
 

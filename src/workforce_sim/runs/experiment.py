@@ -34,7 +34,7 @@ from ..scenario.loading import as_scenario
 from ..scenario.schema import Scenario
 from ..scenario.uncertainty import check_draws, drawn, draws_table
 from ..version import __version__
-from .backends import available_cores, open_executor
+from .backends import Workers, available_cores, open_executor
 from .files import FolderError, FolderLock
 from .folder import MoreFiles, previous_run, recover_run_folder, write_run
 from .store import ReplicationStore
@@ -351,7 +351,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
         max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
         notify: Callable[[str], None] | None = None, replace: bool = False,
         extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None, uncertainty: bool = False,
-        files: MoreFiles | None = None) -> RunResult:
+        files: MoreFiles | None = None, workers: Workers | None = None) -> RunResult:
     """Run replications of each scenario for ``years`` years.
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
@@ -380,6 +380,8 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
       (a probabilistic sensitivity analysis; :mod:`workforce_sim.scenario.uncertainty`), so the results show
       what is not known as well as chance. The values drawn are in ``result.tables["draws.csv"]``.
       Without it, uncertain settings keep their central values.
+    - ``workers``: worker processes already opened for this command (:class:`workforce_sim.runs.backends.Workers`),
+      used in place of starting new ones; ``jobs`` still decides whether the run needs them.
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
@@ -390,7 +392,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     plan = _Plan(years=years, reps=reps, seed=seed, overrides=overrides, jobs=jobs, cluster=cluster,
                  out=Path(out) if out is not None else None, resume=resume, precision=precision,
                  max_reps=max(max_reps, reps), progress=progress, notify=notify or _to_stderr, replace=replace,
-                 extra=extra, files=files, uncertainty=uncertainty)
+                 extra=extra, files=files, uncertainty=uncertainty, workers=workers)
     n_weeks = weeks_for_years(plan.years)
     identity = _identity(scns, plan, n_weeks)
     with replications_in(plan.out, scns, seed, n_weeks, identity=identity, resume=resume, progress=progress,
@@ -423,6 +425,7 @@ class _Plan:
     extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None
     files: MoreFiles | None
     uncertainty: bool
+    workers: Workers | None = None
 
 
 def _identity(scns: list[Scenario], plan: _Plan, n_weeks: int) -> dict:
@@ -445,7 +448,8 @@ def _replicated(work: Replications, scns: list[Scenario], plan: _Plan, identity:
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     check = (lambda target: check_draws(scns, plan.seed, target)) if plan.uncertainty else None
-    with open_executor(jobs, plan.cluster) as (ex, width):
+    pool = plan.workers.executor(jobs) if plan.workers is not None else open_executor(jobs, plan.cluster)
+    with pool as (ex, width):
         target, report = _replicate(work, ex, width, plan.reps, plan.precision, plan.max_reps, before=check)
     weekly = work.weekly(target)
     seconds = time.perf_counter() - t0

@@ -9,6 +9,11 @@ from hypothesis import settings
 
 from workforce_sim.scenario.loading import bundled_path, load_scenario
 
+# The tests never read or write the user's cache (~/.cache/workforce_sim): it is off for the whole session, and
+# for the commands tests start, which inherit this; a test of the cache points it at a folder of its own
+# (the fixture `cache_dir`).
+os.environ["WORKFORCE_SIM_CACHE"] = "off"
+
 # In CI (which sets CI=true) property-based tests draw the same examples every run, so a red build
 # is never luck; a failure prints the blob that reproduces it. Locally they keep exploring.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -72,3 +77,11 @@ def on_python_source(request):
     done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
     return True
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """The cache of simulated results (workforce_sim.runs.cache), on for this test, in a folder of its own."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("WORKFORCE_SIM_CACHE", str(folder))
+    return folder

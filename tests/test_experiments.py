@@ -177,8 +177,8 @@ def test_headline_is_in_summary_and_printed(tmp_path):
 
 # -- precision --------------------------------------------------------------------------------
 def test_precision_adds_replications_until_met():
-    loose = run("baseline", years=0.5, reps=4, seed=1, precision=0.5, jobs=1)
-    assert loose.manifest["precision"]["met"] and loose.manifest["replications"] == 4
+    loose = run("baseline", years=0.5, reps=12, seed=1, precision=0.5, jobs=1)
+    assert loose.manifest["precision"]["met"] and loose.manifest["replications"] == 12  # --reps is the first batch
     tight = run("baseline", years=0.5, reps=4, seed=1, precision=0.01, max_reps=12, jobs=2)
     p = tight.manifest["precision"]
     assert tight.manifest["replications"] == 12 and p["replications_needed"] == 12 and not p["met"]

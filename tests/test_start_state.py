@@ -110,8 +110,8 @@ def test_demand_growth_and_levers_are_removed_before_the_check():
 
 def test_scenarios_differing_only_in_growth_and_levers_share_one_simulation(monkeypatch):
     calls = []
-    real = settling.run
-    monkeypatch.setattr(settling, "run", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = settling._simulated
+    monkeypatch.setattr(settling, "_simulated", lambda *a, **k: calls.append(1) or real(*a, **k))
     scns = [load_scenario("do-nothing"), load_scenario("retention"), load_scenario("baseline", _few_cin_cases())]
     checks = start_state_checks(scns, years=4, reps=1, seed=2, jobs=1)
     assert len(calls) == 2

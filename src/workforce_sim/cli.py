@@ -19,9 +19,18 @@ from .analysis.money import money_settings
 from .analysis.payback import payback_table
 from .analysis.statistics import wilson
 from .api import run as run_experiment, sensitivity
-from .outputs.console import compare_lines, ranking_lines, summary_lines
+from .outputs.console import (
+    PROGRESS_WIDTH,
+    answer_so_far,
+    answer_so_far_lines,
+    compare_lines,
+    fit_line,
+    ranking_lines,
+    summary_lines,
+)
 from .outputs.words import sensitivity_sentences
-from .runs.backends import ClusterUnreachable, DaskMissing, available_cores
+from .runs.backends import ClusterUnreachable, DaskMissing, Workers, available_cores
+from .runs.experiment import RunningShare
 from .runs.files import FolderError, atomic_write
 from .runs.folder import (
     interrupted_runs,
@@ -113,13 +122,21 @@ def main(debug: bool) -> None:
 
 
 class Progress:
-    """A progress bar on a terminal (done, rate, time left); a plain line every 10% otherwise."""
+    """Progress as simulated futures finish. On a terminal, one line that updates: a bar, how many are done, the time
+    left and, for a run, the answer so far (:meth:`answer`); elsewhere (a log file), whole lines every tenth of the way.
+    No line is longer than PROGRESS_WIDTH characters."""
 
     def __init__(self, interactive: bool):
         self.interactive = interactive
         self.t0 = time.perf_counter()
-        self.last_decile = -1
+        self.last_tenth = (-1, -1)  # (total, tenth) of the last plain line: a run to a precision grows its total
         self.first: tuple[int, float] | None = None  # (done, time) at the first report
+        self.shares: list[RunningShare] | None = None  # the answer so far, for a run
+        self.shown = 0  # the length of the line on the terminal
+
+    def answer(self, shares: list[RunningShare]) -> None:
+        """Take the answer so far (a run calls this just before each progress report)."""
+        self.shares = shares
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()
@@ -129,18 +146,37 @@ class Progress:
         rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
         left = (total - done) / rate if rate > 0 else None
         if self.interactive:
+            self._bar(done, total, rate, left)
+            return
+        tenth = (total, 10 * done // total if total else 10)
+        if tenth[0] != self.last_tenth[0] or tenth[1] > self.last_tenth[1]:
+            self.last_tenth = tenth
+            lines = (answer_so_far_lines(self.shares, done, total) if self.shares is not None
+                     else [f"{done} of {total} replications done"])
+            for line in lines:
+                click.echo(line, err=True)
+
+    def _bar(self, done: int, total: int, rate: float, left: float | None) -> None:
+        if self.shares is None:
             width = 30
             fill = int(width * done / total) if total else width
             eta = "" if left is None else f", about {_duration(left)} left"
-            click.echo(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} replications, "
-                       f"{rate:.1f}/s{eta}   ", err=True, nl=False)
-            if done >= total:
-                click.echo("", err=True)
-        else:
-            decile = 10 * done // total if total else 10
-            if decile > self.last_decile:
-                self.last_decile = decile
-                click.echo(f"{done} of {total} replications done", err=True)
+            text = f"[{'#' * fill}{'.' * (width - fill)}] {done}/{total} replications, {rate:.1f}/s{eta}"
+        else:  # shorter, to leave room for the answer so far
+            width = 12
+            fill = int(width * done / total) if total else width
+            so_far = answer_so_far(self.shares)
+            eta = "" if left is None else f", {_duration(left)} left"
+            bar = f"[{'#' * fill}{'.' * (width - fill)}] {done}/{total} futures"
+            text = bar + eta + (f"; {so_far}" if so_far else "")
+            if len(text) > PROGRESS_WIDTH:  # the answer matters more than the time left
+                text = bar + f"; {so_far}"
+        text = fit_line(text)
+        click.echo("\r" + text + " " * max(0, self.shown - len(text)), err=True, nl=False)
+        self.shown = len(text)
+        if done >= total:
+            click.echo("", err=True)
+            self.shown = 0
 
 
 def _duration(seconds: float) -> str:
@@ -199,9 +235,10 @@ def run_options(default_out: str):
                               "the same scenarios and settings is replaced anyway)."),
             click.option("--precision", type=FiniteFloatRange(min=0, max=1, min_open=True, max_open=True),
                          default=None,
-                         help="Add replications until each key measure's 95% confidence interval (the chance of "
-                              "staying manageable included) is within this fraction of its scale (e.g. 0.05); "
-                              "--reps is then the first batch."),
+                         help="Add replications until each key measure's 95% confidence interval (the share of "
+                              "futures staying manageable included: 0.05 is within 5 points) is within this fraction "
+                              "of its scale (e.g. 0.05); judged as futures finish, it stops as soon as all are, but "
+                              "never before 10 futures. --reps is then the first batch."),
             click.option("--max-reps", type=click.IntRange(min=1), default=1000, show_default=True,
                          help="Most replications --precision may use."),
             click.option("--no-start-check", is_flag=True,
@@ -287,12 +324,13 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
     the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
     scns = _load_all(scenarios, sets, start)
-    if not no_start_check:
-        _print_start_checks(scns, seed, jobs)
-    out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
-                         resume=resume, replace=replace, precision=precision, max_reps=max_reps,
-                         uncertainty=uncertainty)
+    with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
+        if not no_start_check:
+            _print_start_checks(scns, seed, workers)
+        out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
+        result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+                             ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                             uncertainty=uncertainty, workers=workers)
     for line in summary_lines(result):
         click.echo(line)
     _print_written(result, out, precision, max_reps)
@@ -309,24 +347,27 @@ def _print_written(result, out: Path, precision, max_reps) -> None:
     click.echo(f"Charts: workforce-sim plot {out}   Report: workforce-sim report {out}")
 
 
-def _print_start_checks(scns, seed, jobs) -> None:
-    for check in _start_checks(scns, seed=seed, jobs=jobs):
+def _print_start_checks(scns, seed, workers: Workers) -> None:
+    for check in _start_checks(scns, seed=seed, workers=workers):
         click.echo("", err=True)
         for line in check.words(repeat=False):
             click.echo(line, err=True)
     click.echo("", err=True)
 
 
-def _start_checks(scns, seed: int, jobs: int | None):
-    """The start-state check of each scenario (with the user's --set values), saying first that it runs."""
+def _start_checks(scns, seed: int, workers: Workers):
+    """The start-state check of each scenario (with the user's --set values), saying first that it runs; on
+    ``workers``, the command's workers, which the run then uses too."""
     names = ", ".join(s.name for s in scns)
     click.echo(f"Checking the start state of {names} ({CHECK_REPS} simulated futures of {CHECK_YEARS} years)...",
                err=True)
     try:
-        return start_state_checks(scns, seed=seed, jobs=jobs or available_cores())
+        return start_state_checks(scns, seed=seed, jobs=workers.jobs, workers=workers)
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
         sys.exit(130)
+    except (DaskMissing, ClusterUnreachable) as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
@@ -334,9 +375,11 @@ def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
     :func:`workforce_sim.run` (the default) or another that takes its engine's arguments, such as
     :func:`workforce_sim.api.sensitivity`."""
     ok = False
+    shown = Progress(sys.stderr.isatty())
+    if runner is None:  # a run: the answer so far beside the progress
+        kw["answer"] = shown.answer
     try:
-        result = (runner or run_experiment)(scns, jobs=jobs, cluster=cluster, out=out,
-                                            progress=Progress(sys.stderr.isatty()),
+        result = (runner or run_experiment)(scns, jobs=jobs, cluster=cluster, out=out, progress=shown,
                                             notify=lambda message: click.echo(message, err=True), **kw)
         ok = True
         return result
@@ -381,16 +424,17 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
     """
 
     scns = _load_all(scenarios, sets, start)
-    if not no_start_check:
-        _print_start_checks(scns, seed, jobs)
-    out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
     labels = {s.name: s.label for s in scns}
-    result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out, ours=ours,
-                         resume=resume, replace=replace, precision=precision, max_reps=max_reps,
-                         uncertainty=uncertainty,
-                         extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
-                                                                        money_settings(scns), labels),
-                                          "payback.csv": payback_table(r.weekly, money_settings(scns))})
+    with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
+        if not no_start_check:
+            _print_start_checks(scns, seed, workers)
+        out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
+        result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
+                             ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
+                             uncertainty=uncertainty, workers=workers,
+                             extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
+                                                                            money_settings(scns), labels),
+                                              "payback.csv": payback_table(r.weekly, money_settings(scns))})
     for line in compare_lines(result, scns, years, uncertainty):
         click.echo(line)
     _print_written(result, out, precision, max_reps)
@@ -808,7 +852,8 @@ def validate(scenario, sets, quiet, no_start_check):
         click.echo(tomlout.dumps(scn.model_dump(mode="python")))
     click.echo(f"OK: {scenario} is a valid scenario ({scn.name}).", err=quiet is False)
     if not no_start_check:
-        (check,) = _start_checks([scn], seed=CHECK_SEED, jobs=None)
+        with Workers(available_cores()) as workers:
+            (check,) = _start_checks([scn], seed=CHECK_SEED, workers=workers)
         for line in ["", *check.words(), "", *check.table_lines()]:
             click.echo(line, err=quiet is False)
 

@@ -5,6 +5,7 @@ first breaches it, and where."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -133,6 +134,13 @@ def breaches_by_team(weekly: pd.DataFrame, rule: BreachRule) -> pd.DataFrame:
             row[name] = float(weeks[starts[0]]) if starts.size else np.inf
         out[rep] = row
     return pd.DataFrame.from_dict(out, orient="index").rename_axis("replication")
+
+
+def stays_manageable(columns: Mapping[str, np.ndarray], rule: BreachRule) -> bool:
+    """Whether one replication, given as its weekly columns, has no breach in the whole run, in any team or the
+    service: the headline's "stays manageable" (:func:`first_breach` is inf), read from its arrays as the replication
+    finishes."""
+    return not any(_starts(columns[col], std, rule.weeks).any() for _, col, std in rule.series() if col in columns)
 
 
 def first_breach(weekly: pd.DataFrame, rule: BreachRule) -> pd.Series:

@@ -164,24 +164,34 @@ def precision_report(weekly: pd.DataFrame, precision: float,
     rows = []
     for scen, df in weekly.groupby("scenario", sort=False):
         per_rep = df.groupby("replication")[PRECISION_MEASURES].mean()
-        n = len(per_rep)
-        for m in PRECISION_MEASURES:
-            mean, lo, hi = mean_ci(per_rep[m].to_numpy(dtype=float))
-            half = (hi - lo) / 2 if np.isfinite(hi) else np.inf
-            scale = 100.0 if describe(m).unit == "%" else abs(mean)
-            rel = half / scale if scale else (0.0 if half == 0 else np.inf)
-            need = n if rel <= precision else (int(np.ceil(n * (rel / precision) ** 2)) if np.isfinite(rel) else 2 * n)
-            rows.append({"scenario": scen, "measure": m, "mean": mean, "half_width": half,
-                         "relative_half_width": rel, "met": bool(rel <= precision), "replications_needed": need})
-        if rules:
-            k = int(np.isinf(first_breach(df, rules[scen]).to_numpy()).sum())
-            half = wilson_half_width(k / n, n)
-            need = n
-            while wilson_half_width(k / n, need) > precision and need < 1_000_000:
-                need = max(need + 1, int(need * 1.1))
-            rows.append({"scenario": scen, "measure": "p_sustained", "mean": k / n, "half_width": half,
-                         "relative_half_width": half, "met": bool(half <= precision), "replications_needed": need})
+        manageable = np.isinf(first_breach(df, rules[scen]).to_numpy()) if rules else None
+        rows += precision_rows(str(scen), per_rep.to_numpy(dtype=float), manageable, precision)
     return pd.DataFrame(rows)
+
+
+def precision_rows(scen: str, per_rep: np.ndarray, manageable: np.ndarray | None, precision: float) -> list[dict]:
+    """:func:`precision_report`'s rows for one scenario, from each replication's whole-run average of every
+    :data:`PRECISION_MEASURES` (``per_rep``, replications x measures) and, to judge the headline, whether each
+    replication stayed manageable for the whole run (``manageable``)."""
+    rows = []
+    n = len(per_rep)
+    for j, m in enumerate(PRECISION_MEASURES):
+        mean, lo, hi = mean_ci(per_rep[:, j])
+        half = (hi - lo) / 2 if np.isfinite(hi) else np.inf
+        scale = 100.0 if describe(m).unit == "%" else abs(mean)
+        rel = half / scale if scale else (0.0 if half == 0 else np.inf)
+        need = n if rel <= precision else (int(np.ceil(n * (rel / precision) ** 2)) if np.isfinite(rel) else 2 * n)
+        rows.append({"scenario": scen, "measure": m, "mean": mean, "half_width": half,
+                     "relative_half_width": rel, "met": bool(rel <= precision), "replications_needed": need})
+    if manageable is not None:
+        k = int(np.sum(manageable))
+        half = wilson_half_width(k / n, n)
+        need = n
+        while wilson_half_width(k / n, need) > precision and need < 1_000_000:
+            need = max(need + 1, int(need * 1.1))
+        rows.append({"scenario": scen, "measure": "p_sustained", "mean": k / n, "half_width": half,
+                     "relative_half_width": half, "met": bool(half <= precision), "replications_needed": need})
+    return rows
 
 
 HEADLINE_METRICS = ["p_sustained", "weeks_to_first_breach", "team_breaches", "breaks_first"]  # rows of headline()

@@ -16,7 +16,7 @@ from ..analysis.formats import money, money_difference, money_difference_range
 from ..analysis.measures import MEASURE
 from ..analysis.payback import payback_by_option
 from ..analysis.summary import WHOLE_RUN_TOTAL, value
-from ..runs.experiment import RunResult
+from ..runs.experiment import RunningShare, RunResult
 from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult
 from .words import (
@@ -294,3 +294,53 @@ def ranking_lines(result: SensitivityResult, method: str) -> list[str]:
         span = f"{setting_at(r, 'low')} to {setting_at(r, 'high')}"
         out.append(f"{int(r['rank']):>4}  {str(r['label'])[:label_w - 2]:{label_w}}{span:>16}" + "".join(cells))
     return out
+
+
+# -- the answer so far, as futures finish ---------------------------------------------------------------
+PROGRESS_WIDTH = 100  # the longest line progress prints
+
+
+def fit_line(text: str, width: int = PROGRESS_WIDTH) -> str:
+    """``text`` cut to ``width`` characters, ending in ... when cut."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def answer_so_far_lines(shares: list[RunningShare], done: int, total: int) -> list[str]:
+    """Whole lines for a log (the error stream when it is not a terminal): futures done, then the share of those
+    finished that stay manageable so far with its 95% interval, as the final answer gives it."""
+    head = f"{done} of {total} simulated futures done"
+    started = [s for s in shares if s.futures]
+    if not started:
+        return [head]
+    if len(shares) == 1:
+        (s,) = started
+        lo, hi = s.interval()
+        return [fit_line(f"{head}; so far {s.manageable} of {s.futures} stay manageable: {_pct(s.share)} "
+                     f"(95% interval {_pct(lo)} to {_pct(hi)})")]
+    lines = [f"{head}; so far, the futures that stay manageable:"]
+    for s in started:
+        lo, hi = s.interval()
+        lines.append(fit_line(f"  {s.scenario}: {s.manageable} of {s.futures}, {_pct(s.share)} "
+                          f"(95% interval {_pct(lo)} to {_pct(hi)})"))
+    return lines
+
+
+def answer_so_far(shares: list[RunningShare]) -> str:
+    """The answer so far in a few words, for the end of a progress bar: "so far 58% stay manageable (95% interval
+    32% to 81%)", or for several scenarios "so far manageable: baseline 58% (32-81%), ..."; "" before
+    any future has finished."""
+    started = [s for s in shares if s.futures]
+    if not started:
+        return ""
+    if len(shares) == 1:
+        lo, hi = started[0].interval()
+        return f"so far {_pct(started[0].share)} stay manageable (95% interval {_pct(lo)} to {_pct(hi)})"
+    parts = []
+    for s in started:
+        lo, hi = s.interval()
+        parts.append(f"{s.scenario} {_pct(s.share)} ({100 * lo:.0f}-{_pct(hi)})")
+    return "so far manageable: " + ", ".join(parts)

@@ -14,7 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Iterator
 
 DASK_HINT = 'Dask is not installed. Install it, in the project folder, with: python -m pip install -e ".[dask]"'
@@ -145,3 +145,43 @@ def open_executor(jobs: int = 1, cluster: str | None = None) -> Iterator[tuple[c
         client.close()
         if lc is not None:
             lc.close()
+
+
+class Workers:
+    """The workers of one command, started when a step first needs them and kept for every step after.
+
+    The command line opens one for a whole command, so the start-state check and the run share their worker
+    processes (each starts, and loads the model, once per command rather than once per step). ``jobs`` and
+    ``cluster`` are as for :func:`open_executor`. Use it as a context manager; the workers stop when it closes.
+    Results never depend on which executor ran them.
+    """
+
+    def __init__(self, jobs: int, cluster: str | None = None):
+        self.jobs = jobs
+        self.cluster = cluster
+        self._stack = ExitStack()
+        self._open: tuple[cf.Executor, int] | None = None
+        self.started = 0  # how many times workers were started (once at most: tests count it)
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers, if they were started."""
+        self._open = None
+        self._stack.close()
+
+    @contextmanager
+    def executor(self, jobs: int | None = None) -> Iterator[tuple[cf.Executor, int]]:
+        """The shared executor and how many tasks it runs at once; a step that would run in this process
+        (``jobs`` 1, no cluster) gets a serial executor and starts nothing. The workers outlive the block."""
+        if self.cluster is None and min(jobs or self.jobs, self.jobs) <= 1:
+            yield SerialExecutor(), 1
+            return
+        if self._open is None:
+            self._open = self._stack.enter_context(open_executor(self.jobs, self.cluster))
+            self.started += 1
+        yield self._open

@@ -16,6 +16,7 @@ import math
 import platform
 import sys
 import time
+import warnings
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,16 +26,17 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from ..analysis.breaches import breach_rules
+from ..analysis.breaches import BreachRule, breach_rules, stays_manageable
 from ..analysis.money import budget_table, money_settings
-from ..analysis.summary import precision_report, summarise
+from ..analysis.statistics import wilson
+from ..analysis.summary import PRECISION_MEASURES, precision_rows, summarise
 from ..model import ID_COLUMNS, simulate, week_dates, weekly_columns
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import as_scenario
 from ..scenario.schema import Scenario
 from ..scenario.uncertainty import check_draws, drawn, draws_table
 from ..version import __version__
-from .backends import available_cores, open_executor
+from .backends import Workers, available_cores, open_executor
 from .files import FolderError, FolderLock
 from .folder import MoreFiles, previous_run, recover_run_folder, write_run
 from .store import ReplicationStore
@@ -43,6 +45,8 @@ TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide th
 SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
 MAX_CHUNK = 25  # keeps resumable progress fine-grained on very large runs
 SMALL_RUN_SECONDS = 2.0  # by default, a run with less work than this runs in this process (no worker start-up)
+MIN_PRECISE_FUTURES = 10  # --precision never stops before this many futures (nor past --max-reps): a handful of
+# futures that happen to agree, or that all stay manageable, looks precise by chance
 
 
 def replication_frame(scn: Scenario, seed: int, replication: int, n_weeks: int, accounting: bool = False,
@@ -152,6 +156,25 @@ def _check_arguments(reps: int, years: float, precision: float | None) -> None:
         raise ValueError("precision must be a fraction between 0 and 1, e.g. 0.05 for 5%")
 
 
+@dataclass(frozen=True)
+class RunningShare:
+    """The answer so far for one scenario: how many of its finished futures stay manageable for the whole run (the
+    headline's rule, as in summary.csv's ``p_sustained``), of how many finished."""
+
+    scenario: str
+    manageable: int
+    futures: int
+
+    @property
+    def share(self) -> float:
+        """The share that stay manageable (NaN before any future has finished)."""
+        return self.manageable / self.futures if self.futures else float("nan")
+
+    def interval(self) -> tuple[float, float]:
+        """The share's Wilson 95% interval, as the final answer gives it."""
+        return wilson(self.manageable, self.futures)
+
+
 @dataclass
 class Replications:
     """The replications of one run: those done so far, where they are kept, and how to make the rest.
@@ -159,6 +182,8 @@ class Replications:
     ``task(scenario, seed, replications, n_weeks, *task_args)`` makes one chunk of replications of one
     scenario: a dict of arrays with one row per replication (by default :func:`simulate_chunk`, whose
     arrays are the weekly columns; a sensitivity analysis keeps only a few numbers a replication).
+    ``answer(shares)``, if given, is called with the answer so far (a :class:`RunningShare` a scenario) each time
+    replications finish, just before ``progress``; it needs the weekly columns.
     """
 
     scns: list[Scenario]
@@ -169,8 +194,44 @@ class Replications:
     done: dict[tuple[int, int], dict[str, np.ndarray]] = field(default_factory=dict)
     task: Callable[..., dict[str, np.ndarray]] | None = None  # None: simulate_chunk
     task_args: tuple = ()
+    answer: Callable[[list[RunningShare]], None] | None = None
+    verdicts: dict[tuple[int, int], tuple[bool, np.ndarray]] = field(default_factory=dict)  # see verdict()
+
+    @cached_property
+    def rules(self) -> dict[str, BreachRule]:
+        """Each scenario's breach rule."""
+        return breach_rules(self.scns)
+
+    def verdict(self, s: int, r: int) -> tuple[bool, np.ndarray]:
+        """What replication ``r`` of scenario ``s`` says, worked out once: whether it stays manageable for the whole
+        run (the headline's rule), and its whole-run average of each of :data:`PRECISION_MEASURES`."""
+        if (s, r) not in self.verdicts:
+            arrays = self.done[(s, r)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a measure with nothing to measure all run: NaN
+                means = np.array([np.nanmean(arrays[m]) for m in PRECISION_MEASURES])
+            self.verdicts[(s, r)] = (stays_manageable(arrays, self.rules[self.scns[s].name]), means)
+        return self.verdicts[(s, r)]
+
+    def shares(self, target: int) -> list[RunningShare]:
+        """The answer so far: of each scenario's replications 0 to ``target - 1`` that have finished, how many stay
+        manageable."""
+        out = []
+        for s, scn in enumerate(self.scns):
+            finished = [r for r in range(target) if (s, r) in self.done]
+            out.append(RunningShare(scn.name, sum(self.verdict(s, r)[0] for r in finished), len(finished)))
+        return out
+
+    def complete(self) -> int:
+        """How many replications, counted from the first, have finished for every scenario."""
+        n = 0
+        while all((s, n) in self.done for s in range(len(self.scns))):
+            n += 1
+        return n
 
     def _report(self, target: int) -> None:
+        if self.answer:
+            self.answer(self.shares(target))
         if self.progress:
             self.progress(sum(1 for (_, r) in self.done if r < target), len(self.scns) * target)
 
@@ -188,12 +249,14 @@ class Replications:
             self.done[(s, r)] = {k: v[i] for k, v in arrays.items()}
         self._report(target)
 
-    def fill(self, ex: cf.Executor, width: int, target: int) -> None:
+    def fill(self, ex: cf.Executor, width: int, target: int, stop: Callable[[], bool] | None = None) -> None:
         """Run replications 0 to ``target - 1`` of every scenario that are not done, keeping each as it finishes.
 
         Tasks are handed out a few at a time (twice as many as run at once), not all at the start; the
         serial executor (width 1) runs a task as it is submitted, so it gets one at a time, and each chunk
-        is saved and reported before the next begins: Ctrl-C keeps everything finished so far.
+        is saved and reported before the next begins: Ctrl-C keeps everything finished so far. With ``stop``,
+        asked after each chunk is kept, it returns as soon as ``stop()`` is true, cancelling the tasks not begun
+        (those running finish in the background, and are not kept).
         """
         self._report(target)
         tasks = self._tasks(width, target)
@@ -210,6 +273,10 @@ class Replications:
                 for fut in finished:
                     s, chunk = futures.pop(fut)
                     self._keep(s, chunk, fut.result(), target)
+                    if stop is not None and stop():
+                        for other in futures:
+                            other.cancel()
+                        return
         except BrokenProcessPool:
             raise RuntimeError(
                 "worker processes stopped unexpectedly. If you called run(..., jobs=N) from a Python script, "
@@ -236,7 +303,8 @@ def default_jobs(work_seconds: float, cluster: str | None, precision: float | No
 def replications_in(out: Path | None, scns: list[Scenario], seed: int, n_weeks: int, *, identity: dict,
                     resume: bool, progress: Callable[[int, int], None] | None, notify: Callable[[str], None],
                     check_folder: Callable[[Path], None], task: Callable[..., dict[str, np.ndarray]] | None = None,
-                    task_args: tuple = ()) -> Iterator[Replications]:
+                    task_args: tuple = (), answer: Callable[[list[RunningShare]], None] | None = None,
+                    ) -> Iterator[Replications]:
     """The replications of a run or a study, ready to fill: the one orchestration that :func:`run` and
     :func:`workforce_sim.studies.sensitivity.sensitivity` share.
 
@@ -254,7 +322,7 @@ def replications_in(out: Path | None, scns: list[Scenario], seed: int, n_weeks: 
             if not (resume and store.exists()):  # a resumed run was checked when it started
                 check_folder(out)
             store.open(resume)
-        work = Replications(scns, seed, n_weeks, store, progress, task=task, task_args=task_args)
+        work = Replications(scns, seed, n_weeks, store, progress, task=task, task_args=task_args, answer=answer)
         if store is not None:
             work.done.update(store.load())
         yield work
@@ -269,21 +337,63 @@ def _replicate(work: Replications, ex: cf.Executor, width: int, reps: int, preci
 
     Returns the number of replications of each scenario and, with ``precision``, the last precision report.
     """
-    target = reps
-    if precision is not None and work.done:
-        target = max(reps, max(r for _, r in work.done) + 1)
-    report = None
+    if precision is None:
+        if before is not None:
+            before(reps)
+        work.fill(ex, width, reps)
+        return reps, None
+    rule = _Sequential(work, precision, first=min(max_reps, max(reps, MIN_PRECISE_FUTURES)), max_reps=max_reps)
+    target = rule.first
     while True:
         if before is not None:
             before(target)
-        work.fill(ex, width, target)
-        if precision is None:
-            return target, report
-        report = precision_report(work.weekly(target), precision, breach_rules(work.scns))
-        if report["met"].all() or target >= max_reps:
-            return target, report
-        need = int(np.nanmax(report["replications_needed"].to_numpy(dtype=float)))
+        work.fill(ex, width, target, stop=rule)
+        rule()  # asked again: replications kept from an interrupted run finish no task, so fill never asks
+        if rule.stop_at is not None:
+            n = rule.stop_at
+            work._report(n)  # the answer of exactly the replications kept
+            return n, rule.report
+        assert rule.report is not None  # every replication up to target judged, not yet precise enough
+        need = int(np.nanmax(rule.report["replications_needed"].to_numpy(dtype=float)))
         target = min(max_reps, max(target + width, min(2 * target, need)))
+
+
+@dataclass
+class _Sequential:
+    """The --precision stopping rule: judged on the first n replications of every scenario, for n = ``first``,
+    ``first`` + 1, ... in turn as they finish, it stops at the first n at which every key measure and the headline
+    (the share of futures that stay manageable) are precise enough (:func:`precision_rows`), or at ``max_reps``.
+
+    Judging every n in order, and only whole runs of replications from the first, makes where it stops the same
+    whatever the backend, the number of workers, the order replications finish in, or an interruption.
+    """
+
+    work: Replications
+    precision: float
+    first: int
+    max_reps: int
+    judged: int = 0  # the largest n judged so far
+    stop_at: int | None = None
+    report: pd.DataFrame | None = None  # the precision report at ``judged``
+
+    def __call__(self) -> bool:
+        """Judge every n not yet judged whose replications have all finished; True once it should stop."""
+        if self.stop_at is None:
+            for n in range(max(self.first, self.judged + 1), min(self.work.complete(), self.max_reps) + 1):
+                self.judged, self.report = n, self.judge(n)
+                if self.report["met"].all() or n >= self.max_reps:
+                    self.stop_at = n
+                    break
+        return self.stop_at is not None
+
+    def judge(self, n: int) -> pd.DataFrame:
+        """The precision report of replications 0 to ``n - 1`` of every scenario."""
+        rows = []
+        for s, scn in enumerate(self.work.scns):
+            verdicts = [self.work.verdict(s, r) for r in range(n)]
+            rows += precision_rows(scn.name, np.array([means for _, means in verdicts]),
+                                   np.array([ok for ok, _ in verdicts]), self.precision)
+        return pd.DataFrame(rows)
 
 
 def _manifest(identity: dict, columns: list[str], replications: int, started: dt.datetime, seconds: float, backend: str,
@@ -351,7 +461,8 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
         max_reps: int = 1000, progress: Callable[[int, int], None] | None = None,
         notify: Callable[[str], None] | None = None, replace: bool = False,
         extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None = None, uncertainty: bool = False,
-        files: MoreFiles | None = None) -> RunResult:
+        files: MoreFiles | None = None, workers: Workers | None = None,
+        answer: Callable[[list[RunningShare]], None] | None = None) -> RunResult:
     """Run replications of each scenario for ``years`` years.
 
     - ``scenarios``: loaded scenarios, file paths or bundled names; ``overrides``
@@ -367,10 +478,11 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
       (see :func:`workforce_sim.runs.folder.write_run`). A folder holding a finished
       run of other scenarios is refused (:class:`workforce_sim.runs.files.FolderError`)
       unless ``replace=True``; one holding a run of the same scenarios is replaced.
-    - ``precision``: keep adding replications (from ``reps``, up to ``max_reps``)
-      until the 95% confidence interval of each key measure is within this
-      fraction of its mean (see :func:`workforce_sim.analysis.summary.precision_report`).
-    - ``progress(done, total)`` is called as replications finish; ``notify(message)``
+    - ``precision``: add replications (from ``reps``, up to ``max_reps``) until the 95% interval of each key measure
+      is within this fraction of its mean, and the share staying manageable within this (0.05: 5 points); judged
+      as they finish, never before :data:`MIN_PRECISE_FUTURES` (see :class:`_Sequential`, :func:`precision_rows`).
+    - ``progress(done, total)`` is called as replications finish, ``answer(shares)`` just before it with the answer
+      so far (a :class:`RunningShare` a scenario; at the end, the headline's); ``notify(message)``
       with anything the user should know, such as a damaged stored batch being
       recomputed (default: printed to standard error).
     - ``extra(result)`` returns more tables, by file name, to write with the run's
@@ -380,6 +492,8 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
       (a probabilistic sensitivity analysis; :mod:`workforce_sim.scenario.uncertainty`), so the results show
       what is not known as well as chance. The values drawn are in ``result.tables["draws.csv"]``.
       Without it, uncertain settings keep their central values.
+    - ``workers``: the command's worker processes (:class:`workforce_sim.runs.backends.Workers`), used in place of
+      starting new ones; ``jobs`` still decides whether the run needs them.
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
@@ -390,13 +504,13 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     plan = _Plan(years=years, reps=reps, seed=seed, overrides=overrides, jobs=jobs, cluster=cluster,
                  out=Path(out) if out is not None else None, resume=resume, precision=precision,
                  max_reps=max(max_reps, reps), progress=progress, notify=notify or _to_stderr, replace=replace,
-                 extra=extra, files=files, uncertainty=uncertainty)
+                 extra=extra, files=files, uncertainty=uncertainty, workers=workers, answer=answer)
     n_weeks = weeks_for_years(plan.years)
     identity = _identity(scns, plan, n_weeks)
     with replications_in(plan.out, scns, seed, n_weeks, identity=identity, resume=resume, progress=progress,
                          notify=plan.notify,
                          check_folder=lambda folder: _check_folder(folder, scns, replace, plan.notify),
-                         task_args=(uncertainty,)) as work:
+                         task_args=(uncertainty,), answer=answer) as work:
         result = _replicated(work, scns, plan, identity)
         if plan.out is not None:
             write_run(result, plan.out, result.tables, plan.files)
@@ -423,6 +537,8 @@ class _Plan:
     extra: Callable[[RunResult], dict[str, pd.DataFrame]] | None
     files: MoreFiles | None
     uncertainty: bool
+    workers: Workers | None = None
+    answer: Callable[[list[RunningShare]], None] | None = None
 
 
 def _identity(scns: list[Scenario], plan: _Plan, n_weeks: int) -> dict:
@@ -445,7 +561,8 @@ def _replicated(work: Replications, scns: list[Scenario], plan: _Plan, identity:
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     check = (lambda target: check_draws(scns, plan.seed, target)) if plan.uncertainty else None
-    with open_executor(jobs, plan.cluster) as (ex, width):
+    pool = plan.workers.executor(jobs) if plan.workers is not None else open_executor(jobs, plan.cluster)
+    with pool as (ex, width):
         target, report = _replicate(work, ex, width, plan.reps, plan.precision, plan.max_reps, before=check)
     weekly = work.weekly(target)
     seconds = time.perf_counter() - t0

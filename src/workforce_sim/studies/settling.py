@@ -21,8 +21,9 @@ import pandas as pd
 from ..analysis.summary import periods
 from ..model.council import Replication, collector_paused
 from ..model.measures import MEASURES
-from ..runs.backends import open_executor
-from ..runs.experiment import run
+from ..runs import cache
+from ..runs.backends import Workers, open_executor
+from ..runs.experiment import Replications, simulate_chunk
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import load_scenario
 from ..scenario.schema import Scenario
@@ -39,6 +40,8 @@ NAMED = 3  # measures named in words, the largest moves first
 PERMANENT = "staff_fte_permanent"  # staff_fte - staff_fte_agency, worked out here
 CHECKED = [PERMANENT, "staff_fte_agency", "vacancies_fte", "assessments_open", "cin_open", "cp_open", "cla_open",
            "early_help_open"]
+WEEKLY = ["staff_fte", *CHECKED[1:]]  # the weekly.csv columns the check reads (and keeps in its cache)
+CACHE_KIND = "start-state"  # the cache's folder for the check's simulations (see workforce_sim.runs.cache)
 
 
 def _label_unit(name: str) -> tuple[str, str]:
@@ -56,6 +59,12 @@ def steady(scn: Scenario) -> Scenario:
                for name, src in scn.demand.sources.items()}
     demand = scn.demand.model_copy(update={"trend_per_year": 0.0, "sources": sources})
     return scn.model_copy(update={"demand": demand, "levers": [], "uncertain": {}})
+
+
+def simulated_as(scn: Scenario) -> dict:
+    """What the check simulates of ``scn``, as plain values: the scenario held steady (:func:`steady`), less its name,
+    description and record of changes, which the simulation never reads."""
+    return steady(scn).model_dump(mode="json", exclude={"name", "description", "changes"})
 
 
 def _has_growth(scn: Scenario) -> bool:
@@ -202,12 +211,43 @@ class StartStateCheck:
         return out
 
 
+def check_chunk(scn: Scenario, seed: int, reps: list[int], n_weeks: int) -> dict[str, np.ndarray]:
+    """Replications ``reps`` of ``scn``: only the weekly columns the check reads (:data:`WEEKLY`), (replications x
+    weeks) each. The unit of work the check sends to worker processes."""
+    arrays = simulate_chunk(scn, seed, reps, n_weeks)
+    return {k: arrays[k] for k in WEEKLY}
+
+
+def _simulated(still: Scenario, seed: int, reps: int, n_weeks: int, jobs: int,
+               progress: Callable[[int, int], None] | None, workers: Workers | None) -> dict[str, np.ndarray]:
+    """The weekly columns the check reads, (replications x weeks) each: simulated, and nothing more made of them."""
+    work = Replications([still], seed, n_weeks, None, progress, task=check_chunk)
+    pool = workers.executor(min(jobs, reps)) if workers is not None else open_executor(min(jobs, reps))
+    with pool as (ex, width):
+        work.fill(ex, width, reps)
+    return {k: np.stack([work.done[(0, r)][k] for r in range(reps)]) for k in WEEKLY}
+
+
+def _weekly(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The check's weekly table (replication, week and :data:`WEEKLY`) from its (replications x weeks) arrays."""
+    reps, n_weeks = arrays[WEEKLY[0]].shape
+    head = {"replication": np.repeat(np.arange(reps), n_weeks), "week": np.tile(np.arange(n_weeks), reps)}
+    return pd.DataFrame({**head, **{k: np.asarray(arrays[k], dtype=float).reshape(-1) for k in WEEKLY}})
+
+
 def start_state_check(scn: Scenario | str | Path, years: int = YEARS, reps: int = REPS, seed: int = SEED,
-                      jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> StartStateCheck:
+                      jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+                      workers: Workers | None = None) -> StartStateCheck:
     """Simulate ``scn`` with demand held steady and no levers, and compare its start state with where it settles.
 
     ``scn`` is a loaded scenario (with any ``--set`` overrides already applied), a file path or a
     bundled name. Nothing is written. ``years`` must cover more than the last SETTLED_YEARS years.
+    ``workers``: worker processes opened for the whole command (shared with the run that follows).
+
+    The simulated weekly columns are kept in the cache (:mod:`workforce_sim.runs.cache`), under everything they
+    depend on: the scenario as simulated (:func:`simulated_as`), the seed, the weeks, the number of simulated
+    futures and the model's code. A second check of the same reads them instead of simulating again; the verdict
+    is worked out from them each time.
     """
     if not isinstance(scn, Scenario):
         scn = load_scenario(scn)
@@ -216,8 +256,19 @@ def start_state_check(scn: Scenario | str | Path, years: int = YEARS, reps: int 
     if len(year_periods) <= SETTLED_YEARS:
         raise ValueError(f"the start-state check needs at least {SETTLED_YEARS + 1} years, to leave the last "
                          f"{SETTLED_YEARS} for where the scenario settles; got {years}")
-    result = run(steady(scn), years=years, reps=reps, seed=seed, jobs=min(jobs, reps), progress=progress)
-    values = _checked_values(result.weekly)
+    key = {"what": "start-state check", "scenario": simulated_as(scn), "seed": seed, "years": years,
+           "weeks": n_weeks, "reps": reps}
+    arrays = cache.load(CACHE_KIND, key, WEEKLY, (reps, n_weeks))
+    if arrays is None:
+        arrays = _simulated(steady(scn), seed, reps, n_weeks, jobs, progress, workers)
+        cache.save(CACHE_KIND, key, arrays)
+    return _verdict(scn, _weekly(arrays), years, reps, seed, year_periods)
+
+
+def _verdict(scn: Scenario, weekly: pd.DataFrame, years: int, reps: int, seed: int,
+             year_periods: list[tuple[str, int, int]]) -> StartStateCheck:
+    """The check of ``scn`` from its simulated weekly table: where each measure starts and where it settles."""
+    values = _checked_values(weekly)
     by_week = values.groupby("week")[CHECKED].mean()
     settled_from = year_periods[-SETTLED_YEARS][1]
     start = by_week.loc[0]
@@ -248,7 +299,7 @@ def start_state_checks(scns: list[Scenario], **kw) -> list[StartStateCheck]:
     done: list[tuple[dict, StartStateCheck]] = []
     out = []
     for scn in scns:
-        key = steady(scn).model_dump(exclude={"name", "description"})
+        key = simulated_as(scn)
         same = next((c for k, c in done if k == key), None)
         if same is None:
             check = start_state_check(scn, **kw)

@@ -54,6 +54,26 @@ def test_the_compiled_core_and_the_python_source_give_identical_results():
     assert compiled["digests"] == source["digests"]
 
 
+def _run_command(folder: Path, pure: bool) -> dict[str, bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "WORKFORCE_SIM_PURE"}
+    if pure:
+        env["WORKFORCE_SIM_PURE"] = "1"
+    subprocess.run([sys.executable, "-m", "workforce_sim.cli", "run", "baseline", "edge-of-care", "--years", "1",
+                    "--reps", "3", "--jobs", "2", "--no-start-check", "--out", str(folder)],
+                   env=env, check=True, capture_output=True)
+    return {name: (folder / name).read_bytes() for name in ("weekly.csv", "summary.csv", "budget.csv")}
+
+
+def test_a_run_gives_the_same_files_byte_for_byte_compiled_or_not(tmp_path):
+    if core.why_source(environ={}) is not None:
+        pytest.skip(f"no compiled core to compare with: {core.why_source(environ={})}")
+    compiled = _run_command(tmp_path / "compiled", pure=False)
+    source = _run_command(tmp_path / "source", pure=True)
+    assert compiled == source
+    manifests = [json.loads((tmp_path / f / "manifest.json").read_text()) for f in ("compiled", "source")]
+    assert [m["model_core"][:8] for m in manifests] == ["compiled", "Python s"]
+
+
 def _fake_core(folder: Path) -> None:
     """A folder that looks like a built core: two sources, a 'compiled' file beside each and their record."""
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -81,6 +101,14 @@ def test_a_core_missing_a_module_or_its_record_is_not_used(tmp_path):
     assert core.why_source(tmp_path, environ={}) == "no compiled core was built"
     (tmp_path / core.RECORD).unlink()
     assert core.why_source(tmp_path, environ={}) == "no compiled core was built"
+
+
+def test_numpys_blas_threads_are_one_unless_the_user_chose():
+    code = "import os, workforce_sim; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "1"
+    env["OPENBLAS_NUM_THREADS"] = "3"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "3"
 
 
 def test_the_python_source_is_imported_when_asked_even_beside_a_compiled_core():

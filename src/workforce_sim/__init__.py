@@ -17,12 +17,20 @@ looks like: the schema, loading, calendar and random streams), ``model`` (one si
 workbook); :mod:`workforce_sim.api` and the command line sit on top.
 """
 
-from .analysis.summary import summarise
-from .api import run, sensitivity, write_run
-from .runs.experiment import RunResult
-from .runs.folder import read_run
-from .scenario.loading import ScenarioError, bundled_names, load_scenario
-from .scenario.schema import Scenario
+import os
+
+# One replication runs in one process, and runs use one process per core: numpy's and scipy's BLAS threads
+# would only spin beside the model, taking a core from the next replication (measured: a 5-year baseline
+# replication 0.53 s with them, 0.46 s without; results identical). Set before numpy is first imported; a
+# value the user set is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from .analysis.summary import summarise  # noqa: E402
+from .api import run, sensitivity, write_run  # noqa: E402
+from .runs.experiment import RunResult  # noqa: E402
+from .runs.folder import read_run  # noqa: E402
+from .scenario.loading import ScenarioError, bundled_names, load_scenario  # noqa: E402
+from .scenario.schema import Scenario  # noqa: E402
 from .version import __version__
 
 __all__ = ["Scenario", "ScenarioError", "RunResult", "load_scenario", "run", "sensitivity", "bundled_names",

@@ -124,6 +124,9 @@ class ChildrenInCare:
         self.adoption_share: dict[str, float] = {b: care.exits[b].get("adoption", 0.0) for b in AGE_BANDS}
         self.adoption_sf = care.adoption_weeks.frozen().sf
         self.stay_sf = scn.cases.plans.cla.duration_weeks.frozen().sf
+        # weeks in care -> (adoption's, other stays' survival): a start state's children come in a few groups, each
+        # with one time in care, so each survival is worked out once per group, not once per child
+        self._survival: dict[float, tuple[float, float]] = {}
         self.start_u = UniformBuffer(s("care.start_state"))
         self.rng = s("care.week")  # in-house places recruited and lost, care leavers at the start
         self.uasc_rng = s("care.uasc")
@@ -226,8 +229,11 @@ class ChildrenInCare:
         stays ``cases.plans.cla.duration_weeks``), otherwise as other children of their age leave."""
         p = self.adoption_share[band]
         weeks = elapsed / WD
-        adopted = p * float(self.adoption_sf(weeks))
-        other = (1.0 - p) * float(self.stay_sf(weeks))
+        survival = self._survival.get(weeks)
+        if survival is None:
+            survival = self._survival[weeks] = (float(self.adoption_sf(weeks)), float(self.stay_sf(weeks)))
+        adopted = p * survival[0]
+        other = (1.0 - p) * survival[1]
         if adopted > 0 and self.start_u() * (adopted + other) < adopted:
             return "adoption"
         return self.not_adopted[band]()

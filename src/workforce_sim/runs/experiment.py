@@ -30,7 +30,7 @@ from ..analysis.breaches import BreachRule, breach_rules, stays_manageable
 from ..analysis.money import budget_table, money_settings
 from ..analysis.statistics import wilson
 from ..analysis.summary import PRECISION_MEASURES, precision_rows, summarise
-from ..model import ID_COLUMNS, simulate, week_dates, weekly_columns
+from ..model import CORE, ID_COLUMNS, simulate, week_dates, weekly_columns
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import as_scenario
 from ..scenario.schema import Scenario
@@ -408,6 +408,7 @@ def _manifest(identity: dict, columns: list[str], replications: int, started: dt
         "started_utc": started.isoformat(timespec="seconds"),
         "run_seconds": round(seconds, 3),
         "backend": backend,
+        "model_core": CORE,  # the compiled core or the Python source (the same results either way)
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "overrides": list(dict.fromkeys(c for s in identity["scenarios"] for c in s.get("changes") or [])),

@@ -25,9 +25,9 @@ ROOT = HERE.parent
 
 CHILD = """
 import json, sys, time
+from workforce_sim import load_scenario  # first, as the command line imports it (it may set up numpy)
 sys.path.insert(0, {bench!r})
 from fingerprint import fingerprint
-from workforce_sim import load_scenario
 try:
     from workforce_sim.scenario.calendar import weeks_for_years
 except ImportError:  # a revision before the scenario/ folder (issue 27)

@@ -5,8 +5,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 import workforce_sim.runs.experiment as experiment
 from workforce_sim import run
@@ -374,3 +376,29 @@ def test_a_new_run_folder_is_never_one_that_exists(tmp_path):
     (a / PARTIAL).mkdir()
     (c / PARTIAL).mkdir()
     assert interrupted_runs(tmp_path / "baseline") == [a, c]  # --resume takes the last: the newest
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("ab ,\"'=+-1.é\t;")), max_size=6)
+_NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 1e-300, 1e20]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(st.one_of(_TEXT, st.none()), st.integers(-10**12, 10**12), _NUMBER, _NUMBER),
+                     min_size=1, max_size=12))
+def test_the_quick_csv_writer_writes_what_pandas_writes(rows):
+    """csv_lines gives pandas' to_csv bytes exactly: text needing quotes, missing values, every kind of float."""
+    from workforce_sim.runs.folder import csv_lines
+    df = pd.DataFrame(rows, columns=["scenario, name", "week", "x", 'y "quoted"'])
+    df[["x", 'y "quoted"']] = df[["x", 'y "quoted"']].astype(float)
+    lines = csv_lines(df, "%.6g")
+    assert lines is not None
+    assert "".join(lines) == df.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+
+
+def test_the_quick_csv_writer_leaves_other_tables_to_pandas():
+    from workforce_sim.runs.folder import csv_lines
+    floats_first = pd.DataFrame({"x": [1.5], "name": ["a"], "week": [1]})
+    one_text_column = pd.DataFrame({"name": [""], "x": [1.0]})
+    line_break = pd.DataFrame({"name": ["a\nb"], "week": [1], "x": [1.0]})
+    assert csv_lines(floats_first, "%.6g") is None and csv_lines(one_text_column, "%.6g") is None
+    assert csv_lines(line_break, "%.6g") is None

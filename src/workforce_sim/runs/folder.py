@@ -89,9 +89,42 @@ def write_csv(df: pd.DataFrame, path: Path, plain: bool = False) -> None:
     # A carriage return inside a cell is not quoted by the csv module when lines end in \n, and a
     # reader would split the row there: quote every text cell in that (rare) case.
     quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
+    if not plain and quoting == csv.QUOTE_MINIMAL:
+        lines = csv_lines(safe, "%.6g")
+        if lines is not None:  # the same bytes pandas writes, several times faster
+            atomic_write(Path(path), lambda fh: fh.writelines(lines))
+            return
     fmt = plain_number if plain else "%.6g"
     atomic_write(Path(path), lambda fh: safe.to_csv(fh, index=False, float_format=fmt, lineterminator="\n",
                                                     quoting=quoting))
+
+
+def csv_lines(df: pd.DataFrame, fmt: str) -> list[str] | None:
+    """The lines ``df.to_csv(index=False, float_format=fmt, lineterminator="\\n")`` writes, for a table whose
+    float columns all follow two or more other columns (a run's weekly table); None for any other table, or one
+    with a line break inside a text cell.
+
+    pandas formats floats one number at a time through several Python calls (a weekly table of 300 futures:
+    8 million numbers, about 9 s); here each float column is formatted in one pass with the same format (NaN
+    as an empty cell, as pandas writes it) and the rows are joined as text (about 2 s). Formatted numbers
+    hold no comma, quote or line break, so they need no quoting; the other columns and the header are
+    written by pandas itself."""
+    kinds = [col.dtype.kind for _, col in df.items()]
+    k = next((i for i, kind in enumerate(kinds) if kind == "f"), len(kinds))
+    if k < 2 or k == len(kinds) or len(df) == 0 or any(kind != "f" for kind in kinds[k:]):
+        return None  # (one text column alone: csv writes an empty cell as "" where the row has no other)
+    head = df.iloc[:, :k].to_csv(index=False, lineterminator="\n").split("\n")[:-1]
+    if len(head) != len(df) + 1:
+        return None  # a text cell held a line break: pandas quotes it across lines
+    columns = []
+    for i in range(k, len(kinds)):
+        values = df.iloc[:, i].to_numpy()
+        text = [fmt % v for v in values.tolist()]
+        for j in np.flatnonzero(np.isnan(values)).tolist():
+            text[j] = ""
+        columns.append(text)
+    header = df.iloc[:0].to_csv(index=False, lineterminator="\n")
+    return [header] + [f"{a},{b}\n" for a, b in zip(head[1:], map(",".join, zip(*columns)))]
 
 
 def _has_carriage_return(df: pd.DataFrame) -> bool:

@@ -4,7 +4,7 @@ Wilson's interval of a chance, and an interval kept within what a measure can ta
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -75,11 +75,13 @@ def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -
             low[j] = high[j] = mean[j]  # every replication the same: nothing to be uncertain about
             continue
         share_below = (b < mean[j]).mean() + 0.5 * (b == mean[j]).mean()
-        z0 = stats.norm.ppf(min(max(share_below, 0.5 / resamples), 1 - 0.5 / resamples))
+        # (scipy.special's ndtri and ndtr are what stats.norm.ppf and .cdf compute, the same numbers, without their
+        # argument checks: 0.1 us a call instead of 67, for each of thousands of columns a summary has)
+        z0 = special.ndtri(min(max(share_below, 0.5 / resamples), 1 - 0.5 / resamples))
         d = jack[:, j].mean() - jack[:, j]
         denom = 6.0 * (d @ d) ** 1.5
         a = float((d ** 3).sum() / denom) if denom > 0 else 0.0
-        q = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        q = special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
         low[j], high[j] = np.quantile(b, q)
     return low, high
 

@@ -2,6 +2,7 @@
 
     python benchmarks/compare_revisions.py 98203bd            # baseline, 5 years, 3 rounds
     python benchmarks/compare_revisions.py HEAD~3 --rounds 5 --years 1
+    python benchmarks/compare_revisions.py 5308294 --pure     # this tree on its Python source, not compiled
 
 The earlier commit's src/ is unpacked into a temporary folder (git archive); each round times
 one replication in a fresh process for each version in turn, so a busy moment hits both alike.
@@ -57,10 +58,10 @@ def unpack(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def measure(src: Path, years: float, check: bool) -> dict:
+def measure(src: Path, years: float, check: bool, pure: bool = False) -> dict:
     code = CHILD.format(bench=str(HERE), years=years, check=check)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
+    env = {"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"} | ({"WORKFORCE_SIM_PURE": "1"} if pure else {})
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -69,6 +70,7 @@ def main() -> None:
     ap.add_argument("rev", help="the earlier commit (any git revision)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--years", type=float, default=5.0)
+    ap.add_argument("--pure", action="store_true", help="run this tree on its Python source (not its compiled core)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         old_src = unpack(a.rev, Path(tmp))
@@ -77,7 +79,7 @@ def main() -> None:
         prints, refs, events, cores = {}, {}, {}, {}
         for r in range(a.rounds):
             for name, src in (("earlier", old_src), ("this tree", new_src)):
-                got = measure(src, a.years, check=(r == 0))
+                got = measure(src, a.years, check=(r == 0), pure=a.pure and name == "this tree")
                 times[name].append(got["secs"])
                 refs[name], events[name], cores[name] = got["referrals"], got["events"], got["core"]
                 if r == 0:

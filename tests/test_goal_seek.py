@@ -72,6 +72,8 @@ def test_an_out_of_reach_target_says_why(monkeypatch, scn):
     assert not res.found and res.on_average_level is None
     assert res.team == "long_term"
     assert "the long term team" in res.reason and "break first in the children in care team" in res.reason
+    assert "moves 11% of the way from 0 (with none) to 0.9 by 40" in res.reason  # 0.1 of the 0.9 to go
+    assert [e.level for e in res.tried] == [0, 40]  # nothing between is worth running
     stand_in(monkeypatch, lambda level: 0.3)
     res = goal_seek(scn, "extra_posts", "p_sustained>=0.9", max_level=40)
     assert "p_sustained hardly moves with the lever" in res.reason

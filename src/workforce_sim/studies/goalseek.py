@@ -256,10 +256,9 @@ def _why_out_of_reach(none: Evaluation, top: Evaluation, target: Target, team: s
     """Why even the largest level tried misses the target on average, as far as the two runs tell."""
     why = []
     if team and top.breaks_first and top.breaks_first != team:
-        elsewhere = ("the service as a whole" if top.breaks_first == SERVICE
-                     else f"{team_words(top.breaks_first)}, where they are not")
-        why.append(f"the posts go to {team_words(team)}, but at {top.level:g} caseloads break first in {elsewhere} "
-                   f"(in {top.breaks_first_share:.0%} of futures)")
+        elsewhere = "" if top.breaks_first == SERVICE else ", where they are not"
+        why.append(f"the posts go to {team_words(team)}, but at {top.level:g} caseloads break first in "
+                   f"{team_words(top.breaks_first)} (in {top.breaks_first_share:.0%} of futures){elsewhere}")
     gap, moved = target.value - none.value, top.value - none.value
     if gap == 0 or abs(moved) <= 0.1 * abs(gap):
         why.append(f"{target.metric} hardly moves with the lever: {none.value:.3g} with none, {top.value:.3g} at "

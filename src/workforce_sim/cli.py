@@ -577,10 +577,11 @@ def _not_found(res, tgt, lever: str, field: str, folder: Path) -> None:
                f"against {res.none.value:.3g} with none.")
     if res.reason:
         click.echo(f"Why: {res.reason}.")
-    if res.team and top.breaks_first not in ("", SERVICE) and top.breaks_first != res.team:
+    hint = bool(res.team) and top.breaks_first not in ("", SERVICE) and top.breaks_first != res.team
+    if hint:
         click.echo(f"To try posts in {team_words(top.breaks_first)}, give the scenario an {lever} lever with team = "
                    f'"{top.breaks_first}" (docs/levers.md) and goal-seek that.')
-    click.echo("Or try another lever, or a combination of levers in a scenario file.")
+    click.echo(f"{'Or t' if hint else 'T'}ry another lever, or a combination of levers in a scenario file.")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
     sys.exit(1)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .analysis.breaches import breach_rules, team_words
+from .analysis.breaches import SERVICE, breach_rules, team_words
 from .analysis.compare import compare_table
 from .analysis.formats import money, money_difference
 from .analysis.measures import MEASURES
@@ -454,12 +454,17 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
 def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, start, jobs, cluster, out):
     """Find the smallest level of one lever that meets a target.
 
-    Every level runs on the same simulated futures, so the search is stable. A level meets the
-    target when its 95% confidence interval does (for p_sustained>=0.9, the interval's lower end is
-    at least 0.9); when a level meets it only on average, goal-seek says about how many futures
-    (--reps) would settle it. If SCENARIO has no lever of that kind, one is added from its start
-    date (extra posts go to the team where caseloads most often break first with none, else the largest
+    Every level runs on the same simulated futures, so the search is stable. It tries none and
+    the largest level, then halves the gap between them: for the smallest level that meets the
+    target on average, and the smallest that meets it with its whole 95% confidence interval (for
+    p_sustained>=0.9, the interval's lower end is at least 0.9). Each level is printed as it
+    finishes. If SCENARIO has no lever of that kind, one is added from its start date (extra posts
+    go to the team where caseloads most often break first with none, else the largest
     case-holding team). Writes every level tried to goal_seek.csv.
+
+    Exit status: 0 when a level meets the target with its interval; 3 when levels meet it only on
+    average (goal-seek says about how many futures, --reps, would settle it); 1 when not even the
+    largest level meets it on average (goal-seek says why, when it can tell).
     """
     (scn,) = _load_all((scenario,), sets, start)
     try:
@@ -468,19 +473,16 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
         raise click.UsageError(str(exc)) from None
     field = LEVELS[lever][0]
     _enough_futures(tgt, reps)
-
-    def show(e):
-        verdict = "meets" if e.met else ("meets on average only" if e.met_on_average else "misses")
-        where = (f"; breaks first in {team_words(e.breaks_first)} in {e.breaks_first_share:.0%} of futures"
-                 if e.breaks_first else "")
-        click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
-                   f"{e.ci95_high:.3g}; {verdict}{where})", err=True)
-
     click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} "
-               f"year{'s' if years != 1 else ''} each)", err=True)
+               f"year{'s' if years != 1 else ''} each, the same futures at every level)", err=True)
+
+    def starting(level: float) -> Progress:
+        click.echo(f"  trying {field} = {level:g} ...", err=True)
+        return Progress(sys.stderr.isatty())
+
     try:
-        res = goal_seek(scn, lever, tgt, max_level=max_level, progress=show, years=years, reps=reps, seed=seed,
-                        jobs=jobs, cluster=cluster)
+        res = goal_seek(scn, lever, tgt, max_level=max_level, progress=partial(_show_level, tgt, field),
+                        run_progress=starting, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster)
     except GoalSeekError as exc:
         raise click.UsageError(str(exc)) from None
     _say_where_added(res, lever)
@@ -489,16 +491,51 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     write_csv(res.table(), folder / "goal_seek.csv", plain=True)
     if out is None:
         mark_latest(folder)
+    _levels_tried(res, field)
     if not res.found:
         _not_found(res, tgt, lever, field, folder)
+    _found(res, tgt, lever, field, folder)
+
+
+def _found(res, tgt, lever: str, field: str, folder: Path) -> None:
+    """Say the smallest level that meets the target with its interval, and the smallest on average if smaller."""
     b = res.best
-    extra = b.cost_per_year - res.none.cost_per_year
     click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
     click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
-    extra_words = money_difference(extra, partial(money, unit="£"), 1)
-    click.echo(f"  cost per year {money(b.cost_per_year, '£')}: {extra_words} a year "
-               f"against no {lever} (where {tgt.metric} = {res.none.value:.3g})")
+    click.echo(f"  cost per year {_cost_words(res, b, lever, tgt)}")
+    if res.on_average is not None and res.on_average_level is not None and res.on_average_level < res.level:
+        e = res.on_average
+        click.echo(f"  On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
+                   f"{e.ci95_low:.3g} to {e.ci95_high:.3g}; cost per year {_cost_words(res, e, lever, tgt)}), "
+                   f"but that level's interval does not rule out chance.")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+
+
+def _verdict(e) -> str:
+    return "meets with its interval" if e.met else ("meets on average only" if e.met_on_average else "misses")
+
+
+def _show_level(tgt, field: str, e) -> None:
+    """One level tried, as it finishes: the measure with its interval, whether it meets the target, the cost."""
+    where = (f"; breaks first in {team_words(e.breaks_first)} in {e.breaks_first_share:.0%} of futures"
+             if e.breaks_first else "")
+    click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
+               f"{e.ci95_high:.3g}), {_verdict(e)}; cost per year {money(e.cost_per_year, '£')}{where}", err=True)
+
+
+def _levels_tried(res, field: str) -> None:
+    """Every level tried, smallest first (they were tried in the search's order)."""
+    click.echo(f"\nLevels tried ({len(res.tried)}), smallest first:")
+    for e in sorted(res.tried, key=lambda e: e.level):
+        click.echo(f"  {field} = {e.level:<6g} {res.target.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
+                   f"{e.ci95_high:.3g})  {_verdict(e)}  {money(e.cost_per_year, '£')} a year")
+
+
+def _cost_words(res, e, lever: str, tgt) -> str:
+    """A level's cost per year and its difference from none."""
+    extra = money_difference(e.cost_per_year - res.none.cost_per_year, partial(money, unit="£"), 1)
+    return (f"{money(e.cost_per_year, '£')}: {extra} a year against no {lever} "
+            f"(where {tgt.metric} = {res.none.value:.3g})")
 
 
 def _say_where_added(res, lever: str) -> None:
@@ -520,21 +557,31 @@ def _enough_futures(tgt, reps: int) -> None:
 
 
 def _not_found(res, tgt, lever: str, field: str, folder: Path) -> None:
-    """Say that no level met the target (and where it is met on average, if anywhere); exit 1."""
-    top = res.tried[-1]
-    on_average = [e for e in res.tried if e.met_on_average]
-    if on_average:
-        e = min(on_average, key=lambda e: e.level)
+    """Say that no level met the target with its interval: met on average from some level (exit 3), or out of reach
+    within the levels tried, and why (exit 1)."""
+    top = max(res.tried, key=lambda e: e.level)
+    e = res.on_average
+    if e is not None:
         need = e.replications_needed(tgt)
-        more = (f" On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
-                f"{e.ci95_low:.3g} to {e.ci95_high:.3g})" + (" already, with none" if e.level == 0 else "") +
-                (f"; about {need} simulated futures (--reps {need}) would tell whether that is more than chance."
-                 if need else "."))
-    else:
-        more = " Try a larger --max, another lever, or a combination."
-    click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
-               f"interval: at {res.max_level:g}, {tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to "
-               f"{top.ci95_high:.3g}).{more}")
+        click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
+                   f"interval with {e.replications} futures. On average it is met from {field} = {e.level:g}"
+                   + (" already, with none" if e.level == 0 else "")
+                   + f" ({tgt.metric} = {e.value:.3g}, 95% CI {e.ci95_low:.3g} to {e.ci95_high:.3g}; cost per year "
+                   f"{_cost_words(res, e, lever, tgt)}).")
+        if need:
+            click.echo(f"To be sure (the whole interval), run with about {need} simulated futures: --reps {need}.")
+        click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+        sys.exit(3)
+    click.echo(f"\n{tgt} is out of reach with {lever}.{field} up to {res.max_level:g}: even at {top.level:g}, "
+               f"{tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to {top.ci95_high:.3g}), "
+               f"against {res.none.value:.3g} with none.")
+    if res.reason:
+        click.echo(f"Why: {res.reason}.")
+    hint = bool(res.team) and top.breaks_first not in ("", SERVICE) and top.breaks_first != res.team
+    if hint:
+        click.echo(f"To try posts in {team_words(top.breaks_first)}, give the scenario an {lever} lever with team = "
+                   f'"{top.breaks_first}" (docs/levers.md) and goal-seek that.')
+    click.echo(f"{'Or t' if hint else 'T'}ry another lever, or a combination of levers in a scenario file.")
     click.echo(f"Wrote {folder / 'goal_seek.csv'}")
     sys.exit(1)
 

@@ -3,8 +3,11 @@
 Every level is run on the same simulated futures (same seed and replications:
 common random numbers), so the outcome moves with the level rather than with
 chance, and a bisection search is stable. The search assumes the target gets
-easier as the level rises, checks the largest level first, and says so when
-even that does not meet the target.
+easier as the level rises and checks the largest level first. If that meets the
+target on average, it bisects between none and the largest for the smallest level
+that meets it on average, then for the smallest that meets it with its whole 95%
+interval (if the largest does); if not even the largest meets it on average, it
+says so, and why when it can tell.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ..analysis.breaches import SERVICE, team_words
 from ..analysis.statistics import wilson
 from ..analysis.summary import END
 from ..model.levers import LEVERS
@@ -112,6 +116,9 @@ class GoalSeekResult:
     tried: list[Evaluation]
     max_level: float
     team: str | None = None  # the team an added lever's posts went to (None: the scenario had the lever, or no team)
+    on_average_level: float | None = None  # the smallest level that meets the target on average (None: none does)
+    on_average: Evaluation | None = None  # the run at that level
+    reason: str = ""  # why no level tried meets the target even on average, in plain words ("" when one does)
 
     def table(self) -> pd.DataFrame:
         """Every level tried, in the order tried, as goal_seek.csv holds them."""
@@ -163,14 +170,16 @@ def _evaluate(scn: Scenario, lever_type: str, level: float, target: Target, team
 
 def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: float | None = None,
               tolerance: float = 0.01, progress: Callable[[Evaluation], None] | None = None,
+              run_progress: Callable[[float], Callable[[int, int], None] | None] | None = None,
               **run_kw) -> GoalSeekResult:
     """Find the smallest level of ``lever_type`` whose run meets ``target`` with its whole 95% interval
-    (the lower bound of ``p_sustained>=0.9`` at least 0.9), not only on average.
+    (the lower bound of ``p_sustained>=0.9`` at least 0.9), and the smallest that meets it on average.
 
-    ``run_kw`` go to :func:`workforce_sim.run` (years, reps, seed, jobs, ...).
-    Whole-number levers are searched exactly; others to within ``tolerance``. If the scenario has no lever
-    of that type, one is added; an added lever of extra posts goes to the team where caseloads most often break
-    first with none (else the largest case-holding team).
+    ``run_kw`` go to :func:`workforce_sim.run` (years, reps, seed, jobs, ...). ``progress(evaluation)`` is called
+    as each level finishes; ``run_progress(level)``, as each level starts, may give a ``progress(done, total)``
+    for its run. Whole-number levers are searched exactly; others to within ``tolerance``. If the scenario has no
+    lever of that type, one is added; an added lever of extra posts goes to the team where caseloads most often
+    break first with none (else the largest case-holding team).
     """
     target = parse_target(target) if isinstance(target, str) else target
     if lever_type not in LEVELS:
@@ -178,11 +187,16 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
     field, whole, default_max = LEVELS[lever_type]
     hi = float(default_max if max_level is None else max_level)
     tried: list[Evaluation] = []
-
     team: str | None = None
 
     def ev(level: float) -> Evaluation:
-        e = _evaluate(scn, lever_type, level, target, team, **run_kw)
+        known = next((e for e in tried if e.level == level), None)
+        if known is not None:
+            return known
+        kw = dict(run_kw)
+        if run_progress is not None and (shown := run_progress(level)) is not None:
+            kw["progress"] = shown
+        e = _evaluate(scn, lever_type, level, target, team, **kw)
         tried.append(e)
         if progress:
             progress(e)
@@ -194,18 +208,65 @@ def goal_seek(scn: Scenario, lever_type: str, target: str | Target, max_level: f
     added = None
     if LEVERS[lever_type].post_grade is not None and not any(lv.type == lever_type for lv in scn.levers):
         added = team or scn.largest_case_holding_team()
+    res = GoalSeekResult(lever_type, field, target, False, None, None, none, tried, hi, added)
     if none.met:
-        return GoalSeekResult(lever_type, field, target, True, 0.0, none, none, tried, hi, added)
+        res.found, res.level, res.best, res.on_average_level, res.on_average = True, 0.0, none, 0.0, none
+        return res
     top = ev(hi)
-    if not top.met:
-        return GoalSeekResult(lever_type, field, target, False, None, None, none, tried, hi, added)
-    lo, best = 0.0, top
-    while (hi - lo > 1) if whole else (hi - lo > tolerance):
+    if not top.met_on_average:
+        if none.met_on_average:  # the lever makes it worse
+            res.on_average_level, res.on_average = 0.0, none
+        else:
+            res.reason = _why_out_of_reach(none, top, target, _lever_team(scn, lever_type, added))
+        return res
+    step = 1.0 if whole else tolerance
+    res.on_average_level, res.on_average = (0.0, none) if none.met_on_average else _bisect(
+        ev, lambda e: e.met_on_average, 0.0, hi, top, step, whole)
+    if top.met:  # between the largest level known to miss with its interval and the smallest known to meet it
+        first = min((e for e in tried if e.met), key=lambda e: e.level)
+        below = max((e.level for e in tried if not e.met and e.level < first.level), default=0.0)
+        res.level, res.best = _bisect(ev, lambda e: e.met, below, first.level, first, step, whole)
+        res.found = True
+    return res
+
+
+def _bisect(ev: Callable[[float], Evaluation], meets: Callable[[Evaluation], bool], lo: float, hi: float,
+            best: Evaluation, step: float, whole: bool) -> tuple[float, Evaluation]:
+    """The smallest level between ``lo`` (known to miss) and ``hi`` (known to meet, its run ``best``) that
+    ``meets``, to within ``step``, halving the gap each time."""
+    while hi - lo > step:
         mid = float(np.floor((lo + hi) / 2)) if whole else (lo + hi) / 2
         e = ev(mid)
-        if e.met:
+        if meets(e):
             hi, best = mid, e
         else:
             lo = mid
-    return GoalSeekResult(lever_type, field, target, True, hi, best, none, tried,
-                          float(default_max if max_level is None else max_level), added)
+    return hi, best
+
+
+def _lever_team(scn: Scenario, lever_type: str, added: str | None) -> str | None:
+    """The team the lever's posts go to: the scenario's own lever's, or the added one's (None: not a posts lever)."""
+    if LEVERS[lever_type].post_grade is None:
+        return None
+    own = next((lv for lv in scn.levers if lv.type == lever_type), None)
+    return getattr(own, "team", None) if own is not None else added
+
+
+def _why_out_of_reach(none: Evaluation, top: Evaluation, target: Target, team: str | None) -> str:
+    """Why even the largest level tried misses the target on average, as far as the two runs tell."""
+    why = []
+    if team and top.breaks_first and top.breaks_first != team:
+        elsewhere = "" if top.breaks_first == SERVICE else ", where they are not"
+        why.append(f"the posts go to {team_words(team)}, but at {top.level:g} caseloads break first in "
+                   f"{team_words(top.breaks_first)} (in {top.breaks_first_share:.0%} of futures){elsewhere}")
+    gap, moved = target.value - none.value, top.value - none.value
+    if gap == 0 or abs(moved) <= 0.1 * abs(gap):
+        why.append(f"{target.metric} hardly moves with the lever: {none.value:.3g} with none, {top.value:.3g} at "
+                   f"{top.level:g}")
+    elif moved * gap < 0:
+        why.append(f"{target.metric} moves away from the target as the lever rises: {none.value:.3g} with none, "
+                   f"{top.value:.3g} at {top.level:g}")
+    else:
+        why.append(f"{target.metric} moves {moved / gap:.0%} of the way from {none.value:.3g} (with none) to "
+                   f"{target.value:g} by {top.level:g}; a larger --max may reach it")
+    return "; ".join(why)

@@ -30,7 +30,7 @@ from .outputs.console import (
 )
 from .outputs.words import sensitivity_sentences
 from .runs.backends import ClusterUnreachable, DaskMissing, Workers, available_cores
-from .runs.experiment import RunningShare
+from .runs.experiment import RunningShare, check_run
 from .runs.files import FolderError, atomic_write
 from .runs.folder import (
     interrupted_runs,
@@ -294,6 +294,27 @@ def _output_folder(out: Path | None, default: Path, resume: bool) -> tuple[Path,
     return new_run_folder(default), True
 
 
+class _Refused(click.ClickException):
+    """A plain refusal that is not a mistake in how the command was typed (such as an --out folder holding another
+    run): "Error: ..." without click's "Usage:" line, exit code 2 as for other bad input."""
+
+    exit_code = 2
+
+
+def _before_start(scns, out: Path | None, default: Path, *, resume: bool, **checks) -> tuple[Path, bool] | None:
+    """Refuse now, before the start-state check (10 to 30 s), what the run would refuse after it: the arguments and
+    the output folder (:func:`workforce_sim.runs.experiment.check_run`). Returns where the run writes and whether the
+    folder is ours, or None for a new folder in ``default``, made when the run starts."""
+    where = _output_folder(out, default, resume) if out is not None or resume else None
+    try:
+        check_run(scns, where[0] if where else None, resume=resume, **checks)
+    except (FolderError, StoreMismatch) as exc:
+        raise _Refused(str(exc)) from None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return where
+
+
 def _finish_folder(out: Path, ours: bool, ok: bool) -> None:
     """After a run into a default folder: mark it the latest, or remove it if the run left nothing in it."""
     if not ours:
@@ -324,10 +345,13 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
     the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
     scns = _load_all(scenarios, sets, start)
+    default = Path("outputs") / "-".join(s.name for s in scns)
+    where = _before_start(scns, out, default, reps=reps, years=years, precision=precision, uncertainty=uncertainty,
+                          resume=resume, replace=replace)
     with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
         if not no_start_check:
             _print_start_checks(scns, seed, workers)
-        out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
+        out, ours = where or (new_run_folder(default), True)
         result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
                              ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
                              uncertainty=uncertainty, workers=workers)
@@ -385,7 +409,9 @@ def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
         return result
     except ScenarioError as err:
         _fail(err)
-    except (ValueError, StoreMismatch, FolderError) as exc:
+    except (StoreMismatch, FolderError) as exc:
+        raise _Refused(str(exc)) from None
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except (DaskMissing, ClusterUnreachable) as exc:
         raise click.UsageError(str(exc)) from None
@@ -425,10 +451,13 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
 
     scns = _load_all(scenarios, sets, start)
     labels = {s.name: s.label for s in scns}
+    default = Path("outputs") / f"compare-{scns[0].name}"
+    where = _before_start(scns, out, default, reps=reps, years=years, precision=precision, uncertainty=uncertainty,
+                          resume=resume, replace=replace)
     with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
         if not no_start_check:
             _print_start_checks(scns, seed, workers)
-        out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
+        out, ours = where or (new_run_folder(default), True)
         result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
                              ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
                              uncertainty=uncertainty, workers=workers,

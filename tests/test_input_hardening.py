@@ -553,10 +553,19 @@ def test_folders_named_with_unicode_digits_do_not_stop_recovery_or_resume(tmp_pa
     assert [p.name for p in interrupted_runs(tmp_path)] == ["2026-12-06_010101-2", "2026-12-06_010101-²"]
 
 
+@pytest.mark.parametrize("value, decimal", [("5%", 0.05), ("12.5 %", 0.125), ("-2%", -0.02), ("1.1%", 0.011)])
+def test_a_percentage_is_taken_where_the_setting_is_shown_as_one(value, decimal):
+    """A growth rate or a share, which outputs show as a percentage, may be written as one: 5% is 0.05 (issue 30,
+    item 6), exactly as if 0.05 had been written, in the value and in the run's label."""
+    scn = load_scenario("baseline", [f"demand.trend_per_year={value}", "workforce.agency.cover_share=40%"])
+    assert scn.demand.trend_per_year == decimal and scn.workforce.agency.cover_share == 0.4
+    assert scn == load_scenario("baseline", [f"demand.trend_per_year={decimal}", "workforce.agency.cover_share=0.4"])
+
+
 @pytest.mark.parametrize("value, decimal", [("5%", "0.05"), ("12.5 %", "0.125"), ("-2%", "-0.02")])
-def test_a_percentage_is_answered_with_the_decimal_to_write(value, decimal):
-    """Shares and rates are decimals; a planner who writes 5% is told to write 0.05, not only "not a number"."""
-    (line,) = load_err("baseline", [f"demand.trend_per_year={value}"])
+def test_a_percentage_elsewhere_is_answered_with_the_decimal_to_write(value, decimal):
+    """Elsewhere a percentage is refused, with the decimal to write, not only "not a number"."""
+    (line,) = load_err("baseline", [f"demand.sources.police.contacts_per_year={value}"])
     assert line.endswith(f"must be a number: write {decimal} for {value.strip()}"), line
     (line,) = load_err("baseline", ["demand.trend_per_year=five"])
     assert "write" not in line and "must be a valid number" in line

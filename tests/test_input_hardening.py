@@ -309,7 +309,7 @@ def _boom(*a, **k):
 def test_an_unexpected_error_is_a_plain_message_and_exit_1(monkeypatch):
     import workforce_sim.cli as cli_mod
     monkeypatch.setattr(cli_mod.tomlout, "dumps", _boom)
-    res = cli("validate", "baseline")
+    res = cli("validate", "baseline", "--settings")
     assert res.exit_code == 1
     assert "Traceback" not in res.output
     assert "workforce-sim stopped: float division by zero" in res.output
@@ -320,10 +320,10 @@ def test_an_unexpected_error_is_a_plain_message_and_exit_1(monkeypatch):
 def test_debug_shows_the_traceback(monkeypatch):
     import workforce_sim.cli as cli_mod
     monkeypatch.setattr(cli_mod.tomlout, "dumps", _boom)
-    res = cli("--debug", "validate", "baseline")
+    res = cli("--debug", "validate", "baseline", "--settings")
     assert isinstance(res.exception, ZeroDivisionError)
     assert res.exit_code == 1
-    res = cli("validate", "baseline", "--debug")  # where a planner adds it, at the end
+    res = cli("validate", "baseline", "--settings", "--debug")  # where a planner adds it, at the end
     assert isinstance(res.exception, ZeroDivisionError)
 
 
@@ -337,7 +337,7 @@ def test_the_boundary_keeps_bad_input_at_exit_2_and_interrupts_as_they_were(monk
     def interrupt(*a, **k):
         raise KeyboardInterrupt
     monkeypatch.setattr(cli_mod.tomlout, "dumps", interrupt)
-    res = cli("validate", "baseline")
+    res = cli("validate", "baseline", "--settings")
     assert res.exit_code == 1 and "stopped" not in res.output  # click's own "Aborted!", as before
     assert "Aborted" in res.output
 
@@ -466,10 +466,10 @@ def _scenario_file(tmp_dir, changes) -> tuple:
 
 @settings(max_examples=1000, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(changes=st.lists(_change, min_size=1, max_size=3), sets=st.lists(_change, max_size=2), quiet=st.booleans())
-def test_random_scenario_files_and_sets_through_validate(tmp_path, changes, sets, quiet):
+@given(changes=st.lists(_change, min_size=1, max_size=3), sets=st.lists(_change, max_size=2), listing=st.booleans())
+def test_random_scenario_files_and_sets_through_validate(tmp_path, changes, sets, listing):
     p, keys = _scenario_file(tmp_path, changes)
-    _check(cli("validate", str(p), "--no-start-check", *(["-q"] if quiet else [])), keys)
+    _check(cli("validate", str(p), "--no-start-check", *(["--settings"] if listing else [])), keys)
     args = []
     for path, value in sets:
         if value is MISSING:

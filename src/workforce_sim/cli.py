@@ -194,6 +194,7 @@ class FiniteFloatRange(click.FloatRange):
 
 
 MAX_YEARS = 100
+DEFAULT_YEARS = 5.0  # --years, when not given
 
 
 def experiment_options(f=None, *, reps: int = 20,
@@ -202,7 +203,7 @@ def experiment_options(f=None, *, reps: int = 20,
     if f is None:
         return lambda g: experiment_options(g, reps=reps, reps_help=reps_help)
     opts = [
-        click.option("--years", default=5.0, show_default=True,
+        click.option("--years", default=DEFAULT_YEARS, show_default=True,
                      type=FiniteFloatRange(min=0, min_open=True, max=MAX_YEARS), help="Years to simulate."),
         click.option("--reps", default=reps, show_default=True, type=click.IntRange(min=1), help=reps_help),
         click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),
@@ -862,29 +863,47 @@ def _trace_team(scn, team, years, seed, replication, out) -> None:
 @main.command()
 @click.argument("scenario")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("--quiet", "-q", is_flag=True, help="Only check; do not print the resolved values.")
+@click.option("--settings", "show_settings", is_flag=True,
+              help="Also print every resolved value (after extends and --set) on standard output, as a scenario "
+                   "file you can load; the other messages then go to the error stream.")
+@click.option("--quiet", "-q", is_flag=True, hidden=True)  # the default since --settings: kept for scripts
 @click.option("--no-start-check", is_flag=True,
               help="Skip the start-state check (a short simulation of whether the start state is where the "
                    "scenario settles).")
-def validate(scenario, sets, quiet, no_start_check):
-    """Check a scenario file and print its resolved values (after extends and --set).
+def validate(scenario, sets, show_settings, quiet, no_start_check):
+    """Check a scenario file (after extends and --set) and say what it describes in a few lines.
 
     Then check its start state: simulate it for 5 years, 8 times over, with demand held steady
     and no levers, and compare staff in post, vacancies and open cases at the start with where they
     settle. If they move by more than 10%, much of the first years' trend in a run is the model
-    settling, not a change in the service. The resolved values go to standard output (a loadable
-    scenario file); the messages and the check go to the error stream, or with --quiet to
-    standard output.
+    settling, not a change in the service. --settings also prints every resolved value on standard
+    output (a loadable scenario file), the messages and the check then going to the error stream.
     """
     (scn,) = _load_all((scenario,), sets, None)
-    if not quiet:
+    listing = show_settings and not quiet
+    if listing:
         click.echo(tomlout.dumps(scn.model_dump(mode="python")))
-    click.echo(f"OK: {scenario} is a valid scenario ({scn.name}).", err=quiet is False)
+    for line in _validated_lines(scenario, scn, listing):
+        click.echo(line, err=listing)
     if not no_start_check:
         with Workers(available_cores()) as workers:
             (check,) = _start_checks([scn], seed=CHECK_SEED, workers=workers)
         for line in ["", *check.words(), "", *check.table_lines()]:
-            click.echo(line, err=quiet is False)
+            click.echo(line, err=listing)
+
+
+def _validated_lines(ref: str, scn, listing: bool) -> list[str]:
+    """validate's confirmation: the scenario is valid, what it starts from, and how to see every setting."""
+    day = scn.start_date
+    staff = sum(g.count for g in scn.staff)
+    cases = sum(g.count for g in scn.open_cases)
+    lines = [f"OK: {ref} is a valid scenario ({scn.label}).",
+             f"  Starts on {day.day} {day:%B %Y}; a run lasts {DEFAULT_YEARS:g} years unless --years says otherwise.",
+             f"  {len(scn.teams)} team(s), {staff:,} staff in post and {cases:,} open cases at the start, "
+             f"{len(scn.levers)} lever(s), {len(scn.uncertain)} uncertain setting(s)."]
+    if not listing:
+        lines.append(f"  Every resolved setting: workforce-sim validate {ref} --settings")
+    return lines
 
 
 @main.command()

@@ -1,7 +1,7 @@
 """The full model against a bare SimPy reference, the 100-replication target, and a national-scale year.
 
     python benchmarks/bench_model.py                # model vs bare SimPy, then 100 x 5 years on 2 cores
-    python benchmarks/bench_model.py --quick        # model vs bare SimPy only
+    python benchmarks/bench_model.py --quick        # model vs bare SimPy and loading times only
     python benchmarks/bench_model.py --national     # also one year of England-sized demand and staff
 
 (a) A bare SimPy reference runs the same number of timeout events as the model, one process
@@ -18,19 +18,31 @@ year) and run for one year in a separate process, printing wall time and peak me
 from __future__ import annotations
 
 import argparse
+import copy
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+import simpy
 
 from workforce_sim import load_scenario
 from workforce_sim.model import simulate
-from workforce_sim.model.council import CountingEnvironment, collector_paused
+from workforce_sim.model.council import collector_paused
 from workforce_sim.scenario.calendar import weeks_for_years
 
 NATIONAL_FACTOR = 333  # England's ~12 million children / the baseline's 36,000
+
+
+class CountingEnvironment(simpy.Environment):
+    """Plain SimPy (its own step), counting the events it has processed as the model's clock does."""
+
+    @property
+    def processed(self) -> int:
+        return next(copy.copy(self._eid)) - len(self._queue)
 
 
 def bare_simpy(n_timeouts: int, n_entities: int, seed: int = 1) -> tuple[float, int]:
@@ -85,6 +97,25 @@ def run_national() -> None:
           f"{out['_events'][0]:,.0f} events, {secs:.1f} s simulating, peak memory {peak:,.0f} MB", flush=True)
 
 
+def load_times() -> None:
+    """Loading a scenario of 1,000 and of 8,000 demand sources, best of two each, alternated (tests check only that
+    the work grows in proportion: tests/test_input_hardening.py)."""
+    secs: dict[int, list[float]] = {1000: [], 8000: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(2):
+            for n in secs:  # a new file each time: the parsed-file cache must not answer
+                lines = ['extends = "baseline"', f'name = "many{k}"', "[demand.sources]"]
+                lines += [f"s{i} = {{ contacts_per_year = 1.5, referral_share = 0.2, early_help_share = 0.1 }}"
+                          for i in range(n)]
+                path = Path(tmp) / f"many{n}-{k}.toml"
+                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                t = time.perf_counter()
+                load_scenario(path)
+                secs[n].append(time.perf_counter() - t)
+    print(f"  loading a scenario of 1,000 demand sources: {min(secs[1000]):.2f} s; of 8,000: {min(secs[8000]):.2f} s "
+          f"(best of 2; about 8 times is linear)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--years", type=float, default=5.0)
@@ -121,6 +152,7 @@ def main() -> None:
     print(f"  time per referral (model):     {1e6 * model_s / referrals:.1f} us  "
           f"(bare SimPy, the same timeouts: {1e6 * bare_s / referrals:.1f} us)")
     print(f"  seconds per replication-year:  {model_s / a.years:.3f}")
+    load_times()
     if not a.quick:
         from workforce_sim import run
         t = time.perf_counter()

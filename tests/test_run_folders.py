@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
+import workforce_sim.cli as command_line
 import workforce_sim.runs.experiment as experiment
 from workforce_sim import run
 from workforce_sim.cli import main
@@ -119,6 +120,22 @@ def test_a_folder_holding_a_run_of_other_scenarios_is_refused_unless_replace(tmp
     res = cli("run", "retention", "--no-start-check", *SMALL_ARGS, "--out", str(out), "--replace")
     assert res.exit_code == 0, res.output
     assert json.loads((out / "manifest.json").read_text())["scenarios"][0]["name"] == "retention"
+
+
+@pytest.mark.parametrize("command", [["run", "retention"], ["compare", "retention", "baseline"]])
+def test_a_folder_holding_another_run_is_refused_before_the_start_state_check(tmp_path, monkeypatch, command):
+    """Refused at once, not after the start-state check's 10 to 30 s, and as a plain error: the folder is not a
+    mistake in how the command was typed, so there is no "Usage:" line (issue 30, item 6)."""
+    out = tmp_path / "o"
+    assert cli("run", "baseline", "--no-start-check", *SMALL_ARGS, "--out", str(out)).exit_code == 0
+    checks: list = []
+    monkeypatch.setattr(command_line, "start_state_checks", lambda *a, **k: checks.append(a) or [])
+    res = cli(*command, *SMALL_ARGS, "--out", str(out))
+    assert res.exit_code == 2 and f"Error: {out} holds the run of baseline" in res.output, res.output
+    assert "Usage" not in res.output and checks == []
+    monkeypatch.chdir(tmp_path)  # outputs/ here holds no interrupted run: --resume is refused at once too
+    res = cli(*command, *SMALL_ARGS, "--resume")
+    assert res.exit_code == 2 and "no interrupted run" in res.output and checks == [], res.output
 
 
 def test_files_that_are_not_a_run_are_not_overwritten_without_replace(tmp_path):

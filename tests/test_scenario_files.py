@@ -170,19 +170,30 @@ def test_cli_bad_file_exits_nonzero_without_traceback(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_validate_prints_resolved_values_and_set_applies():
+def test_cli_validate_says_in_a_few_lines_that_the_scenario_is_valid():
+    """By default validate confirms, in a few lines, and points to --settings, instead of 600 lines of settings
+    before its "OK" (issue 30, item 5)."""
     res = CliRunner().invoke(main, ["validate", "baseline", "--set", "demand.trend_per_year=0.04", "--no-start-check"])
     assert res.exit_code == 0, res.output
-    assert "trend_per_year = 0.04" in res.output and "[workforce.turnover]" in res.output
+    lines = res.output.splitlines()
+    assert len(lines) < 40 and lines[0] == "OK: baseline is a valid scenario (baseline, demand.trend_per_year=0.04)."
+    assert "Starts on 1 April 2026; a run lasts 5 years" in res.stdout and "validate baseline --settings" in res.stdout
+    assert "[workforce.turnover]" not in res.output
 
 
-def test_validate_output_is_itself_a_loadable_scenario(tmp_path):
-    res = CliRunner().invoke(main, ["validate", "baseline", "--quiet", "--no-start-check"])
+def test_cli_validate_settings_prints_resolved_values_and_set_applies():
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "demand.trend_per_year=0.04", "--no-start-check",
+                                    "--settings"])
+    assert res.exit_code == 0, res.output
+    assert "trend_per_year = 0.04" in res.stdout and "[workforce.turnover]" in res.stdout
+    assert "OK: baseline is a valid scenario" in res.stderr and "OK:" not in res.stdout
+
+
+def test_validate_settings_output_is_itself_a_loadable_scenario(tmp_path):
+    res = CliRunner().invoke(main, ["validate", "baseline", "--settings", "--no-start-check"])
     assert res.exit_code == 0
-    from workforce_sim.scenario import tomlout
-    text = tomlout.dumps(load_scenario("baseline").model_dump(mode="python"))
     p = tmp_path / "resolved.toml"
-    p.write_text(text)
+    p.write_text(res.stdout, encoding="utf-8")
     assert load_scenario(p) == load_scenario("baseline")
 
 
@@ -311,7 +322,7 @@ def test_set_for_one_scenario_goes_to_that_one_only():
     assert res.exit_code == 2 and "'nosuch' is not one of this command's scenarios" in res.output
     res = CliRunner().invoke(main, ["validate", "baseline", "--set", "baseline:demand.trend_per_year=0.1",
                                     "--no-start-check"])
-    assert res.exit_code == 0 and "trend_per_year = 0.1" in res.output
+    assert res.exit_code == 0 and "(baseline, demand.trend_per_year=0.1)" in res.output
 
 
 def test_a_bad_lever_value_names_its_key_and_who_set_it():

@@ -163,7 +163,7 @@ def test_words_name_the_largest_moves_first_then_the_rest():
 # -- the command line ------------------------------------------------------------------------------
 def test_validate_prints_the_check_words_and_table_with_the_users_set_values():
     sets = [a for v in _few_cin_cases() for a in ("--set", v)]
-    res = CliRunner().invoke(main, ["validate", "baseline", *sets])
+    res = CliRunner().invoke(main, ["validate", "baseline", "--settings", *sets])
     assert res.exit_code == 0, res.output
     resolved = load_scenario("baseline", _few_cin_cases())
     # stdout stays a scenario file

@@ -30,7 +30,7 @@ from .outputs.console import (
 )
 from .outputs.words import sensitivity_sentences
 from .runs.backends import ClusterUnreachable, DaskMissing, Workers, available_cores
-from .runs.experiment import RunningShare
+from .runs.experiment import RunningShare, check_run
 from .runs.files import FolderError, atomic_write
 from .runs.folder import (
     interrupted_runs,
@@ -194,6 +194,7 @@ class FiniteFloatRange(click.FloatRange):
 
 
 MAX_YEARS = 100
+DEFAULT_YEARS = 5.0  # --years, when not given
 
 
 def experiment_options(f=None, *, reps: int = 20,
@@ -202,7 +203,7 @@ def experiment_options(f=None, *, reps: int = 20,
     if f is None:
         return lambda g: experiment_options(g, reps=reps, reps_help=reps_help)
     opts = [
-        click.option("--years", default=5.0, show_default=True,
+        click.option("--years", default=DEFAULT_YEARS, show_default=True,
                      type=FiniteFloatRange(min=0, min_open=True, max=MAX_YEARS), help="Years to simulate."),
         click.option("--reps", default=reps, show_default=True, type=click.IntRange(min=1), help=reps_help),
         click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),
@@ -294,6 +295,27 @@ def _output_folder(out: Path | None, default: Path, resume: bool) -> tuple[Path,
     return new_run_folder(default), True
 
 
+class _Refused(click.ClickException):
+    """A plain refusal that is not a mistake in how the command was typed (such as an --out folder holding another
+    run): "Error: ..." without click's "Usage:" line, exit code 2 as for other bad input."""
+
+    exit_code = 2
+
+
+def _before_start(scns, out: Path | None, default: Path, *, resume: bool, **checks) -> tuple[Path, bool] | None:
+    """Refuse now, before the start-state check (10 to 30 s), what the run would refuse after it: the arguments and
+    the output folder (:func:`workforce_sim.runs.experiment.check_run`). Returns where the run writes and whether the
+    folder is ours, or None for a new folder in ``default``, made when the run starts."""
+    where = _output_folder(out, default, resume) if out is not None or resume else None
+    try:
+        check_run(scns, where[0] if where else None, resume=resume, **checks)
+    except (FolderError, StoreMismatch) as exc:
+        raise _Refused(str(exc)) from None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return where
+
+
 def _finish_folder(out: Path, ours: bool, ok: bool) -> None:
     """After a run into a default folder: mark it the latest, or remove it if the run left nothing in it."""
     if not ours:
@@ -324,10 +346,13 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
     the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
     scns = _load_all(scenarios, sets, start)
+    default = Path("outputs") / "-".join(s.name for s in scns)
+    where = _before_start(scns, out, default, reps=reps, years=years, precision=precision, uncertainty=uncertainty,
+                          resume=resume, replace=replace)
     with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
         if not no_start_check:
             _print_start_checks(scns, seed, workers)
-        out, ours = _output_folder(out, Path("outputs") / "-".join(s.name for s in scns), resume)
+        out, ours = where or (new_run_folder(default), True)
         result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
                              ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
                              uncertainty=uncertainty, workers=workers)
@@ -385,7 +410,9 @@ def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
         return result
     except ScenarioError as err:
         _fail(err)
-    except (ValueError, StoreMismatch, FolderError) as exc:
+    except (StoreMismatch, FolderError) as exc:
+        raise _Refused(str(exc)) from None
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except (DaskMissing, ClusterUnreachable) as exc:
         raise click.UsageError(str(exc)) from None
@@ -425,10 +452,13 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
 
     scns = _load_all(scenarios, sets, start)
     labels = {s.name: s.label for s in scns}
+    default = Path("outputs") / f"compare-{scns[0].name}"
+    where = _before_start(scns, out, default, reps=reps, years=years, precision=precision, uncertainty=uncertainty,
+                          resume=resume, replace=replace)
     with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
         if not no_start_check:
             _print_start_checks(scns, seed, workers)
-        out, ours = _output_folder(out, Path("outputs") / f"compare-{scns[0].name}", resume)
+        out, ours = where or (new_run_folder(default), True)
         result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
                              ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
                              uncertainty=uncertainty, workers=workers,
@@ -880,29 +910,47 @@ def _trace_team(scn, team, years, seed, replication, out) -> None:
 @main.command()
 @click.argument("scenario")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("--quiet", "-q", is_flag=True, help="Only check; do not print the resolved values.")
+@click.option("--settings", "show_settings", is_flag=True,
+              help="Also print every resolved value (after extends and --set) on standard output, as a scenario "
+                   "file you can load; the other messages then go to the error stream.")
+@click.option("--quiet", "-q", is_flag=True, hidden=True)  # the default since --settings: kept for scripts
 @click.option("--no-start-check", is_flag=True,
               help="Skip the start-state check (a short simulation of whether the start state is where the "
                    "scenario settles).")
-def validate(scenario, sets, quiet, no_start_check):
-    """Check a scenario file and print its resolved values (after extends and --set).
+def validate(scenario, sets, show_settings, quiet, no_start_check):
+    """Check a scenario file (after extends and --set) and say what it describes in a few lines.
 
     Then check its start state: simulate it for 5 years, 8 times over, with demand held steady
     and no levers, and compare staff in post, vacancies and open cases at the start with where they
     settle. If they move by more than 10%, much of the first years' trend in a run is the model
-    settling, not a change in the service. The resolved values go to standard output (a loadable
-    scenario file); the messages and the check go to the error stream, or with --quiet to
-    standard output.
+    settling, not a change in the service. --settings also prints every resolved value on standard
+    output (a loadable scenario file), the messages and the check then going to the error stream.
     """
     (scn,) = _load_all((scenario,), sets, None)
-    if not quiet:
+    listing = show_settings and not quiet
+    if listing:
         click.echo(tomlout.dumps(scn.model_dump(mode="python")))
-    click.echo(f"OK: {scenario} is a valid scenario ({scn.name}).", err=quiet is False)
+    for line in _validated_lines(scenario, scn, listing):
+        click.echo(line, err=listing)
     if not no_start_check:
         with Workers(available_cores()) as workers:
             (check,) = _start_checks([scn], seed=CHECK_SEED, workers=workers)
         for line in ["", *check.words(), "", *check.table_lines()]:
-            click.echo(line, err=quiet is False)
+            click.echo(line, err=listing)
+
+
+def _validated_lines(ref: str, scn, listing: bool) -> list[str]:
+    """validate's confirmation: the scenario is valid, what it starts from, and how to see every setting."""
+    day = scn.start_date
+    staff = sum(g.count for g in scn.staff)
+    cases = sum(g.count for g in scn.open_cases)
+    lines = [f"OK: {ref} is a valid scenario ({scn.label}).",
+             f"  Starts on {day.day} {day:%B %Y}; a run lasts {DEFAULT_YEARS:g} years unless --years says otherwise.",
+             f"  {len(scn.teams)} team(s), {staff:,} staff in post and {cases:,} open cases at the start, "
+             f"{len(scn.levers)} lever(s), {len(scn.uncertain)} uncertain setting(s)."]
+    if not listing:
+        lines.append(f"  Every resolved setting: workforce-sim validate {ref} --settings")
+    return lines
 
 
 @main.command()

@@ -38,7 +38,7 @@ from ..scenario.uncertainty import check_draws, drawn, draws_table
 from ..version import __version__
 from .backends import Workers, available_cores, open_executor
 from .files import FolderError, FolderLock
-from .folder import MoreFiles, previous_run, recover_run_folder, write_run
+from .folder import JOURNAL, MoreFiles, previous_run, recover_run_folder, write_run
 from .store import ReplicationStore
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
@@ -456,6 +456,26 @@ def _check_folder(out: Path, scns: list[Scenario], replace: bool, notify: Callab
            "(with its compare.csv, report.html and plots/, if any).")
 
 
+def _check_uncertainty(scns: list[Scenario], uncertainty: bool) -> None:
+    """Refuse --uncertainty for scenarios that have no uncertain setting to draw."""
+    if uncertainty and not any(s.uncertain for s in scns):
+        raise ValueError(f"--uncertainty draws a scenario's uncertain settings, but {', '.join(s.name for s in scns)} "
+                         "has none; give a setting a range in the scenario file, e.g. pressure_effect = "
+                         "{ uncertain = \"uniform\", low = 0.5, high = 2.5 } (see docs/sensitivity.md)")
+
+
+def check_run(scns: list[Scenario], out: Path | None, *, reps: int, years: float, precision: float | None = None,
+              uncertainty: bool = False, resume: bool = False, replace: bool = False) -> None:
+    """What :func:`run` would refuse before simulating anything, checked now, so that a command can refuse it before
+    a slow first step (the start-state check): its arguments (``ValueError``) and, for a new run, an ``out`` folder
+    holding another run (:class:`FolderError`). :func:`run` checks all of it again, the folder under its lock; a
+    folder whose last write was interrupted is left to that check, which finishes the write first."""
+    _check_arguments(reps, years, precision)
+    _check_uncertainty(scns, uncertainty)
+    if out is not None and not resume and not (Path(out) / JOURNAL).exists():
+        _check_folder(Path(out), scns, replace, notify=lambda message: None)
+
+
 def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], years: float = 5, reps: int = 20,
         seed: int = 42, overrides: list[str] | None = None, *, jobs: int | None = None, cluster: str | None = None,
         out: str | Path | None = None, resume: bool = False, precision: float | None = None,
@@ -498,10 +518,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
-    if uncertainty and not any(s.uncertain for s in scns):
-        raise ValueError(f"--uncertainty draws a scenario's uncertain settings, but {', '.join(s.name for s in scns)} "
-                         "has none; give a setting a range in the scenario file, e.g. pressure_effect = "
-                         "{ uncertain = \"uniform\", low = 0.5, high = 2.5 } (see docs/sensitivity.md)")
+    _check_uncertainty(scns, uncertainty)
     plan = _Plan(years=years, reps=reps, seed=seed, overrides=overrides, jobs=jobs, cluster=cluster,
                  out=Path(out) if out is not None else None, resume=resume, precision=precision,
                  max_reps=max(max_reps, reps), progress=progress, notify=notify or _to_stderr, replace=replace,

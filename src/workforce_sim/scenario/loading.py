@@ -18,6 +18,7 @@ import tomllib
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -452,6 +453,14 @@ def _described(err: Mapping[str, Any], data: dict, origin: _Origins, default_src
 _PERCENT = re.compile(r"\s*[-+]?\d+(\.\d+)?\s*%\s*")  # "5%": a share or a rate written as a percentage
 
 
+def _as_decimal(ov: Override, data: dict) -> Override:
+    """A setting shown as a percentage, given as one (--set demand.trend_per_year=5%): the decimal it means (0.05).
+    Elsewhere a percentage is left to be refused with the decimal to write (see :func:`_error_text`)."""
+    if isinstance(ov.value, str) and _PERCENT.fullmatch(ov.value) and shown_as_percent(ov.key, data):
+        return Override(ov.key, float(Decimal(ov.value.strip()[:-1].strip()) / 100))
+    return ov
+
+
 def _untagged(loc) -> tuple:
     """An error's key path without the form a manageable caseload was read as (one number, or a table by team)."""
     return tuple(p for i, p in enumerate(loc)
@@ -584,7 +593,7 @@ def load_scenario(ref: str | Path | dict, overrides: Sequence[str | Override] | 
     changes = list(data.get("changes") or []) if isinstance(data.get("changes"), list) else []
     overridden = []
     for ov in overrides or []:
-        ov = parse_set(ov) if isinstance(ov, str) else ov
+        ov = _as_decimal(parse_set(ov) if isinstance(ov, str) else ov, data)
         _apply_override(data, ov, origin)
         overridden.append(ov.key)
         if ov.key not in ("name", "changes"):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -37,9 +37,6 @@ from ..scenario.schema import HELD_CASE_TYPES
 from .hooks import Hooks
 from .monitoring import Monitor
 from .workforce import Workforce
-
-if TYPE_CHECKING:  # (cases.py imports this module: the type alone, for the compiled core's direct field access)
-    from .cases import Case
 
 CaseNews = Callable[[Any, float], None]  # told (case, t)
 
@@ -63,7 +60,7 @@ class _Pool:
         self.full_need = float("inf")
 
 
-def risk_class(case: Case) -> str:
+def risk_class(case) -> str:
     """The priority class of a case: its kind, or "s47" for an assessment with a section 47 enquiry."""
     return "s47" if case.kind == "assessment" and case.s47 else case.kind
 
@@ -87,7 +84,7 @@ class Allocator:
         self.priority = list(priority)
         self.rank = {c: i for i, c in enumerate(self.priority)}
         self.kind_of = {c: ("assessment" if c == "s47" else c) for c in self.priority}
-        self.queues: dict[str, deque[Case]] = {c: deque() for c in self.priority}
+        self.queues: dict[str, deque] = {c: deque() for c in self.priority}
         self.n_waiting = dict.fromkeys(self.priority, 0)  # live cases in each class's queue
         self.waiting = 0
         self.on_allocated = on_allocated
@@ -278,7 +275,7 @@ class Allocator:
         ratio = held / np.where(caps > 0, caps, 1.0)
         return _least(ratio, ws, caps - held >= need), _least(ratio, ws, c * caps - held >= need)
 
-    def _assign(self, case: Case, w: int, t: float) -> None:
+    def _assign(self, case, w: int, t: float) -> None:
         if case.last_worker >= 0 and case.last_worker != w:
             self.monitor.count("social_worker_changes", t)
         case.worker = case.last_worker = w
@@ -294,7 +291,7 @@ class Allocator:
         self._load_changed(w, freed)
 
     # -- the queues --------------------------------------------------------------------
-    def _enqueue(self, case: Case, t: float, front: bool = False) -> None:
+    def _enqueue(self, case, t: float, front: bool = False) -> None:
         cls = risk_class(case)
         case.worker = -1
         case.queued = True
@@ -313,7 +310,7 @@ class Allocator:
         kind = self.kind_of[cls]
         return any(self.n_waiting[c] for c in self.priority[: rank + 1] if self.kind_of[c] == kind)
 
-    def place(self, case: Case, t: float) -> bool:
+    def place(self, case, t: float) -> bool:
         """Give a new (or newly transferred) case a worker, or queue it behind the waiting cases it does not outrank."""
         cls = risk_class(case)
         if self._waiting_ahead(cls, self.rank[cls]):
@@ -327,7 +324,7 @@ class Allocator:
         self._assign(case, w, t)
         return True
 
-    def release(self, case: Case, t: float) -> None:
+    def release(self, case, t: float) -> None:
         """The case leaves its worker or the queue (closed, or about to move)."""
         w = case.worker
         if w >= 0:
@@ -341,7 +338,7 @@ class Allocator:
             self.waiting -= 1
             self.n_waiting[risk_class(case)] -= 1
 
-    def reweigh(self, case: Case, points: float) -> None:
+    def reweigh(self, case, points: float) -> None:
         """Change a held case's workload points (e.g. an assessment becoming a plan in a pool team)."""
         if case.worker >= 0:
             self._set_load(case.worker, self._load[case.worker] + (points - case.points))

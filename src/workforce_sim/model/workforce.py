@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,9 +19,6 @@ from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
 from ..scenario.schema import GRADES, Scenario
 from ..scenario.streams import Streams
 from .monitoring import Monitor
-
-if TYPE_CHECKING:  # (cases.py imports this module: the type alone, for the compiled core's direct field access)
-    from .cases import Case
 
 ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
 
@@ -85,7 +81,7 @@ class Workforce:
         self.work_clock = np.zeros(size)  # plan-days of progress each worker's cases have made, at clock_t
         self.clock_t = 0.0
         self.post = np.zeros(size, int)
-        self.caseset: list[set[Case]] = []  # the cases each worker holds
+        self.caseset: list[set] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
         self.holds_cases = np.zeros(size, bool)
 
@@ -116,13 +112,13 @@ class Workforce:
         return i
 
     # -- cases held -------------------------------------------------------------------
-    def take_case(self, i: int, case: Case) -> None:
+    def take_case(self, i: int, case) -> None:
         """Worker ``i`` now holds ``case`` (its ``points`` add to their weighted caseload)."""
         self.cases[i] += 1
         self.caseset[i].add(case)
         self.set_load(i, self.load[i] + case.points)
 
-    def drop_case(self, i: int, case: Case) -> None:
+    def drop_case(self, i: int, case) -> None:
         """Worker ``i`` no longer holds ``case``."""
         self.cases[i] -= 1
         self.caseset[i].discard(case)

@@ -179,6 +179,9 @@ def test_cli_validate_says_in_a_few_lines_that_the_scenario_is_valid():
     assert len(lines) < 40 and lines[0] == "OK: baseline is a valid scenario (baseline, demand.trend_per_year=0.04)."
     assert "Starts on 1 April 2026; a run lasts 5 years" in res.stdout and "validate baseline --settings" in res.stdout
     assert "[workforce.turnover]" not in res.output
+    plain = CliRunner().invoke(main, ["validate", "baseline", "--no-start-check"]).output.splitlines()
+    assert plain[0] == "OK: baseline is a valid scenario."  # its name is not repeated where nothing was changed
+    assert "4 teams," in plain[2] and "no levers," in plain[2] and "(s)" not in plain[2]
 
 
 def test_cli_validate_settings_prints_resolved_values_and_set_applies():

@@ -939,15 +939,21 @@ def validate(scenario, sets, show_settings, quiet, no_start_check):
             click.echo(line, err=listing)
 
 
+def _count(n: int, thing: str) -> str:
+    """'no levers', '1 lever', '4 teams'."""
+    return f"no {thing}s" if n == 0 else f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
 def _validated_lines(ref: str, scn, listing: bool) -> list[str]:
     """validate's confirmation: the scenario is valid, what it starts from, and how to see every setting."""
     day = scn.start_date
     staff = sum(g.count for g in scn.staff)
     cases = sum(g.count for g in scn.open_cases)
-    lines = [f"OK: {ref} is a valid scenario ({scn.label}).",
+    changed = f" ({scn.label})" if scn.label != ref else ""  # the --set changes, where there are any
+    lines = [f"OK: {ref} is a valid scenario{changed}.",
              f"  Starts on {day.day} {day:%B %Y}; a run lasts {DEFAULT_YEARS:g} years unless --years says otherwise.",
-             f"  {len(scn.teams)} team(s), {staff:,} staff in post and {cases:,} open cases at the start, "
-             f"{len(scn.levers)} lever(s), {len(scn.uncertain)} uncertain setting(s)."]
+             f"  {_count(len(scn.teams), 'team')}, {staff:,} staff in post and {cases:,} open cases at the start, "
+             f"{_count(len(scn.levers), 'lever')}, {_count(len(scn.uncertain), 'uncertain setting')}."]
     if not listing:
         lines.append(f"  Every resolved setting: workforce-sim validate {ref} --settings")
     return lines

@@ -346,16 +346,9 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
     the model settling, and the check says so (on the error stream; --no-start-check skips it).
     """
     scns = _load_all(scenarios, sets, start)
-    default = Path("outputs") / "-".join(s.name for s in scns)
-    where = _before_start(scns, out, default, reps=reps, years=years, precision=precision, uncertainty=uncertainty,
-                          resume=resume, replace=replace)
-    with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
-        if not no_start_check:
-            _print_start_checks(scns, seed, workers)
-        out, ours = where or (new_run_folder(default), True)
-        result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
-                             ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
-                             uncertainty=uncertainty, workers=workers)
+    result, out = _checked_run(scns, Path("outputs") / "-".join(s.name for s in scns), out, no_start_check,
+                               years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, resume=resume,
+                               replace=replace, precision=precision, max_reps=max_reps, uncertainty=uncertainty)
     for line in summary_lines(result):
         click.echo(line)
     _print_written(result, out, precision, max_reps)
@@ -393,6 +386,18 @@ def _start_checks(scns, seed: int, workers: Workers):
         sys.exit(130)
     except (DaskMissing, ClusterUnreachable) as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _checked_run(scns, default: Path, out, no_start_check: bool, **kw):
+    """What run and compare share: refuse what needs no simulation first (arguments, the --out folder), then the
+    start-state check and the run on one set of workers. Returns the result and the folder written."""
+    where = _before_start(scns, out, default, reps=kw["reps"], years=kw["years"], precision=kw["precision"],
+                          uncertainty=kw["uncertainty"], resume=kw["resume"], replace=kw["replace"])
+    with Workers(kw["jobs"] or available_cores(), kw["cluster"]) as workers:  # one set for the check and the run
+        if not no_start_check:
+            _print_start_checks(scns, kw["seed"], workers)
+        out, ours = where or (new_run_folder(default), True)
+        return _experiment(scns, out=out, ours=ours, workers=workers, **kw), out
 
 
 def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
@@ -452,19 +457,12 @@ def compare(scenarios, years, reps, seed, sets, start, jobs, cluster, out, resum
 
     scns = _load_all(scenarios, sets, start)
     labels = {s.name: s.label for s in scns}
-    default = Path("outputs") / f"compare-{scns[0].name}"
-    where = _before_start(scns, out, default, reps=reps, years=years, precision=precision, uncertainty=uncertainty,
-                          resume=resume, replace=replace)
-    with Workers(jobs or available_cores(), cluster) as workers:  # one set of workers for the check and the run
-        if not no_start_check:
-            _print_start_checks(scns, seed, workers)
-        out, ours = where or (new_run_folder(default), True)
-        result = _experiment(scns, years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, out=out,
-                             ours=ours, resume=resume, replace=replace, precision=precision, max_reps=max_reps,
-                             uncertainty=uncertainty, workers=workers,
-                             extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
-                                                                            money_settings(scns), labels),
-                                              "payback.csv": payback_table(r.weekly, money_settings(scns))})
+    result, out = _checked_run(scns, Path("outputs") / f"compare-{scns[0].name}", out, no_start_check,
+                               years=years, reps=reps, seed=seed, jobs=jobs, cluster=cluster, resume=resume,
+                               replace=replace, precision=precision, max_reps=max_reps, uncertainty=uncertainty,
+                               extra=lambda r: {"compare.csv": compare_table(r.weekly, breach_rules(scns),
+                                                                              money_settings(scns), labels),
+                                                "payback.csv": payback_table(r.weekly, money_settings(scns))})
     for line in compare_lines(result, scns, years, uncertainty):
         click.echo(line)
     _print_written(result, out, precision, max_reps)

@@ -237,3 +237,17 @@ def test_residential_step_down_moves_the_child_in_care_longest_first(base):
     care._step_down(0, 0.0)
     assert longest.placement != "external_home"
     assert all(ep.placement == "external_home" for ep in homes if ep is not longest)
+
+
+def test_a_start_states_survival_is_worked_out_once_per_time_in_care_and_is_the_distributions_own(baseline):
+    """The survival of adoption and of other stays is kept by time in care: one entry per group of the start state's
+    children in care, each the distributions' own survival at that time."""
+    rep = Replication(baseline, 1, 0, 10)
+    rep.start()
+    care = rep.care
+    groups = {g.weeks_open for g in baseline.open_cases if g.type == "cla" and g.weeks_open > 0}
+    assert sorted(care._survival) == pytest.approx(sorted(groups))
+    adoption = baseline.care.adoption_weeks.frozen().sf
+    stay = baseline.cases.plans.cla.duration_weeks.frozen().sf
+    for weeks, (a, s) in care._survival.items():
+        assert a == float(adoption(weeks)) and s == float(stay(weeks))

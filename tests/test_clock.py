@@ -61,3 +61,22 @@ def test_the_clock_counts_the_events_it_processed():
 def test_a_negative_delay_is_refused_as_simpy_refuses_it():
     with pytest.raises(ValueError, match="Negative delay"):
         call_after(Clock(), -1.0, lambda e: None)
+
+
+def _stopped_and_resumed(env) -> list:
+    """An event whose callbacks stop the simulation part-way: the rest run when the simulation resumes."""
+    from simpy.core import StopSimulation
+    fired = []
+    ev = env.timeout(1.0, value="stop")
+    ev.callbacks += [lambda e: fired.append("before"), StopSimulation.callback, lambda e: fired.append("after")]
+    env.timeout(2.0).callbacks.append(lambda e: fired.append("later"))
+    fired.append(env.run())
+    fired.append(env.now)
+    env.run()
+    return fired
+
+
+def test_a_simulation_stopped_part_way_through_an_events_callbacks_resumes_as_simpys_does():
+    want = _stopped_and_resumed(simpy.Environment())
+    assert want == ["before", "stop", 1.0, "after", "later"]
+    assert _stopped_and_resumed(Clock()) == want

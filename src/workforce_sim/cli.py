@@ -417,9 +417,7 @@ def _experiment(scns, out, jobs, cluster, ours=False, runner=None, **kw):
         _fail(err)
     except (StoreMismatch, FolderError) as exc:
         raise _Refused(str(exc)) from None
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    except (DaskMissing, ClusterUnreachable) as exc:
+    except (ValueError, DaskMissing, ClusterUnreachable) as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:
         if cluster:

@@ -187,8 +187,8 @@ def test_nqsw_cohort_arrives_in_its_month():
     res = run(scn, years=1, reps=1, seed=1).weekly
     asye = res.set_index("date")["staff_fte_asye"]
     # rows are dated by the first day of their week; stocks are read at the week's end
-    # weeks start on Wednesdays (1 April 2026): the week of 26 August ends on Tuesday 1 September
-    before, after = asye[dt.date(2026, 8, 19)], asye[dt.date(2026, 8, 26)]
+    # weeks start on Wednesdays (1 April 2027): the week of 26 August ends on Tuesday 1 September
+    before, after = asye[dt.date(2027, 8, 19)], asye[dt.date(2027, 8, 26)]
     assert after >= before + 4  # up to 6 join, if there are vacant posts for them
 
 

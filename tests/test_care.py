@@ -94,7 +94,7 @@ def test_edge_of_care_support_means_fewer_children_start_care_and_placements_cos
 
 
 def _with_lever(base: dict, lever: dict):
-    base["levers"] = [{"start": "2026-04-01", **lever}]
+    base["levers"] = [{"start": "2027-04-01", **lever}]
     return load_scenario(base)
 
 
@@ -168,7 +168,7 @@ def test_without_a_care_section_children_in_care_are_a_headcount_that_costs_noth
 def test_a_placement_lever_without_a_care_section_is_refused_by_name(base):
     from workforce_sim.scenario.loading import ScenarioError
     del base["care"]
-    base["levers"] = [{"type": "foster_carers", "start": "2026-05-01"}]
+    base["levers"] = [{"type": "foster_carers", "start": "2027-05-01"}]
     with pytest.raises(ScenarioError, match=r"levers\.0\.type.*needs a \[care\] section"):
         load_scenario(base)
 

@@ -212,14 +212,14 @@ def test_the_cost_bars_are_budget_csvs_totals(charts, budget, run_dir):
         heights = np.array([p.get_height() for p in bars[label].patches]) * 1e6
         assert np.allclose(heights, cash, rtol=1e-9), s
     ticks = [x.get_text() for x in ax.get_xticklabels()]
-    assert ticks[0] == "2026-27" and "part year" in ticks[-1]  # 1.5 years from April 2026: 2027-28 in part
+    assert ticks[0] == "2027-28" and "part year" in ticks[-1]  # 1.5 years from April 2027: 2028-29 in part
     assert "cash" in ax.get_title(loc="left") and ax.get_ylabel() == "£ million"
     real = budget_chart(budget, real_terms=True)
     (rax,) = real.axes
     first = next(c for c in rax.containers if isinstance(c, BarContainer))
     expect = total[total["scenario"] == "do-nothing"].set_index("financial_year").loc[shown, "real_terms"].to_numpy()
     assert np.allclose([p.get_height() * 1e6 for p in first.patches], expect, rtol=1e-9)
-    assert "real terms (2026-27 prices)" in rax.get_title(loc="left")
+    assert "real terms (2027-28 prices)" in rax.get_title(loc="left")
     plt.close(real)
 
 
@@ -237,7 +237,7 @@ def test_alt_texts_are_sentences_that_say_what_the_chart_shows(charts):
         sup = chart.figure._suptitle.get_text() if chart.figure._suptitle is not None else ""
         assert chart.alt[0].isupper() and chart.title in (sup, chart.figure.axes[0].get_title(loc="left")), name
     alt = charts["caseload_incl_unallocated"].alt
-    assert alt.startswith("Fan chart: caseload counting unallocated cases") and "from April 2026 to" in alt
+    assert alt.startswith("Fan chart: caseload counting unallocated cases") and "from April 2027 to" in alt
     assert "15 for b, standards.manageable_caseload=15" in alt and "18 for do-nothing" in alt  # each one's threshold
     assert "staff in post" in charts["staff_fte_permanent"].alt.lower()
     assert "stayed manageable" in charts[SUSTAINED].alt and "financial year" in charts[COST_BY_YEAR].alt
@@ -371,7 +371,7 @@ def test_report_money_table_is_budget_csv(report, budget, single_report, single_
     page = _page(report)
     _check_money_table(page, budget, SCENARIOS)
     text = report.read_text()
-    assert "<h2>Money: cost by financial year</h2>" in text and "2026-27 prices, deflated by 2% a year" in text
+    assert "<h2>Money: cost by financial year</h2>" in text and "2027-28 prices, deflated by 2% a year" in text
     assert "part year" in text
     single_budget = pd.read_csv(single_dir / "budget.csv", dtype={"financial_year": str})
     _check_money_table(_page(single_report), single_budget, ["baseline"])

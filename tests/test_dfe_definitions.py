@@ -69,13 +69,13 @@ def test_referrals_and_returns_are_counted_from_the_events(traced):
 
 
 def test_re_referrals_are_referrals_within_12_months_of_the_previous_one(traced):
-    """DfE: a referral within 12 months of the child's previous referral: 12 calendar months, 251 working days
-    from 1 April 2026: 261 weekdays less 10 bank holidays (Easter 2026 and 2027 included). Counted by
-    hand for the weeks from the end of the first year on (earlier ones may look back before the run)."""
+    """DfE: a referral within 12 months of the child's previous referral: 12 calendar months, 256 working days
+    from 1 April 2027: 262 weekdays less 6 bank holidays (no Easter: 2027's falls in March, 2028's after 1 April).
+    Counted by hand for the weeks from the end of the first year on (earlier ones may look back before the run)."""
     rep, rows, out = traced
-    assert rep.calendar.start == dt.date(2026, 4, 1)
-    months_12 = rep.calendar.working_days_between(dt.date(2026, 4, 1), dt.date(2027, 4, 1))
-    assert months_12 == rep.calendar.working_days_in_12_months == 251
+    assert rep.calendar.start == dt.date(2027, 4, 1)
+    months_12 = rep.calendar.working_days_between(dt.date(2027, 4, 1), dt.date(2028, 4, 1))
+    assert months_12 == rep.calendar.working_days_in_12_months == 256
     within = []
     for events in child_events(rows, "referred", "re-referred").values():
         times = sorted(t for t, _ in events)

@@ -297,7 +297,7 @@ def test_plain_headline_says_when_the_first_breach_comes():
     part = headline(df, {"s": BreachRule(18.0, 4)})
     text = plain_headline(scn, part, 20, years=weeks / (365.25 / 7))
     assert text.startswith("No. In a typical future caseloads")
-    assert "first go above 18 cases per social worker in about 9 months (by January 2027)" in text
+    assert "first go above 18 cases per social worker in about 9 months (by January 2028)" in text
     assert "by year 1 they have in every future" in text and "0% to 16%" in text
 
 

@@ -587,7 +587,7 @@ def test_a_scenario_without_its_child_population_is_refused_with_what_to_add(tmp
                                  "care.weekly_price.external_home", "care.proceedings.legal_cost",
                                  "care.leavers.cost_per_year", "levers.0.cost_per_year"])
 def test_an_amount_of_money_beyond_any_budget_is_refused_by_its_key(key):
-    over = ["levers=[{type='retention', start=2026-05-01}]"] if key.startswith("levers") else []
+    over = ["levers=[{type='retention', start=2027-05-01}]"] if key.startswith("levers") else []
     (line,) = load_err("baseline", over + [f"{key}=1e20"])
     assert line.startswith(f"--set {key}: {key} = 1e+20: must be an amount of money from 0 to 1,000,000,000"), line
     load_scenario("baseline", over + [f"{key}=1e9"])  # the largest amount is accepted

@@ -31,7 +31,7 @@ def test_every_schema_lever_type_is_in_the_registry_and_documented():
 @pytest.mark.parametrize("kind", sorted(EXAMPLE))
 def test_every_lever_type_runs_and_is_costed(base, kind):
     assert set(EXAMPLE) == set(LEVERS)
-    base["levers"] = [{"type": kind, "start": "2026-05-01", "cost_per_year": 52000.0} | EXAMPLE[kind]]
+    base["levers"] = [{"type": kind, "start": "2027-05-01", "cost_per_year": 52000.0} | EXAMPLE[kind]]
     out = simulate(load_scenario(base), 1, 0, 40)  # to November: an academy's September cohort is in
     running = 52000.0 * 30 * 7 / 365.25  # thirty whole weeks of the running cost
     got = out["cost_interventions"][10:].sum()

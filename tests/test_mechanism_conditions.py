@@ -155,7 +155,7 @@ def test_early_help_lever_thins_step_ups_by_its_reduction():
     """A family in early help steps up to social care with its chance times (1 - step_up_reduction) while
     the lever is in force (the same draws: common random numbers). Only the step-up reduction acts here."""
     def lever(reduction):
-        return [f"levers=[{{type='early_help', start=2026-04-01, engagement_increase=0, re_referral_reduction=0, "
+        return [f"levers=[{{type='early_help', start=2027-04-01, engagement_increase=0, re_referral_reduction=0, "
                 f"step_up_reduction={reduction}}}]"]
     ups = {r: sum(run(lever(r), weeks=78, rep=rep)["early_help_step_ups"].sum() for rep in range(2))
            for r in (0, 0.5, 1)}
@@ -189,8 +189,8 @@ def test_a_lever_is_in_force_up_to_its_end_date_and_not_after():
     (a Tuesday: the baseline's weeks begin on Wednesday 1 April). Partners make no contacts in weeks 0
     to 10 and their usual contacts from week 11; the lever costs its yearly cost pro rata in weeks 0
     to 10 and nothing after."""
-    end = dt.date(2026, 4, 1) + dt.timedelta(days=7 * 10 + 6)
-    scn = load_scenario("baseline", [f"levers=[{{type='threshold_training', start=2026-04-01, end={end.isoformat()}, "
+    end = dt.date(2027, 4, 1) + dt.timedelta(days=7 * 10 + 6)
+    scn = load_scenario("baseline", [f"levers=[{{type='threshold_training', start=2027-04-01, end={end.isoformat()}, "
                                      "contact_reduction=1, referral_reduction=0, cost_per_year=52000}]"])
     out = simulate(scn, 3, 0, 20)
     partners = sum(out[f"contacts_{name}"] for name, src in scn.demand.sources.items() if src.partner)
@@ -205,7 +205,7 @@ def test_a_lever_is_in_force_up_to_its_end_date_and_not_after():
 def test_a_lever_starts_on_its_start_date():
     """The same lever starting on the first day of week 4 and ending with the last day of week 7:
     partners' contacts stop in weeks 4 to 7 only."""
-    start = dt.date(2026, 4, 1) + dt.timedelta(days=7 * 4)
+    start = dt.date(2027, 4, 1) + dt.timedelta(days=7 * 4)
     end = start + dt.timedelta(days=7 * 4 - 1)
     scn = load_scenario("baseline", [f"levers=[{{type='threshold_training', start={start.isoformat()}, "
                                      f"end={end.isoformat()}, contact_reduction=1, referral_reduction=0}}]"])
@@ -285,7 +285,7 @@ def test_pressure_is_smoothed_over_the_smoothing_weeks():
 
 def test_a_cohort_starting_on_the_first_day_joins_in_week_0():
     """The newly qualified cohort starts on the first day of its month each year, the run's first day included."""
-    scn = load_scenario("baseline", ["start_date=2026-09-01", "levers=[]"])
+    scn = load_scenario("baseline", ["start_date=2027-09-01", "levers=[]"])
     out = simulate(scn, 3, 0, 3)
     assert out["_asye_starters"][0] == scn.workforce.recruitment.nqsw_cohort_size > 0, (
         f"ASYE starters by week {out['_asye_starters']}")
@@ -326,7 +326,7 @@ def test_retention_payment_lowers_the_leaving_of_eligible_permanent_staff_only()
     (nor agency staff's): with no pressure or supervision effect, each worker in post throughout has
     accumulated exactly their base rate x (weeks - 1) / (weeks in a year), halved if eligible."""
     weeks = 20
-    lever = ("levers=[{type='retention', start=2026-04-01, leaving_reduction=0.5, grades=['team_manager', 'asye']}]")
+    lever = ("levers=[{type='retention', start=2027-04-01, leaving_reduction=0.5, grades=['team_manager', 'asye']}]")
     r = replication(["workforce.turnover.pressure_effect=0", "workforce.turnover.supervision_effect=0", lever], weeks)
     scn, wf, n = r.scn, r.workforce, r.workforce.n
     to = scn.workforce.turnover
@@ -373,7 +373,7 @@ def test_early_help_lever_reaches_stepped_down_families():
     """The lever's engagement increase applies to families stepped down when their case closes, not only to
     those sent by the front door: with nobody engaging otherwise and the lever adding 1, every family
     engages, so families start early help beyond those the front door sends."""
-    lever = ("levers=[{type='early_help', start=2026-04-01, engagement_increase=1, step_up_reduction=0, "
+    lever = ("levers=[{type='early_help', start=2027-04-01, engagement_increase=1, step_up_reduction=0, "
              "re_referral_reduction=0}]")
     out = run(["early_help.engagement_share=0", lever], weeks=30)
     stepped_down = out["_early_help_started"].sum() - out["_contacts_to_early_help"].sum()
@@ -384,7 +384,7 @@ def test_early_help_lever_lowers_returns_of_stepped_down_cases():
     """With the lever's re-referral reduction at 1, no stepped-down case comes back; the rest are unchanged.
     Stepped-down cases are a sizeable share of returns (about a third here), so returns fall clearly."""
     def returns(reduction):
-        lever = (f"levers=[{{type='early_help', start=2026-04-01, engagement_increase=0, step_up_reduction=0, "
+        lever = (f"levers=[{{type='early_help', start=2027-04-01, engagement_increase=0, step_up_reduction=0, "
                  f"re_referral_reduction={reduction}}}]")
         return sum(run(["re_referral.closed_before_start_per_year=0", lever], weeks=60,
                        rep=rep)["returns_after_closure"].sum()

@@ -160,8 +160,8 @@ NO_RULES = ["workforce.agency.national_rules_2024=false"]
 
 def _cap_lever(tmp_path):
     path = tmp_path / "cap.toml"
-    path.write_text('extends = "baseline"\nname = "cap"\n[[levers]]\ntype = "agency_cap"\nstart = 2026-06-01\n'
-                    'end = 2027-02-28\nmax_share_of_posts = 0.0\nrelease_over_weeks = 4\n', encoding="utf-8")
+    path.write_text('extends = "baseline"\nname = "cap"\n[[levers]]\ntype = "agency_cap"\nstart = 2027-06-01\n'
+                    'end = 2028-02-28\nmax_share_of_posts = 0.0\nrelease_over_weeks = 4\n', encoding="utf-8")
     return str(path)
 
 
@@ -170,8 +170,8 @@ def test_agency_cover_recovers_after_a_temporary_cap_ends(tmp_path):
     weeks = 130
     a = np.mean([simulate(capped, 3, r, weeks)["staff_fte_agency"] for r in range(3)], axis=0)
     b = np.mean([simulate(free, 3, r, weeks)["staff_fte_agency"] for r in range(3)], axis=0)
-    assert a[30:44].max() < 1.0  # the cap holds while it is in force (June 2026 to February 2027)
-    # about seven months after it ends (from October 2027), cover is back to within 1.5 FTE of where it would have been
+    assert a[30:44].max() < 1.0  # the cap holds while it is in force (June 2027 to February 2028)
+    # about seven months after it ends (from October 2028), cover is back to within 1.5 FTE of where it would have been
     assert abs(a[78:130].mean() - b[78:130].mean()) < 1.5, (a[78:130].mean(), b[78:130].mean())
 
 
@@ -193,7 +193,7 @@ def test_agency_above_the_establishment_is_released_when_pressure_falls(tmp_path
                     '[standards]\nmanageable_caseload = 15\n'
                     '[workforce.agency]\nproject_share_of_posts = 0.3\nmax_share_of_posts = 0.8\n'
                     'national_rules_2024 = false\n'
-                    '[[levers]]\ntype = "threshold_training"\nstart = 2027-04-01\ncontact_reduction = 0.9\n'
+                    '[[levers]]\ntype = "threshold_training"\nstart = 2028-04-01\ncontact_reduction = 0.9\n'
                     'referral_reduction = 0.9\n', encoding="utf-8")
     scn = load_scenario(str(path))
     outs = [simulate(scn, 11, r, 156) for r in range(2)]
@@ -324,7 +324,7 @@ def test_recovering_council_unravels_when_its_temporary_team_ends():
     from workforce_sim.analysis.breaches import breach_rules, first_breach
     ended = run("recovering-council", years=3, reps=16, seed=7, jobs=2)
     kept = run("recovering-council", years=3, reps=16, seed=7, jobs=2,
-               overrides=["levers=[{type='extra_posts', start=2026-04-01, team='long_term', posts=10}]"])
+               overrides=["levers=[{type='extra_posts', start=2027-04-01, team='long_term', posts=10}]"])
     rule = breach_rules(ended.scenarios)["recovering-council"]
     b_ended = first_breach(ended.weekly, rule)
     assert (b_ended >= 52).mean() >= 0.8  # manageable through the funded year in most futures

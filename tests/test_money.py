@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from workforce_sim import load_scenario, run
-from workforce_sim.analysis.money import budget_table, financial_year, money_settings
+from workforce_sim.analysis.money import budget_table, financial_year, financial_year_days, money_settings
 from workforce_sim.cli import main
 from workforce_sim.model import simulate
 from workforce_sim.model.costs import COST_COLUMNS, pay_factor
@@ -45,8 +45,9 @@ def test_staff_costs_equal_fte_times_annual_cost():
 
 def test_weekly_costs_add_up_to_the_financial_year_table():
     """Every week's cost lands in the financial year of its days: whole weeks by their first day, and a
-    week spanning 31 March shared by its days; nothing is lost or counted twice."""
-    res = run(load_scenario("retention", start=dt.date(2026, 2, 2)), years=2, reps=3, seed=4)  # a Monday
+    week spanning 31 March shared by its days; nothing is lost or counted twice. (A run of a year and a half,
+    so its last week counts 7 days: whole-year runs are the next test's.)"""
+    res = run(load_scenario("retention", start=dt.date(2026, 2, 2)), years=1.5, reps=3, seed=4)  # a Monday
     b = budget_table(res.weekly)
     w = res.weekly
     # recount by hand, day by day: each week's cost spread over its 7 days, each day in its own financial year
@@ -73,7 +74,7 @@ def test_real_terms_deflate_each_year_after_the_first():
     b = budget_table(res.weekly, money_settings(res.scenarios)).query("item == 'cost_total'")
     ratio = (b["cash"] / b["real_terms"]).to_numpy()
     np.testing.assert_allclose(ratio, [1.0, 1.1, 1.21], rtol=1e-6)  # whole pounds
-    assert set(b["prices"]) == {"2026-27 prices"}
+    assert set(b["prices"]) == {"2027-28 prices"}
 
 
 def test_run_writes_budget_csv(tmp_path):
@@ -92,14 +93,14 @@ OUTCOMES = ["contacts", "referrals", "re_referrals", "caseload_mean", "unallocat
             "leavers_incl_agency", "assessments_completed", "early_help_open", "vacancies_fte"]
 
 ZERO_EFFECT = [
-    {"type": "retention", "start": dt.date(2026, 6, 1), "leaving_reduction": 0.0, "payment_per_worker_per_year": 2000},
-    {"type": "early_help", "start": dt.date(2026, 6, 1), "engagement_increase": 0.0, "step_up_reduction": 0.0,
+    {"type": "retention", "start": dt.date(2027, 6, 1), "leaving_reduction": 0.0, "payment_per_worker_per_year": 2000},
+    {"type": "early_help", "start": dt.date(2027, 6, 1), "engagement_increase": 0.0, "step_up_reduction": 0.0,
      "re_referral_reduction": 0.0, "cost_per_year": 250000},
-    {"type": "threshold_training", "start": dt.date(2026, 6, 1), "contact_reduction": 0.0, "referral_reduction": 0.0,
+    {"type": "threshold_training", "start": dt.date(2027, 6, 1), "contact_reduction": 0.0, "referral_reduction": 0.0,
      "cost_per_year": 30000, "one_off_cost": 10000},
-    {"type": "recruitment_campaign", "start": dt.date(2026, 6, 1), "time_to_hire_factor": 1.0,
+    {"type": "recruitment_campaign", "start": dt.date(2027, 6, 1), "time_to_hire_factor": 1.0,
      "round_failure_reduction": 0.0, "cost_per_year": 40000},
-    {"type": "nqsw_academy", "start": dt.date(2026, 6, 1), "extra_cohort": 0, "cost_per_year": 40000},
+    {"type": "nqsw_academy", "start": dt.date(2027, 6, 1), "extra_cohort": 0, "cost_per_year": 40000},
 ]
 
 
@@ -127,12 +128,12 @@ def paired(scn_a, scn_b, column, reps=3, weeks=156, agg=np.sum):
 
 def test_retention_lowers_leaving():
     none, strong = paired(load_scenario("do-nothing"), with_lever(
-        {"type": "retention", "start": dt.date(2026, 4, 1), "leaving_reduction": 0.6}), "leavers_permanent")
+        {"type": "retention", "start": dt.date(2027, 4, 1), "leaving_reduction": 0.6}), "leavers_permanent")
     assert strong.sum() < 0.75 * none.sum(), (strong, none)
 
 
 def test_early_help_investment_lowers_step_ups_and_returns():
-    lv = {"type": "early_help", "start": dt.date(2026, 4, 1), "engagement_increase": 0.2, "step_up_reduction": 0.5,
+    lv = {"type": "early_help", "start": dt.date(2027, 4, 1), "engagement_increase": 0.2, "step_up_reduction": 0.5,
           "re_referral_reduction": 0.5}
     none, eh = paired(load_scenario("do-nothing"), with_lever(lv), "early_help_step_ups")
     assert eh.sum() < 0.7 * none.sum()
@@ -147,7 +148,7 @@ def test_early_help_investment_lowers_step_ups_and_returns():
 
 
 def test_threshold_training_lowers_partner_contacts_and_referrals():
-    lv = {"type": "threshold_training", "start": dt.date(2026, 4, 1), "contact_reduction": 0.2,
+    lv = {"type": "threshold_training", "start": dt.date(2027, 4, 1), "contact_reduction": 0.2,
           "referral_reduction": 0.3}
     base, trained = load_scenario("do-nothing"), with_lever(lv)
     a, b = simulate(base, 5, 0, 52), simulate(trained, 5, 0, 52)
@@ -157,16 +158,16 @@ def test_threshold_training_lowers_partner_contacts_and_referrals():
 
 
 def test_extra_posts_and_managers_add_capacity():
-    posts = with_lever({"type": "extra_posts", "start": dt.date(2026, 4, 1), "team": "long_term", "posts": 8})
+    posts = with_lever({"type": "extra_posts", "start": dt.date(2027, 4, 1), "team": "long_term", "posts": 8})
     none, more = paired(load_scenario("do-nothing"), posts, "caseload_mean", agg=np.mean)
     assert np.all(more < none)
-    mgr = with_lever({"type": "team_managers", "start": dt.date(2026, 4, 1), "team": "long_term", "posts": 3})
+    mgr = with_lever({"type": "team_managers", "start": dt.date(2027, 4, 1), "team": "long_term", "posts": 3})
     none, more = paired(load_scenario("do-nothing"), mgr, "supervision_load_pct", agg=np.mean, weeks=104)
     assert np.all(more < none)
 
 
 def test_posts_close_when_funding_ends():
-    lv = {"type": "extra_posts", "start": dt.date(2026, 4, 1), "end": dt.date(2027, 2, 28), "team": "long_term",
+    lv = {"type": "extra_posts", "start": dt.date(2027, 4, 1), "end": dt.date(2028, 2, 28), "team": "long_term",
           "posts": 10}
     o = simulate(with_lever(lv), 2, 0, 150)
     ref = simulate(load_scenario("do-nothing"), 2, 0, 150)
@@ -176,7 +177,7 @@ def test_posts_close_when_funding_ends():
 
 
 def test_academy_brings_more_newly_qualified_staff():
-    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 8,
+    acad = with_lever({"type": "nqsw_academy", "start": dt.date(2027, 4, 1), "extra_cohort": 8,
                        "cost_per_starter": 5000})
     none, more = paired(load_scenario("do-nothing"), acad, "staff_fte_asye", agg=np.mean, weeks=104)
     assert np.all(more > none + 3)
@@ -185,7 +186,7 @@ def test_academy_brings_more_newly_qualified_staff():
 
 
 def test_agency_cap_releases_agency_staff_and_saves_money():
-    cap = with_lever({"type": "agency_cap", "start": dt.date(2026, 4, 1), "max_share_of_posts": 0.0,
+    cap = with_lever({"type": "agency_cap", "start": dt.date(2027, 4, 1), "max_share_of_posts": 0.0,
                       "release_over_weeks": 10})
     o = simulate(cap, 4, 0, 40)
     assert o["staff_fte_agency"][0] > 0 and o["staff_fte_agency"][15:].max() == 0
@@ -195,14 +196,14 @@ def test_agency_cap_releases_agency_staff_and_saves_money():
 
 def test_lever_errors_are_readable(tmp_path):
     p = tmp_path / "x.toml"
-    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "extra_posts"\nstart = 2027-03-01\n'
-                 'end = 2026-03-01\nteam = "mars"\n', encoding="utf-8")
+    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "extra_posts"\nstart = 2028-03-01\n'
+                 'end = 2027-03-01\nteam = "mars"\n', encoding="utf-8")
     with pytest.raises(ScenarioError) as exc:
         load_scenario(p)
     text = str(exc.value)
-    assert "levers.0.end = \"2026-03-01\": on or after the lever's start (2027-03-01)" in text
+    assert "levers.0.end = \"2027-03-01\": on or after the lever's start (2028-03-01)" in text
     assert 'levers.0.team = "mars"' in text
-    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "bonus"\nstart = 2027-03-01\n', encoding="utf-8")
+    p.write_text('extends = "baseline"\nname = "x"\n[[levers]]\ntype = "bonus"\nstart = 2028-03-01\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="levers.0"):
         load_scenario(p)
 
@@ -315,19 +316,20 @@ def test_the_open_post_count_matches_the_posts(monkeypatch, on_python_source):
 
     monkeypatch.setattr(Staffing, "open_posts", checked)
     scn = load_scenario({"extends": "do-nothing", "name": "x", "levers": [
-        {"type": "extra_posts", "start": dt.date(2026, 4, 1), "end": dt.date(2027, 2, 28), "team": "long_term",
+        {"type": "extra_posts", "start": dt.date(2027, 4, 1), "end": dt.date(2028, 2, 28), "team": "long_term",
          "posts": 10},
-        {"type": "nqsw_academy", "start": dt.date(2026, 4, 1), "extra_cohort": 30}]})
+        {"type": "nqsw_academy", "start": dt.date(2027, 4, 1), "extra_cohort": 30}]})
     o = simulate(scn, 3, 0, 150)
     assert len(checks) > 100 and min(checks) < max(checks)
     assert o["_posts_open"][-1] > o["_posts_open"][0]
 
 
-def _synthetic(caseloads: dict[str, list[float]], weekly_cost: dict[str, float], reps=6, weeks=104):
+def _synthetic(caseloads: dict[str, list[float]], weekly_cost: dict[str, float], reps=6, weeks=104,
+               start="2026-04-01"):
     """A weekly table of scenarios with given caseload series (every replication alike but for a little
-    noise in cost) and a constant weekly cost, from 1 April 2026."""
+    noise in cost) and a constant weekly cost, from ``start``."""
     rows = []
-    dates = pd.date_range("2026-04-01", periods=weeks, freq="7D").date
+    dates = pd.date_range(start, periods=weeks, freq="7D").date
     for name, series in caseloads.items():
         for r in range(reps):
             cost = weekly_cost[name] * (1 + 0.01 * (r - reps / 2) / reps)
@@ -341,6 +343,24 @@ def _synthetic(caseloads: dict[str, list[float]], weekly_cost: dict[str, float],
                              "unallocated_cases": 0.0, "assessments_in_timescale_pct": 85.0,
                              "staff_fte_agency": 10.0, "staff_fte": 90.0})
     return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("start, weeks, years", [("2026-04-01", 261, 5), ("2027-04-01", 52, 1),
+                                                 ("2027-04-01", 261, 5), ("2019-02-01", 157, 3)])
+def test_a_run_of_whole_years_covers_whole_financial_years(start, weeks, years):
+    """A run of whole years ends when its last year ends: no stray part year after it (261 weeks from 1 April
+    2026 reached 1 April 2031, a '2031-32, part year: 1 day' row), none short of it (52 weeks are 364 days),
+    and its cost is each day's once: the last week's daily cost counts to the end of the year."""
+    w = _synthetic({"a": [17.0] * weeks}, {"a": 7_000.0}, reps=1, weeks=weeks, start=start)
+    b = budget_table(w)
+    days = b.drop_duplicates("financial_year").set_index("financial_year")["days"]
+    first = dt.date.fromisoformat(start)
+    end = first.replace(year=first.year + years)
+    assert days.sum() == (end - first).days
+    whole = [fy for fy in days.index if days[fy] == financial_year_days(fy)]
+    assert len(whole) == (years if first.month == 4 and first.day == 1 else years - 1)
+    per_day = w["cost_total"].iloc[0] / 7
+    assert b[b.item == "cost_total"]["cash"].sum() == pytest.approx(per_day * days.sum(), abs=len(days))
 
 
 def test_compare_verdicts_point_the_right_way_and_npc_follows_the_green_book():
@@ -361,10 +381,11 @@ def test_compare_verdicts_point_the_right_way_and_npc_follows_the_green_book():
     assert t.loc["cheaper", "cost_vs_first"] == "costs less"
     assert t.loc["better", "breach_weeks_avoided"] == pytest.approx(64)
     assert np.isnan(t.loc["cheaper", "cost_per_breach_week_avoided"])  # a saving has no price per week avoided
-    # net present cost by hand: 104 weeks from 1 April 2026 are 365 days of 2026-27 and 363 of 2027-28;
-    # the second year's cash is deflated by 1.02 and discounted by 1.035
+    # net present cost by hand: 104 weeks from 1 April 2026 are a run of two years, 365 days of 2026-27 and
+    # all 366 of 2027-28 (the last week counted to 31 March 2028); the second year's cash is deflated by 1.02
+    # and discounted by 1.035
     per_day = w[w.scenario == "ref"].groupby("replication")["cost_total"].first().mean() / 7
-    expected = per_day * 365 + per_day * 363 / (1.02 * 1.035)
+    expected = per_day * 365 + per_day * 366 / (1.02 * 1.035)
     assert t.loc["ref", "net_present_cost"] == pytest.approx(expected, rel=1e-9)
     assert t.loc["cheaper", "net_present_cost_difference"] < 0
 

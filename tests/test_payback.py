@@ -153,7 +153,7 @@ def test_compare_writes_payback_csv_whose_differences_are_budget_csvs(compared):
     assert list(payback.columns) == PAYBACK_COLUMNS and set(payback["scenario"]) == {"extra-posts"}
     totals = budget[budget["item"] == "cost_total"].pivot(index="financial_year", columns="scenario", values="cash")
     rows = payback.set_index("financial_year")
-    assert list(rows.index) == list(totals.index) == ["2026-27", "2027-28"]
+    assert list(rows.index) == list(totals.index) == ["2027-28", "2028-29"]
     # the mean of the futures' differences is the difference of the means; each rounded to the pound
     np.testing.assert_allclose(rows["difference_cash"], totals["extra-posts"] - totals["do-nothing"], atol=1)
     np.testing.assert_allclose(rows["cumulative_cash"], (totals["extra-posts"] - totals["do-nothing"]).cumsum(),
@@ -162,8 +162,8 @@ def test_compare_writes_payback_csv_whose_differences_are_budget_csvs(compared):
     assert (rows["difference_cash"] > 0).all() and set(rows["payback_year"]) == {NOT_WITHIN_RUN}  # posts cost
     # printed after the options side by side: each year, and the answer in words, no line over 110 characters
     block = printed[printed.index("extra-posts against do-nothing, by financial year"):printed.index("\nWrote ")]
-    assert "2027-28 (part year: " in block and "Does not pay back within the run: £" in block
-    assert ("more than do-nothing in all by the end of 2027-28 (part year); paid back in 0 of 2 futures"
+    assert "2028-29 (part year: " in block and "Does not pay back within the run: £" in block
+    assert ("more than do-nothing in all by the end of 2028-29 (part year); paid back in 0 of 2 futures"
             in " ".join(block.split()))  # its lines wrapped
     assert max(len(line) for line in block.splitlines()) <= 110 and "£-" not in block
 

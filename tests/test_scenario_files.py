@@ -177,7 +177,7 @@ def test_cli_validate_says_in_a_few_lines_that_the_scenario_is_valid():
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert len(lines) < 40 and lines[0] == "OK: baseline is a valid scenario (baseline, demand.trend_per_year=0.04)."
-    assert "Starts on 1 April 2026; a run lasts 5 years" in res.stdout and "validate baseline --settings" in res.stdout
+    assert "Starts on 1 April 2027; a run lasts 5 years" in res.stdout and "validate baseline --settings" in res.stdout
     assert "[workforce.turnover]" not in res.output
     plain = CliRunner().invoke(main, ["validate", "baseline", "--no-start-check"]).output.splitlines()
     assert plain[0] == "OK: baseline is a valid scenario."  # its name is not repeated where nothing was changed
@@ -289,16 +289,16 @@ def test_start_moves_dated_levers_by_whole_months_and_pay_by_its_awards():
 
     from workforce_sim.scenario.loading import shifted
     base = load_scenario("nqsw-academy")
-    assert base.start_date == dt.date(2026, 4, 1) and base.levers[0].start == dt.date(2026, 9, 1)
-    later = load_scenario("nqsw-academy", start=dt.date(2027, 4, 1))
-    assert later.start_date == dt.date(2027, 4, 1) and later.levers[0].start == dt.date(2027, 9, 1)  # still September
-    assert later.changes == ["start=2027-04-01"] and later.label == "nqsw-academy, start=2027-04-01"
+    assert base.start_date == dt.date(2027, 4, 1) and base.levers[0].start == dt.date(2027, 9, 1)
+    later = load_scenario("nqsw-academy", start=dt.date(2028, 4, 1))
+    assert later.start_date == dt.date(2028, 4, 1) and later.levers[0].start == dt.date(2028, 9, 1)  # still September
+    assert later.changes == ["start=2028-04-01"] and later.label == "nqsw-academy, start=2028-04-01"
     award = base.costs.pay_award_per_year
     assert later.costs.salary["social_worker"] == pytest.approx(base.costs.salary["social_worker"] * (1 + award))
     assert later.costs.agency_premium_per_year == pytest.approx(base.costs.agency_premium_per_year * (1 + award))
     # a start on another day of the month moves levers by the same number of days
-    odd = load_scenario("nqsw-academy", start=dt.date(2026, 4, 15))
-    assert odd.levers[0].start == dt.date(2026, 9, 15)
+    odd = load_scenario("nqsw-academy", start=dt.date(2027, 4, 15))
+    assert odd.levers[0].start == dt.date(2027, 9, 15)
     assert odd.costs.salary == base.costs.salary  # no 1 April passed
     # month ends stay inside their month, in leap years too
     assert shifted(dt.date(2027, 1, 31), dt.date(2026, 4, 1), dt.date(2026, 5, 1)) == dt.date(2027, 2, 28)
@@ -308,10 +308,10 @@ def test_start_moves_dated_levers_by_whole_months_and_pay_by_its_awards():
 def test_a_lever_before_the_start_is_an_error_that_names_start():
     import datetime as dt
     with pytest.raises(ScenarioError) as err:
-        load_scenario("nqsw-academy", ["start_date=2027-04-01"])
+        load_scenario("nqsw-academy", ["start_date=2028-04-01"])
     (line,) = err.value.lines
-    assert "levers.0.start" in line and "2026-09-01" in line and "--start DATE" in line
-    assert load_scenario("nqsw-academy", start=dt.date(2027, 4, 1)).levers[0].start == dt.date(2027, 9, 1)
+    assert "levers.0.start" in line and "2027-09-01" in line and "--start DATE" in line
+    assert load_scenario("nqsw-academy", start=dt.date(2028, 4, 1)).levers[0].start == dt.date(2028, 9, 1)
 
 
 def test_set_for_one_scenario_goes_to_that_one_only():

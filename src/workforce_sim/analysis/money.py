@@ -28,23 +28,52 @@ def financial_year_days(fy: str) -> int:
     return (dt.date(start + 1, 4, 1) - dt.date(start, 4, 1)).days
 
 
+def _days_counted(weekly: pd.DataFrame, d: pd.Series) -> np.ndarray:
+    """The days each weekly row counts: 7, but a run of whole years ends on the day its last year ends (a run
+    from 1 April ends on 31 March), so its last week counts the days up to then: fewer when the weeks run past
+    it (261 weeks are 1,827 days, and five years from 1 April 2026 are 1,826), more when they stop short of it
+    (52 weeks are 364 days), at the week's own daily cost. A run of no whole number of years counts 7."""
+    days = np.full(len(weekly), 7, dtype=np.int64)
+    for _, rows in d.groupby(weekly["scenario"].to_numpy(), sort=False):  # a scenario's futures share dates
+        first, last = rows.min().date(), rows.max().date()
+        span = (last - first).days + 7
+        years = round(span / 365.25)
+        if years < 1:
+            continue
+        end = _years_after(first, years)
+        if abs((end - first).days - span) <= 7:
+            days[rows.index[rows == rows.max()]] = (end - last).days  # rows are numbered 0, 1, ...
+    return days
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
 def costs_by_financial_year(weekly: pd.DataFrame) -> pd.DataFrame:
     """Each replication's cost columns summed by financial year (April to March), with ``days``: the days of
     that year the run covers.
 
     A week that spans 31 March is shared between the two years by its days (a week starting on
     Tuesday 30 March puts 2/7 of its cost in the old year), so a whole financial year holds exactly
-    365 or 366 days of cost. Index: scenario, financial_year, replication.
+    365 or 366 days of cost; a run of whole years ends when its last year does (:func:`_days_counted`), so it
+    covers whole financial years and no stray day of the next. Index: scenario, financial_year, replication.
     """
-    d = pd.to_datetime(weekly["date"])
+    d = pd.to_datetime(weekly["date"]).reset_index(drop=True)
+    weekly = weekly.reset_index(drop=True)
     next_april = pd.to_datetime(pd.DataFrame({"year": d.dt.year + (d.dt.month >= 4), "month": 4, "day": 1}))
-    before = ((next_april - d).dt.days.clip(upper=7) / 7.0).to_numpy()  # share of the week before 1 April
+    counted = _days_counted(weekly, d)
+    here = np.minimum((next_april - d).dt.days.to_numpy(), counted)  # days before 1 April
+    there = counted - here
     cols = list(COST_COLUMNS)
-    this = weekly[["scenario", "replication"] + cols].assign(financial_year=financial_year(d), days=7 * before)
-    this[cols] = this[cols].mul(before, axis=0)
-    spill = weekly.loc[before < 1, ["scenario", "replication"] + cols].assign(
-        financial_year=financial_year(next_april[before < 1]), days=7 * (1 - before[before < 1]))
-    spill[cols] = spill[cols].mul(1 - before[before < 1], axis=0)
+    this = weekly[["scenario", "replication"] + cols].assign(financial_year=financial_year(d), days=here)
+    this[cols] = this[cols].mul(here / 7.0, axis=0)
+    spill = weekly.loc[there > 0, ["scenario", "replication"] + cols].assign(
+        financial_year=financial_year(next_april[there > 0]), days=there[there > 0])
+    spill[cols] = spill[cols].mul(there[there > 0] / 7.0, axis=0)
     both = pd.concat([this, spill], ignore_index=True)
     out = both.groupby(["scenario", "financial_year", "replication"], sort=False)[cols + ["days"]].sum()
     order = {s: i for i, s in enumerate(dict.fromkeys(weekly["scenario"]))}

@@ -105,6 +105,21 @@ class WorkingCalendar:
         return self.horizon / (self.n_weeks / WEEKS_PER_YEAR)
 
 
+def start_day(text: str, today: dt.date) -> dt.date:
+    """A start date as a user writes it: a date (2027-04-01), ``today``, or ``next-april``: the next 1 April,
+    the first day of the financial year a council budgets for (today, on a 1 April)."""
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word in ("next-april", "next april"):
+        april = dt.date(today.year, 4, 1)
+        return april if april >= today else dt.date(today.year + 1, 4, 1)
+    try:
+        return dt.date.fromisoformat(word)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date: write a date such as 2027-04-01, 'today' or 'next-april'") from None
+
+
 def weeks_for_years(years: float) -> int:
     """Number of whole reporting weeks that covers ``years`` calendar years."""
     return max(1, int(round(years * WEEKS_PER_YEAR)))

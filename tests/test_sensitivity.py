@@ -64,7 +64,7 @@ def test_a_tornado_point_is_the_scenario_at_that_value_on_the_same_futures(analy
     res, _ = analysed
     row = res.ranking("tornado", "caseload_end").set_index("setting").loc[GROWTH]
     plain = run(with_values(constructed(), {GROWTH: 0.6}), years=1, reps=3, seed=11, jobs=1)
-    from workforce_sim.analysis.compare import END_WEEKS
+    from workforce_sim.analysis.summary import END_WEEKS
 
     w = plain.weekly
     end = w[w["week"] >= w["week"].max() + 1 - END_WEEKS].groupby("replication")["caseload_incl_unallocated"].mean()
@@ -208,9 +208,10 @@ def test_compare_with_uncertainty_says_how_often_each_option_beats_the_first(tmp
     r = CliRunner().invoke(main, ["compare", "do-nothing", "retention", "--years", "0.5", "--reps", "4",
                                   "--no-start-check", "--uncertainty", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert "Future by future: fewer weeks in breach in" in r.output
-    assert "each with its own draw of the uncertain settings" in r.output
-    assert "Each simulated future drew its own values of the uncertain settings" in r.output
+    said = " ".join(r.output.split())  # sentences are broken across lines to fit 100 columns
+    assert "Future by future: fewer weeks in breach in" in said
+    assert "each with its own draw of the uncertain settings" in said
+    assert "Each simulated future drew its own values of the uncertain settings" in said
     table = pd.read_csv(out / "compare.csv")
     shares = table[["fewer_breach_weeks_share", "same_breach_weeks_share", "more_breach_weeks_share"]].sum(axis=1)
     assert np.allclose(shares, 1.0)

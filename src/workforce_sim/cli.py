@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 import time
@@ -25,6 +26,7 @@ from .outputs.console import (
     answer_so_far_lines,
     compare_lines,
     fit_line,
+    fit_lines,
     ranking_lines,
     summary_lines,
 )
@@ -42,6 +44,7 @@ from .runs.folder import (
 )
 from .runs.store import PARTIAL, StoreMismatch
 from .scenario import tomlout
+from .scenario.calendar import start_day
 from .scenario.loading import ScenarioError, bundled_names, bundled_path, load_scenario
 from .scenario.schema import safe_name
 from .studies.calibrate import DataError, backtest as bt, calibrate as fit, scenario_text
@@ -183,6 +186,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+class StartDate(click.ParamType):
+    """--start: a date, 'today' or 'next-april' (scenario.calendar.start_day), as a date."""
+
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return start_day(str(value), dt.date.today())
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 class FiniteFloatRange(click.FloatRange):
     """A FloatRange that also refuses nan (which every comparison lets through) and inf."""
 
@@ -208,8 +225,9 @@ def experiment_options(f=None, *, reps: int = 20,
         click.option("--reps", default=reps, show_default=True, type=click.IntRange(min=1), help=reps_help),
         click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0), help="Master random seed."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP),
-        click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="DATE",
-                     help="Start on DATE (e.g. 2027-04-01), moving every dated lever with the scenario."),
+        click.option("--start", type=StartDate(), default=None, metavar="DATE",
+                     help="Start on DATE (e.g. 2027-04-01), 'today' or 'next-april' (the next 1 April), moving every "
+                          "dated lever and the pay with the scenario [default: the scenario's start_date]."),
         click.option("--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes on this machine [default: all cores]."),
         click.option("--cluster", default=None, metavar="ADDRESS",
@@ -277,8 +295,7 @@ def _split_sets(refs: tuple[str, ...], sets: tuple[str, ...]) -> list[list[str]]
 
 def _load_all(refs: tuple[str, ...], sets: tuple[str, ...], start) -> list:
     """The command's scenarios with their --set values and --start applied."""
-    day = start.date() if start is not None else None
-    return [_load(r, tuple(mine), day) for r, mine in zip(refs, _split_sets(refs, sets))]
+    return [_load(r, tuple(mine), start) for r, mine in zip(refs, _split_sets(refs, sets))]
 
 
 def _output_folder(out: Path | None, default: Path, resume: bool) -> tuple[Path, bool]:
@@ -356,13 +373,15 @@ def run(scenarios, years, reps, seed, out, sets, start, jobs, cluster, resume, r
 
 def _print_written(result, out: Path, precision, max_reps) -> None:
     names = ", ".join(result.tables) + ", " if result.tables else ""
-    click.echo(f"\nWrote {names}weekly.csv, summary.csv, budget.csv, results.xlsx and manifest.json to {out}/ in "
-               f"{result.manifest['run_seconds']:.1f} s.")
+    lines = ["", f"Wrote {names}weekly.csv, summary.csv, budget.csv, results.xlsx and manifest.json to {out}/ in "
+                 f"{result.manifest['run_seconds']:.1f} s."]
     if precision is not None:
         p = result.manifest["precision"]
-        click.echo(f"{p['replications_needed']} replications were needed for {precision:.0%} precision."
-                   if p["met"] else f"{precision:.0%} precision was not reached within {max_reps} replications.")
-    click.echo(f"Charts: workforce-sim plot {out}   Report: workforce-sim report {out}")
+        lines.append(f"{p['replications_needed']} replications were needed for {precision:.0%} precision."
+                     if p["met"] else f"{precision:.0%} precision was not reached within {max_reps} replications.")
+    lines.append(f"Charts: workforce-sim plot {out}   Report: workforce-sim report {out}")
+    for line in fit_lines(lines):
+        click.echo(line)
 
 
 def _print_start_checks(scns, seed, workers: Workers) -> None:

@@ -26,28 +26,31 @@ from .words import (
     part_year_words,
     payback_sentence,
     plain_headline,
+    recommendation,
     setting_at,
     uncertainty_line,
 )
 
+WIDTH = 100  # the widest line run and compare print: a normal terminal shows it without wrapping
+
 # rows of the printed summary: (measure, statistic, label with its unit, format, scale)
 KEY_ROWS = [
-    ("caseload_incl_unallocated", "average", "Caseload counting unallocated cases (per FTE, average)", "{:.1f}", 1),
+    ("caseload_incl_unallocated", "average", "Caseload counting unallocated (per FTE, avg.)", "{:.1f}", 1),
     ("caseload_incl_unallocated", "end of period", "  at the end of the year", "{:.1f}", 1),
-    ("caseload_mean", "average", "Caseload per case-holding FTE (DfE, average)", "{:.1f}", 1),
-    ("caseload_p90", "average", "Caseload of the 90th percentile worker (average)", "{:.1f}", 1),
-    ("workers_over_threshold_pct", "average", "Workers over the threshold (%, average)", "{:.0f}", 1),
-    ("unallocated_cases", "average", "Unallocated cases (average)", "{:.0f}", 1),
+    ("caseload_mean", "average", "Caseload per case-holding FTE (DfE, avg.)", "{:.1f}", 1),
+    ("caseload_p90", "average", "90th percentile worker's caseload (avg.)", "{:.1f}", 1),
+    ("workers_over_threshold_pct", "average", "Workers over the threshold (%, avg.)", "{:.0f}", 1),
+    ("unallocated_cases", "average", "Unallocated cases (avg.)", "{:.0f}", 1),
     ("unallocated_cases", "end of period", "  at the end of the year", "{:.0f}", 1),
-    ("cp_unallocated", "average", "Child protection cases unallocated (average)", "{:.0f}", 1),
+    ("cp_unallocated", "average", "Child protection cases unallocated (avg.)", "{:.0f}", 1),
     ("contacts", "total", "Contacts (in the year)", "{:,.0f}", 1),
     ("referrals", "total", "Referrals (in the year)", "{:,.0f}", 1),
-    ("front_door_backlog", "average", "Contacts awaiting a decision (average)", "{:.0f}", 1),
+    ("front_door_backlog", "average", "Contacts awaiting a decision (avg.)", "{:.0f}", 1),
     ("assessments_in_timescale_pct", "average", "Assessments within 45 working days (%)", "{:.0f}", 1),
-    ("re_referral_pct", "average", "Re-referrals within 12 months (% of referrals)", "{:.0f}", 1),
-    ("staff_fte", "average", "Staff in post (FTE, average)", "{:.1f}", 1),
-    ("staff_fte_agency", "average", "Agency staff (FTE, average)", "{:.1f}", 1),
-    ("vacancies_fte", "average", "Vacant posts (average)", "{:.1f}", 1),
+    ("re_referral_pct", "average", "Re-referrals in 12 months (% of referrals)", "{:.0f}", 1),
+    ("staff_fte", "average", "Staff in post (FTE, avg.)", "{:.1f}", 1),
+    ("staff_fte_agency", "average", "Agency staff (FTE, avg.)", "{:.1f}", 1),
+    ("vacancies_fte", "average", "Vacant posts (avg.)", "{:.1f}", 1),
     ("leavers_permanent", "total", "Permanent staff leaving (in the year)", "{:.0f}", 1),
     ("turnover_rate_pct", "average", "Permanent staff turnover (% a year)", "{:.0f}", 1),
     ("cost_total", "total", "Cost (£ thousand in the year, cash)", "{:,.0f}", 1 / 1000),
@@ -73,24 +76,65 @@ def summary_lines(result: RunResult) -> list[str]:
         spread = uncertainty_line([scn], drawn(result.manifest))
         if spread:
             out.append(spread)
-        out.append("\nEach year: the mean over the simulated futures (95% confidence interval)")
-        width = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
-        cells_width = 27
-        out.append(f"{'':{width}}" + "".join(f"{y:>{cells_width}}" for y in years))
-        for metric, statistic, label, fmt, k in KEY_ROWS:
-            cells = []
-            for y in years:
-                row = value(part, metric, y, WHOLE_RUN_TOTAL if (y, statistic) == ("whole run", "total") else statistic)
-                if np.isnan(row["mean"]):
-                    cells.append(f"{'-':>{cells_width}}")
-                    continue
-                ci = "" if np.isnan(row["ci95_low"]) else \
-                    f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
-                cells.append(f"{fmt.format(k * row['mean']) + ci:>{cells_width}}")
-            out.append(f"{label:{width}}" + "".join(cells))
+        out += _year_table(part, years)
         out.append("")
         for line in headline_lines(scn, part, n):
             out.append(line)
+    return fit_lines(out)
+
+
+def _year_cells(part: pd.DataFrame, years: list[str], with_interval: bool) -> list[tuple[str, list[str]]]:
+    """Each row of KEY_ROWS as its label and one cell a year: the mean, with its 95% interval if asked."""
+    rows = []
+    for metric, statistic, label, fmt, k in KEY_ROWS:
+        cells = []
+        for y in years:
+            row = value(part, metric, y, WHOLE_RUN_TOTAL if (y, statistic) == ("whole run", "total") else statistic)
+            if np.isnan(row["mean"]):
+                cells.append("-")
+                continue
+            ci = "" if np.isnan(row["ci95_low"]) or not with_interval else \
+                f" ({fmt.format(k * row['ci95_low'])} to {fmt.format(k * row['ci95_high'])})"
+            cells.append(fmt.format(k * row["mean"]) + ci)
+        rows.append((label, cells))
+    return rows
+
+
+def _year_table(part: pd.DataFrame, years: list[str]) -> list[str]:
+    """The numbers behind the answer, a column a year, within WIDTH characters: each year's mean with its 95%
+    interval when they fit, else the means alone (the intervals are in summary.csv, the report and the
+    workbook), and the years in blocks when even those do not fit."""
+    label_w = max(len(label) for _, _, label, _, _ in KEY_ROWS) + 2
+    for with_interval in (True, False):
+        rows = _year_cells(part, years, with_interval)
+        cell_w = max(len(c) for _, cells in rows for c in cells + years) + 2
+        if label_w + cell_w * len(years) <= WIDTH or not with_interval:
+            break
+    title = ("Each year: the mean over the simulated futures (95% confidence interval)" if with_interval else
+             "Each year: the mean over the simulated futures (their 95% confidence intervals are in summary.csv, "
+             "the report and the workbook)")
+    out = [""] + textwrap.wrap(title, WIDTH)
+    per_block = max(1, (WIDTH - label_w) // cell_w)
+    for b in range(0, len(years), per_block):
+        block = slice(b, b + per_block)
+        out.append(f"{'':{label_w}}" + "".join(f"{y:>{cell_w}}" for y in years[block]))
+        out += [f"{label:{label_w}}" + "".join(f"{c:>{cell_w}}" for c in cells[block]) for label, cells in rows]
+    return out
+
+
+def fit_lines(lines: list[str], width: int | None = None) -> list[str]:
+    """Lines as a terminal of ``width`` (default WIDTH) columns shows them without wrapping: a longer line (a
+    sentence) is broken between words, its indent kept. A table is built to fit; a word longer than the width
+    (a long folder name) is left whole."""
+    width = width or WIDTH
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=indent,
+                             break_long_words=False, break_on_hyphens=False)
     return out
 
 
@@ -102,29 +146,20 @@ def _diff_money(v: float) -> str:
     return money_difference(v, _thousands, 1000)
 
 
-# (column, label, format of one value, interval columns or None)
-COMPARE_ROWS = [
-    ("cost_per_year", "Cost a year (cash, average)", _thousands, None),
-    ("cost_difference_per_year", "Extra cost a year vs first", _diff_money, None),
-    ("net_present_cost", "Net present cost (whole run, discounted)", _thousands,
-     ("net_present_cost_ci95_low", "net_present_cost_ci95_high")),
-    ("net_present_cost_difference", "Net present cost vs first", _diff_money,
-     ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high")),
-    ("p_sustained", "Chance caseloads stay manageable", "{:.0%}".format,
-     ("p_sustained_ci95_low", "p_sustained_ci95_high")),
-    ("breach_weeks", "Weeks in breach (average)", "{:.0f}".format, None),
-    ("breach_weeks_avoided", "Weeks in breach avoided vs first", "{:+.0f}".format,
-     ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
-    ("median_weeks_to_first_breach", "Median weeks to first breach", "{:.0f}".format, None),
-    ("breaks_first", "Breaks first in (share of futures)", str, None),
-    ("caseload_worst_team_end", "Caseload of the worst team, last 13 weeks", "{:.1f}".format, None),
-    ("caseload_incl_unallocated_end", "Caseload counting unallocated, last 13 weeks", "{:.1f}".format, None),
-    ("caseload_mean_end", "Caseload per FTE (DfE), last 13 weeks", "{:.1f}".format, None),
-    ("unallocated_cases_end", "Unallocated cases, last 13 weeks", "{:.0f}".format, None),
-    ("assessments_in_timescale_pct", "Assessments within 45 working days (%)", "{:.0f}".format, None),
-    ("agency_share_pct_end", "Agency share of staff, last 13 weeks (%)", "{:.0f}".format, None),
-    ("cost_per_breach_week_avoided", "Cost per breach-week avoided", _thousands, None),
+# the printed comparison's two tables, an option a row: (column, heading in two lines, format of one value,
+# interval columns or None); compare.csv, the report and the workbook hold every measure
+COMPARE_TABLES = [
+    [("p_sustained", ("Stays", "manageable"), "{:.0%}".format, ("p_sustained_ci95_low", "p_sustained_ci95_high")),
+     ("breach_weeks_avoided", ("Weeks in breach", "avoided vs first"), "{:+.0f}".format,
+      ("breach_weeks_avoided_ci95_low", "breach_weeks_avoided_ci95_high")),
+     ("net_present_cost_difference", ("Net present cost", "vs first"), _diff_money,
+      ("net_present_cost_difference_ci95_low", "net_present_cost_difference_ci95_high"))],
+    [("cost_per_year", ("Cost a year", "(cash)"), _thousands, None),
+     ("median_weeks_to_first_breach", ("First breach", "(median week)"), "{:.0f}".format, None),
+     ("breaks_first", ("Breaks first in", "(share of futures)"), str, None),
+     ("caseload_worst_team_end", ("Worst team", "at the end"), "{:.1f}".format, None)],
 ]
+NAME_WIDTH = 28  # an option's name in the printed tables; a longer one is cut with "..."
 
 
 def _rates(scns) -> str:
@@ -149,7 +184,9 @@ def _cell(row, col: str, fmt) -> str:
     if col == "median_weeks_to_first_breach" and np.isinf(v):
         return "never"
     if col == "breaks_first":
-        return f"{team_words(v)} ({row['breaks_first_share']:.0%})" if isinstance(v, str) and v else "nowhere"
+        if not (isinstance(v, str) and v):
+            return "nowhere"
+        return f"{team_words(v).removeprefix('the ')} ({row['breaks_first_share']:.0%})"
     if col == "cost_per_breach_week_avoided" and row["cost_difference"] <= 0 < row["breach_weeks_avoided"]:
         return "saves money too"
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -180,22 +217,13 @@ def compare_lines(result: RunResult, scns: list[Scenario], years: float, uncerta
     out: list[str] = []
     table = result.tables["compare.csv"].reset_index(drop=True)
     n = result.manifest["replications"]
-    out.append(f"\n{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
+    out.append("")
+    out.append(f"{n} simulated futures of {years:g} year{'s' if years != 1 else ''} from "
                f"{scns[0].start_date:%-d %B %Y}; the first scenario is the reference. Money in £ thousand (k), cash; "
-               f"net present cost in real terms, discounted at {_rates(scns)}. Brackets: 95% confidence intervals.\n")
-    for i, row in table.iterrows():
-        out.append(f"  {chr(65 + i) if i < 26 else i + 1}  {row['label']}")
-    keys = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(table))]
-    lines = []  # (label, cells): each value, and under it its 95% interval
-    for col, label, fmt, ci in COMPARE_ROWS:
-        lines.append((label, [_cell(row, col, fmt) for _, row in table.iterrows()]))
-        if ci is not None:
-            lines.append(("", [_interval_cell(row, col, ci) for _, row in table.iterrows()]))
-    width = max(12, max(len(c) for _, cells in lines for c in cells) + 2)
-    label_w = max(len(label) for label, _ in lines) + 2
-    out.append(f"\n{'':{label_w}}" + "".join(f"{k:>{width}}" for k in keys))
-    for label, cells in lines:
-        out.append(f"{label:{label_w}}" + "".join(f"{c:>{width}}" for c in cells))
+               f"net present cost in real terms, discounted at {_rates(scns)}. Brackets: 95% confidence intervals. "
+               "Every measure of every option: compare.csv, the report and the workbook.")
+    for columns in COMPARE_TABLES:
+        out += [""] + _option_table(table, columns)
     out.append("")
     for i, row in table.iloc[1:].iterrows():
         outcome, cost = row["outcome_vs_first"], row["cost_vs_first"]
@@ -208,14 +236,37 @@ def compare_lines(result: RunResult, scns: list[Scenario], years: float, uncerta
         out.append(spread)
     unclear = table.iloc[1:]["outcome_vs_first"].str.startswith("cannot").sum()
     if unclear:
-        out.append(f"{unclear} option(s) cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
+        options = "1 option" if unclear == 1 else f"{unclear} options"
+        out.append(f"{options} cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
                    f"{n} futures: run again with more --reps (or --precision 0.05) before choosing between them.")
+    out += ["", recommendation(table, dict(zip(table["scenario"], table["label"])))]
     if "payback.csv" in result.tables:
         out += payback_lines(result.tables["payback.csv"], dict(zip(table["scenario"], table["label"])))
-    return out
+    return fit_lines(out)
 
 
-WIDTH = 110  # the widest line printed
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 3] + "..."
+
+
+def _option_table(table: pd.DataFrame, columns) -> list[str]:
+    """Options as rows (their names, cut to NAME_WIDTH), ``columns`` of COMPARE_TABLES as columns, each value
+    with its 95% interval on the line under it."""
+    names = [_short(str(label)) for label in table["label"]]
+    cells = [[_cell(row, col, fmt) for col, _, fmt, _ in columns] for _, row in table.iterrows()]
+    under = [[_interval_cell(row, col, ci) if ci else "" for col, _, _, ci in columns] for _, row in table.iterrows()]
+    widths = [max(len(t) for t in [*head, *(c[j] for c in cells), *(u[j] for u in under)]) + 2
+              for j, (_, head, _, _) in enumerate(columns)]
+    name_w = max(len("Option"), *map(len, names)) + 2
+    out = [f"{'' if i else 'Option':{name_w}}" + "".join(f"{h[i]:>{w}}" for (_, h, _, _), w in zip(columns, widths))
+           for i in (0, 1)]
+    for name, row, sub in zip(names, cells, under):
+        out.append(f"{name:{name_w}}" + "".join(f"{c:>{w}}" for c, w in zip(row, widths)))
+        if any(sub):
+            out.append(f"{'':{name_w}}" + "".join(f"{c:>{w}}" for c, w in zip(sub, widths)))
+    return [line.rstrip() for line in out]
+
+
 
 
 def _year_label(fy: str, days: int, part: bool) -> str:

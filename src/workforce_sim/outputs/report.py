@@ -51,6 +51,7 @@ from .words import (
     part_year_words,
     payback_sentence,
     plain_headline,
+    recommendation,
     run_length,
     sensitivity_sentences,
     trajectory_line,
@@ -196,13 +197,7 @@ def findings(summary: pd.DataFrame, scns: list[Scenario], compare: pd.DataFrame 
             out.append(f"<b>{_e(labels[row['scenario']])}</b> costs {money(more)} a year {word} than "
                        f"{_e(labels[ref['scenario']])} {buys}" +
                        (f" (but {_e('; '.join(unclear))})" if unclear else "") + ".")
-        good = compare[compare["p_sustained"] >= 0.9]
-        if len(good):
-            best = good.sort_values("cost_per_year").iloc[0]
-            out.append(f"The cheapest option that keeps caseloads manageable in at least 90% of futures is "
-                       f"<b>{_e(labels[best['scenario']])}</b> ({money(best['cost_per_year'])} a year).")
-        else:
-            out.append("No option compared keeps caseloads manageable in 90% of simulated futures.")
+        out.append(recommendation(compare, labels, name=lambda s: f"<b>{_e(s)}</b>"))
     return out
 
 

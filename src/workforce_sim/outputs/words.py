@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.breaches import SERVICE, breach_rule, team_words
-from ..analysis.formats import and_list, money_difference, setting_text
+from ..analysis.formats import and_list, money, money_difference, setting_text
 from ..analysis.measures import MEASURE, Measure
 from ..analysis.payback import NOT_WITHIN_RUN
+from ..analysis.statistics import wilson
 from ..analysis.summary import value
 from ..scenario.schema import Scenario
 from ..studies.sensitivity import SensitivityResult
@@ -388,3 +389,64 @@ def payback_sentence(option: pd.Series, against: str, fmt: Callable[[float], str
     if option["payback_year"] == option["first_year"]:
         when_ += ", the run's first year"
     return f"Pays back in {when_} ({futures} by the end of the run{share})."
+
+
+def futures_to_settle(share: float, target: float, most: int = 2000) -> int | None:
+    """The fewest futures at which an observed ``share`` above ``target``, if it held, would put the whole 95%
+    interval of the share at or above the target (None: not at or below ``most``, or the share is not above)."""
+    if not share > target:
+        return None
+    for m in range(2, most + 1):
+        if wilson(round(share * m), m)[0] >= target:
+            return m
+    return None
+
+
+def _share_words(row: pd.Series, n: int) -> str:
+    k = int(round(row["p_sustained"] * n))
+    return (f"{k} of {n} futures ({row['p_sustained']:.0%}; 95% interval {row['p_sustained_ci95_low']:.0%} to "
+            f"{row['p_sustained_ci95_high']:.0%})")
+
+
+def _settle(row: pd.Series, target: float, n: int) -> str:
+    m = futures_to_settle(float(row["p_sustained"]), target)
+    more = (f"about {m} futures would settle it if the share held (--reps {m}), or --precision 0.05 stops when it "
+            "is settled" if m and m > n else "run again with more futures (--reps, or --precision 0.05) to settle it")
+    return more[0].upper() + more[1:] + "."
+
+
+def recommendation(compare: pd.DataFrame, labels: dict[str, str], target: float = 0.9,
+                   name: Callable[[str], str] = str) -> str:
+    """Which option to choose for a target chance of staying manageable (a row of compare.csv per option), said
+    only as firmly as the futures allow: an option is named as reaching ``target`` when its whole 95% interval
+    does; one that reaches it on average only, or could, is named with what would settle it. ``name`` shows an
+    option's label (the report makes it bold)."""
+    n = int(compare["replications"].iloc[0])
+    who = {s: name(labels.get(s, s)) for s in compare["scenario"]}
+    by_cost = compare.sort_values("cost_per_year", kind="stable")
+    sure = by_cost[by_cost["p_sustained_ci95_low"] >= target]
+    maybe = by_cost[(by_cost["p_sustained"] >= target) & (by_cost["p_sustained_ci95_low"] < target)]
+    could = by_cost[(by_cost["p_sustained"] < target) & (by_cost["p_sustained_ci95_high"] >= target)]
+    goal = f"keeps caseloads manageable in at least {target:.0%} of futures"
+    if len(sure):
+        best = sure.iloc[0]
+        text = (f"The cheapest option that {goal} is {who[best['scenario']]} ({money(best['cost_per_year'])} a year): "
+                f"{_share_words(best, n)}.")
+        cheaper = maybe[maybe["cost_per_year"] < best["cost_per_year"]]
+        if len(cheaper):
+            alt = cheaper.iloc[0]
+            text += (f" {who[alt['scenario']]} costs less and stays manageable in {_share_words(alt, n)}, which "
+                     f"could be chance: {_settle(alt, target, n)}")
+        return text
+    if len(maybe):
+        best = maybe.iloc[0]
+        return (f"{who[best['scenario']]} ({money(best['cost_per_year'])} a year) stays manageable in "
+                f"{_share_words(best, n)}, but with {n} futures that could be chance: its interval reaches below "
+                f"{target:.0%}, so no option surely {goal}. {_settle(best, target, n)}")
+    if len(could):
+        best = could.sort_values("p_sustained", ascending=False, kind="stable").iloc[0]
+        return (f"No option {goal} in this run; {who[best['scenario']]}'s chance ({_share_words(best, n)}) could "
+                f"still reach {target:.0%}: run again with more futures (--reps, or --precision 0.05) to tell.")
+    best = compare.sort_values("p_sustained", ascending=False, kind="stable").iloc[0]
+    return (f"No option compared {goal}: the best, {who[best['scenario']]}, stays manageable in "
+            f"{_share_words(best, n)}.")

@@ -40,7 +40,7 @@ def test_run_command_writes_the_three_files(tmp_path):
     assert list(weekly.columns) == ID_COLUMNS + weekly_columns(teams) and set(CONTRACT) <= set(weekly.columns)
     assert set(weekly_columns(teams)) - set(WEEKLY_COLUMNS) == {
         f"caseload{kind}_{t}" for kind in ("", "_incl_unallocated") for t in teams}
-    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2026-04-01")
+    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2027-04-01")
     assert list(summary.columns) == ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low",
                                      "ci95_high", "p10", "p50", "p90", "replications"]
     row = summary[(summary.metric == "contacts") & (summary.period == "whole run")].iloc[0]
@@ -65,7 +65,11 @@ def test_summary_per_replication_values():
     rows = s[(s.metric == "unallocated_cases") & (s.period == "year 1")].set_index("statistic")
     assert rows.loc["average", "mean"] == pytest.approx(year1["unallocated_cases"].mean().mean())
     assert rows.loc["end of period", "mean"] == pytest.approx(w[w.week == 51]["unallocated_cases"].mean())
-    assert set(s[s.metric == "caseload_mean"].statistic) == {"average", "end of period"}
+    assert set(s[s.metric == "caseload_mean"].statistic) == {"average", "end of period", "last 13 weeks"}
+    assert set(s[s.statistic == "last 13 weeks"].period) == {"whole run"}  # the run's end: its last quarter
+    last = s[(s.metric == "caseload_mean") & (s.statistic == "last 13 weeks")].iloc[0]
+    n = w.week.nunique()
+    assert last["mean"] == pytest.approx(w[w.week >= n - 13].groupby("replication")["caseload_mean"].mean().mean())
 
 
 def test_intervals_stay_within_what_a_measure_can_be():

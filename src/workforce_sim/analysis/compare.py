@@ -14,8 +14,7 @@ from ..scenario.calendar import WEEKS_PER_YEAR
 from .breaches import MANAGEABLE_MEASURE, BreachRule, breach_weeks_any, breaches_by_team, first_team
 from .money import Money, costs_by_financial_year, net_present_cost
 from .statistics import mean_ci, mean_ci_within, wilson
-
-END_WEEKS = 13  # "at the end" means the average of the last quarter, steadier than a single week
+from .summary import END_WEEKS
 
 
 def per_replication(weekly: pd.DataFrame, rule: BreachRule, money: Money) -> pd.DataFrame:

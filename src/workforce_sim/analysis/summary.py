@@ -40,6 +40,8 @@ WHOLE_RUN_TOTAL = "total a year"  # a flow over the whole run: its total divided
 
 
 END = "end of period"
+END_WEEKS = 13  # "at the end" of a run: the average of its last quarter, steadier than a single week
+LAST_WEEKS = "last 13 weeks"  # the statistic of a stock over the run's last END_WEEKS weeks (compare.csv's "_end")
 RATIO = "ratio of totals"  # a ratio of two flows (e.g. plans started per conference): the period's totals divided
 
 
@@ -74,7 +76,8 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
     - a flow (contacts, leavers) or a cost: the period's **total** (for the whole run, the
       ``total a year`` on average);
     - a stock (open cases, staff, caseloads): the **average** over the period's weeks, and, in a
-      second row, the level at the **end of period** (its last week);
+      second row, the level at the **end of period** (its last week), and for the whole run, in a third,
+      its average over the **last 13 weeks** (what compare.csv, the report and the workbook call "at the end");
     - a rate or percentage: the **average** of the weeks that had something to measure; a ratio of
       two flows (plans started per conference) also the **ratio of totals** over the period.
 
@@ -103,11 +106,14 @@ def summarise(weekly: pd.DataFrame, rules: dict[str, "BreachRule"] | None = None
             end = part[part["week"] == b - 1].set_index("replication").sort_index()[stocks]
             blocks = [(total, WHOLE_RUN_TOTAL if label == "whole run" else "total"),
                       (average, "average"), (end, END), (_ratio_of_totals(g, ratios), RATIO)]
+            if label == "whole run":
+                blocks.append((part[part["week"] >= b - END_WEEKS].groupby("replication", sort=True)[stocks].mean(),
+                               LAST_WEEKS))
             for values, statistic in blocks:
                 frames.append(_summary_rows(scen, label, statistic, values, units))
     out = pd.concat(frames, ignore_index=True)
     order = {m: i for i, m in enumerate(metrics)}
-    stat_order = {"total": 0, WHOLE_RUN_TOTAL: 0, "average": 1, END: 2, RATIO: 3}
+    stat_order = {"total": 0, WHOLE_RUN_TOTAL: 0, "average": 1, END: 2, LAST_WEEKS: 3, RATIO: 4}
     period_order = {p: i for i, p in enumerate(dict.fromkeys(out["period"]))}
     out = out.assign(_s=out["scenario"].map({s: i for i, s in enumerate(dict.fromkeys(weekly["scenario"]))}),
                      _p=out["period"].map(period_order), _m=out["metric"].map(order),

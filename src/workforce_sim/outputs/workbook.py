@@ -36,6 +36,8 @@ from ..analysis.breaches import team_words
 from ..analysis.formats import money, standard_text
 from ..analysis.money import financial_year_days
 from ..analysis.payback import payback_by_option
+from ..analysis.summary import LAST_WEEKS
+from ..model.measures import describe
 from ..runs.files import atomic_write
 from .words import payback_sentence
 
@@ -299,6 +301,15 @@ def _common(values: list, describe) -> str:
 
 
 # -- sheets ----------------------------------------------------------------------------------
+# headings a measure has wherever it appears (the Headline and Options compared sheets), so one measure is one
+# figure under one name: the same definition, the same value
+CHANCE = "Chance of staying manageable (whole run)"
+CHANCE_LOW, CHANCE_HIGH = "Chance: 95% low", "Chance: 95% high"
+FIRST_BREACH = "Median weeks until the first breach"
+AT_END = "Caseload at the end (last 13 weeks; cases per FTE, unallocated counted)"
+COST_A_YEAR = "Cost a year (£, cash)"
+
+
 def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str, str]) -> None:
     """Headline: per scenario, will caseloads stay manageable and what does it cost; then about the run."""
     ws.title = "Headline"
@@ -312,10 +323,9 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
     names = _scenario_order(summary)
     sustained = summary[summary["metric"] == "p_sustained"]
     years = [p for p in dict.fromkeys(sustained["period"]) if p != "whole run"]
-    _header(ws, header_row, ["Scenario", "Stays manageable for the whole run", "95% interval: low",
-                             "95% interval: high"] + [f"Stays manageable to the end of {y}" for y in years] +
-            ["Median weeks until the first breach", "Where caseloads break first (share of futures)",
-             "Caseload at the end (cases per FTE, incl. unallocated)", "Cost a year (£, cash)"])
+    _header(ws, header_row, ["Scenario", CHANCE, CHANCE_LOW, CHANCE_HIGH] +
+            [f"Stays manageable to the end of {y}" for y in years] +
+            [FIRST_BREACH, "Where caseloads break first (share of futures)", AT_END, COST_A_YEAR])
     row = header_row
     for name in names:
         row += 1
@@ -326,7 +336,7 @@ def _headline_sheet(ws, summary: pd.DataFrame, manifest: dict, labels: dict[str,
         week = _summary_value(summary, name, "weeks_to_first_breach", "whole run", "percentiles", ("p50",))[0]
         values.append(_week_or_never(week))
         values.append(_breaks_first(summary, name))
-        values.append(_summary_value(summary, name, "caseload_incl_unallocated", "whole run", "end of period")[0])
+        values.append(_summary_value(summary, name, "caseload_incl_unallocated", "whole run", LAST_WEEKS)[0])
         values.append(_summary_value(summary, name, "cost_total", "whole run", "total a year")[0])
         formats += [PLAIN_WHOLE, None, ONE_DP, MONEY]
         for col, (v, fmt) in enumerate(zip(values, formats), start=1):
@@ -428,40 +438,26 @@ def _budget_sheet(ws, budget: pd.DataFrame, manifest: dict, labels: dict[str, st
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
 
 
-# the Options compared sheet's columns: (heading, compare.csv column, number format, a difference from the first?)
+# the Options compared sheet's columns: (heading, compare.csv column, number format, a difference from the first?);
+# compare.csv holds more (differences in the chance, futures better or worse, staffing at the end)
 COMPARE_COLUMNS = [
     ("Option", "label", None, False),
-    ("Simulated futures", "replications", WHOLE, False),
-    ("Cost a year (£)", "cost_per_year", MONEY, False),
+    (COST_A_YEAR, "cost_per_year", MONEY, False),
     ("Extra cost a year vs first", "cost_difference_per_year", MONEY_CHANGE, True),
     ("Net present cost (£)", "net_present_cost", MONEY, False),
-    ("Net present cost: 95% low", "net_present_cost_ci95_low", MONEY, False),
-    ("Net present cost: 95% high", "net_present_cost_ci95_high", MONEY, False),
     ("Net present cost vs first", "net_present_cost_difference", MONEY_CHANGE, True),
     ("Net present cost vs first: 95% low", "net_present_cost_difference_ci95_low", MONEY_CHANGE, True),
     ("Net present cost vs first: 95% high", "net_present_cost_difference_ci95_high", MONEY_CHANGE, True),
-    ("Chance of staying manageable", "p_sustained", SHARE, False),
-    ("Chance: 95% low", "p_sustained_ci95_low", SHARE, False),
-    ("Chance: 95% high", "p_sustained_ci95_high", SHARE, False),
-    ("Chance vs first (points)", "p_sustained_difference", SHARE_CHANGE, True),
-    ("Chance vs first: 95% low", "p_sustained_difference_ci95_low", SHARE_CHANGE, True),
-    ("Chance vs first: 95% high", "p_sustained_difference_ci95_high", SHARE_CHANGE, True),
-    ("Weeks in breach (average)", "breach_weeks", ONE_DP, False),
+    (CHANCE, "p_sustained", SHARE, False),
+    (CHANCE_LOW, "p_sustained_ci95_low", SHARE, False),
+    (CHANCE_HIGH, "p_sustained_ci95_high", SHARE, False),
     ("Weeks in breach avoided vs first", "breach_weeks_avoided", ONE_DP_CHANGE, True),
     ("Weeks avoided: 95% low", "breach_weeks_avoided_ci95_low", ONE_DP_CHANGE, True),
     ("Weeks avoided: 95% high", "breach_weeks_avoided_ci95_high", ONE_DP_CHANGE, True),
-    ("Median weeks until the first breach", "median_weeks_to_first_breach", PLAIN_WHOLE, False),
+    (FIRST_BREACH, "median_weeks_to_first_breach", PLAIN_WHOLE, False),
+    (AT_END, "caseload_incl_unallocated_end", ONE_DP, False),
     ("Weeks in breach: vs first", "outcome_vs_first", None, False),
     ("Cost: vs first", "cost_vs_first", None, False),
-    ("Futures with fewer weeks in breach than the first", "fewer_breach_weeks_share", SHARE, True),
-    ("Futures with the same weeks in breach", "same_breach_weeks_share", SHARE, True),
-    ("Futures with more weeks in breach", "more_breach_weeks_share", SHARE, True),
-    ("Futures costing less than the first", "lower_cost_share", SHARE, True),
-    ("Caseload at the end (cases per FTE, incl. unallocated, last 13 weeks)", "caseload_incl_unallocated_end",
-     ONE_DP, False),
-    ("Unallocated cases at the end (last 13 weeks)", "unallocated_cases_end", ONE_DP, False),
-    ("Assessments within 45 working days (%)", "assessments_in_timescale_pct", ONE_DP, False),
-    ("Agency share of staff at the end (%)", "agency_share_pct_end", ONE_DP, False),
 ]
 
 
@@ -476,7 +472,8 @@ def _compare_sheet(ws, compare: pd.DataFrame, manifest: dict, labels: dict[str, 
     first_label = labels.get(first["scenario"], first.get("label", first["scenario"]))
     header_row = _title(ws, f"Options compared with the first: {first_label}", [
         "Every option ran on the same simulated futures, so differences from the first are taken future by future "
-        "(95% intervals). Costs in £, cash; a negative extra cost is shown as a saving.",
+        "(95% intervals). Costs in £, cash; a negative extra cost is shown as a saving. Every measure of every "
+        "option is in compare.csv.",
         f"Net present cost: real-terms costs discounted at {rate} a year (HM Treasury Green Book)"
         + (f"; real terms take off {_common(deflators, lambda d: f'{100 * d:g}%')} a year of inflation." if deflators
            else "."),
@@ -593,65 +590,134 @@ def _merged_keys(flats: list[dict[str, object]]) -> list[str]:
     return keys
 
 
+# the assumptions a finance officer reads first, in words: (the start of a setting's path, its name); each
+# setting under that path gets a row ("Salary a year: social worker")
+KEY_ASSUMPTIONS = [
+    ("start_date", "Start date"),
+    ("population.children", "Children in the area (under 18)"),
+    ("demand.trend_per_year", "Growth in demand a year"),
+    ("standards.manageable_caseload", "Manageable caseload (cases per case-holding FTE)"),
+    ("costs.salary", "Salary a year"),
+    ("costs.on_cost_share", "On-costs (pension and National Insurance), share of salary"),
+    ("costs.agency_premium_per_year", "Agency premium a year per FTE, above a permanent worker (£)"),
+    ("costs.pay_award_per_year", "Pay award each 1 April"),
+    ("care.weekly_price", "Placement price a week"),
+    ("care.price_growth_per_year", "Placement prices' growth each 1 April"),
+    ("costs.deflator_per_year", "Inflation taken off for real terms, a year"),
+    ("costs.discount_rate", "Discount rate for net present cost, a year"),
+    ("levers", "Lever"),
+]
+
+
+def _key_rows(flats: list[dict[str, object]]) -> list[tuple[str, str]]:
+    """The keys of KEY_ASSUMPTIONS present in any scenario, each with its name in words."""
+    keys = _merged_keys(flats)
+    out = []
+    for prefix, name in KEY_ASSUMPTIONS:
+        for key in keys:
+            if key == prefix:
+                out.append((key, name))
+            elif key.startswith(prefix + ".") and (prefix != "levers" or key.endswith(".type")):
+                part = key[len(prefix) + 1:].removesuffix(".type").replace("_", " ")
+                out.append((key, f"{name}: {part}" if prefix != "levers" else f"{name} {int(part) + 1}"))
+    return out
+
+
+def _setting_row(ws, row: int, values: list, missing: object) -> bool:
+    """One setting's values across the scenarios from column 2; whether they differ."""
+    for col, value in enumerate(values, start=2):
+        if value is missing:
+            continue
+        fmt = DATE if isinstance(value, dt.date) else (
+            WHOLE if isinstance(value, int) or (isinstance(value, float) and value.is_integer()) else SETTING)
+        cell = _put(ws, row, col, value, fmt)
+        if isinstance(value, str) and len(value) > 30:  # descriptions: wrapped in their column
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return any(v is missing or v != values[0] for v in values)
+
+
 def _assumptions_sheet(ws, manifest: dict, labels: dict[str, str]) -> None:
-    """Assumptions: one row per setting (dotted path), one column per scenario, differing rows marked."""
+    """Assumptions: the key assumptions in words first, then every setting (dotted path), one column per
+    scenario, differing rows marked."""
     ws.title = "Assumptions"
     scenarios = manifest.get("scenarios") or []
-    header_row = _title(ws, "Assumptions: every setting of every scenario", [
-        "One row per setting, named by its path in a scenario file (list entries numbered from 0, e.g. "
-        "staff.0.count); one column per scenario. Units as in the scenario file: money in £, rates per year, "
-        "shares as fractions (0.14 = 14%).",
-        "Rows marked 'differs' (shaded) are the settings that are not the same in every scenario.",
+    top = _title(ws, "Assumptions: the key ones first, then every setting of every scenario", [
+        "Units as in the scenario file: money in £, rates per year, shares as fractions (0.14 = 14%). Rows marked "
+        "'differs' (shaded) are the settings that are not the same in every scenario.",
+        "Every setting: one row per setting, named by its path in a scenario file (list entries numbered from 0, "
+        "e.g. staff.0.count).",
     ])
     flats = [flatten(s) for s in scenarios]
-    _header(ws, header_row, ["Setting"] + [labels.get(s.get("name"), s.get("name")) for s in scenarios] +
-            ["Differs"])
+    names = [labels.get(s.get("name"), s.get("name")) for s in scenarios]
     missing = object()
+    _header(ws, top, ["Key assumption"] + names + ["Differs"])
+    keyed = _key_rows(flats)
+    for i, (key, words) in enumerate(keyed, start=1):
+        _put(ws, top + i, 1, words)
+        if _setting_row(ws, top + i, [_as_date(f.get(key, missing)) for f in flats], missing):
+            _put(ws, top + i, len(scenarios) + 2, "differs")
+    header_row = top + len(keyed) + 2
+    _header(ws, header_row, ["Setting"] + names + ["Differs"])
     for i, key in enumerate(_merged_keys(flats)):
         row = header_row + 1 + i
         _put(ws, row, 1, key)
-        values = [_as_date(f.get(key, missing)) for f in flats]
-        for col, value in enumerate(values, start=2):
-            if value is missing:
-                continue
-            fmt = DATE if isinstance(value, dt.date) else (
-                WHOLE if isinstance(value, int) or (isinstance(value, float) and value.is_integer()) else SETTING)
-            cell = _put(ws, row, col, value, fmt)
-            if isinstance(value, str) and len(value) > 30:  # descriptions: wrapped in their column
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if any(v is missing or v != values[0] for v in values):
+        if _setting_row(ws, row, [_as_date(f.get(key, missing)) for f in flats], missing):
             _put(ws, row, len(scenarios) + 2, "differs")
             for col in range(1, len(scenarios) + 3):
                 ws.cell(row=row, column=col).fill = DIFFERS_FILL
-    _fit_columns(ws, header_row, header_row)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
+    _fit_columns(ws, top, top)
+    ws.freeze_panes = ws.cell(row=top + 1, column=2)
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(scenarios) + 2)}{max(ws.max_row, header_row + 1)}"
 
 
 SUMMARY_FORMATS = {"£": MONEY, "share": "0.0%"}
+# the Summary sheet's headings for summary.csv's columns; the measure's code (its column in weekly.csv) goes last
+SUMMARY_HEADINGS = {"scenario": "Scenario", "metric": "Code (weekly.csv)", "period": "Period",
+                    "statistic": "Statistic", "unit": "Unit", "mean": "Mean", "ci95_low": "95% interval: low",
+                    "ci95_high": "95% interval: high", "p10": "10th percentile", "p50": "Median",
+                    "p90": "90th percentile", "replications": "Simulated futures"}
+HEADLINE_MEANINGS = {
+    "p_sustained": "share of simulated futures in which caseloads stay manageable",
+    "weeks_to_first_breach": "weeks until caseloads first break the standard",
+    "team_breaches": "share of futures in which the team's caseloads break the standard",
+    "breaks_first": "share of futures in which caseloads break first in the team",
+}
+
+
+def measure_words(metric: str) -> str:
+    """What a measure of summary.csv is, as a person reads it: "Re-referrals as a share of all referrals (DfE's
+    rate)" for re_referral_pct."""
+    try:
+        text = HEADLINE_MEANINGS.get(metric) or describe(metric).meaning
+    except KeyError:
+        text = metric
+    return text[:1].upper() + text[1:]
 
 
 def _summary_sheet(ws, summary: pd.DataFrame) -> None:
-    """Summary: summary.csv as it is, every row, with number formats by unit and a filter."""
+    """Summary: summary.csv, every row, each measure in words first (its code last), with number formats by unit
+    and a filter."""
     ws.title = "Summary"
     header_row = _title(ws, "Summary: every measure by scenario and period", [
-        "mean = the mean over simulated futures, with its 95% interval (ci95_low, ci95_high); p10, p50 and p90 "
-        "are the 10th, 50th and 90th percentiles over futures. Units in the unit column.",
+        "Mean = the mean over simulated futures, with its 95% interval; the 10th, 50th (median) and 90th "
+        "percentiles are over futures. Units in the Unit column. 'At the end': see the Statistic column "
+        "(end of period = its last week; last 13 weeks = the run's last quarter, as the other sheets use).",
         "Weeks to first breach: 'never' where that share of futures had no breach.",
     ])
-    columns = list(summary.columns)
-    _header(ws, header_row, columns)
+    columns = [c for c in summary.columns if c != "metric"] + ["metric"]
+    _header(ws, header_row, ["Measure"] + [SUMMARY_HEADINGS.get(c, c) for c in columns])
     value_columns = {"mean", "ci95_low", "ci95_high", "p10", "p50", "p90"}
     for i, rec in enumerate(summary.itertuples(index=False), start=1):
         row = header_row + i
-        rec = dict(zip(columns, rec))
+        rec = dict(zip(summary.columns, rec))
         fmt = SUMMARY_FORMATS.get(rec.get("unit", ""), DETAIL)
-        for col, key in enumerate(columns, start=1):
+        _put(ws, row, 1, measure_words(str(rec["metric"])))
+        for col, key in enumerate(columns, start=2):
             value = rec[key]
             if key in value_columns and isinstance(value, float) and math.isinf(value) \
                     and rec.get("metric") == "weeks_to_first_breach":
                 value = "never"
             _put(ws, row, col, value, fmt if key in value_columns else WHOLE)
     _fit_columns(ws, header_row, header_row)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{max(ws.max_row, header_row + 1)}"
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
+    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns) + 1)}{max(ws.max_row, header_row + 1)}"

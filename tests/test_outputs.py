@@ -248,3 +248,45 @@ def test_money_reads_the_same_wherever_it_is_shown():
     assert cost.change(-210_000) == "-£0.21m" and cost.change(31_000) == "+£31k" and cost.change(400) == "+<£1k"
     with pytest.raises(ValueError):
         money(1.0, "bn")  # type: ignore[arg-type]
+
+
+def _options(rows):
+    """compare.csv rows for the recommendation: (name, cost a year, futures manageable of n)."""
+    from workforce_sim.analysis.statistics import wilson
+    out = []
+    for name, cost, k, n in rows:
+        lo, hi = wilson(k, n)
+        out.append({"scenario": name, "label": name, "replications": n, "cost_per_year": cost,
+                    "p_sustained": k / n, "p_sustained_ci95_low": lo, "p_sustained_ci95_high": hi})
+    return pd.DataFrame(out)
+
+
+def test_a_recommendation_is_only_as_firm_as_its_interval():
+    """18 of 20 futures (70% to 97%) do not show 90%: the option is named with what would settle it; 200 of 200
+    do; the cheapest that surely reaches it is named, a cheaper one that may is named as possibly chance."""
+    from workforce_sim.outputs.words import futures_to_settle, recommendation
+    labels = {}
+    maybe = recommendation(_options([("do-nothing", 6e6, 10, 20), ("early-help", 6.2e6, 18, 20)]), labels)
+    assert maybe.startswith("early-help (£6.20m a year) stays manageable in 18 of 20 futures (90%; 95% interval")
+    assert "could be chance" in maybe and "no option surely" in maybe and "--precision 0.05" in maybe
+    sure = recommendation(_options([("a", 6e6, 150, 200), ("b", 7e6, 200, 200), ("c", 8e6, 200, 200)]), labels)
+    assert sure.startswith("The cheapest option that keeps caseloads manageable in at least 90% of futures is b")
+    both = recommendation(_options([("a", 6e6, 183, 200), ("b", 7e6, 200, 200)]), labels)
+    assert "is b" in both and "a costs less and stays manageable in 183 of 200" in both
+    could = recommendation(_options([("a", 6e6, 17, 20)]), labels)
+    assert could.startswith("No option keeps caseloads manageable") and "could still reach 90%" in could
+    none = recommendation(_options([("a", 6e6, 1, 200)]), labels)
+    assert none.startswith("No option compared keeps caseloads manageable") and "1 of 200" in none
+    from workforce_sim.analysis.statistics import wilson
+    m = futures_to_settle(0.95, 0.9)
+    assert wilson(round(0.95 * m), m)[0] >= 0.9 > wilson(round(0.95 * (m - 1)), m - 1)[0]
+    assert futures_to_settle(0.9, 0.9) is None
+
+
+def test_printed_lines_fit_and_keep_their_words():
+    from workforce_sim.outputs.console import fit_lines
+    text = "word " * 60 + "/a/very/long/folder/" + "x" * 120
+    lines = fit_lines(["  " + text.strip(), "short"], 100)
+    assert all(len(line) <= 100 for line in lines if "/a/very" not in line)
+    assert " ".join(" ".join(lines).split()) == " ".join((text + " short").split())  # nothing lost or added
+    assert all(line.startswith("  ") for line in lines[:-1])  # the indent kept

@@ -353,3 +353,19 @@ def test_overrides_apply_to_a_scenario_already_loaded(baseline):
         as_scenario(baseline, ["demand.trend_per_yer=0.07"])
     result = run(baseline, years=0.05, reps=1, seed=1, overrides=["demand.trend_per_year=0.07"], jobs=1)
     assert result.scenarios[0].demand.trend_per_year == 0.07
+
+
+def test_start_takes_a_date_today_or_next_april():
+    import datetime as dt
+
+    from workforce_sim.scenario.calendar import start_day
+    december = dt.date(2026, 12, 6)
+    assert start_day("next-april", december) == dt.date(2027, 4, 1)
+    assert start_day("next-april", dt.date(2027, 4, 1)) == dt.date(2027, 4, 1)  # on a 1 April: that day
+    assert start_day("next-april", dt.date(2027, 4, 2)) == dt.date(2028, 4, 1)
+    assert start_day(" Today ", december) == december
+    assert start_day("2027-09-01", december) == dt.date(2027, 9, 1)
+    with pytest.raises(ValueError, match="'tomorrow' is not a date: write a date such as 2027-04-01"):
+        start_day("tomorrow", december)
+    res = CliRunner().invoke(main, ["run", "baseline", "--start", "yesterday", "--years", "0.1", "--reps", "1"])
+    assert res.exit_code == 2 and "'yesterday' is not a date" in res.output

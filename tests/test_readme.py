@@ -3,12 +3,13 @@
 Runs are shortened (``--years 1 --reps 3``, no start-state check, which has its own tests) so
 that the whole walk takes about a minute; everything else is the README's own command line.
 Then what the README promises is checked on what the commands left behind: no run overwrote
-another, the baseline's outputs are dated from 1 April 2026 (nothing from 2019), no interval lies
+another, the baseline's outputs are dated from 1 April 2027 (nothing from 2019), no interval lies
 outside what its measure can be, and the workbook holds the budget of budget.csv.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from workforce_sim.analysis.money import financial_year_days
 from workforce_sim.analysis.summary import HEADLINE_METRICS
 from workforce_sim.cli import main
 from workforce_sim.model.measures import describe
@@ -88,6 +90,19 @@ def walked(tmp_path_factory):
         os.chdir(old)
 
 
+def test_the_readme_says_how_to_open_the_notebook():
+    """The notebook the README mentions can be opened by its own command: an extra that installs JupyterLab."""
+    import tomllib
+
+    text = README.read_text(encoding="utf-8")
+    extras = re.findall(r'pip install -e "\.\[(\w+)\]" && python -m jupyter lab notebooks/(\S+\.ipynb)', text)
+    assert extras, "the README gives no command that opens the notebook"
+    defined = tomllib.loads((README.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for extra, notebook in extras:
+        assert any(d.startswith("jupyterlab") for d in defined[extra]) and (README.parent / "notebooks" / notebook)
+        assert (README.parent / "notebooks" / notebook).is_file()
+
+
 def test_the_readme_shows_the_main_commands():
     names = {args[0] for args in readme_commands()}
     assert {"run", "compare", "goal-seek", "plot", "report", "init", "validate", "settle", "calibrate", "backtest",
@@ -106,13 +121,13 @@ def test_no_run_overwrites_another(walked):
     assert "outputs/baseline/" in first.stdout
 
 
-def test_the_baseline_outputs_are_dated_from_april_2026(walked):
+def test_the_baseline_outputs_are_dated_from_april_2027(walked):
     home, first, results = walked
     for run_dir in (home / "outputs" / "baseline").iterdir():
         if not run_dir.is_dir() or run_dir.is_symlink():
             continue
         weekly = pd.read_csv(run_dir / "weekly.csv", usecols=["date"])
-        assert weekly["date"].iloc[0] == "2026-04-01"
+        assert weekly["date"].iloc[0] == "2027-04-01"
         for f in run_dir.iterdir():
             if f.suffix in (".csv", ".json", ".html"):
                 assert not DATE_2019.search(f.read_text(encoding="utf-8")), f"{f} has a 2019 date"
@@ -121,6 +136,44 @@ def test_the_baseline_outputs_are_dated_from_april_2026(walked):
     assert printed and not any(DATE_2019.search(text) for text in printed)
     assert DATE_2019.search("2019-02-01") and DATE_2019.search("(Nov 2019)") and DATE_2019.search("2019-20")
     assert not DATE_2019.search("2.72019,2019.5")  # numbers that happen to hold the digits are not dates
+
+
+def _runs(home: Path) -> list[Path]:
+    """Every run folder the walk left (a folder with a manifest), each once."""
+    return sorted({p.parent.resolve() for p in (home / "outputs").rglob("manifest.json")})
+
+
+def test_no_run_starts_before_this_financial_year_and_whole_years_are_whole(walked):
+    """A planner budgets for this financial year or the next: no run of the README starts before 1 April of
+    the financial year we are in (the 2019 scenarios are the backtest's, started in 2019 on purpose), and a run
+    of whole years from 1 April covers whole financial years, with no part-year row after them."""
+    home, _, _ = walked
+    today = dt.date.today()
+    this_year = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    checked = 0
+    for run_dir in _runs(home):
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        if any("2019" in s["name"] for s in manifest["scenarios"]) or not (run_dir / "weekly.csv").is_file():
+            continue
+        start = dt.date.fromisoformat(pd.read_csv(run_dir / "weekly.csv", usecols=["date"], nrows=1)["date"][0])
+        assert start >= this_year, f"{run_dir} starts on {start}, before this financial year ({this_year})"
+        years = float(manifest["years"])
+        if years.is_integer() and (start.month, start.day) == (4, 1):
+            budget = pd.read_csv(run_dir / "budget.csv").drop_duplicates(["scenario", "financial_year"])
+            assert len(budget["financial_year"].unique()) == years, run_dir
+            assert all(budget["days"] == budget["financial_year"].map(financial_year_days)), run_dir
+            checked += 1
+    assert checked >= 3
+
+
+def test_run_and_compare_print_no_line_wider_than_100_characters(walked):
+    """What run and compare print fits a normal terminal: tables built within 100 columns, sentences broken
+    between words (the full tables are in the files)."""
+    _, first, results = walked
+    printed = [first.stdout] + [res.output for args, res in results if args[0] in ("run", "compare")]
+    assert len(printed) >= 4 and any("Option" in text for text in printed)
+    wide = [line for text in printed for line in text.splitlines() if len(line) > 100]
+    assert wide == []
 
 
 def test_no_interval_lies_outside_what_its_measure_can_be(walked):
@@ -162,6 +215,34 @@ def test_the_workbook_holds_the_budget_of_budget_csv(walked):
         assert got == expected
         if "compare" in str(run_dir):
             assert "Options compared" in wb.sheetnames
+
+
+def test_the_workbook_gives_one_figure_per_measure(walked):
+    """The README's comparison's workbook: a measure on both the Headline and Options compared sheets has the
+    same value on both (they once gave do-nothing's caseload at the end as 18.99 and 18.64)."""
+    from openpyxl import load_workbook
+
+    from workforce_sim.outputs.workbook import AT_END, CHANCE, CHANCE_HIGH, CHANCE_LOW, COST_A_YEAR, FIRST_BREACH
+
+    home, _, _ = walked
+    wb = load_workbook(home / "outputs" / "compare-do-nothing" / "latest" / "results.xlsx", read_only=True)
+
+    def table(ws, first):
+        rows = list(ws.iter_rows(values_only=True))
+        top = next(i for i, r in enumerate(rows) if r and r[0] == first)
+        out = {}
+        for r in rows[top + 1:]:
+            if not r or r[0] is None:  # the table ends at the first empty row
+                break
+            out[r[0]] = dict(zip(rows[top], r))
+        return out
+
+    head, options = table(wb["Headline"], "Scenario"), table(wb["Options compared"], "Option")
+    assert set(head) == set(options) and len(head) >= 2
+    for name in head:
+        for heading in (CHANCE, CHANCE_LOW, CHANCE_HIGH, FIRST_BREACH, AT_END, COST_A_YEAR):
+            a, b = head[name][heading], options[name][heading]
+            assert a == b or a == pytest.approx(b, rel=1e-9), (name, heading)
 
 
 def test_scenario_files_are_not_written_into_the_package(walked):

@@ -618,7 +618,8 @@ def _key_rows(flats: list[dict[str, object]]) -> list[tuple[str, str]]:
             if key == prefix:
                 out.append((key, name))
             elif key.startswith(prefix + ".") and (prefix != "levers" or key.endswith(".type")):
-                part = key[len(prefix) + 1:].removesuffix(".type").replace("_", " ")
+                part = key[len(prefix) + 1:].removesuffix(".type")
+                part = "ASYE (newly qualified)" if part == "asye" else part.replace("_", " ")
                 out.append((key, f"{name}: {part}" if prefix != "levers" else f"{name} {int(part) + 1}"))
     return out
 

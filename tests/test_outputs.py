@@ -40,7 +40,7 @@ def test_run_command_writes_the_three_files(tmp_path):
     assert list(weekly.columns) == ID_COLUMNS + weekly_columns(teams) and set(CONTRACT) <= set(weekly.columns)
     assert set(weekly_columns(teams)) - set(WEEKLY_COLUMNS) == {
         f"caseload{kind}_{t}" for kind in ("", "_incl_unallocated") for t in teams}
-    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2026-04-01")
+    assert len(weekly) == 3 * 26 and weekly["date"].iloc[0] == pd.Timestamp("2027-04-01")
     assert list(summary.columns) == ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low",
                                      "ci95_high", "p10", "p50", "p90", "replications"]
     row = summary[(summary.metric == "contacts") & (summary.period == "whole run")].iloc[0]

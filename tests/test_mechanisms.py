@@ -119,14 +119,22 @@ def test_icpc_timeliness_counts_the_wait_for_a_worker():
 
 # -- drift ---------------------------------------------------------------------------------------
 def test_drift_lengthens_child_protection_plans_under_pressure():
-    # without drift the paired runs are identical (ratio 1); with it, about 1.10 to 1.11 (3 and 6 futures)
-    on, off = paired(SHOCK, SHOCK + ["cases.drift.plans=[]"], late_mean("cp_open"), weeks=156, reps=3)
-    assert on > 1.06 * off, (on, off)
-    ended_2y = paired(SHOCK, SHOCK + ["cases.drift.plans=[]"],
-                      lambda out: np.array([out["cp_plans_ended_2y_plus"].sum(), out["cp_plans_ended"].sum()]),
-                      weeks=208, reps=2)
-    share_on, share_off = (x[0] / x[1] for x in ended_2y)
-    assert share_on > 1.3 * share_off, (share_on, share_off)  # DfE table D7's sign of drift: plans of 2 years or more
+    """Under a demand shock, drift (plans slowed by overloaded workers and standing still while unallocated) keeps
+    more child protection plans open, and more of them end after 2 years or more (DfE table D7's sign of drift).
+
+    At the baseline's central drift effect (0.5) drift keeps about 7% more plans open in these futures (1.02 to
+    1.13 per future, seed 11), from a start in 2026 or in 2027 alike: a test of 6% more on three futures passed or
+    failed by chance (the comment here had 1.10 to 1.11, from an earlier model). The top of the effect's range (1)
+    is the sharper contrast: 16% to 22% more per future over weeks 52 to 208 (5 futures), so two futures of four
+    years, paired, settle it well clear of 10%, and the share of long plans with them."""
+    strong = SHOCK + ["cases.drift.effect=1"]
+    on, off = paired(strong, strong + ["cases.drift.plans=[]"],
+                     lambda out: np.array([np.nanmean(out["cp_open"][52:]), out["cp_plans_ended_2y_plus"].sum(),
+                                           out["cp_plans_ended"].sum()]),
+                     weeks=208, reps=2)
+    assert on[0] > 1.1 * off[0], ("child protection plans open, weeks 52 on", on[0], off[0])
+    share_on, share_off = on[1] / on[2], off[1] / off[2]
+    assert share_on > 1.3 * share_off, (share_on, share_off)  # plans of 2 years or more
 
 
 def test_plans_slow_while_their_worker_is_over_capacity():
@@ -262,11 +270,21 @@ def test_agency_costs_follow_the_moving_premium():
 
 
 def test_the_national_rules_cap_the_premium():
-    """The same surge (project workers kept under the rules): the premium stops at the price cap."""
-    rules = ["workforce.agency.national_rules_2024=true", "workforce.agency.project_share_of_posts_under_rules=0.3",
-             "workforce.agency.price_cap_premium_per_year=22000"]
-    capped = paired(SURGE + rules, SURGE, lambda out: float(out["agency_premium_per_year"].max()), reps=1)
-    assert capped[0] == 22000 and capped[1] > 22000, capped
+    """The same surge (project workers kept under the rules): the premium stops at the price cap. The premium moves
+    only costs, so the runs with and without the cap are the same futures and the capped premium is the uncapped one
+    cut at the cap, week by week; without the rules the cap does not apply. Two futures: in the first the surge
+    barely outruns the market (the premium rises for a few weeks only), so one future alone need not reach a cap."""
+    rules = ["workforce.agency.national_rules_2024=true", "workforce.agency.project_share_of_posts_under_rules=0.3"]
+
+    def premium(over, cap, reps=2):
+        scn = load_scenario("baseline", over + [f"workforce.agency.price_cap_premium_per_year={cap}"])
+        return np.array([simulate(scn, 11, r, WEEKS)["agency_premium_per_year"] for r in range(reps)])
+
+    cap = 22000
+    capped, uncapped = premium(SURGE + rules, cap), premium(SURGE + rules, 1e9)
+    assert np.array_equal(capped, np.minimum(uncapped, cap))
+    assert capped.max() == cap and uncapped.max() > cap, (capped.max(), uncapped.max())
+    assert premium(SURGE, cap).max() > cap  # without the rules, no cap
 
 
 def test_the_national_rules_stop_agency_above_the_establishment():

@@ -191,8 +191,9 @@ class Replication:
         wf = self.workforce
         cap, waiting = wf.team_waiting(self.flow.waiting_points(), self.flow.handles)
         waiting_ratio = np.where(cap > 0, waiting / np.where(cap > 0, cap, 1.0), 0.0)
-        for w in wf.weekly(supervision, t, self.levers, waiting_ratio):
-            self.staffing.resign(int(w), t)
+        resign, crossed = wf.weekly(supervision, t, self.levers, waiting_ratio)
+        for w, since in zip(resign.tolist(), crossed.tolist()):
+            self.staffing.resign(w, t, since)
         self.staffing.reduce_agency(t)
         self.staffing.offer_cover()
         self.staffing.buy_or_release_project(wf.team_pressure(self.flow.waiting_points(), self.flow.handles), t)

@@ -396,9 +396,12 @@ class Staffing:
         self._fill(post, ASYE, t)
 
     # -- leaving ---------------------------------------------------------------------
-    def resign(self, w: int, t: float) -> None:
-        """Worker ``w`` resigns at ``t``: they keep their cases, take no new ones, and leave after their notice."""
-        self._leave_after(w, t, self.notice_agency if self.wf.agency[w] else self.notice_perm)
+    def resign(self, w: int, t: float, since: float | None = None) -> None:
+        """Worker ``w`` resigns at ``t``: they keep their cases, take no new ones, and leave after their notice, which
+        runs from ``since`` (when their leaving hazard passed their threshold, within the week just ended; ``t`` if
+        not given)."""
+        notice = self.notice_agency if self.wf.agency[w] else self.notice_perm
+        self._leave_after(w, t, max(0.0, notice - (t - since)) if since is not None else notice)
 
     def _leave_after(self, w: int, t: float, notice: float) -> None:
         wf = self.wf

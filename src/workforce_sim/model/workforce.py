@@ -141,13 +141,18 @@ class Workforce:
         their grade's and contract's base leaving rate), the working days of notice left; else None.
 
         The worker's own leaving threshold decides, so no random number is drawn; one who did not
-        resign keeps the rest of their threshold (an exponential forgets what has passed)."""
+        resign keeps the rest of their threshold (an exponential forgets what has passed). The hazard
+        builds up from one notice period before the start, as it goes on building up in the run: a
+        threshold a share ``s`` of the way through the window was passed that share of the notice period
+        after its beginning, so ``s`` of the notice is left. (Counting the other way, from the start
+        back, had the most recent resigners hold the lowest thresholds: leavers rose through the first
+        notice period, when those in post at the start leave fastest, then fell at once.)"""
         rate = self.hazard_agency if self.agency[i] else self.hazard_perm[self.grade[i]]
         window = rate * notice_days / WORKING_DAYS_PER_WEEK / WEEKS_PER_YEAR
         if window <= 0:
             return None
         if self.limit[i] < window:
-            return notice_days * (1.0 - self.limit[i] / window)
+            return notice_days * self.limit[i] / window
         self.limit[i] -= window
         return None
 
@@ -267,14 +272,20 @@ class Workforce:
 
     # -- weekly update ----------------------------------------------------------------
     def weekly(self, supervision_ratio: np.ndarray, t: float, levers, waiting_ratio: np.ndarray | None = None
-               ) -> np.ndarray:
+               ) -> tuple[np.ndarray, np.ndarray]:
         """Advance pressure, leaving hazard, absence and ASYE year by one week. ``waiting_ratio`` (per team: work
         waiting unallocated for it over what its staff carry at the standard) adds to the pressure its case-holders
         feel, by ``waiting_pressure_share``; their own caseload alone sets how fast their plans move.
 
-        Returns the workers who resign now.
+        Returns the workers who resign now and when each one's leaving hazard passed their threshold. The week's
+        hazard builds up at a steady rate from the last weekly step to ``t``, so the crossing falls within the week
+        just ended; the worker gives notice now (when the council learns of it) but their notice runs from the
+        crossing, as it does for those who resigned before the start (:meth:`resigned_before_start`). Were it to run
+        from ``t``, leaving would lag by up to a week: the run's first resigners would leave a notice period and a
+        week after the start, and nobody would leave in the week after the start state's resigners had gone.
         """
         n = self.n
+        since = self.clock_t  # the last weekly step (0: the start)
         act = self.active[:n]
         hc = self.holds_cases[:n] & act
         std = self.std_table[self.team[:n], self.grade[:n]] * self.fte[:n]
@@ -292,8 +303,14 @@ class Workforce:
         mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
         mult *= 1.0 + to.supervision_effect * np.maximum(0.0, supervision_ratio[self.team[:n]] - 1.0) * ~tm
         mult *= levers.leaving_factor(t, self.grade[:n], self.agency[:n])
-        self.hazard[:n] += np.where(act & ~self.notice[:n], h * mult / WEEKS_PER_YEAR, 0.0)
+        added = np.where(act & ~self.notice[:n], h * mult / WEEKS_PER_YEAR, 0.0)
+        self.hazard[:n] += added
         resign = np.flatnonzero(act & ~self.notice[:n] & (self.hazard[:n] >= self.limit[:n]))
+        # how far into the week each resigner's hazard reached their threshold (0 to 1)
+        step = added[resign]
+        share = np.where(step > 0, 1.0 - (self.hazard[resign] - self.limit[resign]) / np.where(step > 0, step, 1.0),
+                         1.0)
+        crossed = np.maximum(since + np.clip(share, 0.0, 1.0) * (t - since), self.start[resign])
         u = np.empty(n)
         for ti, rng in enumerate(self._rng_absence):
             mine = np.flatnonzero(self.team[:n] == ti)
@@ -303,7 +320,7 @@ class Workforce:
         end_abs = act & was & (u < self.absence_end)
         self.absent[:n] = (was | start_abs) & ~end_abs & act
         self._changes.extend(np.flatnonzero(self.absent[:n] != was).tolist())
-        return resign
+        return resign, np.minimum(crossed, t)
 
     def finish_asye(self, t: float) -> int:
         """Newly qualified workers past their ASYE year become social workers; returns how many."""

@@ -50,6 +50,7 @@ pre.words { white-space: pre-wrap; font-size: 0.8rem; background: #f7f7f7; paddi
 .lever-words { font-size: 0.85rem; color: #555; }
 img.chart { max-width: 100%; height: auto; margin-bottom: 1rem; }
 """
+LEVER_ORDER = FIRST_LEVERS + [k for k in LEVER_CLASSES if k not in FIRST_LEVERS]  # the four a director asks for first
 _ids = itertools.count(1)  # every lever card shown gets a number of its own, never used again
 
 
@@ -86,8 +87,7 @@ def page_ui(first: str, files: dict[str, str]) -> Any:
         ui.output_ui("settings"),
         ui.h5("Levers"),
         ui.output_ui("levers"),
-        ui.input_select("new_kind", "Add a lever", {k: lever_name(k) for k in
-                                                    FIRST_LEVERS + [k for k in LEVER_CLASSES if k not in FIRST_LEVERS]}),
+        ui.input_select("new_kind", "Add a lever", {k: lever_name(k) for k in LEVER_ORDER}),
         ui.input_action_button("add_lever", "Add this lever", class_="btn-sm btn-outline-primary"),
         width=430, open="always")
     main = [
@@ -133,7 +133,7 @@ def answer_ui(a: Answer) -> Any:
         if stem in a.charts:
             title, alt, uri = a.charts[stem]
             images.append(ui.tags.img(src=uri, alt=alt, title=title, class_="chart", **{"data-chart": stem}))
-    parts = [ui.card_header(f"The answer for {a.scenarios[-1].name}"),
+    parts = [ui.card_header(f"The answer for {a.option.name}"),
              ui.p("Will caseloads stay manageable? " + a.headline, class_="headline", id="headline"),
              ui.p(a.where or "No team's caseload breaks in any simulated future.", id="where")]
     if a.compare:

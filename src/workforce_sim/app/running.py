@@ -52,11 +52,11 @@ class RunState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self, done: int, total: int) -> None:
-        """The run's progress callback: keep the count, or stop the run when Cancel was pressed."""
-        if self.cancel.is_set():
-            raise Cancelled()
+        """The run's progress callback: keep the count, then stop the run if Cancel was pressed."""
         with self.lock:
             self.done, self.total = done, total
+        if self.cancel.is_set():
+            raise Cancelled()
 
     def answer(self, shares: list[RunningShare]) -> None:
         """The run's answer-so-far callback (called just before each progress report)."""
@@ -84,7 +84,8 @@ def reference(scn: Scenario) -> Scenario | None:
 class Answer:
     """A finished run as the page shows it."""
 
-    scenarios: list[Scenario]
+    option: Scenario  # the choice made on the page
+    scenarios: list[Scenario]  # those run: doing nothing first, when the choice has levers, then the choice
     result: api.experiment.RunResult
     folder: Path
     headline: str  # the answer in a sentence, as the summary gives it
@@ -105,7 +106,7 @@ def simulate(scn: Scenario, years: float, futures: int, seed: int, state: RunSta
     """Run ``scn`` (and doing nothing, when it has levers) for ``years`` years, ``futures`` futures, on the same
     simulated futures, reporting to ``state``; raises :class:`Cancelled` when cancelled."""
     other = reference(scn)
-    scns = [scn] if other is None else [scn, other]
+    scns = [scn] if other is None else [other, scn]  # doing nothing first: the reference, as compare takes it
     return api.run(scns, years=years, reps=futures, seed=seed, jobs=jobs, progress=state.progress,
                    answer=state.answer, notify=lambda message: None,
                    extra=_compare_tables(scns) if other is not None else None)
@@ -116,18 +117,19 @@ def _folder(workdir: Path, name: str) -> Path:
     return workdir / RUNS_FOLDER / name / stamp
 
 
-def answer_of(result: api.experiment.RunResult, workdir: Path) -> Answer:
+def answer_of(result: api.experiment.RunResult, name: str, workdir: Path) -> Answer:
     """Write the run into outputs/app/NAME/DATE-TIME (its tables, workbook and manifest, as `run` writes them) and
-    put its answer in words, its comparison and its charts as the page shows them."""
+    put its answer in words, its comparison and its charts as the page shows them (the answer of scenario ``name``,
+    the choice; the other, if any, is doing nothing)."""
     scns = result.scenarios
-    scn = scns[0]
+    scn = next(s for s in scns if s.name == name)
     folder = _folder(workdir, scn.name)
     api.write_run(result, folder)
     s = result.summary
     part = s[s["scenario"] == scn.name]
     n = result.manifest["replications"]
     option = api.experiment.RunResult(weekly=result.weekly, summary=part, manifest=result.manifest, scenarios=[scn])
-    return Answer(scenarios=scns, result=result, folder=folder,
+    return Answer(option=scn, scenarios=scns, result=result, folder=folder,
                   headline=plain_headline(scn, part, n, result.manifest.get("years")), where=where_line(scn, part, n),
                   summary=summary_lines(option),
                   compare=compare_lines(result, scns, result.manifest["years"], False) if len(scns) > 1 else [],
@@ -169,6 +171,6 @@ def run_choice(scn: Scenario, years: float, futures: int, seed: int, state: RunS
                jobs: int | None = None) -> Answer:
     """Simulate and put the answer as the page shows it (raises :class:`Cancelled` when cancelled)."""
     result = simulate(scn, years, futures, seed, state, jobs)
-    answer = answer_of(result, workdir)
+    answer = answer_of(result, scn.name, workdir)
     state.finished = time.perf_counter() - state.started
     return answer

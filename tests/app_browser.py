@@ -113,3 +113,4 @@ def set_value(browser, element_id: str, value) -> None:
     box.send_keys(Keys.CONTROL + "a")
     box.send_keys(str(value))
     box.send_keys(Keys.TAB)
+    time.sleep(0.6)  # Shiny sends a typed value after a pause (250 ms); a person is slower than that anyway

@@ -88,9 +88,8 @@ def _shown(value: Any, kind: str) -> Any:
     """A scenario value as the page shows it."""
     if value is None or kind not in ("percent", "money", "number", "count"):
         return value
-    if kind == "percent":
-        return float(f"{100 * value:.10g}")
-    return int(value) if kind == "count" else float(value)
+    shown = float(f"{100 * value:.10g}") if kind == "percent" else float(value)
+    return int(shown) if kind == "count" or shown.is_integer() else shown  # 2, not 2.0
 
 
 def _number_kind(key: str, data: dict, metadata: list) -> str | None:

@@ -79,28 +79,29 @@ def control_ui(input_id: str, c: Control, value: Any | None = None) -> Any:
 
 
 def page_ui(first: str, files: dict[str, str]) -> Any:
-    """The page: the choices on the left, the answer on the right."""
+    """The page: the scenario and its main settings on the left; the levers, Run and the answer on the right."""
     sidebar = ui.sidebar(
         ui.input_select("scenario", "Scenario", files, selected=first),
         ui.input_text("open_path", "Or open your own scenario file", placeholder="path/to/my-council.toml"),
         ui.input_action_button("open", "Open file", class_="btn-sm btn-outline-secondary"),
         ui.output_ui("settings"),
+        width=380, open="always")
+    main = [
         ui.h5("Levers"),
         ui.output_ui("levers"),
-        ui.input_select("new_kind", "Add a lever", {k: lever_name(k) for k in LEVER_ORDER}),
-        ui.input_action_button("add_lever", "Add this lever", class_="btn-sm btn-outline-primary"),
-        width=430, open="always")
-    main = [
-        ui.div(ui.input_action_button("run", "Run", class_="btn-primary"),
+        ui.div(ui.input_select("new_kind", None, {k: lever_name(k) for k in LEVER_ORDER}, width="340px"),
+               ui.input_action_button("add_lever", "Add this lever", class_="btn-outline-primary ms-2"),
+               class_="d-flex align-items-start mb-3"),
+        ui.div(ui.input_action_button("run", "Run", class_="btn-primary btn-lg"),
                ui.input_action_button("cancel", "Cancel", class_="btn-outline-danger ms-2"),
-               ui.span(ONE_AT_A_TIME, class_="ms-3 text-muted small"), class_="mb-2"),
+               ui.span(ONE_AT_A_TIME, class_="ms-3 text-muted small"), class_="d-flex align-items-center mb-3"),
         ui.output_ui("errors"), ui.output_ui("progress"), ui.output_ui("answer"),
         ui.card(ui.card_header("Save these settings as a scenario file"),
                 ui.output_ui("save_path_ui"),
                 ui.input_action_button("save", "Save scenario", class_="btn-sm btn-outline-primary"),
                 ui.output_ui("saved")),
     ]
-    return ui.page_sidebar(sidebar, *main, ui.tags.style(STYLE), title=TITLE, lang="en")
+    return ui.page_sidebar(sidebar, *main, ui.tags.style(STYLE), title=TITLE, lang="en", fillable=False)
 
 
 def _pct(x: float) -> str:
@@ -119,10 +120,11 @@ def progress_ui(done: int, total: int, shares, running: bool) -> Any:
     for s in shares:
         if s.futures:
             lo, hi = s.interval()
-            lines.append(f"{s.scenario}: so far {s.manageable} of {s.futures} finished futures stay manageable, "
+            lines.append(f"{s.scenario}: {'so far ' if running else ''}{s.manageable} of {s.futures} finished futures "
+                         f"stay manageable, "
                          f"{_pct(s.share)} (95% interval {_pct(lo)} to {_pct(hi)})")
     head = "Running…" if running else "Finished."
-    return ui.div(ui.p(head), bar, *[ui.p(line, class_="so-far mb-1") for line in lines], id="progress-box")
+    return ui.div(ui.p(head), bar, *[ui.p(line, class_="so-far mb-1") for line in lines], id="progress_box")
 
 
 def answer_ui(a: Answer) -> Any:
@@ -135,7 +137,7 @@ def answer_ui(a: Answer) -> Any:
             images.append(ui.tags.img(src=uri, alt=alt, title=title, class_="chart", **{"data-chart": stem}))
     parts = [ui.card_header(f"The answer for {a.option.name}"),
              ui.p("Will caseloads stay manageable? " + a.headline, class_="headline", id="headline"),
-             ui.p(a.where or "No team's caseload breaks in any simulated future.", id="where")]
+             ui.p(a.where if a.where and a.where not in a.headline else "", id="where")]
     if a.compare:
         parts += [ui.h6("Against doing nothing (the same settings with no levers, on the same simulated futures)"),
                   ui.tags.pre("\n".join(a.compare).strip("\n"), class_="words", id="compare")]
@@ -147,7 +149,7 @@ def answer_ui(a: Answer) -> Any:
                      ui.download_button("report_file", "Download the report (report.html)", class_="btn-sm ms-2"),
                      ui.span(f"The run is kept in {a.folder}", class_="ms-2 small text-muted"), class_="mb-3"),
               ui.h6("Charts"), *images]
-    return ui.card(*parts, id="answer-card")
+    return ui.card(*parts, id="answer_card")
 
 
 def _lines(exc: Exception) -> list[str]:
@@ -296,7 +298,9 @@ def _choosing(page: _Page) -> None:
             return None
         teams = loaded[1].case_holding_teams()
         cards = [page.lever_card(uid, lever, teams) for uid, lever in page.levers.get()]
-        return ui.TagList(*cards) if cards else ui.p("No levers: add one below.", class_="small text-muted")
+        if not cards:
+            return ui.p("No levers yet: add one below, then press Run.", class_="text-muted")
+        return ui.layout_column_wrap(*cards, width="300px", fixed_width=True, fill=False)
 
     @render.ui
     def errors() -> Any:
@@ -319,7 +323,7 @@ def _running(page: _Page, workdir: Path, jobs: int | None) -> None:
     @reactive.event(input.run)
     def _run() -> None:
         if task.status() == "running":
-            page.errors.set([BUSY])
+            ui.notification_show(BUSY, type="warning", duration=6)
             return
         try:
             scn = page.choice().scenario()
@@ -349,23 +353,23 @@ def _running(page: _Page, workdir: Path, jobs: int | None) -> None:
             reactive.invalidate_later(0.4)
         done, total, shares = state.snapshot()
         if not running and state.cancel.is_set():
-            return ui.div(ui.p(f"Cancelled after {done} of {total} futures."), id="progress-box")
+            return ui.div(ui.p(f"Cancelled after {done} of {total} futures."), id="progress_box")
         return progress_ui(done, total, shares, running)
 
     @render.ui
     def answer() -> Any:
         status = task.status()
         if status == "error":
-            return ui.div(f"The run stopped: {_plain(task)}", class_="errors alert alert-danger", id="run-error")
+            return ui.div(f"The run stopped: {_plain(task)}", class_="errors alert alert-danger", id="run_error")
         if status != "success" or task.result() is None:
             return None
         return answer_ui(task.result())
 
-    @render.download(filename="results.xlsx")
+    @render.download_button(filename="results.xlsx")
     def workbook():
         return str(task.result().folder / "results.xlsx")
 
-    @render.download(filename="report.html")
+    @render.download_button(filename="report.html")
     def report_file():
         return str(report(task.result().folder))
 
@@ -383,9 +387,11 @@ def _saving(page: _Page) -> None:
 
     @render.ui
     def save_path_ui() -> Any:
-        loaded = page.loaded.get()
-        name = loaded[1].name if loaded else "my-option"
-        return ui.input_text("save_path", "File to write (a .toml file)", str(SAVED_FOLDER / f"{name}-option.toml"),
+        try:
+            name = input.name() or "my-option"
+        except Exception:  # noqa: BLE001 - the name box is not drawn yet
+            name = "my-option"
+        return ui.input_text("save_path", "File to write (a .toml file)", str(SAVED_FOLDER / f"{name}.toml"),
                              width="100%")
 
     @reactive.effect

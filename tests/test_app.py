@@ -143,6 +143,20 @@ def _move_a_lever(browser) -> None:
     set_value(browser, "futures", FUTURES)
 
 
+FETCH = ("const done = arguments[1]; fetch(document.getElementById(arguments[0]).href)"
+         ".then(r => r.ok ? r.arrayBuffer() : null).then(b => done(b && Array.from(new Uint8Array(b.slice(0, 400)))"
+         ".concat([b.byteLength]))).catch(e => done(null));")
+
+
+def _downloads_work(browser) -> None:
+    """The workbook and the report download from the page: a zip file (xlsx), and the report of this run."""
+    browser.set_script_timeout(180)
+    workbook = browser.execute_async_script(FETCH, "workbook")
+    assert workbook and bytes(workbook[:2]) == b"PK" and workbook[-1] > 5000
+    page = browser.execute_async_script(FETCH, "report_file")
+    assert page and bytes(page[:-1]).lower().lstrip().startswith(b"<!doctype html>") and page[-1] > 50_000
+
+
 def _save_and_load_back(browser, tmp_path: Path) -> Path:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -182,6 +196,7 @@ def test_a_director_moves_a_lever_in_a_real_browser(tmp_path):
         assert "caseloads_by_team" in charts and "cost_by_year" in charts
         page_summary = browser.find_element(By.ID, "summary").get_attribute("textContent")
         _screenshot(browser, tmp_path, "app-answer.png")
+        _downloads_work(browser)
         saved = _save_and_load_back(browser, tmp_path)
         urls = requested_urls(browser)
     assert any(u.startswith(url) for u in urls) and off_machine(urls) == []  # nothing asked of another machine

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..scenario import tomlout
 from ..scenario.loading import ScenarioError, bundled_names, bundled_path, load_scenario, number_type, shown_as_percent
 from ..scenario.schema import Lever, Money, PositiveMoney, Scenario, safe_name
@@ -28,7 +30,7 @@ MAIN_SETTINGS = [
     ("standards.breach_weeks", "Weeks above it in a row that count as unmanageable"),
     ("workforce.agency.max_share_of_posts", "Most agency staff, as a share of funded posts"),
 ]
-LEVER_CLASSES: dict[str, type] = {typing.get_args(c.model_fields["type"].annotation)[0]: c
+LEVER_CLASSES: dict[str, type[BaseModel]] = {typing.get_args(c.model_fields["type"].annotation)[0]: c
                                   for c in typing.get_args(typing.get_args(Lever)[0])}
 # the levers a director reaches for first, with a starting level each: ten more social workers, a retention
 # payment, an agency cap, a foster carer campaign

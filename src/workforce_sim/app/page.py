@@ -135,7 +135,7 @@ def answer_ui(a: Answer) -> Any:
         if stem in a.charts:
             title, alt, uri = a.charts[stem]
             images.append(ui.tags.img(src=uri, alt=alt, title=title, class_="chart", **{"data-chart": stem}))
-    parts = [ui.card_header(f"The answer for {a.option.name}"),
+    parts: list[Any] = [ui.card_header(f"The answer for {a.option.name}"),
              ui.p("Will caseloads stay manageable? " + a.headline, class_="headline", id="headline"),
              ui.p(a.where if a.where and a.where not in a.headline else "", id="where")]
     if a.compare:
@@ -361,9 +361,14 @@ def _running(page: _Page, workdir: Path, jobs: int | None) -> None:
         status = task.status()
         if status == "error":
             return ui.div(f"The run stopped: {_plain(task)}", class_="errors alert alert-danger", id="run_error")
-        if status != "success" or task.result() is None:
-            return None
-        return answer_ui(task.result())
+        result = task.result() if status == "success" else None
+        return None if result is None else answer_ui(result)
+
+    _downloads(task)
+
+
+def _downloads(task) -> None:
+    """The run's workbook and report (written when first asked for), to download."""
 
     @render.download_button(filename="results.xlsx")
     def workbook():

@@ -18,14 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import api
 from ..analysis.breaches import breach_rules
 from ..analysis.compare import compare_table
 from ..analysis.money import money_settings
 from ..analysis.payback import payback_table
+from ..api import run as run_experiment, write_run
 from ..outputs.console import compare_lines, summary_lines
 from ..outputs.words import plain_headline, where_line
-from ..runs.experiment import RunningShare
+from ..runs.experiment import RunningShare, RunResult
 from ..scenario.loading import load_scenario
 from ..scenario.schema import Scenario
 
@@ -86,7 +86,7 @@ class Answer:
 
     option: Scenario  # the choice made on the page
     scenarios: list[Scenario]  # those run: doing nothing first, when the choice has levers, then the choice
-    result: api.experiment.RunResult
+    result: RunResult
     folder: Path
     headline: str  # the answer in a sentence, as the summary gives it
     where: str  # where caseloads break first, as the summary gives it
@@ -102,12 +102,12 @@ def _compare_tables(scns: list[Scenario]):
 
 
 def simulate(scn: Scenario, years: float, futures: int, seed: int, state: RunState,
-             jobs: int | None = None) -> api.experiment.RunResult:
+             jobs: int | None = None) -> RunResult:
     """Run ``scn`` (and doing nothing, when it has levers) for ``years`` years, ``futures`` futures, on the same
     simulated futures, reporting to ``state``; raises :class:`Cancelled` when cancelled."""
     other = reference(scn)
     scns = [scn] if other is None else [other, scn]  # doing nothing first: the reference, as compare takes it
-    return api.run(scns, years=years, reps=futures, seed=seed, jobs=jobs, progress=state.progress,
+    return run_experiment(scns, years=years, reps=futures, seed=seed, jobs=jobs, progress=state.progress,
                    answer=state.answer, notify=lambda message: None,
                    extra=_compare_tables(scns) if other is not None else None)
 
@@ -117,18 +117,18 @@ def _folder(workdir: Path, name: str) -> Path:
     return workdir / RUNS_FOLDER / name / stamp
 
 
-def answer_of(result: api.experiment.RunResult, name: str, workdir: Path) -> Answer:
+def answer_of(result: RunResult, name: str, workdir: Path) -> Answer:
     """Write the run into outputs/app/NAME/DATE-TIME (its tables, workbook and manifest, as `run` writes them) and
     put its answer in words, its comparison and its charts as the page shows them (the answer of scenario ``name``,
     the choice; the other, if any, is doing nothing)."""
     scns = result.scenarios
     scn = next(s for s in scns if s.name == name)
     folder = _folder(workdir, scn.name)
-    api.write_run(result, folder)
+    write_run(result, folder)
     s = result.summary
     part = s[s["scenario"] == scn.name]
     n = result.manifest["replications"]
-    option = api.experiment.RunResult(weekly=result.weekly, summary=part, manifest=result.manifest, scenarios=[scn])
+    option = RunResult(weekly=result.weekly, summary=part, manifest=result.manifest, scenarios=[scn])
     return Answer(option=scn, scenarios=scns, result=result, folder=folder,
                   headline=plain_headline(scn, part, n, result.manifest.get("years")), where=where_line(scn, part, n),
                   summary=summary_lines(option),

@@ -163,7 +163,7 @@ def _save_and_load_back(browser, tmp_path: Path) -> Path:
 
     set_value(browser, "save_path", "outputs/scenarios/more-posts.toml")
     browser.find_element(By.ID, "save").click()
-    wait_for(browser, "return document.getElementById('saved')", 30)
+    wait_for(browser, "return document.getElementById('saved_note')", 30)
     saved = tmp_path / "outputs" / "scenarios" / "more-posts.toml"
     assert saved.is_file()
     before = browser.execute_script(f"return {POSTS}.id")

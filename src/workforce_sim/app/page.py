@@ -306,7 +306,7 @@ def _choosing(page: _Page) -> None:
     def errors() -> Any:
         lines = page.errors.get()
         return ui.div(*[ui.p(line, class_="mb-1") for line in lines], class_="errors alert alert-danger",
-                      id="errors") if lines else None
+                      id="error_lines") if lines else None
 
 
 def _running(page: _Page, workdir: Path, jobs: int | None) -> None:
@@ -417,7 +417,7 @@ def _saving(page: _Page) -> None:
     @render.ui
     def saved() -> Any:
         text = page.saved.get()
-        return ui.p(html.unescape(text), class_="small mt-2", id="saved") if text else None
+        return ui.p(html.unescape(text), class_="small mt-2", id="saved_note") if text else None
 
 
 def make_app(scenario: str = "baseline", workdir: Path | None = None, jobs: int | None = None) -> App:

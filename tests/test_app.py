@@ -114,10 +114,10 @@ def _screenshot(browser, tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     browser.execute_script("document.activeElement.blur(); document.querySelectorAll('.datepicker-dropdown')"
                            ".forEach(d => d.remove()); window.scrollTo(0, 0);"
-                           "document.querySelectorAll('.sidebar, .sidebar-content').forEach(e => e.scrollTop = 0);")
+                           "document.querySelectorAll('.sidebar, .sidebar-content, main, .main').forEach(e => e.scrollTop = 0);")
     height = browser.execute_script("return Math.max(document.body.scrollHeight, ...Array.from("
                                     "document.querySelectorAll('main, .main')).map(m => m.scrollHeight))")
-    browser.set_window_size(1400, min(max(1100, height + 100), 4000))
+    browser.set_window_size(1400, min(max(1100, height + 100), 2600))
     browser.save_screenshot(str(path))
     browser.set_window_size(1400, 1100)
     if SCREENSHOTS:

@@ -41,7 +41,7 @@ TITLE = "workforce_sim: move the levers"
 ONE_AT_A_TIME = ("One run at a time: while a run goes on, Run is refused; Cancel stops it (futures finished so far "
                  "are not kept).")
 BUSY = "A run is going on already. Wait for it to finish, or press Cancel first."
-CHART_ORDER = ["caseloads_by_team", "p_sustained", "cost_by_year", "cost_vs_outcome", "caseload_incl_unallocated"]
+CHART_ORDER = ["caseloads_by_team", "cost_by_year", "p_sustained", "cost_vs_outcome"]  # shown with the answer
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 pre.words { white-space: pre-wrap; font-size: 0.8rem; background: #f7f7f7; padding: 0.6rem; }
@@ -49,6 +49,8 @@ pre.words { white-space: pre-wrap; font-size: 0.8rem; background: #f7f7f7; paddi
 .errors { color: #a4000f; white-space: pre-wrap; }
 .lever-words { font-size: 0.85rem; color: #555; }
 img.chart { max-width: 100%; height: auto; margin-bottom: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 0.5rem; }
+.lever-card { width: 340px; }
 """
 LEVER_ORDER = FIRST_LEVERS + [k for k in LEVER_CLASSES if k not in FIRST_LEVERS]  # the four a director asks for first
 _ids = itertools.count(1)  # every lever card shown gets a number of its own, never used again
@@ -127,17 +129,24 @@ def progress_ui(done: int, total: int, shares, running: bool) -> Any:
     return ui.div(ui.p(head), bar, *[ui.p(line, class_="so-far mb-1") for line in lines], id="progress_box")
 
 
+def _image(a: Answer, stem: str) -> Any:
+    title, alt, uri = a.charts[stem]
+    return ui.tags.img(src=uri, alt=alt, title=title, class_="chart", **{"data-chart": stem})
+
+
 def answer_ui(a: Answer) -> Any:
-    """The answer: in words as `workforce-sim run` prints it, the option against doing nothing, the charts, and
-    the run's workbook and report to download."""
-    images = []
-    for stem in CHART_ORDER + [s for s in a.charts if s not in CHART_ORDER]:
-        if stem in a.charts:
-            title, alt, uri = a.charts[stem]
-            images.append(ui.tags.img(src=uri, alt=alt, title=title, class_="chart", **{"data-chart": stem}))
-    parts: list[Any] = [ui.card_header(f"The answer for {a.option.name}"),
-             ui.p("Will caseloads stay manageable? " + a.headline, class_="headline", id="headline"),
-             ui.p(a.where if a.where and a.where not in a.headline else "", id="where")]
+    """The answer: in words as `workforce-sim run` prints it, the charts by team and of cost by financial year, the
+    option against doing nothing, the run's workbook and report to download, then every other chart."""
+    first = [_image(a, stem) for stem in CHART_ORDER if stem in a.charts]
+    more = [_image(a, stem) for stem in a.charts if stem not in CHART_ORDER]
+    parts: list[Any] = [
+        ui.card_header(f"The answer for {a.option.name}"),
+        ui.p("Will caseloads stay manageable? " + a.headline, class_="headline", id="headline"),
+        ui.p(a.where if a.where and a.where not in a.headline else "", id="where"),
+        ui.div(ui.download_button("workbook", "Download the workbook (results.xlsx)", class_="btn-sm"),
+               ui.download_button("report_file", "Download the report (report.html)", class_="btn-sm ms-2"),
+               ui.span(f"The run is kept in {a.folder}", class_="ms-2 small text-muted"), class_="mb-3"),
+        ui.div(*first, class_="charts")]
     if a.compare:
         parts += [ui.h6("Against doing nothing (the same settings with no levers, on the same simulated futures)"),
                   ui.tags.pre("\n".join(a.compare).strip("\n"), class_="words", id="compare")]
@@ -145,10 +154,7 @@ def answer_ui(a: Answer) -> Any:
         parts.append(ui.p("This choice has no lever, so there is nothing to set against doing nothing: add a lever."))
     parts += [ui.h6("The summary, as workforce-sim run prints it"),
               ui.tags.pre("\n".join(a.summary).strip("\n"), class_="words", id="summary"),
-              ui.div(ui.download_button("workbook", "Download the workbook (results.xlsx)", class_="btn-sm"),
-                     ui.download_button("report_file", "Download the report (report.html)", class_="btn-sm ms-2"),
-                     ui.span(f"The run is kept in {a.folder}", class_="ms-2 small text-muted"), class_="mb-3"),
-              ui.h6("Charts"), *images]
+              ui.h6("More charts"), ui.div(*more, class_="charts")]
     return ui.card(*parts, id="answer_card")
 
 
@@ -300,7 +306,7 @@ def _choosing(page: _Page) -> None:
         cards = [page.lever_card(uid, lever, teams) for uid, lever in page.levers.get()]
         if not cards:
             return ui.p("No levers yet: add one below, then press Run.", class_="text-muted")
-        return ui.layout_column_wrap(*cards, width="300px", fixed_width=True, fill=False)
+        return ui.div(*cards, class_="d-flex flex-wrap gap-3 mb-2")
 
     @render.ui
     def errors() -> Any:

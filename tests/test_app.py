@@ -9,8 +9,12 @@ are refused in the schema's plain words; Cancel stops a run; the command serves 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+import sys
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -110,11 +114,27 @@ def test_the_page_is_served_on_this_machine_only_unless_asked():
     assert out.exit_code == 0 and "--no-browser" in out.output and "--host" in out.output
 
 
+def test_the_command_serves_the_page_on_a_free_local_port(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "workforce_sim", "app", "--no-browser"], cwd=tmp_path, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()  # the first thing it says: where the page is
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        page = urllib.request.urlopen(url.group(0), timeout=30).read().decode()
+        assert "move the levers" in page and "https://" not in page.replace("https://www.w3.org", "")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def _screenshot(browser, tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     browser.execute_script("document.activeElement.blur(); document.querySelectorAll('.datepicker-dropdown')"
                            ".forEach(d => d.remove()); window.scrollTo(0, 0);"
-                           "document.querySelectorAll('.sidebar, .sidebar-content, main, .main').forEach(e => e.scrollTop = 0);")
+                           "document.querySelectorAll('.sidebar, .sidebar-content, main, .main')"
+                           ".forEach(e => e.scrollTop = 0);")
     height = browser.execute_script("return Math.max(document.body.scrollHeight, ...Array.from("
                                     "document.querySelectorAll('main, .main')).map(m => m.scrollHeight))")
     browser.set_window_size(1400, min(max(1100, height + 100), 2600))
@@ -137,6 +157,10 @@ def _move_a_lever(browser) -> None:
     Select(browser.find_element(By.ID, "new_kind")).select_by_value("extra_posts")
     browser.find_element(By.ID, "add_lever").click()
     posts = wait_for(browser, f"return {POSTS}", 30)
+    set_value(browser, posts.get_attribute("id"), -3)
+    browser.find_element(By.ID, "run").click()  # refused in the schema's words, as a file with posts = -3 is
+    refused = wait_for(browser, "return document.getElementById('error_lines')?.textContent", 30)
+    assert "levers.0.posts = -3" in refused and "Traceback" not in refused, refused
     set_value(browser, posts.get_attribute("id"), 12)
     set_value(browser, "name", "more-posts")
     set_value(browser, "years", YEARS)

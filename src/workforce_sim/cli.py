@@ -1052,6 +1052,7 @@ def app_cmd(scenario, host, port, no_browser, jobs):
     """
     from .app.server import serve  # the web server loads only for this command
 
+    _load(scenario, ())  # a scenario that does not load is said here, plainly, before any page is served
     try:
         serve(scenario, host=host, port=port, browser=not no_browser, say=lambda text: click.echo(text, err=True),
               jobs=jobs)

@@ -9,7 +9,6 @@ refused while a run goes on, and Cancel stops it.
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 from pathlib import Path
 from typing import Any
@@ -423,7 +422,7 @@ def _saving(page: _Page) -> None:
     @render.ui
     def saved() -> Any:
         text = page.saved.get()
-        return ui.p(html.unescape(text), class_="small mt-2", id="saved_note") if text else None
+        return ui.p(text, class_="small mt-2", id="saved_note") if text else None
 
 
 def make_app(scenario: str = "baseline", workdir: Path | None = None, jobs: int | None = None) -> App:

@@ -32,7 +32,7 @@ def address(sock: socket.socket) -> str:
 
 def warning_for(host: str) -> str | None:
     """What to say when the page is served beyond this machine (None on this machine only)."""
-    if host in LOCAL_NAMES:
+    if host in LOCAL_NAMES or host.startswith("127."):  # the loopback addresses: this computer only
         return None
     return (f"Warning: the page is served on {host}, so other computers that can reach this one may open it, run "
             "simulations and save files here. It has no password. Leave out --host to keep it on this computer.")

@@ -45,7 +45,7 @@ STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 pre.words { white-space: pre-wrap; font-size: 0.8rem; background: #f7f7f7; padding: 0.6rem; }
 .headline { font-size: 1.15rem; font-weight: 600; }
-.errors { color: #a4000f; white-space: pre-wrap; }
+.errors { color: #a4000f; }
 .lever-words { font-size: 0.85rem; color: #555; }
 img.chart { max-width: 100%; height: auto; margin-bottom: 1rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 0.5rem; }

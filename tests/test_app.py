@@ -189,6 +189,21 @@ def _refused_in_plain_words(browser) -> None:
     set_value(browser, posts, 12)
 
 
+def _cancel_a_long_run(browser) -> None:
+    """Cancel stops a run of 200 futures of 5 years after its first batch, and the page says so."""
+    from selenium.webdriver.common.by import By
+
+    set_value(browser, "years", 5)
+    set_value(browser, "futures", 200)
+    browser.find_element(By.ID, "run").click()
+    wait_for(browser, "return document.querySelector('#progress_box .progress-bar')", 60)
+    browser.find_element(By.ID, "cancel").click()
+    said = wait_for(browser, "return document.getElementById('progress_box')?.textContent.includes('Cancelled')"
+                             " && document.getElementById('progress_box').textContent", 120)
+    done, total = map(int, re.search(r"after (\d+) of (\d+) futures", said).groups())
+    assert done < total == 400, said  # the option and doing nothing, 200 futures each
+
+
 def _save_and_load_back(browser, tmp_path: Path) -> Path:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -231,6 +246,7 @@ def test_a_director_moves_a_lever_in_a_real_browser(tmp_path):
         _screenshot(browser, tmp_path, "app-answer.png")
         _downloads_work(browser)
         saved = _save_and_load_back(browser, tmp_path)
+        _cancel_a_long_run(browser)
         urls = requested_urls(browser)
     assert any(u.startswith(url) for u in urls) and off_machine(urls) == []  # nothing asked of another machine
     run = api.run(saved, years=YEARS, reps=FUTURES, seed=SEED, jobs=1, notify=lambda m: None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,14 @@ def _lines(exc: Exception) -> list[str]:
     return [line.removeprefix("<scenario>: ") for line in lines]
 
 
+def _named(line: str, levers: list[dict] | None) -> str:
+    """A problem with a lever (levers.0.posts = ...) followed by the lever's name, as the page shows it."""
+    m = re.match(r"levers\.(\d+)\.", line)
+    if m is None or levers is None or int(m.group(1)) >= len(levers):
+        return line
+    return f"{line} (the lever '{lever_name(levers[int(m.group(1))]['type'])}')"
+
+
 class _Page:
     """One visitor's page: what they chose and the run they started."""
 
@@ -219,6 +228,14 @@ class _Page:
                 table[c.key] = from_page_or_raise(c, self.value(f"lever{uid}_{c.key}"), lever_name(lever["type"]))
             levers.append(table)
         return make_choice(ref, scn, name, settings, levers)
+
+    def checked(self) -> tuple[Any, Any]:
+        """The choice and the scenario it makes; a problem with a lever says which lever (raises InputError)."""
+        choice = self.choice()
+        try:
+            return choice, choice.scenario()
+        except ScenarioError as exc:
+            raise InputError([_named(line, choice.levers) for line in _lines(exc)]) from None
 
     def run_settings(self) -> tuple[float, int, int]:
         """Years, futures and seed from the page (raises InputError)."""
@@ -331,7 +348,7 @@ def _running(page: _Page, workdir: Path, jobs: int | None) -> None:
             ui.notification_show(BUSY, type="warning", duration=6)
             return
         try:
-            scn = page.choice().scenario()
+            _, scn = page.checked()
             years, futures, seed = page.run_settings()
         except (InputError, ScenarioError) as exc:
             page.errors.set(_lines(exc))
@@ -408,7 +425,7 @@ def _saving(page: _Page) -> None:
     @reactive.event(input.save)
     def _save() -> None:
         try:
-            path = save_choice(page.choice(), Path((input.save_path() or "").strip()), page.workdir)
+            path = save_choice(page.checked()[0], Path((input.save_path() or "").strip()), page.workdir)
         except (InputError, ScenarioError) as exc:
             page.errors.set(_lines(exc))
             page.saved.set("")

@@ -1052,5 +1052,33 @@ def init(path, source, force):
                f". Edit it, check it with: workforce-sim validate {path}")
 
 
+
+@main.command("app")
+@click.argument("scenario", default="baseline")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve the page on. Only this computer can open it unless you give another "
+                   "(a warning is printed then: the page has no password).")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port [default: a free one, printed].")
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser; just print its address.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for each run [default: as run chooses].")
+def app_cmd(scenario, host, port, no_browser, jobs):
+    """A page where you move the levers: choose SCENARIO (a bundled name or your file), change its levers and
+    main settings, press Run, and see the answer, the charts and the cost by financial year fill in.
+
+    The page runs on this computer (it needs no network) and writes only under outputs/ and the scenario files
+    you ask it to save. Ctrl-C stops it.
+    """
+    from .app.server import serve  # the web server loads only for this command
+
+    _load(scenario, ())  # a scenario that does not load is said here, plainly, before any page is served
+    try:
+        serve(scenario, host=host, port=port, browser=not no_browser, say=lambda text: click.echo(text, err=True),
+              jobs=jobs)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve the page on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,180 @@
+"""Issue 26, "Hardening, second round": values that validate but break the run (item 1), calibrate on thin data
+(item 4), readers of a run folder under its lock (item 6) and a commit that switches in one rename (item 7)."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from workforce_sim.cli import main
+from workforce_sim.scenario.loading import ScenarioError, load_scenario
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+# -- item 1: every setting has a plausible range ----------------------------------------------
+PROBES = [  # the issue's probes: each ran for minutes, exhausted the memory or stopped with an internal error
+    "teams.assessment.posts.social_worker=100000000",
+    "teams.assessment.posts.team_manager=100000000",
+    "levers=[{type='nqsw_academy', start=2026-05-01, extra_cohort=1000000}]",
+    "demand.trend_per_year=40000",
+    "open_cases.2.count=1000000000",
+    "workforce.recruitment.time_to_hire_weeks.cv=1e-300",
+    "workforce.agency.time_to_start_weeks.cv=1e200",
+    "open_cases.2.weeks_open=1e308",
+    "demand.sources.police.contacts_per_year=9223372036854775807",
+]
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_a_value_beyond_any_council_is_refused_by_its_key_before_anything_runs(probe):
+    key = probe.split("=")[0]
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario("baseline", [probe])
+    (line,) = exc.value.lines
+    assert line.startswith(f"--set {key}: ") and "must be" in line, line
+
+
+def test_the_probes_stop_with_a_plain_error_on_the_command_line(tmp_path):
+    res = cli("run", "baseline", "--years", "1", "--reps", "2", "--jobs", "1", "--no-start-check",
+              "--out", tmp_path / "o", "--set", "workforce.recruitment.time_to_hire_weeks.cv=1e-300")
+    assert res.exit_code == 2 and "must be" in res.output and "Error" not in res.output.split(":")[0], res.output
+    assert "Traceback" not in res.output and "ZeroDivision" not in res.output and not (tmp_path / "o").exists()
+
+
+def test_the_bounds_are_plausible_values_themselves():
+    """The largest value of each kind is accepted (the bounds refuse slips, not large councils)."""
+    load_scenario("baseline", ["teams.assessment.posts.social_worker=10000", "open_cases.2.count=100000",
+                               "demand.sources.police.contacts_per_year=1000000",
+                               "workforce.recruitment.time_to_hire_weeks.cv=10", "open_cases.2.weeks_open=5218",
+                               "demand.trend_per_year=1.0"])
+
+
+def test_growth_that_compounds_beyond_any_council_over_the_run_is_refused(tmp_path):
+    """A trend of 100% a year is allowed, but not over 15 years: 200 million contacts a year exhausted the memory
+    (run in a child process, its memory limited, so that the old code fails the test instead of the machine)."""
+    code, output = run_one("demand.trend_per_year=1.0", tmp_path / "o", timeout=120.0, years=15)
+    assert code == 2 and "contacts a year" in output and "--years" in output, output
+    assert not (tmp_path / "o").exists()
+
+
+# -- item 1, Must show: any value of any setting either is refused plainly or runs, finite and in time --------
+def _numeric_settings() -> list[tuple[str, int | float]]:
+    """Every number in the baseline scenario, by key, with its value."""
+    def walk(x, path):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                yield from walk(v, [*path, str(k)])
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                yield from walk(v, [*path, str(i)])
+        elif isinstance(x, (int, float)) and not isinstance(x, bool):
+            yield ".".join(path), x
+    data = load_scenario("baseline").model_dump()
+    data.pop("uncertain")
+    return list(walk(data, []))
+
+
+SETTINGS = _numeric_settings()
+LEVERS = {  # each lever's numbers, set on a lever of that type (a lever holds no number in the baseline)
+    "extra_posts": ("team='assessment', posts", int), "team_managers": ("team='assessment', posts", int),
+    "nqsw_academy": ("extra_cohort", int), "agency_cap": ("max_share_of_posts=0.1, release_over_weeks", float),
+    "foster_carers": ("places_per_year", float), "residential_step_down": ("children_per_year", float),
+    "retention": ("payment_per_worker_per_year", float), "recruitment_campaign": ("time_to_hire_factor", float),
+}
+_EXTREMES = [0, 1, -1, 2, 10_000, 10_001, 100_000, 1_000_000, 10**9, 2**31, 2**63 - 1, -2**63]
+_FLOATS = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.floats(0.0, 20.0), st.floats(0.0, 1.0),
+                    st.sampled_from([0.0, 5e-324, 1e-300, 1e-9, 0.01, 0.5, 1.0, 5218.0, 5219.0, 1e6, 1e200, 1e308,
+                                     -1e-300, float("nan"), float("inf")]))
+_INTS = st.one_of(st.sampled_from(_EXTREMES), st.integers(0, 50), st.integers(-2**63, 2**63 - 1))
+
+
+def _toml(v) -> str:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return repr(v)
+
+
+@st.composite
+def a_setting(draw) -> str:
+    """One --set: a number of the baseline, or of a lever, given any value of its type (extremes included)."""
+    if draw(st.integers(0, 4)) == 0:
+        kind, (field, typ) = draw(st.sampled_from(sorted(LEVERS.items())))
+        value = draw(_INTS if typ is int else _FLOATS)
+        return f"levers=[{{type='{kind}', start=2026-05-01, {field}={_toml(value)}}}]"
+    key, now = draw(st.sampled_from(SETTINGS))
+    near = st.sampled_from([0.0, 0.1, 0.5, 2.0, 10.0, 100.0]).map(lambda f: type(now)(now * f))  # from the one given
+    return f"{key}={_toml(draw(st.one_of(near, _INTS if isinstance(now, int) else _FLOATS)))}"
+
+
+def _run_in_child(argv: list[str], conn) -> None:
+    """Run the command line in this (forked) process, its memory limited, and send back its exit code and words."""
+    import resource
+
+    if hasattr(resource, "RLIMIT_AS"):  # a value that made the run grow without end stops here, not the machine
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+    res = CliRunner().invoke(main, argv)
+    conn.send((res.exit_code, res.output))
+
+
+def run_one(setting: str, out: Path, timeout: float = 300.0, years: int = 1) -> tuple[int | None, str]:
+    """The command line's exit code and output for a 1-year, 2-replication run with ``setting``; None if it was still
+    running after ``timeout`` seconds (a liveness bound far above the few seconds any such run takes)."""
+    argv = ["run", "baseline", "--years", str(years), "--reps", "2", "--jobs", "1", "--seed", "3", "--no-start-check",
+            "--out", str(out), "--set", setting]
+    ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_run_in_child, args=(argv, send))
+    child.start()
+    send.close()
+    got = receive.poll(timeout)
+    result = receive.recv() if got else (None, "")
+    child.join(10)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    return result
+
+
+def _check_any_value(setting: str, out: Path, timeout: float) -> None:
+    try:
+        load_scenario("baseline", [setting])
+    except ScenarioError as err:  # refused, plainly: by its key, or by a cross-check naming the keys it compares
+        assert err.lines and all(": " in line and "Traceback" not in line for line in err.lines), err.lines
+        return
+    code, output = run_one(setting, out, timeout)
+    assert code is not None, f"{setting}: still running after {timeout:.0f} s"
+    assert "Traceback" not in output and "Warning" not in output and "workforce_sim/" not in output, output
+    assert code in (0, 2), f"{setting}: exit {code}: {output}"
+    if code == 0:
+        weekly = pd.read_csv(out / "weekly.csv")
+        numbers = weekly.select_dtypes("number").to_numpy(dtype=float)
+        assert np.isfinite(numbers[~np.isnan(numbers)]).all(), f"{setting}: an output is not finite"
+    else:  # refused by a check that needs the run's length (growth over the run): plainly
+        assert "must be" in output or "at most" in output, output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="forks a run a value (the slow variant runs the same check)")
+@settings(max_examples=20, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(setting=a_setting())
+def test_any_value_of_any_setting_is_refused_plainly_or_runs_finite_and_in_time(setting, tmp_path_factory):
+    _check_any_value(setting, tmp_path_factory.mktemp("any") / "o", timeout=300.0)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(setting=a_setting())
+def test_any_value_of_any_setting_many_examples(setting, tmp_path_factory):
+    _check_any_value(setting, tmp_path_factory.mktemp("any") / "o", timeout=300.0)

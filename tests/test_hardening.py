@@ -178,3 +178,55 @@ def test_any_value_of_any_setting_is_refused_plainly_or_runs_finite_and_in_time(
 @given(setting=a_setting())
 def test_any_value_of_any_setting_many_examples(setting, tmp_path_factory):
     _check_any_value(setting, tmp_path_factory.mktemp("any") / "o", timeout=300.0)
+
+
+# -- item 4: calibrate on thin data --------------------------------------------------------------
+def _data_with(tmp_path, extra_rows: list[str], months: int = 24) -> Path:
+    from workforce_sim.studies.exampledata import write_example
+    folder = tmp_path / "data"
+    write_example(folder, seed=2, months=months)
+    with (folder / "contacts.csv").open("a", encoding="utf-8") as fh:
+        fh.writelines(row + "\n" for row in extra_rows)
+    return folder
+
+
+@pytest.mark.parametrize("rows", [
+    ["2015-04,youth_club,3,1"],  # contacts in one month: the fit's matrix was singular (LinAlgError)
+    ["2015-04,youth_club,0,0"],  # seen in one month, no contacts: the scenario was written full of nan
+    ["2015-04,youth_club,0,0", "2015-05,youth_club,0,0"],  # numpy's warnings, then LinAlgError
+    ["2016-12,youth_club,9,0"],  # the last month only
+], ids=["one month", "one month of none", "two months of none", "the last month"])
+def test_calibrate_with_a_source_seen_in_one_month_warns_by_name_and_writes_finite_values(tmp_path, rows):
+    import tomllib
+
+    data = _data_with(tmp_path, rows)
+    out = tmp_path / "fitted.toml"
+    res = CliRunner().invoke(main, ["calibrate", str(data), "--out", str(out)])
+    assert res.exit_code == 0, res.output + res.stderr
+    assert "youth_club" in res.stderr and "Warning" in res.stderr, res.stderr
+    assert "RuntimeWarning" not in res.stderr + res.output and "LinAlgError" not in res.stderr + res.output
+    fitted = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert "nan" not in out.read_text(encoding="utf-8").replace("nan ", "")
+    assert fitted["demand"]["sources"]["youth_club"]["trend_per_year"] == 0.0
+    assert all(math.isfinite(x) for x in fitted["demand"]["seasonality"])
+    load_scenario(out)
+
+
+def test_calibrate_with_no_source_seen_long_enough_is_a_plain_error(tmp_path):
+    from workforce_sim.studies.calibrate import DataError, calibrate
+    data = _data_with(tmp_path, [])
+    # 13 months of data, each from a different source: no source has the 13 months its own fit needs
+    rows = [f"{2015 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d},source_{i},{20 + i},2" for i in range(13)]
+    (data / "contacts.csv").write_text("month,source,contacts,referrals\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no source has contacts in at least 13 months"):
+        calibrate(data)
+
+
+def test_a_fit_that_is_not_finite_is_never_written(tmp_path, monkeypatch):
+    """Whatever goes wrong in a fit, a scenario holding nan or inf is refused before it is written."""
+    import workforce_sim.studies.calibrate as calibration
+    data = _data_with(tmp_path, [])
+    cal = calibration.calibrate(data)
+    cal.cases["cin"]["cv"] = float("nan")
+    with pytest.raises(calibration.DataError, match="cases.plans.cin.duration_weeks.cv"):
+        calibration.scenario_text(cal, "fitted")

@@ -782,6 +782,8 @@ def calibrate(data_dir, out, name, parent):
     try:
         cal = fit(data_dir)
         text = scenario_text(cal, name or out.stem, parent, out)
+        for warning in cal.demand.warnings():
+            click.echo(warning, err=True)
     except DataError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

@@ -230,3 +230,51 @@ def test_a_fit_that_is_not_finite_is_never_written(tmp_path, monkeypatch):
     cal.cases["cin"]["cv"] = float("nan")
     with pytest.raises(calibration.DataError, match="cases.plans.cin.duration_weeks.cv"):
         calibration.scenario_text(cal, "fitted")
+
+
+# -- item 6: report and plot read a run folder under its lock ------------------------------------
+RUN_ARGS = ["--years", "0.2", "--reps", "2", "--jobs", "1", "--no-start-check"]
+
+
+@pytest.fixture
+def finished(tmp_path) -> Path:
+    out = tmp_path / "o"
+    res = cli("run", "baseline", *RUN_ARGS, "--seed", "11", "--out", out)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.mark.parametrize("command", ["report", "plot"])
+def test_report_and_plot_are_refused_while_a_run_writes_the_folder(finished, command):
+    from workforce_sim.runs.files import FolderLock
+    with FolderLock(finished):  # as a run holds it while it writes
+        res = cli(command, finished)
+    assert res.exit_code == 2 and "is writing to" in res.output and str(finished) in res.output, res.output
+    assert "Traceback" not in res.output
+    assert not (finished / "report.html").exists() and not (finished / "plots").exists()
+    assert cli(command, finished).exit_code == 0  # and once the run has finished, they work
+
+
+def test_a_run_cannot_replace_the_files_a_report_is_reading(finished, monkeypatch):
+    """The issue's race: a report of the run with seed 11 written after a new run (seed 12) replaced the CSVs. The
+    new run, started while the report reads, is now refused, so the report and the folder describe one run."""
+    import json
+
+    import workforce_sim.outputs.report as report
+    from workforce_sim import run
+    from workforce_sim.runs.files import FolderError
+
+    real, refused = report.write_report, []
+
+    def write_report(run_dir, out=None):
+        try:  # a run into the same folder, started while the report reads it
+            run("baseline", years=0.2, reps=2, seed=12, jobs=1, out=finished)
+        except FolderError as exc:
+            refused.append(str(exc))
+        return real(run_dir, out)
+
+    monkeypatch.setattr(report, "write_report", write_report)
+    res = cli("report", finished)
+    assert res.exit_code == 0, res.output
+    assert refused and "another report" in refused[0] and "reading" in refused[0], refused
+    assert json.loads((finished / "manifest.json").read_text())["seed"] == 11

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import sys
 from pathlib import Path
 
@@ -278,3 +279,135 @@ def test_a_run_cannot_replace_the_files_a_report_is_reading(finished, monkeypatc
     assert res.exit_code == 0, res.output
     assert refused and "another report" in refused[0] and "reading" in refused[0], refused
     assert json.loads((finished / "manifest.json").read_text())["seed"] == 11
+
+
+# -- item 7: a commit switches what a reader sees in one rename ----------------------------------
+RUN_NAMES = ("weekly.csv", "summary.csv", "budget.csv", "results.xlsx", "manifest.json")
+
+
+def _writers(seed: int, with_compare: bool) -> dict:
+    """A run's files, each saying which run (seed) it belongs to; the new run also has compare.csv."""
+    import json
+
+    def text(name):
+        return lambda path: Path(path).write_text(f"{name} of the run with seed {seed}\n", encoding="utf-8")
+
+    writers = {name: text(name) for name in RUN_NAMES if name != "manifest.json"}
+    if with_compare:
+        writers["compare.csv"] = text("compare.csv")
+    writers["manifest.json"] = lambda path: Path(path).write_text(json.dumps({"seed": seed, "scenarios": []}))
+    return writers
+
+
+def _seen(out: Path) -> tuple[int | None, dict[str, str]]:
+    """What a reader sees in ``out`` (by the names a user opens, recovering nothing): the manifest's seed and each
+    file's words."""
+    import json
+    manifest = out / "manifest.json"
+    seed = json.loads(manifest.read_text())["seed"] if manifest.exists() else None
+    files = {n: (out / n).read_text() for n in (*RUN_NAMES, "compare.csv", "report.html") if (out / n).is_file()}
+    files.update({f"plots/{p.name}": p.read_text() for p in sorted((out / "plots").glob("*"))} if (
+        out / "plots").is_dir() else {})
+    return seed, files
+
+
+def _one_run(seed: int | None, files: dict[str, str]) -> bool:
+    """Whether ``files`` are all of the run with ``seed``: every file of it, none of another's."""
+    if seed is None:
+        return False
+    expected = {n for n in RUN_NAMES if n != "manifest.json"} | ({"compare.csv"} if seed == 2 else set())
+    shown = {n for n in files if n != "manifest.json"}
+    derived = {"report.html", "plots/chart.png"} if seed == 1 else set()  # the old run's report and chart
+    return shown == expected | derived and all(f"seed {seed}\n" in files[n] for n in shown)
+
+
+def _old_run(out: Path) -> None:
+    """``out`` holding the run with seed 1, its report and chart (as report and plot write them), and the stored
+    batches of the run with seed 2 about to be committed."""
+    import shutil
+
+    from workforce_sim.runs.files import atomic_write
+    from workforce_sim.runs.folder import commit_files, derived_folder
+    if out.exists():
+        shutil.rmtree(out)
+    commit_files(out, _writers(1, with_compare=False))
+    atomic_write(out / "report.html", lambda fh: fh.write("report.html of the run with seed 1\n"))
+    (derived_folder(out, "plots") / "chart.png").write_text("chart of the run with seed 1\n")
+    (out / ".partial").mkdir()
+    (out / ".partial" / "run.json").write_text("{}")
+
+
+def _commit_killed_at(out: Path, step: int) -> bool:
+    """Commit the run with seed 2 into ``out`` in a forked process holding the folder's lock, as a run does, killed
+    (SIGKILL) just before its ``step``-th rename or removal. Whether it was killed (False: it finished first)."""
+    import shutil
+    import signal
+
+    from workforce_sim.runs.files import FolderLock
+    from workforce_sim.runs.folder import commit_files
+    pid = os.fork()
+    if pid == 0:  # the writer: never returns into pytest
+        try:
+            count = [0]
+
+            def counted(fn):
+                def step_then(*args, **kwargs):
+                    count[0] += 1
+                    if count[0] == step:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    return fn(*args, **kwargs)
+                return step_then
+            os.replace, os.rename, os.unlink = counted(os.replace), counted(os.rename), counted(os.unlink)
+            shutil.rmtree = counted(shutil.rmtree)
+            with FolderLock(out):
+                commit_files(out, _writers(2, with_compare=True), retire=out / ".partial")
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked writer")
+def test_sigkill_at_every_rename_of_a_commit_never_shows_a_mix_and_recovery_leaves_nothing_behind(tmp_path):
+    """Issue 26, item 7, Must show: a commit killed before each of its renames and removals in turn. Each time a
+    reader, recovering nothing, sees every file of one run (the old with its report and chart, or the new with its
+    compare.csv), never some of each; the next command's recovery changes nothing a reader sees and leaves no
+    generation, temporary link, lock or stored batches behind (the old run's batches are kept for --resume)."""
+    from workforce_sim.runs.folder import recover_run_folder
+    out = tmp_path / "o"
+    outcomes = []
+    for step in range(1, 200):
+        _old_run(out)
+        killed = _commit_killed_at(out, step)
+        seed, files = _seen(out)
+        assert _one_run(seed, files), (step, seed, files)
+        recover_run_folder(out)  # as the next command does first
+        assert _seen(out) == (seed, files), step  # recovery changes nothing a reader sees
+        shown = os.readlink(out / ".current") if (out / ".current").is_symlink() else None
+        leftovers = {p.name for p in out.iterdir() if p.name.startswith(".")} - {".current", shown}
+        assert leftovers == ({".partial"} if seed == 1 else set()), (step, leftovers)
+        assert all(p.exists() for p in out.iterdir()), step  # no link to nothing
+        outcomes.append(seed)
+        if not killed:
+            break
+    assert not killed, "the commit never finished"
+    assert set(outcomes) == {1, 2} and outcomes[-1] == 2, outcomes
+    assert outcomes == sorted(outcomes), outcomes  # the old run until one step, the new from it on
+
+
+def test_where_links_cannot_be_made_a_commit_still_replaces_the_run(tmp_path, monkeypatch):
+    """The fallback (Windows without developer mode): the journal's moves, with the stated limitation."""
+    from workforce_sim.runs.folder import commit_files, recover_run_folder
+
+    def no_links(*args, **kwargs):
+        raise OSError("symbolic links are not allowed here")
+
+    monkeypatch.setattr(os, "symlink", no_links)
+    out = tmp_path / "o"
+    commit_files(out, _writers(1, with_compare=False))
+    (out / "report.html").write_text("report.html of the run with seed 1\n")
+    commit_files(out, _writers(2, with_compare=True))
+    recover_run_folder(out)
+    seed, files = _seen(out)
+    assert seed == 2 and _one_run(seed, files) and not any(p.is_symlink() for p in out.iterdir())
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_NAMES, "compare.csv"])

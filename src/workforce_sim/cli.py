@@ -36,6 +36,7 @@ from .runs.backends import ClusterUnreachable, DaskMissing, Workers, available_c
 from .runs.experiment import RunningShare, check_run
 from .runs.files import FolderError, FolderLock, atomic_write
 from .runs.folder import (
+    derived_folder,
     interrupted_runs,
     mark_latest,
     new_run_folder,
@@ -763,8 +764,7 @@ def plot(run_dir, metrics, fmt, real_terms):
                       charts_of_run(run_dir, list(metrics) or None, real_terms=real_terms))
         except KeyError as exc:
             raise click.UsageError(exc.args[0]) from None
-        folder = run_dir / "plots"
-        folder.mkdir(exist_ok=True)
+        folder = derived_folder(run_dir, "plots")  # in the run's own folder, to be replaced with the run
         for path in save_charts(charts, folder, fmt):
             click.echo(str(path))
 

@@ -39,7 +39,7 @@ from ..version import __version__
 from .backends import Workers, available_cores, open_executor
 from .files import FolderError, FolderLock
 from .folder import JOURNAL, MoreFiles, previous_run, recover_run_folder, write_run
-from .store import ReplicationStore
+from .store import PARTIAL, ReplicationStore
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
 SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
@@ -545,7 +545,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
                          task_args=(uncertainty,), answer=answer) as work:
         result = _replicated(work, scns, plan, identity)
         if plan.out is not None:
-            write_run(result, plan.out, result.tables, plan.files)
+            write_run(result, plan.out, result.tables, plan.files, retire=plan.out / PARTIAL)
     return result
 
 

@@ -220,3 +220,12 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def clear_stale_lock(folder: Path) -> None:
+    """Remove ``folder``'s lock if the process that took it no longer runs (killed: issue 26, item 7), so that no
+    ``.lock`` stays behind; a lock of a running process, or of another machine's, is left alone."""
+    lock = FolderLock(folder)
+    info = lock._read()
+    if info and lock._holder_gone(info) is True:
+        lock._break(info, "")

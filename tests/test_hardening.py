@@ -61,6 +61,17 @@ def test_the_bounds_are_plausible_values_themselves():
                                "demand.trend_per_year=1.0"])
 
 
+@pytest.mark.parametrize("sets, key", [
+    (["open_cases=[{type='cin', count=100000}, {type='cp', count=100000}, {type='cla', count=1}]"], "open_cases"),
+    ([f"teams.{t}.posts={{social_worker=10000, senior_social_worker=10000, team_manager=10000}}"
+      for t in ("long_term", "assessment")], "teams"),
+], ids=["open cases", "posts"])
+def test_totals_beyond_any_council_are_refused_though_each_group_is_within_its_range(sets, key):
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario("baseline", sets)
+    assert any(f": {key} = " in line and "at most" in line for line in exc.value.lines), exc.value.lines
+
+
 def test_growth_that_compounds_beyond_any_council_over_the_run_is_refused(tmp_path):
     """A trend of 100% a year is allowed, but not over 15 years: 200 million contacts a year exhausted the memory
     (run in a child process, its memory limited, so that the old code fails the test instead of the machine)."""

@@ -112,6 +112,7 @@ Positive = Annotated[float, AfterValidator(_positive)]
 COUNT_MAX = 1_000_000  # children, contacts, cases or places: in a year, or at once
 CONTACTS_MAX = 10_000_000  # contacts a year from all sources together, at any time in a run (England: about 2.5m)
 CASES_MAX = 100_000  # open cases of one type at the start (England had about 400,000 children in need)
+TOTAL_CASES_MAX, TOTAL_POSTS_MAX = 200_000, 50_000  # open cases of every group, posts of every team, together
 POSTS_MAX = 10_000  # posts or staff of one grade in one team, posts a lever adds, newly qualified starters a year
 WEEKS_MAX = 5218.0  # a century in weeks: the longest duration (a _days key allows as many working days, 20 years)
 FACTOR_MAX = 100.0  # an effect, factor or weight: how much one thing moves another
@@ -843,7 +844,20 @@ class Scenario(Strict):
     def problems(self) -> list[tuple[str, object, str]]:
         """Cross-checks between sections: (key path, value, what was expected)."""
         return (self._share_problems() + self._team_problems() + self._staff_problems() + self._lever_problems()
-                + self._workforce_problems() + self._care_problems())
+                + self._workforce_problems() + self._care_problems() + self._size_problems())
+
+    def _size_problems(self) -> list[tuple[str, object, str]]:
+        """Totals within any council's (issue 26, item 1): each group is bounded, but not how many groups there are."""
+        out: list[tuple[str, object, str]] = []
+        cases = sum(g.count for g in self.open_cases)
+        if cases > TOTAL_CASES_MAX:
+            out.append(("open_cases", cases, f"at most {TOTAL_CASES_MAX:,} open cases in all (a council of 2 million "
+                                             "children has about 70,000 children in need)"))
+        posts = sum(n for t in self.teams.values() for n in t.posts.values())
+        if posts > TOTAL_POSTS_MAX:
+            out.append(("teams", posts, f"at most {TOTAL_POSTS_MAX:,} posts in all teams together (England has about "
+                                        "33,000 children's social workers)"))
+        return out
 
     def _care_problems(self) -> list[tuple[str, object, str]]:
         """Supported accommodation only from 16; levers on placements need the care section."""

@@ -410,7 +410,7 @@ class Agency(Strict):
                          "their own post")
     return_pressure: PositiveFactor = Field(
         1.0, description="smoothed caseload pressure above which a permanent leaver may come back as an agency worker")
-    offers_per_year_per_post: Factor | None = Field(
+    offers_per_year_per_post: Annotated[float, _within(0, CASELOAD_MAX, "a number")] | None = Field(
         None, description="agency workers the market can offer this council in a year, per funded post at the start "
                           "(none: no limit); requests beyond it wait, the post vacant, until the market has a worker")
     premium_rise: Factor = Field(

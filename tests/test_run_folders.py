@@ -348,8 +348,8 @@ def kill_five_times(tmp_path, launch, report_each: bool) -> list[str]:
             moment = window * (i + rng.random()) / 5  # one moment in each fifth of the window
         else:  # on a busy machine the writes ran slower or faster than when timed: kill later, or at once
             moment = window * (1.0 + 0.5 * (i - 4)) if "new" not in outcomes else 0.0
-        (out / "plots").mkdir(exist_ok=True)
-        (out / "plots" / "chart.png").write_bytes(b"a chart of the run in the folder")
+        from workforce_sim.runs.folder import derived_folder  # where plot draws: in the run's own folder
+        (derived_folder(out, "plots") / "chart.png").write_bytes(b"a chart of the run in the folder")
         current = json.loads((out / "manifest.json").read_text())["seed"]
         new = 3 - current
         pid, wait = launch(tmp_path, [*args, "--seed", str(new), "--out", str(out)], pause)

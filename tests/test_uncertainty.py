@@ -46,7 +46,7 @@ def test_bad_ranges_name_the_file_the_key_and_what_was_expected(tmp_path):
                                                         "low = 3, high = 1}: high (1) must be greater than low (3)",
         '{ uncertain = "uniform", low = -1, high = 1 }': "its low (-1) is not allowed: "
                                                          "workforce.turnover.pressure_effect "
-                                                         "= -1.0: must be zero or more",
+                                                         "= -1.0: must be a number from 0 to 100",
         '{ uncertain = "wide", low = 0, high = 1 }': "pressure_effect.uncertain = \"wide\": must be one of: uniform, "
                                                      "triangular, normal",
         '{ uncertain = "triangular", low = 0, high = 1 }': "pressure_effect.central: missing; a triangular uncertain "

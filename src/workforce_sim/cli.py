@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import re
 import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import Iterator
 
 import click
 import pandas as pd
@@ -33,8 +36,9 @@ from .outputs.console import (
 from .outputs.words import sensitivity_sentences
 from .runs.backends import ClusterUnreachable, DaskMissing, Workers, available_cores
 from .runs.experiment import RunningShare, check_run
-from .runs.files import FolderError, atomic_write
+from .runs.files import FolderError, FolderLock, atomic_write
 from .runs.folder import (
+    derived_folder,
     interrupted_runs,
     mark_latest,
     new_run_folder,
@@ -719,6 +723,24 @@ def _not_into_package(path: Path) -> None:
                                f"scenario elsewhere, e.g. --out {path.name}")
 
 
+@contextlib.contextmanager
+def _locked_run(path: Path, what: str) -> Iterator[Path]:
+    """The finished run ``path`` names, its folder locked while ``what`` (report, plot) reads it and writes
+    beside it (issue 26, item 6): a run that would replace the files meanwhile is refused, and this is refused while
+    a run writes there. A folder this user cannot write to (another's run, read only) is read without the lock."""
+    folder = resolve_run_folder(path)
+    lock = FolderLock(folder, lambda message: click.echo(message, err=True), what=what)
+    try:
+        lock.acquire()
+    except FolderError as exc:
+        if os.access(folder, os.W_OK):
+            raise _Refused(str(exc)) from None
+    try:
+        yield _run_dir(folder)
+    finally:
+        lock.release()  # (only if it is this process's)
+
+
 def _run_dir(path: Path) -> Path:
     """The finished run ``path`` names (for a folder of runs such as outputs/baseline, its latest)."""
 
@@ -755,16 +777,15 @@ def plot(run_dir, metrics, fmt, real_terms):
 
     from .outputs.plots import charts_of_run, save_charts, sensitivity_charts  # matplotlib loads only to draw
 
-    run_dir = _run_dir(run_dir)
-    try:
-        charts = (sensitivity_charts(run_dir) if is_sensitivity_folder(run_dir) else
-                  charts_of_run(run_dir, list(metrics) or None, real_terms=real_terms))
-    except KeyError as exc:
-        raise click.UsageError(exc.args[0]) from None
-    folder = run_dir / "plots"
-    folder.mkdir(exist_ok=True)
-    for path in save_charts(charts, folder, fmt):
-        click.echo(str(path))
+    with _locked_run(run_dir, "plot") as run_dir:
+        try:
+            charts = (sensitivity_charts(run_dir) if is_sensitivity_folder(run_dir) else
+                      charts_of_run(run_dir, list(metrics) or None, real_terms=real_terms))
+        except KeyError as exc:
+            raise click.UsageError(exc.args[0]) from None
+        folder = derived_folder(run_dir, "plots")  # in the run's own folder, to be replaced with the run
+        for path in save_charts(charts, folder, fmt):
+            click.echo(str(path))
 
 
 @main.command()
@@ -778,7 +799,8 @@ def report(run_dir, out):
     matplotlib.use("Agg")  # files, not windows
     from .outputs.report import write_report
 
-    path = write_report(_run_dir(run_dir), out)
+    with _locked_run(run_dir, "report") as folder:
+        path = write_report(folder, out)
     click.echo(f"Wrote {path}")
 
 
@@ -801,6 +823,8 @@ def calibrate(data_dir, out, name, parent):
     try:
         cal = fit(data_dir)
         text = scenario_text(cal, name or out.stem, parent, out)
+        for warning in cal.demand.warnings():
+            click.echo(warning, err=True)
     except DataError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

@@ -33,13 +33,13 @@ from ..analysis.summary import PRECISION_MEASURES, precision_rows, summarise
 from ..model import CORE, ID_COLUMNS, simulate, week_dates, weekly_columns
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import as_scenario
-from ..scenario.schema import Scenario
+from ..scenario.schema import CONTACTS_MAX, Scenario
 from ..scenario.uncertainty import check_draws, drawn, draws_table
 from ..version import __version__
 from .backends import Workers, available_cores, open_executor
 from .files import FolderError, FolderLock
 from .folder import JOURNAL, MoreFiles, previous_run, recover_run_folder, write_run
-from .store import ReplicationStore
+from .store import PARTIAL, ReplicationStore
 
 TASK_SECONDS = 1.0  # aim for tasks of about this length: long enough to hide the cost of sending them
 SECONDS_PER_WEEK_PER_1000_CONTACTS = 0.0002  # rough cost of the model, measured on the baseline (2026-11-27)
@@ -456,6 +456,18 @@ def _check_folder(out: Path, scns: list[Scenario], replace: bool, notify: Callab
            "(with its compare.csv, report.html and plots/, if any).")
 
 
+def _check_growth(scns: list[Scenario], years: float) -> None:
+    """Refuse a run whose demand, grown by its trend, would pass any council's (issue 26, item 1): each setting is
+    bounded, but growth compounds over the run's years, and a run of a billion contacts a year never ends."""
+    for scn in scns:
+        most = scn.contacts_at_most(years)
+        if most > CONTACTS_MAX:
+            raise ValueError(
+                f"{scn.name}: its demand, grown by its trend (demand.trend_per_year, or a source's) for {years:g} "
+                f"years, would reach about {most:,.0f} contacts a year, beyond any council's; at most "
+                f"{CONTACTS_MAX:,} a year can be simulated. Choose a lower trend or a shorter run (--years)")
+
+
 def _check_uncertainty(scns: list[Scenario], uncertainty: bool) -> None:
     """Refuse --uncertainty for scenarios that have no uncertain setting to draw."""
     if uncertainty and not any(s.uncertain for s in scns):
@@ -471,6 +483,7 @@ def check_run(scns: list[Scenario], out: Path | None, *, reps: int, years: float
     holding another run (:class:`FolderError`). :func:`run` checks all of it again, the folder under its lock; a
     folder whose last write was interrupted is left to that check, which finishes the write first."""
     _check_arguments(reps, years, precision)
+    _check_growth(scns, years)
     _check_uncertainty(scns, uncertainty)
     if out is not None and not resume and not (Path(out) / JOURNAL).exists():
         _check_folder(Path(out), scns, replace, notify=lambda message: None)
@@ -518,6 +531,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
     """
     scns = _load_all(scenarios, overrides)
     _check_arguments(reps, years, precision)
+    _check_growth(scns, years)
     _check_uncertainty(scns, uncertainty)
     plan = _Plan(years=years, reps=reps, seed=seed, overrides=overrides, jobs=jobs, cluster=cluster,
                  out=Path(out) if out is not None else None, resume=resume, precision=precision,
@@ -531,7 +545,7 @@ def run(scenarios: Scenario | str | Path | Iterable[Scenario | str | Path], year
                          task_args=(uncertainty,), answer=answer) as work:
         result = _replicated(work, scns, plan, identity)
         if plan.out is not None:
-            write_run(result, plan.out, result.tables, plan.files)
+            write_run(result, plan.out, result.tables, plan.files, retire=plan.out / PARTIAL)
     return result
 
 

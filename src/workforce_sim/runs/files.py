@@ -112,15 +112,16 @@ class FolderLock:
     process that has gone (killed, or its machine restarted) is taken over, with a message.
     """
 
-    def __init__(self, folder: Path, notify: Callable[[str], None] | None = None):
+    def __init__(self, folder: Path, notify: Callable[[str], None] | None = None, what: str = "run"):
         self.folder = Path(folder)
         self.path = self.folder / LOCK
         self.notify = notify or (lambda message: None)
         self.mine: dict | None = None
+        self.what = what  # what holds the lock, in the words another command's refusal uses: "run", "report"
 
     def _describe(self) -> dict:
         return {"pid": os.getpid(), "host": socket.gethostname(), "start_ticks": _start_ticks(os.getpid()),
-                "since": dt.datetime.now().isoformat(timespec="seconds")}
+                "since": dt.datetime.now().isoformat(timespec="seconds"), "what": self.what}
 
     def _read(self) -> dict | None:
         try:
@@ -178,9 +179,11 @@ class FolderLock:
                     f"{info.get('since')}). Wait for it to finish, or choose another --out folder; if no run is "
                     f"writing there, delete {self.path} and try again.")
             if not gone:
+                what = info.get("what") if info.get("what") in ("report", "plot") else "run"
                 raise FolderError(
-                    f"another run (process {info['pid']}, started {info.get('since')}) is writing to {self.folder}. "
-                    "Wait for it to finish, or choose another --out folder.")
+                    f"another {what} (process {info['pid']}, started {info.get('since')}) is "
+                    f"{'writing to' if what == 'run' else 'reading'} {self.folder}. Wait for it to finish, or choose "
+                    "another --out folder.")
             self._break(info, f"Taking over {self.path}: the run that left it (process {info['pid']}, started "
                               f"{info.get('since')}) is no longer running.")
 
@@ -217,3 +220,12 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def clear_stale_lock(folder: Path) -> None:
+    """Remove ``folder``'s lock if the process that took it no longer runs (killed: issue 26, item 7), so that no
+    ``.lock`` stays behind; a lock of a running process, or of another machine's, is left alone."""
+    lock = FolderLock(folder)
+    info = lock._read()
+    if info and lock._holder_gone(info) is True:
+        lock._break(info, "")

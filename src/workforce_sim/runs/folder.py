@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import re
+import secrets
 import shutil
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.measures import COST_COLUMNS
-from .files import FolderError, atomic_write, pid_alive, remove_stale_temporaries
+from .files import LOCK, FolderError, atomic_write, clear_stale_lock, pid_alive, remove_stale_temporaries
 
 # -- money ----------------------------------------------------------------------------------
 
@@ -163,17 +164,10 @@ MoreFiles = Callable[[Any], dict[str, Callable[[Path], None]]]
 
 
 def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = None,
-              files: MoreFiles | None = None) -> list[Path]:
+              files: MoreFiles | None = None, retire: Path | None = None) -> list[Path]:
     """weekly.csv, summary.csv, budget.csv, manifest.json, any ``extra`` tables (e.g. compare.csv) and the
-    files ``files(result)`` names (the Python API's add results.xlsx) into ``out_dir``, as one unit.
-
-    The files are written into a staging folder inside ``out_dir``; then a small journal
-    naming them is written (atomically: this is the moment the new run counts as written);
-    then the previous run's derived files (compare.csv, report.html, plots/) are removed
-    and the new files moved into place. If the process is killed before the journal
-    exists, the folder keeps the previous run; after, :func:`recover_run_folder` (which
-    every command reading or writing the folder calls first) finishes the move. Either
-    way the folder holds one whole run, never parts of two.
+    files ``files(result)`` names (the Python API's add results.xlsx) into ``out_dir``, as one unit, with
+    ``retire`` (the run's stored batches, ``.partial``) removed in the same step (:func:`commit_files`).
     """
     weekly = result.weekly
     money = [c for c in COST_COLUMNS if c in weekly.columns]
@@ -184,16 +178,55 @@ def write_run(result, out_dir: Path, extra: dict[str, pd.DataFrame] | None = Non
         name: partial(write_csv, df, plain=name != "weekly.csv") for name, df in tables.items()}
     writers.update(files(result) if files is not None else {})
     writers["manifest.json"] = lambda path: write_json(result.manifest, path)
-    return commit_files(out_dir, writers)
+    return commit_files(out_dir, writers, retire)
 
 
-def commit_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+def commit_files(out_dir: Path, writers: dict[str, Callable[[Path], None]], retire: Path | None = None) -> list[Path]:
     """Write the files (or folders) ``writers`` name into ``out_dir`` as one unit; each writer is given the
-    path to write. They are written into a staging folder, then a journal naming them is written (the
-    moment they count as written), then the previous run's derived files are cleared and the new ones
-    moved into place (see :func:`write_run`)."""
+    path to write. What a reader sees switches from the old run to the new in one rename (issue 26, item 7).
+
+    ``out_dir/NAME`` is a symbolic link to ``.current/NAME``, and ``.current`` a link to the hidden folder
+    (``.gen-PID-RANDOM``) holding one run's files. A commit writes the new files into a new such folder, makes
+    a link for each new name (one the old run lacks points at nothing until the switch: absent, as it was),
+    moves ``retire`` (the run's stored batches) into the new folder, then replaces ``.current`` with a link
+    to the new folder by one ``os.replace``: before it, every name shows the old run; after, the new (names
+    only the old run had point at nothing). The old folder and links to nothing are removed after; if the
+    process is killed, :func:`recover_run_folder` (which every command reading or writing the folder calls
+    first) removes them, and puts back the stored batches of a commit killed before its switch, for
+    ``--resume``. Files written beside the links (a report.html) or by an older version are moved into the
+    current run's folder first, each by a link and one rename (a folder, such as an older version's plots/,
+    is briefly absent while it moves: once per folder).
+
+    Where symbolic links cannot be made (Windows without developer mode), the older way is kept
+    (:func:`_commit_by_journal`): a kill part-way leaves a mix until the next command finishes the move.
+    """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     recover_run_folder(out_dir)
+    if not _links_work(out_dir):
+        names = _commit_by_journal(out_dir, writers)
+        if retire is not None:
+            shutil.rmtree(retire, ignore_errors=True)
+        return names
+    gen = out_dir / f"{GENERATION}{os.getpid()}-{secrets.token_hex(4)}"
+    gen.mkdir()
+    for name, write in writers.items():
+        write(gen / name)
+    _adopt_loose(out_dir)
+    for name in writers:
+        if not (out_dir / name).is_symlink():
+            _link(out_dir, name, f"{CURRENT}/{name}")
+    if retire is not None and retire.exists():
+        os.replace(retire, gen / retire.name)
+    _link(out_dir, CURRENT, gen.name)  # the switch: one rename
+    _tidy(out_dir)
+    return [out_dir / n for n in writers]
+
+
+def _commit_by_journal(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+    """Where symbolic links cannot be made: the files are written into a staging folder, then a journal naming
+    them is written (the moment they count as written), then the previous run's derived files are cleared and the
+    new ones moved into place; a commit killed after its journal is finished by the next command."""
     staging = out_dir / f"{STAGING}{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
@@ -238,6 +271,121 @@ def _roll_forward(out_dir: Path) -> None:
     journal.unlink(missing_ok=True)
 
 
+GENERATION = ".gen-"  # a hidden folder holding one run's files: .gen-PID-RANDOM
+CURRENT = ".current"  # the link to the generation the folder shows
+
+
+def _links_work(out_dir: Path) -> bool:
+    """Whether symbolic links can be made in ``out_dir`` (not on Windows without developer mode, nor on some
+    network drives)."""
+    probe = out_dir / f".link-probe-{os.getpid()}"
+    try:
+        probe.unlink(missing_ok=True)
+        os.symlink(CURRENT, probe)
+        probe.unlink()
+        return True
+    except (OSError, NotImplementedError):
+        return False
+
+
+def _link(out_dir: Path, name: str, target: str) -> None:
+    """Make ``out_dir/name`` a symbolic link to ``target`` by one rename (a new link made beside it first)."""
+    tmp = out_dir / f".link-{os.getpid()}-{secrets.token_hex(4)}"
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, out_dir / name)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _current(out_dir: Path) -> Path | None:
+    """The generation folder ``out_dir`` shows, or None if it shows none (an empty folder, or an older version's)."""
+    link = out_dir / CURRENT
+    if not link.is_symlink():
+        return None
+    return out_dir / os.readlink(link)
+
+
+def _adopt_loose(out_dir: Path) -> None:
+    """Move the outputs lying in ``out_dir`` itself (a report written beside the links, an older version's run)
+    into the generation it shows, each replaced by its link; what a reader sees does not change (a file moves
+    by a hard link and one rename; a folder is briefly absent)."""
+    loose = [n for n in OUTPUTS if (out_dir / n).exists() and not (out_dir / n).is_symlink()]
+    if not loose:
+        return
+    gen = _current(out_dir)
+    if gen is None or not gen.is_dir():
+        gen = out_dir / f"{GENERATION}{os.getpid()}-{secrets.token_hex(4)}"
+        gen.mkdir()
+        _link(out_dir, CURRENT, gen.name)  # no name links there yet: nothing a reader sees changes
+    for name in loose:
+        here, there = out_dir / name, gen / name
+        if there.is_dir():
+            shutil.rmtree(there)
+        elif there.exists():
+            there.unlink()
+        if here.is_dir():
+            os.rename(here, there)
+        else:
+            try:
+                os.link(here, there)
+            except OSError:
+                shutil.copy2(here, there)
+        _link(out_dir, name, f"{CURRENT}/{name}")
+
+
+def _tidy(out_dir: Path) -> None:
+    """Remove what a finished or killed commit leaves: generations not shown whose writer no longer runs (a
+    commit killed before its switch gives its stored batches back to ``out_dir``), the stored batches of a
+    committed run, links to nothing, and unused temporary links. Nothing a reader sees changes."""
+    gen = _current(out_dir)
+    for old in out_dir.glob(GENERATION + "*"):
+        pid = old.name[len(GENERATION):].split("-")[0]
+        if old == gen or (pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid))):
+            continue
+        batches = old / ".partial"
+        if batches.is_dir() and not (out_dir / ".partial").exists():
+            os.replace(batches, out_dir / ".partial")  # a commit killed before its switch: the run can resume
+        shutil.rmtree(old, ignore_errors=True)
+    if gen is not None:
+        shutil.rmtree(gen / ".partial", ignore_errors=True)
+    if _writer_active(out_dir):
+        return  # a writer's links made for its switch may point at nothing yet
+    for link in out_dir.glob(".link-*"):
+        link.unlink(missing_ok=True)
+    for name in os.listdir(out_dir):
+        path = out_dir / name
+        if path.is_symlink() and not path.exists() and os.readlink(path).startswith(CURRENT + "/"):
+            path.unlink(missing_ok=True)
+
+
+def _writer_active(out_dir: Path) -> bool:
+    """Whether another process, still running, holds ``out_dir``'s lock."""
+    try:
+        info = json.loads((out_dir / LOCK).read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return pid != os.getpid() and pid_alive(pid)
+
+
+def derived_folder(run_dir: Path, name: str) -> Path:
+    """``run_dir/name`` (e.g. plots), a folder ready to write a run's derived files into: where the run's files are
+    links into their generation, the folder is made there and linked, so that the next commit replaces it with the
+    rest of the run (:func:`commit_files`)."""
+    run_dir = Path(run_dir)
+    path = run_dir / name
+    gen = _current(run_dir)
+    if gen is not None and gen.is_dir() and not (path.exists() and not path.is_symlink()):
+        (gen / name).mkdir(exist_ok=True)
+        if not path.is_symlink():
+            _link(run_dir, name, f"{CURRENT}/{name}")
+        return path
+    path.mkdir(exist_ok=True)
+    return path
+
+
 def recover_run_folder(out_dir: Path) -> None:
     """Leave ``out_dir`` holding one whole run: finish a commit that was interrupted after its journal was
     written, and remove staging folders and temporary files left by writers that no longer run.
@@ -249,6 +397,8 @@ def recover_run_folder(out_dir: Path) -> None:
         return
     try:
         _roll_forward(out_dir)
+        clear_stale_lock(out_dir)
+        _tidy(out_dir)
         for staging in out_dir.glob(STAGING + "*"):
             pid = staging.name[len(STAGING):]
             if not (pid.isascii() and pid.isdigit() and pid_alive(int(pid))):
@@ -283,10 +433,17 @@ def read_run(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read back what :func:`write_run` wrote (finishing first a write that was interrupted)."""
     out_dir = Path(out_dir)
     recover_run_folder(out_dir)
-    weekly = pd.read_csv(out_dir / "weekly.csv", parse_dates=["date"]).copy()  # one block per type: quick to use
-    summary = pd.read_csv(out_dir / "summary.csv")
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    return weekly, summary, manifest
+    for attempt in (1, 2):  # the three files from one generation (a commit meanwhile removes the old: read again)
+        folder = _current(out_dir) or out_dir
+        try:
+            weekly = pd.read_csv(folder / "weekly.csv", parse_dates=["date"]).copy()  # one block per type: quick
+            summary = pd.read_csv(folder / "summary.csv")
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            return weekly, summary, manifest
+        except FileNotFoundError:
+            if attempt == 2 or folder == out_dir:
+                raise
+    raise AssertionError("unreachable")
 
 
 # -- where runs are kept -------------------------------------------------------------------

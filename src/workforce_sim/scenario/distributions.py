@@ -24,6 +24,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 from scipy import stats
 
+# What a duration may be (issue 26, item 1): at most a century in weeks (5,218; a _days key allows as many working
+# days, 20 years), and a coefficient of variation within what gamma and lognormal draws can take: 1 / cv**2 is a
+# gamma's shape, which a cv of 1e-300 makes infinite and a cv of 1e200 zero.
+DURATION_MAX = 5218.0
+CV_MIN, CV_MAX = 0.01, 10.0
+WEIGHT_MAX = 1e12
+Duration = Annotated[float, Field(ge=0, le=DURATION_MAX)]
+PositiveDuration = Annotated[float, Field(gt=0, le=DURATION_MAX)]
+Cv = Annotated[float, Field(ge=CV_MIN, le=CV_MAX, description="coefficient of variation (standard deviation / mean)")]
+
 
 class _Dist(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # nan and inf are refused
@@ -73,7 +83,7 @@ class Exponential(_Dist):
     """A memoryless duration given by its mean (its standard deviation equals the mean)."""
 
     dist: Literal["exponential"]
-    mean: float = Field(gt=0)
+    mean: PositiveDuration
 
     def sample(self, rng, n):
         """Draw ``n`` values from an exponential distribution with this mean."""
@@ -93,8 +103,8 @@ class Gamma(_Dist):
     """A duration given by its mean and coefficient of variation, drawn from a gamma distribution."""
 
     dist: Literal["gamma"]
-    mean: float = Field(gt=0)
-    cv: float = Field(gt=0, description="coefficient of variation (standard deviation / mean)")
+    mean: PositiveDuration
+    cv: Cv
 
     def sample(self, rng, n):
         """Draw ``n`` values from a gamma distribution with this mean and coefficient of variation."""
@@ -116,8 +126,8 @@ class LogNormal(_Dist):
     """A duration with a long right tail, given by its mean and coefficient of variation."""
 
     dist: Literal["lognormal"]
-    mean: float = Field(gt=0)
-    cv: float = Field(gt=0, description="coefficient of variation (standard deviation / mean)")
+    mean: PositiveDuration
+    cv: Cv
 
     def _params(self):
         s2 = np.log1p(self.cv**2)
@@ -143,7 +153,7 @@ class Fixed(_Dist):
     """A duration that always takes the same value."""
 
     dist: Literal["fixed"]
-    value: float = Field(ge=0)
+    value: Duration
 
     def sample(self, rng, n):
         """Return ``n`` copies of the value (``rng`` is not used)."""
@@ -163,8 +173,8 @@ class Uniform(_Dist):
     """A duration spread evenly between ``low`` and ``high``."""
 
     dist: Literal["uniform"]
-    low: float = Field(ge=0)
-    high: float = Field(gt=0)
+    low: Duration
+    high: PositiveDuration
 
     @model_validator(mode="after")
     def _order(self):
@@ -194,8 +204,8 @@ class Empirical(_Dist):
     """
 
     dist: Literal["empirical"]
-    edges: list[float] = Field(min_length=2)
-    weights: list[float] = Field(min_length=1)
+    edges: list[Duration] = Field(min_length=2, max_length=1001)
+    weights: list[Annotated[float, Field(ge=0, le=WEIGHT_MAX)]] = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
     def _shape(self):

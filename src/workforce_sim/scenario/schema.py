@@ -86,7 +86,7 @@ class _ShownAsPercent:
 
 SHOWN_AS_PERCENT = _ShownAsPercent()
 Probability = Annotated[float, AfterValidator(_probability), SHOWN_AS_PERCENT]
-Growth = Annotated[float, Field(ge=-0.9), SHOWN_AS_PERCENT]  # a change a year: 0.03 is 3% a year; -0.9 at the least
+Growth = Annotated[float, Field(ge=-0.9, le=1.0), SHOWN_AS_PERCENT]  # a change a year: 0.03 is 3%; -90% to +100%
 NonNegative = Annotated[float, AfterValidator(_non_negative)]
 MONEY_MAX = 1e9  # any one amount of money in a scenario: a sum larger than £1bn is a typing slip, and would overflow
 
@@ -106,7 +106,42 @@ def _positive_money(v: float) -> float:
 Money = Annotated[float, AfterValidator(_money)]
 PositiveMoney = Annotated[float, AfterValidator(_positive_money)]
 Positive = Annotated[float, AfterValidator(_positive)]
-Count = Annotated[int, AfterValidator(_non_negative)]
+# Every other number has a plausible range too (issue 26, item 1): a value beyond it is a typing slip, and would run
+# for hours, exhaust the memory or overflow. A council of at most a few million children (population.children is at
+# most 2,000,000) sees at most a million of anything a year; durations are within a century.
+COUNT_MAX = 1_000_000  # children, contacts, cases or places: in a year, or at once
+CONTACTS_MAX = 10_000_000  # contacts a year from all sources together, at any time in a run (England: about 2.5m)
+CASES_MAX = 100_000  # open cases of one type at the start (England had about 400,000 children in need)
+TOTAL_CASES_MAX, TOTAL_POSTS_MAX = 200_000, 50_000  # open cases of every group, posts of every team, together
+POSTS_MAX = 10_000  # posts or staff of one grade in one team, posts a lever adds, newly qualified starters a year
+WEEKS_MAX = 5218.0  # a century in weeks: the longest duration (a _days key allows as many working days, 20 years)
+FACTOR_MAX = 100.0  # an effect, factor or weight: how much one thing moves another
+CASELOAD_MAX = 1000.0  # cases or workload points per worker, workers per manager
+GROWTH_MAX = 1.0  # a change a year: at most doubling
+
+
+def _within(low: float, high: float, what: str, low_open: bool = False) -> AfterValidator:
+    """A check that a number is from ``low`` (above it, with ``low_open``) to ``high``, saying so plainly."""
+    def check(v: float) -> float:
+        if not (low < v if low_open else low <= v) or not v <= high:
+            raise ValueError(f"must be {what} {span}")
+        return v
+
+    lo, hi = (f"{x:,.0f}" if x == int(x) else f"{x:g}" for x in (low, high))
+    span = f"above {lo} and at most {hi}" if low_open else f"from {lo} to {hi}"
+    return AfterValidator(check)
+
+
+Count = Annotated[int, _within(0, COUNT_MAX, "a whole number")]
+Posts = Annotated[int, _within(0, POSTS_MAX, "a whole number")]
+PerYear = Annotated[float, _within(0, COUNT_MAX, "a number")]  # how many a year (contacts, places, children)
+CasesPerYear = Annotated[float, _within(0, CASES_MAX, "a number")]  # children a year who each become a held case
+Duration = Annotated[float, _within(0, WEEKS_MAX, "a duration")]
+PositiveDuration = Annotated[float, _within(0, WEEKS_MAX, "a duration", low_open=True)]
+Factor = Annotated[float, _within(0, FACTOR_MAX, "a number")]
+PositiveFactor = Annotated[float, _within(0, FACTOR_MAX, "a number", low_open=True)]
+AtLeastOne = Annotated[float, _within(1, FACTOR_MAX, "a number")]  # a factor that only raises
+Caseload = Annotated[float, _within(0, CASELOAD_MAX, "a number", low_open=True)]
 ScenarioName = Annotated[str, AfterValidator(safe_name)]
 StartDate = Annotated[dt.date, AfterValidator(_start_date)]
 
@@ -124,7 +159,7 @@ def _number_or_table(v) -> str:
 
 
 # one number for every case-holding team, or a table by team; checked as one or the other (one error, not two)
-StandardValue = Annotated[Union[Annotated[Positive, Tag("number")], Annotated[dict[str, Positive], Tag("table")]],
+StandardValue = Annotated[Union[Annotated[Caseload, Tag("number")], Annotated[dict[str, Caseload], Tag("table")]],
                           Discriminator(_number_or_table)]
 
 
@@ -137,12 +172,13 @@ class Standards(Strict):
                           "table by team, e.g. { assessment = 18, children_in_care = 15 }. A full-time worker's "
                           "capacity is their team's standard in workload points (a case of weight 1 is one point), "
                           "so a worker at capacity holds at most the standard number of cases")
-    decision_days: Positive = Field(1.0, description="working days to decide on a contact (Working Together 2018)")
-    assessment_days: Positive = Field(45.0, description="working days to complete a child and family assessment "
-                                                        "(Working Together 2018)")
-    icpc_days: Positive = Field(15.0, description="working days from strategy discussion to initial child protection "
-                                                  "conference")
-    breach_weeks: Annotated[int, Field(ge=1)] = Field(
+    decision_days: PositiveDuration = Field(
+        1.0, description="working days to decide on a contact (Working Together 2018)")
+    assessment_days: PositiveDuration = Field(
+        45.0, description="working days to complete a child and family assessment (Working Together 2018)")
+    icpc_days: PositiveDuration = Field(15.0, description="working days from strategy discussion to initial child "
+                                                       "protection conference")
+    breach_weeks: Annotated[int, Field(ge=1, le=int(WEEKS_MAX))] = Field(
         4, description="consecutive weeks the caseload (unallocated cases included) must be above the threshold to "
                        "count as a breach")
 
@@ -150,7 +186,7 @@ class Standards(Strict):
 class Source(Strict):
     """One source of contacts (police, health, schools, ...)."""
 
-    contacts_per_year: NonNegative
+    contacts_per_year: PerYear
     referral_share: Probability = Field(description="share of this source's contacts that become referrals")
     early_help_share: Probability = Field(description="share of this source's contacts sent to early help")
     partner: bool = Field(True, description="whether the partners' threshold factor applies to this source")
@@ -164,10 +200,10 @@ class Demand(Strict):
 
     sources: dict[str, Source] = Field(min_length=1)
     trend_per_year: Growth = Field(0.0, description="growth of contacts per year, e.g. 0.03 for 3% a year")
-    seasonality: list[Positive] = Field(
+    seasonality: list[PositiveFactor] = Field(
         default_factory=lambda: [1.0] * 12, min_length=12, max_length=12,
         description="relative volume in January..December (scaled to average 1)")
-    partner_threshold_factor: NonNegative = Field(
+    partner_threshold_factor: Factor = Field(
         1.0, description="multiplies partners' referral shares: below 1 when partners apply thresholds more tightly")
 
 
@@ -246,11 +282,11 @@ class Plans(Strict):
 class WorkloadPoints(Strict):
     """Weight of one case of each type in a worker's weighted caseload."""
 
-    assessment: Positive = 1.0
-    s47: Positive = Field(1.5, description="an assessment with a section 47 enquiry")
-    cin: Positive = 1.0
-    cp: Positive = 1.5
-    cla: Positive = 1.0
+    assessment: PositiveFactor = 1.0
+    s47: PositiveFactor = Field(1.5, description="an assessment with a section 47 enquiry")
+    cin: PositiveFactor = 1.0
+    cp: PositiveFactor = 1.5
+    cla: PositiveFactor = 1.0
 
 
 DriftingPlan = Literal["cin", "cp", "cla"]
@@ -268,12 +304,12 @@ def _allocation_order() -> list[WaitingWork]:
 class Drift(Strict):
     """Plans that stop moving when their worker is overloaded or nobody holds them (illustrative)."""
 
-    effect: NonNegative = Field(
+    effect: Factor = Field(
         0.5, description="how much a plan slows per unit of its worker's pressure above capacity: it moves at 1 / (1 + "
                          "effect x (pressure - 1)); 0 turns drift off")
     plans: list[DriftingPlan] = Field(
         default_factory=_drifting_plans, description="plans that drift (they also stand still while unallocated)")
-    outcome_effect: NonNegative = Field(
+    outcome_effect: Factor = Field(
         0.5, description="relative rise, per year of drift, in the chance a child protection plan ends in care and in "
                          "the chance the case comes back after closing")
 
@@ -285,7 +321,7 @@ class Cases(Strict):
     assessment_days: Distribution = Field(
         description="working days of work an assessment takes once allocated, when its worker is not overloaded "
                     "(waits, pressure and conferences add to it; DfE's durations count from referral)")
-    pressure_slowdown: NonNegative = Field(
+    pressure_slowdown: Factor = Field(
         description="extra assessment time per unit of caseload pressure above the manageable threshold (0.8: 20% over "
                     "the threshold takes 16% longer)")
     s47_share: Probability
@@ -306,21 +342,21 @@ class ReReferral(Strict):
 
     probability: Probability = Field(description="chance a closed case comes back (within the delay), before the "
                                                  "factors below")
-    late_assessment_factor: Annotated[float, Field(ge=1.0)] = 1.0
-    pressure_factor: Annotated[float, Field(ge=1.0)] = 1.0
-    early_help_not_engaged_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    late_assessment_factor: AtLeastOne = 1.0
+    pressure_factor: AtLeastOne = 1.0
+    early_help_not_engaged_factor: AtLeastOne = 1.0
     delay_weeks: Distribution = Field(description="weeks from closure to the contact about the returning child "
                                                   "(at most 52)")
-    closed_before_start_per_year: NonNegative = Field(
+    closed_before_start_per_year: PerYear = Field(
         0.0, description="cases closed in the year before the run starts; they may return during the first year")
 
 
 class GradeCapacity(Strict):
     """The weighted caseload one full-time worker of each case-holding grade can carry at the manageable standard."""
 
-    asye: Positive
-    social_worker: Positive
-    senior_social_worker: Positive
+    asye: Caseload
+    social_worker: Caseload
+    senior_social_worker: Caseload
 
 
 class Turnover(Strict):
@@ -330,17 +366,17 @@ class Turnover(Strict):
     permanent_per_year: Annotated[dict[Grade, Probability], AfterValidator(_every_grade)] = Field(
         description="share of permanent staff of each grade leaving in a year at normal pressure")
     agency_per_year: Probability
-    pressure_effect: NonNegative = Field(description="relative rise in leaving per unit of sustained caseload pressure "
+    pressure_effect: Factor = Field(description="relative rise in leaving per unit of sustained caseload pressure "
                                                      "above the threshold")
-    pressure_smoothing_weeks: Annotated[float, Field(ge=1.0)] = 13.0
-    waiting_pressure_share: NonNegative = Field(
+    pressure_smoothing_weeks: Annotated[float, Field(ge=1.0, le=WEEKS_MAX)] = 13.0
+    waiting_pressure_share: Factor = Field(
         0.0, description="share of the work waiting unallocated for a team that its case-holders feel as pressure "
                          "(spread over them by FTE): unallocated cases sit with the team's duty worker and manager. "
                          "0: a worker feels only their own caseload")
-    supervision_effect: NonNegative = Field(
+    supervision_effect: Factor = Field(
         0.0, description="relative rise in leaving per unit of supervision overload")
-    notice_weeks_permanent: NonNegative = 6.0
-    notice_weeks_agency: NonNegative = 1.0
+    notice_weeks_permanent: Duration = 6.0
+    notice_weeks_agency: Duration = 1.0
 
 
 class Recruitment(Strict):
@@ -349,7 +385,7 @@ class Recruitment(Strict):
 
     time_to_hire_weeks: Distribution
     round_failure_share: Probability
-    nqsw_cohort_size: Count = 0
+    nqsw_cohort_size: Posts = 0
     nqsw_cohort_month: int = Field(9, ge=1, le=12)
 
 
@@ -363,21 +399,21 @@ class Agency(Strict):
     project_share_of_posts: Probability = Field(
         0.0, description="agency FTE a team may buy above its establishment under sustained pressure, as a share of "
                          "its posts (0: never)")
-    project_pressure: Positive = Field(
+    project_pressure: PositiveFactor = Field(
         1.15, description="a team buys agency above establishment while its smoothed pressure (held and waiting work "
                           "over capacity) is above this")
-    project_release_pressure: Positive = Field(
+    project_release_pressure: PositiveFactor = Field(
         0.95, description="agency above establishment is released, one a week, while the team's smoothed pressure is "
                           "below this")
     leavers_return_share: Probability = Field(
         0.0, description="share of permanent leavers under sustained pressure who come back as agency workers to cover "
                          "their own post")
-    return_pressure: Positive = Field(
+    return_pressure: PositiveFactor = Field(
         1.0, description="smoothed caseload pressure above which a permanent leaver may come back as an agency worker")
-    offers_per_year_per_post: NonNegative | None = Field(
+    offers_per_year_per_post: Annotated[float, _within(0, CASELOAD_MAX, "a number")] | None = Field(
         None, description="agency workers the market can offer this council in a year, per funded post at the start "
                           "(none: no limit); requests beyond it wait, the post vacant, until the market has a worker")
-    premium_rise: NonNegative = Field(
+    premium_rise: Factor = Field(
         0.0, description="how the agency premium moves with demand: it rises by this share of itself for each unit by "
                          "which the council's requests in the last 52 weeks exceed the market's offers a year")
     national_rules_2024: bool = Field(
@@ -388,7 +424,7 @@ class Agency(Strict):
     price_cap_premium_per_year: Money | None = Field(
         None, description="under the national rules, the most the agency premium may reach, a year per FTE in the "
                           "prices of the start date (none: the premium in costs)")
-    cooling_off_weeks: NonNegative = Field(
+    cooling_off_weeks: Duration = Field(
         13.0, description="under the national rules, weeks after leaving a permanent post before the leaver may "
                           "work as agency for the same council (the guidance: three months)")
     project_share_of_posts_under_rules: Probability = Field(
@@ -399,14 +435,14 @@ class Agency(Strict):
 class Allocation(Strict):
     """How team managers give cases to workers (practice notes: allocation)."""
 
-    ceiling_share: Annotated[float, Field(ge=1.0)] = Field(
+    ceiling_share: AtLeastOne = Field(
         1.3, description="when nobody has room under capacity, cases go to the least loaded worker up to this multiple "
                          "of capacity; above it they wait unallocated")
     priority: list[WaitingWork] = Field(
         default_factory=_allocation_order,
         description="order in which waiting cases are allocated (s47: assessments with a section 47 enquiry); first "
                     "come first served within each")
-    strategy_discussion_days: NonNegative = Field(
+    strategy_discussion_days: Duration = Field(
         1.0, description="working days from a referral to its section 47 strategy discussion, held on a duty basis "
                          "whether or not the case is allocated")
 
@@ -415,7 +451,7 @@ class Absence(Strict):
     """Sickness absence: the share of working time lost and how long a typical spell lasts."""
 
     rate: Probability = Field(description="share of working time lost to sickness absence")
-    mean_spell_weeks: Annotated[float, Field(ge=1.0)] = 2.0
+    mean_spell_weeks: Annotated[float, Field(ge=1.0, le=WEEKS_MAX)] = 2.0
 
 
 class Workforce(Strict):
@@ -428,10 +464,10 @@ class Workforce(Strict):
                           "worker at capacity is at the standard, not above it. Pressure is always measured against "
                           "the standard")
     asye_protected_share: Probability = 0.9
-    asye_weeks: Positive = 52.0
-    ramp_up_weeks: NonNegative = 12.0
+    asye_weeks: PositiveDuration = 52.0
+    ramp_up_weeks: Duration = 12.0
     ramp_up_start_share: Probability = 0.5
-    manager_span: Positive = Field(8.0, description="social workers one team manager FTE can supervise")
+    manager_span: Caseload = Field(8.0, description="social workers one team manager FTE can supervise")
     turnover: Turnover
     recruitment: Recruitment
     agency: Agency
@@ -504,7 +540,7 @@ class Proceedings(Strict):
     orders: OrderMix = Field(description="the final order: a care order (the child stays in care), a special "
                                          "guardianship order (the child leaves care to their guardian), or home "
                                          "(a supervision order or no order)")
-    extra_points: NonNegative = Field(
+    extra_points: Factor = Field(
         0.5, description="workload points a child in proceedings weighs on top of a child in care's")
     legal_cost: Money = Field(
         description="legal cost of one child's proceedings (solicitors, counsel, court fees, experts), counted "
@@ -516,16 +552,17 @@ class InHousePool(Strict):
     lost; when none is free, a child who needs one goes to an agency or a private home at its price."""
 
     places: Count = Field(description="places approved on the start date")
-    recruited_per_year: NonNegative = Field(0.0, description="new places approved a year")
+    recruited_per_year: PerYear = Field(0.0, description="new places approved a year")
     lost_per_year: Probability = Field(0.0, description="share of places lost a year (carers leaving or retiring)")
 
 
 class CareLeavers(Strict):
     """Young people who leave care at 18: supported by a personal adviser to 21, or 25 on request."""
 
-    at_start: Count = Field(description="care leavers aged 18 to 20 the service supports on the start date")
+    at_start: Annotated[int, _within(0, CASES_MAX, "a whole number")] = Field(
+        description="care leavers aged 18 to 20 the service supports on the start date")
     to_25_share: Probability = Field(description="share who ask for support to 25")
-    personal_advisers_fte: NonNegative = Field(description="personal advisers in post (their caseload is care "
+    personal_advisers_fte: PerYear = Field(description="personal advisers in post (their caseload is care "
                                                            "leavers per adviser)")
     cost_per_year: Money = Field(description="cost of supporting one care leaver a year (adviser time, "
                                                    "accommodation and allowances)")
@@ -545,9 +582,9 @@ class Care(Strict):
         description="by age band on starting: how a child leaves care unless an order in proceedings or their "
                     "18th birthday ends it first")
     adoption_weeks: Distribution = Field(description="weeks from starting care to an adoption order")
-    placed_for_adoption_weeks: NonNegative = Field(
+    placed_for_adoption_weeks: Duration = Field(
         description="weeks a child to be adopted lives with the adopters (placed for adoption) before the order")
-    uasc_per_year: NonNegative = Field(
+    uasc_per_year: CasesPerYear = Field(
         0.0, description="unaccompanied asylum-seeking children arriving a year (their own stream: no referral)")
     proceedings: Proceedings
     foster_places: InHousePool
@@ -589,7 +626,7 @@ class ExtraPosts(LeverBase):
     type: Literal["extra_posts"]
     team: str
     grade: PostGrade = "social_worker"
-    posts: Count = Field(1, description="extra funded posts (their pay is counted in staff costs)")
+    posts: Posts = Field(1, description="extra funded posts (their pay is counted in staff costs)")
 
 
 class TeamManagers(LeverBase):
@@ -597,7 +634,7 @@ class TeamManagers(LeverBase):
 
     type: Literal["team_managers"]
     team: str
-    posts: Count = Field(1, description="extra team manager posts (more supervision capacity)")
+    posts: Posts = Field(1, description="extra team manager posts (more supervision capacity)")
 
 
 def _retained_grades() -> list[Grade]:
@@ -626,7 +663,7 @@ class NqswAcademy(LeverBase):
     """Lever: an academy that brings in extra newly qualified social workers each year."""
 
     type: Literal["nqsw_academy"]
-    extra_cohort: Count = Field(4, description="newly qualified social workers each year on top of the usual cohort")
+    extra_cohort: Posts = Field(4, description="newly qualified social workers each year on top of the usual cohort")
     cost_per_starter: Money = Field(5000.0, description="supervision and training for each extra starter")
     team: str | None = Field(None, description="team given new posts when there are not enough vacancies (default: the "
                                                "largest case-holding team)")
@@ -637,7 +674,7 @@ class AgencyCap(LeverBase):
 
     type: Literal["agency_cap"]
     max_share_of_posts: Probability = Field(description="new cap on agency FTE as a share of funded posts")
-    release_over_weeks: NonNegative = Field(26.0, description="agency staff above the new cap are released evenly over "
+    release_over_weeks: Duration = Field(26.0, description="agency staff above the new cap are released evenly over "
                                                               "this many weeks")
 
 
@@ -666,7 +703,7 @@ class FosterCarers(LeverBase):
     """Lever: recruiting more of the council's own foster carers, so fewer children go to an agency's carers."""
 
     type: Literal["foster_carers"]
-    places_per_year: NonNegative = Field(6.0, description="extra in-house foster places approved a year")
+    places_per_year: PerYear = Field(6.0, description="extra in-house foster places approved a year")
     cost_per_place: Money = Field(
         10000.0, description="cost of recruiting, assessing and approving one place (marketing, assessment, panel)")
 
@@ -685,7 +722,7 @@ class ResidentialStepDown(LeverBase):
     accommodation)."""
 
     type: Literal["residential_step_down"]
-    children_per_year: NonNegative = Field(4.0, description="children moved from children's homes a year")
+    children_per_year: CasesPerYear = Field(4.0, description="children moved from children's homes a year")
     cost_per_child: Money = Field(
         8000.0, description="support for each move (matching, transition and support for the new carers)")
 
@@ -711,7 +748,7 @@ class Team(Strict):
     """One team: the work it does (front-door screening or which case types it holds) and its funded posts by grade."""
 
     handles: list[Work] = Field(min_length=1)
-    posts: dict[PostGrade, Count]
+    posts: dict[PostGrade, Posts]
 
 
 class StaffGroup(Strict):
@@ -721,16 +758,16 @@ class StaffGroup(Strict):
     grade: Grade
     contract: Contract = "permanent"
     fte: Annotated[float, Field(gt=0, le=1)] = 1.0
-    count: Annotated[int, Field(ge=1)] = 1
-    weeks_in_post: NonNegative = 104.0
+    count: Annotated[int, Field(ge=1, le=POSTS_MAX)] = 1
+    weeks_in_post: Duration = 104.0
 
 
 class CaseGroup(Strict):
     """A group of cases already open on the start date: their type, how many, and how long they have been open."""
 
     type: CaseType
-    count: Annotated[int, Field(ge=1)]
-    weeks_open: NonNegative = 0.0
+    count: Annotated[int, Field(ge=1, le=CASES_MAX)]
+    weeks_open: Duration = 0.0
 
 
 class Scenario(Strict):
@@ -770,6 +807,15 @@ class Scenario(Strict):
         """The scenario's name with the settings changed for this run, e.g. "baseline, demand.trend_per_year=0.05"."""
         return ", ".join([self.name, *self.changes])
 
+    def contacts_at_most(self, years: float) -> float:
+        """The most contacts a year the scenario's demand reaches in a run of ``years`` (each source at the start or
+        at the end, by its trend), for the run-length check: growth compounds, so a trend that is plausible over
+        five years can be far beyond any council's demand over fifty."""
+        d = self.demand
+        return sum(src.contacts_per_year * max(1.0, (1.0 + (d.trend_per_year if src.trend_per_year is None
+                                                             else src.trend_per_year)) ** years)
+                   for src in d.sources.values())
+
     def case_holding_teams(self) -> list[str]:
         """Teams that hold cases (handle any case type), in file order."""
         return [name for name, t in self.teams.items() if set(t.handles) & set(HELD_CASE_TYPES)]
@@ -798,7 +844,20 @@ class Scenario(Strict):
     def problems(self) -> list[tuple[str, object, str]]:
         """Cross-checks between sections: (key path, value, what was expected)."""
         return (self._share_problems() + self._team_problems() + self._staff_problems() + self._lever_problems()
-                + self._workforce_problems() + self._care_problems())
+                + self._workforce_problems() + self._care_problems() + self._size_problems())
+
+    def _size_problems(self) -> list[tuple[str, object, str]]:
+        """Totals within any council's (issue 26, item 1): each group is bounded, but not how many groups there are."""
+        out: list[tuple[str, object, str]] = []
+        cases = sum(g.count for g in self.open_cases)
+        if cases > TOTAL_CASES_MAX:
+            out.append(("open_cases", cases, f"at most {TOTAL_CASES_MAX:,} open cases in all (a council of 2 million "
+                                             "children has about 70,000 children in need)"))
+        posts = sum(n for t in self.teams.values() for n in t.posts.values())
+        if posts > TOTAL_POSTS_MAX:
+            out.append(("teams", posts, f"at most {TOTAL_POSTS_MAX:,} posts in all teams together (England has about "
+                                        "33,000 children's social workers)"))
+        return out
 
     def _care_problems(self) -> list[tuple[str, object, str]]:
         """Supported accommodation only from 16; levers on placements need the care section."""

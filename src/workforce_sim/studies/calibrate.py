@@ -23,17 +23,20 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..scenario import tomlout
 from ..scenario.calendar import england_bank_holidays, next_month
+from ..scenario.distributions import CV_MAX, CV_MIN
 from ..scenario.loading import bundled_path, load_scenario, resolve_path
 from ..scenario.schema import GRADES
 
 PLAN_TYPES = ("cin", "cp", "cla")
+MIN_SOURCE_MONTHS = 13  # months with contacts a source needs for its own level, trend and place in the seasonality
 ENDS = ("close", "early_help", "cin", "cp", "cla")
 ASSESSMENT_OUTCOMES = ("nfa", "early_help", "cin", "cp", "cla")
 
@@ -375,18 +378,26 @@ def poisson_glm(X: np.ndarray, y: np.ndarray, offset: np.ndarray, iters: int = 1
     """Poisson regression with log link by iteratively reweighted least squares: (coefficients, covariance)."""
     beta = np.zeros(X.shape[1])
     beta[0] = math.log(max(y.mean(), 1e-9) / math.exp(offset.mean()))
-    for _ in range(iters):
-        eta = X @ beta + offset
-        mu = np.exp(eta)
-        z = eta - offset + (y - mu) / mu
-        XtW = X.T * mu
-        new = np.linalg.solve(XtW @ X, XtW @ z)
-        if np.max(np.abs(new - beta)) < 1e-10:
-            beta = new
-            break
-        beta = new
-    mu = np.exp(X @ beta + offset)
-    cov = np.linalg.inv((X.T * mu) @ X)
+    with np.errstate(all="ignore"):  # a fit that goes wrong is told below in words, not by numpy's warnings
+        try:
+            for _ in range(iters):
+                eta = X @ beta + offset
+                mu = np.exp(eta)
+                z = eta - offset + (y - mu) / mu
+                XtW = X.T * mu
+                new = np.linalg.solve(XtW @ X, XtW @ z)
+                if np.max(np.abs(new - beta)) < 1e-10:
+                    beta = new
+                    break
+                beta = new
+            mu = np.exp(X @ beta + offset)
+            cov = np.linalg.inv((X.T * mu) @ X)
+        except np.linalg.LinAlgError:
+            cov = np.full((len(beta), len(beta)), np.nan)
+    if not (np.isfinite(beta).all() and np.isfinite(cov).all()):
+        raise DataError("contacts.csv: the contacts could not be fitted (a level, a trend and seasonality for each "
+                        "source): check that each source has contacts in most months, or leave out a source with "
+                        "few")
     return beta, cov
 
 
@@ -401,6 +412,13 @@ class DemandFit:
     days_per_year: float
     referral_share: dict[str, tuple[float, float]]
     t_end: float
+    thin: dict[str, tuple[float, int]] = field(default_factory=dict)  # source -> (contacts a working day, months)
+
+    def warnings(self) -> list[str]:
+        """What the fit could not do, in words: the sources seen in too few months to fit."""
+        return [f"Warning: contacts.csv: source {src} has contacts in {_months(n)}, too few to fit its trend and "
+                f"level (at least {MIN_SOURCE_MONTHS} are needed); it is written with its average over those months "
+                "and no trend: check it" for src, (_, n) in self.thin.items()]
 
     def _idx(self, s: int) -> tuple[int, int]:
         return 1 + s, 1 + len(self.sources) + s  # level, trend columns (column 0 is the baseline level)
@@ -432,14 +450,14 @@ class DemandFit:
         lr, x = self.log_rate(s, years, 1)
         # month 1 effect is the reference; rescale to the average month
         value = math.exp(lr) / season[0] * self.days_per_year
-        se = value * math.sqrt(x @ self.cov @ x)
+        se = value * math.sqrt(max(float(x @ self.cov @ x), 0.0))
         return value, se
 
     def trend(self, s: int) -> tuple[float, float]:
         """Yearly growth in contacts for source s, with its standard error."""
         _, b = self._idx(s)
         g = math.exp(self.beta[b])
-        return g - 1.0, g * math.sqrt(self.cov[b, b])
+        return g - 1.0, g * math.sqrt(max(float(self.cov[b, b]), 0.0))
 
 
 def fit_demand(rows: list[dict]) -> DemandFit:
@@ -450,8 +468,14 @@ def fit_demand(rows: list[dict]) -> DemandFit:
         raise DataError(f"contacts.csv: {len(months)} months of data; at least 13 are needed to estimate a trend and "
                         "seasonality")
     mi = {m: i for i, m in enumerate(months)}
-    si = {s: i for i, s in enumerate(sources)}
     days = _month_days(months)
+    thin = _thin_sources(rows, sources, days, mi)
+    sources = [s for s in sources if s not in thin]
+    if not sources:
+        raise DataError(f"contacts.csv: no source has contacts in at least {MIN_SOURCE_MONTHS} months, too few to fit "
+                        "a trend and seasonality")
+    all_rows, rows = rows, [r for r in rows if r["source"] not in thin]
+    si = {s: i for i, s in enumerate(sources)}
     k = len(sources)
     n_cols = 1 + 2 * k + 11
     x_rows: list[np.ndarray] = []
@@ -474,14 +498,34 @@ def fit_demand(rows: list[dict]) -> DemandFit:
     beta = np.insert(beta, 1, 0.0)
     cov = np.insert(np.insert(cov, 1, 0.0, axis=0), 1, 0.0, axis=1)
     shares = {}
-    for s in sources:
-        c = sum(r["contacts"] for r in rows if r["source"] == s)
-        f = sum(r["referrals"] for r in rows if r["source"] == s)
+    for s in [*sources, *thin]:
+        c = sum(r["contacts"] for r in all_rows if r["source"] == s)
+        f = sum(r["referrals"] for r in all_rows if r["source"] == s)
         if f > c:
             raise DataError(f"contacts.csv: source {s} has more referrals ({f}) than contacts ({c})")
         p = f / c if c else 0.0
         shares[s] = (p, math.sqrt(p * (1 - p) / c) if c else 0.0)
-    return DemandFit(months, sources, beta, cov, days.sum() / (len(months) / 12.0), shares, len(months) / 12.0)
+    return DemandFit(months, sources, beta, cov, days.sum() / (len(months) / 12.0), shares, len(months) / 12.0,
+                     thin)
+
+
+def _months(n: int) -> str:
+    return "no month" if n == 0 else "1 month" if n == 1 else f"{n} months"
+
+
+def _thin_sources(rows: list[dict], sources: list[str], days: np.ndarray,
+                  mi: dict[dt.date, int]) -> dict[str, tuple[float, int]]:
+    """Sources with contacts in fewer than :data:`MIN_SOURCE_MONTHS` months (issue 26, item 4: one month made the
+    fit's matrix singular, or its seasonality nan): their contacts a working day over the months they appear in, and
+    how many months have contacts. They are written with that level and no trend, and the user is warned."""
+    out = {}
+    for src in sources:
+        mine = [r for r in rows if r["source"] == src]
+        with_contacts = {r["month"] for r in mine if r["contacts"] > 0}
+        if len(with_contacts) < MIN_SOURCE_MONTHS:
+            seen = sorted({mi[r["month"]] for r in mine})
+            out[src] = (sum(r["contacts"] for r in mine) / float(days[seen].sum()), len(with_contacts))
+    return out
 
 
 # -- fitting staff and cases ----------------------------------------------------------------
@@ -520,10 +564,13 @@ def fit_cases(rows: list[dict]) -> dict:
             continue
         weeks = np.array([(r["end_date"] - r["start_date"]).days / 7.0 for r in mine])
         weeks = weeks[weeks > 0]
+        if len(weeks) < 10:  # most closed on the day they opened: too few durations to fit (the parent's are kept)
+            continue
         mean, sd = weeks.mean(), weeks.std(ddof=1)
         ends = {e: sum(r["outcome"] == e for r in mine) for e in ENDS if e != t}
         n = sum(ends.values())
-        out[t] = {"n": len(weeks), "mean": mean, "mean_se": sd / math.sqrt(len(weeks)), "cv": sd / mean,
+        cv = min(max(sd / mean, CV_MIN), CV_MAX)  # within what a gamma distribution can draw
+        out[t] = {"n": len(weeks), "mean": mean, "mean_se": sd / math.sqrt(len(weeks)), "cv": cv,
                   "ends": {e: v / n for e, v in ends.items()} if n else None}
     assess = [r for r in rows if r["type"] == "assessment"]
     if len(assess) >= 20:
@@ -592,8 +639,16 @@ def _source_lines(d: DemandFit, parent, extends: str, start: dt.date) -> list[st
             notes["early_help_share"] = "not in the data: set it from local knowledge"
         values["early_help_share"] = eh
         out.append(tomlout.table(("demand", "sources", src), values, notes))
+    for src, (per_day, n) in d.thin.items():
+        p, p_se = d.referral_share[src]
+        eh = parent.demand.sources[src].early_help_share if src in parent.demand.sources else 0.0
+        out.append(tomlout.table(("demand", "sources", src), {
+            "contacts_per_year": round(per_day * d.days_per_year, 1), "trend_per_year": 0.0,
+            "referral_share": round(p, 5), "early_help_share": min(eh, round(1 - p, 5))}, {
+            "contacts_per_year": f"contacts in {_months(n)} only, too few to fit: their average, no trend; check it",
+            "referral_share": f"se {p_se:.5f}", "early_help_share": "not in the data: set it from local knowledge"}))
     for src in parent.demand.sources:
-        if src not in d.sources:
+        if src not in d.sources and src not in d.thin:
             out.append(tomlout.table(("demand", "sources", src), {"contacts_per_year": 0},
                                      {"contacts_per_year": f"a source of {extends} that is not in your data"}))
     return out
@@ -667,7 +722,24 @@ def scenario_text(cal: Calibration, name: str, extends: str = "baseline", out: P
     chunks = (_header(cal.demand, name, extends_from(extends, out), start)
               + _source_lines(cal.demand, parent, extends, start)
               + _turnover_lines(cal.leaving, parent, extends) + _case_lines(cal.cases))
-    return "\n".join(chunks)
+    text = "\n".join(chunks)
+    bad = _not_finite(tomllib.loads(text))
+    if bad:  # never written: a scenario of nan would only be refused when loaded
+        raise DataError(f"the data could not be fitted to a finite value of {', '.join(bad[:5])}: check the data "
+                        "for these settings (too few months or cases, or none at all)")
+    return text
+
+
+def _not_finite(table, path: str = "") -> list[str]:
+    """The keys of every number in ``table`` (a scenario as read) that is not finite."""
+    items = table.items() if isinstance(table, dict) else enumerate(table) if isinstance(table, list) else ()
+    out = []
+    for k, v in items:
+        key = f"{path}.{k}" if path else str(k)
+        if isinstance(v, float) and not math.isfinite(v):
+            out.append(key)
+        out += _not_finite(v, key)
+    return out
 
 
 # -- backtest -------------------------------------------------------------------------------
@@ -699,6 +771,10 @@ def backtest(data_dir: Path, holdout_months: int = 12, draws: int = 4000, seed: 
             _, x = fit.log_rate(s, years, m.month)
             lam = np.exp(betas @ x) * days[j]
             n = rng.poisson(lam)
+            contacts += n
+            refs += rng.binomial(n, fit.referral_share[src][0])
+        for src, (per_day, _) in fit.thin.items():  # as written: its average, no trend
+            n = rng.poisson(np.full(draws, per_day * days[j]))
             contacts += n
             refs += rng.binomial(n, fit.referral_share[src][0])
         actual_c = sum(r["contacts"] for r in rows if r["month"] == m)

@@ -45,6 +45,7 @@ from ..runs.backends import open_executor
 from ..runs.experiment import default_jobs, replications_in, seconds_per_replication, simulate_chunk, weekly_frame
 from ..runs.files import FolderError
 from ..runs.folder import MoreFiles, commit_files, previous_run, recover_run_folder, write_csv, write_json
+from ..runs.store import PARTIAL
 from ..scenario.calendar import weeks_for_years
 from ..scenario.loading import ScenarioError, as_scenario, load_scenario
 from ..scenario.schema import Scenario
@@ -498,7 +499,7 @@ def sensitivity(scenario: Scenario | str | Path, methods: Iterable[str] = ("torn
         manifest = _manifest(scn, identity, designs, y_means, len(points), run)
         result = SensitivityResult(scn, table, _points_table(designs, y_means, reps), manifest)
         if out is not None:
-            write_sensitivity(result, out, files)
+            write_sensitivity(result, out, files, retire=out / PARTIAL)  # the stored batches go with the switch
     return result
 
 
@@ -517,14 +518,16 @@ def _manifest(scn: Scenario, identity: dict, designs: list[Design], y_means: lis
             if designs[0].method == "tornado" else None}
 
 
-def write_sensitivity(result: SensitivityResult, out: Path, files: MoreFiles | None = None) -> list[Path]:
-    """sensitivity.csv, points.csv, manifest.json and the files ``files(result)`` names into ``out``, as one unit."""
+def write_sensitivity(result: SensitivityResult, out: Path, files: MoreFiles | None = None,
+                      retire: Path | None = None) -> list[Path]:
+    """sensitivity.csv, points.csv, manifest.json and the files ``files(result)`` names into ``out``, as one unit
+    (with ``retire``, the stored batches, removed in the same step: :func:`workforce_sim.runs.folder.commit_files`)."""
     writers: dict[str, Callable[[Path], None]] = {
         "sensitivity.csv": lambda p: write_csv(result.table, p, plain=True),
         "points.csv": lambda p: write_csv(result.points, p, plain=True),
         "manifest.json": lambda p: write_json(result.manifest, p)}
     writers.update(files(result) if files is not None else {})
-    return commit_files(Path(out), writers)
+    return commit_files(Path(out), writers, retire)
 
 
 def read_sensitivity(folder: Path) -> SensitivityResult:

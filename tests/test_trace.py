@@ -59,3 +59,26 @@ def test_trace_command_follows_a_child_and_a_worker(tmp_path):
     assert "child 5" in res.output and "worker 10" in res.output and "Child 5 was first seen" in res.output
     written = pd.read_csv(out)
     assert set(written["id"]) <= {5, 10} and {"child", "worker"} == set(written["who"])
+
+
+def test_a_case_waits_only_when_it_was_waiting():
+    """'after waiting N working days' is said only of an allocation that ends a wait: a case handed straight to
+    a colleague when its worker leaves waited for nobody (the time of an earlier wait was carried over: a child
+    reallocated on the day their worker left read 'after waiting 74 working days'), and the child's total is
+    the sum of its waits."""
+    from workforce_sim import load_scenario
+
+    tl = trace(load_scenario("baseline"), years=2, seed=42)
+    kids = tl[tl["who"] == "child"]
+    checked = 0
+    for _, mine in kids.groupby("id", sort=False):
+        waiting = False
+        for ev, detail, day in zip(mine["event"], mine["detail"].fillna(""), mine["clock_days"]):
+            if ev.startswith("waiting unallocated"):
+                waiting = True
+            elif ev.startswith("allocated"):
+                if "after waiting" in detail:
+                    assert waiting, (mine["id"].iloc[0], day, detail)
+                    checked += 1
+                waiting = False
+    assert checked >= 5

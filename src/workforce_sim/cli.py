@@ -383,7 +383,7 @@ def _print_written(result, out: Path, precision, max_reps) -> None:
         p = result.manifest["precision"]
         lines.append(f"{p['replications_needed']} replications were needed for {precision:.0%} precision."
                      if p["met"] else f"{precision:.0%} precision was not reached within {max_reps} replications.")
-    lines.append(f"Charts: workforce-sim plot {out}   Report: workforce-sim report {out}")
+    lines += [f"Charts: workforce-sim plot {out}", f"Report: workforce-sim report {out}"]
     for line in fit_lines(lines):
         click.echo(line)
 

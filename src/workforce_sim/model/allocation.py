@@ -284,6 +284,7 @@ class Allocator:
         if self.hooks.case_allocated:
             self.hooks.case_allocated(case, w, t)
         self.on_allocated(case, t)
+        case.queued_t = None  # the wait (if any) is over: a later hand-over straight to a colleague waited for none
 
     def _set_load(self, w: int, load: float) -> None:
         freed = load < self._load[w]

@@ -185,7 +185,8 @@ def _refused_in_plain_words(browser) -> None:
     set_value(browser, posts, -3)
     browser.find_element(By.ID, "run").click()
     refused = wait_for(browser, "return document.getElementById('error_lines')?.textContent", 30)
-    assert "levers.0.posts = -3: must be zero or more (the lever 'More social workers (extra posts)')" in refused
+    assert ("levers.0.posts = -3: must be a whole number from 0 to 10,000 (the lever 'More social workers (extra "
+            "posts)')") in refused
     assert "Traceback" not in refused
     set_value(browser, posts, 12)
 

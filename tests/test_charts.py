@@ -5,7 +5,6 @@ titles and alt texts, the headline first, and money never printed as a negative 
 import html
 import itertools
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -428,34 +427,14 @@ def test_report_is_self_contained_and_says_things_in_words(report, charts):
     assert not any(a.endswith("chart") for a in alts)
 
 
-def _browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        driver = None
-    return chromium, driver
-
-
 @pytest.mark.parametrize("which", ["report", "single_report"])
 def test_report_renders_in_headless_chromium(which, request):
-    report = request.getfixturevalue(which)
-    chromium, driver = _browser()
-    if not (chromium and driver):
-        pytest.skip("needs Chromium and ChromeDriver: sudo apt-get install chromium chromium-driver "
-                    "(.ci/run installs them, so CI runs this test)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from app_browser import MISSING, browser_parts, chromium
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(driver), options=opts)
-    try:
+    report = request.getfixturevalue(which)
+    if not all(browser_parts()):
+        pytest.skip(MISSING)
+    with chromium() as browser:
         browser.get(report.resolve().as_uri())
         assert browser.title.startswith("workforce_sim report")
         images = browser.execute_script(
@@ -464,8 +443,6 @@ def test_report_renders_in_headless_chromium(which, request):
         assert all(done and width > 0 and len(alt) > 80 for done, width, alt in images), images
         errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
         assert errors == []
-    finally:
-        browser.quit()
 
 
 def test_notebook_runs_top_to_bottom(tmp_path):

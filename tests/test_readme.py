@@ -166,11 +166,11 @@ def test_no_run_starts_before_this_financial_year_and_whole_years_are_whole(walk
     assert checked >= 3
 
 
-def test_run_and_compare_print_no_line_wider_than_100_characters(walked):
-    """What run and compare print fits a normal terminal: tables built within 100 columns, sentences broken
-    between words (the full tables are in the files)."""
+def test_run_compare_and_goal_seek_print_no_line_wider_than_100_characters(walked):
+    """What run, compare and goal-seek print fits a normal terminal: tables built within 100 columns, sentences
+    broken between words (the full tables are in the files)."""
     _, first, results = walked
-    printed = [first.stdout] + [res.output for args, res in results if args[0] in ("run", "compare")]
+    printed = [first.stdout] + [res.output for args, res in results if args[0] in ("run", "compare", "goal-seek")]
     assert len(printed) >= 4 and any("Option" in text for text in printed)
     wide = [line for text in printed for line in text.splitlines() if len(line) > 100]
     assert wide == []

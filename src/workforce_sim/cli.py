@@ -522,7 +522,7 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
         raise click.UsageError(str(exc)) from None
     field = LEVELS[lever][0]
     _enough_futures(tgt, reps)
-    click.echo(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} "
+    _say(f"Searching {lever}.{field} for {tgt} ({reps} simulated futures of {years:g} "
                f"year{'s' if years != 1 else ''} each, the same futures at every level)", err=True)
 
     def starting(level: float) -> Progress:
@@ -546,18 +546,25 @@ def goal_seek_cmd(scenario, lever, target, max_level, years, reps, seed, sets, s
     _found(res, tgt, lever, field, folder)
 
 
+def _say(text: str, err: bool = False) -> None:
+    """Print ``text`` within 100 columns, broken between words (goal-seek's sentences and lines)."""
+    for part in text.split("\n"):
+        for line in fit_lines([part]) or [""]:
+            click.echo(line, err=err)
+
+
 def _found(res, tgt, lever: str, field: str, folder: Path) -> None:
     """Say the smallest level that meets the target with its interval, and the smallest on average if smaller."""
     b = res.best
-    click.echo(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
-    click.echo(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
-    click.echo(f"  cost per year {_cost_words(res, b, lever, tgt)}")
+    _say(f"\nSmallest {lever}.{field} that meets {tgt} with its 95% confidence interval: {res.level:g}")
+    _say(f"  {tgt.metric} = {b.value:.3g} (95% confidence interval {b.ci95_low:.3g} to {b.ci95_high:.3g})")
+    _say(f"  cost per year {_cost_words(res, b, lever, tgt)}")
     if res.on_average is not None and res.on_average_level is not None and res.on_average_level < res.level:
         e = res.on_average
-        click.echo(f"  On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
+        _say(f"  On average it is met from {field} = {e.level:g} ({tgt.metric} = {e.value:.3g}, 95% CI "
                    f"{e.ci95_low:.3g} to {e.ci95_high:.3g}; cost per year {_cost_words(res, e, lever, tgt)}), "
                    f"but that level's interval does not rule out chance.")
-    click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+    _say(f"Wrote {folder / 'goal_seek.csv'}")
 
 
 def _verdict(e) -> str:
@@ -568,15 +575,15 @@ def _show_level(tgt, field: str, e) -> None:
     """One level tried, as it finishes: the measure with its interval, whether it meets the target, the cost."""
     where = (f"; breaks first in {team_words(e.breaks_first)} in {e.breaks_first_share:.0%} of futures"
              if e.breaks_first else "")
-    click.echo(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
+    _say(f"  {field} = {e.level:g}: {tgt.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
                f"{e.ci95_high:.3g}), {_verdict(e)}; cost per year {money(e.cost_per_year, '£')}{where}", err=True)
 
 
 def _levels_tried(res, field: str) -> None:
     """Every level tried, smallest first (they were tried in the search's order)."""
-    click.echo(f"\nLevels tried ({len(res.tried)}), smallest first:")
+    _say(f"\nLevels tried ({len(res.tried)}), smallest first:")
     for e in sorted(res.tried, key=lambda e: e.level):
-        click.echo(f"  {field} = {e.level:<6g} {res.target.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
+        _say(f"  {field} = {e.level:<6g} {res.target.metric} = {e.value:.3g} (95% CI {e.ci95_low:.3g} to "
                    f"{e.ci95_high:.3g})  {_verdict(e)}  {money(e.cost_per_year, '£')} a year")
 
 
@@ -592,7 +599,7 @@ def _say_where_added(res, lever: str) -> None:
     if res.team:
         where = ("where caseloads break first with none" if res.team == res.none.breaks_first
                  else "the largest case-holding team")
-        click.echo(f"The added {lever} went to {team_words(res.team)}, {where}.", err=True)
+        _say(f"The added {lever} went to {team_words(res.team)}, {where}.", err=True)
 
 
 def _enough_futures(tgt, reps: int) -> None:
@@ -612,26 +619,26 @@ def _not_found(res, tgt, lever: str, field: str, folder: Path) -> None:
     e = res.on_average
     if e is not None:
         need = e.replications_needed(tgt)
-        click.echo(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
+        _say(f"\nNo level of {lever}.{field} up to {res.max_level:g} meets {tgt} with its 95% confidence "
                    f"interval with {e.replications} futures. On average it is met from {field} = {e.level:g}"
                    + (" already, with none" if e.level == 0 else "")
                    + f" ({tgt.metric} = {e.value:.3g}, 95% CI {e.ci95_low:.3g} to {e.ci95_high:.3g}; cost per year "
                    f"{_cost_words(res, e, lever, tgt)}).")
         if need:
-            click.echo(f"To be sure (the whole interval), run with about {need} simulated futures: --reps {need}.")
-        click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+            _say(f"To be sure (the whole interval), run with about {need} simulated futures: --reps {need}.")
+        _say(f"Wrote {folder / 'goal_seek.csv'}")
         sys.exit(3)
-    click.echo(f"\n{tgt} is out of reach with {lever}.{field} up to {res.max_level:g}: even at {top.level:g}, "
+    _say(f"\n{tgt} is out of reach with {lever}.{field} up to {res.max_level:g}: even at {top.level:g}, "
                f"{tgt.metric} = {top.value:.3g} (95% CI {top.ci95_low:.3g} to {top.ci95_high:.3g}), "
                f"against {res.none.value:.3g} with none.")
     if res.reason:
-        click.echo(f"Why: {res.reason}.")
+        _say(f"Why: {res.reason}.")
     hint = bool(res.team) and top.breaks_first not in ("", SERVICE) and top.breaks_first != res.team
     if hint:
-        click.echo(f"To try posts in {team_words(top.breaks_first)}, give the scenario an {lever} lever with team = "
+        _say(f"To try posts in {team_words(top.breaks_first)}, give the scenario an {lever} lever with team = "
                    f'"{top.breaks_first}" (docs/levers.md) and goal-seek that.')
-    click.echo(f"{'Or t' if hint else 'T'}ry another lever, or a combination of levers in a scenario file.")
-    click.echo(f"Wrote {folder / 'goal_seek.csv'}")
+    _say(f"{'Or t' if hint else 'T'}ry another lever, or a combination of levers in a scenario file.")
+    _say(f"Wrote {folder / 'goal_seek.csv'}")
     sys.exit(1)
 
 

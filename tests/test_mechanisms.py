@@ -6,6 +6,8 @@ outcome the right way by a stated minimum. Removing the mechanism from the code 
 equal, so the test fails: that is what these tests are for.
 """
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -239,6 +241,35 @@ def test_a_finite_agency_market_leaves_posts_vacant():
     assert off[2] == 0 and on[2] > 3, (on, off)
     assert on[0] < off[0] - 3 and on[1] > off[1] + 3, (on, off)
 
+
+
+def _extra_assessment_posts(market: list[str]):
+    """The baseline with and without 40 extra assessment social worker posts from the start, on ``market``."""
+    lever = {"extends": "baseline", "name": "more-assessment-posts",
+             "levers": [{"type": "extra_posts", "start": dt.date(2027, 4, 1), "team": "assessment", "posts": 40}]}
+    return load_scenario(lever, market), load_scenario("baseline", market)
+
+
+def test_extra_posts_in_one_team_draw_agency_cover_from_the_others():
+    """Posts added to one team are vacancies the council covers with agency staff from the one finite market all
+    its teams share (offers per post funded at the start; waiting requests met oldest first). The new posts' requests
+    come first, so the children in care team's vacancies wait longer for cover and its caseload rises, though
+    nothing was taken from it. With a market that meets every request the children in care team is untouched: the
+    extra assessment capacity sends it no more children in a year. (The cap is lifted in both so that only the
+    market differs; the cap shared by all teams does the same on a smaller scale.)"""
+    no_cap = ["workforce.agency.max_share_of_posts=1"]
+    reps, weeks = 4, 52
+
+    def rise(market: list[str]) -> float:
+        """The children in care team's caseload (weeks 13 to 52) with the posts less without, over the futures."""
+        with_posts, without = _extra_assessment_posts(no_cap + market)
+        cic = "caseload_incl_unallocated_children_in_care"
+        return sum(float(np.mean(simulate(with_posts, 11, r, weeks)[cic][13:])
+                         - np.mean(simulate(without, 11, r, weeks)[cic][13:])) for r in range(reps))
+
+    finite = rise([])  # the baseline's market: 0.3 offers a year per post
+    unlimited = rise(["workforce.agency.offers_per_year_per_post=1000"])
+    assert finite > 1.0 and abs(unlimited) < 0.1, (finite, unlimited)
 
 # a surge: demand +40% a year, and teams buy agency above the establishment; the national rules off (no price cap)
 SURGE = SHOCK + NO_RULES + ["workforce.agency.project_share_of_posts=0.3", "workforce.agency.max_share_of_posts=0.8"]

@@ -290,3 +290,17 @@ def test_printed_lines_fit_and_keep_their_words():
     assert all(len(line) <= 100 for line in lines if "/a/very" not in line)
     assert " ".join(" ".join(lines).split()) == " ".join((text + " short").split())  # nothing lost or added
     assert all(line.startswith("  ") for line in lines[:-1])  # the indent kept
+
+
+def test_the_printed_year_table_fits_100_columns_whatever_the_years():
+    """A year's mean with its interval while the years fit (one year), the means alone for more (the title says
+    where the intervals are), in blocks of years when even those do not fit: never a line over 100 characters."""
+    from workforce_sim.outputs.console import summary_lines
+    one = summary_lines(run("baseline", years=1, reps=2, seed=3, jobs=1))
+    assert "(95% confidence interval)" in " ".join(one) and any(" to " in line for line in one if "Contacts" in line)
+    for years in (3, 12):
+        lines = summary_lines(run("baseline", years=years, reps=2, seed=3, jobs=1))
+        assert max(map(len, lines)) <= 100
+        assert "intervals are in summary.csv" in " ".join(lines)
+        heads = [line for line in lines if line.strip().startswith("year 1") or " year " in line[40:]]
+        assert f"year {years}" in " ".join(heads)  # every year shown, in blocks when they do not fit one line

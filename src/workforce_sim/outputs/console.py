@@ -239,9 +239,10 @@ def compare_lines(result: RunResult, scns: list[Scenario], years: float, uncerta
         options = "1 option" if unclear == 1 else f"{unclear} options"
         out.append(f"{options} cannot be told apart from {table.iloc[0]['label']} on weeks in breach with "
                    f"{n} futures: run again with more --reps (or --precision 0.05) before choosing between them.")
-    out += ["", recommendation(table, dict(zip(table["scenario"], table["label"])))]
+    labels = dict(zip(table["scenario"], table["label"]))
+    out += ["", recommendation(table, labels)]
     if "payback.csv" in result.tables:
-        out += payback_lines(result.tables["payback.csv"], dict(zip(table["scenario"], table["label"])))
+        out += payback_lines(result.tables["payback.csv"], labels)
     return fit_lines(out)
 
 

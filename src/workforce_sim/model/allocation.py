@@ -16,18 +16,20 @@ their cases go to colleagues (highest risk first) or to the front of their
 class's queue; every move to a different worker counts as a change of social
 worker for that child.
 
-The choice is made without looking at every worker. For each case type the
-eligible workers past their ramp-up sit in two heaps, one ordered by load for
-capacity and one by room left, updated whenever a load changes; new starters,
-whose capacity still grows by the day, are looked at one by one (or as one
-vector when there are many, at national scale). The workforce logs whose
-availability or capacity changed, and the pools take that log in before each
-choice. The answer is the one a search of every worker would give.
+For each case type the eligible workers past their ramp-up are kept in a pool,
+in the order they joined, with their full capacity beside them; a choice is one
+pass over the pool's loads (a team's few dozen workers cost less to look at than
+heaps cost to keep up at every change of load). New starters, whose capacity
+still grows by the day, are looked at one by one (or as one vector when there
+are many, at national scale). The workforce logs whose availability or capacity
+changed, and the pools take that log in before each choice. The answer is the
+one a search of every worker would give.
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import deque
 from typing import Any, Callable, Sequence
 
@@ -46,18 +48,33 @@ _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy
 class _Pool:
     """The workers who may take one type of case now."""
 
-    __slots__ = ("stamp", "by_ratio", "by_room", "ramping", "ramp_order", "_ramp_arrays", "full_need")
+    __slots__ = ("members", "bases", "settled", "ramping", "ramp_order", "_ramp_arrays", "full_need")
 
-    def __init__(self):
-        self.stamp: dict[int, int] = {}  # member -> stamp of its live heap entries (stale entries are skipped)
-        self.by_ratio: list[tuple[float, int, int]] = []  # (load / capacity, worker, stamp), past ramp-up
-        self.by_room: list[tuple[float, int, int]] = []  # (-(capacity - load), worker, stamp), past ramp-up
+    def __init__(self) -> None:
+        self.members: list[int] = []  # settled members (past ramp-up), lowest index (first joined) first
+        self.bases: list[float] = []  # their full capacity (points), beside them
+        self.settled: set[int] = set()
         self.ramping: dict[int, float] = {}  # member still ramping up -> start time
         self.ramp_order: list[tuple[float, int]] = []  # (start, worker): ramping members, earliest first
-        self._ramp_arrays = None  # (workers, full capacity, start) of ramping members, as arrays, when many
+        # (workers, full capacity, start) of ramping members, as arrays, when many
+        self._ramp_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         # the smallest need for which no settled member had room under the ceiling, while no load has fallen
         # and nobody has joined since (inf: not known): a service at its ceiling is not searched again and again
         self.full_need = float("inf")
+
+    def add(self, w: int, base: float) -> None:
+        """Worker ``w`` (full capacity ``base``) is a settled member from now."""
+        i = bisect_left(self.members, w)
+        self.members.insert(i, w)
+        self.bases.insert(i, base)
+        self.settled.add(w)
+
+    def drop(self, w: int) -> None:
+        """Settled member ``w`` is no longer one."""
+        i = bisect_left(self.members, w)
+        del self.members[i]
+        del self.bases[i]
+        self.settled.discard(w)
 
 
 def risk_class(case) -> str:
@@ -94,8 +111,7 @@ class Allocator:
         n_teams = len(next(iter(team_handles.values())))
         self._kinds_of_team = [[k for k in team_handles if team_handles[k][ti]] for ti in range(n_teams)]
         self._pools = {k: _Pool() for k in team_handles}
-        self._next_stamp = 0
-        self._base: dict[int, float] = {}  # full capacity of each worker as the heaps know it (points)
+        self._base: dict[int, float] = {}  # full capacity of each worker as the pools know it (points)
         self._load = workforce.load  # the workforce's list of weighted caseloads (read only here)
         ramp = workforce.ramp_days > 0 and workforce.ramp0 < 1.0
         self._ramp_days = workforce.ramp_days if ramp else 0.0  # 0: capacity never grows with time
@@ -112,46 +128,31 @@ class Allocator:
             self._base[w] = base
             for kind in self._kinds_of_team[wf.team[w]]:
                 pool = self._pools[kind]
-                if w in pool.stamp and (not ok or new_cap):
+                member = w in pool.settled or w in pool.ramping
+                if member and (not ok or new_cap):
                     self._leave(pool, w)
-                if ok and w not in pool.stamp:
+                    member = False
+                if ok and not member:
                     self._enter(pool, w, t)
 
     def _enter(self, pool: _Pool, w: int, t: float) -> None:
         pool.full_need = float("inf")
         start = float(self.wf.start[w])
         if self._ramp_days > 0 and t - start < self._ramp_days:
-            pool.stamp[w] = -1
             pool.ramping[w] = start
             pool._ramp_arrays = None
             heapq.heappush(pool.ramp_order, (start, w))
         else:
-            self._push(pool, w)
+            pool.add(w, self._base[w])
 
     def _leave(self, pool: _Pool, w: int) -> None:
-        del pool.stamp[w]
-        if pool.ramping.pop(w, None) is not None:
+        if w in pool.settled:
+            pool.drop(w)
+        elif pool.ramping.pop(w, None) is not None:
             pool._ramp_arrays = None
 
-    def _push(self, pool: _Pool, w: int) -> None:
-        """(Re)enter settled member ``w`` in both heaps at its current load."""
-        self._next_stamp += 1
-        stamp = pool.stamp[w] = self._next_stamp
-        base, load = self._base[w], self._load[w]
-        heapq.heappush(pool.by_ratio, (load / (base if base > 0 else 1.0), w, stamp))
-        heapq.heappush(pool.by_room, (-(base - load), w, stamp))
-        if len(pool.by_ratio) > 4 * len(pool.stamp) + 64:
-            self._rebuild(pool)
-
-    def _rebuild(self, pool: _Pool) -> None:
-        """Drop stale entries (once they outnumber live ones about three to one)."""
-        pool.by_ratio = [e for e in pool.by_ratio if pool.stamp.get(e[1]) == e[2]]
-        pool.by_room = [e for e in pool.by_room if pool.stamp.get(e[1]) == e[2]]
-        heapq.heapify(pool.by_ratio)
-        heapq.heapify(pool.by_room)
-
     def _settle(self, pool: _Pool, t: float) -> None:
-        """Ramping members whose ramp-up is over join the heaps."""
+        """Ramping members whose ramp-up is over join the settled."""
         order, r = pool.ramp_order, self._ramp_days
         while order and t - order[0][0] >= r:
             _, w = heapq.heappop(order)
@@ -159,16 +160,14 @@ class Allocator:
                 del pool.ramping[w]
                 pool._ramp_arrays = None
                 pool.full_need = float("inf")
-                self._push(pool, w)
+                pool.add(w, self._base[w])
 
-    def _load_changed(self, w: int, freed: bool = True) -> None:
-        """Worker ``w``'s load changed (``freed``: it may have fallen): re-enter them in their pools' heaps."""
+    def _load_changed(self, w: int) -> None:
+        """Worker ``w``'s load may have fallen: a pool that had no room under the ceiling may have some."""
         for kind in self._kinds_of_team[self.wf.team[w]]:
             pool = self._pools[kind]
-            if pool.stamp.get(w, -1) >= 0:
-                self._push(pool, w)
-                if freed:
-                    pool.full_need = float("inf")
+            if w in pool.settled:
+                pool.full_need = float("inf")
 
     # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:
@@ -184,7 +183,7 @@ class Allocator:
         if pool.ramp_order:
             self._settle(pool, t)
         need = points - 1e-9
-        best = self._best_settled(pool, need)
+        best = _least_loaded(pool, self._load, need, 1.0)
         over = None
         if pool.ramping:
             under, over = self._best_ramping(pool, need, t)
@@ -193,62 +192,14 @@ class Allocator:
             best = _lower(self._best_over(pool, need), over)
         return -1 if best is None else best[1]
 
-    def _best_over(self, pool: _Pool, need: float):
+    def _best_over(self, pool: _Pool, need: float) -> tuple[float, int] | None:
         """The least loaded settled member with room under the ceiling (nobody has room under capacity)."""
         if need >= pool.full_need:
             return None  # nobody had room for less, and no load has fallen since
-        stamp, by_ratio, c = pool.stamp, pool.by_ratio, self.ceiling
-        while by_ratio and stamp.get(by_ratio[0][1]) != by_ratio[0][2]:
-            heapq.heappop(by_ratio)
-        if not by_ratio:
-            pool.full_need = min(pool.full_need, need)
-            return None
-        ratio, w, _ = by_ratio[0]
-        if c * self._base[w] - self._load[w] >= need:
-            return ratio, w
-        if self._max_base * (c - ratio) < need:
-            pool.full_need = min(pool.full_need, need)
-            return None  # everyone else is at least as loaded for their capacity, and none is larger
-        aside, found = [], None
-        while by_ratio:
-            e = heapq.heappop(by_ratio)
-            if stamp.get(e[1]) != e[2]:
-                continue
-            aside.append(e)
-            if c * self._base[e[1]] - self._load[e[1]] >= need:
-                found = (e[0], e[1])
-                break
-        for a in aside:
-            heapq.heappush(by_ratio, a)
+        found = _least_loaded(pool, self._load, need, self.ceiling)
         if found is None:
             pool.full_need = min(pool.full_need, need)
         return found
-
-    def _best_settled(self, pool: _Pool, need: float):
-        stamp, room, by_ratio = pool.stamp, pool.by_room, pool.by_ratio
-        while room and stamp.get(room[0][1]) != room[0][2]:
-            heapq.heappop(room)
-        if not room or -room[0][0] < need:
-            return None  # nobody past ramp-up has room
-        while stamp.get(by_ratio[0][1]) != by_ratio[0][2]:
-            heapq.heappop(by_ratio)
-        e = by_ratio[0]
-        w = e[1]
-        if self._base[w] - self._load[w] >= need:
-            return e[0], w  # the usual case: the least loaded has room
-        aside = []
-        while True:
-            e = heapq.heappop(by_ratio)
-            w = e[1]
-            if stamp.get(w) != e[2]:
-                continue  # stale
-            aside.append(e)
-            base = self._base[w]
-            if base - self._load[w] >= need:
-                break
-        for a in aside:
-            heapq.heappush(by_ratio, a)
-        return e[0], w
 
     def _best_ramping(self, pool: _Pool, need: float, t: float):
         """The least loaded new starters with room under their ramped capacity, and under the ceiling."""
@@ -280,7 +231,6 @@ class Allocator:
             self.monitor.count("social_worker_changes", t)
         case.worker = case.last_worker = w
         self.wf.take_case(w, case)
-        self._load_changed(w, freed=False)
         if self.hooks.case_allocated:
             self.hooks.case_allocated(case, w, t)
         self.on_allocated(case, t)
@@ -289,7 +239,8 @@ class Allocator:
     def _set_load(self, w: int, load: float) -> None:
         freed = load < self._load[w]
         self.wf.set_load(w, load)
-        self._load_changed(w, freed)
+        if freed:
+            self._load_changed(w)
 
     # -- the queues --------------------------------------------------------------------
     def _enqueue(self, case, t: float, front: bool = False) -> None:
@@ -412,6 +363,25 @@ class Allocator:
         for cls, c in self.waiting_cases():
             out[self.kind_of[cls]] += c.points
         return out
+
+
+def _least_loaded(pool: _Pool, load: list[float], need: float, limit: float) -> tuple[float, int] | None:
+    """(load / capacity, worker) of the pool's settled member with the lowest load for their capacity among
+    those with room for ``need`` under ``limit`` times their capacity (ties: the lowest index), or None."""
+    best_r = float("inf")
+    best_w = -1
+    bases = pool.bases
+    i = 0
+    for w in pool.members:
+        base = bases[i]
+        i += 1
+        held = load[w]
+        if limit * base - held >= need:
+            r = held / (base if base > 0 else 1.0)
+            if r < best_r or best_w < 0:
+                best_r = r
+                best_w = w
+    return None if best_w < 0 else (best_r, best_w)
 
 
 def _lower(a, b):

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK as WD
 from ..scenario.schema import AGE_BAND_YEARS, AGE_BANDS, PLACEMENTS, Care
-from .clock import call_after
+from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
 
@@ -259,7 +259,7 @@ class ChildrenInCare:
         self.flow.reweigh(case, self.base_points + self.care.proceedings.extra_points)
         call_after(self.env, rest, self._final_order, (case, ep))
 
-    def _final_order(self, ev) -> None:
+    def _final_order(self, ev: Due) -> None:
         case, ep = ev.value
         t = self.env.now
         self.proceedings_open -= 1

@@ -35,7 +35,7 @@ from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.schema import HELD_CASE_TYPES, Scenario
 from ..scenario.streams import Streams
 from .allocation import Allocator
-from .clock import call_after
+from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
 from .early_help import EarlyHelp
@@ -375,7 +375,7 @@ class CaseFlow:
             case.token += 1
 
     # -- assessment ------------------------------------------------------------------
-    def _assessment_done(self, ev) -> None:
+    def _assessment_done(self, ev: Due) -> None:
         case, token = ev.value
         if token != case.token or case.kind != "assessment":
             return
@@ -471,7 +471,7 @@ class CaseFlow:
         wait = max(0.0, case.work_left) / self.wf.pace[w]
         call_after(self.env, wait, self._plan_check, (case, case.token))
 
-    def _plan_check(self, ev) -> None:
+    def _plan_check(self, ev: Due) -> None:
         case, token = ev.value
         if token != case.token:
             return
@@ -482,7 +482,7 @@ class CaseFlow:
         else:
             self._plan_ends(case, t)
 
-    def _plan_done(self, ev) -> None:
+    def _plan_done(self, ev: Due) -> None:
         case, token = ev.value
         if token == case.token:
             self._plan_ends(case, self.env.now)
@@ -522,7 +522,7 @@ class CaseFlow:
         icpc_t = strategy_t + self.escalation_icpc_days()
         call_after(self.env, icpc_t - t, self._escalation_conference, case)
 
-    def _escalation_conference(self, ev) -> None:
+    def _escalation_conference(self, ev: Due) -> None:
         """The initial conference of an escalated child in need plan: a child protection plan with the
         conference's chance (cases.cp_plan_share_of_icpc), otherwise a new child in need plan."""
         case, t = ev.value, self.env.now

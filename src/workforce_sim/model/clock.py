@@ -1,10 +1,11 @@
 """The model's clock: SimPy's environment, with the two steps every event takes made cheap.
 
 Nearly every event in a replication is a timeout with one callback (an assessment's work done, a plan's
-end, a worker's notice served). :func:`call_after` schedules one exactly as ``env.timeout(delay,
-value).callbacks.append(callback)`` would (the same event class, fields, priority and place in SimPy's
-queue), without the Python-level constructor, and :class:`Clock` processes events with SimPy's own
-step. Both follow SimPy 4's code statement for statement (pinned below 5 in pyproject.toml); compiled
+end, a worker's notice served). :func:`call_after` schedules one where ``env.timeout(delay,
+value).callbacks.append(callback)`` would (the same priority and place in SimPy's queue), as a small
+:class:`Due` event with the fields SimPy's step reads (so a plain SimPy environment processes it too),
+and :class:`Clock` processes events with SimPy's own step, a :class:`Due` without SimPy's generic
+machinery. Both follow SimPy 4's code statement for statement (pinned below 5 in pyproject.toml); compiled
 with the rest of the model's core they run as C. tests/test_clock.py checks them against SimPy's.
 """
 
@@ -12,11 +13,37 @@ from __future__ import annotations
 
 import copy
 from heapq import heappop, heappush
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, EventPriority, Timeout
+from simpy.events import NORMAL, EventPriority
+
+
+class Due:
+    """An event made by :func:`call_after`: a SimPy timeout's fields (``callbacks``, ``value``, ``_value``, ``_ok``,
+    ``_delay``) and nothing else, so that it costs a small object rather than SimPy's event to make and to read."""
+
+    __slots__ = ("env", "callbacks", "value", "_delay", "_ok")
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Any], Any], value: Any, delay: float) -> None:
+        self.env = env
+        self.callbacks: Optional[list[Callable[[Any], Any]]] = [callback]
+        self.value = value
+        self._delay = delay
+        self._ok = True
+
+    @property
+    def _value(self) -> Any:
+        return self.value
+
+    @property
+    def triggered(self) -> bool:
+        return True
+
+    @property
+    def processed(self) -> bool:
+        return self.callbacks is None
 
 
 class Clock(simpy.Environment):
@@ -28,6 +55,19 @@ class Clock(simpy.Environment):
             self._now, _, _, event = heappop(self._queue)
         except IndexError:
             raise EmptySchedule from None
+        if isinstance(event, Due):  # (the same statements, on a Due's own fields; it is always ok)
+            due_callbacks = event.callbacks
+            event.callbacks = None
+            if due_callbacks is None:
+                return
+            try:
+                for due_callback in due_callbacks:
+                    due_callback(event)
+            except StopSimulation:
+                event.callbacks = due_callbacks[due_callbacks.index(due_callback) + 1:]
+                self.schedule(event, EventPriority(-1))  # type: ignore[arg-type]
+                raise
+            return
         callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # (as SimPy does)
         try:
             for callback in callbacks:
@@ -49,14 +89,9 @@ class Clock(simpy.Environment):
 
 
 def call_after(env: simpy.Environment, delay: float, callback: Callable[[Any], Any], value: Any = None) -> None:
-    """``callback(event)`` in ``delay`` working days, the event carrying ``value``: SimPy's ``Timeout``, made and
-    scheduled as its constructor does."""
+    """``callback(event)`` in ``delay`` working days, the event (a :class:`Due`) carrying ``value``: scheduled as
+    SimPy's ``Timeout`` constructor schedules one."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    ev = Timeout.__new__(Timeout)
-    ev.env = env
-    ev.callbacks = [callback]
-    ev._value = value
-    ev._delay = delay
-    ev._ok = True
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
+    queue: list[Any] = env._queue  # (a Due stands where SimPy's queue expects its Event)
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), Due(env, callback, value, delay)))

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ..scenario.schema import Scenario
-from .clock import call_after
+from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler
 from .early_help import EarlyHelp
@@ -208,13 +208,13 @@ class FrontDoor:
         m.count_many("_contacts_to_early_help", end[eh])
         self.early_help.count_from_front_door(end, self.eh, eh)
 
-    def _refer(self, ev) -> None:
+    def _refer(self, ev: Due) -> None:
         self.on_referral(self.env.now)
 
-    def _refer_returning(self, ev) -> None:
+    def _refer_returning(self, ev: Due) -> None:
         self.on_referral(self.env.now, child=ev.value, returning=True)
 
-    def _step_up(self, ev) -> None:
+    def _step_up(self, ev: Due) -> None:
         self.monitor.count("early_help_step_ups", self.env.now)
         self.on_referral(self.env.now, step_up=True)
 

@@ -26,7 +26,7 @@ import numpy as np
 from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.schema import GRADES
 from .agency_market import RULES_AGENCY_NOTICE_WEEKS, AgencyMarket
-from .clock import call_after
+from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
 from .levers import LEVERS, post_grade
@@ -156,7 +156,7 @@ class Staffing:
             if b < float("inf") and LEVERS[lv.type].creates_posts:
                 call_after(self.env, b - self.env.now, lambda e: self._funding_ends(e.value, self.env.now), b)
 
-    def _posts_funded(self, ev) -> None:
+    def _posts_funded(self, ev: Due) -> None:
         team, grade, n, until = ev.value
         self.add_posts(team, grade, n, until, self.env.now)
 
@@ -228,7 +228,7 @@ class Staffing:
         call_after(self.env, self.hire_days[post.team]() * self.levers.hire_time_factor(t), self._round_done,
                    (post, post.round))
 
-    def _round_done(self, ev) -> None:
+    def _round_done(self, ev: Due) -> None:
         post, rnd = ev.value
         if rnd != post.round or post.perm >= 0 or post.closed:
             return
@@ -351,7 +351,7 @@ class Staffing:
             for w in agency[np.argsort(self.wf.cases[agency], kind="stable")][:n]:  # fewest cases first
                 self.depart(int(w), t, released=True)  # the post stays wanted: offered again when the cap allows
 
-    def _agency_arrives(self, ev) -> None:
+    def _agency_arrives(self, ev: Due) -> None:
         post = ev.value
         post.agency_sought = False
         self.agency_pending -= 1

@@ -154,21 +154,24 @@ class FrontDoor:
             return
         self._assign_in_order(i0, i1, back)
 
-    def _assign_in_order(self, i0: int, i1: int, back: list) -> None:
+    def _assign_in_order(self, i0: int, i1: int, back: list[tuple[float, int, int]]) -> None:
         """Contacts i0..i1-1 and those about returning children (``back``), in order of arrival, each to the
         earliest free screener. A contact that waited starts no earlier than now."""
         free, env = self.free, self.env
-        now = env.now
+        now: float = env.now
         # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
-        arr = self.arrival[i0:i1].tolist()
-        service, outcome = self.service[i0:i1].tolist(), self.outcome[i0:i1].tolist()
+        arr: list[float] = self.arrival[i0:i1].tolist()
+        service: list[float] = self.service[i0:i1].tolist()
+        outcome: list[int] = self.outcome[i0:i1].tolist()
         step_up, step_up_days = self.eh.step_up, self.eh.step_up_days
-        starts, ends = [], []
+        starts: list[float] = []
+        ends: list[float] = []
+        n = i1 - i0
         j = 0
-        for k in range(i1 - i0 + 1):
-            while j < len(back) and (k == i1 - i0 or back[j][0] <= arr[k]):
+        for k in range(n + 1):
+            while j < len(back) and (k == n or back[j][0] <= arr[k]):
                 t_arr, _, child = back[j]
-                start = max(t_arr, now, free[0])
+                start = _latest(t_arr, now, free[0])
                 end = start + self.return_service()
                 heapq.heapreplace(free, end)
                 self.ret_arrival.append(t_arr)
@@ -176,9 +179,9 @@ class FrontDoor:
                 self.ret_end.append(end)
                 call_after(env, end - now, self._refer_returning, child)
                 j += 1
-            if k == i1 - i0:
+            if k == n:
                 break
-            start = max(arr[k], now, free[0])
+            start = _latest(arr[k], now, free[0])
             end = start + service[k]
             heapq.heapreplace(free, end)
             starts.append(start)
@@ -187,8 +190,8 @@ class FrontDoor:
             if o == REFERRAL:
                 call_after(env, end - now, self._refer)
             elif o == EARLY_HELP and step_up[i0 + k]:
-                call_after(env, end + step_up_days[i0 + k] - now, self._step_up)
-        if i1 > i0:
+                call_after(env, end + float(step_up_days[i0 + k]) - now, self._step_up)
+        if n > 0:
             self.start[i0:i1] = starts
             self.end[i0:i1] = ends
             self.next = i1
@@ -224,3 +227,9 @@ class FrontDoor:
         decided = int(np.count_nonzero(self.end[: self.next] <= t))
         back = sum(1 for r in self.returns if r[0] <= t) + int(np.count_nonzero(np.array(self.ret_end) > t))
         self.monitor.set("front_door_backlog", week, arrived - decided + back)
+
+
+def _latest(a: float, b: float, c: float) -> float:
+    """max(a, b, c) on floats, without the generic built-in."""
+    m = a if a >= b else b
+    return m if m >= c else c

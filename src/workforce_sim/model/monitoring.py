@@ -2,7 +2,7 @@
 
 Flows (contacts, referrals, leavers, ...) are counted into the week in which
 they happen, straight from their timestamps. A flow counted one event at a
-time is only noted (its time and amount appended to arrays of doubles) while the model
+time is only noted (its time and amount appended to two lists) while the model
 runs, and binned into weeks in one vectorised pass when the results are read;
 the sums are the same, added in the same order. Stocks (open cases, caseloads,
 staff) are read once a week by the snapshot process from counters the other
@@ -10,8 +10,6 @@ modules keep up to date.
 """
 
 from __future__ import annotations
-
-from array import array
 
 import numpy as np
 
@@ -29,7 +27,7 @@ class Monitor:
         self.n_weeks = len(self.bounds) - 1
         self.declared = frozenset(declared)
         self._arrays: dict[str, np.ndarray] = {}
-        self._noted: dict[str, tuple[array, array]] = {}  # flow -> (times, amounts) not yet binned, as C doubles
+        self._noted: dict[str, tuple[list[float], list[float]]] = {}  # flow -> (times, amounts) not yet binned
 
     def _check(self, name: str) -> None:
         if name not in self.declared:
@@ -48,7 +46,7 @@ class Monitor:
         noted = self._noted.get(name)
         if noted is None:
             self._check(name)
-            noted = self._noted[name] = (array("d"), array("d"))
+            noted = self._noted[name] = ([], [])
         noted[0].append(t)
         noted[1].append(k)
 
@@ -69,7 +67,7 @@ class Monitor:
     def results(self, names) -> dict[str, np.ndarray]:
         """The weekly arrays of ``names`` (flows noted one at a time are binned now; zeros where nothing happened)."""
         for name, (times, amounts) in self._noted.items():
-            self._bin(name, np.frombuffer(times, dtype=float), np.frombuffer(amounts, dtype=float))
+            self._bin(name, np.array(times, dtype=float), np.array(amounts, dtype=float))
         self._noted.clear()
         return {k: self.array(k) for k in names}
 

@@ -82,6 +82,11 @@ class Clock(simpy.Environment):
             raise exc
 
     @property
+    def now(self) -> float:
+        """The current simulation time (SimPy's property, compiled with the clock: read at nearly every event)."""
+        return self._now
+
+    @property
     def processed(self) -> int:
         """Events processed so far: every event scheduled (SimPy numbers them as it schedules them) less those
         still in the queue; counted this way, not one by one, so that a step costs nothing extra."""

@@ -218,12 +218,12 @@ class Workforce:
     def load_ratio(self, i: int) -> float:
         """Worker ``i``'s caseload pressure now: weighted caseload over their team's manageable standard in points
         (1 = at the standard)."""
-        std = self.std_points[i]
+        std = self.std_points.item(i)  # a Python float: the same division, without numpy's scalar overhead
         return self.load[i] / std if std > 0 else 0.0
 
     def progress(self, i: int, t: float) -> float:
         """Plan-days of progress a case held by worker ``i`` throughout would have made by ``t`` (a running total)."""
-        return float(self.work_clock[i] + self.pace[i] * (t - self.clock_t))
+        return self.work_clock.item(i) + self.pace.item(i) * (t - self.clock_t)  # on Python floats: the same sums
 
     def team_pressure(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]) -> np.ndarray:
         """Per team: held plus waiting workload over what its case-holders in post carry at the manageable standard.

@@ -90,6 +90,7 @@ class Workforce:
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
         self.holds_cases = np.zeros(size, bool)
         self.screener = np.zeros(size, bool)  # screens at the front door: in a screening team, not its manager
+        self.manager = np.zeros(size, bool)  # a team manager (nobody becomes or stops being one)
         self.std_points = np.zeros(size)  # points at the team's manageable standard (std_table by team, grade x fte)
 
     # -- membership -----------------------------------------------------------------
@@ -97,7 +98,7 @@ class Workforce:
         size = 2 * len(self.team)
         for name in ("team", "grade", "agency", "fte", "start", "active", "notice", "absent",
                      "cases", "points", "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases",
-                     "screener", "std_points"):
+                     "screener", "manager", "std_points"):
             old = getattr(self, name)
             new = np.zeros(size, old.dtype) if name not in ("pressure", "pace") else np.ones(size)
             new[: len(old)] = old
@@ -115,6 +116,7 @@ class Workforce:
         self.limit[i] = self._rng_leave[team].exponential()
         self.holds_cases[i] = grade != TM and not self.screening_team[team]
         self.screener[i] = grade != TM and self.screening_team[team]
+        self.manager[i] = grade == TM
         self.std_points[i] = self.std_table[team, grade] * self.fte[i]
         members, k = self._members[team], self._n_members[team]
         if k == len(members):
@@ -268,7 +270,7 @@ class Workforce:
         n, n_teams = self.n, len(self.team_names)
         act = self.active[:n]
         # one bincount: staff in bins 0..n_teams-1, managers in the next n_teams (each bin adds in worker order)
-        by = np.bincount((self.team[:n] + n_teams * (self.grade[:n] == TM))[act], weights=self.fte[:n][act],
+        by = np.bincount((self.team[:n] + n_teams * self.manager[:n])[act], weights=self.fte[:n][act],
                          minlength=2 * n_teams)
         sup, cap = by[:n_teams], by[n_teams:] * self.span
         has_cap = cap > 0
@@ -277,7 +279,7 @@ class Workforce:
     def supervision_load_pct(self) -> float:
         """Social workers per manager across the service, as a percentage of the span (NaN with no managers)."""
         n = self.n
-        act, tm = self.active[:n], self.grade[:n] == TM
+        act, tm = self.active[:n], self.manager[:n]
         staff_fte = self.fte[:n][act & ~tm].sum()
         mgr_fte = self.fte[:n][act & tm].sum()
         return 100.0 * staff_fte / (mgr_fte * self.span) if mgr_fte > 0 else np.nan
@@ -310,7 +312,7 @@ class Workforce:
         since = self.clock_t  # the last weekly step (0: the start)
         act, team, grade = self.active[:n], self.team[:n], self.grade[:n]
         hc = self.holds_cases[:n] & act
-        tm = act & (grade == TM)
+        tm = act & self.manager[:n]
         team_supervision = supervision_ratio[team]
         self._pressure_and_pace(t, hc, tm, team_supervision, waiting_ratio)
         to = self.scn.workforce.turnover

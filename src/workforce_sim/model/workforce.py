@@ -434,7 +434,7 @@ class Workforce:
             m.set("caseload_max", week, per.max())
         else:
             m.set("caseload_p90", week, percentile_of_sorted(ranked, 90))
-            m.set("caseload_max", week, ranked[-1])
+            m.set("caseload_max", week, ranked[-1])  # max's value: caseloads are never -0.0, so no tie of zeros
 
     def team_snapshot(self, week: int, waiting: dict[str, int], handles: dict[str, np.ndarray]) -> None:
         """Each case-holding team's caseload per case-holding FTE (DfE's measure) and counting the cases waiting for

@@ -447,13 +447,15 @@ class Workforce:
         held_a = np.bincount(team, weights=self.cases[:n][hc], minlength=n_teams)
         # as Python floats: the same arithmetic as on numpy's scalars, without their overhead
         queued, fte, held = share_among_teams(waiting, handles, fte_a).tolist(), fte_a.tolist(), held_a.tolist()
-        with_waiting = []
+        with_waiting, never_manageable = [], False
         for ti, name, name_incl in self._team_measures:
             m.set(name, week, held[ti] / fte[ti] if fte[ti] > 0 else np.nan)
-            with_waiting.append(caseload_with_waiting(held[ti], queued[ti], fte[ti]))
-            m.set(name_incl, week, with_waiting[-1])
+            caseload = caseload_with_waiting(held[ti], queued[ti], fte[ti])
+            never_manageable = never_manageable or caseload != caseload  # NaN
+            with_waiting.append(caseload)
+            m.set(name_incl, week, caseload)
         # NaN if any team is NaN: never manageable (np.max's answer; its NaN is caseload_with_waiting's np.nan)
-        m.set("caseload_worst_team", week, np.nan if any(v != v for v in with_waiting) else max(with_waiting))
+        m.set("caseload_worst_team", week, np.nan if never_manageable else max(with_waiting))
 
 
 _FTE_BY_GRADE = tuple((f"_fte_permanent_{name}", f"_fte_agency_{name}") for name in GRADES)

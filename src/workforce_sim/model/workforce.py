@@ -225,7 +225,7 @@ class Workforce:
 
     def progress(self, i: int, t: float) -> float:
         """Plan-days of progress a case held by worker ``i`` throughout would have made by ``t`` (a running total)."""
-        return self.work_clock.item(i) + self.pace.item(i) * (t - self.clock_t)  # on Python floats: the same sums
+        return float(self.work_clock[i] + self.pace[i] * (t - self.clock_t))
 
     def team_pressure(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]) -> np.ndarray:
         """Per team: held plus waiting workload over what its case-holders in post carry at the manageable standard.

@@ -310,8 +310,8 @@ class ChildrenInCare:
     def week_ending(self, week: int, t: float) -> None:
         """(hook week_ending) Read the stocks; then in-house places are recruited and lost for the week ahead."""
         m = self.monitor
-        for p in PLACEMENTS:
-            m.set(f"cla_{p}", week, self.count[p])
+        for p, name in _CLA_MEASURES:
+            m.set(name, week, self.count[p])
         while self.leavers and self.leavers[0] <= t:
             heapq.heappop(self.leavers)
         pa = self.care.leavers.personal_advisers_fte
@@ -363,6 +363,9 @@ class ChildrenInCare:
             if whole:
                 self.foster.places += whole
                 self.monitor.count(f"_foster_places_recruited_{i}", t, whole)
+
+
+_CLA_MEASURES = tuple((p, f"cla_{p}") for p in PLACEMENTS)  # each placement's stock measure
 
 
 def _band(age: float) -> str:

@@ -612,7 +612,7 @@ class CaseFlow:
         # past the timescale in whole working days, as an assessment finished now would be late
         overdue = int(np.count_nonzero(np.floor(ref + TIME_TOL) < math.floor(t + TIME_TOL) - self.timescale))
         # days open within the run, added in order (cumsum adds one by one, as a loop would)
-        open_days = float(np.cumsum(t - np.maximum(ref, 0.0))[-1]) if ref.size else 0.0
+        open_days = float((t - np.maximum(ref, 0.0)).cumsum()[-1]) if ref.size else 0.0
         m.set("assessments_overdue", week, overdue)
         self._count_area(t)
         m.set("_assessment_area", week, self._area)

@@ -110,6 +110,13 @@ class FrontDoor:
         self.ret_arrival: list[float] = []
         self.ret_start: list[float] = []
         self.ret_end: list[float] = []
+        # what :meth:`snapshot` has learnt so far (the weeks' ends only move on): every contact before
+        # ``_decided_upto`` was decided by the last snapshot; of the returning contacts before ``_ret_seen``, those
+        # still being screened then are in ``_ret_pending`` (their decision times)
+        self._snap_t = -np.inf
+        self._decided_upto = 0
+        self._ret_seen = 0
+        self._ret_pending: list[float] = []
 
     # -- screeners -------------------------------------------------------------------
     def set_screeners(self, n: int, t: float) -> None:
@@ -222,10 +229,22 @@ class FrontDoor:
         self.on_referral(self.env.now, step_up=True)
 
     def snapshot(self, week: int, t: float) -> None:
-        """Contacts arrived by ``t`` and not yet decided."""
-        arrived = int(np.searchsorted(self.arrival, t, side="right"))
-        decided = int(np.count_nonzero(self.end[: self.next] <= t))
-        back = sum(1 for r in self.returns if r[0] <= t) + int(np.count_nonzero(np.array(self.ret_end) > t))
+        """Contacts arrived by ``t`` and not yet decided.
+
+        A contact decided by one snapshot's ``t`` is decided by every later one, so each snapshot looks again only
+        at the contacts that were not (the same counts as comparing every contact with ``t``)."""
+        if t < self._snap_t:  # not later than the last snapshot: start again from the first contact
+            self._decided_upto, self._ret_seen, self._ret_pending = 0, 0, []
+        self._snap_t = t
+        arrived = int(self.arrival.searchsorted(t, side="right"))
+        lo = self._decided_upto
+        done = self.end[lo: self.next] <= t
+        decided = lo + int(np.count_nonzero(done))
+        self._decided_upto = self.next if done.all() else lo + int(done.argmin())  # the first one not decided
+        new = self.ret_end[self._ret_seen:]
+        self._ret_seen = len(self.ret_end)
+        self._ret_pending = [e for e in self._ret_pending if e > t] + [e for e in new if e > t]
+        back = due_in_heap(self.returns, t) + len(self._ret_pending)
         self.monitor.set("front_door_backlog", week, arrived - decided + back)
 
 
@@ -233,3 +252,18 @@ def _latest(a: float, b: float, c: float) -> float:
     """max(a, b, c) on floats, without the generic built-in."""
     m = a if a >= b else b
     return m if m >= c else c
+
+
+def due_in_heap(heap: list[tuple[float, int, int]], t: float) -> int:
+    """How many entries of the heap ``heap`` are due by ``t`` (their first item at most ``t``), visiting only those
+    and their children: an entry's children are never due before it."""
+    count, stack, size = 0, [0] if heap else [], len(heap)
+    while stack:
+        i = stack.pop()
+        if heap[i][0] <= t:
+            count += 1
+            if 2 * i + 1 < size:
+                stack.append(2 * i + 1)
+            if 2 * i + 2 < size:
+                stack.append(2 * i + 2)
+    return count

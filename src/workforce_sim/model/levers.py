@@ -175,7 +175,8 @@ class LeverSchedule:
     @staticmethod
     def retention_eligible(lv, grade: np.ndarray, agency: np.ndarray) -> np.ndarray:
         """Which workers (grade codes, agency flags) retention lever ``lv`` pays."""
-        return np.isin(grade, [GRADES.index(g) for g in lv.grades]) & ~agency
+        paid = np.array([g in lv.grades for g in GRADES])  # by grade code: np.isin's answer, looked up
+        return paid[grade] & ~agency
 
     def hire_time_factor(self, t: float) -> float:
         """Multiplier on the length of recruitment rounds opened at ``t``."""

@@ -62,7 +62,10 @@ class Monitor:
 
     def set(self, name: str, week: int, value: float | np.floating) -> None:
         """Set stock ``name`` for ``week``."""
-        self.array(name)[week] = value
+        a = self._arrays.get(name)  # :meth:`array` inlined: many stocks are set every week
+        if a is None:
+            a = self.array(name)
+        a[week] = value
 
     def results(self, names) -> dict[str, np.ndarray]:
         """The weekly arrays of ``names`` (flows noted one at a time are binned now; zeros where nothing happened)."""

@@ -447,10 +447,11 @@ class Staffing:
     def snapshot(self, week: int) -> None:
         """Read the stocks of posts: vacancies, open posts, agency above the establishment."""
         m = self.monitor
-        m.set("vacancies_fte", week, sum(1 for p in self.posts if p.perm < 0 and not p.closed and not p.project))
+        # lists, not generators: the same count and sum (in the same order), without resuming a generator per post
+        m.set("vacancies_fte", week, len([p for p in self.posts if p.perm < 0 and not p.closed and not p.project]))
         wf = self.wf
         m.set("staff_fte_agency_project", week,
-              sum(wf.fte[p.agency] for p in self._project_posts if p.agency >= 0 and wf.active[p.agency]))
+              sum([wf.fte[p.agency] for p in self._project_posts if p.agency >= 0 and wf.active[p.agency]]))
         m.set("_posts_open", week, self.open_posts())
         m.set("agency_requests_waiting", week, self.offers.n_waiting)
         m.set("agency_premium_per_year", week, self.offers.premium)

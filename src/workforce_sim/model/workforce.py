@@ -60,7 +60,12 @@ class Workforce:
         self._rng_absence = [streams(f"absence.{t}") for t in team_names]
         self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
         self.case_holding = [i for i, t in enumerate(team_names) if t in scn.case_holding_teams()]
+        self._team_measures = [(ti, f"caseload_{team_names[ti]}", f"caseload_incl_unallocated_{team_names[ti]}")
+                               for ti in self.case_holding]
         self.span = wf.manager_span
+        # each team's workers (all so far, by index): the absence draws are made team by team
+        self._members = [np.zeros(16, np.intp) for _ in team_names]
+        self._n_members = [0] * len(team_names)
         self._changes: list[int] = []  # workers whose availability or capacity changed, for the allocator
         self.n = 0
         size = 64
@@ -84,12 +89,16 @@ class Workforce:
         self.caseset: list[set] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
         self.holds_cases = np.zeros(size, bool)
+        self.screener = np.zeros(size, bool)  # screens at the front door: in a screening team, not its manager
+        self.manager = np.zeros(size, bool)  # a team manager (nobody becomes or stops being one)
+        self.std_points = np.zeros(size)  # points at the team's manageable standard (std_table by team, grade x fte)
 
     # -- membership -----------------------------------------------------------------
     def _grow(self) -> None:
         size = 2 * len(self.team)
         for name in ("team", "grade", "agency", "fte", "start", "active", "notice", "absent",
-                     "cases", "points", "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases"):
+                     "cases", "points", "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases",
+                     "screener", "manager", "std_points"):
             old = getattr(self, name)
             new = np.zeros(size, old.dtype) if name not in ("pressure", "pace") else np.ones(size)
             new[: len(old)] = old
@@ -106,6 +115,14 @@ class Workforce:
         self.active[i] = True
         self.limit[i] = self._rng_leave[team].exponential()
         self.holds_cases[i] = grade != TM and not self.screening_team[team]
+        self.screener[i] = grade != TM and self.screening_team[team]
+        self.manager[i] = grade == TM
+        self.std_points[i] = self.std_table[team, grade] * self.fte[i]
+        members, k = self._members[team], self._n_members[team]
+        if k == len(members):
+            members = self._members[team] = np.concatenate([members, np.zeros(k, np.intp)])
+        members[k] = i
+        self._n_members[team] = k + 1
         self.caseset.append(set())
         self.load.append(0.0)
         self._changes.append(i)
@@ -203,7 +220,7 @@ class Workforce:
     def load_ratio(self, i: int) -> float:
         """Worker ``i``'s caseload pressure now: weighted caseload over their team's manageable standard in points
         (1 = at the standard)."""
-        std = self.std_table[self.team[i], self.grade[i]] * self.fte[i]
+        std = self.std_points.item(i)  # a Python float: the same division, without numpy's scalar overhead
         return self.load[i] / std if std > 0 else 0.0
 
     def progress(self, i: int, t: float) -> float:
@@ -216,27 +233,33 @@ class Workforce:
         Waiting work of a case type is shared among the teams that handle it in proportion to
         their capacity. A team with work and no capacity has pressure 2 (as supervision does).
         """
-        n, n_teams = self.n, len(self.team_names)
+        n = self.n
         hc = self.active[:n] & self.holds_cases[:n]
-        cap, waiting = self.team_waiting(waiting_points, handles)
-        work = np.bincount(self.team[:n][hc], weights=self.points[:n][hc], minlength=n_teams) + waiting
-        return np.where(cap > 0, work / np.where(cap > 0, cap, 1.0), np.where(work > 0, 2.0, 0.0))
+        team = self.team[:n][hc]
+        cap, waiting = self._team_waiting(hc, team, waiting_points, handles)
+        work = np.bincount(team, weights=self.points[:n][hc], minlength=len(self.team_names)) + waiting
+        has_cap = cap > 0
+        return np.where(has_cap, work / np.where(has_cap, cap, 1.0), np.where(work > 0, 2.0, 0.0))
 
     def team_waiting(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Per team: what its case-holders in post carry at the standard (points), and the points waiting for it
         (work of a type several teams handle shared in proportion to the first)."""
-        n, n_teams = self.n, len(self.team_names)
+        n = self.n
         hc = self.active[:n] & self.holds_cases[:n]
-        team = self.team[:n][hc]
-        cap = np.bincount(team, weights=self.std_table[team, self.grade[:n][hc]] * self.fte[:n][hc], minlength=n_teams)
+        return self._team_waiting(hc, self.team[:n][hc], waiting_points, handles)
+
+    def _team_waiting(self, hc: np.ndarray, team: np.ndarray, waiting_points: Mapping[str, float],
+                      handles: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`team_waiting` for the case-holders in post ``hc`` (mask), whose teams are ``team``."""
+        cap = np.bincount(team, weights=self.std_points[: self.n][hc], minlength=len(self.team_names))
         return cap, share_among_teams(waiting_points, handles, cap)
 
     # -- the staff as a whole ----------------------------------------------------------
     def screeners_present(self) -> int:
         """Front-door screeners in post, not on notice and not absent (team managers do not screen)."""
         n = self.n
-        return int(np.sum(self.available() & self.screening_team[self.team[:n]] & (self.grade[:n] != TM)))
+        return int(np.count_nonzero(self.active[:n] & ~self.notice[:n] & ~self.absent[:n] & self.screener[:n]))
 
     def screens(self, i: int) -> bool:
         """Whether worker ``i`` is in a front-door (screening) team."""
@@ -246,16 +269,17 @@ class Workforce:
         """Per team: staff FTE over what its managers can supervise (1 = at the span; 2 with no manager)."""
         n, n_teams = self.n, len(self.team_names)
         act = self.active[:n]
-        mgr = act & (self.grade[:n] == TM)
-        staff = act & ~mgr
-        sup = np.bincount(self.team[:n][staff], weights=self.fte[:n][staff], minlength=n_teams)
-        cap = np.bincount(self.team[:n][mgr], weights=self.fte[:n][mgr], minlength=n_teams) * self.span
-        return np.where(cap > 0, sup / np.where(cap > 0, cap, 1.0), np.where(sup > 0, 2.0, 0.0))
+        # one bincount: staff in bins 0..n_teams-1, managers in the next n_teams (each bin adds in worker order)
+        by = np.bincount((self.team[:n] + n_teams * self.manager[:n])[act], weights=self.fte[:n][act],
+                         minlength=2 * n_teams)
+        sup, cap = by[:n_teams], by[n_teams:] * self.span
+        has_cap = cap > 0
+        return np.where(has_cap, sup / np.where(has_cap, cap, 1.0), np.where(sup > 0, 2.0, 0.0))
 
     def supervision_load_pct(self) -> float:
         """Social workers per manager across the service, as a percentage of the span (NaN with no managers)."""
         n = self.n
-        act, tm = self.active[:n], self.grade[:n] == TM
+        act, tm = self.active[:n], self.manager[:n]
         staff_fte = self.fte[:n][act & ~tm].sum()
         mgr_fte = self.fte[:n][act & tm].sum()
         return 100.0 * staff_fte / (mgr_fte * self.span) if mgr_fte > 0 else np.nan
@@ -286,48 +310,75 @@ class Workforce:
         """
         n = self.n
         since = self.clock_t  # the last weekly step (0: the start)
-        act = self.active[:n]
+        act, team, grade = self.active[:n], self.team[:n], self.grade[:n]
         hc = self.holds_cases[:n] & act
-        std = self.std_table[self.team[:n], self.grade[:n]] * self.fte[:n]
-        now_ratio = np.where(hc & (std > 0), self.points[:n] / np.where(std > 0, std, 1.0), 1.0)
+        tm = act & self.manager[:n]
+        team_supervision = supervision_ratio[team]
+        self._pressure_and_pace(t, hc, tm, team_supervision, waiting_ratio)
+        to = self.scn.workforce.turnover
+        agency = self.agency[:n]
+        h = np.where(agency, self.hazard_agency, self.hazard_perm[grade])
+        mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
+        mult *= 1.0 + to.supervision_effect * np.maximum(0.0, team_supervision - 1.0) * ~tm
+        if levers.active("retention", t):  # else the factor is 1 for everyone: multiplying by it changes nothing
+            mult *= levers.leaving_factor(t, grade, agency)
+        staying = act & ~self.notice[:n]
+        added = np.where(staying, h * mult / WEEKS_PER_YEAR, 0.0)
+        self.hazard[:n] += added
+        resign = (staying & (self.hazard[:n] >= self.limit[:n])).nonzero()[0]
+        crossed = self._crossed(resign, added, since, t)
+        self._absence(act)
+        return resign, crossed
+
+    def _pressure_and_pace(self, t: float, hc: np.ndarray, tm: np.ndarray, team_supervision: np.ndarray,
+                           waiting_ratio: np.ndarray | None) -> None:
+        """:meth:`weekly`'s smoothed pressure and the pace of each case-holder's plans (case-holders in post ``hc``,
+        managers in post ``tm``, each worker's team's supervision ratio)."""
+        n = self.n
+        std = self.std_points[:n]
+        has_std = std > 0
+        now_ratio = np.where(hc & has_std, self.points[:n] / np.where(has_std, std, 1.0), 1.0)
         self.work_clock[:n] += self.pace[:n] * (t - self.clock_t)
         self.clock_t = t
         self.pace[:n] = np.where(hc, 1.0 / (1.0 + self.drift_effect * np.maximum(0.0, now_ratio - 1.0)), 1.0)
-        tm = act & (self.grade[:n] == TM)
         if waiting_ratio is not None and self.waiting_share > 0:
             now_ratio = now_ratio + np.where(hc, self.waiting_share * waiting_ratio[self.team[:n]], 0.0)
-        now_ratio = np.where(tm, supervision_ratio[self.team[:n]], now_ratio)
+        now_ratio = np.where(tm, team_supervision, now_ratio)
         self.pressure[:n] += self.alpha * (now_ratio - self.pressure[:n])
-        to = self.scn.workforce.turnover
-        h = np.where(self.agency[:n], self.hazard_agency, self.hazard_perm[self.grade[:n]])
-        mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
-        mult *= 1.0 + to.supervision_effect * np.maximum(0.0, supervision_ratio[self.team[:n]] - 1.0) * ~tm
-        mult *= levers.leaving_factor(t, self.grade[:n], self.agency[:n])
-        added = np.where(act & ~self.notice[:n], h * mult / WEEKS_PER_YEAR, 0.0)
-        self.hazard[:n] += added
-        resign = np.flatnonzero(act & ~self.notice[:n] & (self.hazard[:n] >= self.limit[:n]))
-        # how far into the week each resigner's hazard reached their threshold (0 to 1)
+
+    def _crossed(self, resign: np.ndarray, added: np.ndarray, since: float, t: float) -> np.ndarray:
+        """When each resigner's leaving hazard reached their threshold: ``added`` of it built up steadily from
+        ``since`` to ``t``."""
+        if not resign.size:
+            return np.zeros(0)
         step = added[resign]
         share = np.where(step > 0, 1.0 - (self.hazard[resign] - self.limit[resign]) / np.where(step > 0, step, 1.0),
                          1.0)
-        crossed = np.maximum(since + np.clip(share, 0.0, 1.0) * (t - since), self.start[resign])
+        # np.clip's values without its overhead (share is never NaN)
+        crossed = np.maximum(since + np.minimum(np.maximum(share, 0.0), 1.0) * (t - since), self.start[resign])
+        return np.minimum(crossed, t)
+
+    def _absence(self, act: np.ndarray) -> None:
+        """A week of absence: one draw per worker (so far), from their team's stream; those in post start or end a
+        spell."""
+        n = self.n
         u = np.empty(n)
         for ti, rng in enumerate(self._rng_absence):
-            mine = np.flatnonzero(self.team[:n] == ti)
+            mine = self._members[ti][: self._n_members[ti]]
             u[mine] = rng.random(mine.size)
         was = self.absent[:n].copy()
-        start_abs = act & ~was & (u < self.absence_start)
-        end_abs = act & was & (u < self.absence_end)
-        self.absent[:n] = (was | start_abs) & ~end_abs & act
-        self._changes.extend(np.flatnonzero(self.absent[:n] != was).tolist())
-        return resign, np.minimum(crossed, t)
+        # (was | starts) & ~ends & act, where starts = act & ~was & (u < start) and ends = act & was & (u < end)
+        self.absent[:n] = act & np.where(was, u >= self.absence_end, u < self.absence_start)
+        self._changes.extend((self.absent[:n] != was).nonzero()[0].tolist())
 
     def finish_asye(self, t: float) -> int:
         """Newly qualified workers past their ASYE year become social workers; returns how many."""
         n = self.n
-        done = np.flatnonzero(self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days))
-        self.grade[done] = SW
-        self._changes.extend(done.tolist())
+        done = (self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days)).nonzero()[0]
+        if done.size:
+            self.grade[done] = SW
+            self.std_points[done] = self.std_table[self.team[done], SW] * self.fte[done]
+            self._changes.extend(done.tolist())
         return len(done)
 
     # -- the state as a start state -------------------------------------------------
@@ -347,31 +398,43 @@ class Workforce:
         """Read staff and caseload stocks; ``waiting`` cases are unallocated (counted in the headline measure)."""
         m, n = self.monitor, self.n
         act = self.active[:n]
-        fte = self.fte[:n]
+        fte, grade, agency = self.fte[:n], self.grade[:n], self.agency[:n]
+        permanent = ~agency
+        of_grade = [act & (grade == g) for g in range(len(GRADES))]
         m.set("staff_fte", week, fte[act].sum())
-        m.set("staff_fte_agency", week, fte[act & self.agency[:n]].sum())
-        m.set("staff_fte_asye", week, fte[act & (self.grade[:n] == ASYE)].sum())
+        m.set("staff_fte_agency", week, fte[act & agency].sum())
+        m.set("staff_fte_asye", week, fte[of_grade[ASYE]].sum())
         m.set("staff_fte_absent", week, fte[act & self.absent[:n]].sum())
-        m.set("staff_fte_managers", week, fte[act & (self.grade[:n] == TM)].sum())
-        m.set("_workers_in_post", week, act.sum())
-        for g, name in enumerate(GRADES):
-            of_grade = act & (self.grade[:n] == g)
-            m.set(f"_fte_permanent_{name}", week, fte[of_grade & ~self.agency[:n]].sum())
-            m.set(f"_fte_agency_{name}", week, fte[of_grade & self.agency[:n]].sum())
-        hc = act & self.holds_cases[:n]
-        m.set("case_holding_fte", week, fte[hc].sum())
-        m.set("caseload_incl_unallocated", week,
-              caseload_with_waiting(self.cases[:n][hc].sum(), waiting, fte[hc].sum()))
-        if hc.any():
-            per = self.cases[:n][hc] / fte[hc]
-            m.set("caseload_mean", week, self.cases[:n][hc].sum() / fte[hc].sum())
-            m.set("caseload_p90", week, np.percentile(per, 90))
-            m.set("caseload_max", week, per.max())
-            m.set("workers_over_threshold_pct", week, 100.0 * np.mean(per > self.threshold[self.team[:n][hc]]))
-        else:
+        m.set("staff_fte_managers", week, fte[of_grade[TM]].sum())
+        m.set("_workers_in_post", week, float(np.count_nonzero(act)))
+        for g, (perm_name, agency_name) in enumerate(_FTE_BY_GRADE):
+            m.set(perm_name, week, fte[of_grade[g] & permanent].sum())
+            m.set(agency_name, week, fte[of_grade[g] & agency].sum())
+        self._caseload_snapshot(week, waiting, act & self.holds_cases[:n])
+        m.set("_cases_held", week, self.cases[:n][act].sum())
+
+    def _caseload_snapshot(self, week: int, waiting: int, hc: np.ndarray) -> None:
+        """The caseload stocks of :meth:`snapshot`, over the case-holders in post ``hc`` (mask)."""
+        m = self.monitor
+        fte, cases = self.fte[: self.n][hc], self.cases[: self.n][hc]
+        fte_sum, cases_sum = fte.sum(), cases.sum()
+        m.set("case_holding_fte", week, fte_sum)
+        m.set("caseload_incl_unallocated", week, caseload_with_waiting(cases_sum, waiting, fte_sum))
+        if not fte.size:
             for k in ("caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct"):
                 m.set(k, week, np.nan)
-        m.set("_cases_held", week, self.cases[:n][act].sum())
+            return
+        per = cases / fte
+        m.set("caseload_mean", week, cases_sum / fte_sum)
+        over = np.count_nonzero(per > self.threshold[self.team[: self.n][hc]])
+        m.set("workers_over_threshold_pct", week, 100.0 * (over / per.size))  # np.mean's value: a count over a count
+        ranked = np.sort(per)
+        if ranked[-1] != ranked[-1]:  # a NaN: np.sort may rewrite its bits, which np.percentile and max keep
+            m.set("caseload_p90", week, np.percentile(per, 90))
+            m.set("caseload_max", week, per.max())
+        else:
+            m.set("caseload_p90", week, percentile_of_sorted(ranked, 90))
+            m.set("caseload_max", week, ranked[-1])  # max's value: caseloads are never -0.0, so no tie of zeros
 
     def team_snapshot(self, week: int, waiting: dict[str, int], handles: dict[str, np.ndarray]) -> None:
         """Each case-holding team's caseload per case-holding FTE (DfE's measure) and counting the cases waiting for
@@ -379,16 +442,41 @@ class Workforce:
         among them in proportion to their case-holding FTE."""
         m, n, n_teams = self.monitor, self.n, len(self.team_names)
         hc = self.active[:n] & self.holds_cases[:n]
-        fte = np.bincount(self.team[:n][hc], weights=self.fte[:n][hc], minlength=n_teams)
-        held = np.bincount(self.team[:n][hc], weights=self.cases[:n][hc], minlength=n_teams)
-        queued = share_among_teams(waiting, handles, fte)
-        with_waiting = []
-        for ti in self.case_holding:
-            name = self.team_names[ti]
-            m.set(f"caseload_{name}", week, held[ti] / fte[ti] if fte[ti] > 0 else np.nan)
-            with_waiting.append(caseload_with_waiting(held[ti], queued[ti], fte[ti]))
-            m.set(f"caseload_incl_unallocated_{name}", week, with_waiting[-1])
-        m.set("caseload_worst_team", week, np.max(with_waiting))  # NaN if any team is NaN: never manageable
+        team = self.team[:n][hc]
+        fte_a = np.bincount(team, weights=self.fte[:n][hc], minlength=n_teams)
+        held_a = np.bincount(team, weights=self.cases[:n][hc], minlength=n_teams)
+        # as Python floats: the same arithmetic as on numpy's scalars, without their overhead
+        queued, fte, held = share_among_teams(waiting, handles, fte_a).tolist(), fte_a.tolist(), held_a.tolist()
+        with_waiting, never_manageable = [], False
+        for ti, name, name_incl in self._team_measures:
+            m.set(name, week, held[ti] / fte[ti] if fte[ti] > 0 else np.nan)
+            caseload = caseload_with_waiting(held[ti], queued[ti], fte[ti])
+            never_manageable = never_manageable or caseload != caseload  # NaN
+            with_waiting.append(caseload)
+            m.set(name_incl, week, caseload)
+        # NaN if any team is NaN: never manageable (np.max's answer; its NaN is caseload_with_waiting's np.nan)
+        m.set("caseload_worst_team", week, np.nan if never_manageable else max(with_waiting))
+
+
+_FTE_BY_GRADE = tuple((f"_fte_permanent_{name}", f"_fte_agency_{name}") for name in GRADES)
+
+
+def percentile_of_sorted(ranked: np.ndarray, q: int) -> float:
+    """``np.percentile(values, q)`` (its default method, 'linear') of ``values`` sorted into ``ranked``, bit for bit,
+    without its overhead: the same virtual index and interpolation (numpy's ``_lerp``) on the same neighbours. For
+    values with no NaN (np.sort may rewrite a NaN's bits) and no negative zero (which may sort either side of
+    a zero)."""
+    n = len(ranked)
+    index = (n - 1) * (q / 100)
+    if index >= n - 1:  # numpy takes the last value both sides, at weight index + 1
+        a = b = float(ranked[-1])
+        gamma = index + 1.0
+    else:
+        lo = math.floor(index)
+        a, b = float(ranked[lo]), float(ranked[lo + 1])
+        gamma = index - lo
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 def share_among_teams(amounts: Mapping[str, float], handles: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:

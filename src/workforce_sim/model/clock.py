@@ -84,7 +84,7 @@ class Clock(simpy.Environment):
     @property
     def now(self) -> float:
         """The current simulation time (SimPy's property, compiled with the clock: read at nearly every event)."""
-        return self._now
+        return float(self._now)
 
     @property
     def processed(self) -> int:
@@ -99,4 +99,6 @@ def call_after(env: simpy.Environment, delay: float, callback: Callable[[Any], A
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
     queue: list[Any] = env._queue  # (a Due stands where SimPy's queue expects its Event)
-    heappush(queue, (env._now + delay, NORMAL, next(env._eid), Due(env, callback, value, delay)))
+    # a Python float, not a numpy scalar, as the time: the queue's comparisons and the model's arithmetic on it
+    # stay on plain floats (the same value)
+    heappush(queue, (float(env.now + delay), NORMAL, next(env._eid), Due(env, callback, value, delay)))

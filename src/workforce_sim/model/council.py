@@ -163,7 +163,7 @@ class Replication:
     def _weekly(self):
         """Just before each week ends: read the stocks; at the boundary: the week's staff changes."""
         for week in range(self.n_weeks):
-            yield self.env.timeout(max(0.0, self.calendar.week_bounds[week + 1] - _EPS - self.env.now))
+            yield self.env.timeout(max(0.0, float(self.calendar.week_bounds[week + 1]) - _EPS - self.env.now))
             supervision = self._snapshot(week, self.env.now)
             yield self.env.timeout(_EPS)
             if week + 1 < self.n_weeks:

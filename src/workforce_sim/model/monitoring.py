@@ -2,14 +2,17 @@
 
 Flows (contacts, referrals, leavers, ...) are counted into the week in which
 they happen, straight from their timestamps. A flow counted one event at a
-time is only noted (its time and amount appended to two lists) while the model
-runs, and binned into weeks in one vectorised pass when the results are read;
-the sums are the same, added in the same order. Stocks (open cases, caseloads,
+time is added into its own list of weekly sums while the model runs (one
+lookup of the week, one addition), and those sums into its weekly array when
+the results are read; many events at once are binned in one vectorised pass.
+Either way each week's amounts are added in the order they came. Stocks (open cases, caseloads,
 staff) are read once a week by the snapshot process from counters the other
 modules keep up to date.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_right
 
 import numpy as np
 
@@ -27,7 +30,10 @@ class Monitor:
         self.n_weeks = len(self.bounds) - 1
         self.declared = frozenset(declared)
         self._arrays: dict[str, np.ndarray] = {}
-        self._noted: dict[str, tuple[list[float], list[float]]] = {}  # flow -> (times, amounts) not yet binned
+        self._bounds: list[float] = self.bounds.tolist()
+        # flow -> its week-by-week sums of what was counted one at a time, not yet added to its array: each week's
+        # amounts added in the order they came, from 0.0, as np.bincount adds them
+        self._noted: dict[str, list[float]] = {}
 
     def _check(self, name: str) -> None:
         if name not in self.declared:
@@ -43,12 +49,13 @@ class Monitor:
 
     def count(self, name: str, t: float, k: float = 1.0) -> None:
         """Add ``k`` to flow ``name`` in the week of time ``t`` (ignored outside the run; binned by :meth:`results`)."""
-        noted = self._noted.get(name)
-        if noted is None:
+        sums = self._noted.get(name)
+        if sums is None:
             self._check(name)
-            noted = self._noted[name] = ([], [])
-        noted[0].append(t)
-        noted[1].append(k)
+            sums = self._noted[name] = [0.0] * self.n_weeks
+        w = bisect_right(self._bounds, t) - 1  # (np.searchsorted's side="right", as :meth:`_bin`)
+        if t >= 0 and 0 <= w < self.n_weeks:
+            sums[w] += k
 
     def count_many(self, name: str, times: np.ndarray, weights: np.ndarray | None = None) -> None:
         """:meth:`count` for many events at once (the same week rule: a time on a boundary is in the later week)."""
@@ -69,8 +76,8 @@ class Monitor:
 
     def results(self, names) -> dict[str, np.ndarray]:
         """The weekly arrays of ``names`` (flows noted one at a time are binned now; zeros where nothing happened)."""
-        for name, (times, amounts) in self._noted.items():
-            self._bin(name, np.array(times, dtype=float), np.array(amounts, dtype=float))
+        for name, sums in self._noted.items():
+            self.array(name)[:] += np.array(sums, dtype=float)
         self._noted.clear()
         return {k: self.array(k) for k in names}
 

@@ -77,8 +77,6 @@ class Workforce:
         self.active = np.zeros(size, bool)
         self.notice = np.zeros(size, bool)
         self.absent = np.zeros(size, bool)
-        self.cases = np.zeros(size, int)
-        self.points = np.zeros(size)
         self.hazard = np.zeros(size)
         self.limit = np.zeros(size)
         self.pressure = np.ones(size)  # smoothed caseload pressure: weighted caseload over capacity (1 = at capacity)
@@ -88,6 +86,9 @@ class Workforce:
         self.post = np.zeros(size, int)
         self.caseset: list[set] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
+        self.n_cases: list[int] = []  # cases held per worker
+        # (cases, points) per worker as arrays, made from the two lists when first read after a change
+        self._held_arrays: tuple[np.ndarray, np.ndarray] | None = None
         self.holds_cases = np.zeros(size, bool)
         self.screener = np.zeros(size, bool)  # screens at the front door: in a screening team, not its manager
         self.manager = np.zeros(size, bool)  # a team manager (nobody becomes or stops being one)
@@ -97,7 +98,7 @@ class Workforce:
     def _grow(self) -> None:
         size = 2 * len(self.team)
         for name in ("team", "grade", "agency", "fte", "start", "active", "notice", "absent",
-                     "cases", "points", "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases",
+                     "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases",
                      "screener", "manager", "std_points"):
             old = getattr(self, name)
             new = np.zeros(size, old.dtype) if name not in ("pressure", "pace") else np.ones(size)
@@ -125,26 +126,44 @@ class Workforce:
         self._n_members[team] = k + 1
         self.caseset.append(set())
         self.load.append(0.0)
+        self.n_cases.append(0)
+        self._held_arrays = None
         self._changes.append(i)
         return i
 
     # -- cases held -------------------------------------------------------------------
     def take_case(self, i: int, case) -> None:
         """Worker ``i`` now holds ``case`` (its ``points`` add to their weighted caseload)."""
-        self.cases[i] += 1
+        self.n_cases[i] += 1
         self.caseset[i].add(case)
         self.set_load(i, self.load[i] + case.points)
 
     def drop_case(self, i: int, case) -> None:
         """Worker ``i`` no longer holds ``case``."""
-        self.cases[i] -= 1
+        self.n_cases[i] -= 1
         self.caseset[i].discard(case)
         self.set_load(i, self.load[i] - case.points)
 
     def set_load(self, i: int, load: float) -> None:
         """Set worker ``i``'s weighted caseload (points)."""
         self.load[i] = load
-        self.points[i] = load
+        self._held_arrays = None
+
+    @property
+    def cases(self) -> np.ndarray:
+        """Cases held, per worker (everyone who has been in post), as an array."""
+        return self._held()[0]
+
+    @property
+    def points(self) -> np.ndarray:
+        """Weighted caseload (points) per worker (everyone who has been in post), as an array."""
+        return self._held()[1]
+
+    def _held(self) -> tuple[np.ndarray, np.ndarray]:
+        held = self._held_arrays
+        if held is None:  # kept as lists while cases come and go (an array's item costs more to change)
+            held = self._held_arrays = (np.array(self.n_cases, dtype=int), np.array(self.load, dtype=float))
+        return held
 
     def remove(self, i: int) -> None:
         """Worker ``i`` has left."""

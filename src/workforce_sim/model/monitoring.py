@@ -31,6 +31,7 @@ class Monitor:
         self.declared = frozenset(declared)
         self._arrays: dict[str, np.ndarray] = {}
         self._bounds: list[float] = self.bounds.tolist()
+        self._lo, self._hi, self._week = 0.0, 0.0, -1  # the week a count last fell in: [_lo, _hi) (none yet)
         # flow -> its week-by-week sums of what was counted one at a time, not yet added to its array: each week's
         # amounts added in the order they came, from 0.0, as np.bincount adds them
         self._noted: dict[str, list[float]] = {}
@@ -53,7 +54,12 @@ class Monitor:
         if sums is None:
             self._check(name)
             sums = self._noted[name] = [0.0] * self.n_weeks
-        w = bisect_right(self._bounds, t) - 1  # (np.searchsorted's side="right", as :meth:`_bin`)
+        if self._lo <= t < self._hi:  # the week last looked up (most counts are of now)
+            w = self._week
+        else:
+            w = bisect_right(self._bounds, t) - 1  # bounds[w] <= t < bounds[w + 1], as :meth:`_bin` finds it
+            if 0 <= w < self.n_weeks:
+                self._lo, self._hi, self._week = self._bounds[w], self._bounds[w + 1], w
         if t >= 0 and 0 <= w < self.n_weeks:
             sums[w] += k
 

@@ -22,8 +22,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 MODEL = Path("src", "workforce_sim", "model")
-CORE = ("agency_market", "allocation", "care", "cases", "clock", "council", "demand", "draws", "early_help", "levers",
-        "monitoring", "recruitment", "workforce")
+CORE = ("agency_market", "allocation", "care", "case", "cases", "clock", "council", "demand", "draws", "early_help",
+        "levers", "monitoring", "recruitment", "workforce")
 RECORD = "_core.json"
 COMPILED: dict[str, str] = {}  # module -> sha256 of the source mypyc read (hashed before it reads them)
 

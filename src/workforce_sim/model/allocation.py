@@ -31,16 +31,17 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import deque
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ..scenario.schema import HELD_CASE_TYPES
+from .case import Case
 from .hooks import Hooks
 from .monitoring import Monitor
 from .workforce import Workforce
 
-CaseNews = Callable[[Any, float], None]  # told (case, t)
+CaseNews = Callable[[Case, float], None]  # told (case, t)
 
 _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 
@@ -77,7 +78,7 @@ class _Pool:
         self.settled.discard(w)
 
 
-def risk_class(case) -> str:
+def risk_class(case: Case) -> str:
     """The priority class of a case: its kind, or "s47" for an assessment with a section 47 enquiry."""
     return "s47" if case.kind == "assessment" and case.s47 else case.kind
 
@@ -101,7 +102,7 @@ class Allocator:
         self.priority = list(priority)
         self.rank = {c: i for i, c in enumerate(self.priority)}
         self.kind_of = {c: ("assessment" if c == "s47" else c) for c in self.priority}
-        self.queues: dict[str, deque] = {c: deque() for c in self.priority}
+        self.queues: dict[str, deque[Case]] = {c: deque() for c in self.priority}
         self.n_waiting = dict.fromkeys(self.priority, 0)  # live cases in each class's queue
         self.waiting = 0
         self.on_allocated = on_allocated
@@ -226,7 +227,7 @@ class Allocator:
         ratio = held / np.where(caps > 0, caps, 1.0)
         return _least(ratio, ws, caps - held >= need), _least(ratio, ws, c * caps - held >= need)
 
-    def _assign(self, case, w: int, t: float) -> None:
+    def _assign(self, case: Case, w: int, t: float) -> None:
         if case.last_worker >= 0 and case.last_worker != w:
             self.monitor.count("social_worker_changes", t)
         case.worker = case.last_worker = w
@@ -243,7 +244,7 @@ class Allocator:
             self._load_changed(w)
 
     # -- the queues --------------------------------------------------------------------
-    def _enqueue(self, case, t: float, front: bool = False) -> None:
+    def _enqueue(self, case: Case, t: float, front: bool = False) -> None:
         cls = risk_class(case)
         case.worker = -1
         case.queued = True
@@ -262,7 +263,7 @@ class Allocator:
         kind = self.kind_of[cls]
         return any(self.n_waiting[c] for c in self.priority[: rank + 1] if self.kind_of[c] == kind)
 
-    def place(self, case, t: float) -> bool:
+    def place(self, case: Case, t: float) -> bool:
         """Give a new (or newly transferred) case a worker, or queue it behind the waiting cases it does not outrank."""
         cls = risk_class(case)
         if self._waiting_ahead(cls, self.rank[cls]):
@@ -276,7 +277,7 @@ class Allocator:
         self._assign(case, w, t)
         return True
 
-    def release(self, case, t: float) -> None:
+    def release(self, case: Case, t: float) -> None:
         """The case leaves its worker or the queue (closed, or about to move)."""
         w = case.worker
         if w >= 0:
@@ -290,7 +291,7 @@ class Allocator:
             self.waiting -= 1
             self.n_waiting[risk_class(case)] -= 1
 
-    def reweigh(self, case, points: float) -> None:
+    def reweigh(self, case: Case, points: float) -> None:
         """Change a held case's workload points (e.g. an assessment becoming a plan in a pool team)."""
         if case.worker >= 0:
             self._set_load(case.worker, self._load[case.worker] + (points - case.points))

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK as WD
 from ..scenario.schema import AGE_BAND_YEARS, AGE_BANDS, PLACEMENTS, Care
+from .case import Case
 from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
@@ -161,7 +162,7 @@ class ChildrenInCare:
             self.monitor.count("uasc_started", self.env.now)
 
     # -- a child starts care ---------------------------------------------------------------
-    def length(self, case, t: float, days: float, started: float | None) -> float:
+    def length(self, case: Case, t: float, days: float, started: float | None) -> float:
         """A child starts care at ``t`` (or, in the start state, started at ``started``) and the case flow has drawn
         ``days`` of care (the rest of it, in the start state): who the child is, where they live, whether in
         proceedings, and how they leave. Returns the working days until care ends."""
@@ -247,7 +248,7 @@ class ChildrenInCare:
             ep.placement = need
         self.count[ep.placement] += 1
 
-    def _proceedings(self, case, ep: Episode, t: float, counted: bool) -> None:
+    def _proceedings(self, case: Case, ep: Episode, t: float, counted: bool) -> None:
         """A child in proceedings weighs more on the caseload until the final order."""
         if ep.proceedings_end is None:
             return
@@ -260,6 +261,8 @@ class ChildrenInCare:
         call_after(self.env, rest, self._final_order, (case, ep))
 
     def _final_order(self, ev: Due) -> None:
+        case: Case
+        ep: Episode
         case, ep = ev.value
         t = self.env.now
         self.proceedings_open -= 1
@@ -292,7 +295,7 @@ class ChildrenInCare:
             self.homes.leave(ep)
 
     # -- a child leaves care ---------------------------------------------------------------
-    def ended(self, case, kind: str, t: float, next_kind: str) -> None:
+    def ended(self, case: Case, kind: str, t: float, next_kind: str) -> None:
         """(hook plan_ended) A child leaves care: their place is freed; at 18 they become a care leaver."""
         if kind != "cla":
             return

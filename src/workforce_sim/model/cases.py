@@ -35,6 +35,7 @@ from ..scenario.calendar import WORKING_DAYS_PER_WEEK as WD
 from ..scenario.schema import HELD_CASE_TYPES, Scenario
 from ..scenario.streams import Streams
 from .allocation import Allocator
+from .case import Case
 from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
@@ -62,38 +63,6 @@ def whole_working_days(start: float, end: float) -> int:
     """Whole working days from ``start`` to ``end`` as DfE counts them: the difference of their dates
     (working day k is the clock interval [k, k+1)), so the same day is 0."""
     return math.floor(end + TIME_TOL) - math.floor(start + TIME_TOL)
-
-
-class Case:
-    """One child's current episode with children's social care: an assessment, then perhaps plans.
-
-    ``kind`` is what the case is now ("assessment", "cin", "cp", "cla" or "closed");
-    ``worker`` who holds it (-1: nobody); ``token`` is raised to cancel an event in flight.
-    """
-
-    __slots__ = ("id", "child", "kind", "points", "worker", "last_worker", "queued", "queued_t", "referral_t",
-                 "s47", "icpc", "cp", "outcome_u", "base_days", "icpc_days", "strategy_t", "end",
-                 "remaining", "token", "late", "pressured", "returning",
-                 "plan_start", "plan_due", "work_left", "mark", "drift_years", "step_up", "enquiry", "settled")
-
-    def __init__(self, cid: int, child: int, kind: str, points: float, referral_t: float):
-        self.id, self.child, self.kind, self.points, self.referral_t = cid, child, kind, points, referral_t
-        self.worker = self.last_worker = -1
-        self.queued = False
-        self.queued_t: float | None = None  # when it last started waiting
-        self.strategy_t: float | None = None  # the strategy discussion of a section 47 enquiry
-        self.plan_start = self.plan_due = self.work_left = self.mark = 0.0
-        self.drift_years = 0.0
-        self.s47 = self.icpc = self.cp = False
-        self.outcome_u = 0.0
-        self.base_days = self.icpc_days = 0.0
-        self.end: float | None = None  # when the assessment's work ends (None: not under way)
-        self.remaining: float | None = None  # work left when it stopped for want of a worker
-        self.token = 0
-        self.late = self.pressured = self.returning = False
-        self.step_up = False  # referred by early help (a step-up): its own outcome mix, if the scenario gives one
-        self.enquiry = False  # a child in need plan under a section 47 enquiry, awaiting its initial conference
-        self.settled = False  # left care at 18 or adopted (the children in care model says): does not come back
 
 
 class _CaseDraws:
@@ -376,6 +345,8 @@ class CaseFlow:
 
     # -- assessment ------------------------------------------------------------------
     def _assessment_done(self, ev: Due) -> None:
+        case: Case
+        token: int
         case, token = ev.value
         if token != case.token or case.kind != "assessment":
             return
@@ -472,6 +443,8 @@ class CaseFlow:
         call_after(self.env, wait, self._plan_check, (case, case.token))
 
     def _plan_check(self, ev: Due) -> None:
+        case: Case
+        token: int
         case, token = ev.value
         if token != case.token:
             return
@@ -483,6 +456,8 @@ class CaseFlow:
             self._plan_ends(case, t)
 
     def _plan_done(self, ev: Due) -> None:
+        case: Case
+        token: int
         case, token = ev.value
         if token == case.token:
             self._plan_ends(case, self.env.now)
@@ -525,7 +500,8 @@ class CaseFlow:
     def _escalation_conference(self, ev: Due) -> None:
         """The initial conference of an escalated child in need plan: a child protection plan with the
         conference's chance (cases.cp_plan_share_of_icpc), otherwise a new child in need plan."""
-        case, t = ev.value, self.env.now
+        case: Case = ev.value
+        t = self.env.now
         case.enquiry = False
         self._conference_held(case, t)
         nxt = "cp" if self.escalation_u() < self.scn.cases.cp_plan_share_of_icpc else "cin"

@@ -18,6 +18,7 @@ import numpy as np
 from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
 from ..scenario.schema import GRADES, Scenario
 from ..scenario.streams import Streams
+from .case import Case
 from .monitoring import Monitor
 
 ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
@@ -84,7 +85,7 @@ class Workforce:
         self.work_clock = np.zeros(size)  # plan-days of progress each worker's cases have made, at clock_t
         self.clock_t = 0.0
         self.post = np.zeros(size, int)
-        self.caseset: list[set] = []  # the cases each worker holds
+        self.caseset: list[set[Case]] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
         self.n_cases: list[int] = []  # cases held per worker
         # (cases, points) per worker as arrays, made from the two lists when first read after a change
@@ -132,13 +133,13 @@ class Workforce:
         return i
 
     # -- cases held -------------------------------------------------------------------
-    def take_case(self, i: int, case) -> None:
+    def take_case(self, i: int, case: Case) -> None:
         """Worker ``i`` now holds ``case`` (its ``points`` add to their weighted caseload)."""
         self.n_cases[i] += 1
         self.caseset[i].add(case)
         self.set_load(i, self.load[i] + case.points)
 
-    def drop_case(self, i: int, case) -> None:
+    def drop_case(self, i: int, case: Case) -> None:
         """Worker ``i`` no longer holds ``case``."""
         self.n_cases[i] -= 1
         self.caseset[i].discard(case)

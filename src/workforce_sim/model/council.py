@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..scenario.calendar import WEEKS_PER_YEAR, WorkingCalendar
+from ..scenario.calendar import WEEKS_PER_YEAR, working_calendar
 from ..scenario.schema import Scenario
 from ..scenario.streams import Streams
 from .care import ChildrenInCare
@@ -101,7 +101,7 @@ class Replication:
     def __init__(self, scn: Scenario, seed: int, replication: int, n_weeks: int, tracer: Tracer | None = None,
                  submodels: Sequence[Callable[[Context], object]] = SUBMODELS):
         self.scn, self.n_weeks = scn, n_weeks
-        self.calendar = WorkingCalendar(scn.start_date, n_weeks)
+        self.calendar = working_calendar(scn.start_date, n_weeks)
         self.env = Clock()
         monitor = Monitor(self.calendar.week_bounds, declared_names(scn.demand.sources, scn.levers,
                                                                      scn.case_holding_teams()))
@@ -260,7 +260,7 @@ def rates_per_10k(out: dict[str, np.ndarray], children: float) -> dict[str, np.n
 
 def week_dates(scn: Scenario, n_weeks: int) -> np.ndarray:
     """First calendar day of each reporting week of a run of ``n_weeks`` weeks."""
-    return WorkingCalendar(scn.start_date, n_weeks).week_dates
+    return working_calendar(scn.start_date, n_weeks).week_dates
 
 
 __all__ = ["simulate", "Replication", "ID_COLUMNS", "WEEKLY_COLUMNS", "week_dates", "collector_paused"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import holidays
 import numpy as np
@@ -50,15 +50,15 @@ class WorkingCalendar:
 
     @cached_property
     def week_dates(self) -> np.ndarray:
-        """First calendar day of each reporting week (datetime64[D])."""
-        return np.datetime64(self.start, "D") + 7 * np.arange(self.n_weeks)
+        """First calendar day of each reporting week (datetime64[D]; read only: a calendar may be shared)."""
+        return _read_only(np.datetime64(self.start, "D") + 7 * np.arange(self.n_weeks))
 
     @cached_property
     def week_bounds(self) -> np.ndarray:
-        """Clock time (working days) at the start of week 0..n_weeks (n_weeks + 1 values)."""
+        """Clock time (working days) at the start of week 0..n_weeks (n_weeks + 1 values; read only)."""
         s = np.datetime64(self.start, "D")
         ends = s + 7 * np.arange(self.n_weeks + 1)
-        return np.busday_count(s, ends, busdaycal=self._busdaycal).astype(float)
+        return _read_only(np.busday_count(s, ends, busdaycal=self._busdaycal).astype(float))
 
     @property
     def horizon(self) -> float:
@@ -103,6 +103,18 @@ class WorkingCalendar:
     def working_days_per_year(self) -> float:
         """Average working days in a year over the run (about 252)."""
         return self.horizon / (self.n_weeks / WEEKS_PER_YEAR)
+
+
+@lru_cache(maxsize=16)
+def working_calendar(start: dt.date, n_weeks: int) -> WorkingCalendar:
+    """The calendar of a run from ``start`` for ``n_weeks``, made once per process and shared by its replications
+    (working out bank holidays and week boundaries takes milliseconds a replication; the answers never change)."""
+    return WorkingCalendar(start, n_weeks)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 def start_day(text: str, today: dt.date) -> dt.date:

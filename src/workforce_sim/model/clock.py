@@ -55,18 +55,9 @@ class Clock(simpy.Environment):
             self._now, _, _, event = heappop(self._queue)
         except IndexError:
             raise EmptySchedule from None
-        if isinstance(event, Due):  # (the same statements, on a Due's own fields; it is always ok)
-            due_callbacks = event.callbacks
-            event.callbacks = None
-            if due_callbacks is None:
-                return
-            try:
-                for due_callback in due_callbacks:
-                    due_callback(event)
-            except StopSimulation:
-                event.callbacks = due_callbacks[due_callbacks.index(due_callback) + 1:]
-                self.schedule(event, EventPriority(-1))  # type: ignore[arg-type]
-                raise
+        popped: object = event  # (typed apart from SimPy's Event, so that a Due's fields are read directly)
+        if isinstance(popped, Due):  # the same statements, on a Due's own fields (it is always ok)
+            self._fire(popped)
             return
         callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # (as SimPy does)
         try:
@@ -80,6 +71,19 @@ class Clock(simpy.Environment):
             exc = type(event._value)(*event._value.args)
             exc.__cause__ = event._value
             raise exc
+
+    def _fire(self, due: Due) -> None:
+        callbacks = due.callbacks
+        due.callbacks = None
+        if callbacks is None:
+            return
+        try:
+            for callback in callbacks:
+                callback(due)
+        except StopSimulation:
+            due.callbacks = callbacks[callbacks.index(callback) + 1:]
+            self.schedule(due, EventPriority(-1))  # type: ignore[arg-type]
+            raise
 
     @property
     def now(self) -> float:

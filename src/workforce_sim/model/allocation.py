@@ -206,10 +206,10 @@ class Allocator:
         """The least loaded new starters with room under their ramped capacity, and under the ceiling."""
         load, base, c = self._load, self._base, self.ceiling
         if len(pool.ramping) <= _SCAN:
-            ramped_one = self.wf.ramped_one
+            wf = self.wf
             under = over = None
             for w, start in pool.ramping.items():
-                cap = ramped_one(t, base[w], start)
+                cap = wf.ramped_one(t, base[w], start)
                 lw = load[w]
                 if c * cap - lw >= need:
                     e = (lw / (cap if cap > 0 else 1.0), w)

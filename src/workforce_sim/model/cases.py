@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from typing import Callable
+from typing import Callable, Final
 
 import numpy as np
 
@@ -42,19 +42,19 @@ from .draws import BufferedSampler, UniformBuffer
 from .early_help import EarlyHelp
 from .workforce import Workforce
 
-PLAN_KINDS = ("cin", "cp", "cla")
-YEAR_DAYS = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
-TIME_TOL = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
+PLAN_KINDS: Final = ("cin", "cp", "cla")
+YEAR_DAYS: Final = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
+TIME_TOL: Final = 1e-9  # clock arithmetic is in floating point: a duration of exactly the timescale is in time
 # DfE table C2: assessments by whole working days from referral to completion; each bin's last day
-ASSESSMENT_BINS = ((0, "assessments_days_0"), (10, "assessments_days_1_10"), (20, "assessments_days_11_20"),
+ASSESSMENT_BINS: Final = ((0, "assessments_days_0"), (10, "assessments_days_1_10"), (20, "assessments_days_11_20"),
                    (30, "assessments_days_21_30"), (40, "assessments_days_31_40"), (45, "assessments_days_41_45"),
                    (50, "assessments_days_46_50"), (60, "assessments_days_51_60"),
                    (math.inf, "assessments_days_61_plus"))
-_ASSESSMENT_BIN_ENDS = [b for b, _ in ASSESSMENT_BINS]
+_ASSESSMENT_BIN_ENDS: Final = [b for b, _ in ASSESSMENT_BINS]
 # DfE table D7: child protection plans ending, by length (3 months is a quarter of a year of working days)
 # (each band's last length, its column): "3 months or less", "over 3 months to 6 months", "over 6 months
 # to 1 year", then "1 to 2 years" up to (not including) 2 years, and "2 years or more"
-CP_LENGTH_BINS = ((YEAR_DAYS / 4, "cp_plans_ended_3m_or_less"), (YEAR_DAYS / 2, "cp_plans_ended_3_6m"),
+CP_LENGTH_BINS: Final = ((YEAR_DAYS / 4, "cp_plans_ended_3m_or_less"), (YEAR_DAYS / 2, "cp_plans_ended_3_6m"),
                   (YEAR_DAYS, "cp_plans_ended_6_12m"), (2 * YEAR_DAYS - 2 * TIME_TOL, "cp_plans_ended_1_2y"),
                   (math.inf, "cp_plans_ended_2y_plus"))
 

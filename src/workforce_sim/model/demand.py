@@ -21,7 +21,7 @@ are the front-door backlog.
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from typing import Callable, Final
 
 import numpy as np
 
@@ -31,7 +31,9 @@ from .context import Context
 from .draws import BufferedSampler
 from .early_help import EarlyHelp
 
-NFA, EARLY_HELP, REFERRAL = 0, 1, 2
+NFA: Final = 0
+EARLY_HELP: Final = 1
+REFERRAL: Final = 2
 
 
 def contact_rates(scn: Scenario, calendar) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

@@ -114,6 +114,15 @@ class CaseFlow:
         self.plan_end_u = {k: UniformBuffer(streams(f"cases.plans.{k}.ends")) for k in PLAN_KINDS}
         rr = scn.re_referral
         self.rr = rr
+        # the settings read at every assessment and closure, as plain floats (a scenario's field costs a lookup)
+        self.s47_share: float = c.s47_share
+        self.icpc_share: float = c.icpc_share_of_s47
+        self.cp_share: float = c.cp_plan_share_of_icpc
+        self.rr_probability: float = rr.probability
+        self.rr_late: float = rr.late_assessment_factor
+        self.rr_pressure: float = rr.pressure_factor
+        self.rr_not_engaged: float = rr.early_help_not_engaged_factor
+        self.drift_outcome: float = c.drift.outcome_effect
         self.rr_u = UniformBuffer(streams("re_referral.decision"))
         self.rr_delay = BufferedSampler(rr.delay_weeks, streams("re_referral.delay"), WD)
         o = c.outcomes
@@ -154,10 +163,9 @@ class CaseFlow:
         return case
 
     def _draw_assessment(self, case: Case, draws: _CaseDraws) -> None:
-        c = self.scn.cases
-        case.s47 = draws.mix() < (self.step_up_s47 if case.step_up else c.s47_share)
-        case.icpc = draws.mix() < c.icpc_share_of_s47 and case.s47
-        case.cp = draws.mix() < c.cp_plan_share_of_icpc and case.icpc
+        case.s47 = draws.mix() < (self.step_up_s47 if case.step_up else self.s47_share)
+        case.icpc = draws.mix() < self.icpc_share and case.s47
+        case.cp = draws.mix() < self.cp_share and case.icpc
         case.outcome_u = draws.mix()
         case.base_days = draws.assessment_days()
         case.icpc_days = draws.icpc_days()
@@ -547,17 +555,16 @@ class CaseFlow:
 
     def _close(self, case: Case, t: float, stepped_down: bool = False, not_engaged: bool = False) -> None:
         self._end(case, t)
-        rr = self.rr
-        p = rr.probability
+        p = self.rr_probability
         if stepped_down:
             p *= self.levers.step_down_return_factor(t)
         if case.late:
-            p *= rr.late_assessment_factor
+            p *= self.rr_late
         if case.pressured:
-            p *= rr.pressure_factor
+            p *= self.rr_pressure
         if not_engaged:
-            p *= rr.early_help_not_engaged_factor
-        p *= 1.0 + self.drift.outcome_effect * case.drift_years
+            p *= self.rr_not_engaged
+        p *= 1.0 + self.drift_outcome * case.drift_years
         back = self.rr_u() < p and not case.settled
         delay = min(self.rr_delay(), 52.0 * WD)
         if self.hooks.case_closed:

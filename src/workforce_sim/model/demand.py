@@ -20,7 +20,7 @@ are the front-door backlog.
 
 from __future__ import annotations
 
-import heapq
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import Callable, Final
 
 import numpy as np
@@ -126,14 +126,14 @@ class FrontDoor:
         cur = len(self.free)
         if n > cur:
             for _ in range(n - cur):
-                heapq.heappush(self.free, t)
+                heappush(self.free, t)
         elif n < cur:
             self.free = sorted(self.free)[:n]  # those finishing latest step away after their contact
-            heapq.heapify(self.free)
+            heapify(self.free)
 
     def returning_contact(self, t: float, child: int) -> None:
         """A child whose case closed comes back: a contact about them reaches the front door at ``t``."""
-        heapq.heappush(self.returns, (t, self._n_returns, child))
+        heappush(self.returns, (t, self._n_returns, child))
         self._n_returns += 1
         self.monitor.count("contacts", t)
         self.monitor.count("contacts_returning", t)
@@ -156,7 +156,7 @@ class FrontDoor:
             return
         back = []  # contacts about returning children that arrived before ``until``
         while self.returns and self.returns[0][0] < until:
-            back.append(heapq.heappop(self.returns))
+            back.append(heappop(self.returns))
         i0 = self.next
         i1 = int(np.searchsorted(self.arrival, until, side="left"))  # contacts i0..i1-1 arrived before ``until``
         if i1 <= i0 and not back:
@@ -182,7 +182,7 @@ class FrontDoor:
                 t_arr, _, child = back[j]
                 start = _latest(t_arr, now, free[0])
                 end = start + self.return_service()
-                heapq.heapreplace(free, end)
+                heapreplace(free, end)
                 self.ret_arrival.append(t_arr)
                 self.ret_start.append(start)
                 self.ret_end.append(end)
@@ -192,7 +192,7 @@ class FrontDoor:
                 break
             start = _latest(arr[k], now, free[0])
             end = start + service[k]
-            heapq.heapreplace(free, end)
+            heapreplace(free, end)
             starts.append(start)
             ends.append(end)
             o = outcome[k]

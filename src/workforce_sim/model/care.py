@@ -95,7 +95,11 @@ class _Mix:
         self.u = u
 
     def __call__(self) -> str:
-        return self.names[min(bisect_right(self.cum, self.u() * self.cum[-1]), len(self.names) - 1)]
+        return self.draw()
+
+    def draw(self) -> str:
+        """One of the names, as often as its share."""
+        return self.names[min(bisect_right(self.cum, self.u.draw() * self.cum[-1]), len(self.names) - 1)]
 
 
 class ChildrenInCare:
@@ -168,12 +172,12 @@ class ChildrenInCare:
         proceedings, and how they leave. Returns the working days until care ends."""
         elapsed = 0.0 if started is None else t - started
         if self._arriving:
-            ep, route = Episode(UASC_AGES[0] + self.age_u() * (UASC_AGES[1] - UASC_AGES[0]), t), "uasc"
+            ep, route = Episode(UASC_AGES[0] + self.age_u.draw() * (UASC_AGES[1] - UASC_AGES[0]), t), "uasc"
         else:
             ep = Episode(self._age_on_starting(elapsed), t - elapsed)
-            route = "proceedings" if self.route_u() < self.care.proceedings.share_of_entries else "section_20"
+            route = "proceedings" if self.route_u.draw() < self.care.proceedings.share_of_entries else "section_20"
         band = _band(ep.age)
-        need = self.needs["16_17" if route == "uasc" else band]()
+        need = self.needs["16_17" if route == "uasc" else band].draw()
         self._home_sooner = self.levers.home_sooner_factor(t) if started is None else 1.0
         left = self._how_it_ends(ep, band, route, elapsed, days)
         to_18 = max(0.0, (18.0 - ep.age) * YEAR_DAYS - elapsed)
@@ -192,14 +196,14 @@ class ChildrenInCare:
         time they have been in care."""
         if elapsed <= 0:
             lo, hi = AGE_BAND_YEARS[self.entry_band()]
-            return lo + self.age_u() * (hi - lo)
+            return lo + self.age_u.draw() * (hi - lo)
         lo, hi = AGE_BAND_YEARS[self.band_now()]
-        return max(0.0, lo + self.age_u() * (hi - lo) - elapsed / YEAR_DAYS)
+        return max(0.0, lo + self.age_u.draw() * (hi - lo) - elapsed / YEAR_DAYS)
 
     def _how_it_ends(self, ep: Episode, band: str, route: str, elapsed: float, days: float) -> float:
         """The reason care will end and the working days left until it does (before the 18th birthday)."""
-        reason = self.exits[band]() if elapsed <= 0 else self._reason_in_care_since(band, elapsed)
-        adoption = self.adoption_days()
+        reason = self.exits[band].draw() if elapsed <= 0 else self._reason_in_care_since(band, elapsed)
+        adoption = self.adoption_days.draw()
         if elapsed > 0 and reason == "adoption":  # an adoption that takes longer than the time already in care
             rest = self.care.adoption_weeks.sample_residual(self.rng, np.array([elapsed / WD]))
             adoption = elapsed + float(rest[0]) * WD
@@ -210,7 +214,7 @@ class ChildrenInCare:
         if route != "proceedings":
             ep.reason = reason
             return days
-        length, order = self.proceedings_days(), self.order()
+        length, order = self.proceedings_days.draw(), self.order.draw()
         if reason == "adoption":
             order = "care_order"  # (with a placement order)
         if length > elapsed:  # still in proceedings
@@ -235,9 +239,9 @@ class ChildrenInCare:
             survival = self._survival[weeks] = (float(self.adoption_sf(weeks)), float(self.stay_sf(weeks)))
         adopted = p * survival[0]
         other = (1.0 - p) * survival[1]
-        if adopted > 0 and self.start_u() * (adopted + other) < adopted:
+        if adopted > 0 and self.start_u.draw() * (adopted + other) < adopted:
             return "adoption"
-        return self.not_adopted[band]()
+        return self.not_adopted[band].draw()
 
     def _place(self, ep: Episode, need: str, t: float) -> None:
         if need == "foster":
@@ -306,7 +310,7 @@ class ChildrenInCare:
         self.monitor.count(f"cla_ceased_{ep.reason}", t)
         case.settled = ep.reason in ("aged_18", "adoption")  # an adult, or an adopted child: not back as a child
         if ep.reason == "aged_18":
-            years = 7.0 if self.leaver_u() < self.care.leavers.to_25_share else 3.0
+            years = 7.0 if self.leaver_u.draw() < self.care.leavers.to_25_share else 3.0
             heapq.heappush(self.leavers, t + years * YEAR_DAYS)
 
     # -- each week -------------------------------------------------------------------------

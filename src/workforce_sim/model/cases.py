@@ -163,12 +163,12 @@ class CaseFlow:
         return case
 
     def _draw_assessment(self, case: Case, draws: _CaseDraws) -> None:
-        case.s47 = draws.mix() < (self.step_up_s47 if case.step_up else self.s47_share)
-        case.icpc = draws.mix() < self.icpc_share and case.s47
-        case.cp = draws.mix() < self.cp_share and case.icpc
-        case.outcome_u = draws.mix()
-        case.base_days = draws.assessment_days()
-        case.icpc_days = draws.icpc_days()
+        case.s47 = draws.mix.draw() < (self.step_up_s47 if case.step_up else self.s47_share)
+        case.icpc = draws.mix.draw() < self.icpc_share and case.s47
+        case.cp = draws.mix.draw() < self.cp_share and case.icpc
+        case.outcome_u = draws.mix.draw()
+        case.base_days = draws.assessment_days.draw()
+        case.icpc_days = draws.icpc_days.draw()
         case.points = self.wp.s47 if case.s47 else self.wp.assessment
 
     def referral(self, t: float, child: int | None = None, returning: bool = False, step_up: bool = False) -> None:
@@ -395,7 +395,7 @@ class CaseFlow:
     def _transfer(self, case: Case, kind: str, t: float) -> None:
         """The case moves to a plan of ``kind``, staying with its worker if their team handles it. A child about to
         start care stays at home on a child in need plan instead if edge-of-care support keeps them there."""
-        if kind == "cla" and self.edge_u() >= self.levers.care_entry_factor(t):
+        if kind == "cla" and self.edge_u.draw() >= self.levers.care_entry_factor(t):
             self.monitor.count("care_entries_avoided", t)
             kind = "cin"
         w = case.worker
@@ -416,7 +416,7 @@ class CaseFlow:
         ``duration`` working days at normal pace (drawn if not given)."""
         case.kind = kind
         self.open[kind] += 1
-        d = self.plan_days[kind]() if duration is None else duration
+        d = self.plan_days[kind].draw() if duration is None else duration
         if kind == "cla" and self.care_length is not None:
             d = self.care_length(case, t, d, started)
         case.plan_start = t if started is None else started
@@ -475,7 +475,7 @@ class CaseFlow:
         plan escalating to child protection goes through a section 47 enquiry and a conference first)."""
         kind = case.kind
         cum, total = self.plan_ends[kind]
-        u = self.plan_end_u[kind]()
+        u = self.plan_end_u[kind].draw()
         if kind == "cp":
             case.drift_years = max(0.0, t - case.plan_due) / YEAR_DAYS
             cum, total = self._cp_plan_ends(case, t, cum, total)
@@ -502,7 +502,7 @@ class CaseFlow:
         case.enquiry = True
         strategy_t = self._strategy_discussion(case, t)
         self.alloc.reweigh(case, self.wp.s47)
-        icpc_t = strategy_t + self.escalation_icpc_days()
+        icpc_t = strategy_t + self.escalation_icpc_days.draw()
         call_after(self.env, icpc_t - t, self._escalation_conference, case)
 
     def _escalation_conference(self, ev: Due) -> None:
@@ -512,7 +512,7 @@ class CaseFlow:
         t = self.env.now
         case.enquiry = False
         self._conference_held(case, t)
-        nxt = "cp" if self.escalation_u() < self.scn.cases.cp_plan_share_of_icpc else "cin"
+        nxt = "cp" if self.escalation_u.draw() < self.scn.cases.cp_plan_share_of_icpc else "cin"
         self.open["cin"] -= 1
         if self.hooks.plan_ended:
             self.hooks.plan_ended(case, "cin", t, nxt)
@@ -565,8 +565,8 @@ class CaseFlow:
         if not_engaged:
             p *= self.rr_not_engaged
         p *= 1.0 + self.drift_outcome * case.drift_years
-        back = self.rr_u() < p and not case.settled
-        delay = min(self.rr_delay(), 52.0 * WD)
+        back = self.rr_u.draw() < p and not case.settled
+        delay = min(self.rr_delay.draw(), 52.0 * WD)
         if self.hooks.case_closed:
             self.hooks.case_closed(case, t, stepped_down, delay if back else None)
         if back:  # the child comes back through the front door, as a contact about a known child

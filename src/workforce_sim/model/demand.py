@@ -181,7 +181,7 @@ class FrontDoor:
             while j < len(back) and (k == n or back[j][0] <= arr[k]):
                 t_arr, _, child = back[j]
                 start = _latest(t_arr, now, free[0])
-                end = start + self.return_service()
+                end = start + self.return_service.draw()
                 heapreplace(free, end)
                 self.ret_arrival.append(t_arr)
                 self.ret_start.append(start)

@@ -73,8 +73,8 @@ class EarlyHelp:
     def step_down(self, t: float) -> bool:
         """A closing case is stepped down to early help at ``t``; returns whether the family engages."""
         share = self.levers.step_down_engagement(self.settings.engagement_share, t)
-        engaged = self.step_down_u() < share
-        d = self.step_down_days()
+        engaged = self.step_down_u.draw() < share
+        d = self.step_down_days.draw()
         if engaged:
             self.monitor.count("_early_help_started", t)
             self.monitor.count("_early_help_ended", t + d)

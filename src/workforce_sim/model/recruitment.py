@@ -215,7 +215,7 @@ class Staffing:
             return
         self._open_round(post)
         share = self.market.cover_share if cover_share is None else cover_share
-        post.covered = self.agency_cover[post.team]() < share or returner
+        post.covered = self.agency_cover[post.team].draw() < share or returner
         if returner:
             self._return_as_agency(post)
         else:
@@ -225,7 +225,7 @@ class Staffing:
         post.round += 1
         t = self.env.now
         self.monitor.count("_recruitment_rounds", t)
-        call_after(self.env, self.hire_days[post.team]() * self.levers.hire_time_factor(t), self._round_done,
+        call_after(self.env, self.hire_days[post.team].draw() * self.levers.hire_time_factor(t), self._round_done,
                    (post, post.round))
 
     def _round_done(self, ev: Due) -> None:
@@ -234,7 +234,7 @@ class Staffing:
             return
         t = self.env.now
         fail = self.scn.workforce.recruitment.round_failure_share * self.levers.failure_factor(t)
-        if self.hire_fail[post.team]() < fail:
+        if self.hire_fail[post.team].draw() < fail:
             self._open_round(post)
             return
         self.monitor.count("_hires_permanent", t)
@@ -286,7 +286,7 @@ class Staffing:
         """An agency worker is found for ``post``: they start after the time to start (and ``delay``)."""
         post.agency_sought = True
         self.agency_pending += 1
-        call_after(self.env, self.agency_days[post.team]() + delay, self._agency_arrives, post)
+        call_after(self.env, self.agency_days[post.team].draw() + delay, self._agency_arrives, post)
 
     def _return_as_agency(self, post: Post) -> None:
         """A permanent leaver comes back as an agency worker on their own post, outside the market's offers (after
@@ -424,7 +424,7 @@ class Staffing:
         if not wf.agency[w]:
             self.monitor.count("leavers_permanent", t)
             self.monitor.count("leavers_permanent_fte", t, wf.fte[w])
-            u = self.agency_return[post.team]()  # drawn for every permanent leaver: common random numbers
+            u = self.agency_return[post.team].draw()  # drawn for every permanent leaver: common random numbers
             returner = bool(wf.pressure[w] > self.market.return_pressure and u < self.market.leavers_return_share
                             and not post.closed and t < post.until)
             if returner:

@@ -15,6 +15,7 @@ worker or per starter. Money is in the currency of the scenario, in cash terms
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,9 +27,17 @@ from .measures import COST_COLUMNS
 
 def pay_factor(start: dt.date, week_dates: np.ndarray, award: float) -> np.ndarray:
     """(1 + award) to the number of 1 Aprils from the start date to each week's first day (inclusive)."""
-    days = week_dates.astype("datetime64[D]").astype(object)
+    return (1.0 + award) ** _aprils(start, np.asarray(week_dates, dtype="datetime64[D]").tobytes())
+
+
+@lru_cache(maxsize=64)
+def _aprils(start: dt.date, days_bytes: bytes) -> np.ndarray:
+    """How many 1 Aprils fall after ``start`` and on or before each day (the days as datetime64[D] bytes); the same
+    for every replication of a run, so counted once (read only)."""
+    days = np.frombuffer(days_bytes, dtype="datetime64[D]").astype(object)
     n = np.array([sum(1 for y in range(start.year, d.year + 1) if start < dt.date(y, 4, 1) <= d) for d in days])
-    return (1.0 + award) ** n
+    n.setflags(write=False)
+    return n
 
 
 def weekly_costs(scn: Scenario, week_dates: np.ndarray, out: dict[str, np.ndarray], levers) -> dict[str, np.ndarray]:

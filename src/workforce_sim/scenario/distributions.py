@@ -61,13 +61,27 @@ class _Dist(BaseModel):
         elapsed = np.asarray(elapsed, dtype=float)
         d = _frozen_of(self)
         u = rng.random(elapsed.shape)
-        f0 = d.cdf(elapsed)
+        f0 = _cdf_of(self, d, elapsed)
         total = d.ppf(f0 + u * (1.0 - f0))
         rest = total - elapsed
         return np.where(np.isfinite(rest) & (rest > 0), rest, 1e-6)
 
 
 _FROZEN: dict[tuple[type, str], object] = {}
+_CDF: dict[tuple[type, str, tuple[int, ...], bytes], np.ndarray] = {}  # (distribution, elapsed) -> its cdf
+
+
+def _cdf_of(dist: _Dist | _Uncertain, frozen, elapsed: np.ndarray) -> np.ndarray:
+    """``frozen.cdf(elapsed)``, worked out once per distribution and ``elapsed`` (a start state asks the same of
+    every replication); the values are scipy's, read only."""
+    key = (type(dist), dist.model_dump_json(), elapsed.shape, elapsed.tobytes())
+    got = _CDF.get(key)
+    if got is None:
+        if len(_CDF) >= 4096:
+            _CDF.clear()
+        got = _CDF[key] = np.asarray(frozen.cdf(elapsed), dtype=float)
+        got.setflags(write=False)
+    return got
 
 
 def _frozen_of(dist: _Dist | _Uncertain):

@@ -215,6 +215,33 @@ def test_bootstrap_leaves_out_what_was_not_measured():
     assert lo[0] < 3.5 < hi[0]
 
 
+def test_quantiles_of_many_columns_are_numpys_to_the_bit():
+    """The bootstrap's quantiles, every column at once, are np.quantile's column by column, bit for bit: levels at
+    the ends, ties and signed zeros included."""
+    from workforce_sim.analysis.statistics import column_quantiles
+    rng = np.random.default_rng(3)
+    for n, k in [(2, 3), (7, 5), (2000, 40), (333, 9)]:
+        x = rng.standard_normal((n, k)) * 1e4
+        x[:, 1] = np.round(x[:, 1] / 1e4)  # ties, and -0.0 beside 0.0
+        q = rng.uniform(0, 1, (2, k))
+        q[:, 2 % k] = [0.0, 1.0]
+        want = np.array([np.quantile(x[:, j], q[:, j]) for j in range(k)]).T
+        assert np.array_equal(column_quantiles(x, q).view(np.int64), want.view(np.int64))
+
+
+def test_percentiles_of_a_summary_are_nanpercentiles_to_the_bit():
+    from workforce_sim.analysis.summary import _percentiles
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((30, 12))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[:, 3] = np.nan
+    x[0, 5] = np.inf
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanpercentile(x, [10, 50, 90], axis=0)
+    assert np.array_equal(_percentiles(x).view(np.int64), want.view(np.int64))
+    assert _percentiles(np.empty((0, 2))).shape == (3, 2)
+
+
 def test_with_few_replications_the_interval_is_students_cut_at_the_range():
     """Below 5 replications a bootstrap cannot reach beyond the data: the t interval is used, cut at 0 and 100."""
     from workforce_sim.analysis.statistics import FEW_FOR_BOOTSTRAP, bounded_interval

@@ -68,23 +68,26 @@ def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -
     alpha = (1 - level) / 2
     z = (np.sqrt(n / (n - 1)) * stats.t.ppf([alpha, 1 - alpha], n - 1) if expand
          else stats.norm.ppf([alpha, 1 - alpha]))
+    # every step column by column as before, done for all columns at once where that gives the same bits: a column's
+    # maximum, minimum, count below the mean and elementwise sums; its jackknife mean and sums of the deviations'
+    # powers summed along a row of the transposed table (pairwise, as a column alone); the dot product and its power
+    # one by one
     low, high = mean.copy(), mean.copy()  # a column whose resampled means are all the same: nothing uncertain
-    varied, levels = [], []
-    for j in range(k):
-        b = boot[:, j]
-        if b.max() - b.min() <= 1e-12 * max(1.0, abs(mean[j])):
-            continue
-        share_below = (b < mean[j]).mean() + 0.5 * (b == mean[j]).mean()
-        # (scipy.special's ndtri and ndtr are what stats.norm.ppf and .cdf compute, the same numbers, without their
-        # argument checks: 0.1 us a call instead of 67, for each of thousands of columns a summary has)
-        z0 = special.ndtri(min(max(share_below, 0.5 / resamples), 1 - 0.5 / resamples))
-        d = jack[:, j].mean() - jack[:, j]
-        denom = 6.0 * (d @ d) ** 1.5
-        a = float((d ** 3).sum() / denom) if denom > 0 else 0.0
-        varied.append(j)
-        levels.append(special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))))
-    if varied:
-        low[varied], high[varied] = column_quantiles(boot[:, varied], np.array(levels).T)
+    varied = np.flatnonzero(boot.max(axis=0) - boot.min(axis=0) > 1e-12 * np.maximum(1.0, np.abs(mean)))
+    if not varied.size:
+        return low, high
+    b, m = boot[:, varied], mean[varied]
+    share_below = (b < m).mean(axis=0) + 0.5 * (b == m).mean(axis=0)
+    # (scipy.special's ndtri and ndtr are what stats.norm.ppf and .cdf compute, the same numbers, without their
+    # argument checks: 0.1 us a call instead of 67, for each of thousands of columns a summary has)
+    z0 = special.ndtri(np.minimum(np.maximum(share_below, 0.5 / resamples), 1 - 0.5 / resamples))[:, None]
+    rows = np.ascontiguousarray(jack[:, varied].T)  # a column's jackknife means as a row
+    d = rows.mean(axis=1)[:, None] - rows
+    denom = np.array([6.0 * (dj @ dj) ** 1.5 for dj in d])  # (a number's power, as before: numpy's own for arrays)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(denom > 0, (d ** 3).sum(axis=1) / denom, 0.0)[:, None]
+    levels = special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    low[varied], high[varied] = column_quantiles(b, levels.T)
     return low, high
 
 

@@ -760,15 +760,20 @@ def _summary_sheet(ws, summary: pd.DataFrame) -> None:
     columns = [c for c in summary.columns if c != "metric"] + ["metric"]
     _header(ws, header_row, ["Measure"] + [SUMMARY_HEADINGS.get(c, c) for c in columns])
     value_columns = {"mean", "ci95_low", "ci95_high", "p10", "p50", "p90"}
-    for i, rec in enumerate(summary.itertuples(index=False), start=1):
-        row = header_row + i
-        rec = dict(zip(summary.columns, rec))
-        fmt = SUMMARY_FORMATS.get(rec.get("unit", ""), DETAIL)
-        _put(ws, row, 1, measure_words(str(rec["metric"])))
+    data = {c: summary[c].tolist() for c in summary.columns}  # column by column: the values a row of it holds
+    units = data.get("unit", [""] * len(summary))
+    words: dict[str, str] = {}  # each measure's words, found once
+    for i, metric in enumerate(data["metric"]):
+        row = header_row + 1 + i
+        fmt = SUMMARY_FORMATS.get(units[i], DETAIL)
+        text = str(metric)
+        if text not in words:
+            words[text] = measure_words(text)
+        _put(ws, row, 1, words[text])
         for col, key in enumerate(columns, start=2):
-            value = rec[key]
+            value = data[key][i]
             if key in value_columns and isinstance(value, float) and math.isinf(value) \
-                    and rec.get("metric") == "weeks_to_first_breach":
+                    and metric == "weeks_to_first_breach":
                 value = "never"
             _put(ws, row, col, value, fmt if key in value_columns else WHOLE)
     _fit_columns(ws, header_row, header_row)

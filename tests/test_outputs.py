@@ -215,6 +215,71 @@ def test_bootstrap_leaves_out_what_was_not_measured():
     assert lo[0] < 3.5 < hi[0]
 
 
+def test_quantiles_of_many_columns_are_numpys_to_the_bit():
+    """The bootstrap's quantiles, every column at once, are np.quantile's column by column, bit for bit: levels at
+    the ends, ties and signed zeros included."""
+    from workforce_sim.analysis.statistics import column_quantiles
+    rng = np.random.default_rng(3)
+    for n, k in [(2, 3), (7, 5), (2000, 40), (333, 9)]:
+        x = rng.standard_normal((n, k)) * 1e4
+        x[:, 1] = np.round(x[:, 1] / 1e4)  # ties, and -0.0 beside 0.0
+        q = rng.uniform(0, 1, (2, k))
+        q[:, 2 % k] = [0.0, 1.0]
+        want = np.array([np.quantile(x[:, j], q[:, j]) for j in range(k)]).T
+        assert np.array_equal(column_quantiles(x, q).view(np.int64), want.view(np.int64))
+
+
+def _bca_column_by_column(x, level=0.95, resamples=2000, seed=20261127):
+    """The expanded BCa interval as it was computed, one column at a time (the reference for the one below)."""
+    from scipy import special, stats
+    n, k = x.shape
+    x = x[:, np.arange(k)]  # the complete columns, taken as bootstrap_interval takes them (their layout: BLAS's sums)
+    mean = x.mean(axis=0)
+    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples) / n
+    boot = weights @ x
+    jack = (x.sum(axis=0) - x) / (n - 1)
+    z = np.sqrt(n / (n - 1)) * stats.t.ppf([(1 - level) / 2, 1 - (1 - level) / 2], n - 1)
+    low, high = np.empty(k), np.empty(k)
+    for j in range(k):
+        b = boot[:, j]
+        if b.max() - b.min() <= 1e-12 * max(1.0, abs(mean[j])):
+            low[j] = high[j] = mean[j]
+            continue
+        z0 = special.ndtri(min(max((b < mean[j]).mean() + 0.5 * (b == mean[j]).mean(), 0.5 / resamples),
+                               1 - 0.5 / resamples))
+        d = jack[:, j].mean() - jack[:, j]
+        denom = 6.0 * (d @ d) ** 1.5
+        a = float((d ** 3).sum() / denom) if denom > 0 else 0.0
+        low[j], high[j] = np.quantile(b, special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))))
+    return low, high
+
+
+def test_the_bootstrap_for_all_columns_at_once_is_the_column_by_column_one_to_the_bit():
+    from workforce_sim.analysis.statistics import bootstrap_interval
+    rng = np.random.default_rng(5)
+    for n in (5, 8, 20, 129):
+        x = rng.gamma(0.7, 100.0, (n, 30))
+        x[:, 3] = 2.0  # every replication the same
+        x[:, 4] = np.round(x[:, 4] / 100)  # ties
+        _, low, high = bootstrap_interval(x)
+        want_low, want_high = _bca_column_by_column(x)
+        assert np.array_equal(low.view(np.int64), want_low.view(np.int64))
+        assert np.array_equal(high.view(np.int64), want_high.view(np.int64))
+
+
+def test_percentiles_of_a_summary_are_nanpercentiles_to_the_bit():
+    from workforce_sim.analysis.summary import _percentiles
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((30, 12))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[:, 3] = np.nan
+    x[0, 5] = np.inf
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanpercentile(x, [10, 50, 90], axis=0)
+    assert np.array_equal(_percentiles(x).view(np.int64), want.view(np.int64))
+    assert _percentiles(np.empty((0, 2))).shape == (3, 2)
+
+
 def test_with_few_replications_the_interval_is_students_cut_at_the_range():
     """Below 5 replications a bootstrap cannot reach beyond the data: the t interval is used, cut at 0 and 100."""
     from workforce_sim.analysis.statistics import FEW_FOR_BOOTSTRAP, bounded_interval

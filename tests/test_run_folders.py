@@ -408,13 +408,15 @@ _NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_f
 
 
 @settings(max_examples=150, deadline=None)
-@given(rows=st.lists(st.tuples(st.one_of(_TEXT, st.none()), st.integers(-10**12, 10**12), _NUMBER, _NUMBER),
-                     min_size=1, max_size=12))
+@given(rows=st.lists(st.tuples(st.one_of(_TEXT, st.none()), st.integers(-10**12, 10**12), _NUMBER,
+                               st.integers(-10**15, 10**15), _NUMBER), min_size=1, max_size=12))
 def test_the_quick_csv_writer_writes_what_pandas_writes(rows):
-    """csv_lines gives pandas' to_csv bytes exactly: text needing quotes, missing values, every kind of float."""
+    """csv_lines gives pandas' to_csv bytes exactly: text needing quotes, missing values, every kind of float, and
+    whole numbers among the floats (a weekly table's pounds)."""
     from workforce_sim.runs.folder import csv_lines
-    df = pd.DataFrame(rows, columns=["scenario, name", "week", "x", 'y "quoted"'])
+    df = pd.DataFrame(rows, columns=["scenario, name", "week", "x", "pounds", 'y "quoted"'])
     df[["x", 'y "quoted"']] = df[["x", 'y "quoted"']].astype(float)
+    df["pounds"] = df["pounds"].astype("int64")
     lines = csv_lines(df, "%.6g")
     assert lines is not None
     assert "".join(lines) == df.to_csv(index=False, float_format="%.6g", lineterminator="\n")
@@ -425,5 +427,6 @@ def test_the_quick_csv_writer_leaves_other_tables_to_pandas():
     floats_first = pd.DataFrame({"x": [1.5], "name": ["a"], "week": [1]})
     one_text_column = pd.DataFrame({"name": [""], "x": [1.0]})
     line_break = pd.DataFrame({"name": ["a\nb"], "week": [1], "x": [1.0]})
+    missing_whole = pd.DataFrame({"name": ["a"], "week": [1], "x": [1.0], "n": pd.array([None], dtype="Int64")})
     assert csv_lines(floats_first, "%.6g") is None and csv_lines(one_text_column, "%.6g") is None
-    assert csv_lines(line_break, "%.6g") is None
+    assert csv_lines(line_break, "%.6g") is None and csv_lines(missing_whole, "%.6g") is None

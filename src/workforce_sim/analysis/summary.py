@@ -131,12 +131,28 @@ def _summary_rows(scen: str, period: str, statistic: str, values: pd.DataFrame, 
     range of the data) is far too narrow, so the Student-t interval is used, cut at the measure's range."""
     x = values.to_numpy(dtype=float)
     mean, lo, hi = bounded_interval(x, [bounds(m) for m in values.columns])
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value gives NaN percentiles
-        q = np.nanpercentile(x, [10, 50, 90], axis=0) if len(x) else np.full((3, x.shape[1]), np.nan)
+    q = _percentiles(x)
     return pd.DataFrame({"scenario": scen, "metric": values.columns, "period": period, "statistic": statistic,
                          "unit": [units[m] for m in values.columns], "mean": mean, "ci95_low": lo, "ci95_high": hi,
                          "p10": q[0], "p50": q[1], "p90": q[2], "replications": np.isfinite(x).sum(axis=0)})
+
+
+def _percentiles(x: np.ndarray) -> np.ndarray:
+    """The 10th, 50th and 90th percentiles of each column of ``x`` (replications x measures), ignoring NaN: as
+    ``np.nanpercentile(x, [10, 50, 90], axis=0)``, the same numbers, with the columns holding no NaN (most) taken
+    together (numpy's nanpercentile takes every column on its own)."""
+    q = np.full((3, x.shape[1]), np.nan)
+    if not len(x):
+        return q
+    gaps = np.isnan(x).any(axis=0)
+    whole = np.flatnonzero(~gaps)
+    if whole.size:
+        q[:, whole] = np.percentile(x[:, whole], [10, 50, 90], axis=0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value gives NaN percentiles
+        for j in np.flatnonzero(gaps):
+            q[:, j] = np.nanpercentile(x[:, j], [10, 50, 90])
+    return q
 
 
 SUMMARY_COLUMNS = ["scenario", "metric", "period", "statistic", "unit", "mean", "ci95_low", "ci95_high", "p10", "p50",

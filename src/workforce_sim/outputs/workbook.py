@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from functools import lru_cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -56,8 +58,11 @@ DATE = "d mmm yyyy"
 DATE_TIME = 'd mmm yyyy hh:mm "UTC"'
 
 TITLE_FONT = Font(bold=True, size=14)
+HEADING_FONT = Font(bold=True, size=12)
 NOTE_FONT = Font(italic=True, color="555555")
 BOLD = Font(bold=True)
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+LEFT = Alignment(horizontal="left")
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 DIFFERS_FILL = PatternFill("solid", fgColor="FFF2CC")
 RULE_ABOVE = Border(top=Side(style="thin"))
@@ -114,6 +119,11 @@ def _plain(value):
     Infinity has no place in a spreadsheet; it becomes the text "inf" (callers that know
     what it means, such as "never" for a week of first breach, replace it first).
     """
+    kind = type(value)
+    if kind is str:
+        return _clean_text(value)
+    if kind is float:  # (the commonest: the same steps as for any float below)
+        return None if value != value else ("inf" if value > 0 else "-inf") if math.isinf(value) else value
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -133,12 +143,32 @@ def _plain(value):
         return _utc_datetime(value)
     if isinstance(value, dt.date):
         return value
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))  # control characters openpyxl refuses
-    return text[:MAX_TEXT]
+    return _clean_text(str(value))
 
 
-def _put(ws, row: int, col: int, value, fmt: str | None = None, font: Font | None = None):
-    """Write one cell: ``value`` (see :func:`_plain`) with number format ``fmt`` for numbers and dates.
+@lru_cache(maxsize=4096)
+def _clean_text(text: str) -> str:
+    """``text`` without the control characters openpyxl refuses, cut at Excel's limit (the same few texts, scenario
+    names and periods, fill thousands of cells: each is cleaned once)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_TEXT]
+
+
+# the width each written cell shows, by (row, column), per sheet (:func:`_fit_columns` reads it instead of every cell)
+_SHOWN: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _shown(ws) -> dict[tuple[int, int], int]:
+    """The widths of the cells of ``ws`` written so far, by (row, column) (see :func:`_shown_width`)."""
+    shown = _SHOWN.get(ws)
+    if shown is None:
+        shown = _SHOWN[ws] = {}
+    return shown
+
+
+def _put(ws, row: int, col: int, value, fmt: str | None = None, font: Font | None = None,
+         alignment: Alignment | None = None):
+    """Write one cell: ``value`` (see :func:`_plain`) with number format ``fmt`` for numbers and dates, in ``font``
+    and ``alignment`` if given, and note the width it shows (:func:`_shown_width`).
 
     Text beginning with =, +, - or @ is stored as text, never as a formula, and marked with
     Excel's quote prefix so it stays text if someone edits the cell.
@@ -146,15 +176,25 @@ def _put(ws, row: int, col: int, value, fmt: str | None = None, font: Font | Non
     cell = ws.cell(row=row, column=col)
     value = _plain(value)
     cell.value = value
+    shown_format = "General"
     if isinstance(value, str):
         if value.startswith(FORMULA_START):
             cell.data_type = "s"  # openpyxl would otherwise write text beginning with "=" as a formula
             cell.quotePrefix = True
     elif fmt is not None and value is not None and not isinstance(value, bool):
-        cell.number_format = fmt
+        cell.number_format = shown_format = fmt
     if font is not None:
         cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+    _shown(ws)[row, col] = _shown_width(value, shown_format, alignment is not None and bool(alignment.wrap_text))
     return cell
+
+
+def _touch(ws, row: int, col: int):
+    """The cell at ``row``, ``col`` (made if absent), to style; an empty one shows no width."""
+    _shown(ws).setdefault((row, col), 0)
+    return ws.cell(row=row, column=col)
 
 
 def _title(ws, title: str, notes: list[str]) -> int:
@@ -168,19 +208,18 @@ def _title(ws, title: str, notes: list[str]) -> int:
 def _header(ws, row: int, names: list[str]) -> None:
     """A bold, shaded, wrapped header row."""
     for col, name in enumerate(names, start=1):
-        cell = _put(ws, row, col, name, font=BOLD)
+        cell = _put(ws, row, col, name, font=BOLD, alignment=WRAPPED)
         cell.fill = HEADER_FILL
         cell.border = RULE_BELOW
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def _shown_width(cell) -> int:
-    """About how many characters ``cell`` shows, for column widths."""
-    v = cell.value
+def _shown_width(v, fmt: str, wrap: bool) -> int:
+    """About how many characters a cell holding ``v`` (as :func:`_plain` gives it) shows in number format ``fmt``,
+    wrapped or not, for column widths."""
     if v is None:
         return 0
     if isinstance(v, str):
-        if cell.alignment.wrap_text:  # a wrapped header needs its longest word, and not too many lines
+        if wrap:  # a wrapped header needs its longest word, and not too many lines
             return max(max((len(w) for w in v.split()), default=0), min(len(v), 16))
         return len(v)
     if isinstance(v, dt.datetime):
@@ -189,7 +228,6 @@ def _shown_width(cell) -> int:
         return 12
     if isinstance(v, bool):
         return 5
-    fmt = cell.number_format
     if "%" in fmt:
         return 6
     if "£" in fmt:
@@ -202,13 +240,28 @@ def _fit_columns(ws, first_row: int, header_row: int | None = None, minimum: int
 
     Text longer than :data:`MAX_WIDTH` is left out (it spills into empty cells to its right).
     The header row is made tall enough for its wrapped names.
+
+    Every column up to the last used is fitted (from 0: an empty cell shows nothing), unless every row from
+    ``first_row`` holds text too long in it; the widths come from those noted as the cells were written
+    (:func:`_put`, :func:`_touch`), and each row without a cell gets an empty one, as a walk over every cell
+    (``ws.iter_rows``) would leave it.
     """
-    widths: dict[int, int] = {}
-    for row in ws.iter_rows(min_row=first_row):
-        for cell in row:
-            n = _shown_width(cell)
+    shown = _shown(ws)
+    rows = ws.max_row - first_row + 1 if shown else 0
+    widest: dict[int, int] = {}
+    too_wide: dict[int, int] = {}
+    used = set()
+    for (r, c), n in shown.items():
+        if r >= first_row:
+            used.add(r)
             if n <= MAX_WIDTH:
-                widths[cell.column] = max(widths.get(cell.column, 0), n)
+                widest[c] = max(widest.get(c, 0), n)
+            else:
+                too_wide[c] = too_wide.get(c, 0) + 1
+    for r in range(first_row, first_row + rows):
+        if r not in used:
+            ws.cell(row=r, column=1)
+    widths = {c: widest.get(c, 0) for c in range(1, ws.max_column + 1) if rows > 0 and too_wide.get(c, 0) < rows}
     for col, n in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = max(minimum, n + 2)
     if header_row is not None:
@@ -362,7 +415,7 @@ def _manageable_rule(scenarios: list[dict]) -> str:
 def _about_run(ws, row: int, manifest: dict, scenarios: list[dict], labels: dict[str, str]) -> None:
     """The Headline sheet's "About this run" from ``row`` down: dates, futures, seed, version, each scenario's
     description and the note that the bundled scenarios are illustrative."""
-    _put(ws, row, 1, "About this run", font=Font(bold=True, size=12))
+    _put(ws, row, 1, "About this run", font=HEADING_FONT)
     start_dates = list(dict.fromkeys(_as_date(s.get("start_date")) for s in scenarios if s.get("start_date")))
     about = [
         ("Start date", start_dates[0] if len(start_dates) == 1 else ", ".join(map(str, start_dates)) or None, DATE),
@@ -375,7 +428,7 @@ def _about_run(ws, row: int, manifest: dict, scenarios: list[dict], labels: dict
     for key, value, fmt in about:
         row += 1
         _put(ws, row, 1, key, font=BOLD)
-        _put(ws, row, 2, value, fmt).alignment = Alignment(horizontal="left")
+        _put(ws, row, 2, value, fmt, alignment=LEFT)
     for s in scenarios:
         if s.get("description"):
             row += 1
@@ -407,7 +460,7 @@ def _budget_sheet(ws, budget: pd.DataFrame, manifest: dict, labels: dict[str, st
     row = header_row
     for basis, heading in (("cash", "Cash"), ("real_terms", f"Real terms ({prices})")):
         row += 1 if basis == "cash" else 2
-        _put(ws, row, 1, heading, font=Font(bold=True, size=12))
+        _put(ws, row, 1, heading, font=HEADING_FONT)
         for scenario in _scenario_order(budget):
             part = budget[budget["scenario"] == scenario]
             totals = dict.fromkeys(items, 0.0)
@@ -433,7 +486,7 @@ def _budget_sheet(ws, budget: pd.DataFrame, manifest: dict, labels: dict[str, st
             for col, item in enumerate(items, start=len(BUDGET_HEADER) + 1):
                 _put(ws, row, col, totals[item], MONEY, font=BOLD)
             for col in range(1, len(BUDGET_HEADER) + len(items) + 3):
-                ws.cell(row=row, column=col).border = RULE_ABOVE
+                _touch(ws, row, col).border = RULE_ABOVE
     _fit_columns(ws, header_row, header_row)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
 
@@ -550,7 +603,7 @@ def _payback_sheet(ws, payback: pd.DataFrame, manifest: dict, labels: dict[str, 
         _put(ws, row, 2, "Pays back", font=BOLD)
         _put(ws, row, 3, payback_sentence(option, first_label, money, 1), font=BOLD)
         for col in range(1, len(PAYBACK_HEADER) + len(PAYBACK_COLUMNS) + 1):
-            ws.cell(row=row, column=col).border = RULE_ABOVE
+            _touch(ws, row, col).border = RULE_ABOVE
     _fit_columns(ws, header_row, header_row)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
 
@@ -631,9 +684,8 @@ def _setting_row(ws, row: int, values: list, missing: object) -> bool:
             continue
         fmt = DATE if isinstance(value, dt.date) else (
             WHOLE if isinstance(value, int) or (isinstance(value, float) and value.is_integer()) else SETTING)
-        cell = _put(ws, row, col, value, fmt)
-        if isinstance(value, str) and len(value) > 30:  # descriptions: wrapped in their column
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # descriptions: wrapped in their column
+        _put(ws, row, col, value, fmt, alignment=WRAPPED if isinstance(value, str) and len(value) > 30 else None)
     return any(v is missing or v != values[0] for v in values)
 
 
@@ -665,7 +717,7 @@ def _assumptions_sheet(ws, manifest: dict, labels: dict[str, str]) -> None:
         if _setting_row(ws, row, [_as_date(f.get(key, missing)) for f in flats], missing):
             _put(ws, row, len(scenarios) + 2, "differs")
             for col in range(1, len(scenarios) + 3):
-                ws.cell(row=row, column=col).fill = DIFFERS_FILL
+                _touch(ws, row, col).fill = DIFFERS_FILL
     _fit_columns(ws, top, top)
     ws.freeze_panes = ws.cell(row=top + 1, column=2)
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(scenarios) + 2)}{max(ws.max_row, header_row + 1)}"
@@ -708,15 +760,20 @@ def _summary_sheet(ws, summary: pd.DataFrame) -> None:
     columns = [c for c in summary.columns if c != "metric"] + ["metric"]
     _header(ws, header_row, ["Measure"] + [SUMMARY_HEADINGS.get(c, c) for c in columns])
     value_columns = {"mean", "ci95_low", "ci95_high", "p10", "p50", "p90"}
-    for i, rec in enumerate(summary.itertuples(index=False), start=1):
-        row = header_row + i
-        rec = dict(zip(summary.columns, rec))
-        fmt = SUMMARY_FORMATS.get(rec.get("unit", ""), DETAIL)
-        _put(ws, row, 1, measure_words(str(rec["metric"])))
+    data = {c: summary[c].tolist() for c in summary.columns}  # column by column: the values a row of it holds
+    units = data.get("unit", [""] * len(summary))
+    words: dict[str, str] = {}  # each measure's words, found once
+    for i, metric in enumerate(data["metric"]):
+        row = header_row + 1 + i
+        fmt = SUMMARY_FORMATS.get(units[i], DETAIL)
+        text = str(metric)
+        if text not in words:
+            words[text] = measure_words(text)
+        _put(ws, row, 1, words[text])
         for col, key in enumerate(columns, start=2):
-            value = rec[key]
+            value = data[key][i]
             if key in value_columns and isinstance(value, float) and math.isinf(value) \
-                    and rec.get("metric") == "weeks_to_first_breach":
+                    and metric == "weeks_to_first_breach":
                 value = "never"
             _put(ws, row, col, value, fmt if key in value_columns else WHOLE)
     _fit_columns(ws, header_row, header_row)

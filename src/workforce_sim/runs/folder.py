@@ -102,17 +102,18 @@ def write_csv(df: pd.DataFrame, path: Path, plain: bool = False) -> None:
 
 def csv_lines(df: pd.DataFrame, fmt: str) -> list[str] | None:
     """The lines ``df.to_csv(index=False, float_format=fmt, lineterminator="\\n")`` writes, for a table whose
-    float columns all follow two or more other columns (a run's weekly table); None for any other table, or one
-    with a line break inside a text cell.
+    number columns (floats, and integers among them, such as a run's whole pounds) all follow two or more other
+    columns, the first of them a float (a run's weekly table); None for any other table, or one with a line
+    break inside a text cell.
 
     pandas formats floats one number at a time through several Python calls (a weekly table of 300 futures:
     8 million numbers, about 9 s); here each float column is formatted in one pass with the same format (NaN
-    as an empty cell, as pandas writes it) and the rows are joined as text (about 2 s). Formatted numbers
-    hold no comma, quote or line break, so they need no quoting; the other columns and the header are
-    written by pandas itself."""
-    kinds = [col.dtype.kind for _, col in df.items()]
+    as an empty cell, as pandas writes it), each integer column as its digits (as pandas writes it), and the
+    rows are joined as text (about 2 s). Formatted numbers hold no comma, quote or line break, so they need no
+    quoting; the other columns and the header are written by pandas itself."""
+    kinds = [col.dtype.kind if isinstance(col.dtype, np.dtype) else "O" for _, col in df.items()]  # (Int64: pandas')
     k = next((i for i, kind in enumerate(kinds) if kind == "f"), len(kinds))
-    if k < 2 or k == len(kinds) or len(df) == 0 or any(kind != "f" for kind in kinds[k:]):
+    if k < 2 or k == len(kinds) or len(df) == 0 or any(kind not in "fiu" for kind in kinds[k:]):
         return None  # (one text column alone: csv writes an empty cell as "" where the row has no other)
     head = df.iloc[:, :k].to_csv(index=False, lineterminator="\n").split("\n")[:-1]
     if len(head) != len(df) + 1:
@@ -120,6 +121,9 @@ def csv_lines(df: pd.DataFrame, fmt: str) -> list[str] | None:
     columns = []
     for i in range(k, len(kinds)):
         values = df.iloc[:, i].to_numpy()
+        if kinds[i] != "f":  # whole numbers (no missing value in an integer column): their digits
+            columns.append(list(map(str, values.tolist())))
+            continue
         text = [fmt % v for v in values.tolist()]
         for j in np.flatnonzero(np.isnan(values)).tolist():
             text[j] = ""

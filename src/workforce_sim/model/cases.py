@@ -112,17 +112,8 @@ class CaseFlow:
                                              streams(f"cases.plans.{k}.duration"), WD)
                           for k in PLAN_KINDS}
         self.plan_end_u = {k: UniformBuffer(streams(f"cases.plans.{k}.ends")) for k in PLAN_KINDS}
-        rr = scn.re_referral
-        self.rr = rr
-        # the settings read at every assessment and closure, as plain floats (a scenario's field costs a lookup)
-        self.s47_share: float = c.s47_share
-        self.icpc_share: float = c.icpc_share_of_s47
-        self.cp_share: float = c.cp_plan_share_of_icpc
-        self.rr_probability: float = rr.probability
-        self.rr_late: float = rr.late_assessment_factor
-        self.rr_pressure: float = rr.pressure_factor
-        self.rr_not_engaged: float = rr.early_help_not_engaged_factor
-        self.drift_outcome: float = c.drift.outcome_effect
+        self.rr = rr = scn.re_referral
+        self._read_often(scn)
         self.rr_u = UniformBuffer(streams("re_referral.decision"))
         self.rr_delay = BufferedSampler(rr.delay_weeks, streams("re_referral.delay"), WD)
         o = c.outcomes
@@ -151,6 +142,15 @@ class CaseFlow:
         self._area = 0.0
         self._area_t = 0.0
         self._in_run_done = 0.0
+
+    def _read_often(self, scn: Scenario) -> None:
+        """The settings read at every assessment and closure, kept as plain floats (a scenario's field costs a
+        lookup each time it is read)."""
+        c, rr = scn.cases, scn.re_referral
+        self.s47_share, self.icpc_share, self.cp_share = c.s47_share, c.icpc_share_of_s47, c.cp_plan_share_of_icpc
+        self.rr_probability, self.rr_late = rr.probability, rr.late_assessment_factor
+        self.rr_pressure, self.rr_not_engaged = rr.pressure_factor, rr.early_help_not_engaged_factor
+        self.drift_outcome = c.drift.outcome_effect
 
     # -- creation --------------------------------------------------------------------
     def _new_case(self, kind: str, t: float, child: int | None, points: float) -> Case:

@@ -122,12 +122,12 @@ class LeverSchedule:
 
     def care_entry_factor(self, t: float) -> float:
         """Edge-of-care support: the share of children who would start care at ``t`` who still do."""
-        return float(np.prod([1.0 - lv.entry_reduction for lv in self.active("edge_of_care", t)]))
+        return _product([1.0 - lv.entry_reduction for lv in self.active("edge_of_care", t)])
 
     def home_sooner_factor(self, t: float) -> float:
         """Reunification support: the share of their time in care that children who will return home, starting
         care at ``t``, still spend."""
-        return float(np.prod([1.0 - lv.length_reduction for lv in self.active("reunification", t)]))
+        return _product([1.0 - lv.length_reduction for lv in self.active("reunification", t)])
 
     def _mask(self, a: float, b: float, times: np.ndarray) -> np.ndarray:
         return (times >= a) & (times < b)
@@ -162,7 +162,7 @@ class LeverSchedule:
     def step_down_return_factor(self, t: float) -> float:
         """Multiplier on the chance a stepped-down case comes back, for cases closing at ``t``."""
         active = self.active("early_help", t)
-        return float(np.prod([1.0 - lv.re_referral_reduction for lv in active])) if active else 1.0
+        return _product([1.0 - lv.re_referral_reduction for lv in active]) if active else 1.0
 
     # -- workforce ------------------------------------------------------------------------------
     def leaving_factor(self, t: float, grade: np.ndarray, agency: np.ndarray) -> np.ndarray:
@@ -180,11 +180,11 @@ class LeverSchedule:
 
     def hire_time_factor(self, t: float) -> float:
         """Multiplier on the length of recruitment rounds opened at ``t``."""
-        return float(np.prod([lv.time_to_hire_factor for lv in self.active("recruitment_campaign", t)]))
+        return _product([lv.time_to_hire_factor for lv in self.active("recruitment_campaign", t)])
 
     def failure_factor(self, t: float) -> float:
         """Multiplier on the share of recruitment rounds that fail, for rounds ending at ``t``."""
-        return float(np.prod([1.0 - lv.round_failure_reduction for lv in self.active("recruitment_campaign", t)]))
+        return _product([1.0 - lv.round_failure_reduction for lv in self.active("recruitment_campaign", t)])
 
     def agency_cap_share(self, base: float, t: float) -> float:
         """The agency cap in force at ``t``: the lowest of the scenario's and any agency_cap lever's."""
@@ -200,3 +200,9 @@ class LeverSchedule:
         if lv.end is not None:
             on &= days <= np.datetime64(lv.end, "D")
         return on.mean(axis=1)
+
+
+def _product(factors: list[float]) -> float:
+    """The product of ``factors``, as numpy's ``prod`` gives it (1.0 for none, without calling numpy: most of the time
+    no lever of the kind is in force)."""
+    return float(np.prod(factors)) if factors else 1.0

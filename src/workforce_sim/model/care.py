@@ -94,9 +94,6 @@ class _Mix:
         self.cum = np.cumsum([shares[k] for k in self.names]).tolist()
         self.u = u
 
-    def __call__(self) -> str:
-        return self.draw()
-
     def draw(self) -> str:
         """One of the names, as often as its share."""
         return self.names[min(bisect_right(self.cum, self.u.draw() * self.cum[-1]), len(self.names) - 1)]
@@ -195,9 +192,9 @@ class ChildrenInCare:
         """A new child's age on starting care; in the start state, their age now (as children in care are) less the
         time they have been in care."""
         if elapsed <= 0:
-            lo, hi = AGE_BAND_YEARS[self.entry_band()]
+            lo, hi = AGE_BAND_YEARS[self.entry_band.draw()]
             return lo + self.age_u.draw() * (hi - lo)
-        lo, hi = AGE_BAND_YEARS[self.band_now()]
+        lo, hi = AGE_BAND_YEARS[self.band_now.draw()]
         return max(0.0, lo + self.age_u.draw() * (hi - lo) - elapsed / YEAR_DAYS)
 
     def _how_it_ends(self, ep: Episode, band: str, route: str, elapsed: float, days: float) -> float:

@@ -21,29 +21,15 @@ from simpy.events import NORMAL, EventPriority
 
 
 class Due:
-    """An event made by :func:`call_after`: a SimPy timeout's fields (``callbacks``, ``value``, ``_value``, ``_ok``,
-    ``_delay``) and nothing else, so that it costs a small object rather than SimPy's event to make and to read."""
+    """An event made by :func:`call_after`: the fields SimPy's step reads of a timeout (``callbacks``, ``_ok``) and
+    the ``value`` its callback reads, so that it costs a small object rather than SimPy's event to make and to read."""
 
-    __slots__ = ("env", "callbacks", "value", "_delay", "_ok")
+    __slots__ = ("callbacks", "value", "_ok")
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[Any], Any], value: Any, delay: float) -> None:
-        self.env = env
+    def __init__(self, callback: Callable[[Any], Any], value: Any) -> None:
         self.callbacks: Optional[list[Callable[[Any], Any]]] = [callback]
         self.value = value
-        self._delay = delay
         self._ok = True
-
-    @property
-    def _value(self) -> Any:
-        return self.value
-
-    @property
-    def triggered(self) -> bool:
-        return True
-
-    @property
-    def processed(self) -> bool:
-        return self.callbacks is None
 
 
 class Clock(simpy.Environment):
@@ -105,4 +91,4 @@ def call_after(env: simpy.Environment, delay: float, callback: Callable[[Any], A
     queue: list[Any] = env._queue  # (a Due stands where SimPy's queue expects its Event)
     # a Python float, not a numpy scalar, as the time: the queue's comparisons and the model's arithmetic on it
     # stay on plain floats (the same value)
-    heappush(queue, (float(env.now + delay), NORMAL, next(env._eid), Due(env, callback, value, delay)))
+    heappush(queue, (float(env.now + delay), NORMAL, next(env._eid), Due(callback, value)))

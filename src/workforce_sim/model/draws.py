@@ -25,11 +25,8 @@ class BufferedSampler:
         self._i = 0
         self._n = 0
 
-    def __call__(self) -> float:
-        return self.draw()
-
     def draw(self) -> float:
-        """The next value (the compiled core calls this directly; calling the sampler does the same)."""
+        """The next value."""
         if self._i >= self._n:
             self._buf = (self._dist.sample(self._rng, self._block) * self._scale).tolist()
             self._i, self._n = 0, len(self._buf)
@@ -49,11 +46,8 @@ class UniformBuffer:
         self._i = 0
         self._n = 0
 
-    def __call__(self) -> float:
-        return self.draw()
-
     def draw(self) -> float:
-        """The next number (the compiled core calls this directly; calling the buffer does the same)."""
+        """The next number."""
         if self._i >= self._n:
             self._buf = self._rng.random(self._block).tolist()
             self._i, self._n = 0, len(self._buf)

@@ -59,34 +59,40 @@ class _Dist(BaseModel):
         (elapsed beyond the support) the item ends almost at once.
         """
         elapsed = np.asarray(elapsed, dtype=float)
-        d = _frozen_of(self)
+        key = _key(self)
+        d = _frozen_of(self, key)
         u = rng.random(elapsed.shape)
-        f0 = _cdf_of(self, d, elapsed)
+        f0 = _cdf_of(key, d, elapsed)
         total = d.ppf(f0 + u * (1.0 - f0))
         rest = total - elapsed
         return np.where(np.isfinite(rest) & (rest > 0), rest, 1e-6)
 
 
 _FROZEN: dict[tuple[type, str], object] = {}
-_CDF: dict[tuple[type, str, tuple[int, ...], bytes], np.ndarray] = {}  # (distribution, elapsed) -> its cdf
+_CDF: dict[tuple[tuple[type, str], tuple[int, ...], bytes], np.ndarray] = {}  # (distribution, elapsed) -> its cdf
 
 
-def _cdf_of(dist: _Dist | _Uncertain, frozen, elapsed: np.ndarray) -> np.ndarray:
-    """``frozen.cdf(elapsed)``, worked out once per distribution and ``elapsed`` (a start state asks the same of
-    every replication); the values are scipy's, read only."""
-    key = (type(dist), dist.model_dump_json(), elapsed.shape, elapsed.tobytes())
-    got = _CDF.get(key)
+def _key(dist: _Dist | _Uncertain) -> tuple[type, str]:
+    """What identifies a distribution for the caches below: its type and its settings."""
+    return type(dist), dist.model_dump_json()
+
+
+def _cdf_of(key: tuple[type, str], frozen, elapsed: np.ndarray) -> np.ndarray:
+    """``frozen.cdf(elapsed)``, worked out once per distribution (``key``) and ``elapsed`` (a start state asks the
+    same of every replication); the values are scipy's, read only."""
+    ck = (key, elapsed.shape, elapsed.tobytes())
+    got = _CDF.get(ck)
     if got is None:
         if len(_CDF) >= 4096:
             _CDF.clear()
-        got = _CDF[key] = np.asarray(frozen.cdf(elapsed), dtype=float)
+        got = _CDF[ck] = np.asarray(frozen.cdf(elapsed), dtype=float)
         got.setflags(write=False)
     return got
 
 
-def _frozen_of(dist: _Dist | _Uncertain):
+def _frozen_of(dist: _Dist | _Uncertain, key: tuple[type, str] | None = None):
     """``dist.frozen()``, made once per distinct distribution (scipy takes about a millisecond to build one)."""
-    key = (type(dist), dist.model_dump_json())
+    key = _key(dist) if key is None else key
     got = _FROZEN.get(key)
     if got is None:
         got = _FROZEN[key] = dist.frozen()

@@ -3,8 +3,22 @@ Wilson's interval of a chance, and an interval kept within what a measure can ta
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from ..scenario.distributions import Law
+
+# the normal and Student's t distributions' functions as scipy.stats computes them, from scipy.special alone
+# (scipy.stats takes half a second to import, in every command); tests/test_distributions.py checks them bit for bit
+NORMAL = Law(-np.inf, np.inf, special.ndtr, lambda x: special.ndtr(-x), special.ndtri)
+
+
+def student_t(df: float) -> Law:
+    """Student's t distribution with ``df`` degrees of freedom."""
+    return Law(-np.inf, np.inf, partial(special.stdtr, df), lambda x: special.stdtr(df, -x),
+               partial(special.stdtrit, df))
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -16,7 +30,7 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     m = float(v.mean())
     if v.size < 2:
         return m, np.nan, np.nan
-    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    half = float(student_t(v.size - 1).ppf(0.5 + level / 2) * v.std(ddof=1) / np.sqrt(v.size))
     return m, m - half, m + half
 
 
@@ -66,8 +80,8 @@ def _bca(x: np.ndarray, level: float, resamples: int, seed: int, expand: bool) -
     boot = weights @ x
     jack = (x.sum(axis=0) - x) / (n - 1)  # the mean with each replication left out in turn
     alpha = (1 - level) / 2
-    z = (np.sqrt(n / (n - 1)) * stats.t.ppf([alpha, 1 - alpha], n - 1) if expand
-         else stats.norm.ppf([alpha, 1 - alpha]))
+    z = (np.sqrt(n / (n - 1)) * student_t(n - 1).ppf([alpha, 1 - alpha]) if expand
+         else NORMAL.ppf([alpha, 1 - alpha]))
     # every step column by column as before, done for all columns at once where that gives the same bits: a column's
     # maximum, minimum, count below the mean and elementwise sums; its jackknife mean and sums of the deviations'
     # powers summed along a row of the transposed table (pairwise, as a column alone); the dot product and its power
@@ -141,7 +155,7 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion k/n (sound near 0 and 1, unlike the normal interval)."""
     if n == 0:
         return np.nan, np.nan
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = NORMAL.ppf(0.5 + level / 2)
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

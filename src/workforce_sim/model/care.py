@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK as WD
+from ..scenario.distributions import law_of
 from ..scenario.schema import AGE_BAND_YEARS, AGE_BANDS, PLACEMENTS, Care
 from .case import Case
 from .clock import Due, call_after
@@ -124,8 +125,8 @@ class ChildrenInCare:
         self.proceedings_days = BufferedSampler(care.proceedings.duration_weeks, s("care.proceedings.duration"), WD)
         self.adoption_days = BufferedSampler(care.adoption_weeks, s("care.adoption"), WD)
         self.adoption_share: dict[str, float] = {b: care.exits[b].get("adoption", 0.0) for b in AGE_BANDS}
-        self.adoption_sf = care.adoption_weeks.frozen().sf
-        self.stay_sf = scn.cases.plans.cla.duration_weeks.frozen().sf
+        self.adoption_sf = law_of(care.adoption_weeks).sf
+        self.stay_sf = law_of(scn.cases.plans.cla.duration_weeks).sf
         # weeks in care -> (adoption's, other stays' survival): a start state's children come in a few groups, each
         # with one time in care, so each survival is worked out once per group, not once per child
         self._survival: dict[float, tuple[float, float]] = {}

@@ -18,11 +18,12 @@ analysis and ``run --uncertainty`` use its range (see :mod:`workforce_sim.scenar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Callable, Literal, Union
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
-from scipy import stats
+from scipy import special
 
 # What a duration may be (issue 26, item 1): at most a century in weeks (5,218; a _days key allows as many working
 # days, 20 years), and a coefficient of variation within what gamma and lognormal draws can take: 1 / cv**2 is a
@@ -51,6 +52,11 @@ class _Dist(BaseModel):
         """The equivalent ``scipy.stats`` frozen distribution."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def law(self) -> Law | Any:
+        """Its ``cdf``, ``sf`` and ``ppf``, as :meth:`frozen` computes them (a :class:`Law` where scipy.special
+        suffices; the scipy.stats frozen distribution otherwise)."""
+        return self.frozen()
+
     def sample_residual(self, rng: np.random.Generator, elapsed: np.ndarray) -> np.ndarray:
         """Remaining durations of items already ``elapsed`` into their duration.
 
@@ -60,7 +66,7 @@ class _Dist(BaseModel):
         """
         elapsed = np.asarray(elapsed, dtype=float)
         key = _key(self)
-        d = _frozen_of(self, key)
+        d = law_of(self, key)
         u = rng.random(elapsed.shape)
         f0 = _cdf_of(key, d, elapsed)
         total = d.ppf(f0 + u * (1.0 - f0))
@@ -68,7 +74,7 @@ class _Dist(BaseModel):
         return np.where(np.isfinite(rest) & (rest > 0), rest, 1e-6)
 
 
-_FROZEN: dict[tuple[type, str], object] = {}
+_LAWS: dict[tuple[type, str], object] = {}
 _CDF: dict[tuple[tuple[type, str], tuple[int, ...], bytes], np.ndarray] = {}  # (distribution, elapsed) -> its cdf
 
 
@@ -90,13 +96,82 @@ def _cdf_of(key: tuple[type, str], frozen, elapsed: np.ndarray) -> np.ndarray:
     return got
 
 
-def _frozen_of(dist: _Dist | _Uncertain, key: tuple[type, str] | None = None):
-    """``dist.frozen()``, made once per distinct distribution (scipy takes about a millisecond to build one)."""
+def law_of(dist: _Dist | _Uncertain, key: tuple[type, str] | None = None) -> Law | Any:
+    """``dist.law()``, made once per distinct distribution (scipy.stats takes about a millisecond to freeze one)."""
     key = _key(dist) if key is None else key
-    got = _FROZEN.get(key)
+    got = _LAWS.get(key)
     if got is None:
-        got = _FROZEN[key] = dist.frozen()
+        got = _LAWS[key] = dist.law()
     return got
+
+
+def _stats():
+    """scipy.stats, imported when first needed: it takes about half a second, and a run needs it only for a
+    histogram's or an uncertain setting's quantiles (a :class:`Law` does the rest with scipy.special)."""
+    from scipy import stats
+
+    return stats
+
+
+class Law:
+    """A distribution's ``cdf``, ``sf`` and ``ppf`` as scipy.stats computes them for a frozen distribution, the
+    same statements on the same numbers (so the same values, bit for bit: tests/test_distributions.py checks),
+    with scipy.special alone. ``lo`` and ``hi`` bound the standard distribution's support, ``cdf``, ``sf`` and
+    ``ppf`` are its functions (scipy's ``_cdf``, ``_sf``, ``_ppf``), ``loc`` and ``scale`` move and stretch it."""
+
+    __slots__ = ("lo", "hi", "_cdf", "_sf", "_ppf", "loc", "scale")
+
+    def __init__(self, lo: float, hi: float, cdf: Callable, sf: Callable, ppf: Callable, loc: float = 0.0,
+                 scale: float = 1.0):
+        self.lo, self.hi, self._cdf, self._sf, self._ppf = lo, hi, cdf, sf, ppf
+        self.loc, self.scale = loc, scale
+
+    def _standard(self, x) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x)
+        z = np.asarray((x - self.loc) / self.scale, dtype=np.promote_types(x.dtype, np.float64))
+        with np.errstate(invalid="ignore"):
+            return z, (self.lo < z) & (z < self.hi)
+
+    @staticmethod
+    def _out(out: np.ndarray):
+        return out[()] if out.ndim == 0 else out
+
+    def cdf(self, x):
+        """P(X <= x)."""
+        z, inside = self._standard(x)
+        out = np.zeros(z.shape, z.dtype)
+        out[np.isnan(z)] = np.nan
+        out[z >= self.hi] = 1.0
+        if inside.any():
+            out[inside] = self._cdf(z[inside])
+        return self._out(out)
+
+    def sf(self, x):
+        """P(X > x)."""
+        z, inside = self._standard(x)
+        out = np.zeros(z.shape, z.dtype)
+        out[np.isnan(z)] = np.nan
+        out[z <= self.lo] = 1.0
+        if inside.any():
+            out[inside] = self._sf(z[inside])
+        return self._out(out)
+
+    def ppf(self, q):
+        """The value below which a share ``q`` of the distribution lies."""
+        q = np.asarray(q)
+        out = np.full(q.shape, np.nan)
+        out[q == 0] = self.lo * self.scale + self.loc
+        out[q == 1] = self.hi * self.scale + self.loc
+        inside = (0 < q) & (q < 1)
+        if inside.any():
+            out[inside] = self._ppf(q[inside]) * self.scale + self.loc
+        return self._out(out)
+
+
+def _uniform_law(loc: float, scale: float) -> Law:
+    """scipy.stats.uniform(loc, scale) as a :class:`Law`."""
+    same = np.positive  # (scipy's uniform: the standard cdf and ppf are the identity, the sf 1 - x)
+    return Law(0.0, 1.0, same, lambda x: 1.0 - x, same, loc=loc, scale=scale)
 
 
 class Exponential(_Dist):
@@ -116,7 +191,12 @@ class Exponential(_Dist):
 
     def frozen(self):
         """The matching ``scipy.stats`` exponential distribution."""
-        return stats.expon(scale=self.mean)
+        return _stats().expon(scale=self.mean)
+
+    def law(self):
+        """scipy.stats.expon's functions, from scipy.special."""
+        return Law(0.0, np.inf, lambda x: -special.expm1(-x), lambda x: np.exp(-x), lambda q: -special.log1p(-q),
+                   scale=self.mean)
 
 
 class Gamma(_Dist):
@@ -139,7 +219,13 @@ class Gamma(_Dist):
     def frozen(self):
         """The matching ``scipy.stats`` gamma distribution."""
         k = 1.0 / self.cv**2
-        return stats.gamma(k, scale=self.mean / k)
+        return _stats().gamma(k, scale=self.mean / k)
+
+    def law(self):
+        """scipy.stats.gamma's functions, from scipy.special."""
+        k = 1.0 / self.cv**2
+        return Law(0.0, np.inf, partial(special.gammainc, k), partial(special.gammaincc, k),
+                   partial(special.gammaincinv, k), scale=self.mean / k)
 
 
 class LogNormal(_Dist):
@@ -166,7 +252,13 @@ class LogNormal(_Dist):
     def frozen(self):
         """The matching ``scipy.stats`` lognormal distribution."""
         mu, s = self._params()
-        return stats.lognorm(s, scale=np.exp(mu))
+        return _stats().lognorm(s, scale=np.exp(mu))
+
+    def law(self):
+        """scipy.stats.lognorm's functions, from scipy.special."""
+        mu, s = self._params()
+        return Law(0.0, np.inf, lambda x: special.ndtr(np.log(x) / s), lambda x: special.ndtr(-(np.log(x) / s)),
+                   lambda q: np.exp(s * special.ndtri(q)), scale=np.exp(mu))
 
 
 class Fixed(_Dist):
@@ -186,7 +278,11 @@ class Fixed(_Dist):
 
     def frozen(self):
         """A ``scipy.stats`` uniform distribution squeezed onto the value, so its CDF and quantiles work."""
-        return stats.uniform(loc=self.value, scale=1e-9)
+        return _stats().uniform(loc=self.value, scale=1e-9)
+
+    def law(self):
+        """scipy.stats.uniform's functions, squeezed onto the value as :meth:`frozen` is."""
+        return _uniform_law(self.value, 1e-9)
 
 
 class Uniform(_Dist):
@@ -213,7 +309,11 @@ class Uniform(_Dist):
 
     def frozen(self):
         """The matching ``scipy.stats`` uniform distribution."""
-        return stats.uniform(loc=self.low, scale=self.high - self.low)
+        return _stats().uniform(loc=self.low, scale=self.high - self.low)
+
+    def law(self):
+        """scipy.stats.uniform's functions, from low to high."""
+        return _uniform_law(self.low, self.high - self.low)
 
 
 class Empirical(_Dist):
@@ -262,7 +362,17 @@ class Empirical(_Dist):
     def frozen(self):
         """The matching ``scipy.stats`` histogram distribution."""
         e = np.asarray(self.edges, dtype=float)
-        return stats.rv_histogram((self._probs(), e), density=False)
+        return _stats().rv_histogram((self._probs(), e), density=False)
+
+    def law(self):
+        """scipy.stats.rv_histogram's functions (``density=False``), built as it builds them, from numpy."""
+        e = np.asarray(self.edges, dtype=float)
+        widths = e[1:] - e[:-1]
+        pdf = self._probs() / widths
+        pdf = pdf / float(np.sum(pdf * widths))
+        cdf = np.hstack([0.0, np.cumsum(pdf * widths)])
+        return Law(e[0], e[-1], lambda x: np.interp(x, e, cdf), lambda x: 1.0 - np.interp(x, e, cdf),
+                   lambda q: np.interp(q, cdf, e))
 
 
 Distribution = Annotated[
@@ -313,10 +423,14 @@ class _Uncertain(BaseModel):
         """The equivalent ``scipy.stats`` frozen distribution."""
         raise NotImplementedError
 
+    def law(self) -> Law | Any:
+        """Its ``cdf``, ``sf`` and ``ppf``, as :meth:`frozen` computes them."""
+        return self.frozen()
+
     def ppf(self, u) -> np.ndarray:
         """The values at quantiles ``u`` (0 to 1): the map from a unit-cube sample to the setting."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
-        return np.clip(_frozen_of(self).ppf(u), self.low, self.high)
+        return np.clip(law_of(self).ppf(u), self.low, self.high)
 
     def describe(self, show: Callable[[float], str] | None = None) -> str:
         """The distribution in a few words: "uniform from 0.5 to 2.5" (``show`` writes each value; default as a
@@ -344,7 +458,11 @@ class UncertainUniform(_Uncertain):
 
     def frozen(self):
         """The matching ``scipy.stats`` uniform distribution."""
-        return stats.uniform(loc=self.low, scale=self.high - self.low)
+        return _stats().uniform(loc=self.low, scale=self.high - self.low)
+
+    def law(self):
+        """scipy.stats.uniform's functions, from low to high."""
+        return _uniform_law(self.low, self.high - self.low)
 
     def describe(self, show: Callable[[float], str] | None = None) -> str:
         """The distribution in a few words."""
@@ -369,7 +487,7 @@ class UncertainTriangular(_Uncertain):
     def frozen(self):
         """The matching ``scipy.stats`` triangular distribution."""
         width = self.high - self.low
-        return stats.triang((self.central - self.low) / width, loc=self.low, scale=width)
+        return _stats().triang((self.central - self.low) / width, loc=self.low, scale=width)
 
     def describe(self, show: Callable[[float], str] | None = None) -> str:
         """The distribution in a few words."""
@@ -400,7 +518,7 @@ class UncertainNormal(_Uncertain):
 
     def frozen(self):
         """The matching ``scipy.stats`` truncated normal distribution."""
-        return stats.truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
+        return _stats().truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
                                loc=self.mean, scale=self.sd)
 
     def describe(self, show: Callable[[float], str] | None = None) -> str:

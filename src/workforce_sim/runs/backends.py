@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from contextlib import ExitStack, contextmanager
 from typing import Iterator
 
@@ -92,9 +93,23 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _one_thread() -> bool:
+    """True if this process runs a single thread, native threads included (Linux lists them in /proc)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
 def start_method() -> str:
-    """forkserver where the platform has it (safe with threads, quick to start workers), else spawn."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    """How local workers start. ``fork`` on Linux while this process runs one thread: the workers begin at once
+    with the model this process has already imported (about 1.4 s sooner than a forkserver, which imports it again
+    before the first worker starts). ``forkserver`` where threads run beside (the page's server: forking them is
+    unsafe) or on other platforms that have it, else ``spawn``. Results never depend on it."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and _one_thread():
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 @contextmanager

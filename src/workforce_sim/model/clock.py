@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, EventPriority
+from simpy.events import NORMAL, URGENT, Event, EventPriority
 
 
 class Due:
@@ -37,15 +37,49 @@ class Clock(simpy.Environment):
 
     def step(self) -> None:
         """Process the next event: SimPy 4's ``Environment.step``, statement for statement."""
+        self._step(self._queue)
+
+    def _step(self, queue: list[Any]) -> None:
         try:
-            self._now, _, _, event = heappop(self._queue)
+            self._now, _, _, event = heappop(queue)
         except IndexError:
             raise EmptySchedule from None
         popped: object = event  # (typed apart from SimPy's Event, so that a Due's fields are read directly)
         if isinstance(popped, Due):  # the same statements, on a Due's own fields (it is always ok)
             self._fire(popped)
-            return
-        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # (as SimPy does)
+        else:
+            self._process(event)
+
+    def run(self, until: Any = None) -> Any:
+        """SimPy 4's ``Environment.run``, statement for statement, its loop compiled with the rest of the clock (SimPy's
+        looks up and calls :meth:`step` from Python at every event)."""
+        if until is not None:
+            if not isinstance(until, Event):
+                at = until if isinstance(until, int) else float(until)
+                if at <= self.now:
+                    raise ValueError(f"until ({at}) must be greater than the current simulation time")
+                until = Event(self)
+                until._ok = True
+                until._value = None
+                self.schedule(until, URGENT, at - self.now)
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue: list[Any] = self._queue
+        try:
+            while True:
+                self._step(queue)
+        except StopSimulation as exc:
+            return exc.args[0]
+        except EmptySchedule:
+            if until is not None:
+                assert not until.triggered
+                raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}') from None
+        return None
+
+    def _process(self, event: Any) -> None:
+        """The rest of :meth:`step` for SimPy's own events."""
+        callbacks, event.callbacks = event.callbacks, None  # (as SimPy does)
         try:
             for callback in callbacks:
                 callback(event)

@@ -41,9 +41,11 @@ class Clock(simpy.Environment):
 
     def _step(self, queue: list[Any]) -> None:
         try:
-            self._now, _, _, event = heappop(queue)
+            entry: tuple[Any, Any, Any, Any] = heappop(queue)  # (typed: its items read directly, not iterated)
         except IndexError:
             raise EmptySchedule from None
+        self._now = entry[0]
+        event = entry[3]
         popped: object = event  # (typed apart from SimPy's Event, so that a Due's fields are read directly)
         if isinstance(popped, Due):  # the same statements, on a Due's own fields (it is always ok)
             self._fire(popped)
@@ -125,4 +127,5 @@ def call_after(env: simpy.Environment, delay: float, callback: Callable[[Any], A
     queue: list[Any] = env._queue  # (a Due stands where SimPy's queue expects its Event)
     # a Python float, not a numpy scalar, as the time: the queue's comparisons and the model's arithmetic on it
     # stay on plain floats (the same value)
-    heappush(queue, (float(env.now + delay), NORMAL, next(env._eid), Due(callback, value)))
+    # (``env._now``, the value ``env.now`` gives, read without the property)
+    heappush(queue, (float(env._now + delay), NORMAL, next(env._eid), Due(callback, value)))

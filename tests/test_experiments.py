@@ -38,6 +38,24 @@ def test_two_processes_give_byte_identical_results(serial, tmp_path):
     assert csv_bytes(tmp_path) == serial
 
 
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_workers_forked_or_from_a_forkserver_give_byte_identical_results(serial, tmp_path, monkeypatch, method):
+    import workforce_sim.runs.backends as backends
+    monkeypatch.setattr(backends, "start_method", lambda: method)
+    run("baseline", **RUN, jobs=2, out=tmp_path)
+    assert csv_bytes(tmp_path) == serial
+
+
+def test_workers_fork_only_from_a_process_running_one_thread():
+    """Forking a process that runs threads can copy a lock some thread holds (the page's server runs threads)."""
+    code = ("import threading, workforce_sim.runs.backends as b\n"
+            "print(b.start_method())\n"
+            "stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()\n"
+            "print(b.start_method()); stop.set(); t.join()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == (["fork", "forkserver"] if sys.platform == "linux" else [out[0]] * 2)
+
+
 def test_dask_local_cluster_gives_byte_identical_results(serial, tmp_path):
     pytest.importorskip("distributed", reason='Dask is part of the test extras: pip install -e ".[test]"')
     res = run("baseline", **RUN, jobs=2, cluster="local", out=tmp_path)

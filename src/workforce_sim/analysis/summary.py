@@ -161,12 +161,13 @@ SUMMARY_COLUMNS = ["scenario", "metric", "period", "statistic", "unit", "mean", 
 
 def value(summary: pd.DataFrame, metric: str, period: str = "whole run", statistic: str | None = None) -> pd.Series:
     """The summary row of one measure and period (its first statistic: total or average, unless named)."""
-    rows = summary[(summary["metric"] == metric) & (summary["period"] == period)]
+    hit = (summary["metric"].to_numpy() == metric) & (summary["period"].to_numpy() == period)
     if statistic is not None:
-        rows = rows[rows["statistic"] == statistic]
-    if rows.empty:
+        hit &= summary["statistic"].to_numpy() == statistic
+    at = np.flatnonzero(hit)  # (the row found without filtering the table: the answer's lines read 190 of them)
+    if not at.size:
         raise KeyError(f"no summary row for {metric}, {period}" + (f", {statistic}" if statistic else ""))
-    return rows.iloc[0]
+    return summary.iloc[at[0]]
 
 
 # -- how many replications are enough ------------------------------------------------------

@@ -3,7 +3,7 @@
 import pytest
 import simpy
 
-from workforce_sim.model.clock import Clock, call_after
+from workforce_sim.model.clock import Clock, call_after, call_first, chain_ended
 
 
 def _trace(env, schedule) -> list:
@@ -80,3 +80,43 @@ def test_a_simulation_stopped_part_way_through_an_events_callbacks_resumes_as_si
     want = _stopped_and_resumed(simpy.Environment())
     assert want == ["before", "stop", 1.0, "after", "later"]
     assert _stopped_and_resumed(Clock()) == want
+
+
+def _steps(env, as_process: bool) -> tuple[list, int]:
+    """Three steps a working day apart, each making an event of its own, among events at the same times made before
+    and after they begin: as a SimPy process, or as a chain begun with call_first. The order and the count."""
+    fired = []
+
+    def note(ev):
+        fired.append((env.now, ev.value))
+
+    def work(step):
+        fired.append((env.now, f"step {step}"))
+        call_after(env, 0.0, note, f"made in step {step}")
+
+    for delay, value in ((0.0, "before, at 0"), (1.0, "before, at 1"), (3.0, "before, at 3")):
+        call_after(env, delay, note, value)
+    if as_process:
+        def proc():
+            for step in range(3):
+                work(step)
+                yield env.timeout(1.0)
+        env.process(proc())
+    else:
+        def chain(ev):
+            if ev.value < 3:
+                work(ev.value)
+                call_after(env, 1.0, chain, ev.value + 1)
+            else:
+                chain_ended(env)
+        call_first(env, chain, 0)
+    call_after(env, 0.0, note, "after, at 0")
+    env.run(until=5.0)
+    return fired, env.processed
+
+
+def test_a_chain_of_steps_runs_in_the_order_of_a_simpy_process_of_them():
+    """The front door's day and the week's reading of the stocks are such chains (fewer calls than a process)."""
+    want = _steps(Clock(), as_process=True)
+    assert want[0][:2] == [(0.0, "step 0"), (0.0, "before, at 0")]  # a process starts before what is due now
+    assert _steps(Clock(), as_process=False) == want

@@ -6,7 +6,9 @@ value).callbacks.append(callback)`` would (the same priority and place in SimPy'
 :class:`Due` event with the fields SimPy's step reads (so a plain SimPy environment processes it too),
 and :class:`Clock` processes events with SimPy's own step, a :class:`Due` without SimPy's generic
 machinery. Both follow SimPy 4's code statement for statement (pinned below 5 in pyproject.toml); compiled
-with the rest of the model's core they run as C. tests/test_clock.py checks them against SimPy's.
+with the rest of the model's core they run as C. Steps that repeat (the front door's day, the week's
+reading of the stocks) are chains of such events begun with :func:`call_first`, scheduled where a SimPy
+process of the same steps would schedule its events. tests/test_clock.py checks them against SimPy's.
 """
 
 from __future__ import annotations
@@ -129,3 +131,23 @@ def call_after(env: simpy.Environment, delay: float, callback: Callable[[Any], A
     # stay on plain floats (the same value)
     # (``env._now``, the value ``env.now`` gives, read without the property)
     heappush(queue, (float(env._now + delay), NORMAL, next(env._eid), Due(callback, value)))
+
+
+def call_first(env: simpy.Environment, callback: Callable[[Any], Any], value: Any = None) -> None:
+    """``callback(event)`` now, before the events of this moment scheduled as usual: scheduled as SimPy schedules the
+    start of a new process (urgent, now). A chain of steps begun with it, each scheduling the next with
+    :func:`call_after` once its work is done and ending with :func:`chain_ended`, runs in the order a SimPy process
+    of the same steps would (one event a step, fewer calls)."""
+    queue: list[Any] = env._queue
+    heappush(queue, (env._now, URGENT, next(env._eid), Due(callback, value)))
+
+
+def chain_ended(env: simpy.Environment) -> None:
+    """What SimPy schedules when a process returns, for a chain of steps begun with :func:`call_first`: the
+    process's own event, now (nothing waits for it)."""
+    queue: list[Any] = env._queue
+    heappush(queue, (env._now, NORMAL, next(env._eid), Due(_nothing, None)))
+
+
+def _nothing(event: Any) -> None:
+    pass

@@ -20,7 +20,7 @@ from ..scenario.schema import Scenario
 from ..scenario.streams import Streams
 from .care import ChildrenInCare
 from .cases import CaseFlow
-from .clock import Clock
+from .clock import Clock, Due, call_after, call_first, chain_ended
 from .context import Context
 from .costs import weekly_costs
 from .demand import FrontDoor
@@ -152,22 +152,37 @@ class Replication:
         self.early_help.start_state(self.scn.open_cases)
         if self.care is not None:
             self.care.start_state()
-        self.env.process(self._weekly())
-        self.env.process(self.door.process())
+        call_first(self.env, self._week_begins, 0)
+        self.door.begin()
 
     def run(self) -> None:
         """Run the clock to the end of the run."""
         self.env.run(until=self.calendar.horizon)
         self.door.finish()
 
-    def _weekly(self):
-        """Just before each week ends: read the stocks; at the boundary: the week's staff changes."""
-        for week in range(self.n_weeks):
-            yield self.env.timeout(max(0.0, float(self.calendar.week_bounds[week + 1]) - _EPS - self.env.now))
-            supervision = self._snapshot(week, self.env.now)
-            yield self.env.timeout(_EPS)
-            if week + 1 < self.n_weeks:
-                self._turn_of_week(self.env.now, supervision)
+    # the weeks: just before each week ends, read the stocks; at the boundary, the week's staff changes (a chain of
+    # steps, each scheduling the next: see clock.call_first)
+    def _week_begins(self, ev: Due) -> None:
+        self._next_week(ev.value)
+
+    def _next_week(self, week: int) -> None:
+        if week < self.n_weeks:
+            delay = max(0.0, float(self.calendar.week_bounds[week + 1]) - _EPS - self.env.now)
+            call_after(self.env, delay, self._week_ending, week)
+        else:
+            chain_ended(self.env)
+
+    def _week_ending(self, ev: Due) -> None:
+        week: int = ev.value
+        call_after(self.env, _EPS, self._week_ended, (week, self._snapshot(week, self.env.now)))
+
+    def _week_ended(self, ev: Due) -> None:
+        week: int
+        supervision: np.ndarray
+        week, supervision = ev.value
+        if week + 1 < self.n_weeks:
+            self._turn_of_week(self.env.now, supervision)
+        self._next_week(week + 1)
 
     def _snapshot(self, week: int, t: float) -> np.ndarray:
         """Read the week's stocks; returns each team's supervision ratio as it stands now."""

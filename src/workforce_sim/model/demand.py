@@ -26,7 +26,7 @@ from typing import Callable, Final
 import numpy as np
 
 from ..scenario.schema import Scenario
-from .clock import Due, call_after
+from .clock import Due, call_after, call_first, chain_ended
 from .context import Context
 from .draws import BufferedSampler
 from .early_help import EarlyHelp
@@ -140,14 +140,18 @@ class FrontDoor:
         if self.hooks.known_child_contact:
             self.hooks.known_child_contact(child, t)
 
-    def process(self):
-        """One event per working day: hand that day's contacts (and any waiting) to screeners."""
-        env = self.env
-        day = 0
-        while day < self.horizon:
+    def begin(self) -> None:
+        """One event per working day, from the start: hand that day's contacts (and any waiting) to screeners."""
+        call_first(self.env, self._day, 0)
+
+    def _day(self, ev: Due) -> None:
+        day: int = ev.value
+        if day < self.horizon:
             self._assign(day + 1.0)
             day += 1
-            yield env.timeout(day - env.now)
+            call_after(self.env, day - self.env.now, self._day, day)
+        else:
+            chain_ended(self.env)
 
     def _assign(self, until: float) -> None:
         """Hand contacts that have arrived by ``until`` to the earliest free screener (first come, first served)."""

@@ -211,11 +211,14 @@ def test_parallel_chunks_cover_every_replication_once():
     from workforce_sim import load_scenario
     from workforce_sim.runs.experiment import _chunks, chunk_size
     scn = load_scenario("baseline")
-    for n_weeks, width, n in ((261, 2, 40), (52, 2, 1000), (5, 8, 3)):
-        size = chunk_size(scn, n_weeks, n, width)
-        chunks = _chunks(list(range(n)), size)
-        assert sorted(r for c in chunks for r in c) == list(range(n))
+    for n_weeks, width, n, k in ((261, 2, 40, 1), (52, 2, 1000, 1), (5, 8, 3, 1), (261, 2, 20, 6)):
+        chunks = list(_chunks([scn] * k, [list(range(n))] * k, n_weeks, width))
+        assert sorted((s, r) for s, c in chunks for r in c) == [(s, r) for s in range(k) for r in range(n)]
         assert len(chunks) >= min(n, width)  # every worker has something to do
+        sizes = [len(c) for _, c in chunks]
+        assert max(sizes) <= chunk_size(scn, n_weeks, n * k, width)
+        # the last tasks are the shortest: no worker waits long on another's last task
+        assert sizes[-min(len(sizes), width):] == [1] * min(len(sizes), width)
 
 
 # -- serial runs (--jobs 1) -------------------------------------------------------------------

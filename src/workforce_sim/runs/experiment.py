@@ -111,8 +111,19 @@ def chunk_size(scn: Scenario, n_weeks: int, n_missing: int, width: int) -> int:
     return min(size, MAX_CHUNK)
 
 
-def _chunks(missing: list[int], size: int) -> list[list[int]]:
-    return [missing[i:i + size] for i in range(0, len(missing), size)]
+def _chunks(scns: list[Scenario], missing: list[list[int]], n_weeks: int,
+            width: int) -> Iterator[tuple[int, list[int]]]:
+    """(scenario index, replications) of each task, for the replications ``missing`` of each scenario: each task's
+    size is :func:`chunk_size` of the replications not yet handed out, so tasks shrink towards the end (guided
+    self-scheduling) and the workers finish together, none waiting long on another's last task."""
+    left = sum(len(m) for m in missing)
+    for s, reps in enumerate(missing):
+        i = 0
+        while i < len(reps):
+            chunk = reps[i:i + chunk_size(scns[s], n_weeks, left, width)]
+            yield s, chunk
+            i += len(chunk)
+            left -= len(chunk)
 
 
 def weekly_frame(scn: Scenario, reps: list[int], arrays: dict[str, np.ndarray], n_weeks: int) -> pd.DataFrame:
@@ -237,10 +248,8 @@ class Replications:
 
     def _tasks(self, width: int, target: int) -> Iterator[tuple[int, list[int]]]:
         """(scenario index, replications) of every chunk still to run."""
-        for s, scn in enumerate(self.scns):
-            missing = [r for r in range(target) if (s, r) not in self.done]
-            for chunk in _chunks(missing, chunk_size(scn, self.n_weeks, len(missing) * len(self.scns), width)):
-                yield s, chunk
+        missing = [[r for r in range(target) if (s, r) not in self.done] for s in range(len(self.scns))]
+        yield from _chunks(self.scns, missing, self.n_weeks, width)
 
     def _keep(self, s: int, chunk: list[int], arrays: dict[str, np.ndarray], target: int) -> None:
         if self.store is not None:

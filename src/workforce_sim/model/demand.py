@@ -20,6 +20,7 @@ are the front-door backlog.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from heapq import heapify, heappop, heappush, heapreplace
 from typing import Callable, Final
 
@@ -102,8 +103,7 @@ class FrontDoor:
             monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
         self.next = 0  # next contact not yet handed to a screener
         self.free: list[float] = []  # heap of the times each screener is next free
-        self.start = np.full(n, np.nan)  # when screening starts and ends (the decision), once assigned
-        self.end = np.full(n, np.nan)
+        self._as_lists()
         self.horizon = horizon
         # contacts about returning children: (arrival, order, child) waiting to be screened, and those screened
         self.returns: list[tuple[float, int, int]] = []
@@ -119,6 +119,17 @@ class FrontDoor:
         self._decided_upto = 0
         self._ret_seen = 0
         self._ret_pending: list[float] = []
+
+    def _as_lists(self) -> None:
+        """The contacts as plain lists, read one at a time each day (much faster than numpy's scalars), and when
+        screening of contacts 0..next-1 started and ended (the decision)."""
+        self._arrival: list[float] = self.arrival.tolist()
+        self._service: list[float] = self.service.tolist()
+        self._outcome: list[int] = self.outcome.tolist()
+        self._up: list[bool] = self.eh.step_up.tolist()
+        self._up_days: list[float] = self.eh.step_up_days.tolist()
+        self.start: list[float] = []
+        self.end: list[float] = []
 
     # -- screeners -------------------------------------------------------------------
     def set_screeners(self, n: int, t: float) -> None:
@@ -162,7 +173,7 @@ class FrontDoor:
         while self.returns and self.returns[0][0] < until:
             back.append(heappop(self.returns))
         i0 = self.next
-        i1 = int(np.searchsorted(self.arrival, until, side="left"))  # contacts i0..i1-1 arrived before ``until``
+        i1 = bisect_left(self._arrival, until)  # contacts i0..i1-1 arrived before ``until``
         if i1 <= i0 and not back:
             return
         self._assign_in_order(i0, i1, back)
@@ -172,17 +183,12 @@ class FrontDoor:
         earliest free screener. A contact that waited starts no earlier than now."""
         free, env = self.free, self.env
         now: float = env.now
-        # this day's contacts as plain lists: much faster to read one at a time than numpy scalars
-        arr: list[float] = self.arrival[i0:i1].tolist()
-        service: list[float] = self.service[i0:i1].tolist()
-        outcome: list[int] = self.outcome[i0:i1].tolist()
-        step_up, step_up_days = self.eh.step_up, self.eh.step_up_days
-        starts: list[float] = []
-        ends: list[float] = []
-        n = i1 - i0
+        arr, service, outcome = self._arrival, self._service, self._outcome
+        step_up, step_up_days = self._up, self._up_days
+        starts, ends = self.start, self.end
         j = 0
-        for k in range(n + 1):
-            while j < len(back) and (k == n or back[j][0] <= arr[k]):
+        for i in range(i0, i1 + 1):
+            while j < len(back) and (i == i1 or back[j][0] <= arr[i]):
                 t_arr, _, child = back[j]
                 start = _latest(t_arr, now, free[0])
                 end = start + self.return_service.draw()
@@ -192,27 +198,26 @@ class FrontDoor:
                 self.ret_end.append(end)
                 call_after(env, end - now, self._refer_returning, child)
                 j += 1
-            if k == n:
+            if i >= i1:
                 break
-            start = _latest(arr[k], now, free[0])
-            end = start + service[k]
+            start = _latest(arr[i], now, free[0])
+            end = start + service[i]
             heapreplace(free, end)
             starts.append(start)
             ends.append(end)
-            o = outcome[k]
+            o = outcome[i]
             if o == REFERRAL:
                 call_after(env, end - now, self._refer)
-            elif o == EARLY_HELP and step_up[i0 + k]:
-                call_after(env, end + float(step_up_days[i0 + k]) - now, self._step_up)
-        if n > 0:
-            self.start[i0:i1] = starts
-            self.end[i0:i1] = ends
+            elif o == EARLY_HELP and step_up[i]:
+                call_after(env, end + step_up_days[i] - now, self._step_up)
+        if i1 > i0:
             self.next = i1
 
     def finish(self) -> None:
         """Count decisions, waits and early help into their weeks, all contacts at once."""
         m, k = self.monitor, self.next
-        a, start, end, out = self.arrival[:k], self.start[:k], self.end[:k], self.outcome[:k]
+        a, out = self.arrival[:k], self.outcome[:k]
+        start, end = np.array(self.start, dtype=float), np.array(self.end, dtype=float)
         ra, rs, re_ = (np.array(x, dtype=float) for x in (self.ret_arrival, self.ret_start, self.ret_end))
         m.count_many("_screening_started", np.concatenate([start, rs]))
         m.count_many("_screening_wait_days", np.concatenate([start, rs]), np.concatenate([start - a, rs - ra]))
@@ -242,11 +247,15 @@ class FrontDoor:
         if t < self._snap_t:  # not later than the last snapshot: start again from the first contact
             self._decided_upto, self._ret_seen, self._ret_pending = 0, 0, []
         self._snap_t = t
-        arrived = int(self.arrival.searchsorted(t, side="right"))
-        lo = self._decided_upto
-        done = self.end[lo: self.next] <= t
-        decided = lo + int(np.count_nonzero(done))
-        self._decided_upto = self.next if done.all() else lo + int(done.argmin())  # the first one not decided
+        arrived = bisect_right(self._arrival, t)
+        lo, ends = self._decided_upto, self.end
+        decided, first_open = lo, self.next  # how many are decided; the first one not decided
+        for i in range(lo, self.next):
+            if ends[i] <= t:
+                decided += 1
+            elif first_open == self.next:
+                first_open = i
+        self._decided_upto = first_open
         new = self.ret_end[self._ret_seen:]
         self._ret_seen = len(self.ret_end)
         self._ret_pending = [e for e in self._ret_pending if e > t] + [e for e in new if e > t]

@@ -6,7 +6,7 @@ time is added into its own list of weekly sums while the model runs (one
 lookup of the week, one addition), and those sums into its weekly array when
 the results are read; many events at once are binned in one vectorised pass.
 Either way each week's amounts are added in the order they came. Stocks (open cases, caseloads,
-staff) are read once a week by the snapshot process from counters the other
+staff) are read once a week by the weekly step from counters the other
 modules keep up to date.
 """
 

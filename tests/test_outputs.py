@@ -371,3 +371,14 @@ def test_the_printed_year_table_fits_100_columns_whatever_the_years():
         rows = [line[len("Contacts (in the year)"):].split() for line in lines
                 if line.startswith("Contacts (in the year)")]
         assert sum(len(r) for r in rows) == years and len(rows) == (1 if years <= 5 else 3)
+
+
+def test_a_summary_row_is_the_first_of_its_measure_and_period_unless_a_statistic_is_named():
+    from workforce_sim.analysis.summary import value
+    table = pd.DataFrame({"metric": ["a", "b", "b", "b"], "period": ["whole run", "year 1", "whole run", "whole run"],
+                          "statistic": ["average", "total", "total", "average"], "mean": [1.0, 2.0, 3.0, 4.0]})
+    assert value(table, "b")["mean"] == 3.0 and value(table, "b").name == 2
+    assert value(table, "b", statistic="average")["mean"] == 4.0
+    assert value(table, "b", "year 1")["mean"] == 2.0
+    with pytest.raises(KeyError, match="no summary row for b, year 1, average"):
+        value(table, "b", "year 1", "average")

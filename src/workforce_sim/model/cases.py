@@ -353,9 +353,8 @@ class CaseFlow:
 
     # -- assessment ------------------------------------------------------------------
     def _assessment_done(self, ev: Due) -> None:
-        case: Case
-        token: int
-        case, token = ev.value
+        got: tuple[Case, int] = ev.value  # (typed: its items read directly, not iterated)
+        case, token = got
         if token != case.token or case.kind != "assessment":
             return
         t = self.env.now
@@ -451,9 +450,8 @@ class CaseFlow:
         call_after(self.env, wait, self._plan_check, (case, case.token))
 
     def _plan_check(self, ev: Due) -> None:
-        case: Case
-        token: int
-        case, token = ev.value
+        got: tuple[Case, int] = ev.value  # (typed: its items read directly, not iterated)
+        case, token = got
         if token != case.token:
             return
         t = self.env.now
@@ -464,9 +462,8 @@ class CaseFlow:
             self._plan_ends(case, t)
 
     def _plan_done(self, ev: Due) -> None:
-        case: Case
-        token: int
-        case, token = ev.value
+        got: tuple[Case, int] = ev.value  # (typed: its items read directly, not iterated)
+        case, token = got
         if token == case.token:
             self._plan_ends(case, self.env.now)
 

@@ -54,6 +54,31 @@ def test_the_compiled_core_and_the_python_source_give_identical_results():
     assert compiled["digests"] == source["digests"]
 
 
+def test_a_fresh_install_builds_a_core_that_gives_the_same_results(tmp_path):
+    """The README's first command on a machine with only Python: pip builds the package, and its compiled core, in an
+    isolated environment holding only pyproject.toml's build requirements, before it installs SimPy. A core built
+    without SimPy in view made the clock a class of its own that SimPy's constructor could not fill, and every run
+    stopped; the shared test environment, where SimPy is always installed, could not show it. About a minute and
+    a half (a new virtual environment, its downloads, pip's cache permitting, and the build)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / ("Scripts" if sys.platform == "win32" else "bin") / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(Path(__file__).resolve().parents[1])], check=True,
+                   capture_output=True)
+    runs = []
+    for pure in (False, True):
+        env = {k: v for k, v in os.environ.items() if k not in ("WORKFORCE_SIM_PURE", "PYTHONPATH")}
+        if pure:
+            env["WORKFORCE_SIM_PURE"] = "1"
+        out = subprocess.run([str(python), "-c", CHILD], capture_output=True, text=True, env=env, check=True,
+                             cwd=tmp_path)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    compiled, source = runs
+    assert compiled["core"] == "compiled (mypyc)" and compiled["file"].startswith(str(venv))
+    assert source["core"].startswith("Python source")
+    assert compiled["digests"] == source["digests"]
+
+
 def _run_command(folder: Path, pure: bool) -> dict[str, bytes]:
     env = {k: v for k, v in os.environ.items() if k != "WORKFORCE_SIM_PURE"}
     if pure:

@@ -20,7 +20,8 @@ def _trace(env, schedule) -> list:
         fired.append((env.now, "process"))
         schedule(env, 0.5, note, "from process")
 
-    for delay, value in ((2.0, "a"), (1.0, "b"), (1.0, "c"), (0.0, "d"), (2.0, "e")):
+    # "at until": due exactly when the run stops, so never fired (SimPy's stop is urgent at that moment)
+    for delay, value in ((2.0, "a"), (1.0, "b"), (1.0, "c"), (0.0, "d"), (2.0, "e"), (3.0, "at until")):
         schedule(env, delay, note, value)
     env.process(proc())
     env.run(until=3.0)

@@ -36,8 +36,7 @@ def test_call_after_and_the_clock_fire_events_in_simpys_order():
     want = _trace(simpy.Environment(), _simpy_way)
     assert len(want) == 8
     assert _trace(Clock(), call_after) == want
-    assert _trace(Clock(), _simpy_way) == want
-    assert _trace(simpy.Environment(), call_after) == want
+    assert _trace(Clock(), _simpy_way) == want  # SimPy's own timeouts and processes run on the clock as on SimPy's
 
 
 class _StepCounting(simpy.Environment):
@@ -52,7 +51,7 @@ class _StepCounting(simpy.Environment):
 
 def test_the_clock_counts_the_events_it_processed():
     counted = _StepCounting()
-    _trace(counted, call_after)
+    _trace(counted, _simpy_way)
     env = Clock()
     _trace(env, call_after)
     assert counted.steps > 8 and env.processed == counted.steps
@@ -121,3 +120,29 @@ def test_a_chain_of_steps_runs_in_the_order_of_a_simpy_process_of_them():
     want = _steps(Clock(), as_process=True)
     assert want[0][:2] == [(0.0, "step 0"), (0.0, "before, at 0")]  # a process starts before what is due now
     assert _steps(Clock(), as_process=False) == want
+
+
+def _stopped_by_a_call(env, schedule) -> list:
+    """A callback made with ``schedule`` that stops the simulation: where the clock stands, what it returns, and what
+    fires when it resumes."""
+    from simpy.core import StopSimulation
+
+    def stop(ev):
+        raise StopSimulation(ev.value)
+
+    fired = []
+    schedule(env, 1.0, stop, "stopped")
+    schedule(env, 1.0, lambda e: fired.append((env.now, "same moment")), None)
+    schedule(env, 2.0, lambda e: fired.append((env.now, "later")), None)
+    fired.append(env.run())
+    fired.append(env.now)
+    env.run()
+    return fired
+
+
+def test_a_call_that_stops_the_simulation_stops_it_as_simpys_timeout_would():
+    want = _stopped_by_a_call(simpy.Environment(), _simpy_way)
+    assert want == ["stopped", 1.0, (1.0, "same moment"), (2.0, "later")]
+    env = Clock()
+    assert _stopped_by_a_call(env, call_after) == want
+    assert env.processed == 4  # the three, and the stopped one again (SimPy schedules it with the callbacks left)

@@ -1,75 +1,145 @@
-"""The model's clock: SimPy's environment, with the two steps every event takes made cheap.
+"""The model's clock: SimPy's environment, with the steps every event takes made cheap.
 
 Nearly every event in a replication is a timeout with one callback (an assessment's work done, a plan's
 end, a worker's notice served). :func:`call_after` schedules one where ``env.timeout(delay,
-value).callbacks.append(callback)`` would (the same priority and place in SimPy's queue), as a small
-:class:`Due` event with the fields SimPy's step reads (so a plain SimPy environment processes it too),
-and :class:`Clock` processes events with SimPy's own step, a :class:`Due` without SimPy's generic
-machinery. Both follow SimPy 4's code statement for statement (pinned below 5 in pyproject.toml); compiled
-with the rest of the model's core they run as C. Steps that repeat (the front door's day, the week's
+value).callbacks.append(callback)`` would (the same time, priority and number, so the same place in the
+queue), as a :class:`Due`: one small object that is both the queue's entry and the event its callback reads.
+:class:`Clock` is SimPy's environment, its fields (the time, the queue, the count of events scheduled) read
+directly by compiled code; SimPy's own events and processes run on it as on SimPy's, each held in the queue
+by a :class:`Due` without a callback. The queue is ordered as SimPy orders its entries (time, priority, then
+the order in which they were scheduled) and every entry's number is unique, so events are processed in
+SimPy's order. All follows SimPy 4's code statement for statement (pinned below 5 in pyproject.toml);
+compiled with the rest of the model's core it runs as C. Steps that repeat (the front door's day, the week's
 reading of the stocks) are chains of such events begun with :func:`call_first`, scheduled where a SimPy
 process of the same steps would schedule its events. tests/test_clock.py checks them against SimPy's.
 """
 
 from __future__ import annotations
 
-import copy
 from heapq import heappop, heappush
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Final, Optional
 
-import simpy
-from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, URGENT, Event, EventPriority
+from simpy.core import EmptySchedule, Infinity, StopSimulation
+from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, EventPriority, Process, Timeout
+
+_NORMAL: Final = 1  # SimPy's NORMAL and URGENT, as constants compiled code need not look up
+_URGENT: Final = 0
+assert (_NORMAL, _URGENT) == (NORMAL, URGENT)
 
 
 class Due:
-    """An event made by :func:`call_after`: the fields SimPy's step reads of a timeout (``callbacks``, ``_ok``) and
-    the ``value`` its callback reads, so that it costs a small object rather than SimPy's event to make and to read."""
+    """An entry of the clock's queue, ordered as SimPy orders its entries, ``(time, priority, eid)``. An event made by
+    :func:`call_after` is its own entry: its callback reads the ``value`` it carries. A SimPy event is held by one
+    without a callback, as its ``value``."""
 
-    __slots__ = ("callbacks", "value", "_ok")
+    __slots__ = ("t", "priority", "eid", "callback", "value")
 
-    def __init__(self, callback: Callable[[Any], Any], value: Any) -> None:
-        self.callbacks: Optional[list[Callable[[Any], Any]]] = [callback]
+    def __init__(self, t: float, priority: int, eid: int, callback: Optional[Callable[[Any], Any]], value: Any) -> None:
+        self.t = t
+        self.priority = priority
+        self.eid = eid
+        self.callback = callback
         self.value = value
-        self._ok = True
+
+    def __lt__(self, other: Due) -> bool:
+        """SimPy's order of ``(time, priority, eid, event)`` tuples, item by item (each eid is unique)."""
+        if self.t != other.t:
+            return self.t < other.t
+        if self.priority != other.priority:
+            return self.priority < other.priority
+        return self.eid < other.eid
 
 
-class Clock(simpy.Environment):
-    """A SimPy environment (time in working days) that also says how many events it has processed."""
+class Clock:
+    """SimPy 4's ``Environment`` (time in working days), as a class of the model's own whose fields (the time, the
+    queue, the count of events scheduled) compiled code reads directly: SimPy's events and processes use it as
+    they use SimPy's (they ask it only for ``schedule``, ``now``, ``active_process`` and ``_active_proc``). It also
+    says how many events it has processed."""
+
+    def __init__(self, initial_time: float = 0.0) -> None:
+        self._now: float = float(initial_time)
+        self._queue: list[Due] = []
+        self._eid: int = 0  # events scheduled so far: SimPy numbers each event as it schedules it (its ``_eid``)
+        self._active_proc: Any = None
+
+    @property
+    def now(self) -> float:
+        """The current simulation time."""
+        return self._now
+
+    @property
+    def active_process(self) -> Any:
+        """The process being run now, if any (SimPy's)."""
+        return self._active_proc
+
+    @property
+    def processed(self) -> int:
+        """Events processed so far: every event scheduled less those still in the queue; counted this way, not one
+        by one, so that a step costs nothing extra."""
+        return self._eid - len(self._queue)
+
+    def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
+        """Schedule ``event`` with ``priority`` after ``delay`` (SimPy's, statement for statement)."""
+        heappush(self._queue, Due(self._now + delay, priority, self._eid, None, event))
+        self._eid += 1
+
+    def peek(self) -> float:
+        """The time of the next scheduled event, or infinity (SimPy's)."""
+        try:
+            return self._queue[0].t
+        except IndexError:
+            return Infinity
+
+    def process(self, generator: Any) -> Process:
+        """A new SimPy process running ``generator``."""
+        return Process(self, generator)  # type: ignore[arg-type]
+
+    def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
+        """A SimPy timeout of ``delay``."""
+        return Timeout(self, delay, value)  # type: ignore[arg-type]
+
+    def event(self) -> Event:
+        """A new SimPy event."""
+        return Event(self)  # type: ignore[arg-type]
+
+    def all_of(self, events: Any) -> AllOf:
+        """A SimPy condition met when all ``events`` are."""
+        return AllOf(self, events)  # type: ignore[arg-type]
+
+    def any_of(self, events: Any) -> AnyOf:
+        """A SimPy condition met when any of ``events`` is."""
+        return AnyOf(self, events)  # type: ignore[arg-type]
 
     def step(self) -> None:
         """Process the next event: SimPy 4's ``Environment.step``, statement for statement."""
         self._step(self._queue)
 
-    def _step(self, queue: list[Any]) -> None:
+    def _step(self, queue: list[Due]) -> None:
         try:
-            entry: tuple[Any, Any, Any, Any] = heappop(queue)  # (typed: its items read directly, not iterated)
+            due = heappop(queue)
         except IndexError:
             raise EmptySchedule from None
-        self._now = entry[0]
-        event = entry[3]
-        popped: object = event  # (typed apart from SimPy's Event, so that a Due's fields are read directly)
-        if isinstance(popped, Due):  # the same statements, on a Due's own fields (it is always ok)
-            self._fire(popped)
+        self._now = due.t
+        if due.callback is not None:  # SimPy's statements for an event with one callback (it is always ok)
+            self._fire(due)
         else:
-            self._process(event)
+            self._process(due.value)
 
     def run(self, until: Any = None) -> Any:
-        """SimPy 4's ``Environment.run``, statement for statement, its loop compiled with the rest of the clock (SimPy's
-        looks up and calls :meth:`step` from Python at every event)."""
+        """SimPy 4's ``Environment.run``, statement for statement, its loop compiled with the rest of the clock."""
         if until is not None:
             if not isinstance(until, Event):
                 at = until if isinstance(until, int) else float(until)
                 if at <= self.now:
                     raise ValueError(f"until ({at}) must be greater than the current simulation time")
-                until = Event(self)
+                until = Event(self)  # type: ignore[arg-type]
                 until._ok = True
                 until._value = None
                 self.schedule(until, URGENT, at - self.now)
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        queue: list[Any] = self._queue
+        queue = self._queue
         try:
             while True:
                 self._step(queue)
@@ -97,56 +167,42 @@ class Clock(simpy.Environment):
             raise exc
 
     def _fire(self, due: Due) -> None:
-        callbacks = due.callbacks
-        due.callbacks = None
-        if callbacks is None:
-            return
+        callback = due.callback
+        assert callback is not None
+        due.callback = None  # (processed, as SimPy marks an event)
         try:
-            for callback in callbacks:
-                callback(due)
-        except StopSimulation:
-            due.callbacks = callbacks[callbacks.index(callback) + 1:]
-            self.schedule(due, EventPriority(-1))  # type: ignore[arg-type]
+            callback(due)
+        except StopSimulation:  # SimPy schedules it again (priority -1, now) with the callbacks not yet run: none
+            heappush(self._queue, Due(self._now, -1, self._eid, _nothing, due.value))
+            self._eid += 1
             raise
 
-    @property
-    def now(self) -> float:
-        """The current simulation time (SimPy's property, compiled with the clock: read at nearly every event)."""
-        return float(self._now)
 
-    @property
-    def processed(self) -> int:
-        """Events processed so far: every event scheduled (SimPy numbers them as it schedules them) less those
-        still in the queue; counted this way, not one by one, so that a step costs nothing extra."""
-        return next(copy.copy(self._eid)) - len(self._queue)
-
-
-def call_after(env: simpy.Environment, delay: float, callback: Callable[[Any], Any], value: Any = None) -> None:
+def call_after(env: Clock, delay: float, callback: Callable[[Any], Any], value: Any = None) -> None:
     """``callback(event)`` in ``delay`` working days, the event (a :class:`Due`) carrying ``value``: scheduled as
     SimPy's ``Timeout`` constructor schedules one."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    queue: list[Any] = env._queue  # (a Due stands where SimPy's queue expects its Event)
-    # a Python float, not a numpy scalar, as the time: the queue's comparisons and the model's arithmetic on it
-    # stay on plain floats (the same value)
-    # (``env._now``, the value ``env.now`` gives, read without the property)
-    heappush(queue, (float(env._now + delay), NORMAL, next(env._eid), Due(callback, value)))
+    # a Python float, not a numpy scalar, as the time (``delay`` is typed float): the queue's comparisons and the
+    # model's arithmetic on it stay on plain floats (the same value)
+    heappush(env._queue, Due(float(env._now + delay), _NORMAL, env._eid, callback, value))
+    env._eid += 1
 
 
-def call_first(env: simpy.Environment, callback: Callable[[Any], Any], value: Any = None) -> None:
+def call_first(env: Clock, callback: Callable[[Any], Any], value: Any = None) -> None:
     """``callback(event)`` now, before the events of this moment scheduled as usual: scheduled as SimPy schedules the
     start of a new process (urgent, now). A chain of steps begun with it, each scheduling the next with
     :func:`call_after` once its work is done and ending with :func:`chain_ended`, runs in the order a SimPy process
     of the same steps would (one event a step, fewer calls)."""
-    queue: list[Any] = env._queue
-    heappush(queue, (env._now, URGENT, next(env._eid), Due(callback, value)))
+    heappush(env._queue, Due(env._now, _URGENT, env._eid, callback, value))
+    env._eid += 1
 
 
-def chain_ended(env: simpy.Environment) -> None:
+def chain_ended(env: Clock) -> None:
     """What SimPy schedules when a process returns, for a chain of steps begun with :func:`call_first`: the
     process's own event, now (nothing waits for it)."""
-    queue: list[Any] = env._queue
-    heappush(queue, (env._now, NORMAL, next(env._eid), Due(_nothing, None)))
+    heappush(env._queue, Due(env._now, _NORMAL, env._eid, _nothing, None))
+    env._eid += 1
 
 
 def _nothing(event: Any) -> None:

@@ -12,11 +12,11 @@ own declared measures; adding it is one line in the council.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..scenario.calendar import WorkingCalendar
 from ..scenario.schema import Scenario
 from ..scenario.streams import Streams
+from .clock import Clock
 from .hooks import Hooks
 from .levers import LeverSchedule
 from .monitoring import Monitor
@@ -28,7 +28,7 @@ class Context:
 
     scn: Scenario
     calendar: WorkingCalendar
-    env: Any  # a simpy.Environment
+    env: Clock
     streams: Streams
     monitor: Monitor
     levers: LeverSchedule

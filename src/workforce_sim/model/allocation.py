@@ -43,6 +43,7 @@ from .workforce import Workforce
 
 CaseNews = Callable[[Case, float], None]  # told (case, t)
 
+_INF = float("inf")
 _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 
 
@@ -112,6 +113,7 @@ class Allocator:
         n_teams = len(next(iter(team_handles.values())))
         self._kinds_of_team = [[k for k in team_handles if team_handles[k][ti]] for ti in range(n_teams)]
         self._pools = {k: _Pool() for k in team_handles}
+        self._team_pools = [[self._pools[k] for k in kinds] for kinds in self._kinds_of_team]  # a team's pools
         self._base: dict[int, float] = {}  # full capacity of each worker as the pools know it (points)
         self._load = workforce.load  # the workforce's list of weighted caseloads (read only here)
         ramp = workforce.ramp_days > 0 and workforce.ramp0 < 1.0
@@ -127,8 +129,7 @@ class Allocator:
             base = wf.full_capacity(w)
             new_cap = base != self._base.get(w, base)
             self._base[w] = base
-            for kind in self._kinds_of_team[wf.team[w]]:
-                pool = self._pools[kind]
+            for pool in self._team_pools[wf.team_of[w]]:
                 member = w in pool.settled or w in pool.ramping
                 if member and (not ok or new_cap):
                     self._leave(pool, w)
@@ -165,10 +166,9 @@ class Allocator:
 
     def _load_changed(self, w: int) -> None:
         """Worker ``w``'s load may have fallen: a pool that had no room under the ceiling may have some."""
-        for kind in self._kinds_of_team[self.wf.team[w]]:
-            pool = self._pools[kind]
+        for pool in self._team_pools[self.wf.team_of[w]]:
             if w in pool.settled:
-                pool.full_need = float("inf")
+                pool.full_need = _INF
 
     # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:

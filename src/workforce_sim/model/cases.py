@@ -399,7 +399,7 @@ class CaseFlow:
             kind = "cin"
         w = case.worker
         points = getattr(self.wp, kind)
-        if w >= 0 and self.alloc.handles[kind][self.wf.team[w]]:
+        if w >= 0 and self.alloc.handles[kind][self.wf.team_of[w]]:
             self.alloc.reweigh(case, points)
             case.kind = kind
             self._begin_plan(case, kind, t, placed=True)

@@ -88,6 +88,7 @@ class Workforce:
         self.caseset: list[set[Case]] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
         self.n_cases: list[int] = []  # cases held per worker
+        self.team_of: list[int] = []  # each worker's team, as Python ints (``team`` without numpy's indexing)
         # (cases, points) per worker as arrays, made from the two lists when first read after a change
         self._held_arrays: tuple[np.ndarray, np.ndarray] | None = None
         self.holds_cases = np.zeros(size, bool)
@@ -128,6 +129,7 @@ class Workforce:
         self.caseset.append(set())
         self.load.append(0.0)
         self.n_cases.append(0)
+        self.team_of.append(team)
         self._held_arrays = None
         self._changes.append(i)
         return i

@@ -420,6 +420,7 @@ def _checked_run(scns, default: Path, out, no_start_check: bool, **kw):
         if not no_start_check:
             _print_start_checks(scns, kw["seed"], workers)
         out, ours = where or (new_run_folder(default), True)
+        workers.final = True  # the run is their last step: they stop once its futures are done
         return _experiment(scns, out=out, ours=ours, workers=workers, **kw), out
 
 

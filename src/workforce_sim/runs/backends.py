@@ -17,6 +17,8 @@ import sys
 from contextlib import ExitStack, contextmanager
 from typing import Iterator
 
+from .beside import one_thread
+
 DASK_HINT = 'Dask is not installed. Install it, in the project folder, with: python -m pip install -e ".[dask]"'
 CONNECT_SECONDS = 20  # how long a Dask scheduler has to answer before --cluster gives up
 
@@ -94,21 +96,13 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _one_thread() -> bool:
-    """True if this process runs a single thread, native threads included (Linux lists them in /proc)."""
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:
-        return False
-
-
 def start_method() -> str:
     """How local workers start. ``fork`` on Linux while this process runs one thread: the workers begin at once
     with the model this process has already imported (about 1.4 s sooner than a forkserver, which imports it again
     before the first worker starts). ``forkserver`` where threads run beside (the page's server: forking them is
     unsafe) or on other platforms that have it, else ``spawn``. Results never depend on it."""
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform == "linux" and "fork" in methods and _one_thread():
+    if sys.platform == "linux" and "fork" in methods and one_thread():
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
@@ -180,6 +174,9 @@ class Workers:
         self._stack = ExitStack()
         self._open: tuple[cf.Executor, int] | None = None
         self.started = 0  # how many times workers were started (once at most: tests count it)
+        # set before the command's last step on them: they stop as soon as that step's simulations are done, and
+        # the process runs one thread again while it writes (so it may fork a writer: runs/beside.py)
+        self.final = False
 
     def __enter__(self) -> "Workers":
         return self
@@ -195,11 +192,16 @@ class Workers:
     @contextmanager
     def executor(self, jobs: int | None = None) -> Iterator[tuple[cf.Executor, int]]:
         """The shared executor and how many tasks it runs at once; a step that would run in this process
-        (``jobs`` 1, no cluster) gets a serial executor and starts nothing. The workers outlive the block."""
+        (``jobs`` 1, no cluster) gets a serial executor and starts nothing. The workers outlive the block, unless
+        :attr:`final` is set."""
         if self.cluster is None and min(jobs or self.jobs, self.jobs) <= 1:
             yield SerialExecutor(), 1
             return
         if self._open is None:
             self._open = self._stack.enter_context(open_executor(self.jobs, self.cluster))
             self.started += 1
-        yield self._open
+        try:
+            yield self._open
+        finally:
+            if self.final:
+                self.close()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.measures import COST_COLUMNS
+from . import beside
 from .files import LOCK, FolderError, atomic_write, clear_stale_lock, pid_alive, remove_stale_temporaries
 
 # -- money ----------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ RUN_FILES = ("weekly.csv", "summary.csv", "budget.csv", WORKBOOK, "manifest.json
 DERIVED = ("compare.csv", "payback.csv", "draws.csv", "report.html", "plots")  # made with or from a run's files
 SENSITIVITY_FILES = ("sensitivity.csv", "points.csv")  # a sensitivity analysis's (with its manifest.json and plots/)
 OUTPUTS = RUN_FILES + DERIVED + SENSITIVITY_FILES  # a new commit clears those of the old it does not write
+BESIDE = ("weekly.csv",)  # written beside the other files, where a forked process may (the largest)
 JOURNAL = ".commit.json"
 STAGING = ".staging-"
 
@@ -214,8 +216,7 @@ def commit_files(out_dir: Path, writers: dict[str, Callable[[Path], None]], reti
         return names
     gen = out_dir / f"{GENERATION}{os.getpid()}-{secrets.token_hex(4)}"
     gen.mkdir()
-    for name, write in writers.items():
-        write(gen / name)
+    _write_all(gen, writers)
     _adopt_loose(out_dir)
     for name in writers:
         if not (out_dir / name).is_symlink():
@@ -227,6 +228,24 @@ def commit_files(out_dir: Path, writers: dict[str, Callable[[Path], None]], reti
     return [out_dir / n for n in writers]
 
 
+def _write_all(folder: Path, writers: dict[str, Callable[[Path], None]]) -> None:
+    """Run the writers into ``folder``; those named in BESIDE in a forked copy of this process where that is safe
+    (:mod:`.beside`), at the same time as the others."""
+    side = {name: beside.begin(partial(writers[name], folder / name)) for name in BESIDE if name in writers}
+    try:
+        for name, write in writers.items():
+            if side.get(name) is None:
+                write(folder / name)
+    except BaseException:
+        for work in side.values():
+            if work is not None:
+                work.abandon()
+        raise
+    for work in side.values():
+        if work is not None:
+            work.wait()
+
+
 def _commit_by_journal(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
     """Where symbolic links cannot be made: the files are written into a staging folder, then a journal naming
     them is written (the moment they count as written), then the previous run's derived files are cleared and the
@@ -235,8 +254,7 @@ def _commit_by_journal(out_dir: Path, writers: dict[str, Callable[[Path], None]]
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    for name, write in writers.items():
-        write(staging / name)
+    _write_all(staging, writers)
     names = list(writers)
     write_json({"staging": staging.name, "files": names}, out_dir / JOURNAL)
     _roll_forward(out_dir)

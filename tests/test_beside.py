@@ -109,3 +109,25 @@ def test_a_writer_beside_dies_with_a_killed_run(tmp_path):
     """, str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["left", "behind:", "False"]
+
+
+def test_a_failure_here_stops_the_writer_beside(tmp_path):
+    """The process's own writer fails (or Ctrl-C comes) while the weekly table is written beside: the copy is
+    stopped and waited for, not left to write into a folder that will be thrown away."""
+    done = _python("""
+        import time
+        def slow(path):
+            time.sleep(2)
+            path.write_text("late")
+        def broken(path):
+            raise ValueError("the summary cannot be written")
+        t = time.perf_counter()
+        try:
+            folder._write_all(out, {"weekly.csv": slow, "summary.csv": broken})
+        except ValueError as exc:
+            print("raised:", exc, "after", round(time.perf_counter() - t))
+        time.sleep(3)
+        print("written beside:", (out / "weekly.csv").exists())
+    """, str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["raised: the summary cannot be written after 0", "written beside: False"]

@@ -34,14 +34,15 @@ class Beside:
     """Work running in a forked child: :meth:`wait` for it, which raises what the work raised."""
 
     def __init__(self, pid: int, reader: int):
-        self.pid, self._reader = pid, reader
+        self.pid = pid
+        self._pipe = os.fdopen(reader, "rb")
 
     def wait(self) -> None:
         """Wait for the child to finish; raise the exception its work raised, if any."""
         if self.pid < 0:
             return
-        with os.fdopen(self._reader, "rb") as fh:
-            message = fh.read()  # the child writes only when its work failed, then exits
+        message = self._pipe.read()  # the child writes only when its work failed, then exits
+        self._pipe.close()
         _, status = os.waitpid(self.pid, 0)
         self.pid = -1
         if message:
@@ -61,7 +62,7 @@ class Beside:
             os.kill(self.pid, signal.SIGKILL)
         except OSError:
             pass
-        os.close(self._reader)
+        self._pipe.close()
         os.waitpid(self.pid, 0)
         self.pid = -1
 

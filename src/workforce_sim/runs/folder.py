@@ -236,14 +236,14 @@ def _write_all(folder: Path, writers: dict[str, Callable[[Path], None]]) -> None
         for name, write in writers.items():
             if side.get(name) is None:
                 write(folder / name)
-    except BaseException:
+        for work in side.values():
+            if work is not None:
+                work.wait()
+    except BaseException:  # (Ctrl-C too) a writer beside is stopped, not left behind
         for work in side.values():
             if work is not None:
                 work.abandon()
         raise
-    for work in side.values():
-        if work is not None:
-            work.wait()
 
 
 def _commit_by_journal(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:

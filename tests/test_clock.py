@@ -1,9 +1,12 @@
 """The model's clock (model/clock.py) schedules and processes events exactly as SimPy does."""
 
+import heapq
+
 import pytest
 import simpy
+from hypothesis import given, settings, strategies as st
 
-from workforce_sim.model.clock import Clock, call_after, call_first, chain_ended
+from workforce_sim.model.clock import Clock, Due, call_after, call_first, chain_ended, heap_pop, heap_push
 
 
 def _trace(env, schedule) -> list:
@@ -146,3 +149,24 @@ def test_a_call_that_stops_the_simulation_stops_it_as_simpys_timeout_would():
     env = Clock()
     assert _stopped_by_a_call(env, call_after) == want
     assert env.processed == 4  # the three, and the stopped one again (SimPy schedules it with the callbacks left)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.tuples(st.sampled_from([0.0, 1.0, 2.5, float("nan")]), st.sampled_from([-1, 0, 1])),
+                          st.none()), max_size=300))
+def test_the_compiled_clocks_heap_is_heapqs_entry_for_entry(steps):
+    """The compiled clock keeps its queue with heap_push and heap_pop; run from the Python source it uses heapq.
+    Both must leave the same heap, entry for entry, after every step (ties of time and priority, NaN times)."""
+    ours: list = []
+    theirs: list = []
+    for eid, step in enumerate(steps):
+        if step is None:  # a pop
+            if not theirs:
+                with pytest.raises(IndexError):
+                    heap_pop(ours)
+                continue
+            assert heap_pop(ours).eid == heapq.heappop(theirs).eid
+        else:
+            heap_push(ours, Due(step[0], step[1], eid, None, None))
+            heapq.heappush(theirs, Due(step[0], step[1], eid, None, None))
+        assert [d.eid for d in ours] == [d.eid for d in theirs]

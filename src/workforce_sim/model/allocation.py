@@ -29,6 +29,7 @@ one a search of every worker would give.
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_left
 from collections import deque
 from typing import Callable, Sequence
@@ -43,7 +44,6 @@ from .workforce import Workforce
 
 CaseNews = Callable[[Case, float], None]  # told (case, t)
 
-_INF = float("inf")
 _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy pass
 
 
@@ -62,7 +62,7 @@ class _Pool:
         self._ramp_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         # the smallest need for which no settled member had room under the ceiling, while no load has fallen
         # and nobody has joined since (inf: not known): a service at its ceiling is not searched again and again
-        self.full_need = float("inf")
+        self.full_need = math.inf
 
     def add(self, w: int, base: float) -> None:
         """Worker ``w`` (full capacity ``base``) is a settled member from now."""
@@ -138,7 +138,7 @@ class Allocator:
                     self._enter(pool, w, t)
 
     def _enter(self, pool: _Pool, w: int, t: float) -> None:
-        pool.full_need = float("inf")
+        pool.full_need = math.inf
         start = float(self.wf.start[w])
         if self._ramp_days > 0 and t - start < self._ramp_days:
             pool.ramping[w] = start
@@ -161,14 +161,14 @@ class Allocator:
             if w in pool.ramping:
                 del pool.ramping[w]
                 pool._ramp_arrays = None
-                pool.full_need = float("inf")
+                pool.full_need = math.inf
                 pool.add(w, self._base[w])
 
     def _load_changed(self, w: int) -> None:
         """Worker ``w``'s load may have fallen: a pool that had no room under the ceiling may have some."""
         for pool in self._team_pools[self.wf.team_of[w]]:
             if w in pool.settled:
-                pool.full_need = _INF
+                pool.full_need = math.inf
 
     # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:
@@ -369,7 +369,7 @@ class Allocator:
 def _least_loaded(pool: _Pool, load: list[float], need: float, limit: float) -> tuple[float, int] | None:
     """(load / capacity, worker) of the pool's settled member with the lowest load for their capacity among
     those with room for ``need`` under ``limit`` times their capacity (ties: the lowest index), or None."""
-    best_r = float("inf")
+    best_r = math.inf
     best_w = -1
     bases = pool.bases
     i = 0

@@ -22,6 +22,10 @@ from typing import Any, Callable, Final, Optional
 from simpy.core import EmptySchedule, Infinity, StopSimulation
 from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, EventPriority, Process, Timeout
 
+# compiled, the queue's heap is kept by the functions below (heapq's algorithm, comparing two entries' fields in
+# C); run from the Python source, by heapq itself (in C, comparing with Due.__lt__). The same algorithm on the same
+# order gives the same heap, entry for entry.
+_COMPILED: Final = not __file__.endswith(".py")
 _NORMAL: Final = 1  # SimPy's NORMAL and URGENT, as constants compiled code need not look up
 _URGENT: Final = 0
 assert (_NORMAL, _URGENT) == (NORMAL, URGENT)
@@ -42,12 +46,22 @@ class Due:
         self.value = value
 
     def __lt__(self, other: Due) -> bool:
-        """SimPy's order of ``(time, priority, eid, event)`` tuples, item by item (each eid is unique)."""
+        """:func:`_before`, written out: heapq calls it at every comparison when the model runs from its source."""
         if self.t != other.t:
             return self.t < other.t
         if self.priority != other.priority:
             return self.priority < other.priority
         return self.eid < other.eid
+
+
+def _before(a: Due, b: Due) -> bool:
+    """Whether ``a`` comes before ``b``: SimPy's order of ``(time, priority, eid, event)`` tuples, item by item (each
+    eid is unique). (A function, so that compiled code calls it directly, where ``a < b`` goes through Python.)"""
+    if a.t != b.t:
+        return a.t < b.t
+    if a.priority != b.priority:
+        return a.priority < b.priority
+    return a.eid < b.eid
 
 
 class Clock:
@@ -80,7 +94,7 @@ class Clock:
 
     def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
         """Schedule ``event`` with ``priority`` after ``delay`` (SimPy's, statement for statement)."""
-        heappush(self._queue, Due(self._now + delay, priority, self._eid, None, event))
+        _push(self._queue, Due(self._now + delay, priority, self._eid, None, event))
         self._eid += 1
 
     def peek(self) -> float:
@@ -116,7 +130,7 @@ class Clock:
 
     def _step(self, queue: list[Due]) -> None:
         try:
-            due = heappop(queue)
+            due = _pop(queue)
         except IndexError:
             raise EmptySchedule from None
         self._now = due.t
@@ -173,7 +187,7 @@ class Clock:
         try:
             callback(due)
         except StopSimulation:  # SimPy schedules it again (priority -1, now) with the callbacks not yet run: none
-            heappush(self._queue, Due(self._now, -1, self._eid, _nothing, due.value))
+            _push(self._queue, Due(self._now, -1, self._eid, _nothing, due.value))
             self._eid += 1
             raise
 
@@ -185,7 +199,7 @@ def call_after(env: Clock, delay: float, callback: Callable[[Any], Any], value: 
         raise ValueError(f"Negative delay {delay}")
     # a Python float, not a numpy scalar, as the time (``delay`` is typed float): the queue's comparisons and the
     # model's arithmetic on it stay on plain floats (the same value)
-    heappush(env._queue, Due(float(env._now + delay), _NORMAL, env._eid, callback, value))
+    _push(env._queue, Due(float(env._now + delay), _NORMAL, env._eid, callback, value))
     env._eid += 1
 
 
@@ -194,16 +208,75 @@ def call_first(env: Clock, callback: Callable[[Any], Any], value: Any = None) ->
     start of a new process (urgent, now). A chain of steps begun with it, each scheduling the next with
     :func:`call_after` once its work is done and ending with :func:`chain_ended`, runs in the order a SimPy process
     of the same steps would (one event a step, fewer calls)."""
-    heappush(env._queue, Due(env._now, _URGENT, env._eid, callback, value))
+    _push(env._queue, Due(env._now, _URGENT, env._eid, callback, value))
     env._eid += 1
 
 
 def chain_ended(env: Clock) -> None:
     """What SimPy schedules when a process returns, for a chain of steps begun with :func:`call_first`: the
     process's own event, now (nothing waits for it)."""
-    heappush(env._queue, Due(env._now, _NORMAL, env._eid, _nothing, None))
+    _push(env._queue, Due(env._now, _NORMAL, env._eid, _nothing, None))
     env._eid += 1
 
 
 def _nothing(event: Any) -> None:
     pass
+
+
+def _push(heap: list[Due], item: Due) -> None:
+    if _COMPILED:
+        heap_push(heap, item)
+    else:
+        heappush(heap, item)
+
+
+def _pop(heap: list[Due]) -> Due:
+    return heap_pop(heap) if _COMPILED else heappop(heap)
+
+
+def heap_push(heap: list[Due], item: Due) -> None:
+    """heapq.heappush, statement for statement (tests/test_clock.py compares the heaps entry for entry)."""
+    heap.append(item)
+    _sift_down(heap, 0, len(heap) - 1)
+
+
+def heap_pop(heap: list[Due]) -> Due:
+    """heapq.heappop, statement for statement (IndexError when empty)."""
+    last = heap.pop()
+    if heap:
+        first = heap[0]
+        heap[0] = last
+        _sift_up(heap, 0)
+        return first
+    return last
+
+
+def _sift_down(heap: list[Due], start: int, pos: int) -> None:
+    """heapq's _siftdown: the entry at ``pos`` moves up towards ``start`` past every parent it comes before."""
+    item = heap[pos]
+    while pos > start:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if _before(item, parent):
+            heap[pos] = parent
+            pos = parent_pos
+            continue
+        break
+    heap[pos] = item
+
+
+def _sift_up(heap: list[Due], pos: int) -> None:
+    """heapq's _siftup: the smaller child moves up until a leaf is reached, then the entry at ``pos`` sifts down."""
+    end = len(heap)
+    start = pos
+    item = heap[pos]
+    child = 2 * pos + 1
+    while child < end:
+        right = child + 1
+        if right < end and not _before(heap[child], heap[right]):
+            child = right
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = item
+    _sift_down(heap, start, pos)

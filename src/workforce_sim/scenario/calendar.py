@@ -75,8 +75,13 @@ class WorkingCalendar:
         """Working days from ``a`` (counted) up to ``b`` (not counted)."""
         return int(np.busday_count(np.datetime64(a, "D"), np.datetime64(b, "D"), busdaycal=self._busdaycal))
 
-    def month_bounds(self) -> list[tuple[int, int, float, float]]:
-        """(year, month, clock start, clock end) for every calendar month the run touches."""
+    def month_bounds(self) -> tuple[tuple[int, int, float, float], ...]:
+        """(year, month, clock start, clock end) for every calendar month the run touches (worked out once: the
+        calendar is shared by the replications of a process, and each replication's front door asks)."""
+        return self._month_bounds
+
+    @cached_property
+    def _month_bounds(self) -> tuple[tuple[int, int, float, float], ...]:
         out = []
         y, m = self.start.year, self.start.month
         while dt.date(y, m, 1) < self.end:
@@ -87,7 +92,7 @@ class WorkingCalendar:
             out.append((y, m, float(self.working_days_between(self.start, a)),
                         float(self.working_days_between(self.start, b))))
             y, m = nxt.year, nxt.month
-        return out
+        return tuple(out)
 
     @cached_property
     def working_days_in_12_months(self) -> int:

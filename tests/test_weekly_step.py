@@ -10,9 +10,10 @@ import heapq
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from workforce_sim.model.demand import due_in_heap
-from workforce_sim.model.workforce import percentile_of_sorted
+from workforce_sim.model.workforce import pairwise_sum, percentile_of_sorted
 
 
 def _arrays(rng: np.random.Generator):
@@ -47,3 +48,18 @@ def test_the_returning_contacts_due_in_the_heap_are_every_one_due():
                 heapq.heappop(heap)
         for t in (-1.0, 0.0, 2.5, 5.0, 7.75, 100.0):
             assert due_in_heap(heap, t) == sum(1 for r in heap if r[0] <= t)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6), max_size=300))
+def test_the_weekly_steps_sum_is_numpys_bit_for_bit(values):
+    """The weekly reading of the staff sums each group's FTE with pairwise_sum, not numpy: the same bits."""
+    assert pairwise_sum(values).hex() == float(np.sum(np.array(values, dtype=float))).hex()
+
+
+def test_the_weekly_steps_sum_is_numpys_at_every_size():
+    rng = np.random.default_rng(7)
+    for n in range(0, 301):
+        for _ in range(5):
+            fte = rng.choice([1.0, 0.8, 0.6, 0.5, 0.9, 0.4, 0.7], size=n) * rng.choice([1.0, 1.1, 0.37])
+            assert pairwise_sum(fte.tolist()).hex() == float(fte.sum()).hex(), n

@@ -121,13 +121,12 @@ def test_a_failure_here_stops_the_writer_beside(tmp_path):
             path.write_text("late")
         def broken(path):
             raise ValueError("the summary cannot be written")
-        t = time.perf_counter()
         try:
             folder._write_all(out, {"weekly.csv": slow, "summary.csv": broken})
         except ValueError as exc:
-            print("raised:", exc, "after", round(time.perf_counter() - t))
-        time.sleep(3)
+            print("raised:", exc)
+        time.sleep(3)  # longer than the copy would take to write: only its being stopped keeps the file away
         print("written beside:", (out / "weekly.csv").exists())
     """, str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["raised: the summary cannot be written after 0", "written beside: False"]
+    assert done.stdout.splitlines() == ["raised: the summary cannot be written", "written beside: False"]

@@ -94,7 +94,11 @@ class Clock:
 
     def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
         """Schedule ``event`` with ``priority`` after ``delay`` (SimPy's, statement for statement)."""
-        _push(self._queue, Due(self._now + delay, priority, self._eid, None, event))
+        self._put(self._now + delay, priority, None, event)
+
+    def _put(self, t: float, priority: int, callback: Optional[Callable[[Any], Any]], value: Any) -> None:
+        """Queue an entry at time ``t``, numbered in the order entries are scheduled (SimPy's eid)."""
+        _push(self._queue, Due(t, priority, self._eid, callback, value))
         self._eid += 1
 
     def peek(self) -> float:
@@ -187,8 +191,7 @@ class Clock:
         try:
             callback(due)
         except StopSimulation:  # SimPy schedules it again (priority -1, now) with the callbacks not yet run: none
-            _push(self._queue, Due(self._now, -1, self._eid, _nothing, due.value))
-            self._eid += 1
+            self._put(self._now, -1, _nothing, due.value)
             raise
 
 
@@ -199,8 +202,7 @@ def call_after(env: Clock, delay: float, callback: Callable[[Any], Any], value: 
         raise ValueError(f"Negative delay {delay}")
     # a Python float, not a numpy scalar, as the time (``delay`` is typed float): the queue's comparisons and the
     # model's arithmetic on it stay on plain floats (the same value)
-    _push(env._queue, Due(float(env._now + delay), _NORMAL, env._eid, callback, value))
-    env._eid += 1
+    env._put(float(env._now + delay), _NORMAL, callback, value)
 
 
 def call_first(env: Clock, callback: Callable[[Any], Any], value: Any = None) -> None:
@@ -208,15 +210,13 @@ def call_first(env: Clock, callback: Callable[[Any], Any], value: Any = None) ->
     start of a new process (urgent, now). A chain of steps begun with it, each scheduling the next with
     :func:`call_after` once its work is done and ending with :func:`chain_ended`, runs in the order a SimPy process
     of the same steps would (one event a step, fewer calls)."""
-    _push(env._queue, Due(env._now, _URGENT, env._eid, callback, value))
-    env._eid += 1
+    env._put(env._now, _URGENT, callback, value)
 
 
 def chain_ended(env: Clock) -> None:
     """What SimPy schedules when a process returns, for a chain of steps begun with :func:`call_first`: the
     process's own event, now (nothing waits for it)."""
-    _push(env._queue, Due(env._now, _NORMAL, env._eid, _nothing, None))
-    env._eid += 1
+    env._put(env._now, _NORMAL, _nothing, None)
 
 
 def _nothing(event: Any) -> None:

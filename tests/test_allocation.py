@@ -70,7 +70,7 @@ def test_allocation_answers_as_a_full_search_would(overrides, scan, least_waits,
         calls["no_room"] += got < 0
         if got >= 0:
             wf = self.wf
-            cap = wf.ramped(t, wf.cap_table[wf.team[[got]], wf.grade[[got]]] * wf.fte[[got]], wf.start[[got]])[0]
+            cap = wf.capacity(t, np.array([got]))[0]
             calls["over_capacity"] += wf.points[got] + points > cap + 1e-9
         return got
 
@@ -84,12 +84,12 @@ def test_allocation_answers_as_a_full_search_would(overrides, scan, least_waits,
 
 def _search_all(wf, handles, kind, points, t, ceiling):
     """Who should get a case: a plain search of every worker (the allocation rule as documented)."""
-    n = wf.n
-    ok = wf.active[:n] & ~wf.notice[:n] & ~wf.absent[:n] & wf.holds_cases[:n] & handles[kind][wf.team[:n]]
+    a = wf.array
+    ok = a("active") & ~a("notice") & ~a("absent") & a("holds_cases") & handles[kind][a("team")]
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return -1
-    cap = wf.ramped(t, wf.cap_table[wf.team[idx], wf.grade[idx]] * wf.fte[idx], wf.start[idx])
+    cap = wf.capacity(t, idx)
     load = wf.points[idx]
     for limit in (cap, ceiling * cap):  # room under capacity first; if nobody has any, under the ceiling
         fits = limit - load >= points - 1e-9

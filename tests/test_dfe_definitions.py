@@ -159,10 +159,10 @@ def test_turnover_is_permanent_fte_leaving_over_permanent_fte_in_post(traced):
 def test_vacancy_and_agency_rates_at_the_end_are_counted_from_the_posts(traced):
     """DfE: vacancies over vacancies plus permanent FTE in post; agency FTE over agency plus permanent FTE."""
     rep, _, out = traced
-    wf, n = rep.workforce, rep.workforce.n
+    wf = rep.workforce
     vacancies = sum(1 for p in rep.staffing.posts if p.perm < 0 and not p.closed and not p.project)
-    perm = wf.fte[:n][wf.active[:n] & ~wf.agency[:n]].sum()
-    agency = wf.fte[:n][wf.active[:n] & wf.agency[:n]].sum()
+    perm = wf.array("fte")[wf.array("active") & ~wf.array("agency")].sum()
+    agency = wf.array("fte")[wf.array("active") & wf.array("agency")].sum()
     assert out["vacancy_rate_pct"][-1] == pytest.approx(100 * vacancies / (vacancies + perm))
     assert out["agency_rate_pct"][-1] == pytest.approx(100 * agency / (agency + perm))
     assert vacancies > 0 and agency > 0

@@ -73,17 +73,16 @@ def test_supervision_overload_raises_the_leaving_of_supervised_staff_not_of_team
                   "workforce.turnover.pressure_effect=0", "levers=[]"]
     r = replication(overloaded, weeks)
     scn, wf = r.scn, r.workforce
-    n = wf.n
     tm_code = list(scn.workforce.turnover.permanent_per_year).index("team_manager")
-    stayed = wf.active[:n] & ~wf.notice[:n] & (wf.start[:n] <= 0)
+    stayed = wf.array("active") & ~wf.array("notice") & (wf.array("start") <= 0)
     to = scn.workforce.turnover
-    base = np.where(wf.agency[:n], -np.log1p(-to.agency_per_year),
-                    -np.log1p(-np.array(list(to.permanent_per_year.values())))[wf.grade[:n]])
+    base = np.where(wf.array("agency"), -np.log1p(-to.agency_per_year),
+                    -np.log1p(-np.array(list(to.permanent_per_year.values())))[wf.array("grade")])
     expected = base * (weeks - 1) / WEEKS_PER_YEAR
-    managers = stayed & (wf.grade[:n] == tm_code)
-    supervised = stayed & (wf.grade[:n] != tm_code)
+    managers = stayed & (wf.array("grade") == tm_code)
+    supervised = stayed & (wf.array("grade") != tm_code)
     assert managers.sum() >= 5 and supervised.sum() >= 30
-    ratio = wf.hazard[:n] / expected
+    ratio = wf.array("hazard") / expected
     assert ratio[managers] == pytest.approx(1.0, rel=1e-9), (
         f"team managers' leaving hazard is {ratio[managers].max():.2f} times their base rate: they felt supervision "
         f"overload")
@@ -272,15 +271,15 @@ def test_pressure_is_smoothed_over_the_smoothing_weeks():
     load is constant, so after k turns of the week the pressure is s + (1 - s)(1 - 1/w)^k (from 1 at the start)."""
     weeks = 12
     r = replication(NOBODY_LEAVES + NOBODY_STARTS + ["levers=[]"], weeks)
-    wf, n, scn = r.workforce, r.workforce.n, r.scn
+    wf, scn = r.workforce, r.scn
     tm = list(scn.workforce.turnover.permanent_per_year).index("team_manager")
-    s = wf.supervision_ratio()[wf.team[:n]]
+    s = np.array(wf.supervision_ratio())[wf.array("team")]
     alpha = 1 / scn.workforce.turnover.pressure_smoothing_weeks
     expected = s + (1 - s) * (1 - alpha) ** (weeks - 1)
-    managers = wf.grade[:n] == tm
+    managers = wf.array("grade") == tm
     assert np.any(np.abs(s[managers] - 1) > 0.05)
-    assert wf.pressure[:n][managers] == pytest.approx(expected[managers], rel=1e-9), (
-        f"team managers' pressure {wf.pressure[:n][managers]}, smoothed theory {expected[managers]}")
+    assert wf.array("pressure")[managers] == pytest.approx(expected[managers], rel=1e-9), (
+        f"team managers' pressure {wf.array('pressure')[managers]}, smoothed theory {expected[managers]}")
 
 
 def test_a_cohort_starting_on_the_first_day_joins_in_week_0():
@@ -328,16 +327,16 @@ def test_retention_payment_lowers_the_leaving_of_eligible_permanent_staff_only()
     weeks = 20
     lever = ("levers=[{type='retention', start=2027-04-01, leaving_reduction=0.5, grades=['team_manager', 'asye']}]")
     r = replication(["workforce.turnover.pressure_effect=0", "workforce.turnover.supervision_effect=0", lever], weeks)
-    scn, wf, n = r.scn, r.workforce, r.workforce.n
+    scn, wf = r.scn, r.workforce
     to = scn.workforce.turnover
     grades = list(to.permanent_per_year)
-    base = np.where(wf.agency[:n], -np.log1p(-to.agency_per_year),
-                    -np.log1p(-np.array(list(to.permanent_per_year.values())))[wf.grade[:n]])
-    eligible = np.isin(wf.grade[:n], [grades.index("team_manager"), grades.index("asye")]) & ~wf.agency[:n]
+    base = np.where(wf.array("agency"), -np.log1p(-to.agency_per_year),
+                    -np.log1p(-np.array(list(to.permanent_per_year.values())))[wf.array("grade")])
+    eligible = np.isin(wf.array("grade"), [grades.index("team_manager"), grades.index("asye")]) & ~wf.array("agency")
     expected = base * (weeks - 1) / WEEKS_PER_YEAR * np.where(eligible, 0.5, 1.0)
-    stayed = wf.active[:n] & ~wf.notice[:n] & (wf.start[:n] <= 0)
+    stayed = wf.array("active") & ~wf.array("notice") & (wf.array("start") <= 0)
     assert (stayed & eligible).sum() >= 8 and (stayed & ~eligible).sum() >= 30
-    ratio = wf.hazard[:n] / expected
+    ratio = wf.array("hazard") / expected
     assert ratio[stayed] == pytest.approx(1.0, rel=1e-9), (
         f"leaving hazard over theory: eligible {np.unique(ratio[stayed & eligible].round(3))}, "
         f"others {np.unique(ratio[stayed & ~eligible].round(3))}")

@@ -95,11 +95,11 @@ def test_a_worker_at_capacity_holds_no_more_than_the_team_standard():
     r.run()
     wf = r.workforce
     standard = np.array([scn.standard(t) if t in TEAMS else np.inf for t in wf.team_names])
-    n = wf.n
-    holding = wf.active[:n] & wf.holds_cases[:n]
-    assert np.all(wf.cases[:n][holding] <= standard[wf.team[:n][holding]] * wf.fte[:n][holding] + 1e-9)
-    cic = holding & (wf.team[:n] == wf.team_names.index("children_in_care"))
-    assert wf.cases[:n][cic].max() >= 13  # they are full: the limit was reached, not avoided
+    team, fte = wf.array("team"), wf.array("fte")
+    holding = wf.array("active") & wf.array("holds_cases")
+    assert np.all(wf.cases[holding] <= standard[team[holding]] * fte[holding] + 1e-9)
+    cic = holding & (team == wf.team_names.index("children_in_care"))
+    assert wf.cases[cic].max() >= 13  # they are full: the limit was reached, not avoided
     assert r.flow.waiting > 0
 
 

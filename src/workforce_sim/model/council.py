@@ -178,13 +178,13 @@ class Replication:
 
     def _week_ended(self, ev: Due) -> None:
         week: int
-        supervision: np.ndarray
+        supervision: list[float]
         week, supervision = ev.value
         if week + 1 < self.n_weeks:
             self._turn_of_week(self.env.now, supervision)
         self._next_week(week + 1)
 
-    def _snapshot(self, week: int, t: float) -> np.ndarray:
+    def _snapshot(self, week: int, t: float) -> list[float]:
         """Read the week's stocks; returns each team's supervision ratio as it stands now."""
         wf, mon = self.workforce, self.monitor
         self.flow.snapshot(week, t)
@@ -196,18 +196,17 @@ class Replication:
         if self.ctx.hooks.week_ending:
             self.ctx.hooks.week_ending(week, t)
         for i, lv, _, _ in self.levers.of_type("retention"):
-            n = wf.n
-            eligible = self.levers.retention_eligible(lv, wf.grade[:n], wf.agency[:n])
+            eligible = self.levers.retention_eligible(lv, np.array(wf.grade), np.array(wf.agency, dtype=bool))
             mon.set(f"_retention_fte_{i}", week, wf.fte_where(eligible))
         return wf.supervision_ratio()
 
-    def _turn_of_week(self, t: float, supervision: np.ndarray) -> None:
+    def _turn_of_week(self, t: float, supervision: list[float]) -> None:
         """Pressure, leaving, absence and the end of the ASYE year move on; waiting cases are offered again."""
         wf = self.workforce
         cap, waiting = wf.team_waiting(self.flow.waiting_points(), self.flow.handles)
-        waiting_ratio = np.where(cap > 0, waiting / np.where(cap > 0, cap, 1.0), 0.0)
+        waiting_ratio = [w / c if c > 0 else 0.0 for c, w in zip(cap, waiting)]
         resign, crossed = wf.weekly(supervision, t, self.levers, waiting_ratio)
-        for w, since in zip(resign.tolist(), crossed.tolist()):
+        for w, since in zip(resign, crossed):
             self.staffing.resign(w, t, since)
         self.staffing.reduce_agency(t)
         self.staffing.offer_cover()

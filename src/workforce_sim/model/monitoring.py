@@ -61,7 +61,7 @@ class Monitor:
             if 0 <= w < self.n_weeks:
                 self._lo, self._hi, self._week = self._bounds[w], self._bounds[w + 1], w
         if t >= 0 and 0 <= w < self.n_weeks:
-            sums[w] += k
+            sums[w] = sums[w] + k  # not +=: compiled, this adds two floats, not two Python objects
 
     def count_many(self, name: str, times: np.ndarray, weights: np.ndarray | None = None) -> None:
         """:meth:`count` for many events at once (the same week rule: a time on a boundary is in the later week)."""

@@ -253,7 +253,7 @@ class Staffing:
             self.hooks.worker_started(w, t)
 
     def _agency_fte(self) -> float:
-        return self.wf.fte_where(self.wf.agency[: self.wf.n])
+        return self.wf.fte_where(self.wf.agency)
 
     def _cap_full(self) -> bool:
         """No room under the council's agency cap for one more (in post, on the way or asked for)."""
@@ -347,9 +347,9 @@ class Staffing:
                 continue
             weeks_left = max(1.0, lv.release_over_weeks - (t - a) / WD)
             n = int(np.ceil(excess / weeks_left - 1e-9))
-            agency = self.wf.agency_staying()
-            for w in agency[np.argsort(self.wf.cases[agency], kind="stable")][:n]:  # fewest cases first
-                self.depart(int(w), t, released=True)  # the post stays wanted: offered again when the cap allows
+            n_cases = self.wf.n_cases
+            for w in sorted(self.wf.agency_staying(), key=lambda i: n_cases[i])[:n]:  # fewest cases first (stable)
+                self.depart(w, t, released=True)  # the post stays wanted: offered again when the cap allows
 
     def _agency_arrives(self, ev: Due) -> None:
         post = ev.value

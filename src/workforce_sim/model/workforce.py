@@ -1,17 +1,21 @@
 """Staff in post: who they are, what they can carry, who is absent, who leaves.
 
-Workers live in growable numpy arrays so that the weekly update (pressure,
-leaving, absence, end of the ASYE year) is a handful of vector operations, not
-a wake-up per worker. Leaving uses one exponential threshold per worker: a
-worker resigns when their accumulated leaving hazard passes it, which is exact
-for a hazard that changes week by week with caseload pressure and gives the
-same worker the same threshold in every scenario (common random numbers).
+Each worker's state is an item of a Python list (one list per field, indexed by worker), so that the compiled core
+reads and writes a worker's field directly, and the weekly update (pressure, leaving, absence, end of the ASYE year)
+is one pass over those in post, not a wake-up per worker. Every step does numpy's arithmetic on each worker, in the
+same order (sums as numpy's pairwise sum, a sum by team as np.bincount adds), so results are the same bit for bit as
+when the fields were numpy arrays. A float in a list is added to as ``a[i] = a[i] + x``: compiled, that adds two
+floats, where ``a[i] += x`` goes through Python's generic addition.
+
+Leaving uses one exponential threshold per worker: a worker resigns when their accumulated leaving hazard passes it,
+which is exact for a hazard that changes week by week with caseload pressure and gives the same worker the same
+threshold in every scenario (common random numbers).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -25,7 +29,7 @@ ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
 
 
 class Workforce:
-    """Everyone in post (and everyone who has been), as parallel arrays indexed by worker.
+    """Everyone in post (and everyone who has been), as parallel lists indexed by worker.
 
     It owns each worker's state: team, grade, contract, FTE, start time, whether in post,
     on notice or absent, the cases they hold (count, weighted points and the case objects),
@@ -42,12 +46,12 @@ class Workforce:
         self.team_names = team_names
         self.std_table, self.cap_table = capacity_tables(scn, team_names)
         holding = scn.case_holding_teams()
-        self.threshold = np.array([scn.standard(t) if t in holding else np.inf for t in team_names])  # by team
+        self.threshold: list[float] = [scn.standard(t) if t in holding else math.inf for t in team_names]  # by team
         self.ramp_days = wf.ramp_up_weeks * WORKING_DAYS_PER_WEEK
         self.ramp0 = wf.ramp_up_start_share
         self.asye_days = wf.asye_weeks * WORKING_DAYS_PER_WEEK
         to = wf.turnover
-        self.hazard_perm = np.array([-math.log1p(-min(to.permanent_per_year[g], 0.999999)) for g in GRADES])
+        self.hazard_perm: list[float] = [-math.log1p(-min(to.permanent_per_year[g], 0.999999)) for g in GRADES]
         self.hazard_agency = -math.log1p(-min(to.agency_per_year, 0.999999))
         self.alpha = 1.0 / to.pressure_smoothing_weeks
         self.waiting_share = to.waiting_pressure_share
@@ -59,80 +63,85 @@ class Workforce:
         # one stream per team, so staffing changes in one team never shift another's draws
         self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
         self._rng_absence = [streams(f"absence.{t}") for t in team_names]
-        self.screening_team = np.array(["screening" in scn.teams[t].handles for t in team_names])
+        self.screening_team: list[bool] = ["screening" in scn.teams[t].handles for t in team_names]
+        # the two tables as Python floats, for one worker at a time (the same values)
+        self._std: list[list[float]] = self.std_table.tolist()
+        self._cap: list[list[float]] = self.cap_table.tolist()
         self.case_holding = [i for i, t in enumerate(team_names) if t in scn.case_holding_teams()]
         self._team_measures = [(ti, f"caseload_{team_names[ti]}", f"caseload_incl_unallocated_{team_names[ti]}")
                                for ti in self.case_holding]
         self.span = wf.manager_span
         # each team's workers (all so far, by index): the absence draws are made team by team
-        self._members = [np.zeros(16, np.intp) for _ in team_names]
-        self._n_members = [0] * len(team_names)
+        self._members: list[list[int]] = [[] for _ in team_names]
         self._changes: list[int] = []  # workers whose availability or capacity changed, for the allocator
+        self._no_workers()
+
+    def _no_workers(self) -> None:
+        """Every per-worker field, empty: a worker is an index into each."""
         self.n = 0
-        size = 64
-        self.team = np.zeros(size, int)
-        self.grade = np.zeros(size, int)
-        self.agency = np.zeros(size, bool)
-        self.fte = np.zeros(size)
-        self.start = np.zeros(size)
-        self.active = np.zeros(size, bool)
-        self.notice = np.zeros(size, bool)
-        self.absent = np.zeros(size, bool)
-        self.hazard = np.zeros(size)
-        self.limit = np.zeros(size)
-        self.pressure = np.ones(size)  # smoothed caseload pressure: weighted caseload over capacity (1 = at capacity)
-        self.pace = np.ones(size)  # how fast the worker's plans move this week (1: at normal pace; drift below)
-        self.work_clock = np.zeros(size)  # plan-days of progress each worker's cases have made, at clock_t
+        self.present: list[int] = []  # the workers in post, by index (``active`` as a list of indices)
+        self.team: list[int] = []
+        self.grade: list[int] = []
+        self.agency: list[bool] = []
+        self.fte: list[float] = []
+        self.start: list[float] = []
+        self.active: list[bool] = []
+        self.notice: list[bool] = []
+        self.absent: list[bool] = []
+        self.hazard: list[float] = []
+        self.limit: list[float] = []
+        self.pressure: list[float] = []  # smoothed caseload pressure: weighted caseload over capacity (1 = at capacity)
+        self.pace: list[float] = []  # how fast the worker's plans move this week (1: at normal pace; drift below)
+        self.work_clock: list[float] = []  # plan-days of progress each worker's cases have made, at clock_t
         self.clock_t = 0.0
-        self.post = np.zeros(size, int)
+        self.post: list[int] = []
         self.caseset: list[set[Case]] = []  # the cases each worker holds
-        self.load: list[float] = []  # weighted caseload per worker, as Python floats (read by the allocator)
+        self.load: list[float] = []  # weighted caseload per worker (points)
         self.n_cases: list[int] = []  # cases held per worker
-        self.team_of: list[int] = []  # each worker's team, as Python ints (``team`` without numpy's indexing)
+        self.team_of: list[int] = self.team  # each worker's team (the same list: a name the allocator reads)
         # (cases, points) per worker as arrays, made from the two lists when first read after a change
         self._held_arrays: tuple[np.ndarray, np.ndarray] | None = None
-        self.holds_cases = np.zeros(size, bool)
-        self.screener = np.zeros(size, bool)  # screens at the front door: in a screening team, not its manager
-        self.manager = np.zeros(size, bool)  # a team manager (nobody becomes or stops being one)
-        self.std_points = np.zeros(size)  # points at the team's manageable standard (std_table by team, grade x fte)
+        self.holds_cases: list[bool] = []
+        self.screener: list[bool] = []  # screens at the front door: in a screening team, not its manager
+        self.manager: list[bool] = []  # a team manager (nobody becomes or stops being one)
+        self.std_points: list[float] = []  # points at the team's manageable standard (std_table by team, grade x fte)
 
     # -- membership -----------------------------------------------------------------
-    def _grow(self) -> None:
-        size = 2 * len(self.team)
-        for name in ("team", "grade", "agency", "fte", "start", "active", "notice", "absent",
-                     "hazard", "limit", "pressure", "pace", "work_clock", "post", "holds_cases",
-                     "screener", "manager", "std_points"):
-            old = getattr(self, name)
-            new = np.zeros(size, old.dtype) if name not in ("pressure", "pace") else np.ones(size)
-            new[: len(old)] = old
-            setattr(self, name, new)
-
     def add(self, team: int, grade: int, agency: bool, fte: float, start: float, post: int) -> int:
         """A worker starts (or, at time 0, is already in post since ``start``)."""
-        if self.n == len(self.team):
-            self._grow()
         i = self.n
         self.n += 1
-        self.team[i], self.grade[i], self.agency[i], self.fte[i] = team, grade, agency, fte
-        self.start[i], self.post[i] = start, post
-        self.active[i] = True
-        self.limit[i] = self._rng_leave[team].exponential()
-        self.holds_cases[i] = grade != TM and not self.screening_team[team]
-        self.screener[i] = grade != TM and self.screening_team[team]
-        self.manager[i] = grade == TM
-        self.std_points[i] = self.std_table[team, grade] * self.fte[i]
-        members, k = self._members[team], self._n_members[team]
-        if k == len(members):
-            members = self._members[team] = np.concatenate([members, np.zeros(k, np.intp)])
-        members[k] = i
-        self._n_members[team] = k + 1
+        self.present.append(i)
+        self.team.append(team)
+        self.grade.append(grade)
+        self.agency.append(agency)
+        self.fte.append(fte)
+        self.start.append(start)
+        self.post.append(post)
+        self.active.append(True)
+        self.notice.append(False)
+        self.absent.append(False)
+        self.hazard.append(0.0)
+        self.limit.append(float(self._rng_leave[team].exponential()))
+        self.pressure.append(1.0)
+        self.pace.append(1.0)
+        self.work_clock.append(0.0)
+        screening = self.screening_team[team]
+        self.holds_cases.append(grade != TM and not screening)
+        self.screener.append(grade != TM and screening)
+        self.manager.append(grade == TM)
+        self.std_points.append(self._std[team][grade] * fte)
+        self._members[team].append(i)
         self.caseset.append(set())
         self.load.append(0.0)
         self.n_cases.append(0)
-        self.team_of.append(team)
         self._held_arrays = None
         self._changes.append(i)
         return i
+
+    def array(self, field: str) -> np.ndarray:
+        """A field of every worker so far (``"active"``, ``"fte"``, ...) as a numpy array, for analysis and tests."""
+        return np.array(getattr(self, field))
 
     # -- cases held -------------------------------------------------------------------
     def take_case(self, i: int, case: Case) -> None:
@@ -170,6 +179,8 @@ class Workforce:
 
     def remove(self, i: int) -> None:
         """Worker ``i`` has left."""
+        if self.active[i]:
+            self.present.remove(i)
         self.active[i] = False
         self.notice[i] = False
         self.absent[i] = False
@@ -212,7 +223,8 @@ class Workforce:
     # -- capacity -------------------------------------------------------------------
     def capacity(self, t: float, idx: np.ndarray) -> np.ndarray:
         """Weighted caseload the workers ``idx`` can be allocated at time ``t``."""
-        return self.ramped(t, self.cap_table[self.team[idx], self.grade[idx]] * self.fte[idx], self.start[idx])
+        team, grade = np.array(self.team)[idx], np.array(self.grade)[idx]
+        return self.ramped(t, self.cap_table[team, grade] * np.array(self.fte)[idx], np.array(self.start)[idx])
 
     def ramped(self, t: float, base: np.ndarray, start: np.ndarray) -> np.ndarray:
         """Full capacity ``base`` scaled down for workers who started recently (at ``start``)."""
@@ -228,26 +240,34 @@ class Workforce:
 
     def full_capacity(self, i: int) -> float:
         """Points worker ``i`` can carry once ramped up (the ``base`` of :meth:`capacity`)."""
-        return float(self.cap_table[self.team[i], self.grade[i]] * self.fte[i])
-
-    def available(self) -> np.ndarray:
-        """Mask of workers who can take new work now (in post, not on notice, not absent)."""
-        n = self.n
-        return self.active[:n] & ~self.notice[:n] & ~self.absent[:n]
+        return self._cap[self.team[i]][self.grade[i]] * self.fte[i]
 
     def takes_cases_now(self, i: int) -> bool:
         """Whether worker ``i`` holds cases and can take new ones now (:meth:`available`, for one worker)."""
-        return bool(self.holds_cases[i] and self.active[i] and not self.notice[i] and not self.absent[i])
+        return self.holds_cases[i] and self.active[i] and not self.notice[i] and not self.absent[i]
 
     def load_ratio(self, i: int) -> float:
         """Worker ``i``'s caseload pressure now: weighted caseload over their team's manageable standard in points
         (1 = at the standard)."""
-        std = self.std_points.item(i)  # a Python float: the same division, without numpy's scalar overhead
+        std = self.std_points[i]
         return self.load[i] / std if std > 0 else 0.0
 
     def progress(self, i: int, t: float) -> float:
         """Plan-days of progress a case held by worker ``i`` throughout would have made by ``t`` (a running total)."""
-        return float(self.work_clock[i] + self.pace[i] * (t - self.clock_t))
+        return self.work_clock[i] + self.pace[i] * (t - self.clock_t)
+
+    def _team_sums(self, values: list[float]) -> tuple[list[float], list[float]]:
+        """Per team, over the case-holders in post in index order: their points at the standard, and ``values``
+        (np.bincount's sums: each team's from 0.0, adding worker by worker)."""
+        n_teams = len(self.team_names)
+        cap, total = [0.0] * n_teams, [0.0] * n_teams
+        team, holds, std = self.team, self.holds_cases, self.std_points
+        for i in self.present:
+            if holds[i]:
+                ti = team[i]
+                cap[ti] = cap[ti] + std[i]
+                total[ti] = total[ti] + values[i]
+        return cap, total
 
     def team_pressure(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]) -> np.ndarray:
         """Per team: held plus waiting workload over what its case-holders in post carry at the manageable standard.
@@ -255,70 +275,67 @@ class Workforce:
         Waiting work of a case type is shared among the teams that handle it in proportion to
         their capacity. A team with work and no capacity has pressure 2 (as supervision does).
         """
-        n = self.n
-        hc = self.active[:n] & self.holds_cases[:n]
-        team = self.team[:n][hc]
-        cap, waiting = self._team_waiting(hc, team, waiting_points, handles)
-        work = np.bincount(team, weights=self.points[:n][hc], minlength=len(self.team_names)) + waiting
-        has_cap = cap > 0
-        return np.where(has_cap, work / np.where(has_cap, cap, 1.0), np.where(work > 0, 2.0, 0.0))
+        cap, held = self._team_sums(self.load)
+        waiting = share_among_teams(waiting_points, handles, cap)
+        out = []
+        for c, h, q in zip(cap, held, waiting):
+            work = h + q
+            out.append(work / c if c > 0 else (2.0 if work > 0 else 0.0))
+        return np.array(out)
 
     def team_waiting(self, waiting_points: dict[str, float], handles: dict[str, np.ndarray]
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> tuple[list[float], list[float]]:
         """Per team: what its case-holders in post carry at the standard (points), and the points waiting for it
         (work of a type several teams handle shared in proportion to the first)."""
-        n = self.n
-        hc = self.active[:n] & self.holds_cases[:n]
-        return self._team_waiting(hc, self.team[:n][hc], waiting_points, handles)
-
-    def _team_waiting(self, hc: np.ndarray, team: np.ndarray, waiting_points: Mapping[str, float],
-                      handles: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`team_waiting` for the case-holders in post ``hc`` (mask), whose teams are ``team``."""
-        cap = np.bincount(team, weights=self.std_points[: self.n][hc], minlength=len(self.team_names))
+        cap = self._team_sums(self.std_points)[0]
         return cap, share_among_teams(waiting_points, handles, cap)
 
     # -- the staff as a whole ----------------------------------------------------------
     def screeners_present(self) -> int:
         """Front-door screeners in post, not on notice and not absent (team managers do not screen)."""
-        n = self.n
-        return int(np.count_nonzero(self.active[:n] & ~self.notice[:n] & ~self.absent[:n] & self.screener[:n]))
+        notice, absent, screener = self.notice, self.absent, self.screener
+        return sum([1 for i in self.present if screener[i] and not notice[i] and not absent[i]])
 
     def screens(self, i: int) -> bool:
         """Whether worker ``i`` is in a front-door (screening) team."""
-        return bool(self.screening_team[self.team[i]])
+        return self.screening_team[self.team[i]]
 
-    def supervision_ratio(self) -> np.ndarray:
+    def supervision_ratio(self) -> list[float]:
         """Per team: staff FTE over what its managers can supervise (1 = at the span; 2 with no manager)."""
-        n, n_teams = self.n, len(self.team_names)
-        act = self.active[:n]
-        # one bincount: staff in bins 0..n_teams-1, managers in the next n_teams (each bin adds in worker order)
-        by = np.bincount((self.team[:n] + n_teams * self.manager[:n])[act], weights=self.fte[:n][act],
-                         minlength=2 * n_teams)
-        sup, cap = by[:n_teams], by[n_teams:] * self.span
-        has_cap = cap > 0
-        return np.where(has_cap, sup / np.where(has_cap, cap, 1.0), np.where(sup > 0, 2.0, 0.0))
+        n_teams = len(self.team_names)
+        sup, mgr = [0.0] * n_teams, [0.0] * n_teams
+        team, manager, fte = self.team, self.manager, self.fte
+        for i in self.present:  # each team's sums in worker order, as np.bincount adds
+            if manager[i]:
+                mgr[team[i]] = mgr[team[i]] + fte[i]
+            else:
+                sup[team[i]] = sup[team[i]] + fte[i]
+        out = []
+        for s, m in zip(sup, mgr):
+            cap = m * self.span
+            out.append(s / cap if cap > 0 else (2.0 if s > 0 else 0.0))
+        return out
 
     def supervision_load_pct(self) -> float:
         """Social workers per manager across the service, as a percentage of the span (NaN with no managers)."""
-        n = self.n
-        act, tm = self.active[:n], self.manager[:n]
-        staff_fte = self.fte[:n][act & ~tm].sum()
-        mgr_fte = self.fte[:n][act & tm].sum()
-        return 100.0 * staff_fte / (mgr_fte * self.span) if mgr_fte > 0 else np.nan
+        manager, fte = self.manager, self.fte
+        staff_fte = pairwise_sum([fte[i] for i in self.present if not manager[i]])
+        mgr_fte = pairwise_sum([fte[i] for i in self.present if manager[i]])
+        return 100.0 * staff_fte / (mgr_fte * self.span) if mgr_fte > 0 else math.nan
 
-    def agency_staying(self) -> np.ndarray:
+    def agency_staying(self) -> list[int]:
         """Agency workers in post and not on notice (by index)."""
-        n = self.n
-        return np.flatnonzero(self.active[:n] & self.agency[:n] & ~self.notice[:n])
+        agency, notice = self.agency, self.notice
+        return [i for i in self.present if agency[i] and not notice[i]]
 
-    def fte_where(self, mask: np.ndarray) -> float:
+    def fte_where(self, mask: Sequence[bool] | np.ndarray) -> float:
         """FTE in post among the workers picked by ``mask`` (over all workers so far)."""
-        n = self.n
-        return float(self.fte[:n][self.active[:n] & mask].sum())
+        fte = self.fte
+        return pairwise_sum([fte[i] for i in self.present if mask[i]])
 
     # -- weekly update ----------------------------------------------------------------
-    def weekly(self, supervision_ratio: np.ndarray, t: float, levers, waiting_ratio: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def weekly(self, supervision_ratio: list[float], t: float, levers, waiting_ratio: list[float] | None = None
+               ) -> tuple[list[int], list[float]]:
         """Advance pressure, leaving hazard, absence and ASYE year by one week. ``waiting_ratio`` (per team: work
         waiting unallocated for it over what its staff carry at the standard) adds to the pressure its case-holders
         feel, by ``waiting_pressure_share``; their own caseload alone sets how fast their plans move.
@@ -329,122 +346,134 @@ class Workforce:
         crossing, as it does for those who resigned before the start (:meth:`resigned_before_start`). Were it to run
         from ``t``, leaving would lag by up to a week: the run's first resigners would leave a notice period and a
         week after the start, and nobody would leave in the week after the start state's resigners had gone.
+
+        Only those in post move on: nothing reads a leaver's pressure, pace or hazard after they have gone.
         """
-        n = self.n
         since = self.clock_t  # the last weekly step (0: the start)
-        act, team, grade = self.active[:n], self.team[:n], self.grade[:n]
-        hc = self.holds_cases[:n] & act
-        tm = act & self.manager[:n]
-        team_supervision = supervision_ratio[team]
-        self._pressure_and_pace(t, hc, tm, team_supervision, waiting_ratio)
+        self._pressure_and_pace(t, supervision_ratio, waiting_ratio)
         to = self.scn.workforce.turnover
-        agency = self.agency[:n]
-        h = np.where(agency, self.hazard_agency, self.hazard_perm[grade])
-        mult = 1.0 + to.pressure_effect * np.maximum(0.0, self.pressure[:n] - 1.0)
-        mult *= 1.0 + to.supervision_effect * np.maximum(0.0, team_supervision - 1.0) * ~tm
+        pe, se = to.pressure_effect, to.supervision_effect
+        factor: list[float] | None = None
         if levers.active("retention", t):  # else the factor is 1 for everyone: multiplying by it changes nothing
-            mult *= levers.leaving_factor(t, grade, agency)
-        staying = act & ~self.notice[:n]
-        added = np.where(staying, h * mult / WEEKS_PER_YEAR, 0.0)
-        self.hazard[:n] += added
-        resign = (staying & (self.hazard[:n] >= self.limit[:n])).nonzero()[0]
-        crossed = self._crossed(resign, added, since, t)
-        self._absence(act)
+            factor = levers.leaving_factor(t, np.array(self.grade), np.array(self.agency, dtype=bool)).tolist()
+        team, grade, agency, manager, notice = self.team, self.grade, self.agency, self.manager, self.notice
+        pressure, hazard, limit = self.pressure, self.hazard, self.limit
+        resign: list[int] = []
+        crossed: list[float] = []
+        for i in self.present:
+            if notice[i]:
+                continue
+            h = self.hazard_agency if agency[i] else self.hazard_perm[grade[i]]
+            mult = 1.0 + pe * _positive(pressure[i] - 1.0)
+            mult *= 1.0 + se * _positive(supervision_ratio[team[i]] - 1.0) * (0.0 if manager[i] else 1.0)
+            if factor is not None:
+                mult *= factor[i]
+            added = h * mult / WEEKS_PER_YEAR
+            hz = hazard[i] + added
+            hazard[i] = hz
+            if hz >= limit[i]:
+                resign.append(i)
+                crossed.append(self._crossed(i, added, since, t))
+        self._absence()
         return resign, crossed
 
-    def _pressure_and_pace(self, t: float, hc: np.ndarray, tm: np.ndarray, team_supervision: np.ndarray,
-                           waiting_ratio: np.ndarray | None) -> None:
-        """:meth:`weekly`'s smoothed pressure and the pace of each case-holder's plans (case-holders in post ``hc``,
-        managers in post ``tm``, each worker's team's supervision ratio)."""
-        n = self.n
-        std = self.std_points[:n]
-        has_std = std > 0
-        now_ratio = np.where(hc & has_std, self.points[:n] / np.where(has_std, std, 1.0), 1.0)
-        self.work_clock[:n] += self.pace[:n] * (t - self.clock_t)
+    def _pressure_and_pace(self, t: float, supervision_ratio: list[float], waiting_ratio: list[float] | None) -> None:
+        """:meth:`weekly`'s smoothed pressure and the pace of each case-holder's plans (each team's supervision
+        ratio, and the work waiting for it over what it carries at the standard)."""
+        team, holds, manager = self.team, self.holds_cases, self.manager
+        std, load, pace, work_clock, pressure = self.std_points, self.load, self.pace, self.work_clock, self.pressure
+        waits = waiting_ratio is not None and self.waiting_share > 0
+        dt, alpha, drift, share = t - self.clock_t, self.alpha, self.drift_effect, self.waiting_share
+        for i in self.present:
+            work_clock[i] = work_clock[i] + pace[i] * dt
+            if manager[i]:
+                now_ratio = supervision_ratio[team[i]]
+                pace[i] = 1.0
+            elif holds[i]:
+                s = std[i]
+                now_ratio = load[i] / s if s > 0 else 1.0
+                pace[i] = 1.0 / (1.0 + drift * _positive(now_ratio - 1.0))
+                if waiting_ratio is not None and waits:
+                    now_ratio = now_ratio + share * waiting_ratio[team[i]]
+            else:
+                now_ratio = 1.0
+                pace[i] = 1.0
+            pressure[i] = pressure[i] + alpha * (now_ratio - pressure[i])
         self.clock_t = t
-        self.pace[:n] = np.where(hc, 1.0 / (1.0 + self.drift_effect * np.maximum(0.0, now_ratio - 1.0)), 1.0)
-        if waiting_ratio is not None and self.waiting_share > 0:
-            now_ratio = now_ratio + np.where(hc, self.waiting_share * waiting_ratio[self.team[:n]], 0.0)
-        now_ratio = np.where(tm, team_supervision, now_ratio)
-        self.pressure[:n] += self.alpha * (now_ratio - self.pressure[:n])
 
-    def _crossed(self, resign: np.ndarray, added: np.ndarray, since: float, t: float) -> np.ndarray:
-        """When each resigner's leaving hazard reached their threshold: ``added`` of it built up steadily from
+    def _crossed(self, i: int, added: float, since: float, t: float) -> float:
+        """When worker ``i``'s leaving hazard reached their threshold: ``added`` of it built up steadily from
         ``since`` to ``t``."""
-        if not resign.size:
-            return np.zeros(0)
-        step = added[resign]
-        share = np.where(step > 0, 1.0 - (self.hazard[resign] - self.limit[resign]) / np.where(step > 0, step, 1.0),
-                         1.0)
-        # np.clip's values without its overhead (share is never NaN)
-        crossed = np.maximum(since + np.minimum(np.maximum(share, 0.0), 1.0) * (t - since), self.start[resign])
-        return np.minimum(crossed, t)
+        share = 1.0 - (self.hazard[i] - self.limit[i]) / added if added > 0 else 1.0
+        crossed = since + _clip01(share) * (t - since)
+        start = self.start[i]
+        crossed = crossed if crossed >= start else start  # np.maximum's choice (no NaN here)
+        return crossed if crossed <= t else t  # np.minimum's
 
-    def _absence(self, act: np.ndarray) -> None:
+    def _absence(self) -> None:
         """A week of absence: one draw per worker (so far), from their team's stream; those in post start or end a
         spell."""
-        n = self.n
-        u = np.empty(n)
+        u = [0.0] * self.n
         for ti, rng in enumerate(self._rng_absence):
-            mine = self._members[ti][: self._n_members[ti]]
-            u[mine] = rng.random(mine.size)
-        was = self.absent[:n].copy()
-        # (was | starts) & ~ends & act, where starts = act & ~was & (u < start) and ends = act & was & (u < end)
-        self.absent[:n] = act & np.where(was, u >= self.absence_end, u < self.absence_start)
-        self._changes.extend((self.absent[:n] != was).nonzero()[0].tolist())
+            mine = self._members[ti]
+            for i, x in zip(mine, rng.random(len(mine)).tolist()):
+                u[i] = x
+        absent, end, start = self.absent, self.absence_end, self.absence_start
+        for i in self.present:
+            was = absent[i]
+            now = u[i] >= end if was else u[i] < start
+            if now != was:
+                absent[i] = now
+                self._changes.append(i)
 
     def finish_asye(self, t: float) -> int:
         """Newly qualified workers past their ASYE year become social workers; returns how many."""
-        n = self.n
-        done = (self.active[:n] & (self.grade[:n] == ASYE) & (t - self.start[:n] >= self.asye_days)).nonzero()[0]
-        if done.size:
-            self.grade[done] = SW
-            self.std_points[done] = self.std_table[self.team[done], SW] * self.fte[done]
-            self._changes.extend(done.tolist())
-        return len(done)
+        grade, start, done = self.grade, self.start, 0
+        for i in self.present:
+            if grade[i] == ASYE and t - start[i] >= self.asye_days:
+                grade[i] = SW
+                self.std_points[i] = self._std[self.team[i]][SW] * self.fte[i]
+                self._changes.append(i)
+                done += 1
+        return done
 
     # -- the state as a start state -------------------------------------------------
     def in_post(self, t: float):
         """Everyone in post at ``t``: (team, grade, contract, fte, weeks in post), for writing a start state."""
-        for i in np.flatnonzero(self.active[: self.n]):
+        for i in list(self.present):
             yield (self.team_names[self.team[i]], GRADES[self.grade[i]], "agency" if self.agency[i] else "permanent",
-                   float(self.fte[i]), (t - float(self.start[i])) / WORKING_DAYS_PER_WEEK)
+                   self.fte[i], (t - self.start[i]) / WORKING_DAYS_PER_WEEK)
 
     def held_cases(self):
         """Every case held by someone in post."""
-        for i in np.flatnonzero(self.active[: self.n]):
+        for i in list(self.present):
             yield from self.caseset[i]
 
     # -- measurement ----------------------------------------------------------------
     def snapshot(self, week: int, waiting: int) -> None:
         """Read staff and caseload stocks; ``waiting`` cases are unallocated (counted in the headline measure)."""
-        m, n = self.monitor, self.n
-        act = self.active[:n]
-        # the FTE of each group of workers in post, in index order, summed as numpy sums them (pairwise_sum): one pass
-        # over the workers instead of a dozen masks and sums on small arrays
-        in_post: list[bool] = act.tolist()
-        fte: list[float] = self.fte[:n].tolist()
-        grade: list[int] = self.grade[:n].tolist()
-        agency: list[bool] = self.agency[:n].tolist()
-        absent: list[bool] = self.absent[:n].tolist()
+        m = self.monitor
+        # the FTE of each group of workers in post, in index order, summed as numpy sums them (pairwise_sum)
+        fte, grade, agency, absent = self.fte, self.grade, self.agency, self.absent
         everyone: list[float] = []
         agency_fte: list[float] = []
         absent_fte: list[float] = []
         of_grade: list[list[float]] = [[] for _ in GRADES]
         by_contract: list[list[float]] = [[] for _ in range(2 * len(GRADES))]  # grade g: permanent 2g, agency 2g + 1
-        for i in range(n):
-            if in_post[i]:
-                f = fte[i]
-                g = grade[i]
-                everyone.append(f)
-                of_grade[g].append(f)
-                if agency[i]:
-                    agency_fte.append(f)
-                    by_contract[2 * g + 1].append(f)
-                else:
-                    by_contract[2 * g].append(f)
-                if absent[i]:
-                    absent_fte.append(f)
+        cases_held = 0
+        for i in self.present:
+            f = fte[i]
+            g = grade[i]
+            everyone.append(f)
+            of_grade[g].append(f)
+            cases_held += self.n_cases[i]
+            if agency[i]:
+                agency_fte.append(f)
+                by_contract[2 * g + 1].append(f)
+            else:
+                by_contract[2 * g].append(f)
+            if absent[i]:
+                absent_fte.append(f)
         m.set("staff_fte", week, pairwise_sum(everyone))
         m.set("staff_fte_agency", week, pairwise_sum(agency_fte))
         m.set("staff_fte_asye", week, pairwise_sum(of_grade[ASYE]))
@@ -454,28 +483,38 @@ class Workforce:
         for g, (perm_name, agency_name) in enumerate(_FTE_BY_GRADE):
             m.set(perm_name, week, pairwise_sum(by_contract[2 * g]))
             m.set(agency_name, week, pairwise_sum(by_contract[2 * g + 1]))
-        self._caseload_snapshot(week, waiting, act & self.holds_cases[:n])
-        m.set("_cases_held", week, self.cases[:n][act].sum())
+        self._caseload_snapshot(week, waiting)
+        m.set("_cases_held", week, float(cases_held))
 
-    def _caseload_snapshot(self, week: int, waiting: int, hc: np.ndarray) -> None:
-        """The caseload stocks of :meth:`snapshot`, over the case-holders in post ``hc`` (mask)."""
+    def _caseload_snapshot(self, week: int, waiting: int) -> None:
+        """The caseload stocks of :meth:`snapshot`, over the case-holders in post."""
         m = self.monitor
-        fte, cases = self.fte[: self.n][hc], self.cases[: self.n][hc]
-        fte_sum, cases_sum = fte.sum(), cases.sum()
+        holds, fte, n_cases, team = self.holds_cases, self.fte, self.n_cases, self.team
+        ftes: list[float] = []
+        per: list[float] = []
+        cases_sum = over = 0
+        for i in self.present:
+            if holds[i]:
+                f, c = fte[i], n_cases[i]
+                ftes.append(f)
+                cases_sum += c
+                ratio = c / f
+                per.append(ratio)
+                if ratio > self.threshold[team[i]]:
+                    over += 1
+        fte_sum = pairwise_sum(ftes)
         m.set("case_holding_fte", week, fte_sum)
         m.set("caseload_incl_unallocated", week, caseload_with_waiting(cases_sum, waiting, fte_sum))
-        if not fte.size:
+        if not per:
             for k in ("caseload_mean", "caseload_p90", "caseload_max", "workers_over_threshold_pct"):
-                m.set(k, week, np.nan)
+                m.set(k, week, math.nan)
             return
-        per = cases / fte
         m.set("caseload_mean", week, cases_sum / fte_sum)
-        over = np.count_nonzero(per > self.threshold[self.team[: self.n][hc]])
-        m.set("workers_over_threshold_pct", week, 100.0 * (over / per.size))  # np.mean's value: a count over a count
-        ranked = np.sort(per)
-        if ranked[-1] != ranked[-1]:  # a NaN: np.sort may rewrite its bits, which np.percentile and max keep
-            m.set("caseload_p90", week, np.percentile(per, 90))
-            m.set("caseload_max", week, per.max())
+        m.set("workers_over_threshold_pct", week, 100.0 * (over / len(per)))  # np.mean's value: a count over a count
+        ranked = sorted(per)
+        if any(x != x for x in per):  # a NaN: sorting is undefined; np.percentile and max say NaN
+            m.set("caseload_p90", week, float(np.percentile(np.array(per), 90)))
+            m.set("caseload_max", week, float(np.max(np.array(per))))
         else:
             m.set("caseload_p90", week, percentile_of_sorted(ranked, 90))
             m.set("caseload_max", week, ranked[-1])  # max's value: caseloads are never -0.0, so no tie of zeros
@@ -484,22 +523,35 @@ class Workforce:
         """Each case-holding team's caseload per case-holding FTE (DfE's measure) and counting the cases waiting for
         it; the largest of the latter is ``caseload_worst_team``. Cases of a type several teams handle are shared
         among them in proportion to their case-holding FTE."""
-        m, n, n_teams = self.monitor, self.n, len(self.team_names)
-        hc = self.active[:n] & self.holds_cases[:n]
-        team = self.team[:n][hc]
-        fte_a = np.bincount(team, weights=self.fte[:n][hc], minlength=n_teams)
-        held_a = np.bincount(team, weights=self.cases[:n][hc], minlength=n_teams)
-        # as Python floats: the same arithmetic as on numpy's scalars, without their overhead
-        queued, fte, held = share_among_teams(waiting, handles, fte_a).tolist(), fte_a.tolist(), held_a.tolist()
+        m, n_teams = self.monitor, len(self.team_names)
+        fte, held = [0.0] * n_teams, [0.0] * n_teams
+        holds, team = self.holds_cases, self.team
+        for i in self.present:  # np.bincount's sums, team by team in worker order
+            if holds[i]:
+                ti = team[i]
+                fte[ti] = fte[ti] + self.fte[i]
+                held[ti] = held[ti] + self.n_cases[i]
+        queued = share_among_teams(waiting, handles, fte)
         with_waiting, never_manageable = [], False
         for ti, name, name_incl in self._team_measures:
-            m.set(name, week, held[ti] / fte[ti] if fte[ti] > 0 else np.nan)
+            m.set(name, week, held[ti] / fte[ti] if fte[ti] > 0 else math.nan)
             caseload = caseload_with_waiting(held[ti], queued[ti], fte[ti])
             never_manageable = never_manageable or caseload != caseload  # NaN
             with_waiting.append(caseload)
             m.set(name_incl, week, caseload)
-        # NaN if any team is NaN: never manageable (np.max's answer; its NaN is caseload_with_waiting's np.nan)
-        m.set("caseload_worst_team", week, np.nan if never_manageable else max(with_waiting))
+        # NaN if any team is NaN: never manageable (np.max's answer; its NaN is caseload_with_waiting's math.nan)
+        m.set("caseload_worst_team", week, math.nan if never_manageable else max(with_waiting))
+
+
+def _positive(x: float) -> float:
+    """``np.maximum(0.0, x)``: x when above zero, else 0.0 (NaN stays NaN, as numpy keeps it)."""
+    return 0.0 if x <= 0.0 else x
+
+
+def _clip01(x: float) -> float:
+    """``np.minimum(np.maximum(x, 0.0), 1.0)`` for an x that is not NaN."""
+    x = x if x >= 0.0 else 0.0
+    return x if x <= 1.0 else 1.0
 
 
 _FTE_BY_GRADE = tuple((f"_fte_permanent_{name}", f"_fte_agency_{name}") for name in GRADES)
@@ -543,7 +595,7 @@ def pairwise_sum(values: list[float], lo: int = 0, n: int = -1) -> float:
     return pairwise_sum(values, lo, half) + pairwise_sum(values, lo + half, n - half)
 
 
-def percentile_of_sorted(ranked: np.ndarray, q: int) -> float:
+def percentile_of_sorted(ranked: Sequence[float] | np.ndarray, q: int) -> float:
     """``np.percentile(values, q)`` (its default method, 'linear') of ``values`` sorted into ``ranked``, bit for bit,
     without its overhead: the same virtual index and interpolation (numpy's ``_lerp``) on the same neighbours. For
     values with no NaN (np.sort may rewrite a NaN's bits) and no negative zero (which may sort either side of
@@ -561,15 +613,24 @@ def percentile_of_sorted(ranked: np.ndarray, q: int) -> float:
     return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
-def share_among_teams(amounts: Mapping[str, float], handles: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+def share_among_teams(amounts: Mapping[str, float], handles: dict[str, np.ndarray], weights: Sequence[float]
+                      ) -> list[float]:
     """Per team: its share of the ``amounts`` of work waiting by case type, each shared among the teams that handle
-    the type in proportion to their ``weights`` (equally when none of them has any)."""
-    out = np.zeros(len(weights))
+    the type in proportion to their ``weights`` (equally when none of them has any). numpy's arithmetic on each
+    team, in its order (the weights' total as np.sum adds them)."""
+    out = [0.0] * len(weights)
     for kind, amount in amounts.items():
         if amount:
-            mine = np.where(handles[kind], weights, 0.0)
-            total = mine.sum()
-            out += amount * (mine / total if total > 0 else handles[kind] / handles[kind].sum())
+            handled: list[bool] = handles[kind].tolist()
+            mine = [w if h else 0.0 for w, h in zip(weights, handled)]
+            total = pairwise_sum(mine)
+            if total > 0:
+                shares = [x / total for x in mine]
+            else:
+                count = sum(handled)
+                shares = [(1.0 if h else 0.0) / count if count else math.nan for h in handled]
+            for j, share in enumerate(shares):
+                out[j] = out[j] + amount * share
     return out
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from workforce_sim import load_scenario, read_run, run
 from workforce_sim.analysis.statistics import mean_ci
@@ -187,6 +188,26 @@ def test_counting_many_events_bins_them_as_counting_one_at_a_time():
     outside.count("y", -1.0)
     outside.count("y", 14.0)
     np.testing.assert_array_equal(outside.results(["y"])["y"], [0, 0, 0])  # counted only outside the run
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from([0.0, 0.3, 1.0, 5.0, 9.0, 30.0, -4.0, -40.0]), st.booleans()),
+                      min_size=1, max_size=60), start=st.sampled_from([-3.0, 0.0, 2.5, 5.0, 61.0]))
+def test_counting_one_at_a_time_finds_each_week_as_counting_many(steps, start):
+    """Counted one at a time, mostly moving on with the clock (a week or a few ahead, on a boundary), sometimes back
+    or past the end, every amount lands in the week counting them all at once finds (a boundary in the later week)."""
+    from workforce_sim.model.monitoring import Monitor
+    bounds = np.array([0.0, 5.0, 9.0, 14.0, 19.0, 24.0, 29.0, 33.0, 38.0, 43.0, 48.0, 52.0, 57.0])
+    t, times = start, []
+    for step, on_bound in steps:
+        t += step
+        times.append(float(bounds[np.argmin(np.abs(bounds - t))]) if on_bound else t)
+    one, many = Monitor(bounds, {"x"}), Monitor(bounds, {"x"})
+    weights = np.arange(1.0, len(times) + 1.0)
+    for when, w in zip(times, weights):
+        one.count("x", when, w)
+    many.count_many("x", np.array(times), weights)
+    np.testing.assert_array_equal(one.results(["x"])["x"], many.results(["x"])["x"])
 
 
 def test_end_of_period_values_are_the_last_week_of_each_period():

@@ -74,12 +74,22 @@ def test_a_sub_model_that_only_follows_changes_nothing():
 def test_every_declared_hook_is_called_by_the_model_and_no_other():
     """A hook declared but never called would leave its subscribers waiting; one called but not declared fails at
     once (Hooks refuses unknown names). Read from the model's source: every call of ``hooks.NAME(...)``."""
-    called = set()
+    called, held = set(), {}
     for path in MODEL.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "hooks"):
                 called.add(node.func.attr)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith(
+                    "hook_"):  # a hook held in a part's field (self.hook_NAME = hooks.NAME), called from there
+                called.add(node.func.attr.removeprefix("hook_"))
+            if isinstance(node, ast.Assign):  # what each such field holds: NAME must be the hook NAME
+                targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
+                values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+                for target, value in zip(targets, values):
+                    if isinstance(target, ast.Attribute) and target.attr.startswith("hook_"):
+                        held[target.attr] = value.attr if isinstance(value, ast.Attribute) else None
     assert called == set(Hooks.DECLARED)
+    assert held and all(field == f"hook_{name}" for field, name in held.items()), held
     with pytest.raises(AttributeError, match="no hook called"):
         Hooks().plan_startd  # noqa: B018

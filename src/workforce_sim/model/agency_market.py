@@ -17,14 +17,15 @@ move on within a year or so). Under the national rules of 2024 the premium stops
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 import numpy as np
 
 from ..scenario.calendar import WEEKS_PER_YEAR
 
-OFFERS_KEPT_WEEKS = 13.0  # illustrative: an offer not taken within a quarter goes to another council
-RULES_AGENCY_NOTICE_WEEKS = 4.0  # DfE agency rules (2024): a four-week notice period, or the council's own if shorter
+OFFERS_KEPT_WEEKS: Final = 13.0  # illustrative: an offer not taken within a quarter goes to another council
+# DfE agency rules (2024): a four-week notice period, or the council's own if shorter
+RULES_AGENCY_NOTICE_WEEKS: Final = 4.0
 
 
 class AgencyMarket:

@@ -29,7 +29,7 @@ import heapq
 import math
 from bisect import bisect_right
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
 
-YEAR_DAYS = 52.0 * WD  # the case flow's year of working days
+YEAR_DAYS: Final = 52.0 * WD  # the case flow's year of working days
 UASC_AGES = (16.0, 18.0)  # most unaccompanied asylum-seeking children in care are 16 or 17 (illustrative)
 
 

@@ -40,6 +40,7 @@ from .clock import Due, call_after
 from .context import Context
 from .draws import BufferedSampler, UniformBuffer
 from .early_help import EarlyHelp
+from .hooks import Hooks
 from .workforce import Workforce
 
 PLAN_KINDS: Final = ("cin", "cp", "cla")
@@ -51,12 +52,15 @@ ASSESSMENT_BINS: Final = ((0, "assessments_days_0"), (10, "assessments_days_1_10
                    (50, "assessments_days_46_50"), (60, "assessments_days_51_60"),
                    (math.inf, "assessments_days_61_plus"))
 _ASSESSMENT_BIN_ENDS: Final = [b for b, _ in ASSESSMENT_BINS]
+_ASSESSMENT_BIN_NAMES: Final = [name for _, name in ASSESSMENT_BINS]  # a list: compiled, a Final tuple indexed by a
+# variable is rebuilt as a Python tuple (of tuples) at every read
 # DfE table D7: child protection plans ending, by length (3 months is a quarter of a year of working days)
 # (each band's last length, its column): "3 months or less", "over 3 months to 6 months", "over 6 months
 # to 1 year", then "1 to 2 years" up to (not including) 2 years, and "2 years or more"
 CP_LENGTH_BINS: Final = ((YEAR_DAYS / 4, "cp_plans_ended_3m_or_less"), (YEAR_DAYS / 2, "cp_plans_ended_3_6m"),
                   (YEAR_DAYS, "cp_plans_ended_6_12m"), (2 * YEAR_DAYS - 2 * TIME_TOL, "cp_plans_ended_1_2y"),
                   (math.inf, "cp_plans_ended_2y_plus"))
+_CP_LENGTH_BANDS: Final = list(CP_LENGTH_BINS)  # a list, read in a loop (as _ASSESSMENT_BIN_NAMES)
 
 
 def whole_working_days(start: float, end: float) -> int:
@@ -87,7 +91,7 @@ class CaseFlow:
         self.scn, self.env, self.monitor, self.wf = scn, ctx.env, monitor, workforce
         # working days in 12 calendar months (DfE's re-referral window), from the calendar
         self.months_12 = ctx.calendar.working_days_in_12_months
-        self.hooks = ctx.hooks
+        self._hold_hooks(ctx.hooks)
         self.last_referral: dict[int, float] = {}  # child -> time of their latest referral (for DfE's re-referral)
         self.levers = ctx.levers
         self.early_help = early_help
@@ -143,6 +147,15 @@ class CaseFlow:
         self._area_t = 0.0
         self._in_run_done = 0.0
 
+    def _hold_hooks(self, h: Hooks) -> None:
+        """The hooks this part calls, held in its own fields: reading a field of a compiled class costs a fraction of
+        looking an attribute up on the Hooks object (each is the same list of subscribers, which may still grow)."""
+        self.hooks = h
+        self.hook_child_referred, self.hook_strategy_discussion = h.child_referred, h.strategy_discussion
+        self.hook_icpc_held, self.hook_child_returns = h.icpc_held, h.child_returns
+        self.hook_assessment_completed, self.hook_plan_started = h.assessment_completed, h.plan_started
+        self.hook_plan_ended, self.hook_case_closed = h.plan_ended, h.case_closed
+
     def _read_often(self, scn: Scenario) -> None:
         """The settings read at every assessment and closure, kept as plain floats (a scenario's field costs a
         lookup each time it is read)."""
@@ -151,6 +164,9 @@ class CaseFlow:
         self.rr_probability, self.rr_late = rr.probability, rr.late_assessment_factor
         self.rr_pressure, self.rr_not_engaged = rr.pressure_factor, rr.early_help_not_engaged_factor
         self.drift_outcome = c.drift.outcome_effect
+        wp = c.workload_points  # a case's points by its type
+        self.points_of: dict[str, float] = {k: getattr(wp, k) for k in ("assessment", "s47", *PLAN_KINDS)}
+        self.points_assessment, self.points_s47 = wp.assessment, wp.s47  # read at every referral
 
     # -- creation --------------------------------------------------------------------
     def _new_case(self, kind: str, t: float, child: int | None, points: float) -> Case:
@@ -169,12 +185,12 @@ class CaseFlow:
         case.outcome_u = draws.mix.draw()
         case.base_days = draws.assessment_days.draw()
         case.icpc_days = draws.icpc_days.draw()
-        case.points = self.wp.s47 if case.s47 else self.wp.assessment
+        case.points = self.points_s47 if case.s47 else self.points_assessment
 
     def referral(self, t: float, child: int | None = None, returning: bool = False, step_up: bool = False) -> None:
         """A referral is accepted: an assessment is needed. ``returning``: a child whose case closed before;
         ``step_up``: a family stepped up from early help."""
-        case = self._new_case("assessment", t, child, self.wp.assessment)
+        case = self._new_case("assessment", t, child, self.points_assessment)
         case.returning = returning
         case.step_up = step_up
         self._draw_assessment(case, self.return_draws if returning else self.new_draws)
@@ -186,8 +202,8 @@ class CaseFlow:
         if before is not None and t - before <= self.months_12 + TIME_TOL:
             m.count("re_referrals", t)
         self.last_referral[case.child] = t
-        if self.hooks.child_referred:
-            self.hooks.child_referred(case, t, returning)
+        if self.hook_child_referred:
+            self.hook_child_referred(case, t, returning)
         if case.s47:  # the strategy discussion is held on a duty basis, allocated or not; the enquiry starts there
             self._strategy_discussion(case, t)
         self._open_assessment(case, t)
@@ -197,8 +213,8 @@ class CaseFlow:
         the initial conference is timed from it. Returns when it is held."""
         case.strategy_t = held = t + self.strategy_days
         self.monitor.count("s47_enquiries", held)
-        if self.hooks.strategy_discussion:
-            self.hooks.strategy_discussion(case, held)
+        if self.hook_strategy_discussion:
+            self.hook_strategy_discussion(case, held)
         return held
 
     def _conference_held(self, case: Case, t: float) -> None:
@@ -207,8 +223,8 @@ class CaseFlow:
         self.monitor.count("icpcs", t)
         if case.strategy_t is not None and t - case.strategy_t <= self.icpc_timescale + TIME_TOL:
             self.monitor.count("_icpcs_in_timescale", t)
-        if self.hooks.icpc_held:
-            self.hooks.icpc_held(case, t)
+        if self.hook_icpc_held:
+            self.hook_icpc_held(case, t)
 
     def _count_area(self, t: float) -> None:
         self._area += self.open["assessment"] * (t - self._area_t)
@@ -275,8 +291,8 @@ class CaseFlow:
                 child = self.next_child
                 self.next_child += 1
                 self.last_referral[child] = float(referred_at[i])
-                if self.hooks.child_returns:
-                    self.hooks.child_returns(float(at[i]), child)
+                if self.hook_child_returns:
+                    self.hook_child_returns(float(at[i]), child)
 
     def enter_care(self, t: float) -> None:
         """A child starts care with no referral (an unaccompanied asylum-seeking child): a new case in care."""
@@ -365,7 +381,7 @@ class CaseFlow:
         m.count("assessments_completed", t)
         m.count("_assessment_days_total", t, took)
         m.count("_assessment_workdays_total", t, days)
-        m.count(ASSESSMENT_BINS[bisect_left(_ASSESSMENT_BIN_ENDS, days)][1], t)
+        m.count(_ASSESSMENT_BIN_NAMES[bisect_left(_ASSESSMENT_BIN_ENDS, days)], t)
         if not case.late:
             m.count("_assessments_in_timescale", t)
         self._count_area(t)
@@ -373,8 +389,8 @@ class CaseFlow:
         self._in_run_done += t - max(case.referral_t, 0.0)
         del self.open_assessments[case.id]
         case.end = None
-        if self.hooks.assessment_completed:
-            self.hooks.assessment_completed(case, t, days)
+        if self.hook_assessment_completed:
+            self.hook_assessment_completed(case, t, days)
         if case.icpc:
             self._conference_held(case, t)
         if case.cp:
@@ -398,7 +414,7 @@ class CaseFlow:
             self.monitor.count("care_entries_avoided", t)
             kind = "cin"
         w = case.worker
-        points = getattr(self.wp, kind)
+        points = self.points_of[kind]
         if w >= 0 and self.alloc.handles[kind][self.wf.team_of[w]]:
             self.alloc.reweigh(case, points)
             case.kind = kind
@@ -420,8 +436,8 @@ class CaseFlow:
             d = self.care_length(case, t, d, started)
         case.plan_start = t if started is None else started
         case.plan_due = t + d
-        if self.hooks.plan_started:
-            self.hooks.plan_started(case, kind, t, d)
+        if self.hook_plan_started:
+            self.hook_plan_started(case, kind, t, d)
         if kind == "cp":
             self._cp_plan_starts(case, t, counted=started is None)
         elif kind == "cla" and started is None:
@@ -482,8 +498,8 @@ class CaseFlow:
             self._escalate(case, t)
             return
         self.open[kind] -= 1
-        if self.hooks.plan_ended:
-            self.hooks.plan_ended(case, kind, t, nxt)
+        if self.hook_plan_ended:
+            self.hook_plan_ended(case, kind, t, nxt)
         if nxt == "close":
             self._close(case, t)
         elif nxt == "early_help":
@@ -511,8 +527,8 @@ class CaseFlow:
         self._conference_held(case, t)
         nxt = "cp" if self.escalation_u.draw() < self.scn.cases.cp_plan_share_of_icpc else "cin"
         self.open["cin"] -= 1
-        if self.hooks.plan_ended:
-            self.hooks.plan_ended(case, "cin", t, nxt)
+        if self.hook_plan_ended:
+            self.hook_plan_ended(case, "cin", t, nxt)
         case.token += 1
         if nxt == "cp":
             self._transfer(case, "cp", t)
@@ -531,7 +547,7 @@ class CaseFlow:
         """Count a child protection plan's end; a plan that drifted is likelier to end in care."""
         self.monitor.count("cp_plans_ended", t)
         length = t - case.plan_start
-        for end, name in CP_LENGTH_BINS:  # "3 months or less", then "over 3 months to 6 months", ...
+        for end, name in _CP_LENGTH_BANDS:  # "3 months or less", then "over 3 months to 6 months", ...
             if length <= end + TIME_TOL or end == math.inf:
                 self.monitor.count(name, t)
                 break
@@ -564,11 +580,11 @@ class CaseFlow:
         p *= 1.0 + self.drift_outcome * case.drift_years
         back = self.rr_u.draw() < p and not case.settled
         delay = min(self.rr_delay.draw(), 52.0 * WD)
-        if self.hooks.case_closed:
-            self.hooks.case_closed(case, t, stepped_down, delay if back else None)
+        if self.hook_case_closed:
+            self.hook_case_closed(case, t, stepped_down, delay if back else None)
         if back:  # the child comes back through the front door, as a contact about a known child
-            if self.hooks.child_returns:
-                self.hooks.child_returns(t + delay, case.child)
+            if self.hook_child_returns:
+                self.hook_child_returns(t + delay, case.child)
 
     def _step_down(self, case: Case, t: float) -> None:
         """Step-down to early help: the statutory case closes; the family may or may not engage."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import threading
 from contextlib import contextmanager
-from typing import Callable, Sequence
+from typing import Callable, Final, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .recruitment import Staffing
 from .trace import Tracer, follow
 from .workforce import Workforce
 
-_EPS = 1e-7  # stocks are read just before a week boundary; flows at the boundary belong to the next week
+_EPS: Final = 1e-7  # stocks are read just before a week boundary; flows at the boundary belong to the next week
 
 # Sub-models: parts that follow the service through its hooks (a plan started or ended, a week ending, ...) and
 # count measures of their own (declared in measures.py). Each is made with the replication's Context, after the

@@ -67,6 +67,7 @@ class FrontDoor:
         scn, calendar, streams, levers, monitor = ctx.scn, ctx.calendar, ctx.streams, ctx.levers, ctx.monitor
         self.env, self.monitor, self.on_referral = ctx.env, ctx.monitor, on_referral
         self.hooks = ctx.hooks
+        self.hook_known_child_contact = ctx.hooks.known_child_contact  # held in a field (see CaseFlow)
         self.early_help = early_help
         self.timescale = scn.standards.decision_days
         horizon = calendar.horizon
@@ -148,8 +149,8 @@ class FrontDoor:
         self._n_returns += 1
         self.monitor.count("contacts", t)
         self.monitor.count("contacts_returning", t)
-        if self.hooks.known_child_contact:
-            self.hooks.known_child_contact(child, t)
+        if self.hook_known_child_contact:
+            self.hook_known_child_contact(child, t)
 
     def begin(self) -> None:
         """One event per working day, from the start: hand that day's contacts (and any waiting) to screeners."""

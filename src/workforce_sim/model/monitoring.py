@@ -57,11 +57,25 @@ class Monitor:
         if self._lo <= t < self._hi:  # the week last looked up (most counts are of now)
             w = self._week
         else:
-            w = bisect_right(self._bounds, t) - 1  # bounds[w] <= t < bounds[w + 1], as :meth:`_bin` finds it
+            w = self._week_of(t)
             if 0 <= w < self.n_weeks:
                 self._lo, self._hi, self._week = self._bounds[w], self._bounds[w + 1], w
         if t >= 0 and 0 <= w < self.n_weeks:
             sums[w] = sums[w] + k  # not +=: compiled, this adds two floats, not two Python objects
+
+    def _week_of(self, t: float) -> int:
+        """The week ``w`` with bounds[w] <= t < bounds[w + 1], as :meth:`_bin` finds it (``bisect_right(bounds, t) -
+        1``: -1 before the run, n_weeks after it). Counts move on with the clock, so the few weeks after the one last
+        found are tried first."""
+        bounds, w = self._bounds, self._week
+        if w >= 0 and t >= self._hi:  # bounds[w + 1] <= t: a later week
+            stop = min(w + 4, self.n_weeks)
+            w += 1
+            while w < stop:
+                if t < bounds[w + 1]:
+                    return w
+                w += 1
+        return bisect_right(bounds, t) - 1
 
     def count_many(self, name: str, times: np.ndarray, weights: np.ndarray | None = None) -> None:
         """:meth:`count` for many events at once (the same week rule: a time on a boundary is in the later week)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 import numpy as np
 
@@ -25,7 +26,11 @@ from ..scenario.streams import Streams
 from .case import Case
 from .monitoring import Monitor
 
-ASYE, SW, SENIOR, TM = range(4)  # grade codes: positions in schema.GRADES
+# grade codes: positions in schema.GRADES (Final: compiled, a constant rather than a lookup at every use)
+ASYE: Final = 0
+SW: Final = 1
+SENIOR: Final = 2
+TM: Final = 3
 
 
 class Workforce:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Final
 
 import holidays
 import numpy as np
 
-WORKING_DAYS_PER_WEEK = 5.0
-WEEKS_PER_YEAR = 365.25 / 7.0
+# Final: the model's compiled core takes them as constants, not a lookup in this module at every use
+WORKING_DAYS_PER_WEEK: Final = 5.0
+WEEKS_PER_YEAR: Final = 365.25 / 7.0
 
 
 def next_month(d: dt.date) -> dt.date:

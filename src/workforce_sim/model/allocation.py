@@ -210,17 +210,20 @@ class Allocator:
         load, base, c = self._load, self._base, self.ceiling
         if len(pool.ramping) <= _SCAN:
             wf = self.wf
-            under = over = None
+            # the lowest (ratio, worker) under capacity and under the ceiling, compared as tuples are, without
+            # making a tuple for every starter
+            under_r = over_r = math.inf
+            under_w = over_w = -1
             for w, start in pool.ramping.items():
                 cap = wf.ramped_one(t, base[w], start)
                 lw = load[w]
                 if c * cap - lw >= need:
-                    e = (lw / (cap if cap > 0 else 1.0), w)
-                    if over is None or e < over:
-                        over = e
-                    if cap - lw >= need and (under is None or e < under):
-                        under = e
-            return under, over
+                    r = lw / (cap if cap > 0 else 1.0)
+                    if over_w < 0 or r < over_r or (r == over_r and w < over_w):
+                        over_r, over_w = r, w
+                    if cap - lw >= need and (under_w < 0 or r < under_r or (r == under_r and w < under_w)):
+                        under_r, under_w = r, w
+            return (None if under_w < 0 else (under_r, under_w)), (None if over_w < 0 else (over_r, over_w))
         if pool._ramp_arrays is None:
             ws = np.array(sorted(pool.ramping), dtype=int)
             pool._ramp_arrays = (ws, np.array([base[w] for w in ws]), np.array([pool.ramping[w] for w in ws]))

@@ -41,7 +41,7 @@ from .context import Context
 from .draws import BufferedSampler, UniformBuffer
 from .early_help import EarlyHelp
 from .hooks import Hooks
-from .workforce import Workforce
+from .workforce import Workforce, pairwise_sum
 
 PLAN_KINDS: Final = ("cin", "cp", "cla")
 YEAR_DAYS: Final = 52.0 * WD  # durations in weeks count five working days a week, so a year of plan is 260 working days
@@ -604,11 +604,15 @@ class CaseFlow:
         """Read the case stocks: open cases, overdue assessments, who waits and for how long."""
         m = self.monitor
         m.set("assessments_open", week, self.open["assessment"])
-        ref = np.fromiter(self.open_assessments.values(), float, len(self.open_assessments))
-        # past the timescale in whole working days, as an assessment finished now would be late
-        overdue = int(np.count_nonzero(np.floor(ref + TIME_TOL) < math.floor(t + TIME_TOL) - self.timescale))
-        # days open within the run, added in order (cumsum adds one by one, as a loop would)
-        open_days = float((t - np.maximum(ref, 0.0)).cumsum()[-1]) if ref.size else 0.0
+        # past the timescale in whole working days, as an assessment finished now would be late; and the days open
+        # within the run, added in order (numpy's arithmetic on each, as np.floor, np.maximum and cumsum did it)
+        late_before = math.floor(t + TIME_TOL) - self.timescale
+        overdue = 0
+        open_days = 0.0
+        for referred in self.open_assessments.values():
+            if math.floor(referred + TIME_TOL) < late_before:
+                overdue += 1
+            open_days += t - (referred if referred >= 0.0 else 0.0)
         m.set("assessments_overdue", week, overdue)
         self._count_area(t)
         m.set("_assessment_area", week, self._area)
@@ -621,7 +625,7 @@ class CaseFlow:
             cp_waiting += cls in ("s47", "cp")
             waited.append(t - case.queued_t)
         m.set("cp_unallocated", week, cp_waiting)
-        m.set("unallocated_wait_days_mean", week, float(np.mean(waited)) if waited else np.nan)
+        m.set("unallocated_wait_days_mean", week, pairwise_sum(waited) / len(waited) if waited else math.nan)  # np.mean
         m.set("_cases_created", week, self.created)
         m.set("_cases_closed_total", week, self.closed)
 

@@ -24,6 +24,7 @@ from ..scenario.calendar import WEEKS_PER_YEAR, WORKING_DAYS_PER_WEEK
 from ..scenario.schema import GRADES, Scenario
 from ..scenario.streams import Streams
 from .case import Case
+from .draws import UniformBuffer
 from .monitoring import Monitor
 
 # grade codes: positions in schema.GRADES (Final: compiled, a constant rather than a lookup at every use)
@@ -67,7 +68,9 @@ class Workforce:
         self.absence_start = min(1.0, r * q / (1.0 - r)) if r < 1 else 1.0
         # one stream per team, so staffing changes in one team never shift another's draws
         self._rng_leave = [streams(f"turnover.{t}") for t in team_names]
-        self._rng_absence = [streams(f"absence.{t}") for t in team_names]
+        # each team's absence draws, one a week for each of its workers so far, handed out from blocks (the same
+        # numbers, in the same order, as drawing a team's all at once each week)
+        self._absence_u = [UniformBuffer(streams(f"absence.{t}")) for t in team_names]
         self.screening_team: list[bool] = ["screening" in scn.teams[t].handles for t in team_names]
         # the two tables as Python floats, for one worker at a time (the same values)
         self._std: list[list[float]] = self.std_table.tolist()
@@ -419,10 +422,9 @@ class Workforce:
         """A week of absence: one draw per worker (so far), from their team's stream; those in post start or end a
         spell."""
         u = [0.0] * self.n
-        for ti, rng in enumerate(self._rng_absence):
-            mine = self._members[ti]
-            for i, x in zip(mine, rng.random(len(mine)).tolist()):
-                u[i] = x
+        for ti, draws in enumerate(self._absence_u):
+            for i in self._members[ti]:
+                u[i] = draws.draw()
         absent, end, start = self.absent, self.absence_end, self.absence_start
         for i in self.present:
             was = absent[i]

@@ -63,3 +63,15 @@ def test_the_weekly_steps_sum_is_numpys_at_every_size():
         for _ in range(5):
             fte = rng.choice([1.0, 0.8, 0.6, 0.5, 0.9, 0.4, 0.7], size=n) * rng.choice([1.0, 1.1, 0.37])
             assert pairwise_sum(fte.tolist()).hex() == float(fte.sum()).hex(), n
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 4.999, 5.0, 7.25, 9.0, 13.0, 14.0, 14.5]) | st.floats(-2, 16),
+                max_size=80))
+def test_a_histogram_of_sorted_values_is_numpys(values):
+    """The front door counts its contacts (in order of arrival) by week without np.histogram's sort: the same counts,
+    values on an edge in the later week, on the last edge in the last week, those outside in none."""
+    from workforce_sim.model.demand import histogram_of_sorted
+    edges = np.array([0.0, 5.0, 9.0, 14.0])
+    ordered = np.sort(np.array(values, dtype=float))
+    np.testing.assert_array_equal(histogram_of_sorted(ordered, edges), np.histogram(ordered, bins=edges)[0])

@@ -56,6 +56,13 @@ def contact_rates(scn: Scenario, calendar) -> list[tuple[str, np.ndarray, np.nda
     return out
 
 
+def histogram_of_sorted(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(values, bins=edges)[0]`` for ``values`` already in order: numpy's own count after its sort
+    (each edge searched for, the last one inclusive, and the differences), without sorting them again (a
+    millisecond a call on a run's contacts)."""
+    return np.diff(np.concatenate((values.searchsorted(edges[:-1], "left"), values.searchsorted(edges[-1:], "right"))))
+
+
 class FrontDoor:
     """The front door (MASH): every contact of the run, drawn up front, and the screeners who decide them.
 
@@ -98,10 +105,9 @@ class FrontDoor:
         n = self.arrival.size
         self.service = scn.front_door.screening_days.sample(streams("screening.time"), n)
         self.eh = early_help.for_contacts(self.arrival)
-        hist = np.histogram(self.arrival, bins=monitor.bounds)[0]
-        monitor.array("contacts")[:] = hist
+        monitor.array("contacts")[:] = histogram_of_sorted(self.arrival, monitor.bounds)
         for k, name in enumerate(self.source_names):
-            monitor.array(f"contacts_{name}")[:] = np.histogram(self.arrival[self.source == k], bins=monitor.bounds)[0]
+            monitor.array(f"contacts_{name}")[:] = histogram_of_sorted(self.arrival[self.source == k], monitor.bounds)
         self.next = 0  # next contact not yet handed to a screener
         self.free: list[float] = []  # heap of the times each screener is next free
         self._as_lists()

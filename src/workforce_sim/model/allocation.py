@@ -50,7 +50,7 @@ _SCAN = 24  # ramping workers in a pool up to which a plain loop beats one numpy
 class _Pool:
     """The workers who may take one type of case now."""
 
-    __slots__ = ("members", "bases", "settled", "ramping", "ramp_order", "_ramp_arrays", "full_need")
+    __slots__ = ("members", "bases", "settled", "ramping", "ramp_order", "_ramp_arrays", "full_need", "room_need")
 
     def __init__(self) -> None:
         self.members: list[int] = []  # settled members (past ramp-up), lowest index (first joined) first
@@ -63,6 +63,7 @@ class _Pool:
         # the smallest need for which no settled member had room under the ceiling, while no load has fallen
         # and nobody has joined since (inf: not known): a service at its ceiling is not searched again and again
         self.full_need = math.inf
+        self.room_need = math.inf  # the same for room under capacity: a full service is not searched twice
 
     def add(self, w: int, base: float) -> None:
         """Worker ``w`` (full capacity ``base``) is a settled member from now."""
@@ -141,7 +142,7 @@ class Allocator:
                     self._enter(pool, w, t)
 
     def _enter(self, pool: _Pool, w: int, t: float) -> None:
-        pool.full_need = math.inf
+        pool.full_need = pool.room_need = math.inf
         start = float(self.wf.start[w])
         if self._ramp_days > 0 and t - start < self._ramp_days:
             pool.ramping[w] = start
@@ -164,14 +165,14 @@ class Allocator:
             if w in pool.ramping:
                 del pool.ramping[w]
                 pool._ramp_arrays = None
-                pool.full_need = math.inf
+                pool.full_need = pool.room_need = math.inf
                 pool.add(w, self._base[w])
 
     def _load_changed(self, w: int) -> None:
         """Worker ``w``'s load may have fallen: a pool that had no room under the ceiling may have some."""
         for pool in self._team_pools[self.wf.team_of[w]]:
             if w in pool.settled:
-                pool.full_need = math.inf
+                pool.full_need = pool.room_need = math.inf
 
     # -- choosing ----------------------------------------------------------------------
     def best_worker(self, kind: str, points: float, t: float) -> int:
@@ -187,7 +188,7 @@ class Allocator:
         if pool.ramp_order:
             self._settle(pool, t)
         need = points - 1e-9
-        best = _least_loaded(pool, self._load, need, 1.0)
+        best = self._best_under(pool, need)
         over = None
         if pool.ramping:
             under, over = self._best_ramping(pool, need, t)
@@ -195,6 +196,15 @@ class Allocator:
         if best is None and self.ceiling > 1.0:
             best = _lower(self._best_over(pool, need), over)
         return -1 if best is None else best[1]
+
+    def _best_under(self, pool: _Pool, need: float) -> tuple[float, int] | None:
+        """The least loaded settled member with room under capacity."""
+        if need >= pool.room_need:
+            return None  # nobody had room for less, and no load has fallen and nobody joined since
+        found = _least_loaded(pool, self._load, need, 1.0)
+        if found is None:
+            pool.room_need = min(pool.room_need, need)
+        return found
 
     def _best_over(self, pool: _Pool, need: float) -> tuple[float, int] | None:
         """The least loaded settled member with room under the ceiling (nobody has room under capacity)."""

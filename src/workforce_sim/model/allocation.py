@@ -133,7 +133,7 @@ class Allocator:
             base = wf.full_capacity(w)
             new_cap = base != self._base.get(w, base)
             self._base[w] = base
-            for pool in self._team_pools[wf.team_of[w]]:
+            for pool in self._team_pools[wf.team[w]]:
                 member = w in pool.settled or w in pool.ramping
                 if member and (not ok or new_cap):
                     self._leave(pool, w)
@@ -170,7 +170,7 @@ class Allocator:
 
     def _load_changed(self, w: int) -> None:
         """Worker ``w``'s load may have fallen: a pool that had no room under the ceiling may have some."""
-        for pool in self._team_pools[self.wf.team_of[w]]:
+        for pool in self._team_pools[self.wf.team[w]]:
             if w in pool.settled:
                 pool.full_need = pool.room_need = math.inf
 

@@ -415,7 +415,7 @@ class CaseFlow:
             kind = "cin"
         w = case.worker
         points = self.points_of[kind]
-        if w >= 0 and self.alloc.handles[kind][self.wf.team_of[w]]:
+        if w >= 0 and self.alloc.handles[kind][self.wf.team[w]]:
             self.alloc.reweigh(case, points)
             case.kind = kind
             self._begin_plan(case, kind, t, placed=True)

@@ -106,7 +106,6 @@ class Workforce:
         self.caseset: list[set[Case]] = []  # the cases each worker holds
         self.load: list[float] = []  # weighted caseload per worker (points)
         self.n_cases: list[int] = []  # cases held per worker
-        self.team_of: list[int] = self.team  # each worker's team (the same list: a name the allocator reads)
         # (cases, points) per worker as arrays, made from the two lists when first read after a change
         self._held_arrays: tuple[np.ndarray, np.ndarray] | None = None
         self.holds_cases: list[bool] = []

@@ -8,13 +8,15 @@ the Python path; this tree runs as installed (with its compiled core, where one 
 earlier version's command, then this tree's, so a busy moment hits both alike. `run baseline` is run twice in a
 row for each version, and the second run is the one compared (this tree keeps the start-state check's
 simulations in a cache, so a second run of the same scenario does not repeat them). Every output goes to a
-temporary folder. The load average is printed beside each time: compare times only on an otherwise idle machine.
+temporary folder. The load average and the CPU seconds used are printed beside each time: compare times only on an
+otherwise idle machine, and read more CPU seconds for the same command as a slower moment of a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -29,11 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SIX = ["do-nothing", "retention", "nqsw-academy", "agency-reduction", "early-help", "combined-package"]
 
 
-def timed(args: list[str], env: dict) -> tuple[float, float]:
-    """Seconds a command took, and the one-minute load average when it ended."""
+def timed(args: list[str], env: dict) -> tuple[float, float, float]:
+    """Seconds a command took, the one-minute load average when it ended, and the CPU seconds its processes used
+    (the command and its workers). The same work needs more CPU seconds when the machine is slower (a shared
+    host): a time with more CPU than the other rounds' was taken on a slower machine, not a slower program."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t, os.getloadavg()[0]
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, os.getloadavg()[0], cpu
 
 
 def cli(src: Path | None, cache: Path, *args: str) -> tuple[list[str], dict]:
@@ -52,8 +60,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         versions = {"earlier": unpack(a.rev, tmp_path / "old"), "this tree": None}
-        runs: dict[str, list[tuple[float, float]]] = {k: [] for k in versions}
-        compares: dict[str, list[tuple[float, float]]] = {k: [] for k in versions}
+        runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in versions}
+        compares: dict[str, list[tuple[float, float, float]]] = {k: [] for k in versions}
         for r in range(a.rounds):
             for name, src in versions.items():
                 cache = tmp_path / f"cache-{name}-{r}"  # each round starts with an empty cache
@@ -70,13 +78,13 @@ def main() -> None:
             report(f"workforce-sim compare {' '.join(SIX)} --reps 50", a.rev, compares)
 
 
-def report(title: str, rev: str, times: dict[str, list[tuple[float, float]]]) -> None:
+def report(title: str, rev: str, times: dict[str, list[tuple[float, float, float]]]) -> None:
     print(title)
     for name, got in times.items():
         label = rev if name == "earlier" else "working tree"
-        print(f"  {name:10s} ({label}): best {min(s for s, _ in got):.1f} s   rounds: "
-              + ", ".join(f"{s:.1f} s (load {load:.2f})" for s, load in got))
-    best = {k: min(s for s, _ in v) for k, v in times.items()}
+        print(f"  {name:10s} ({label}): best {min(s for s, _, _ in got):.1f} s   rounds: "
+              + ", ".join(f"{s:.1f} s (load {load:.2f}, CPU {cpu:.0f} s)" for s, load, cpu in got))
+    best = {k: min(s for s, _, _ in v) for k, v in times.items()}
     print(f"  speed-up: {best['earlier'] / best['this tree']:.2f}x")
 
 

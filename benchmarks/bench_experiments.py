@@ -21,6 +21,7 @@ import resource
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pandas as pd
 
@@ -50,8 +51,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--memory-reps", type=int, default=0, help="also measure peak memory of a run this large")
     a = ap.parse_args()
-    kw = dict(years=a.years, reps=a.reps, seed=2026)
-    backends = {"--jobs 1": dict(jobs=1), "--jobs 2": dict(jobs=2),
+    kw: dict[str, Any] = dict(years=a.years, reps=a.reps, seed=2026)
+    backends: dict[str, dict[str, Any]] = {"--jobs 1": dict(jobs=1), "--jobs 2": dict(jobs=2),
                 "--cluster local (2)": dict(jobs=2, cluster="local")}
     times: dict[str, list[float]] = {k: [] for k in backends}
     results: dict[str, pd.DataFrame] = {}

@@ -129,7 +129,8 @@ def main() -> None:
     scn = load_scenario("baseline")
     n_weeks = weeks_for_years(a.years)
     simulate(scn, 1, 0, 10)  # warm up imports and caches
-    model_secs, bare_secs = [], []
+    model_secs: list[float] = []
+    bare_secs: list[float] = []
     for _ in range(3):  # alternate the two, best of three each: a busy moment hits both alike
         t = time.perf_counter()
         out = simulate(scn, 42, 0, n_weeks)

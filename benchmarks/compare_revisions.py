@@ -75,7 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old_src = unpack(a.rev, Path(tmp))
         new_src = ROOT / "src"
-        times = {"earlier": [], "this tree": []}
+        times: dict[str, list[float]] = {"earlier": [], "this tree": []}
         prints, refs, events, cores = {}, {}, {}, {}
         for r in range(a.rounds):
             for name, src in (("earlier", old_src), ("this tree", new_src)):

@@ -26,7 +26,7 @@ from workforce_sim.model import simulate
 try:
     from workforce_sim.scenario.calendar import weeks_for_years
 except ImportError:  # a revision before the scenario/ folder (issue 27)
-    from workforce_sim.calendar import weeks_for_years
+    from workforce_sim.calendar import weeks_for_years  # type: ignore[no-redef]
 
 IGNORED = {"_events"}
 

@@ -40,8 +40,9 @@ def main() -> None:
     simulate(scn, 42, 0, n_weeks)
     prof.disable()
     st = pstats.Stats(prof)
-    total = sum(v[2] for v in st.stats.values())
-    rows = sorted(st.stats.items(), key=lambda kv: kv[1][2], reverse=True)[: a.top]
+    stats = st.stats  # type: ignore[attr-defined]  # (pstats' table: typeshed does not declare it)
+    total = sum(v[2] for v in stats.values())
+    rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[: a.top]
     print(f"{'own s':>8} {'share':>6} {'calls':>10}  function")
     for (file, line, name), (_, calls, own, _cum, _) in rows:
         where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if file != "~" else "built-in"

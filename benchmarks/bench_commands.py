@@ -8,15 +8,16 @@ the Python path; this tree runs as installed (with its compiled core, where one 
 earlier version's command, then this tree's, so a busy moment hits both alike. `run baseline` is run twice in a
 row for each version, and the second run is the one compared (this tree keeps the start-state check's
 simulations in a cache, so a second run of the same scenario does not repeat them). Every output goes to a
-temporary folder. The load average and the CPU seconds used are printed beside each time: compare times only on an
-otherwise idle machine, and read more CPU seconds for the same command as a slower moment of a shared machine.
+temporary folder. Beside each time are the load average and the CPU seconds the machine spent meanwhile: compare
+times only on an otherwise idle machine, and read more CPU seconds for the same command as a slower moment of a
+shared machine, not a slower program.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,17 +32,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SIX = ["do-nothing", "retention", "nqsw-academy", "agency-reduction", "early-help", "combined-package"]
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds this machine has spent busy since it started, all cores together (Linux's /proc/stat: user, nice,
+    system, irq and softirq time); NaN where there is no /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return math.nan
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(args: list[str], env: dict) -> tuple[float, float, float]:
-    """Seconds a command took, the one-minute load average when it ended, and the CPU seconds its processes used
-    (the command and its workers). The same work needs more CPU seconds when the machine is slower (a shared
-    host): a time with more CPU than the other rounds' was taken on a slower machine, not a slower program."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Seconds a command took, the one-minute load average when it ended, and the CPU seconds the machine spent
+    busy meanwhile (on an otherwise idle machine, the command's and its workers' own, however they end). The same
+    work takes more CPU seconds when a shared host is slower: a time with more CPU than the other rounds' was taken
+    at a slower moment of the machine, not by a slower program."""
+    cpu = busy_cpu_seconds()
     t = time.perf_counter()
     subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, os.getloadavg()[0], cpu
+    return wall, os.getloadavg()[0], busy_cpu_seconds() - cpu
 
 
 def cli(src: Path | None, cache: Path, *args: str) -> tuple[list[str], dict]:

@@ -53,7 +53,7 @@ def main() -> None:
     a = ap.parse_args()
     kw: dict[str, Any] = dict(years=a.years, reps=a.reps, seed=2026)
     backends: dict[str, dict[str, Any]] = {"--jobs 1": dict(jobs=1), "--jobs 2": dict(jobs=2),
-                "--cluster local (2)": dict(jobs=2, cluster="local")}
+                                           "--cluster local (2)": dict(jobs=2, cluster="local")}
     times: dict[str, list[float]] = {k: [] for k in backends}
     results: dict[str, pd.DataFrame] = {}
     print(f"baseline, {a.reps} replications of {a.years:g} years, {a.rounds} rounds")

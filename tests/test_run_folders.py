@@ -224,143 +224,131 @@ def test_an_unwritable_out_folder_is_a_plain_message(tmp_path):
 
 
 # -- Must show: SIGKILL during the final writes -----------------------------------------------
-KILL_SCRIPT = r"""
-import os, sys, time
-import workforce_sim.runs.experiment as experiment
-import workforce_sim.runs.folder as results
-from workforce_sim.cli import main
-
-PAUSE = float(os.environ["PAUSE"])
-writing = False
-real_write_run, real_replace = experiment.write_run, os.replace
-real_rmtree, real_unlink = results.shutil.rmtree, os.unlink
-
-def paused(fn):
-    def step(*args, **kwargs):
-        if writing:
-            time.sleep(PAUSE)  # a moment between two steps of the final writes, to be killed in
-        return fn(*args, **kwargs)
-    return step
-
-def write_run(*args, **kwargs):
-    global writing
-    writing = True
-    print("WRITING", flush=True)
-    return real_write_run(*args, **kwargs)
-
-experiment.write_run = write_run
-os.replace, os.unlink, results.shutil.rmtree = paused(real_replace), paused(real_unlink), paused(real_rmtree)
-main()
-"""
-
-
-def _pause_final_writes(pause: float, started) -> None:
-    """In a process about to run: pause before each rename and removal once the final writes begin."""
+def _hold_final_writes(steps: int, go: int) -> None:
+    """In a process about to run: once its final writes begin, before each rename and removal it makes, write a byte
+    to the pipe ``steps`` and wait for one from ``go``, so that a test can kill it before any chosen step. Only the
+    process that runs the command is held (a copy forked to write beside it goes on as usual)."""
     import os
-    import time
 
     import workforce_sim.runs.folder as results
 
-    state = {"writing": False}
+    held = {"pid": -1}
     real_write_run = experiment.write_run
 
-    def paused(fn):
+    def holding(fn):
         def step(*args, **kwargs):
-            if state["writing"]:
-                time.sleep(pause)
+            if held["pid"] == os.getpid():
+                os.write(steps, b"S")
+                if os.read(go, 1) != b"G":
+                    os._exit(3)  # the test has gone: stop here
             return fn(*args, **kwargs)
         return step
 
     def write_run(*args, **kwargs):
-        state["writing"] = True
-        started()
+        held["pid"] = os.getpid()
         return real_write_run(*args, **kwargs)
 
     experiment.write_run = write_run
-    os.replace, os.unlink, results.shutil.rmtree = paused(os.replace), paused(os.unlink), paused(results.shutil.rmtree)
+    os.replace, os.unlink = holding(os.replace), holding(os.unlink)
+    results.shutil.rmtree = holding(results.shutil.rmtree)
 
 
-def _launch_in_subprocess(tmp_path, argv, pause):
+class Held:
+    """A run started by a launcher below, held before each step of its final writes."""
+
+    def __init__(self, pid: int, steps: int, go: int, wait):
+        self.pid, self._steps, self._go, self.wait = pid, steps, go, wait
+
+    def next_step(self) -> bool:
+        """Wait until the run is held before its next step (True), or has finished with no step left (False)."""
+        import os
+        return os.read(self._steps, 1) == b"S"
+
+    def go(self) -> None:
+        import os
+        os.write(self._go, b"G")
+
+    def close(self) -> None:
+        import os
+        os.close(self._steps)
+        os.close(self._go)
+
+
+def _launch_in_subprocess(tmp_path, argv):
     import os
     import subprocess
     import sys
+    steps_r, steps_w = os.pipe()
+    go_r, go_w = os.pipe()
     script = tmp_path / "killable.py"
     script.write_text("import os, sys\nsys.path.insert(0, os.environ['TESTS'])\n"
-                      "from test_run_folders import _pause_final_writes\n"
-                      "_pause_final_writes(float(os.environ['PAUSE']), lambda: print('WRITING', flush=True))\n"
+                      "from test_run_folders import _hold_final_writes\n"
+                      "_hold_final_writes(int(os.environ['STEPS']), int(os.environ['GO']))\n"
                       "from workforce_sim.cli import main\nmain()\n")
-    proc = subprocess.Popen([sys.executable, str(script), *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PAUSE": str(pause), "TESTS": str(Path(__file__).parent)})
-    assert proc.stdout.readline().strip() == "WRITING"
-    return proc.pid, proc.wait
+    proc = subprocess.Popen([sys.executable, str(script), *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, pass_fds=(steps_w, go_r),
+                            env={**os.environ, "STEPS": str(steps_w), "GO": str(go_r),
+                                 "TESTS": str(Path(__file__).parent)})
+    os.close(steps_w)
+    os.close(go_r)
+    return Held(proc.pid, steps_r, go_w, proc.wait)
 
 
-def _launch_forked(tmp_path, argv, pause):
+def _launch_forked(tmp_path, argv):
     """The same run in a forked copy of this process: no start-up cost (POSIX only)."""
     import os
-    r, w = os.pipe()
+    steps_r, steps_w = os.pipe()
+    go_r, go_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: run, and never return into pytest
         try:
-            os.close(r)
+            os.close(steps_r)
+            os.close(go_w)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            _pause_final_writes(pause, lambda: os.write(w, b"W"))
+            _hold_final_writes(steps_w, go_r)
             main(argv, standalone_mode=False)
         finally:
             os._exit(0)
-    os.close(w)
-    assert os.read(r, 1) == b"W"
-    os.close(r)
-    return pid, lambda: os.waitpid(pid, 0)
+    os.close(steps_w)
+    os.close(go_r)
+    return Held(pid, steps_r, go_w, lambda: os.waitpid(pid, 0))
 
 
-def kill_five_times(tmp_path, launch, report_each: bool) -> list[str]:
-    """Kill a compare run at five moments spread over its final writes; check the folder after each. If the
-    machine's load moved the writes so that every kill fell on one side of the commit, up to six more kills
-    are placed later (or at once) until both sides have been seen; the last of them, if needed, lets the run
-    finish (the window is timed only to place the kills: no time is a limit)."""
+def kill_at_each_step(tmp_path, launch, report_each: bool) -> list[str]:
+    """Kill a compare run before each step of its final writes in turn (every rename and removal it makes), and
+    once it has made them all; check the folder after each. Returns what each kill left: "old" or "new".
+
+    No clock: the run is held before each step until the test lets it go, so each kill lands exactly where it is
+    aimed on a machine of any speed."""
     import os
-    import random
     import signal
-    import time
 
-    pause = 0.03
     args = ["compare", "baseline", "retention", "--years", "0.2", "--reps", "2", "--jobs", "1", "--no-start-check"]
     refs = {}
     for seed in (2, 1):  # what a whole run of each seed writes; the seed-1 run stays, to be replaced
         out = tmp_path / "o"
         assert cli(*args, "--seed", str(seed), "--out", str(out), "--replace").exit_code == 0
         refs[seed] = {f: (out / f).read_bytes() for f in RESULT_FILES + ("compare.csv",)}
-    rng = random.Random(14)
-    # how long the final writes take with the pauses (the workbook takes a while to build): one run timed
-    current = json.loads((out / "manifest.json").read_text())["seed"]
-    pid, wait = launch(tmp_path, [*args, "--seed", str(3 - current), "--out", str(out)], pause)
-    t0 = time.perf_counter()
-    wait()
-    window = time.perf_counter() - t0
     outcomes: list[str] = []
-    for i in range(11):
-        if i >= 5 and len(set(outcomes)) == 2:
-            break
-        moment: float | None
-        if i < 5:
-            moment = window * (i + rng.random()) / 5  # one moment in each fifth of the window
-        elif "new" in outcomes:  # on a busy machine the writes ran slower or faster than when timed: kill at once
-            moment = 0.0
-        else:  # or later; the last try lets the run finish, so no speed of the machine can fail the test
-            moment = window * (1.0 + 0.5 * (i - 4)) if i < 10 else None
+    finished = False
+    k = 0  # the step to kill before; the first run to make every step is let finish
+    while not finished:
         from workforce_sim.runs.folder import derived_folder  # where plot draws: in the run's own folder
         (derived_folder(out, "plots") / "chart.png").write_bytes(b"a chart of the run in the folder")
         current = json.loads((out / "manifest.json").read_text())["seed"]
         new = 3 - current
-        pid, wait = launch(tmp_path, [*args, "--seed", str(new), "--out", str(out)], pause)
-        if moment is not None:
-            time.sleep(moment)
-            os.kill(pid, signal.SIGKILL)
-        wait()
+        run_ = launch(tmp_path, [*args, "--seed", str(new), "--out", str(out)])
+        made, held = 0, run_.next_step()
+        while held and made < k:
+            run_.go()
+            made, held = made + 1, run_.next_step()
+        if held:  # held before step k: killed there
+            os.kill(run_.pid, signal.SIGKILL)
+        finished = not held
+        run_.wait()
+        run_.close()
         if report_each:
             res = cli("report", str(out))  # finishes a move that was cut short, as every command does
             assert res.exit_code == 0, res.output
@@ -369,31 +357,41 @@ def kill_five_times(tmp_path, launch, report_each: bool) -> list[str]:
             read_run(out)  # what report and plot read through
         seed = json.loads((out / "manifest.json").read_text())["seed"]
         assert seed in (current, new)
-        assert {f: (out / f).read_bytes() for f in refs[seed]} == refs[seed], f"kill {i}: files of two runs"
+        assert {f: (out / f).read_bytes() for f in refs[seed]} == refs[seed], f"kill before step {k}: two runs' files"
         # the old run keeps its charts; the new one has cleared them
         assert (out / "plots" / "chart.png").exists() == (seed == current)
         assert not list(out.glob(".staging-*")) and not (out / ".commit.json").exists()
         assert not list(out.glob(".*.tmp"))
         outcomes.append("old" if seed == current else "new")
+        k += 1
     return outcomes
 
 
+def assert_one_commit_point(outcomes: list[str]) -> None:
+    """Kills before the commit leave the old run, kills after it the new one, and there is one step where it
+    changes: the old run before it, the new after (never old again), and the finished run is the new one."""
+    assert "new" in outcomes, outcomes
+    first_new = outcomes.index("new")
+    assert first_new > 0 and outcomes == ["old"] * first_new + ["new"] * (len(outcomes) - first_new), outcomes
+
+
 def test_sigkill_during_the_final_writes_leaves_the_old_run_or_the_new(tmp_path):
-    """Five SIGKILLs at moments spread over the final writes: the folder always holds one whole run
-    (checked through read_run, which report and plot read with; the slow variant runs report itself)."""
+    """A SIGKILL before each step of the final writes in turn: the folder always holds one whole run, the old
+    one until the commit and the new one after it (checked through read_run, which report and plot read with;
+    the slow variant runs report itself)."""
     import os
     if not hasattr(os, "fork"):
-        pytest.skip("needs fork; the slow variant below runs everywhere")
-    outcomes = kill_five_times(tmp_path, _launch_forked, report_each=False)
-    assert set(outcomes) == {"old", "new"}, outcomes  # kills fell both before and after the commit
+        pytest.skip("needs fork; the slow variant below starts the run as its own process")
+    outcomes = kill_at_each_step(tmp_path, _launch_forked, report_each=False)
+    assert_one_commit_point(outcomes)
 
 
 @pytest.mark.slow
 def test_sigkill_of_a_real_run_during_its_final_writes_then_report(tmp_path):
-    """Issue 14, Must show: SIGKILL a run (its own process) at five random moments of its final writes;
-    the folder is always the old complete run or the new one, and report works on it each time."""
-    outcomes = kill_five_times(tmp_path, _launch_in_subprocess, report_each=True)
-    assert set(outcomes) == {"old", "new"}, outcomes
+    """Issue 14, Must show: SIGKILL a run (its own process) during its final writes, here before each of their
+    steps in turn; the folder is always the old complete run or the new one, and report works on it each time."""
+    outcomes = kill_at_each_step(tmp_path, _launch_in_subprocess, report_each=True)
+    assert_one_commit_point(outcomes)
 
 
 def test_a_new_run_folder_is_never_one_that_exists(tmp_path):

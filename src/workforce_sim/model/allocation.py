@@ -97,7 +97,7 @@ class Allocator:
                  ceiling: float = 1.0, priority: Sequence[str] = ("s47", "cp", "cla", "assessment", "cin"),
                  hooks: Hooks | None = None):
         self.wf = workforce
-        self.hooks = h = hooks if hooks is not None else Hooks()
+        h = hooks if hooks is not None else Hooks()
         # the hooks called here, held in fields (as in CaseFlow: a field of a compiled class is read far faster)
         self.hook_case_allocated, self.hook_case_queued, self.hook_case_handed_back = (
             h.case_allocated, h.case_queued, h.case_handed_back)

@@ -150,7 +150,6 @@ class CaseFlow:
     def _hold_hooks(self, h: Hooks) -> None:
         """The hooks this part calls, held in its own fields: reading a field of a compiled class costs a fraction of
         looking an attribute up on the Hooks object (each is the same list of subscribers, which may still grow)."""
-        self.hooks = h
         self.hook_child_referred, self.hook_strategy_discussion = h.child_referred, h.strategy_discussion
         self.hook_icpc_held, self.hook_child_returns = h.icpc_held, h.child_returns
         self.hook_assessment_completed, self.hook_plan_started = h.assessment_completed, h.plan_started

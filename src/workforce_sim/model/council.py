@@ -202,7 +202,8 @@ class Replication:
         if self.ctx.hooks.week_ending:
             self.ctx.hooks.week_ending(week, t)
         for i, lv, _, _ in self.levers.of_type("retention"):
-            eligible = self.levers.retention_eligible(lv, np.array(wf.grade), np.array(wf.agency, dtype=bool))
+            eligible = self.levers.retention_eligible(lv, np.array(wf.grade, dtype=int),
+                                                        np.array(wf.agency, dtype=bool))
             mon.set(f"_retention_fte_{i}", week, wf.fte_where(eligible))
         return wf.supervision_ratio()
 

@@ -73,7 +73,6 @@ class FrontDoor:
     def __init__(self, ctx: Context, early_help: EarlyHelp, on_referral: Callable[..., None]):
         scn, calendar, streams, levers, monitor = ctx.scn, ctx.calendar, ctx.streams, ctx.levers, ctx.monitor
         self.env, self.monitor, self.on_referral = ctx.env, ctx.monitor, on_referral
-        self.hooks = ctx.hooks
         self.hook_known_child_contact = ctx.hooks.known_child_contact  # held in a field (see CaseFlow)
         self.early_help = early_help
         self.timescale = scn.standards.decision_days

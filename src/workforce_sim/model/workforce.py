@@ -362,7 +362,8 @@ class Workforce:
         pe, se = to.pressure_effect, to.supervision_effect
         factor: list[float] | None = None
         if levers.active("retention", t):  # else the factor is 1 for everyone: multiplying by it changes nothing
-            factor = levers.leaving_factor(t, np.array(self.grade), np.array(self.agency, dtype=bool)).tolist()
+            grades, agency_ = np.array(self.grade, dtype=int), np.array(self.agency, dtype=bool)
+            factor = levers.leaving_factor(t, grades, agency_).tolist()
         team, grade, agency, manager, notice = self.team, self.grade, self.agency, self.manager, self.notice
         pressure, hazard, limit = self.pressure, self.hazard, self.limit
         resign: list[int] = []
